@@ -1,0 +1,38 @@
+//! The error type of the reference model.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the reference model. Messages name the offending field
+/// and the range or shape that was expected.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    #[error("invalid modulus {q}: {reason}")]
+    InvalidModulus { q: u64, reason: String },
+    #[error("invalid parameter `{field}`: {reason}")]
+    InvalidParameter { field: String, reason: String },
+    #[error(
+        "parameters exceed the 128-bit HE-standard bound: log2(PQ) = {log_pq:.1} > {bound} for N = 2^{log_n}; \
+         set `allow_insecure` to opt in explicitly"
+    )]
+    Insecure { log_n: u32, log_pq: f64, bound: u32 },
+    #[error("not enough NTT-friendly primes of {bits} bits for N = 2^{log_n}: wanted {wanted}, found {found}")]
+    NotEnoughPrimes {
+        bits: u32,
+        log_n: u32,
+        wanted: usize,
+        found: usize,
+    },
+    #[error("operand mismatch: {0}")]
+    Mismatch(String),
+    #[error("missing key: {0}")]
+    MissingKey(String),
+    #[error("level underflow: {0}")]
+    Level(String),
+    #[error("value out of range: {0}")]
+    OutOfRange(String),
+    #[error("malformed input: {0}")]
+    Malformed(String),
+}
+
+/// Result alias of the reference model.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,11 @@
+//! heaccel's reference model: the one definition of every piece of arithmetic that the RTL,
+//! the simulator and the host compiler are checked against, bit for bit.
+//!
+//! Layering, bottom up: [`arith`] (moduli, products, primes) -> [`ntt`] -> [`automorphism`]
+//! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`].
+
+pub mod arith;
+pub mod error;
+pub mod ntt;
+
+pub use error::{Error, Result};
