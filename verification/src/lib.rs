@@ -5,7 +5,10 @@
 //! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`].
 
 pub mod arith;
+pub mod automorphism;
 pub mod error;
 pub mod ntt;
+pub mod rns;
+pub mod sampling;
 
 pub use error::{Error, Result};

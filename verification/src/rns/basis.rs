@@ -1,0 +1,261 @@
+//! RNS bases: CRT composition and decomposition (num-bigint), and fast basis conversion.
+
+use num_bigint::BigUint;
+use num_traits::{One, ToPrimitive, Zero};
+
+use crate::arith::Modulus;
+use crate::error::{Error, Result};
+
+/// A set of pairwise coprime word moduli `q_0 .. q_{k-1}` and the CRT constants of their
+/// product `Q`.
+#[derive(Clone, Debug)]
+pub struct RnsBasis {
+    moduli: Vec<Modulus>,
+    product: BigUint,
+    /// `Q / q_i`.
+    q_hat: Vec<BigUint>,
+    /// `(Q / q_i)^-1 mod q_i`.
+    q_hat_inv: Vec<u64>,
+}
+
+impl RnsBasis {
+    /// Builds a basis; moduli must be pairwise coprime and non-empty.
+    pub fn new(moduli: &[Modulus]) -> Result<Self> {
+        if moduli.is_empty() {
+            return Err(Error::InvalidParameter {
+                field: "rns basis".into(),
+                reason: "needs at least one modulus".into(),
+            });
+        }
+        let product = moduli
+            .iter()
+            .fold(BigUint::one(), |acc, m| acc * m.value());
+        let mut q_hat = Vec::with_capacity(moduli.len());
+        let mut q_hat_inv = Vec::with_capacity(moduli.len());
+        for m in moduli {
+            let hat = &product / m.value();
+            let hat_mod = (&hat % m.value()).to_u64().expect("below a u64 modulus");
+            let inv = m.inv(hat_mod).ok_or_else(|| Error::InvalidParameter {
+                field: "rns basis".into(),
+                reason: format!("modulus {} is not coprime to the others", m.value()),
+            })?;
+            q_hat.push(hat);
+            q_hat_inv.push(inv);
+        }
+        Ok(RnsBasis {
+            moduli: moduli.to_vec(),
+            product,
+            q_hat,
+            q_hat_inv,
+        })
+    }
+
+    /// The moduli, in basis order.
+    pub fn moduli(&self) -> &[Modulus] {
+        &self.moduli
+    }
+
+    /// The product `Q` of the moduli.
+    pub fn product(&self) -> &BigUint {
+        &self.product
+    }
+
+    /// Residues of `x` (any size) modulo each `q_i`, each in `[0, q_i)`.
+    pub fn decompose(&self, x: &BigUint) -> Vec<u64> {
+        self.moduli
+            .iter()
+            .map(|m| (x % m.value()).to_u64().expect("below a u64 modulus"))
+            .collect()
+    }
+
+    /// The unique `x` in `[0, Q)` with `x = residues[i] mod q_i` (residues in `[0, q_i)`).
+    pub fn compose(&self, residues: &[u64]) -> BigUint {
+        assert_eq!(residues.len(), self.moduli.len(), "residue count");
+        let mut acc = BigUint::zero();
+        for (i, m) in self.moduli.iter().enumerate() {
+            let t = m.mul(residues[i], self.q_hat_inv[i]);
+            acc += &self.q_hat[i] * t;
+        }
+        acc % &self.product
+    }
+
+    /// [`RnsBasis::compose`] mapped to the centered interval `(-Q/2, Q/2]`, as an `f64`
+    /// (sign, magnitude rounded to the nearest double).
+    pub fn compose_centered_f64(&self, residues: &[u64]) -> f64 {
+        let x = self.compose(residues);
+        let half = &self.product >> 1u32;
+        if x > half {
+            -(&self.product - x).to_f64().unwrap_or(f64::INFINITY)
+        } else {
+            x.to_f64().unwrap_or(f64::INFINITY)
+        }
+    }
+}
+
+/// Fast (approximate) basis conversion from basis `Q = {q_i}` to basis `B = {b_j}`:
+/// `y_j = sum_i [x_i * (Q/q_i)^-1]_{q_i} * (Q/q_i) mod b_j`, which equals `x + u Q` for an integer
+/// `0 <= u < len(Q)` (no correction of the `u Q` overflow, as in HPS/BEHZ and hybrid key switching).
+#[derive(Clone, Debug)]
+pub struct BasisConverter {
+    from: Vec<Modulus>,
+    to: Vec<Modulus>,
+    /// `(Q/q_i)^-1 mod q_i` and its Shoup constant.
+    q_hat_inv: Vec<(u64, u64)>,
+    /// `(Q/q_i) mod b_j`, indexed `[j][i]`.
+    q_hat_mod_b: Vec<Vec<u64>>,
+}
+
+impl BasisConverter {
+    /// Conversion constants from `from` to `to`; the moduli of `from` must be pairwise coprime.
+    pub fn new(from: &[Modulus], to: &[Modulus]) -> Result<Self> {
+        let mut q_hat_inv = Vec::with_capacity(from.len());
+        for (i, mi) in from.iter().enumerate() {
+            let hat = from
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != i)
+                .fold(1u64 % mi.value(), |acc, (_, mk)| mi.mul(acc, mk.value()));
+            let inv = mi.inv(hat).ok_or_else(|| Error::InvalidParameter {
+                field: "basis conversion".into(),
+                reason: format!("modulus {} is not coprime to the others", mi.value()),
+            })?;
+            q_hat_inv.push((inv, mi.shoup(inv)));
+        }
+        let q_hat_mod_b = to
+            .iter()
+            .map(|mj| {
+                (0..from.len())
+                    .map(|i| {
+                        from.iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != i)
+                            .fold(1u64 % mj.value(), |acc, (_, mk)| mj.mul(acc, mk.value()))
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(BasisConverter {
+            from: from.to_vec(),
+            to: to.to_vec(),
+            q_hat_inv,
+            q_hat_mod_b,
+        })
+    }
+
+    /// Source moduli.
+    pub fn from_moduli(&self) -> &[Modulus] {
+        &self.from
+    }
+
+    /// Target moduli.
+    pub fn to_moduli(&self) -> &[Modulus] {
+        &self.to
+    }
+
+    /// Converts coefficient-form limbs `input[i]` (mod `from[i]`, values in `[0, from[i])`, all
+    /// of length `n`) into `output[j]` (mod `to[j]`, values in `[0, to[j])`).
+    pub fn convert(&self, input: &[&[u64]], output: &mut [&mut [u64]]) {
+        assert_eq!(input.len(), self.from.len(), "source limb count");
+        assert_eq!(output.len(), self.to.len(), "target limb count");
+        let n = input.first().map_or(0, |l| l.len());
+        // Scaled residues [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
+        let scaled: Vec<Vec<u64>> = input
+            .iter()
+            .zip(&self.from)
+            .zip(&self.q_hat_inv)
+            .map(|((limb, m), &(w, ws))| limb.iter().map(|&x| m.mul_shoup(x, w, ws)).collect())
+            .collect();
+        for (j, out) in output.iter_mut().enumerate() {
+            let mj = &self.to[j];
+            let factors = &self.q_hat_mod_b[j];
+            assert_eq!(out.len(), n, "target limb length");
+            // Accumulate in u128; reduce every 8 terms so the sum stays below 2^128
+            // (each term < 2^122).
+            for (c, o) in out.iter_mut().enumerate() {
+                let mut acc: u128 = 0;
+                for (i, s) in scaled.iter().enumerate() {
+                    acc += s[c] as u128 * factors[i] as u128;
+                    if i % 8 == 7 {
+                        acc = mj.reduce_u128(acc) as u128;
+                    }
+                }
+                *o = mj.reduce_u128(acc);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::ntt_primes;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn basis(bits: u32, count: usize) -> Vec<Modulus> {
+        ntt_primes(bits, 4, count, &[])
+            .unwrap()
+            .into_iter()
+            .map(|q| Modulus::new(q).unwrap())
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn crt_round_trip(count in 1usize..12, bits in prop_oneof![Just(30u32), Just(45), Just(61)], seed: u64) {
+            let moduli = basis(bits, count);
+            let b = RnsBasis::new(&moduli).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let words: Vec<u32> = (0..count * 2 + 1).map(|_| rng.gen()).collect();
+            let x = BigUint::from_slice(&words) % b.product();
+            let residues = b.decompose(&x);
+            for (r, m) in residues.iter().zip(&moduli) {
+                prop_assert_eq!(*r, (&x % m.value()).to_u64().unwrap());
+            }
+            prop_assert_eq!(b.compose(&residues), x);
+        }
+
+        #[test]
+        fn fast_conversion_is_x_plus_small_multiple_of_q(from_count in 1usize..8, seed: u64) {
+            let all = basis(50, from_count + 3);
+            let (from, to) = all.split_at(from_count);
+            let b = RnsBasis::new(from).unwrap();
+            let conv = BasisConverter::new(from, to).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let n = 4;
+            let xs: Vec<BigUint> = (0..n).map(|_| {
+                let words: Vec<u32> = (0..from_count * 2 + 1).map(|_| rng.gen()).collect();
+                BigUint::from_slice(&words) % b.product()
+            }).collect();
+            let limbs: Vec<Vec<u64>> = from.iter().map(|m| xs.iter().map(|x| (x % m.value()).to_u64().unwrap()).collect()).collect();
+            let inputs: Vec<&[u64]> = limbs.iter().map(|l| l.as_slice()).collect();
+            let mut out = vec![vec![0u64; n]; to.len()];
+            let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|l| l.as_mut_slice()).collect();
+            conv.convert(&inputs, &mut outs);
+            for (c, x) in xs.iter().enumerate() {
+                let candidates: Vec<BigUint> = (0..from_count as u32).map(|u| x + b.product() * u).collect();
+                let found = candidates.iter().any(|y| to.iter().enumerate().all(|(j, m)| (y % m.value()).to_u64().unwrap() == out[j][c]));
+                prop_assert!(found, "coefficient {} is not x + uQ for a small u", c);
+            }
+        }
+    }
+
+    #[test]
+    fn centered_composition() {
+        let moduli = basis(40, 3);
+        let b = RnsBasis::new(&moduli).unwrap();
+        let minus_five: Vec<u64> = moduli.iter().map(|m| m.value() - 5).collect();
+        assert_eq!(b.compose_centered_f64(&minus_five), -5.0);
+        let seven: Vec<u64> = vec![7; 3];
+        assert_eq!(b.compose_centered_f64(&seven), 7.0);
+    }
+
+    #[test]
+    fn non_coprime_basis_is_refused() {
+        let m = Modulus::new(97).unwrap();
+        assert!(RnsBasis::new(&[m, m]).is_err());
+        assert!(BasisConverter::new(&[m, m], &[m]).is_err());
+        assert!(RnsBasis::new(&[]).is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Polynomials of `Z_Q[X] / (X^N + 1)` held as residue limbs, one per modulus of a basis.
+
+use serde::{Deserialize, Serialize};
+
+use crate::arith::Modulus;
+use crate::automorphism::automorphism_coeff;
+use crate::error::{Error, Result};
+use crate::ntt::NttTable;
+
+/// A polynomial in RNS form: `limbs[i][k]` is coefficient (or NTT slot) `k` modulo the `i`-th
+/// modulus of the basis the polynomial lives in. Values are in `[0, q_i)`; in NTT form the
+/// slots are in the bit-reversed order of [`crate::ntt`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RnsPoly {
+    /// One limb per modulus, each of length `N`.
+    pub limbs: Vec<Vec<u64>>,
+    /// Whether the limbs hold NTT evaluations (bit-reversed) rather than coefficients.
+    pub ntt_form: bool,
+}
+
+impl RnsPoly {
+    /// The zero polynomial with `limb_count` limbs of length `n`.
+    pub fn zero(limb_count: usize, n: usize, ntt_form: bool) -> Self {
+        RnsPoly {
+            limbs: vec![vec![0; n]; limb_count],
+            ntt_form,
+        }
+    }
+
+    /// A polynomial from small signed coefficients (e.g. a secret or an error), reduced into
+    /// every modulus; coefficient form.
+    pub fn from_signed(coeffs: &[i64], moduli: &[Modulus]) -> Self {
+        RnsPoly {
+            limbs: moduli
+                .iter()
+                .map(|m| coeffs.iter().map(|&c| m.reduce_i64(c)).collect())
+                .collect(),
+            ntt_form: false,
+        }
+    }
+
+    /// Number of limbs.
+    pub fn limb_count(&self) -> usize {
+        self.limbs.len()
+    }
+
+    /// Ring degree `N`.
+    pub fn n(&self) -> usize {
+        self.limbs.first().map_or(0, |l| l.len())
+    }
+
+    /// Checks the shape against a basis: one limb per table, each of length `N`, values reduced.
+    pub fn check_shape(&self, tables: &[NttTable], what: &str) -> Result<()> {
+        if self.limbs.len() != tables.len() {
+            return Err(Error::Mismatch(format!(
+                "{what}: {} limbs, expected {}",
+                self.limbs.len(),
+                tables.len()
+            )));
+        }
+        for (i, (limb, t)) in self.limbs.iter().zip(tables).enumerate() {
+            if limb.len() != t.n() {
+                return Err(Error::Mismatch(format!(
+                    "{what}: limb {i} has {} coefficients, expected N = {}",
+                    limb.len(),
+                    t.n()
+                )));
+            }
+            let q = t.modulus().value();
+            if let Some(k) = limb.iter().position(|&x| x >= q) {
+                return Err(Error::OutOfRange(format!(
+                    "{what}: limb {i} coefficient {k} is {} >= q = {q}",
+                    limb[k]
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forward NTT of every limb (`tables[i]` for limb `i`); no-op when already in NTT form.
+    pub fn ntt(&mut self, tables: &[NttTable]) {
+        if !self.ntt_form {
+            for (limb, t) in self.limbs.iter_mut().zip(tables) {
+                t.forward(limb);
+            }
+            self.ntt_form = true;
+        }
+    }
+
+    /// Inverse NTT of every limb; no-op when already in coefficient form.
+    pub fn intt(&mut self, tables: &[NttTable]) {
+        if self.ntt_form {
+            for (limb, t) in self.limbs.iter_mut().zip(tables) {
+                t.inverse(limb);
+            }
+            self.ntt_form = false;
+        }
+    }
+
+    fn zip_apply(&mut self, other: &RnsPoly, tables: &[NttTable], f: impl Fn(&Modulus, u64, u64) -> u64) {
+        assert_eq!(self.ntt_form, other.ntt_form, "operands in different forms");
+        for ((a, b), t) in self.limbs.iter_mut().zip(&other.limbs).zip(tables) {
+            let m = t.modulus();
+            for (x, &y) in a.iter_mut().zip(b) {
+                *x = f(m, *x, y);
+            }
+        }
+    }
+
+    /// `self += other` limb-wise over the first `tables.len()` limbs.
+    pub fn add_assign(&mut self, other: &RnsPoly, tables: &[NttTable]) {
+        self.zip_apply(other, tables, |m, x, y| m.add(x, y));
+    }
+
+    /// `self -= other` limb-wise.
+    pub fn sub_assign(&mut self, other: &RnsPoly, tables: &[NttTable]) {
+        self.zip_apply(other, tables, |m, x, y| m.sub(x, y));
+    }
+
+    /// `self *= other` slot-wise; both operands in NTT form.
+    pub fn mul_assign(&mut self, other: &RnsPoly, tables: &[NttTable]) {
+        assert!(self.ntt_form, "pointwise product needs NTT form");
+        self.zip_apply(other, tables, |m, x, y| m.mul(x, y));
+    }
+
+    /// `self = -self`.
+    pub fn neg_assign(&mut self, tables: &[NttTable]) {
+        for (a, t) in self.limbs.iter_mut().zip(tables) {
+            let m = t.modulus();
+            for x in a.iter_mut() {
+                *x = m.neg(*x);
+            }
+        }
+    }
+
+    /// `self *= c_i` with one scalar per limb (`scalars[i]` in `[0, q_i)`).
+    pub fn mul_scalars(&mut self, scalars: &[u64], tables: &[NttTable]) {
+        for ((a, &c), t) in self.limbs.iter_mut().zip(scalars).zip(tables) {
+            let m = t.modulus();
+            let cs = m.shoup(c);
+            for x in a.iter_mut() {
+                *x = m.mul_shoup(*x, c, cs);
+            }
+        }
+    }
+
+    /// The product of two polynomials in NTT form, as a new polynomial.
+    pub fn mul(&self, other: &RnsPoly, tables: &[NttTable]) -> RnsPoly {
+        let mut out = self.clone();
+        out.mul_assign(other, tables);
+        out
+    }
+
+    /// Keeps only the first `count` limbs.
+    pub fn truncate(&mut self, count: usize) {
+        self.limbs.truncate(count);
+    }
+
+    /// The automorphism `X -> X^g` of every limb, in whichever form the polynomial is
+    /// (`ntt_index` is [`crate::automorphism::ntt_index_map`] of `g`, used in NTT form).
+    pub fn automorphism(&self, g: u64, ntt_index: &[usize], tables: &[NttTable]) -> Result<RnsPoly> {
+        let limbs = if self.ntt_form {
+            self.limbs
+                .iter()
+                .map(|l| ntt_index.iter().map(|&j| l[j]).collect())
+                .collect()
+        } else {
+            self.limbs
+                .iter()
+                .zip(tables)
+                .map(|(l, t)| automorphism_coeff(l, g, t.modulus()))
+                .collect::<Result<_>>()?
+        };
+        Ok(RnsPoly {
+            limbs,
+            ntt_form: self.ntt_form,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arith::ntt_primes;
+    use crate::automorphism::ntt_index_map;
+    use crate::ntt::negacyclic_schoolbook;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn ring_operations_match_limbwise_oracles() {
+        let log_n = 6;
+        let tables: Vec<NttTable> = ntt_primes(40, log_n, 3, &[])
+            .unwrap()
+            .into_iter()
+            .map(|q| NttTable::new(q, log_n).unwrap())
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let coeffs_a: Vec<i64> = (0..64).map(|_| rng.gen_range(-1000..1000)).collect();
+        let coeffs_b: Vec<i64> = (0..64).map(|_| rng.gen_range(-1000..1000)).collect();
+        let moduli: Vec<Modulus> = tables.iter().map(|t| *t.modulus()).collect();
+        let a = RnsPoly::from_signed(&coeffs_a, &moduli);
+        let b = RnsPoly::from_signed(&coeffs_b, &moduli);
+        let mut fa = a.clone();
+        fa.ntt(&tables);
+        let mut fb = b.clone();
+        fb.ntt(&tables);
+        let mut prod = fa.mul(&fb, &tables);
+        prod.intt(&tables);
+        for i in 0..3 {
+            assert_eq!(prod.limbs[i], negacyclic_schoolbook(&a.limbs[i], &b.limbs[i], &moduli[i]));
+        }
+        let mut sum = a.clone();
+        sum.add_assign(&b, &tables);
+        sum.sub_assign(&b, &tables);
+        assert_eq!(sum, a);
+        // automorphism commutes with the NTT
+        let g = 5u64.pow(3) % 128;
+        let idx = ntt_index_map(g, log_n).unwrap();
+        let mut via_coeff = a.automorphism(g, &idx, &tables).unwrap();
+        via_coeff.ntt(&tables);
+        assert_eq!(fa.automorphism(g, &idx, &tables).unwrap(), via_coeff);
+        assert!(a.check_shape(&tables, "a").is_ok());
+        assert!(a.check_shape(&tables[..2], "a").is_err());
+    }
+}
