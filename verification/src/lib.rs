@@ -6,6 +6,7 @@
 
 pub mod arith;
 pub mod automorphism;
+pub mod ckks;
 pub mod error;
 pub mod ntt;
 pub mod rns;

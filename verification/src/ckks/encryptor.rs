@@ -1,0 +1,152 @@
+//! Public- and secret-key encryption, and decryption.
+
+use rand::{CryptoRng, RngCore};
+use rand_chacha::ChaCha20Rng;
+
+use super::keys::{PublicKey, SecretKey};
+use super::params::Parameters;
+use super::types::{Ciphertext, Plaintext};
+use crate::error::{Error, Result};
+use crate::rns::RnsPoly;
+use crate::sampling::{gaussian, secure_rng, ternary, uniform};
+
+/// The key an [`Encryptor`] encrypts under.
+#[derive(Clone, Debug)]
+pub enum EncryptionKey {
+    /// Public-key encryption: `(b u + e_0 + m, a u + e_1)`.
+    Public(PublicKey),
+    /// Secret-key encryption: `(-a s + e + m, a)`.
+    Secret(SecretKey),
+}
+
+/// Encrypts plaintexts; randomness from a cryptographic RNG.
+#[derive(Debug)]
+pub struct Encryptor<R: RngCore + CryptoRng = ChaCha20Rng> {
+    params: Parameters,
+    key: EncryptionKey,
+    rng: R,
+}
+
+impl Encryptor<ChaCha20Rng> {
+    /// An encryptor seeded from the operating system's entropy source.
+    pub fn new(params: &Parameters, key: EncryptionKey) -> Result<Self> {
+        Encryptor::with_rng(params, key, secure_rng())
+    }
+}
+
+impl<R: RngCore + CryptoRng> Encryptor<R> {
+    /// An encryptor drawing from `rng`.
+    pub fn with_rng(params: &Parameters, key: EncryptionKey, rng: R) -> Result<Self> {
+        match &key {
+            EncryptionKey::Public(pk) => params.check_id(pk.params_id, "public key")?,
+            EncryptionKey::Secret(sk) => params.check_id(sk.params_id, "secret key")?,
+        }
+        Ok(Encryptor {
+            params: params.clone(),
+            key,
+            rng,
+        })
+    }
+
+    /// Encrypts `pt` at its own level and scale.
+    pub fn encrypt(&mut self, pt: &Plaintext) -> Result<Ciphertext> {
+        pt.validate(&self.params)?;
+        let level = pt.level();
+        let n = self.params.n();
+        let params = self.params.clone();
+        let tables = &params.q_tables()[..=level];
+        let small = |coeffs: &[i64]| {
+            let mut p = RnsPoly::from_signed(coeffs, &params.q_moduli(level));
+            p.ntt(tables);
+            p
+        };
+        let (mut c0, c1) = match &self.key {
+            EncryptionKey::Public(pk) => {
+                let (mut b, mut a) = (pk.b.clone(), pk.a.clone());
+                b.truncate(level + 1);
+                a.truncate(level + 1);
+                let u_coeffs = ternary(&mut self.rng, n);
+                let u = small(&u_coeffs);
+                let e0 = gaussian(&mut self.rng, n);
+                let e1 = gaussian(&mut self.rng, n);
+                let mut c0 = b.mul(&u, tables);
+                c0.add_assign(&small(&e0), tables);
+                let mut c1 = a.mul(&u, tables);
+                c1.add_assign(&small(&e1), tables);
+                (c0, c1)
+            }
+            EncryptionKey::Secret(sk) => {
+                let mut s = sk.s.q.clone();
+                s.truncate(level + 1);
+                let a = RnsPoly {
+                    limbs: tables
+                        .iter()
+                        .map(|t| uniform(&mut self.rng, n, t.modulus()))
+                        .collect(),
+                    ntt_form: true,
+                };
+                let e = gaussian(&mut self.rng, n);
+                let mut c0 = small(&e);
+                c0.sub_assign(&a.mul(&s, tables), tables);
+                (c0, a)
+            }
+        };
+        c0.add_assign(&pt.poly, tables);
+        let key_id = match &self.key {
+            EncryptionKey::Public(pk) => pk.key_id,
+            EncryptionKey::Secret(sk) => sk.key_id,
+        };
+        Ok(Ciphertext {
+            params_id: self.params.id(),
+            key_id,
+            parts: vec![c0, c1],
+            scale: pt.scale,
+            log_slots: pt.log_slots,
+        })
+    }
+}
+
+/// Decrypts ciphertexts of degree 1 or 2 with the secret key.
+#[derive(Debug)]
+pub struct Decryptor {
+    params: Parameters,
+    sk: SecretKey,
+}
+
+impl Decryptor {
+    /// A decryptor for `sk`.
+    pub fn new(params: &Parameters, sk: &SecretKey) -> Result<Self> {
+        params.check_id(sk.params_id, "secret key")?;
+        Ok(Decryptor {
+            params: params.clone(),
+            sk: sk.clone(),
+        })
+    }
+
+    /// `c_0 + c_1 s [+ c_2 s^2]` as a plaintext of the ciphertext's level and scale.
+    pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext> {
+        ct.validate(&self.params)?;
+        if ct.key_id != self.sk.key_id {
+            return Err(Error::Mismatch(format!(
+                "ciphertext was encrypted under key set {:#018x}, this secret key is {:#018x}",
+                ct.key_id, self.sk.key_id
+            )));
+        }
+        let level = ct.level();
+        let tables = &self.params.q_tables()[..=level];
+        let mut s = self.sk.s.q.clone();
+        s.truncate(level + 1);
+        // Horner: ((c_d s + c_{d-1}) s + ...) + c_0.
+        let mut acc = ct.parts[ct.parts.len() - 1].clone();
+        for part in ct.parts.iter().rev().skip(1) {
+            acc.mul_assign(&s, tables);
+            acc.add_assign(part, tables);
+        }
+        Ok(Plaintext {
+            params_id: self.params.id(),
+            poly: acc,
+            scale: ct.scale,
+            log_slots: ct.log_slots,
+        })
+    }
+}

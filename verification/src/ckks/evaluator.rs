@@ -1,0 +1,451 @@
+//! Homomorphic operations on ciphertexts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::encoder::reduce_f64;
+use super::keys::{GaloisKeys, PolyQP, RelinKey, SwitchingKey};
+use super::keyswitch::{decompose, switch};
+use super::params::Parameters;
+use super::types::{Ciphertext, Plaintext};
+use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
+use crate::error::{Error, Result};
+
+
+/// Largest relative difference of two scales that addition accepts.
+pub const SCALE_TOLERANCE: f64 = 1e-9;
+
+/// Evaluates operations on ciphertexts of one parameter set, with optional relinearization and
+/// Galois keys.
+#[derive(Debug)]
+pub struct Evaluator {
+    params: Parameters,
+    /// Identifier of the key set of the evaluation keys, if any were given.
+    key_id: Option<u64>,
+    relin: Option<RelinKey>,
+    galois: GaloisKeys,
+    index_maps: Mutex<HashMap<u64, Arc<Vec<usize>>>>,
+}
+
+impl Evaluator {
+    /// An evaluator; keys are checked against `params`.
+    pub fn new(params: &Parameters, relin: Option<RelinKey>, galois: Option<GaloisKeys>) -> Result<Self> {
+        let mut key_id = None;
+        let mut note_key = |id: u64, what: &str| -> Result<()> {
+            match key_id {
+                Some(k) if k != id => Err(Error::Mismatch(format!(
+                    "{what} belongs to key set {id:#018x}, the other keys to {k:#018x}"
+                ))),
+                _ => {
+                    key_id = Some(id);
+                    Ok(())
+                }
+            }
+        };
+        if let Some(rk) = &relin {
+            rk.key.validate(params, "relinearization key")?;
+            note_key(rk.key.key_id, "relinearization key")?;
+        }
+        if let Some(gk) = &galois {
+            params.check_id(gk.params_id, "galois keys")?;
+            note_key(gk.key_id, "galois keys")?;
+            for (g, key) in &gk.keys {
+                key.validate(params, &format!("galois key {g}"))?;
+                note_key(key.key_id, &format!("galois key {g}"))?;
+            }
+        }
+        let galois = galois.unwrap_or(GaloisKeys {
+            params_id: params.id(),
+            key_id: key_id.unwrap_or(0),
+            keys: Default::default(),
+        });
+        Ok(Evaluator {
+            params: params.clone(),
+            key_id,
+            relin,
+            galois,
+            index_maps: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Parameters {
+        &self.params
+    }
+
+    fn tables(&self, level: usize) -> &[crate::ntt::NttTable] {
+        &self.params.q_tables()[..=level]
+    }
+
+    /// Checks that `a` is encrypted under the key set of the evaluation keys.
+    fn check_key(&self, a: &Ciphertext, what: &str) -> Result<()> {
+        match self.key_id {
+            Some(k) if k != a.key_id => Err(Error::Mismatch(format!(
+                "{what}: ciphertext is under key set {:#018x}, the evaluation keys under {k:#018x}",
+                a.key_id
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn same_shape(&self, a: &Ciphertext, b_level: usize, b_scale: f64, b_log_slots: u32, what: &str) -> Result<()> {
+        if a.level() != b_level {
+            return Err(Error::Mismatch(format!(
+                "{what}: levels differ ({} and {b_level}); drop the higher one first",
+                a.level()
+            )));
+        }
+        if ((a.scale - b_scale) / a.scale).abs() > SCALE_TOLERANCE {
+            return Err(Error::Mismatch(format!(
+                "{what}: scales differ ({} and {b_scale})",
+                a.scale
+            )));
+        }
+        if a.log_slots != b_log_slots {
+            return Err(Error::Mismatch(format!(
+                "{what}: slot counts differ (2^{} and 2^{b_log_slots})",
+                a.log_slots
+            )));
+        }
+        Ok(())
+    }
+
+    fn binary(&self, a: &Ciphertext, b: &Ciphertext, what: &str, subtract: bool) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        b.validate(&self.params)?;
+        self.same_shape(a, b.level(), b.scale, b.log_slots, what)?;
+        if a.key_id != b.key_id {
+            return Err(Error::Mismatch(format!("{what}: operands are under different key sets")));
+        }
+        let tables = self.tables(a.level());
+        let (long, short) = if a.parts.len() >= b.parts.len() { (a, b) } else { (b, a) };
+        let mut out = a.clone();
+        out.parts = long.parts.clone();
+        for i in 0..long.parts.len() {
+            let (x, y) = (a.parts.get(i), b.parts.get(i));
+            out.parts[i] = match (x, y) {
+                (Some(x), Some(y)) => {
+                    let mut r = x.clone();
+                    if subtract {
+                        r.sub_assign(y, tables)
+                    } else {
+                        r.add_assign(y, tables)
+                    }
+                    r
+                }
+                (Some(x), None) => x.clone(),
+                (None, Some(y)) => {
+                    let mut r = y.clone();
+                    if subtract {
+                        r.neg_assign(tables);
+                    }
+                    r
+                }
+                (None, None) => unreachable!("index below the longer operand's length"),
+            };
+        }
+        let _ = short;
+        Ok(out)
+    }
+
+    /// `a + b`: same level, scale and slot count.
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.binary(a, b, "add", false)
+    }
+
+    /// `a - b`: same level, scale and slot count.
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.binary(a, b, "sub", true)
+    }
+
+    /// `-a`.
+    pub fn neg(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let mut out = a.clone();
+        for p in &mut out.parts {
+            p.neg_assign(self.tables(a.level()));
+        }
+        Ok(out)
+    }
+
+    /// `a + pt`: same level, scale and slot count.
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        pt.validate(&self.params)?;
+        self.same_shape(a, pt.level(), pt.scale, pt.log_slots, "add_plain")?;
+        let mut out = a.clone();
+        out.parts[0].add_assign(&pt.poly, self.tables(a.level()));
+        Ok(out)
+    }
+
+    /// `a * pt` slot-wise: same level and slot count; the scale becomes the product of scales.
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        pt.validate(&self.params)?;
+        self.same_shape(a, pt.level(), a.scale, pt.log_slots, "mul_plain")?;
+        let tables = self.tables(a.level());
+        let mut out = a.clone();
+        for p in &mut out.parts {
+            p.mul_assign(&pt.poly, tables);
+        }
+        out.scale = a.scale * pt.scale;
+        Ok(out)
+    }
+
+    /// Adds the real constant `c` to every slot (scale unchanged).
+    pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let x = (c * a.scale).round();
+        if !x.is_finite() {
+            return Err(Error::OutOfRange(format!("constant {c} times scale {} is not finite", a.scale)));
+        }
+        let mut out = a.clone();
+        for (limb, t) in out.parts[0].limbs.iter_mut().zip(self.tables(a.level())) {
+            let m = t.modulus();
+            let r = reduce_f64(x, m);
+            // A constant polynomial has the same value at every evaluation point.
+            for v in limb.iter_mut() {
+                *v = m.add(*v, r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Multiplies every slot by the real constant `c`, encoded as `round(c * const_scale)`; the
+    /// scale becomes `scale * const_scale`.
+    pub fn mul_const(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let x = (c * const_scale).round();
+        if !x.is_finite() || const_scale < 1.0 {
+            return Err(Error::OutOfRange(format!(
+                "constant {c} with scale {const_scale}: needs a finite product and a scale >= 1"
+            )));
+        }
+        let tables = self.tables(a.level());
+        let scalars: Vec<u64> = tables.iter().map(|t| reduce_f64(x, t.modulus())).collect();
+        let mut out = a.clone();
+        for p in &mut out.parts {
+            p.mul_scalars(&scalars, tables);
+        }
+        out.scale = a.scale * const_scale;
+        Ok(out)
+    }
+
+    /// The tensor product `(a_0 b_0, a_0 b_1 + a_1 b_0, a_1 b_1)` of two degree-1 ciphertexts
+    /// at the same level and slot count; scales multiply.
+    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        b.validate(&self.params)?;
+        if a.degree() != 1 || b.degree() != 1 {
+            return Err(Error::Mismatch("mul takes degree-1 ciphertexts; relinearize first".into()));
+        }
+        self.same_shape(a, b.level(), a.scale, b.log_slots, "mul")?;
+        if a.key_id != b.key_id {
+            return Err(Error::Mismatch("mul: operands are under different key sets".into()));
+        }
+        let tables = self.tables(a.level());
+        let d0 = a.parts[0].mul(&b.parts[0], tables);
+        let mut d1 = a.parts[0].mul(&b.parts[1], tables);
+        d1.add_assign(&a.parts[1].mul(&b.parts[0], tables), tables);
+        let d2 = a.parts[1].mul(&b.parts[1], tables);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
+            parts: vec![d0, d1, d2],
+            scale: a.scale * b.scale,
+            log_slots: a.log_slots,
+        })
+    }
+
+    /// Relinearizes a degree-2 ciphertext with the relinearization key.
+    pub fn relinearize(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        if a.degree() != 2 {
+            return Err(Error::Mismatch(format!("relinearize takes degree 2, got {}", a.degree())));
+        }
+        self.check_key(a, "relinearize")?;
+        let rk = self
+            .relin
+            .as_ref()
+            .ok_or_else(|| Error::MissingKey("relinearization key".into()))?;
+        let level = a.level();
+        let digits = decompose(&self.params, level, &a.parts[2])?;
+        let (mut k0, mut k1) = switch(&self.params, level, &digits, &rk.key)?;
+        let tables = self.tables(level);
+        k0.add_assign(&a.parts[0], tables);
+        k1.add_assign(&a.parts[1], tables);
+        Ok(Ciphertext {
+            parts: vec![k0, k1],
+            ..a.clone()
+        })
+    }
+
+    /// `relinearize(mul(a, b))`.
+    pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.relinearize(&self.mul(a, b)?)
+    }
+
+    /// Divides by the last prime `q_level` with rounding, dropping one level; the scale is
+    /// divided by `q_level`.
+    pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let level = a.level();
+        if level == 0 {
+            return Err(Error::Level("rescale at level 0: no prime left to divide by".into()));
+        }
+        let qt = self.params.q_tables();
+        let last_modulus = *qt[level].modulus();
+        let q_last = last_modulus.value();
+        let mut out = a.clone();
+        for part in &mut out.parts {
+            let mut last = part.limbs[level].clone();
+            qt[level].inverse(&mut last);
+            let centered: Vec<i64> = last.iter().map(|&x| last_modulus.center(x)).collect();
+            for i in 0..level {
+                let m = qt[i].modulus();
+                let mut tmp: Vec<u64> = centered.iter().map(|&x| m.reduce_i64(x)).collect();
+                qt[i].forward(&mut tmp);
+                let inv = m.inv(q_last).expect("distinct primes");
+                let inv_s = m.shoup(inv);
+                for (x, &y) in part.limbs[i].iter_mut().zip(&tmp) {
+                    *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
+                }
+            }
+            part.truncate(level);
+        }
+        out.scale = a.scale / q_last as f64;
+        Ok(out)
+    }
+
+    /// Drops limbs down to `level` (no division: the scale is unchanged).
+    pub fn drop_level(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        if level > a.level() {
+            return Err(Error::Level(format!(
+                "drop_level to {level} from level {}: can only go down",
+                a.level()
+            )));
+        }
+        let mut out = a.clone();
+        for p in &mut out.parts {
+            p.truncate(level + 1);
+        }
+        Ok(out)
+    }
+
+    fn index_map(&self, g: u64) -> Result<Arc<Vec<usize>>> {
+        let mut maps = self.index_maps.lock().expect("index map cache poisoned");
+        if let Some(m) = maps.get(&g) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(ntt_index_map(g, self.params.log_n())?);
+        maps.insert(g, m.clone());
+        Ok(m)
+    }
+
+    fn galois_key(&self, g: u64, what: &str) -> Result<&SwitchingKey> {
+        self.galois.keys.get(&g).ok_or_else(|| {
+            Error::MissingKey(format!("{what}: no Galois key for element {g}"))
+        })
+    }
+
+    /// Key-switches the decomposition of `c_1` with the key of `g`, adds `c_0`, then applies
+    /// `X -> X^g` to both parts.
+    fn automorphism_from_digits(&self, a: &Ciphertext, digits: &[PolyQP], g: u64, key: &SwitchingKey) -> Result<Ciphertext> {
+        let level = a.level();
+        let tables = self.tables(level);
+        let (mut k0, k1) = switch(&self.params, level, digits, key)?;
+        k0.add_assign(&a.parts[0], tables);
+        let idx = self.index_map(g)?;
+        Ok(Ciphertext {
+            parts: vec![
+                k0.automorphism(g, &idx, tables)?,
+                k1.automorphism(g, &idx, tables)?,
+            ],
+            ..a.clone()
+        })
+    }
+
+    /// Applies the automorphism `X -> X^g` to a degree-1 ciphertext (needs the key of `g`).
+    pub fn automorphism(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        if a.degree() != 1 {
+            return Err(Error::Mismatch("automorphism takes a degree-1 ciphertext".into()));
+        }
+        self.check_key(a, "automorphism")?;
+        let key = self.galois_key(g, "automorphism")?;
+        let digits = decompose(&self.params, a.level(), &a.parts[1])?;
+        self.automorphism_from_digits(a, &digits, g, key)
+    }
+
+    /// Rotates the slots left by `step` (new slot `j` = old slot `j + step`, modulo the slot
+    /// count). Uses the key of that rotation if present; otherwise composes rotations by the
+    /// powers of two in `step` (each must have a key).
+    pub fn rotate(&self, a: &Ciphertext, step: i64) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let slots = 1i64 << a.log_slots;
+        let k = step.rem_euclid(slots);
+        if k == 0 {
+            return Ok(a.clone());
+        }
+        let log_n = self.params.log_n();
+        let g = galois_element_for_rotation(k, log_n);
+        if self.galois.keys.contains_key(&g) {
+            return self.automorphism(a, g);
+        }
+        let missing: Vec<i64> = (0..a.log_slots)
+            .filter(|b| k >> b & 1 == 1)
+            .map(|b| 1i64 << b)
+            .filter(|&s| !self.galois.keys.contains_key(&galois_element_for_rotation(s, log_n)))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::MissingKey(format!(
+                "rotation by {step}: no key for it, nor for the power-of-two steps {missing:?}"
+            )));
+        }
+        let mut out = a.clone();
+        for b in (0..a.log_slots).filter(|b| k >> b & 1 == 1) {
+            out = self.automorphism(&out, galois_element_for_rotation(1 << b, log_n))?;
+        }
+        Ok(out)
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        self.automorphism(a, galois_element_conjugate(self.params.log_n()))
+    }
+
+    /// Rotations of one ciphertext by each of `steps`, sharing one decomposition of `c_1`
+    /// (hoisting). Each result is bit-for-bit the ciphertext [`Evaluator::automorphism`] gives
+    /// for that rotation's key; every step needs its own key.
+    pub fn rotate_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>> {
+        a.validate(&self.params)?;
+        if a.degree() != 1 {
+            return Err(Error::Mismatch("rotation takes a degree-1 ciphertext".into()));
+        }
+        self.check_key(a, "hoisted rotation")?;
+        let slots = 1i64 << a.log_slots;
+        let log_n = self.params.log_n();
+        let elements: Vec<Option<u64>> = steps
+            .iter()
+            .map(|&s| {
+                let k = s.rem_euclid(slots);
+                (k != 0).then(|| galois_element_for_rotation(k, log_n))
+            })
+            .collect();
+        for (g, s) in elements.iter().zip(steps) {
+            if let Some(g) = g {
+                self.galois_key(*g, &format!("hoisted rotation by {s}"))?;
+            }
+        }
+        let digits = decompose(&self.params, a.level(), &a.parts[1])?;
+        elements
+            .iter()
+            .map(|g| match g {
+                None => Ok(a.clone()),
+                Some(g) => self.automorphism_from_digits(a, &digits, *g, self.galois_key(*g, "hoisted rotation")?),
+            })
+            .collect()
+    }
+}
+

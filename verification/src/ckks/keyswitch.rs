@@ -1,0 +1,157 @@
+//! Hybrid key switching (Han-Ki / Lattigo / OpenFHE style): digit decomposition with
+//! basis extension to `Q_l * P` (ModUp), inner product with the key, and division by `P`
+//! (ModDown).
+
+use super::keys::{PolyQP, SwitchingKey};
+use super::params::Parameters;
+use crate::error::Result;
+use crate::rns::{BasisConverter, RnsPoly};
+
+/// Decomposes `c` (NTT form over `q_0 .. q_level`) into one polynomial per active digit, each
+/// extended to `Q_level * P` and in NTT form. Digit `j` holds the primes
+/// `[j * alpha, min((j + 1) * alpha, level + 1))`; its limbs of `Q` are `c`'s own limbs.
+pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<PolyQP>> {
+    let qt = &params.q_tables()[..=level];
+    let pt = params.p_tables();
+    let q_moduli = params.q_moduli(level);
+    let p_moduli = params.p_moduli();
+    let mut coeff = c.clone();
+    coeff.intt(qt);
+    let alpha = params.digit_size();
+    let n = params.n();
+    let mut digits = Vec::new();
+    let mut start = 0;
+    while start <= level {
+        let end = (start + alpha).min(level + 1);
+        let targets: Vec<usize> = (0..=level).filter(|i| !(start..end).contains(i)).collect();
+        let to: Vec<_> = targets
+            .iter()
+            .map(|&i| q_moduli[i])
+            .chain(p_moduli.iter().copied())
+            .collect();
+        let conv = BasisConverter::new(&q_moduli[start..end], &to)?;
+        let inputs: Vec<&[u64]> = coeff.limbs[start..end].iter().map(|l| l.as_slice()).collect();
+        let mut converted = vec![vec![0u64; n]; to.len()];
+        {
+            let mut outs: Vec<&mut [u64]> = converted.iter_mut().map(|l| l.as_mut_slice()).collect();
+            conv.convert(&inputs, &mut outs);
+        }
+        let mut converted = converted.into_iter();
+        let mut q_limbs = Vec::with_capacity(level + 1);
+        for i in 0..=level {
+            if (start..end).contains(&i) {
+                q_limbs.push(c.limbs[i].clone());
+            } else {
+                let mut limb = converted.next().expect("one converted limb per target");
+                qt[i].forward(&mut limb);
+                q_limbs.push(limb);
+            }
+        }
+        let p_limbs: Vec<Vec<u64>> = pt
+            .iter()
+            .map(|t| {
+                let mut limb = converted.next().expect("one converted limb per special prime");
+                t.forward(&mut limb);
+                limb
+            })
+            .collect();
+        digits.push(PolyQP {
+            q: RnsPoly {
+                limbs: q_limbs,
+                ntt_form: true,
+            },
+            p: RnsPoly {
+                limbs: p_limbs,
+                ntt_form: true,
+            },
+        });
+        start = end;
+    }
+    Ok(digits)
+}
+
+/// `sum_j digits[j] * key_j` for both key halves, over `Q_level * P`, NTT form.
+fn inner_product(params: &Parameters, level: usize, digits: &[PolyQP], key: &SwitchingKey) -> (PolyQP, PolyQP) {
+    let n = params.n();
+    let qt = &params.q_tables()[..=level];
+    let pt = params.p_tables();
+    let mut out0 = PolyQP {
+        q: RnsPoly::zero(level + 1, n, true),
+        p: RnsPoly::zero(pt.len(), n, true),
+    };
+    let mut out1 = out0.clone();
+    let limb_sets = [(qt, false), (pt, true)];
+    for (tables, is_p) in limb_sets {
+        for (i, t) in tables.iter().enumerate() {
+            let m = t.modulus();
+            let mut acc0 = vec![0u128; n];
+            let mut acc1 = vec![0u128; n];
+            for (j, d) in digits.iter().enumerate() {
+                let (b, a) = &key.digits[j];
+                let (dl, bl, al) = if is_p {
+                    (&d.p.limbs[i], &b.p.limbs[i], &a.p.limbs[i])
+                } else {
+                    (&d.q.limbs[i], &b.q.limbs[i], &a.q.limbs[i])
+                };
+                for k in 0..n {
+                    acc0[k] += dl[k] as u128 * bl[k] as u128;
+                    acc1[k] += dl[k] as u128 * al[k] as u128;
+                }
+                // Each term is below 2^122: reduce every 32 terms to stay below 2^128.
+                if j % 32 == 31 {
+                    for k in 0..n {
+                        acc0[k] = m.reduce_u128(acc0[k]) as u128;
+                        acc1[k] = m.reduce_u128(acc1[k]) as u128;
+                    }
+                }
+            }
+            let (o0, o1) = if is_p {
+                (&mut out0.p.limbs[i], &mut out1.p.limbs[i])
+            } else {
+                (&mut out0.q.limbs[i], &mut out1.q.limbs[i])
+            };
+            for k in 0..n {
+                o0[k] = m.reduce_u128(acc0[k]);
+                o1[k] = m.reduce_u128(acc1[k]);
+            }
+        }
+    }
+    (out0, out1)
+}
+
+/// `round(x / P)` approximately: `(x - FastBConv_{P -> Q}([x]_P)) * P^-1` over `q_0 .. q_level`.
+/// Input and output in NTT form.
+pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly> {
+    let qt = &params.q_tables()[..=level];
+    let pt = params.p_tables();
+    let q_moduli = params.q_moduli(level);
+    let p_moduli = params.p_moduli();
+    let mut xp = x.p.clone();
+    xp.intt(pt);
+    let conv = BasisConverter::new(&p_moduli, &q_moduli)?;
+    let mut converted = RnsPoly::zero(level + 1, params.n(), false);
+    {
+        let inputs: Vec<&[u64]> = xp.limbs.iter().map(|l| l.as_slice()).collect();
+        let mut outs: Vec<&mut [u64]> = converted.limbs.iter_mut().map(|l| l.as_mut_slice()).collect();
+        conv.convert(&inputs, &mut outs);
+    }
+    converted.ntt(qt);
+    let mut out = x.q.clone();
+    out.sub_assign(&converted, qt);
+    let p_inv: Vec<u64> = q_moduli
+        .iter()
+        .map(|m| {
+            let p_mod = p_moduli.iter().fold(1u64, |acc, p| m.mul(acc, p.value()));
+            m.inv(p_mod).expect("P is coprime to every prime of Q")
+        })
+        .collect();
+    out.mul_scalars(&p_inv, qt);
+    Ok(out)
+}
+
+/// Key-switches a decomposed polynomial: returns `(k_0, k_1)` over `q_0 .. q_level` with
+/// `k_0 + k_1 t ~ d s'` for the key from `s'` to `t`.
+pub fn switch(params: &Parameters, level: usize, digits: &[PolyQP], key: &SwitchingKey) -> Result<(RnsPoly, RnsPoly)> {
+    let (x0, x1) = inner_product(params, level, digits, key);
+    Ok((mod_down(params, level, &x0)?, mod_down(params, level, &x1)?))
+}

@@ -1,0 +1,475 @@
+//! CKKS parameters: a serde literal, validated into [`Parameters`] with its primes and tables.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arith::{is_prime, ntt_primes, Modulus};
+use crate::error::{Error, Result};
+use crate::ntt::NttTable;
+
+/// Largest `log2(P * Q)` for 128/192/256-bit security with a uniform ternary secret
+/// (HomomorphicEncryption.org standard; `2^16` and `2^17` give the 128-bit bound only).
+/// Indexed by `log_n`; `None` where no bound is published.
+pub fn he_standard_bound(log_n: u32, security_bits: u32) -> Option<u32> {
+    let row: [Option<u32>; 3] = match log_n {
+        10 => [Some(27), Some(19), Some(14)],
+        11 => [Some(54), Some(37), Some(29)],
+        12 => [Some(109), Some(75), Some(58)],
+        13 => [Some(218), Some(152), Some(118)],
+        14 => [Some(438), Some(305), Some(237)],
+        15 => [Some(881), Some(611), Some(476)],
+        16 => [Some(1747), None, None],
+        17 => [Some(3523), None, None],
+        _ => [None, None, None],
+    };
+    match security_bits {
+        128 => row[0],
+        192 => row[1],
+        256 => row[2],
+        _ => None,
+    }
+}
+
+/// The highest standard security level (256, 192 or 128 bits) whose bound `log_pq` meets, or
+/// `None` when it exceeds even the 128-bit bound.
+pub fn security_level(log_n: u32, log_pq: f64) -> Option<u32> {
+    [256, 192, 128].into_iter().find(|&bits| {
+        he_standard_bound(log_n, bits).is_some_and(|bound| log_pq <= bound as f64)
+    })
+}
+
+/// Parameters as a user writes them (JSON or TOML). Each prime chain is given either by bit
+/// sizes (`log_q`, `log_p`: primes are then searched, largest first below `2^bits`) or by
+/// explicit primes (`q`, `p`), never both.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParametersLiteral {
+    /// `log2(N)`, in `[4, 17]`.
+    pub log_n: u32,
+    /// Bit sizes of `q_0, q_1, ..., q_L` (each in `[log_n + 2, 61]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_q: Vec<u32>,
+    /// Explicit primes `q_0 .. q_L`, each `= 1 mod 2N`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub q: Vec<u64>,
+    /// Bit sizes of the special primes `p_0 .. p_{K-1}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_p: Vec<u32>,
+    /// Explicit special primes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub p: Vec<u64>,
+    /// `log2` of the default scale, in `[1, 60]`.
+    pub log_scale: u32,
+    /// Number of key-switching digits, in `[1, L + 1]`; each digit holds
+    /// `ceil((L + 1) / dnum)` consecutive primes of `Q`.
+    pub dnum: usize,
+    /// Accept parameters beyond the 128-bit HE-standard bound. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure: bool,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidParameter {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl ParametersLiteral {
+    /// Parses a literal from JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::Malformed(format!("parameters: field `{path}`: {}", e.into_inner()))
+        })
+    }
+
+    /// Validates the literal, searching primes where bit sizes were given.
+    pub fn build(&self) -> Result<Parameters> {
+        Parameters::new(self)
+    }
+}
+
+/// Named parameter sets.
+pub const PRESET_NAMES: [&str; 5] = ["test-n13", "spencnn-n14", "n14-ks", "n15-deep", "n16-deep"];
+
+/// The literal of a named preset (see [`PRESET_NAMES`]).
+///
+/// - `test-n13`: `N = 2^13`, `Q` = 45 + 3 x 35 bits, `P` = 50 bits, scale `2^35`, dnum 4 (fast tests).
+/// - `spencnn-n14`: `N = 2^14`, 33 + 12 x 31 bits, one 33-bit special prime, scale `2^31`,
+///   dnum 13: SpENCNN's (HEAR/SEAL) setting, 438 bits, exactly the 128-bit bound.
+/// - `n14-ks`: `N = 2^14`, 50 + 7 x 40 bits, two 50-bit special primes, scale `2^40`, dnum 4:
+///   two primes per digit,
+///   hybrid key switching as in Lattigo/OpenFHE.
+/// - `n15-deep`: `N = 2^15`, 50 + 17 x 40 bits, 3 x 50-bit special primes, scale `2^40`, dnum 6.
+/// - `n16-deep`: `N = 2^16`, 55 + 32 x 40 bits, 7 x 55-bit special primes, scale `2^40`, dnum 5.
+pub fn preset(name: &str) -> Result<ParametersLiteral> {
+    let lit = |log_n, log_q: Vec<u32>, log_p: Vec<u32>, log_scale, dnum| ParametersLiteral {
+        log_n,
+        log_q,
+        q: vec![],
+        log_p,
+        p: vec![],
+        log_scale,
+        dnum,
+        allow_insecure: false,
+    };
+    let chain = |first: u32, rest: u32, count: usize| {
+        std::iter::once(first)
+            .chain(std::iter::repeat_n(rest, count))
+            .collect::<Vec<_>>()
+    };
+    Ok(match name {
+        "test-n13" => lit(13, chain(45, 35, 3), vec![50], 35, 4),
+        "spencnn-n14" => lit(14, chain(33, 31, 12), vec![33], 31, 13),
+        "n14-ks" => lit(14, chain(50, 40, 7), vec![50, 50], 40, 4),
+        "n15-deep" => lit(15, chain(50, 40, 17), vec![50; 3], 40, 6),
+        "n16-deep" => lit(16, chain(55, 40, 32), vec![55; 7], 40, 5),
+        other => {
+            return Err(invalid(
+                "preset",
+                format!("unknown preset `{other}`; known: {}", PRESET_NAMES.join(", ")),
+            ))
+        }
+    })
+}
+
+/// Validated CKKS parameters with their primes and NTT tables. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Parameters {
+    inner: Arc<ParametersInner>,
+}
+
+#[derive(Debug)]
+struct ParametersInner {
+    literal: ParametersLiteral,
+    q_tables: Vec<NttTable>,
+    p_tables: Vec<NttTable>,
+    digit_size: usize,
+    log_pq: f64,
+    id: u64,
+}
+
+impl PartialEq for Parameters {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id && self.inner.literal == other.inner.literal
+    }
+}
+
+impl Serialize for Parameters {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.inner.literal.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Parameters {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let literal = ParametersLiteral::deserialize(d)?;
+        Parameters::new(&literal).map_err(serde::de::Error::custom)
+    }
+}
+
+fn resolve_chain(
+    field_bits: &str,
+    field_primes: &str,
+    bits: &[u32],
+    explicit: &[u64],
+    log_n: u32,
+    taken: &mut Vec<u64>,
+) -> Result<Vec<u64>> {
+    match (bits.is_empty(), explicit.is_empty()) {
+        (false, false) => Err(invalid(
+            field_bits,
+            format!("give either `{field_bits}` or `{field_primes}`, not both"),
+        )),
+        (true, true) => Err(invalid(
+            field_bits,
+            format!("needs at least one prime (`{field_bits}` or `{field_primes}`)"),
+        )),
+        (false, true) => {
+            let mut out = Vec::with_capacity(bits.len());
+            for (i, &b) in bits.iter().enumerate() {
+                if b < log_n + 2 || b > 61 {
+                    return Err(invalid(
+                        &format!("{field_bits}[{i}]"),
+                        format!("{b} bits is outside [{}, 61] for log_n = {log_n}", log_n + 2),
+                    ));
+                }
+                let p = ntt_primes(b, log_n, 1, taken)?[0];
+                taken.push(p);
+                out.push(p);
+            }
+            Ok(out)
+        }
+        (true, false) => {
+            let order = 2u64 << log_n;
+            for (i, &p) in explicit.iter().enumerate() {
+                let field = format!("{field_primes}[{i}]");
+                if p >> 61 != 0 || !is_prime(p) || p % order != 1 {
+                    return Err(invalid(
+                        &field,
+                        format!("{p} must be a prime below 2^61 congruent to 1 mod 2N = {order}"),
+                    ));
+                }
+                if taken.contains(&p) {
+                    return Err(invalid(&field, format!("{p} appears twice")));
+                }
+                taken.push(p);
+            }
+            Ok(explicit.to_vec())
+        }
+    }
+}
+
+fn fnv1a(words: impl Iterator<Item = u64>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for w in words {
+        for b in w.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+impl Parameters {
+    /// Validates a literal: ranges of every field, distinct NTT-friendly primes, and the
+    /// 128-bit security bound (unless `allow_insecure`).
+    pub fn new(literal: &ParametersLiteral) -> Result<Self> {
+        let log_n = literal.log_n;
+        if !(4..=17).contains(&log_n) {
+            return Err(invalid("log_n", format!("{log_n} is outside [4, 17]")));
+        }
+        let mut taken = Vec::new();
+        let q = resolve_chain("log_q", "q", &literal.log_q, &literal.q, log_n, &mut taken)?;
+        let p = resolve_chain("log_p", "p", &literal.log_p, &literal.p, log_n, &mut taken)?;
+        if !(1..=60).contains(&literal.log_scale) {
+            return Err(invalid(
+                "log_scale",
+                format!("{} is outside [1, 60]", literal.log_scale),
+            ));
+        }
+        if literal.dnum == 0 || literal.dnum > q.len() {
+            return Err(invalid(
+                "dnum",
+                format!("{} is outside [1, {}] (the number of primes in Q)", literal.dnum, q.len()),
+            ));
+        }
+        let log_pq: f64 = q.iter().chain(&p).map(|&x| (x as f64).log2()).sum();
+        if !literal.allow_insecure {
+            match he_standard_bound(log_n, 128) {
+                Some(bound) if log_pq <= bound as f64 => {}
+                Some(bound) => {
+                    return Err(Error::Insecure {
+                        log_n,
+                        log_pq,
+                        bound,
+                    })
+                }
+                None => {
+                    return Err(Error::Insecure {
+                        log_n,
+                        log_pq,
+                        bound: 0,
+                    })
+                }
+            }
+        }
+        let tables = |primes: &[u64]| {
+            primes
+                .iter()
+                .map(|&x| NttTable::new(x, log_n))
+                .collect::<Result<Vec<_>>>()
+        };
+        let resolved = ParametersLiteral {
+            log_q: vec![],
+            q: q.clone(),
+            log_p: vec![],
+            p: p.clone(),
+            ..literal.clone()
+        };
+        let id = fnv1a(
+            [log_n as u64, literal.dnum as u64, literal.log_scale as u64]
+                .into_iter()
+                .chain(q.iter().copied())
+                .chain([u64::MAX])
+                .chain(p.iter().copied()),
+        );
+        Ok(Parameters {
+            inner: Arc::new(ParametersInner {
+                digit_size: q.len().div_ceil(literal.dnum),
+                q_tables: tables(&q)?,
+                p_tables: tables(&p)?,
+                literal: resolved,
+                log_pq,
+                id,
+            }),
+        })
+    }
+
+    /// A named preset, validated (see [`preset`]).
+    pub fn preset(name: &str) -> Result<Self> {
+        preset(name)?.build()
+    }
+
+    /// The literal with explicit primes: building it again gives equal parameters.
+    pub fn literal(&self) -> &ParametersLiteral {
+        &self.inner.literal
+    }
+
+    /// `log2(N)`.
+    pub fn log_n(&self) -> u32 {
+        self.inner.literal.log_n
+    }
+
+    /// Ring degree `N`.
+    pub fn n(&self) -> usize {
+        1 << self.log_n()
+    }
+
+    /// Maximum number of complex slots, `N/2`.
+    pub fn max_slots(&self) -> usize {
+        self.n() / 2
+    }
+
+    /// Highest level `L` (a ciphertext at level `l` has `l + 1` limbs).
+    pub fn max_level(&self) -> usize {
+        self.inner.q_tables.len() - 1
+    }
+
+    /// NTT tables of `q_0 .. q_L`.
+    pub fn q_tables(&self) -> &[NttTable] {
+        &self.inner.q_tables
+    }
+
+    /// NTT tables of the special primes `p_0 .. p_{K-1}`.
+    pub fn p_tables(&self) -> &[NttTable] {
+        &self.inner.p_tables
+    }
+
+    /// Moduli of `q_0 .. q_level`.
+    pub fn q_moduli(&self, level: usize) -> Vec<Modulus> {
+        self.inner.q_tables[..=level]
+            .iter()
+            .map(|t| *t.modulus())
+            .collect()
+    }
+
+    /// Moduli of the special primes.
+    pub fn p_moduli(&self) -> Vec<Modulus> {
+        self.inner.p_tables.iter().map(|t| *t.modulus()).collect()
+    }
+
+    /// Default scale `2^log_scale`.
+    pub fn default_scale(&self) -> f64 {
+        2f64.powi(self.inner.literal.log_scale as i32)
+    }
+
+    /// Number of key-switching digits.
+    pub fn dnum(&self) -> usize {
+        self.inner.literal.dnum
+    }
+
+    /// Primes of `Q` per digit: `ceil((L + 1) / dnum)`; the last digit may hold fewer.
+    pub fn digit_size(&self) -> usize {
+        self.inner.digit_size
+    }
+
+    /// `log2(P * Q)` of the whole chain.
+    pub fn log_pq(&self) -> f64 {
+        self.inner.log_pq
+    }
+
+    /// Highest HE-standard security level met (see [`security_level`]).
+    pub fn security_bits(&self) -> Option<u32> {
+        security_level(self.log_n(), self.inner.log_pq)
+    }
+
+    /// A fingerprint of `N`, the primes, `dnum` and the scale: keys and ciphertexts carry it so
+    /// that operands from other parameters are refused.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Checks that an object made under parameters `id` belongs to these parameters.
+    pub fn check_id(&self, id: u64, what: &str) -> Result<()> {
+        if id != self.inner.id {
+            return Err(Error::Mismatch(format!(
+                "{what} was made under other parameters (fingerprint {id:#018x}, expected {:#018x})",
+                self.inner.id
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_build_and_are_secure() {
+        for name in PRESET_NAMES {
+            let p = Parameters::preset(name).unwrap();
+            let bound = he_standard_bound(p.log_n(), 128).unwrap() as f64;
+            assert!(p.log_pq() <= bound, "{name}: {} > {bound}", p.log_pq());
+            assert_eq!(p.security_bits(), Some(128), "{name}");
+            let again = p.literal().build().unwrap();
+            assert_eq!(again, p);
+        }
+        let s = Parameters::preset("spencnn-n14").unwrap();
+        assert_eq!(s.max_level(), 12);
+        assert_eq!(s.q_tables()[0].modulus().bits(), 33);
+        assert!(s.q_tables()[1..].iter().all(|t| t.modulus().bits() == 31));
+        assert_eq!(s.p_tables()[0].modulus().bits(), 33);
+    }
+
+    #[test]
+    fn insecure_needs_opt_in() {
+        let mut lit = preset("test-n13").unwrap();
+        lit.log_q.push(40); // 240 bits > 218
+        let err = lit.build().unwrap_err();
+        assert!(matches!(err, Error::Insecure { bound: 218, .. }), "{err}");
+        assert!(err.to_string().contains("allow_insecure"));
+        lit.allow_insecure = true;
+        let p = lit.build().unwrap();
+        assert_eq!(p.security_bits(), None);
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let base = preset("test-n13").unwrap();
+        let cases: Vec<(ParametersLiteral, &str)> = vec![
+            (ParametersLiteral { log_n: 20, ..base.clone() }, "log_n"),
+            (ParametersLiteral { dnum: 0, ..base.clone() }, "dnum"),
+            (ParametersLiteral { dnum: 9, ..base.clone() }, "dnum"),
+            (ParametersLiteral { log_scale: 0, ..base.clone() }, "log_scale"),
+            (ParametersLiteral { log_q: vec![45, 62], ..base.clone() }, "log_q[1]"),
+            (ParametersLiteral { q: vec![17], ..base.clone() }, "log_q"),
+            (ParametersLiteral { log_q: vec![], q: vec![97], ..base.clone() }, "q[0]"),
+            (ParametersLiteral { log_p: vec![], ..base.clone() }, "log_p"),
+        ];
+        for (lit, field) in cases {
+            let err = lit.build().unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidParameter { field: f, .. } if f == field),
+                "expected field {field}, got {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_round_trip_and_malformed_input() {
+        let p = Parameters::preset("test-n13").unwrap();
+        let text = serde_json::to_string(&p).unwrap();
+        let back: Parameters = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        let err = ParametersLiteral::from_json(r#"{"log_n": 13, "log_q": [40], "log_p": [40], "log_scale": 30, "dnum": 1, "colour": 1}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = ParametersLiteral::from_json(r#"{"log_n": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("log_n"), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! RNS-CKKS against plain complex arithmetic: every operation decrypts within a stated
+//! precision of the plaintext result, rotations move slots as documented, hoisting is
+//! bit-exact, serialization round-trips, and misuse is an error.
+//!
+//! Stated precision, preset `test-n13` (N = 2^13, scale 2^35, slots in the unit square), as
+//! -log2 of the worst slot error over all 4096 slots:
+//! - encoding alone: rounding of N coefficients, ~sqrt(N)/2 per slot -> ~2^-29; asserted >= 27 bits;
+//! - public-key encryption: e*u + e_1*s + e_0 has coefficient deviation ~sigma*sqrt(4N/3)
+//!   (~330), a slot deviation ~sqrt(N) times that (~2^15), a worst slot ~4x that -> ~2^-18;
+//!   asserted >= 16.5 bits for fresh ciphertexts and one linear operation on them, >= 16 after
+//!   one product or rescale, >= 15 after key switching (rotations) or two products;
+//! - secret-key encryption has only e: ~2^-25; asserted >= 23 bits.
+
+use heaccel_verification::ckks::{
+    precision_bits, Ciphertext, Decryptor, EncryptionKey, Encoder, Encryptor, Evaluator,
+    KeyGenerator, Parameters, SecretKey,
+};
+use heaccel_verification::Error;
+use num_complex::Complex64;
+use rand::{Rng, SeedableRng};
+use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
+
+struct Fixture {
+    params: Parameters,
+    sk: SecretKey,
+    encoder: Encoder,
+    encryptor: Encryptor<ChaCha20Rng>,
+    decryptor: Decryptor,
+    evaluator: Evaluator,
+}
+
+const ROTATIONS: [i64; 7] = [1, 2, 3, 5, -1, 1024, 2048];
+
+fn fixture(seed: u64) -> Fixture {
+    let params = Parameters::preset("test-n13").unwrap();
+    let mut keygen = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(seed));
+    let sk = keygen.gen_secret_key();
+    let pk = keygen.gen_public_key(&sk).unwrap();
+    let rlk = keygen.gen_relin_key(&sk).unwrap();
+    let gks = keygen.gen_galois_keys(&sk, &ROTATIONS, true).unwrap();
+    Fixture {
+        encoder: Encoder::new(&params),
+        encryptor: Encryptor::with_rng(&params, EncryptionKey::Public(pk), ChaCha20Rng::seed_from_u64(seed + 1)).unwrap(),
+        decryptor: Decryptor::new(&params, &sk).unwrap(),
+        evaluator: Evaluator::new(&params, Some(rlk), Some(gks)).unwrap(),
+        params,
+        sk,
+    }
+}
+
+fn random_slots(seed: u64, n: usize) -> Vec<Complex64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| Complex64::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)))
+        .collect()
+}
+
+impl Fixture {
+    fn encrypt(&mut self, values: &[Complex64]) -> Ciphertext {
+        let level = self.params.max_level();
+        let pt = self.encoder.encode(values, level, self.params.default_scale()).unwrap();
+        self.encryptor.encrypt(&pt).unwrap()
+    }
+    fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex64> {
+        self.encoder.decode(&self.decryptor.decrypt(ct).unwrap()).unwrap()
+    }
+}
+
+fn assert_precision(what: &str, want: &[Complex64], got: &[Complex64], bits: f64) {
+    let p = precision_bits(want, got);
+    assert!(p >= bits, "{what}: {p:.1} bits of precision, expected at least {bits}");
+}
+
+#[test]
+fn encode_decode_and_encryption() {
+    let mut f = fixture(1);
+    let slots = f.params.max_slots();
+    let z = random_slots(2, slots);
+    let pt = f.encoder.encode(&z, f.params.max_level(), f.params.default_scale()).unwrap();
+    assert_precision("encode/decode", &z, &f.encoder.decode(&pt).unwrap(), 27.0);
+    let ct = f.encryptor.encrypt(&pt).unwrap();
+    assert_precision("public-key encryption", &z, &f.decrypt(&ct), 16.5);
+    let mut sk_enc = Encryptor::with_rng(&f.params, EncryptionKey::Secret(f.sk.clone()), ChaCha20Rng::seed_from_u64(9)).unwrap();
+    let ct = sk_enc.encrypt(&pt).unwrap();
+    assert_precision("secret-key encryption", &z, &f.decrypt(&ct), 23.0);
+    // Sparse packing: 8 slots.
+    let small = random_slots(3, 8);
+    let ct = f.encrypt(&small);
+    assert_eq!(ct.log_slots, 3);
+    assert_precision("sparse encryption", &small, &f.decrypt(&ct), 21.0);
+}
+
+#[test]
+fn arithmetic_matches_plain_complex_arithmetic() {
+    let mut f = fixture(3);
+    let n = f.params.max_slots();
+    let (x, y) = (random_slots(4, n), random_slots(5, n));
+    let (cx, cy) = (f.encrypt(&x), f.encrypt(&y));
+    let ev = &f.evaluator;
+    let sum: Vec<_> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+    assert_precision("add", &sum, &f.decrypt(&ev.add(&cx, &cy).unwrap()), 16.0);
+    let diff: Vec<_> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
+    assert_precision("sub", &diff, &f.decrypt(&ev.sub(&cx, &cy).unwrap()), 16.0);
+    let neg: Vec<_> = x.iter().map(|a| -a).collect();
+    assert_precision("neg", &neg, &f.decrypt(&ev.neg(&cx).unwrap()), 16.5);
+
+    let level = cx.level();
+    let py = f.encoder.encode(&y, level, f.params.default_scale()).unwrap();
+    assert_precision("add_plain", &sum, &f.decrypt(&ev.add_plain(&cx, &py).unwrap()), 16.5);
+    let prod: Vec<_> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
+    let pm = ev.rescale(&ev.mul_plain(&cx, &py).unwrap()).unwrap();
+    assert_eq!(pm.level(), level - 1);
+    assert_precision("mul_plain + rescale", &prod, &f.decrypt(&pm), 16.0);
+
+    let c = -0.625;
+    let plus: Vec<_> = x.iter().map(|a| a + c).collect();
+    assert_precision("add_const", &plus, &f.decrypt(&ev.add_const(&cx, c).unwrap()), 16.5);
+    let times: Vec<_> = x.iter().map(|a| a * c).collect();
+    let mc = ev.rescale(&ev.mul_const(&cx, c, f.params.default_scale()).unwrap()).unwrap();
+    assert_precision("mul_const + rescale", &times, &f.decrypt(&mc), 16.0);
+
+    // Degree-2 decryption, relinearization, rescale; then a second product down the chain.
+    let d2 = ev.mul(&cx, &cy).unwrap();
+    assert_eq!(d2.degree(), 2);
+    assert_precision("mul (degree 2)", &prod, &f.decrypt(&d2), 16.0);
+    let m = ev.rescale(&ev.mul_relin(&cx, &cy).unwrap()).unwrap();
+    assert_eq!(m.degree(), 1);
+    assert_precision("mul_relin + rescale", &prod, &f.decrypt(&m), 16.0);
+    let sq = ev.rescale(&ev.mul_relin(&m, &m).unwrap()).unwrap();
+    let prod2: Vec<_> = prod.iter().map(|a| a * a).collect();
+    assert_precision("second mul_relin + rescale", &prod2, &f.decrypt(&sq), 15.0);
+    assert_eq!(sq.level(), level - 2);
+    // level drop keeps the message
+    let dropped = ev.drop_level(&cx, 0).unwrap();
+    assert_eq!(dropped.level(), 0);
+    assert_precision("drop_level", &x, &f.decrypt(&dropped), 16.5);
+}
+
+#[test]
+fn rotations_and_conjugation_move_slots() {
+    let mut f = fixture(5);
+    let n = f.params.max_slots();
+    let x = random_slots(6, n);
+    let cx = f.encrypt(&x);
+    for k in ROTATIONS {
+        let got = f.decrypt(&f.evaluator.rotate(&cx, k).unwrap());
+        let want: Vec<_> = (0..n).map(|j| x[(j as i64 + k).rem_euclid(n as i64) as usize]).collect();
+        assert_precision(&format!("rotate {k}"), &want, &got, 15.0);
+    }
+    // A step without its own key, composed of power-of-two keys (1 + 2 + 1024).
+    let k = 1027;
+    let got = f.decrypt(&f.evaluator.rotate(&cx, k).unwrap());
+    let want: Vec<_> = (0..n).map(|j| x[(j + k as usize) % n]).collect();
+    assert_precision("rotate 1027 by composition", &want, &got, 15.0);
+    let conj: Vec<_> = x.iter().map(|a| a.conj()).collect();
+    assert_precision("conjugate", &conj, &f.decrypt(&f.evaluator.conjugate(&cx).unwrap()), 15.0);
+    // Sparse packing: rotation is modulo the slot count.
+    let small = random_slots(7, 16);
+    let cs = f.encrypt(&small);
+    let got = f.decrypt(&f.evaluator.rotate(&cs, 3).unwrap());
+    let want: Vec<_> = (0..16).map(|j| small[(j + 3) % 16]).collect();
+    assert_precision("sparse rotate 3", &want, &got, 20.0);
+    // At a lower level too.
+    let low = f.evaluator.drop_level(&cx, 1).unwrap();
+    let got = f.decrypt(&f.evaluator.rotate(&low, 5).unwrap());
+    let want: Vec<_> = (0..n).map(|j| x[(j + 5) % n]).collect();
+    assert_precision("rotate 5 at level 1", &want, &got, 15.0);
+}
+
+#[test]
+fn hoisted_rotations_equal_one_by_one_bit_exactly() {
+    let mut f = fixture(7);
+    let x = random_slots(8, f.params.max_slots());
+    let cx = f.encrypt(&x);
+    let steps = [1, 2, 3, 5, -1, 0];
+    let hoisted = f.evaluator.rotate_hoisted(&cx, &steps).unwrap();
+    for (ct, &k) in hoisted.iter().zip(&steps) {
+        assert_eq!(ct, &f.evaluator.rotate(&cx, k).unwrap(), "step {k}");
+    }
+    assert!(hoisted[0] != hoisted[1]);
+}
+
+#[test]
+fn serialization_round_trips() {
+    let mut f = fixture(9);
+    let x = random_slots(10, 32);
+    let ct = f.encrypt(&x);
+    let json = serde_json::to_string(&ct).unwrap();
+    let back: Ciphertext = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, ct);
+    let bytes = bincode::serialize(&ct).unwrap();
+    let back: Ciphertext = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(back, ct);
+    let params_json = serde_json::to_string(&f.params).unwrap();
+    let params_back: Parameters = serde_json::from_str(&params_json).unwrap();
+    assert_eq!(params_back, f.params);
+    let sk_back: SecretKey = bincode::deserialize(&bincode::serialize(&f.sk).unwrap()).unwrap();
+    assert_eq!(sk_back, f.sk);
+    // The deserialized ciphertext still decrypts.
+    assert_precision("deserialized", &x, &f.decrypt(&back), 21.0);
+}
+
+#[test]
+fn misuse_is_an_error_not_garbage() {
+    let mut f = fixture(11);
+    let x = random_slots(12, f.params.max_slots());
+    let cx = f.encrypt(&x);
+    let ev = &f.evaluator;
+    // mismatched levels
+    let low = ev.drop_level(&cx, 1).unwrap();
+    assert!(matches!(ev.add(&cx, &low), Err(Error::Mismatch(_))));
+    assert!(matches!(ev.mul(&cx, &low), Err(Error::Mismatch(_))));
+    // mismatched scales
+    let scaled = ev.mul_const(&cx, 1.0, 2.0).unwrap();
+    assert!(matches!(ev.add(&cx, &scaled), Err(Error::Mismatch(_))));
+    // rescale below level 0
+    let bottom = ev.drop_level(&cx, 0).unwrap();
+    assert!(matches!(ev.rescale(&bottom), Err(Error::Level(_))));
+    // missing keys
+    assert!(matches!(ev.rotate(&cx, 7), Err(Error::MissingKey(_))));
+    let no_keys = Evaluator::new(&f.params, None, None).unwrap();
+    let d2 = ev.mul(&cx, &cx).unwrap();
+    assert!(matches!(no_keys.relinearize(&d2), Err(Error::MissingKey(_))));
+    // a wrong secret key (same parameters, other key set)
+    let mut other = KeyGenerator::with_rng(&f.params, ChaCha20Rng::seed_from_u64(99));
+    let other_sk = other.gen_secret_key();
+    let wrong = Decryptor::new(&f.params, &other_sk).unwrap();
+    assert!(matches!(wrong.decrypt(&cx), Err(Error::Mismatch(_))));
+    let other_rlk = other.gen_relin_key(&other_sk).unwrap();
+    let other_ev = Evaluator::new(&f.params, Some(other_rlk), None).unwrap();
+    assert!(matches!(other_ev.relinearize(&d2), Err(Error::Mismatch(_))));
+    // a ciphertext from other parameters
+    let params2 = Parameters::preset("n14-ks").unwrap();
+    let ev2 = Evaluator::new(&params2, None, None).unwrap();
+    assert!(matches!(ev2.add(&cx, &cx), Err(Error::Mismatch(_))));
+    // a tampered ciphertext: unreduced coefficient, missing limb, wrong part count
+    let mut bad = cx.clone();
+    bad.parts[1].limbs[0][5] = u64::MAX;
+    assert!(matches!(ev.add(&bad, &cx), Err(Error::OutOfRange(_))));
+    let mut bad = cx.clone();
+    bad.parts[1].limbs.pop();
+    assert!(ev.add(&bad, &bad).is_err());
+    let mut bad = cx.clone();
+    bad.parts.truncate(1);
+    assert!(matches!(ev.neg(&bad), Err(Error::Malformed(_))));
+    // malformed serialized input
+    let text = serde_json::to_string(&cx).unwrap().replacen("\"scale\"", "\"scael\"", 1);
+    assert!(serde_json::from_str::<Ciphertext>(&text).is_err());
+    // bad encoder input
+    assert!(f.encoder.encode(&x[..3], 0, 1024.0).is_err());
+    assert!(f.encoder.encode(&x, 99, 1024.0).is_err());
+    assert!(f.encoder.encode(&[Complex64::new(f64::INFINITY, 0.0)], 0, 1024.0).is_err());
+}
