@@ -1,1 +1,99 @@
-fn main() {}
+//! The `heaccel` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use heaccel_cli::{ckks_report, params_file};
+use heaccel_verification::ckks::PRESET_NAMES;
+
+/// heaccel: an open design kit for homomorphic-encryption accelerators.
+///
+/// With no subcommand, runs the main job on built-in defaults: the CKKS report of the
+/// reference model on the `spencnn-n14` preset.
+#[derive(Debug, Parser)]
+#[command(name = "heaccel", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The software RNS-CKKS reference model.
+    #[command(subcommand)]
+    Ckks(CkksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CkksCommand {
+    /// Make keys, run every operation once on random slots, print time and precision.
+    ///
+    /// Example: heaccel ckks report --preset spencnn-n14 --json
+    Report(ReportArgs),
+    /// List the named parameter presets.
+    ///
+    /// Example: heaccel ckks presets
+    Presets,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Named parameter set (see `heaccel ckks presets`).
+    #[arg(long, default_value = "spencnn-n14", conflicts_with = "params")]
+    preset: String,
+    /// A parameter file (.json or .toml) with log_n, log_q or q, log_p or p, log_scale, dnum
+    /// and optionally allow_insecure.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Seed of the random slot values (keys always come from the OS entropy source).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn report(args: &ReportArgs) -> Result<()> {
+    let (source, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
+    let report = ckks_report::run(&params, &source, args.seed)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => report(&ReportArgs {
+            preset: "spencnn-n14".into(),
+            params: None,
+            json: false,
+            seed: 1,
+        }),
+        Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
+        Some(Command::Ckks(CkksCommand::Presets)) => {
+            for name in PRESET_NAMES {
+                let lit = heaccel_verification::ckks::preset(name)?;
+                println!(
+                    "{name:<12} log_n {:>2}  log_q {:?}  log_p {:?}  log_scale {}  dnum {}",
+                    lit.log_n, lit.log_q, lit.log_p, lit.log_scale, lit.dnum
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -9,7 +9,10 @@ use crate::rns::{BasisConverter, RnsPoly};
 
 /// Decomposes `c` (NTT form over `q_0 .. q_level`) into one polynomial per active digit, each
 /// extended to `Q_level * P` and in NTT form. Digit `j` holds the primes
-/// `[j * alpha, min((j + 1) * alpha, level + 1))`; its limbs of `Q` are `c`'s own limbs.
+/// `[j * alpha, min((j + 1) * alpha, level + 1))`; its limbs of `Q` are `c`'s own limbs, the
+/// others the exact conversion of its centered representative in `[-Q_j/2, Q_j/2)` (centering
+/// keeps the key-switching noise free of the mean `Q_j/2`, whose all-ones polynomial would
+/// concentrate in a few slots).
 pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<PolyQP>> {
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
@@ -34,7 +37,7 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
         let mut converted = vec![vec![0u64; n]; to.len()];
         {
             let mut outs: Vec<&mut [u64]> = converted.iter_mut().map(|l| l.as_mut_slice()).collect();
-            conv.convert(&inputs, &mut outs);
+            conv.convert_centered(&inputs, &mut outs);
         }
         let mut converted = converted.into_iter();
         let mut q_limbs = Vec::with_capacity(level + 1);
@@ -119,7 +122,8 @@ fn inner_product(params: &Parameters, level: usize, digits: &[PolyQP], key: &Swi
     (out0, out1)
 }
 
-/// `round(x / P)` approximately: `(x - FastBConv_{P -> Q}([x]_P)) * P^-1` over `q_0 .. q_level`.
+/// `round(x / P)`: `(x - [x]_P) * P^-1` over `q_0 .. q_level`, with `[x]_P` the centered
+/// representative (exact conversion), so the division rounds rather than floors.
 /// Input and output in NTT form.
 pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly> {
     let qt = &params.q_tables()[..=level];
@@ -133,7 +137,7 @@ pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly
     {
         let inputs: Vec<&[u64]> = xp.limbs.iter().map(|l| l.as_slice()).collect();
         let mut outs: Vec<&mut [u64]> = converted.limbs.iter_mut().map(|l| l.as_mut_slice()).collect();
-        conv.convert(&inputs, &mut outs);
+        conv.convert_centered(&inputs, &mut outs);
     }
     converted.ntt(qt);
     let mut out = x.q.clone();

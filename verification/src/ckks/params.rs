@@ -86,6 +86,11 @@ impl ParametersLiteral {
         })
     }
 
+    /// Parses a literal from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Malformed(format!("parameters: {e}")))
+    }
+
     /// Validates the literal, searching primes where bit sizes were given.
     pub fn build(&self) -> Result<Parameters> {
         Parameters::new(self)
@@ -471,5 +476,10 @@ mod tests {
         assert!(err.to_string().contains("colour"), "{err}");
         let err = ParametersLiteral::from_json(r#"{"log_n": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("log_n"), "{err}");
+        let toml_text = "log_n = 13\nlog_q = [45, 35]\nlog_p = [50]\nlog_scale = 35\ndnum = 2\n";
+        let lit = ParametersLiteral::from_toml(toml_text).unwrap();
+        assert_eq!(lit.build().unwrap().max_level(), 1);
+        let err = ParametersLiteral::from_toml("log_n = 13\nlog_scael = 3\n").unwrap_err();
+        assert!(err.to_string().contains("log_scael"), "{err}");
     }
 }

@@ -103,6 +103,8 @@ pub struct BasisConverter {
     q_hat_inv: Vec<(u64, u64)>,
     /// `(Q/q_i) mod b_j`, indexed `[j][i]`.
     q_hat_mod_b: Vec<Vec<u64>>,
+    /// `Q mod b_j`.
+    q_mod_b: Vec<u64>,
 }
 
 impl BasisConverter {
@@ -134,11 +136,16 @@ impl BasisConverter {
                     .collect()
             })
             .collect();
+        let q_mod_b = to
+            .iter()
+            .map(|mj| from.iter().fold(1u64 % mj.value(), |acc, mk| mj.mul(acc, mk.value())))
+            .collect();
         Ok(BasisConverter {
             from: from.to_vec(),
             to: to.to_vec(),
             q_hat_inv,
             q_hat_mod_b,
+            q_mod_b,
         })
     }
 
@@ -153,21 +160,48 @@ impl BasisConverter {
     }
 
     /// Converts coefficient-form limbs `input[i]` (mod `from[i]`, values in `[0, from[i])`, all
-    /// of length `n`) into `output[j]` (mod `to[j]`, values in `[0, to[j])`).
+    /// of length `n`) into `output[j]` (mod `to[j]`, values in `[0, to[j])`): the approximate
+    /// conversion, `x + u Q` with `0 <= u < len(from)`.
     pub fn convert(&self, input: &[&[u64]], output: &mut [&mut [u64]]) {
+        self.convert_impl(input, output, false);
+    }
+
+    /// Exact conversion of the centered representative: `output[j] = x' mod to[j]` where `x'`
+    /// is the representative of `x` in `[-Q/2, Q/2)` (up to floating-point ties within
+    /// `~2^-50 Q` of `Q/2`, where `x' = x - Q` or `x` may be chosen; both are correct mod `Q`).
+    /// The correction `u = round(sum_i y_i / q_i)` is estimated in `f64`, as in HPS.
+    pub fn convert_centered(&self, input: &[&[u64]], output: &mut [&mut [u64]]) {
+        self.convert_impl(input, output, true);
+    }
+
+    fn convert_impl(&self, input: &[&[u64]], output: &mut [&mut [u64]], centered: bool) {
         assert_eq!(input.len(), self.from.len(), "source limb count");
         assert_eq!(output.len(), self.to.len(), "target limb count");
         let n = input.first().map_or(0, |l| l.len());
-        // Scaled residues [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
+        // Scaled residues y_i = [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
         let scaled: Vec<Vec<u64>> = input
             .iter()
             .zip(&self.from)
             .zip(&self.q_hat_inv)
             .map(|((limb, m), &(w, ws))| limb.iter().map(|&x| m.mul_shoup(x, w, ws)).collect())
             .collect();
+        // sum_i y_i (Q/q_i) = x + u Q with u = floor(sum_i y_i / q_i); rounding instead of
+        // flooring subtracts one more Q exactly when x >= Q/2.
+        let corrections: Vec<u64> = if centered {
+            let inv_q: Vec<f64> = self.from.iter().map(|m| 1.0 / m.value() as f64).collect();
+            (0..n)
+                .map(|c| {
+                    let v: f64 = scaled.iter().zip(&inv_q).map(|(s, iq)| s[c] as f64 * iq).sum();
+                    v.round() as u64
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (j, out) in output.iter_mut().enumerate() {
             let mj = &self.to[j];
             let factors = &self.q_hat_mod_b[j];
+            let q_mod = self.q_mod_b[j];
             assert_eq!(out.len(), n, "target limb length");
             // Accumulate in u128; reduce every 8 terms so the sum stays below 2^128
             // (each term < 2^122).
@@ -179,7 +213,12 @@ impl BasisConverter {
                         acc = mj.reduce_u128(acc) as u128;
                     }
                 }
-                *o = mj.reduce_u128(acc);
+                let v = mj.reduce_u128(acc);
+                *o = if centered {
+                    mj.sub(v, mj.mul(corrections[c], q_mod))
+                } else {
+                    v
+                };
             }
         }
     }
@@ -237,6 +276,48 @@ mod tests {
                 let candidates: Vec<BigUint> = (0..from_count as u32).map(|u| x + b.product() * u).collect();
                 let found = candidates.iter().any(|y| to.iter().enumerate().all(|(j, m)| (y % m.value()).to_u64().unwrap() == out[j][c]));
                 prop_assert!(found, "coefficient {} is not x + uQ for a small u", c);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn centered_conversion_is_exact(from_count in 1usize..8, seed: u64) {
+            let all = basis(50, from_count + 3);
+            let (from, to) = all.split_at(from_count);
+            let b = RnsBasis::new(from).unwrap();
+            let conv = BasisConverter::new(from, to).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let q = b.product().clone();
+            let half = &q >> 1u32;
+            // random values plus the corners 0, 1, Q/2 - 1, Q/2 + 1, Q - 1
+            let mut xs: Vec<BigUint> = (0..6).map(|_| {
+                let words: Vec<u32> = (0..from_count * 2 + 1).map(|_| rng.gen()).collect();
+                BigUint::from_slice(&words) % &q
+            }).collect();
+            // strict corners: 0, 1, Q/4, 3Q/4, Q - 1; tie corners: Q/2 - 1, Q/2, Q/2 + 1
+            let strict_count = xs.len() + 5;
+            xs.extend([BigUint::zero(), BigUint::one(), &q >> 2u32, (&q * 3u32) >> 2u32, &q - 1u32]);
+            xs.extend([&half - 1u32, half.clone(), &half + 1u32]);
+            let n = xs.len();
+            let limbs: Vec<Vec<u64>> = from.iter().map(|m| xs.iter().map(|x| (x % m.value()).to_u64().unwrap()).collect()).collect();
+            let inputs: Vec<&[u64]> = limbs.iter().map(|l| l.as_slice()).collect();
+            let mut out = vec![vec![0u64; n]; to.len()];
+            let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|l| l.as_mut_slice()).collect();
+            conv.convert_centered(&inputs, &mut outs);
+            for (c, x) in xs.iter().enumerate() {
+                for (j, m) in to.iter().enumerate() {
+                    let p = m.value();
+                    let plain = (x % p).to_u64().unwrap();
+                    let minus_q = m.sub(plain, (&q % p).to_u64().unwrap());
+                    if c < strict_count {
+                        let want = if x >= &half { minus_q } else { plain };
+                        prop_assert_eq!(out[j][c], want, "coefficient {} target {}", c, j);
+                    } else {
+                        // within the documented floating-point tie band around Q/2
+                        prop_assert!(out[j][c] == plain || out[j][c] == minus_q, "tie coefficient {} target {}", c, j);
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,36 @@
+//! Loading CKKS parameters from a preset name or a JSON/TOML file.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use heaccel_verification::ckks::{Parameters, ParametersLiteral};
+
+/// Reads a parameter literal from `path` (`.json` or `.toml`) and validates it; every error
+/// names the file.
+pub fn load_params_file(path: &Path) -> Result<Parameters> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read parameter file {}", path.display()))?;
+    let literal = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => ParametersLiteral::from_json(&text),
+        Some("toml") => ParametersLiteral::from_toml(&text),
+        _ => bail!(
+            "parameter file {}: expected a .json or .toml extension",
+            path.display()
+        ),
+    }
+    .with_context(|| format!("parameter file {}", path.display()))?;
+    literal
+        .build()
+        .with_context(|| format!("parameter file {}", path.display()))
+}
+
+/// Parameters from `--params FILE` if given, else from the preset `name`.
+pub fn resolve_params(preset: &str, file: Option<&Path>) -> Result<(String, Parameters)> {
+    match file {
+        Some(path) => Ok((path.display().to_string(), load_params_file(path)?)),
+        None => Ok((
+            preset.to_string(),
+            Parameters::preset(preset).with_context(|| format!("preset `{preset}`"))?,
+        )),
+    }
+}
