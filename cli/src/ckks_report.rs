@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use heaccel_verification::ckks::{
-    precision_bits, Ciphertext, Decryptor, EncryptionKey, Encoder, Encryptor, Evaluator, KeyGenerator,
-    Parameters,
+    precision_bits, Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator,
+    KeyGenerator, Parameters,
 };
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
@@ -89,7 +89,9 @@ pub fn run(params: &Parameters, source: &str, seed: u64) -> Result<CkksReport> {
     let evaluator = Evaluator::new(params, Some(rlk), Some(gks))?;
     let level = params.max_level();
     let scale = params.default_scale();
-    let decrypt = |ct: &Ciphertext| -> Result<Vec<Complex64>> { Ok(encoder.decode(&decryptor.decrypt(ct)?)?) };
+    let decrypt = |ct: &Ciphertext| -> Result<Vec<Complex64>> {
+        Ok(encoder.decode(&decryptor.decrypt(ct)?)?)
+    };
     let mut ops = Vec::new();
     let mut record = |name: &str, ms: f64, want: &[Complex64], got: &[Complex64]| {
         ops.push(OpReport {
@@ -148,7 +150,9 @@ impl CkksReport {
         let p = &self.params;
         let security = p
             .security_bits
-            .map_or("below 128 bits (opted in)".to_string(), |b| format!("{b} bits"));
+            .map_or("below 128 bits (opted in)".to_string(), |b| {
+                format!("{b} bits")
+            });
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -160,9 +164,17 @@ impl CkksReport {
             "keys (secret, public, relinearization, rotation by 1, conjugation) in {:.1} ms\n",
             self.keygen_ms
         );
-        let _ = writeln!(s, "{:<16} {:>10} {:>17}", "operation", "time (ms)", "precision (bits)");
+        let _ = writeln!(
+            s,
+            "{:<16} {:>10} {:>17}",
+            "operation", "time (ms)", "precision (bits)"
+        );
         for op in &self.ops {
-            let _ = writeln!(s, "{:<16} {:>10.3} {:>17.1}", op.name, op.ms, op.precision_bits);
+            let _ = writeln!(
+                s,
+                "{:<16} {:>10.3} {:>17.1}",
+                op.name, op.ms, op.precision_bits
+            );
         }
         let _ = writeln!(
             s,

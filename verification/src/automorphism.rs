@@ -31,7 +31,7 @@ pub fn galois_element_conjugate(log_n: u32) -> u64 {
 }
 
 fn check_element(g: u64, log_n: u32) -> Result<()> {
-    if g % 2 == 0 || g >= 2u64 << log_n {
+    if g.is_multiple_of(2) || g >= 2u64 << log_n {
         return Err(Error::InvalidParameter {
             field: "galois element".into(),
             reason: format!("{g} must be odd and below 2N = {}", 2u64 << log_n),

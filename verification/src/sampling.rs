@@ -69,7 +69,11 @@ mod tests {
         let e = gaussian(&mut rng, n);
         assert!(e.iter().all(|x| x.abs() <= 19));
         let var = e.iter().map(|&x| (x * x) as f64).sum::<f64>() / n as f64;
-        assert!((var.sqrt() - ERROR_STD_DEV).abs() < 0.1, "std dev {}", var.sqrt());
+        assert!(
+            (var.sqrt() - ERROR_STD_DEV).abs() < 0.1,
+            "std dev {}",
+            var.sqrt()
+        );
         let m = Modulus::new(97).unwrap();
         let u = uniform(&mut rng, n, &m);
         assert!(u.iter().all(|&x| x < 97));

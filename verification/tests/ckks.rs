@@ -12,7 +12,7 @@
 //! - secret-key encryption has only e: ~2^-25; asserted >= 23 bits.
 
 use heaccel_verification::ckks::{
-    precision_bits, Ciphertext, Decryptor, EncryptionKey, Encoder, Encryptor, Evaluator,
+    precision_bits, Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator,
     KeyGenerator, Parameters, SecretKey,
 };
 use heaccel_verification::Error;
@@ -40,7 +40,12 @@ fn fixture(seed: u64) -> Fixture {
     let gks = keygen.gen_galois_keys(&sk, &ROTATIONS, true).unwrap();
     Fixture {
         encoder: Encoder::new(&params),
-        encryptor: Encryptor::with_rng(&params, EncryptionKey::Public(pk), ChaCha20Rng::seed_from_u64(seed + 1)).unwrap(),
+        encryptor: Encryptor::with_rng(
+            &params,
+            EncryptionKey::Public(pk),
+            ChaCha20Rng::seed_from_u64(seed + 1),
+        )
+        .unwrap(),
         decryptor: Decryptor::new(&params, &sk).unwrap(),
         evaluator: Evaluator::new(&params, Some(rlk), Some(gks)).unwrap(),
         params,
@@ -58,17 +63,25 @@ fn random_slots(seed: u64, n: usize) -> Vec<Complex64> {
 impl Fixture {
     fn encrypt(&mut self, values: &[Complex64]) -> Ciphertext {
         let level = self.params.max_level();
-        let pt = self.encoder.encode(values, level, self.params.default_scale()).unwrap();
+        let pt = self
+            .encoder
+            .encode(values, level, self.params.default_scale())
+            .unwrap();
         self.encryptor.encrypt(&pt).unwrap()
     }
     fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex64> {
-        self.encoder.decode(&self.decryptor.decrypt(ct).unwrap()).unwrap()
+        self.encoder
+            .decode(&self.decryptor.decrypt(ct).unwrap())
+            .unwrap()
     }
 }
 
 fn assert_precision(what: &str, want: &[Complex64], got: &[Complex64], bits: f64) {
     let p = precision_bits(want, got);
-    assert!(p >= bits, "{what}: {p:.1} bits of precision, expected at least {bits}");
+    assert!(
+        p >= bits,
+        "{what}: {p:.1} bits of precision, expected at least {bits}"
+    );
 }
 
 #[test]
@@ -76,11 +89,19 @@ fn encode_decode_and_encryption() {
     let mut f = fixture(1);
     let slots = f.params.max_slots();
     let z = random_slots(2, slots);
-    let pt = f.encoder.encode(&z, f.params.max_level(), f.params.default_scale()).unwrap();
+    let pt = f
+        .encoder
+        .encode(&z, f.params.max_level(), f.params.default_scale())
+        .unwrap();
     assert_precision("encode/decode", &z, &f.encoder.decode(&pt).unwrap(), 27.0);
     let ct = f.encryptor.encrypt(&pt).unwrap();
     assert_precision("public-key encryption", &z, &f.decrypt(&ct), 16.5);
-    let mut sk_enc = Encryptor::with_rng(&f.params, EncryptionKey::Secret(f.sk.clone()), ChaCha20Rng::seed_from_u64(9)).unwrap();
+    let mut sk_enc = Encryptor::with_rng(
+        &f.params,
+        EncryptionKey::Secret(f.sk.clone()),
+        ChaCha20Rng::seed_from_u64(9),
+    )
+    .unwrap();
     let ct = sk_enc.encrypt(&pt).unwrap();
     assert_precision("secret-key encryption", &z, &f.decrypt(&ct), 23.0);
     // Sparse packing: 8 slots.
@@ -105,8 +126,16 @@ fn arithmetic_matches_plain_complex_arithmetic() {
     assert_precision("neg", &neg, &f.decrypt(&ev.neg(&cx).unwrap()), 16.5);
 
     let level = cx.level();
-    let py = f.encoder.encode(&y, level, f.params.default_scale()).unwrap();
-    assert_precision("add_plain", &sum, &f.decrypt(&ev.add_plain(&cx, &py).unwrap()), 16.5);
+    let py = f
+        .encoder
+        .encode(&y, level, f.params.default_scale())
+        .unwrap();
+    assert_precision(
+        "add_plain",
+        &sum,
+        &f.decrypt(&ev.add_plain(&cx, &py).unwrap()),
+        16.5,
+    );
     let prod: Vec<_> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
     let pm = ev.rescale(&ev.mul_plain(&cx, &py).unwrap()).unwrap();
     assert_eq!(pm.level(), level - 1);
@@ -114,9 +143,16 @@ fn arithmetic_matches_plain_complex_arithmetic() {
 
     let c = -0.625;
     let plus: Vec<_> = x.iter().map(|a| a + c).collect();
-    assert_precision("add_const", &plus, &f.decrypt(&ev.add_const(&cx, c).unwrap()), 16.5);
+    assert_precision(
+        "add_const",
+        &plus,
+        &f.decrypt(&ev.add_const(&cx, c).unwrap()),
+        16.5,
+    );
     let times: Vec<_> = x.iter().map(|a| a * c).collect();
-    let mc = ev.rescale(&ev.mul_const(&cx, c, f.params.default_scale()).unwrap()).unwrap();
+    let mc = ev
+        .rescale(&ev.mul_const(&cx, c, f.params.default_scale()).unwrap())
+        .unwrap();
     assert_precision("mul_const + rescale", &times, &f.decrypt(&mc), 16.0);
 
     // Degree-2 decryption, relinearization, rescale; then a second product down the chain.
@@ -144,7 +180,9 @@ fn rotations_and_conjugation_move_slots() {
     let cx = f.encrypt(&x);
     for k in ROTATIONS {
         let got = f.decrypt(&f.evaluator.rotate(&cx, k).unwrap());
-        let want: Vec<_> = (0..n).map(|j| x[(j as i64 + k).rem_euclid(n as i64) as usize]).collect();
+        let want: Vec<_> = (0..n)
+            .map(|j| x[(j as i64 + k).rem_euclid(n as i64) as usize])
+            .collect();
         assert_precision(&format!("rotate {k}"), &want, &got, 15.0);
     }
     // A step without its own key, composed of power-of-two keys (1 + 2 + 1024).
@@ -153,7 +191,12 @@ fn rotations_and_conjugation_move_slots() {
     let want: Vec<_> = (0..n).map(|j| x[(j + k as usize) % n]).collect();
     assert_precision("rotate 1027 by composition", &want, &got, 15.0);
     let conj: Vec<_> = x.iter().map(|a| a.conj()).collect();
-    assert_precision("conjugate", &conj, &f.decrypt(&f.evaluator.conjugate(&cx).unwrap()), 15.0);
+    assert_precision(
+        "conjugate",
+        &conj,
+        &f.decrypt(&f.evaluator.conjugate(&cx).unwrap()),
+        15.0,
+    );
     // Sparse packing: rotation is modulo the slot count.
     let small = random_slots(7, 16);
     let cs = f.encrypt(&small);
@@ -220,7 +263,10 @@ fn misuse_is_an_error_not_garbage() {
     assert!(matches!(ev.rotate(&cx, 7), Err(Error::MissingKey(_))));
     let no_keys = Evaluator::new(&f.params, None, None).unwrap();
     let d2 = ev.mul(&cx, &cx).unwrap();
-    assert!(matches!(no_keys.relinearize(&d2), Err(Error::MissingKey(_))));
+    assert!(matches!(
+        no_keys.relinearize(&d2),
+        Err(Error::MissingKey(_))
+    ));
     // a wrong secret key (same parameters, other key set)
     let mut other = KeyGenerator::with_rng(&f.params, ChaCha20Rng::seed_from_u64(99));
     let other_sk = other.gen_secret_key();
@@ -244,12 +290,17 @@ fn misuse_is_an_error_not_garbage() {
     bad.parts.truncate(1);
     assert!(matches!(ev.neg(&bad), Err(Error::Malformed(_))));
     // malformed serialized input
-    let text = serde_json::to_string(&cx).unwrap().replacen("\"scale\"", "\"scael\"", 1);
+    let text = serde_json::to_string(&cx)
+        .unwrap()
+        .replacen("\"scale\"", "\"scael\"", 1);
     assert!(serde_json::from_str::<Ciphertext>(&text).is_err());
     // bad encoder input
     assert!(f.encoder.encode(&x[..3], 0, 1024.0).is_err());
     assert!(f.encoder.encode(&x, 99, 1024.0).is_err());
-    assert!(f.encoder.encode(&[Complex64::new(f64::INFINITY, 0.0)], 0, 1024.0).is_err());
+    assert!(f
+        .encoder
+        .encode(&[Complex64::new(f64::INFINITY, 0.0)], 0, 1024.0)
+        .is_err());
 }
 
 /// Key switching adds noise of the analytic size and no bias: with centered digits and a
@@ -262,16 +313,39 @@ fn key_switching_noise_is_small_and_unbiased() {
     use heaccel_verification::rns::RnsBasis;
     let f = fixture(13);
     let params = &f.params;
-    let x: Vec<f64> = (0..params.max_slots()).map(|i| (i as f64 * 0.37).sin()).collect();
-    let mut enc = Encryptor::with_rng(params, EncryptionKey::Secret(f.sk.clone()), ChaCha20Rng::seed_from_u64(2)).unwrap();
-    let ct = enc.encrypt(&f.encoder.encode_real(&x, params.max_level(), params.default_scale()).unwrap()).unwrap();
+    let x: Vec<f64> = (0..params.max_slots())
+        .map(|i| (i as f64 * 0.37).sin())
+        .collect();
+    let mut enc = Encryptor::with_rng(
+        params,
+        EncryptionKey::Secret(f.sk.clone()),
+        ChaCha20Rng::seed_from_u64(2),
+    )
+    .unwrap();
+    let ct = enc
+        .encrypt(
+            &f.encoder
+                .encode_real(&x, params.max_level(), params.default_scale())
+                .unwrap(),
+        )
+        .unwrap();
     let tables = &params.q_tables()[..=ct.level()];
     let basis = RnsBasis::new(&params.q_moduli(ct.level())).unwrap();
     let n = params.n() as f64;
     for g in [5u64, 2 * params.n() as u64 - 1] {
-        let mut got = f.decryptor.decrypt(&f.evaluator.automorphism(&ct, g).unwrap()).unwrap().poly;
+        let mut got = f
+            .decryptor
+            .decrypt(&f.evaluator.automorphism(&ct, g).unwrap())
+            .unwrap()
+            .poly;
         let idx = ntt_index_map(g, params.log_n()).unwrap();
-        let mut want = f.decryptor.decrypt(&ct).unwrap().poly.automorphism(g, &idx, tables).unwrap();
+        let mut want = f
+            .decryptor
+            .decrypt(&ct)
+            .unwrap()
+            .poly
+            .automorphism(g, &idx, tables)
+            .unwrap();
         got.intt(tables);
         want.intt(tables);
         got.sub_assign(&want, tables);
@@ -283,7 +357,13 @@ fn key_switching_noise_is_small_and_unbiased() {
             sum2 += v * v;
         }
         let (mean, rms) = (sum / n, (sum2 / n).sqrt());
-        assert!(rms < 32.0, "g = {g}: key-switching noise rms {rms:.1} above 2^5");
-        assert!(mean.abs() < 2.0, "g = {g}: key-switching noise mean {mean:.2} is biased");
+        assert!(
+            rms < 32.0,
+            "g = {g}: key-switching noise rms {rms:.1} above 2^5"
+        );
+        assert!(
+            mean.abs() < 2.0,
+            "g = {g}: key-switching noise mean {mean:.2} is biased"
+        );
     }
 }

@@ -177,7 +177,8 @@ impl Modulus {
     #[inline(always)]
     pub fn mul_shoup_lazy(&self, a: u64, w: u64, w_shoup: u64) -> u64 {
         let quotient = ((a as u128 * w_shoup as u128) >> 64) as u64;
-        a.wrapping_mul(w).wrapping_sub(quotient.wrapping_mul(self.q))
+        a.wrapping_mul(w)
+            .wrapping_sub(quotient.wrapping_mul(self.q))
     }
 
     /// Shoup product `a * w mod q`; result in `[0, q)`. See [`Modulus::mul_shoup_lazy`].

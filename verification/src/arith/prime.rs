@@ -11,7 +11,7 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -91,7 +91,7 @@ pub fn ntt_primes(bits: u32, log_n: u32, count: usize, exclude: &[u64]) -> Resul
 pub fn minimal_primitive_root(q: u64, n: usize) -> Result<u64> {
     let m = Modulus::new(q)?;
     let order = 2 * n as u64;
-    if !n.is_power_of_two() || (q - 1) % order != 0 || !is_prime(q) {
+    if !n.is_power_of_two() || !(q - 1).is_multiple_of(order) || !is_prime(q) {
         return Err(Error::InvalidModulus {
             q,
             reason: format!("must be a prime congruent to 1 mod 2N = {order}"),
@@ -127,7 +127,10 @@ mod tests {
         let small: Vec<u64> = (0..100).filter(|&n| is_prime(n)).collect();
         assert_eq!(
             small,
-            vec![2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97]
+            vec![
+                2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79,
+                83, 89, 97
+            ]
         );
         assert!(is_prime((1 << 61) - 1));
         assert!(is_prime(0xffff_ffff_0000_0001)); // Goldilocks

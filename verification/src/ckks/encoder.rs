@@ -75,7 +75,9 @@ impl Encoder {
             )));
         }
         if !(scale.is_finite() && scale >= 1.0) {
-            return Err(Error::OutOfRange(format!("scale {scale} must be a finite number >= 1")));
+            return Err(Error::OutOfRange(format!(
+                "scale {scale} must be a finite number >= 1"
+            )));
         }
         let coeffs = self.fft(log_slots).encode(values);
         let mut rounded = Vec::with_capacity(coeffs.len());
@@ -92,7 +94,12 @@ impl Encoder {
         let mut poly = RnsPoly {
             limbs: tables
                 .iter()
-                .map(|t| rounded.iter().map(|&x| reduce_f64(x, t.modulus())).collect())
+                .map(|t| {
+                    rounded
+                        .iter()
+                        .map(|&x| reduce_f64(x, t.modulus()))
+                        .collect()
+                })
                 .collect(),
             ntt_form: false,
         };

@@ -11,7 +11,6 @@ use super::types::{Ciphertext, Plaintext};
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
 use crate::error::{Error, Result};
 
-
 /// Largest relative difference of two scales that addition accepts.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
 
@@ -29,7 +28,11 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// An evaluator; keys are checked against `params`.
-    pub fn new(params: &Parameters, relin: Option<RelinKey>, galois: Option<GaloisKeys>) -> Result<Self> {
+    pub fn new(
+        params: &Parameters,
+        relin: Option<RelinKey>,
+        galois: Option<GaloisKeys>,
+    ) -> Result<Self> {
         let mut key_id = None;
         let mut note_key = |id: u64, what: &str| -> Result<()> {
             match key_id {
@@ -88,7 +91,14 @@ impl Evaluator {
         }
     }
 
-    fn same_shape(&self, a: &Ciphertext, b_level: usize, b_scale: f64, b_log_slots: u32, what: &str) -> Result<()> {
+    fn same_shape(
+        &self,
+        a: &Ciphertext,
+        b_level: usize,
+        b_scale: f64,
+        b_log_slots: u32,
+        what: &str,
+    ) -> Result<()> {
         if a.level() != b_level {
             return Err(Error::Mismatch(format!(
                 "{what}: levels differ ({} and {b_level}); drop the higher one first",
@@ -110,15 +120,27 @@ impl Evaluator {
         Ok(())
     }
 
-    fn binary(&self, a: &Ciphertext, b: &Ciphertext, what: &str, subtract: bool) -> Result<Ciphertext> {
+    fn binary(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        what: &str,
+        subtract: bool,
+    ) -> Result<Ciphertext> {
         a.validate(&self.params)?;
         b.validate(&self.params)?;
         self.same_shape(a, b.level(), b.scale, b.log_slots, what)?;
         if a.key_id != b.key_id {
-            return Err(Error::Mismatch(format!("{what}: operands are under different key sets")));
+            return Err(Error::Mismatch(format!(
+                "{what}: operands are under different key sets"
+            )));
         }
         let tables = self.tables(a.level());
-        let (long, short) = if a.parts.len() >= b.parts.len() { (a, b) } else { (b, a) };
+        let (long, short) = if a.parts.len() >= b.parts.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
         let mut out = a.clone();
         out.parts = long.parts.clone();
         for i in 0..long.parts.len() {
@@ -197,7 +219,10 @@ impl Evaluator {
         a.validate(&self.params)?;
         let x = (c * a.scale).round();
         if !x.is_finite() {
-            return Err(Error::OutOfRange(format!("constant {c} times scale {} is not finite", a.scale)));
+            return Err(Error::OutOfRange(format!(
+                "constant {c} times scale {} is not finite",
+                a.scale
+            )));
         }
         let mut out = a.clone();
         for (limb, t) in out.parts[0].limbs.iter_mut().zip(self.tables(a.level())) {
@@ -237,11 +262,15 @@ impl Evaluator {
         a.validate(&self.params)?;
         b.validate(&self.params)?;
         if a.degree() != 1 || b.degree() != 1 {
-            return Err(Error::Mismatch("mul takes degree-1 ciphertexts; relinearize first".into()));
+            return Err(Error::Mismatch(
+                "mul takes degree-1 ciphertexts; relinearize first".into(),
+            ));
         }
         self.same_shape(a, b.level(), a.scale, b.log_slots, "mul")?;
         if a.key_id != b.key_id {
-            return Err(Error::Mismatch("mul: operands are under different key sets".into()));
+            return Err(Error::Mismatch(
+                "mul: operands are under different key sets".into(),
+            ));
         }
         let tables = self.tables(a.level());
         let d0 = a.parts[0].mul(&b.parts[0], tables);
@@ -261,7 +290,10 @@ impl Evaluator {
     pub fn relinearize(&self, a: &Ciphertext) -> Result<Ciphertext> {
         a.validate(&self.params)?;
         if a.degree() != 2 {
-            return Err(Error::Mismatch(format!("relinearize takes degree 2, got {}", a.degree())));
+            return Err(Error::Mismatch(format!(
+                "relinearize takes degree 2, got {}",
+                a.degree()
+            )));
         }
         self.check_key(a, "relinearize")?;
         let rk = self
@@ -291,7 +323,9 @@ impl Evaluator {
         a.validate(&self.params)?;
         let level = a.level();
         if level == 0 {
-            return Err(Error::Level("rescale at level 0: no prime left to divide by".into()));
+            return Err(Error::Level(
+                "rescale at level 0: no prime left to divide by".into(),
+            ));
         }
         let qt = self.params.q_tables();
         let last_modulus = *qt[level].modulus();
@@ -344,14 +378,21 @@ impl Evaluator {
     }
 
     fn galois_key(&self, g: u64, what: &str) -> Result<&SwitchingKey> {
-        self.galois.keys.get(&g).ok_or_else(|| {
-            Error::MissingKey(format!("{what}: no Galois key for element {g}"))
-        })
+        self.galois
+            .keys
+            .get(&g)
+            .ok_or_else(|| Error::MissingKey(format!("{what}: no Galois key for element {g}")))
     }
 
     /// Key-switches the decomposition of `c_1` with the key of `g`, adds `c_0`, then applies
     /// `X -> X^g` to both parts.
-    fn automorphism_from_digits(&self, a: &Ciphertext, digits: &[PolyQP], g: u64, key: &SwitchingKey) -> Result<Ciphertext> {
+    fn automorphism_from_digits(
+        &self,
+        a: &Ciphertext,
+        digits: &[PolyQP],
+        g: u64,
+        key: &SwitchingKey,
+    ) -> Result<Ciphertext> {
         let level = a.level();
         let tables = self.tables(level);
         let (mut k0, k1) = switch(&self.params, level, digits, key)?;
@@ -370,7 +411,9 @@ impl Evaluator {
     pub fn automorphism(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext> {
         a.validate(&self.params)?;
         if a.degree() != 1 {
-            return Err(Error::Mismatch("automorphism takes a degree-1 ciphertext".into()));
+            return Err(Error::Mismatch(
+                "automorphism takes a degree-1 ciphertext".into(),
+            ));
         }
         self.check_key(a, "automorphism")?;
         let key = self.galois_key(g, "automorphism")?;
@@ -396,7 +439,12 @@ impl Evaluator {
         let missing: Vec<i64> = (0..a.log_slots)
             .filter(|b| k >> b & 1 == 1)
             .map(|b| 1i64 << b)
-            .filter(|&s| !self.galois.keys.contains_key(&galois_element_for_rotation(s, log_n)))
+            .filter(|&s| {
+                !self
+                    .galois
+                    .keys
+                    .contains_key(&galois_element_for_rotation(s, log_n))
+            })
             .collect();
         if !missing.is_empty() {
             return Err(Error::MissingKey(format!(
@@ -421,7 +469,9 @@ impl Evaluator {
     pub fn rotate_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>> {
         a.validate(&self.params)?;
         if a.degree() != 1 {
-            return Err(Error::Mismatch("rotation takes a degree-1 ciphertext".into()));
+            return Err(Error::Mismatch(
+                "rotation takes a degree-1 ciphertext".into(),
+            ));
         }
         self.check_key(a, "hoisted rotation")?;
         let slots = 1i64 << a.log_slots;
@@ -443,9 +493,13 @@ impl Evaluator {
             .iter()
             .map(|g| match g {
                 None => Ok(a.clone()),
-                Some(g) => self.automorphism_from_digits(a, &digits, *g, self.galois_key(*g, "hoisted rotation")?),
+                Some(g) => self.automorphism_from_digits(
+                    a,
+                    &digits,
+                    *g,
+                    self.galois_key(*g, "hoisted rotation")?,
+                ),
             })
             .collect()
     }
 }
-

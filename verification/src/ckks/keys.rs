@@ -92,8 +92,10 @@ impl SwitchingKey {
         }
         for (j, (b, a)) in self.digits.iter().enumerate() {
             for (poly, name) in [(b, "b"), (a, "a")] {
-                poly.q.check_shape(params.q_tables(), &format!("{what} digit {j} {name} (Q)"))?;
-                poly.p.check_shape(params.p_tables(), &format!("{what} digit {j} {name} (P)"))?;
+                poly.q
+                    .check_shape(params.q_tables(), &format!("{what} digit {j} {name} (Q)"))?;
+                poly.p
+                    .check_shape(params.p_tables(), &format!("{what} digit {j} {name} (P)"))?;
             }
         }
         Ok(())
@@ -164,7 +166,8 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
 
     fn check_secret(&self, sk: &SecretKey) -> Result<()> {
         self.params.check_id(sk.params_id, "secret key")?;
-        sk.s.q.check_shape(self.params.q_tables(), "secret key (Q)")?;
+        sk.s.q
+            .check_shape(self.params.q_tables(), "secret key (Q)")?;
         sk.s.p.check_shape(self.params.p_tables(), "secret key (P)")
     }
 
@@ -186,7 +189,12 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
 
     /// A key switching `source` (NTT form over `Q_L`) to the secret `target` (over `Q_L * P`),
     /// labelled with `key_id`.
-    pub fn gen_switching_key(&mut self, source: &RnsPoly, target: &PolyQP, key_id: u64) -> SwitchingKey {
+    pub fn gen_switching_key(
+        &mut self,
+        source: &RnsPoly,
+        target: &PolyQP,
+        key_id: u64,
+    ) -> SwitchingKey {
         let (qt, pt) = (self.params.q_tables(), self.params.p_tables());
         let alpha = self.params.digit_size();
         let level_count = qt.len();
@@ -195,7 +203,8 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
             .iter()
             .map(|t| {
                 let m = t.modulus();
-                pt.iter().fold(1u64, |acc, p| m.mul(acc, p.modulus().value()))
+                pt.iter()
+                    .fold(1u64, |acc, p| m.mul(acc, p.modulus().value()))
             })
             .collect();
         let digits = (0..self.params.dnum())
@@ -241,7 +250,7 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
     pub fn gen_galois_key(&mut self, sk: &SecretKey, g: u64) -> Result<SwitchingKey> {
         self.check_secret(sk)?;
         let two_n = 2 * self.params.n() as u64;
-        if g % 2 == 0 || g >= two_n {
+        if g.is_multiple_of(2) || g >= two_n {
             return Err(Error::InvalidParameter {
                 field: "galois element".into(),
                 reason: format!("{g} must be odd and below 2N = {two_n}"),
@@ -258,7 +267,12 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
 
     /// Galois keys for left rotations by each of `steps` (taken modulo `N/2`) and, when
     /// `conjugate`, for complex conjugation.
-    pub fn gen_galois_keys(&mut self, sk: &SecretKey, steps: &[i64], conjugate: bool) -> Result<GaloisKeys> {
+    pub fn gen_galois_keys(
+        &mut self,
+        sk: &SecretKey,
+        steps: &[i64],
+        conjugate: bool,
+    ) -> Result<GaloisKeys> {
         let log_n = self.params.log_n();
         let mut elements: Vec<u64> = steps
             .iter()

@@ -33,10 +33,14 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
             .chain(p_moduli.iter().copied())
             .collect();
         let conv = BasisConverter::new(&q_moduli[start..end], &to)?;
-        let inputs: Vec<&[u64]> = coeff.limbs[start..end].iter().map(|l| l.as_slice()).collect();
+        let inputs: Vec<&[u64]> = coeff.limbs[start..end]
+            .iter()
+            .map(|l| l.as_slice())
+            .collect();
         let mut converted = vec![vec![0u64; n]; to.len()];
         {
-            let mut outs: Vec<&mut [u64]> = converted.iter_mut().map(|l| l.as_mut_slice()).collect();
+            let mut outs: Vec<&mut [u64]> =
+                converted.iter_mut().map(|l| l.as_mut_slice()).collect();
             conv.convert_centered(&inputs, &mut outs);
         }
         let mut converted = converted.into_iter();
@@ -53,7 +57,9 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
         let p_limbs: Vec<Vec<u64>> = pt
             .iter()
             .map(|t| {
-                let mut limb = converted.next().expect("one converted limb per special prime");
+                let mut limb = converted
+                    .next()
+                    .expect("one converted limb per special prime");
                 t.forward(&mut limb);
                 limb
             })
@@ -74,7 +80,12 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
 }
 
 /// `sum_j digits[j] * key_j` for both key halves, over `Q_level * P`, NTT form.
-fn inner_product(params: &Parameters, level: usize, digits: &[PolyQP], key: &SwitchingKey) -> (PolyQP, PolyQP) {
+fn inner_product(
+    params: &Parameters,
+    level: usize,
+    digits: &[PolyQP],
+    key: &SwitchingKey,
+) -> (PolyQP, PolyQP) {
     let n = params.n();
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
@@ -136,7 +147,11 @@ pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly
     let mut converted = RnsPoly::zero(level + 1, params.n(), false);
     {
         let inputs: Vec<&[u64]> = xp.limbs.iter().map(|l| l.as_slice()).collect();
-        let mut outs: Vec<&mut [u64]> = converted.limbs.iter_mut().map(|l| l.as_mut_slice()).collect();
+        let mut outs: Vec<&mut [u64]> = converted
+            .limbs
+            .iter_mut()
+            .map(|l| l.as_mut_slice())
+            .collect();
         conv.convert_centered(&inputs, &mut outs);
     }
     converted.ntt(qt);
@@ -155,7 +170,12 @@ pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly
 
 /// Key-switches a decomposed polynomial: returns `(k_0, k_1)` over `q_0 .. q_level` with
 /// `k_0 + k_1 t ~ d s'` for the key from `s'` to `t`.
-pub fn switch(params: &Parameters, level: usize, digits: &[PolyQP], key: &SwitchingKey) -> Result<(RnsPoly, RnsPoly)> {
+pub fn switch(
+    params: &Parameters,
+    level: usize,
+    digits: &[PolyQP],
+    key: &SwitchingKey,
+) -> Result<(RnsPoly, RnsPoly)> {
     let (x0, x1) = inner_product(params, level, digits, key);
     Ok((mod_down(params, level, &x0)?, mod_down(params, level, &x1)?))
 }

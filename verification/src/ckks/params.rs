@@ -34,9 +34,9 @@ pub fn he_standard_bound(log_n: u32, security_bits: u32) -> Option<u32> {
 /// The highest standard security level (256, 192 or 128 bits) whose bound `log_pq` meets, or
 /// `None` when it exceeds even the 128-bit bound.
 pub fn security_level(log_n: u32, log_pq: f64) -> Option<u32> {
-    [256, 192, 128].into_iter().find(|&bits| {
-        he_standard_bound(log_n, bits).is_some_and(|bound| log_pq <= bound as f64)
-    })
+    [256, 192, 128]
+        .into_iter()
+        .find(|&bits| he_standard_bound(log_n, bits).is_some_and(|bound| log_pq <= bound as f64))
 }
 
 /// Parameters as a user writes them (JSON or TOML). Each prime chain is given either by bit
@@ -135,7 +135,10 @@ pub fn preset(name: &str) -> Result<ParametersLiteral> {
         other => {
             return Err(invalid(
                 "preset",
-                format!("unknown preset `{other}`; known: {}", PRESET_NAMES.join(", ")),
+                format!(
+                    "unknown preset `{other}`; known: {}",
+                    PRESET_NAMES.join(", ")
+                ),
             ))
         }
     })
@@ -199,7 +202,10 @@ fn resolve_chain(
                 if b < log_n + 2 || b > 61 {
                     return Err(invalid(
                         &format!("{field_bits}[{i}]"),
-                        format!("{b} bits is outside [{}, 61] for log_n = {log_n}", log_n + 2),
+                        format!(
+                            "{b} bits is outside [{}, 61] for log_n = {log_n}",
+                            log_n + 2
+                        ),
                     ));
                 }
                 let p = ntt_primes(b, log_n, 1, taken)?[0];
@@ -259,7 +265,11 @@ impl Parameters {
         if literal.dnum == 0 || literal.dnum > q.len() {
             return Err(invalid(
                 "dnum",
-                format!("{} is outside [1, {}] (the number of primes in Q)", literal.dnum, q.len()),
+                format!(
+                    "{} is outside [1, {}] (the number of primes in Q)",
+                    literal.dnum,
+                    q.len()
+                ),
             ));
         }
         let log_pq: f64 = q.iter().chain(&p).map(|&x| (x as f64).log2()).sum();
@@ -447,14 +457,63 @@ mod tests {
     fn field_errors_name_the_field() {
         let base = preset("test-n13").unwrap();
         let cases: Vec<(ParametersLiteral, &str)> = vec![
-            (ParametersLiteral { log_n: 20, ..base.clone() }, "log_n"),
-            (ParametersLiteral { dnum: 0, ..base.clone() }, "dnum"),
-            (ParametersLiteral { dnum: 9, ..base.clone() }, "dnum"),
-            (ParametersLiteral { log_scale: 0, ..base.clone() }, "log_scale"),
-            (ParametersLiteral { log_q: vec![45, 62], ..base.clone() }, "log_q[1]"),
-            (ParametersLiteral { q: vec![17], ..base.clone() }, "log_q"),
-            (ParametersLiteral { log_q: vec![], q: vec![97], ..base.clone() }, "q[0]"),
-            (ParametersLiteral { log_p: vec![], ..base.clone() }, "log_p"),
+            (
+                ParametersLiteral {
+                    log_n: 20,
+                    ..base.clone()
+                },
+                "log_n",
+            ),
+            (
+                ParametersLiteral {
+                    dnum: 0,
+                    ..base.clone()
+                },
+                "dnum",
+            ),
+            (
+                ParametersLiteral {
+                    dnum: 9,
+                    ..base.clone()
+                },
+                "dnum",
+            ),
+            (
+                ParametersLiteral {
+                    log_scale: 0,
+                    ..base.clone()
+                },
+                "log_scale",
+            ),
+            (
+                ParametersLiteral {
+                    log_q: vec![45, 62],
+                    ..base.clone()
+                },
+                "log_q[1]",
+            ),
+            (
+                ParametersLiteral {
+                    q: vec![17],
+                    ..base.clone()
+                },
+                "log_q",
+            ),
+            (
+                ParametersLiteral {
+                    log_q: vec![],
+                    q: vec![97],
+                    ..base.clone()
+                },
+                "q[0]",
+            ),
+            (
+                ParametersLiteral {
+                    log_p: vec![],
+                    ..base.clone()
+                },
+                "log_p",
+            ),
         ];
         for (lit, field) in cases {
             let err = lit.build().unwrap_err();

@@ -44,7 +44,13 @@ impl Plaintext {
     /// Checks that the plaintext belongs to `params` and is well formed.
     pub fn validate(&self, params: &Parameters) -> Result<()> {
         params.check_id(self.params_id, "plaintext")?;
-        check_common(params, self.poly.limb_count(), self.scale, self.log_slots, "plaintext")?;
+        check_common(
+            params,
+            self.poly.limb_count(),
+            self.scale,
+            self.log_slots,
+            "plaintext",
+        )?;
         if !self.poly.ntt_form {
             return Err(Error::Malformed("plaintext is not in NTT form".into()));
         }
@@ -80,7 +86,9 @@ impl Ciphertext {
         check_common(params, limbs, self.scale, self.log_slots, "ciphertext")?;
         for (i, part) in self.parts.iter().enumerate() {
             if !part.ntt_form {
-                return Err(Error::Malformed(format!("ciphertext part {i} is not in NTT form")));
+                return Err(Error::Malformed(format!(
+                    "ciphertext part {i} is not in NTT form"
+                )));
             }
             part.check_shape(&params.q_tables()[..limbs], &format!("ciphertext part {i}"))?;
         }
@@ -88,7 +96,13 @@ impl Ciphertext {
     }
 }
 
-fn check_common(params: &Parameters, limbs: usize, scale: f64, log_slots: u32, what: &str) -> Result<()> {
+fn check_common(
+    params: &Parameters,
+    limbs: usize,
+    scale: f64,
+    log_slots: u32,
+    what: &str,
+) -> Result<()> {
     if limbs == 0 || limbs > params.max_level() + 1 {
         return Err(Error::Malformed(format!(
             "{what} has {limbs} limbs, expected 1..={}",
@@ -96,7 +110,9 @@ fn check_common(params: &Parameters, limbs: usize, scale: f64, log_slots: u32, w
         )));
     }
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(Error::Malformed(format!("{what} scale {scale} is not a positive number")));
+        return Err(Error::Malformed(format!(
+            "{what} scale {scale} is not a positive number"
+        )));
     }
     if log_slots >= params.log_n() {
         return Err(Error::Malformed(format!(

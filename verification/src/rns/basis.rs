@@ -27,9 +27,7 @@ impl RnsBasis {
                 reason: "needs at least one modulus".into(),
             });
         }
-        let product = moduli
-            .iter()
-            .fold(BigUint::one(), |acc, m| acc * m.value());
+        let product = moduli.iter().fold(BigUint::one(), |acc, m| acc * m.value());
         let mut q_hat = Vec::with_capacity(moduli.len());
         let mut q_hat_inv = Vec::with_capacity(moduli.len());
         for m in moduli {
@@ -138,7 +136,10 @@ impl BasisConverter {
             .collect();
         let q_mod_b = to
             .iter()
-            .map(|mj| from.iter().fold(1u64 % mj.value(), |acc, mk| mj.mul(acc, mk.value())))
+            .map(|mj| {
+                from.iter()
+                    .fold(1u64 % mj.value(), |acc, mk| mj.mul(acc, mk.value()))
+            })
             .collect();
         Ok(BasisConverter {
             from: from.to_vec(),
@@ -191,7 +192,11 @@ impl BasisConverter {
             let inv_q: Vec<f64> = self.from.iter().map(|m| 1.0 / m.value() as f64).collect();
             (0..n)
                 .map(|c| {
-                    let v: f64 = scaled.iter().zip(&inv_q).map(|(s, iq)| s[c] as f64 * iq).sum();
+                    let v: f64 = scaled
+                        .iter()
+                        .zip(&inv_q)
+                        .map(|(s, iq)| s[c] as f64 * iq)
+                        .sum();
                     v.round() as u64
                 })
                 .collect()

@@ -97,7 +97,12 @@ impl RnsPoly {
         }
     }
 
-    fn zip_apply(&mut self, other: &RnsPoly, tables: &[NttTable], f: impl Fn(&Modulus, u64, u64) -> u64) {
+    fn zip_apply(
+        &mut self,
+        other: &RnsPoly,
+        tables: &[NttTable],
+        f: impl Fn(&Modulus, u64, u64) -> u64,
+    ) {
         assert_eq!(self.ntt_form, other.ntt_form, "operands in different forms");
         for ((a, b), t) in self.limbs.iter_mut().zip(&other.limbs).zip(tables) {
             let m = t.modulus();
@@ -158,7 +163,12 @@ impl RnsPoly {
 
     /// The automorphism `X -> X^g` of every limb, in whichever form the polynomial is
     /// (`ntt_index` is [`crate::automorphism::ntt_index_map`] of `g`, used in NTT form).
-    pub fn automorphism(&self, g: u64, ntt_index: &[usize], tables: &[NttTable]) -> Result<RnsPoly> {
+    pub fn automorphism(
+        &self,
+        g: u64,
+        ntt_index: &[usize],
+        tables: &[NttTable],
+    ) -> Result<RnsPoly> {
         let limbs = if self.ntt_form {
             self.limbs
                 .iter()
@@ -208,7 +218,10 @@ mod tests {
         let mut prod = fa.mul(&fb, &tables);
         prod.intt(&tables);
         for i in 0..3 {
-            assert_eq!(prod.limbs[i], negacyclic_schoolbook(&a.limbs[i], &b.limbs[i], &moduli[i]));
+            assert_eq!(
+                prod.limbs[i],
+                negacyclic_schoolbook(&a.limbs[i], &b.limbs[i], &moduli[i])
+            );
         }
         let mut sum = a.clone();
         sum.add_assign(&b, &tables);
