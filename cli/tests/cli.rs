@@ -1,0 +1,154 @@
+//! The `heaccel` binary: JSON output shapes and bad-input errors.
+
+use std::process::{Command, Output};
+
+fn heaccel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaccel"))
+        .args(args)
+        .output()
+        .expect("the heaccel binary runs")
+}
+
+fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("heaccel-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn ckks_report_json_has_the_documented_shape() {
+    let out = heaccel(&["ckks", "report", "--preset", "test-n13", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let params = &v["params"];
+    assert_eq!(params["log_n"], 13);
+    assert_eq!(params["levels"], 3);
+    assert_eq!(params["dnum"], 4);
+    assert_eq!(params["security_bits"], 128);
+    let log_pq = params["log_pq"].as_f64().unwrap();
+    assert!((190.0..=218.0).contains(&log_pq), "log_pq {log_pq}");
+    let names: Vec<&str> = v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "encode",
+            "encrypt",
+            "add",
+            "pmult",
+            "hmult_relin",
+            "rescale",
+            "rotate",
+            "conjugate",
+            "decrypt_decode"
+        ]
+    );
+    for op in v["ops"].as_array().unwrap() {
+        let ms = op["ms"].as_f64().unwrap();
+        let bits = op["precision_bits"].as_f64().unwrap();
+        assert!(ms >= 0.0, "{op}");
+        assert!(
+            bits >= 15.0,
+            "{op}: precision below the stated 15 bits at test-n13"
+        );
+    }
+}
+
+#[test]
+fn ckks_report_table_and_presets() {
+    let out = heaccel(&["ckks", "report", "--preset", "test-n13"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("hmult_relin") && text.contains("precision (bits)"),
+        "{text}"
+    );
+    let out = heaccel(&["ckks", "presets"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["test-n13", "spencnn-n14", "n16-deep"] {
+        assert!(text.contains(name), "{text}");
+    }
+}
+
+#[test]
+fn params_file_is_read_and_bad_ones_are_explained() {
+    let good = scratch_file(
+        "good.toml",
+        "log_n = 13\nlog_q = [45, 35]\nlog_p = [50]\nlog_scale = 35\ndnum = 2\n",
+    );
+    let out = heaccel(&[
+        "ckks",
+        "report",
+        "--params",
+        good.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["params"]["levels"], 1);
+
+    let cases = [
+        (
+            "unknown.json",
+            r#"{"log_n": 13, "log_q": [40], "log_p": [40], "log_scale": 30, "dnum": 1, "colour": 2}"#,
+            "colour",
+        ),
+        ("type.json", r#"{"log_n": "big"}"#, "log_n"),
+        (
+            "insecure.toml",
+            "log_n = 13\nlog_q = [60, 60, 60]\nlog_p = [60]\nlog_scale = 40\ndnum = 3\n",
+            "allow_insecure",
+        ),
+        (
+            "dnum.toml",
+            "log_n = 13\nlog_q = [45, 35]\nlog_p = [50]\nlog_scale = 35\ndnum = 7\n",
+            "dnum",
+        ),
+        ("params.yaml", "log_n: 13\n", ".json or .toml"),
+    ];
+    for (name, text, needle) in cases {
+        let path = scratch_file(name, text);
+        let out = heaccel(&["ckks", "report", "--params", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name} should fail");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(name),
+            "{name}: error does not name the file: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{name}: error does not mention `{needle}`: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = heaccel(&["ckks", "report", "--params", "/nonexistent/p.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/nonexistent/p.toml"));
+}
+
+#[test]
+fn unknown_preset_is_an_error() {
+    let out = heaccel(&["ckks", "report", "--preset", "n99"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("unknown preset `n99`") && err.contains("spencnn-n14"),
+        "{err}"
+    );
+}
