@@ -134,12 +134,17 @@ impl Modulus {
         }
     }
 
-    /// Reduction of any `u64` into `[0, q)`.
+    /// Reduction of any `u64` into `[0, q)`: single-word Barrett with `floor(2^64 / q)` (the
+    /// high word of the 128-bit constant), whose quotient estimate is at most one short.
     #[inline(always)]
     pub fn reduce(&self, x: u64) -> u64 {
-        // floor(x * floor(2^128/q) / 2^128) only needs the high word of the ratio
-        // plus a correction; use the 128-bit path, which is exact after one subtraction.
-        self.reduce_u128(x as u128)
+        let quotient = ((x as u128 * self.barrett_hi as u128) >> 64) as u64;
+        let r = x.wrapping_sub(quotient.wrapping_mul(self.q));
+        if r >= self.q {
+            r - self.q
+        } else {
+            r
+        }
     }
 
     /// Reduction of a signed value into `[0, q)`.
@@ -294,6 +299,12 @@ mod tests {
         }
 
         #[test]
+        fn reduce_word(q in moduli(), x: u64) {
+            let m = Modulus::new(q).unwrap();
+            prop_assert_eq!(m.reduce(x), x % q);
+        }
+
+        #[test]
         fn reduce_signed(q in moduli(), x: i64) {
             let m = Modulus::new(q).unwrap();
             prop_assert_eq!(m.reduce_i64(x) as i128, (x as i128).rem_euclid(q as i128));
@@ -304,6 +315,9 @@ mod tests {
     fn corner_operands() {
         for q in [2u64, 3, 65537, (1 << 31) - 1, (1 << 61) - 1, 1 << 60] {
             let m = Modulus::new(q).unwrap();
+            for x in [0, 1, q - 1, q, q + 1, u64::MAX, u64::MAX - 1] {
+                assert_eq!(m.reduce(x), x % q, "q={q} x={x}");
+            }
             for a in [0, 1, q - 1, u64::MAX] {
                 for b in [0, 1, q - 1, u64::MAX] {
                     let expected = (a as u128 * b as u128 % q as u128) as u64;

@@ -307,8 +307,11 @@ impl Evaluator {
         k0.add_assign(&a.parts[0], tables);
         k1.add_assign(&a.parts[1], tables);
         Ok(Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
             parts: vec![k0, k1],
-            ..a.clone()
+            scale: a.scale,
+            log_slots: a.log_slots,
         })
     }
 
@@ -399,11 +402,14 @@ impl Evaluator {
         k0.add_assign(&a.parts[0], tables);
         let idx = self.index_map(g)?;
         Ok(Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
             parts: vec![
                 k0.automorphism(g, &idx, tables)?,
                 k1.automorphism(g, &idx, tables)?,
             ],
-            ..a.clone()
+            scale: a.scale,
+            log_slots: a.log_slots,
         })
     }
 

@@ -79,6 +79,15 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
     Ok(digits)
 }
 
+/// Limb `i` of the `P` part (`is_p`) or of the `Q` part of `x`.
+fn limb_of(x: &PolyQP, is_p: bool, i: usize) -> &[u64] {
+    if is_p {
+        &x.p.limbs[i]
+    } else {
+        &x.q.limbs[i]
+    }
+}
+
 /// `sum_j digits[j] * key_j` for both key halves, over `Q_level * P`, NTT form.
 fn inner_product(
     params: &Parameters,
@@ -98,35 +107,34 @@ fn inner_product(
     for (tables, is_p) in limb_sets {
         for (i, t) in tables.iter().enumerate() {
             let m = t.modulus();
-            let mut acc0 = vec![0u128; n];
-            let mut acc1 = vec![0u128; n];
-            for (j, d) in digits.iter().enumerate() {
-                let (b, a) = &key.digits[j];
-                let (dl, bl, al) = if is_p {
-                    (&d.p.limbs[i], &b.p.limbs[i], &a.p.limbs[i])
-                } else {
-                    (&d.q.limbs[i], &b.q.limbs[i], &a.q.limbs[i])
-                };
-                for k in 0..n {
-                    acc0[k] += dl[k] as u128 * bl[k] as u128;
-                    acc1[k] += dl[k] as u128 * al[k] as u128;
-                }
-                // Each term is below 2^122: reduce every 32 terms to stay below 2^128.
-                if j % 32 == 31 {
-                    for k in 0..n {
-                        acc0[k] = m.reduce_u128(acc0[k]) as u128;
-                        acc1[k] = m.reduce_u128(acc1[k]) as u128;
-                    }
-                }
-            }
+            let d: Vec<&[u64]> = digits.iter().map(|x| limb_of(x, is_p, i)).collect();
+            let b: Vec<&[u64]> = key.digits[..digits.len()]
+                .iter()
+                .map(|(b, _)| limb_of(b, is_p, i))
+                .collect();
+            let a: Vec<&[u64]> = key.digits[..digits.len()]
+                .iter()
+                .map(|(_, a)| limb_of(a, is_p, i))
+                .collect();
             let (o0, o1) = if is_p {
                 (&mut out0.p.limbs[i], &mut out1.p.limbs[i])
             } else {
                 (&mut out0.q.limbs[i], &mut out1.q.limbs[i])
             };
             for k in 0..n {
-                o0[k] = m.reduce_u128(acc0[k]);
-                o1[k] = m.reduce_u128(acc1[k]);
+                let (mut acc0, mut acc1) = (0u128, 0u128);
+                for j in 0..d.len() {
+                    let x = d[j][k] as u128;
+                    acc0 += x * b[j][k] as u128;
+                    acc1 += x * a[j][k] as u128;
+                    // Each term is below 2^122: reduce every 32 terms to stay below 2^128.
+                    if j % 32 == 31 {
+                        acc0 = m.reduce_u128(acc0) as u128;
+                        acc1 = m.reduce_u128(acc1) as u128;
+                    }
+                }
+                o0[k] = m.reduce_u128(acc0);
+                o1[k] = m.reduce_u128(acc1);
             }
         }
     }

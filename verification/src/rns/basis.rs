@@ -179,6 +179,41 @@ impl BasisConverter {
         assert_eq!(input.len(), self.from.len(), "source limb count");
         assert_eq!(output.len(), self.to.len(), "target limb count");
         let n = input.first().map_or(0, |l| l.len());
+        if self.from.len() == 1 {
+            // One source prime: Q/q_0 = 1, so y = x and u = 0 (centered: u = [x >= q_0/2]).
+            let (m0, x) = (&self.from[0], input[0]);
+            let half = m0.value().div_ceil(2);
+            for (j, out) in output.iter_mut().enumerate() {
+                assert_eq!(out.len(), n, "target limb length");
+                let mj = &self.to[j];
+                let p = mj.value();
+                // -q_0 mod p, added to the residue of the values taken as x - q_0.
+                let minus_q = mj.neg(self.q_mod_b[j]);
+                let shift = |v: u64, r: u64| {
+                    if centered && v >= half {
+                        let t = r + minus_q;
+                        if t >= p {
+                            t - p
+                        } else {
+                            t
+                        }
+                    } else {
+                        r
+                    }
+                };
+                if m0.value() <= p {
+                    // Residues mod q_0 are already reduced mod p.
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = shift(v, v);
+                    }
+                } else {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = shift(v, mj.reduce(v));
+                    }
+                }
+            }
+            return;
+        }
         // Scaled residues y_i = [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
         let scaled: Vec<Vec<u64>> = input
             .iter()
