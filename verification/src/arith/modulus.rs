@@ -37,6 +37,13 @@ impl From<Modulus> for u64 {
     }
 }
 
+/// `x mod q` for `x` in `[0, 2q)`, `q < 2^63`, without a branch: when `x < q` the subtraction
+/// wraps to a value above `x`, so the minimum picks the right one.
+#[inline(always)]
+pub fn reduce_once(x: u64, q: u64) -> u64 {
+    x.min(x.wrapping_sub(q))
+}
+
 impl Modulus {
     /// Builds the reduction constants of `q`; `q` must lie in `[2, 2^61)`.
     pub fn new(q: u64) -> Result<Self> {
@@ -75,23 +82,14 @@ impl Modulus {
     #[inline(always)]
     pub fn add(&self, a: u64, b: u64) -> u64 {
         debug_assert!(a < self.q && b < self.q);
-        let s = a + b;
-        if s >= self.q {
-            s - self.q
-        } else {
-            s
-        }
+        reduce_once(a + b, self.q)
     }
 
     /// `(a - b) mod q` for `a, b` in `[0, q)`; result in `[0, q)`.
     #[inline(always)]
     pub fn sub(&self, a: u64, b: u64) -> u64 {
         debug_assert!(a < self.q && b < self.q);
-        if a >= b {
-            a - b
-        } else {
-            a + self.q - b
-        }
+        reduce_once(a + self.q - b, self.q)
     }
 
     /// `-a mod q` for `a` in `[0, q)`; result in `[0, q)`.
@@ -126,12 +124,7 @@ impl Modulus {
     /// Barrett reduction of a 128-bit value into `[0, q)`.
     #[inline(always)]
     pub fn reduce_u128(&self, x: u128) -> u64 {
-        let r = self.reduce_u128_lazy(x);
-        if r >= self.q {
-            r - self.q
-        } else {
-            r
-        }
+        reduce_once(self.reduce_u128_lazy(x), self.q)
     }
 
     /// Reduction of any `u64` into `[0, q)`: single-word Barrett with `floor(2^64 / q)` (the
@@ -139,12 +132,7 @@ impl Modulus {
     #[inline(always)]
     pub fn reduce(&self, x: u64) -> u64 {
         let quotient = ((x as u128 * self.barrett_hi as u128) >> 64) as u64;
-        let r = x.wrapping_sub(quotient.wrapping_mul(self.q));
-        if r >= self.q {
-            r - self.q
-        } else {
-            r
-        }
+        reduce_once(x.wrapping_sub(quotient.wrapping_mul(self.q)), self.q)
     }
 
     /// Reduction of a signed value into `[0, q)`.
@@ -189,12 +177,7 @@ impl Modulus {
     /// Shoup product `a * w mod q`; result in `[0, q)`. See [`Modulus::mul_shoup_lazy`].
     #[inline(always)]
     pub fn mul_shoup(&self, a: u64, w: u64, w_shoup: u64) -> u64 {
-        let r = self.mul_shoup_lazy(a, w, w_shoup);
-        if r >= self.q {
-            r - self.q
-        } else {
-            r
-        }
+        reduce_once(self.mul_shoup_lazy(a, w, w_shoup), self.q)
     }
 
     /// `base^exp mod q` for `base` any `u64`; result in `[0, q)`.

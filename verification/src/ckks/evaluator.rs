@@ -8,6 +8,7 @@ use super::keys::{GaloisKeys, PolyQP, RelinKey, SwitchingKey};
 use super::keyswitch::{decompose, switch};
 use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
+use crate::arith::modulus::reduce_once;
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
 use crate::error::{Error, Result};
 
@@ -331,24 +332,41 @@ impl Evaluator {
             ));
         }
         let qt = self.params.q_tables();
-        let last_modulus = *qt[level].modulus();
-        let q_last = last_modulus.value();
-        let mut out = a.clone();
-        for part in &mut out.parts {
-            let mut last = part.limbs[level].clone();
-            qt[level].inverse(&mut last);
-            let centered: Vec<i64> = last.iter().map(|&x| last_modulus.center(x)).collect();
-            for i in 0..level {
-                let m = qt[i].modulus();
-                let mut tmp: Vec<u64> = centered.iter().map(|&x| m.reduce_i64(x)).collect();
-                qt[i].forward(&mut tmp);
+        let q_last = qt[level].modulus().value();
+        let half = q_last / 2;
+        // Per target prime q_i: -q_last mod q_i (the shift of centered values) and
+        // q_last^-1 mod q_i with its Shoup constant.
+        let constants: Vec<(u64, u64, u64)> = qt[..level]
+            .iter()
+            .map(|t| {
+                let m = t.modulus();
                 let inv = m.inv(q_last).expect("distinct primes");
-                let inv_s = m.shoup(inv);
+                (m.neg(m.reduce(q_last)), inv, m.shoup(inv))
+            })
+            .collect();
+        let mut out = a.clone();
+        let mut tmp = vec![0u64; self.params.n()];
+        for part in &mut out.parts {
+            let mut last = part
+                .limbs
+                .pop()
+                .expect("level >= 1 means two limbs or more");
+            qt[level].inverse(&mut last);
+            for (i, &(minus_q_last, inv, inv_s)) in constants.iter().enumerate() {
+                let m = qt[i].modulus();
+                let q = m.value();
+                // [centered(last)]_{q_i}: values above q_last/2 stand for last - q_last.
+                for (t, &x) in tmp.iter_mut().zip(&last) {
+                    let r = if q_last < q { x } else { m.reduce(x) };
+                    // add -q_last exactly when x > q_last / 2, without a branch
+                    let shift = minus_q_last & 0u64.wrapping_sub((x > half) as u64);
+                    *t = reduce_once(r + shift, q);
+                }
+                qt[i].forward(&mut tmp);
                 for (x, &y) in part.limbs[i].iter_mut().zip(&tmp) {
-                    *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
+                    *x = m.mul_shoup(reduce_once(*x + q - y, q), inv, inv_s);
                 }
             }
-            part.truncate(level);
         }
         out.scale = a.scale / q_last as f64;
         Ok(out)
