@@ -32,6 +32,10 @@ enum CkksCommand {
     ///
     /// Example: heaccel ckks report --preset spencnn-n14 --json
     Report(ReportArgs),
+    /// Print the validated parameters (explicit primes) of a preset or file as JSON.
+    ///
+    /// Example: heaccel ckks params --preset spencnn-n14
+    Params(ParamsArgs),
     /// List the named parameter presets.
     ///
     /// Example: heaccel ckks presets
@@ -55,6 +59,16 @@ struct ReportArgs {
     seed: u64,
 }
 
+#[derive(Debug, Args)]
+struct ParamsArgs {
+    /// Named parameter set (see `heaccel ckks presets`).
+    #[arg(long, default_value = "spencnn-n14", conflicts_with = "params")]
+    preset: String,
+    /// A parameter file (.json or .toml).
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+}
+
 fn report(args: &ReportArgs) -> Result<()> {
     let (source, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
     let report = ckks_report::run(&params, &source, args.seed)?;
@@ -75,6 +89,11 @@ fn run(cli: Cli) -> Result<()> {
             seed: 1,
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
+        Some(Command::Ckks(CkksCommand::Params(args))) => {
+            let (_, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&params)?);
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Presets)) => {
             for name in PRESET_NAMES {
                 let lit = heaccel_verification::ckks::preset(name)?;

@@ -143,6 +143,25 @@ fn params_file_is_read_and_bad_ones_are_explained() {
 }
 
 #[test]
+fn params_prints_explicit_primes_that_rebuild() {
+    let out = heaccel(&["ckks", "params", "--preset", "spencnn-n14"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["log_n"], 14);
+    assert_eq!(v["q"].as_array().unwrap().len(), 13);
+    assert_eq!(v["p"].as_array().unwrap().len(), 1);
+    let path = scratch_file("resolved.json", &String::from_utf8(out.stdout).unwrap());
+    let again = heaccel(&["ckks", "params", "--params", path.to_str().unwrap()]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v, w);
+}
+
+#[test]
 fn unknown_preset_is_an_error() {
     let out = heaccel(&["ckks", "report", "--preset", "n99"]);
     assert_eq!(out.status.code(), Some(2));
