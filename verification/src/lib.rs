@@ -9,6 +9,7 @@ pub mod automorphism;
 pub mod ckks;
 pub mod error;
 pub mod ntt;
+pub(crate) mod ntt_simd;
 pub mod rns;
 pub mod sampling;
 

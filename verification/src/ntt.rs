@@ -11,6 +11,7 @@
 
 use crate::arith::{bit_reverse, minimal_primitive_root, Modulus};
 use crate::error::{Error, Result};
+use crate::ntt_simd::SimdTables;
 
 /// Precomputed twiddles of one prime `q` and degree `N` (a power of two in `[2, 2^17]`).
 #[derive(Clone, Debug)]
@@ -24,6 +25,8 @@ pub struct NttTable {
     inv_psi_rev_shoup: Vec<u64>,
     n_inv: u64,
     n_inv_shoup: u64,
+    /// Constants of the vector paths (`None` when none applies); see [`crate::ntt_simd`].
+    simd: Option<SimdTables>,
 }
 
 /// Largest supported `log2(N)`.
@@ -53,9 +56,19 @@ impl NttTable {
         };
         let psi_rev = powers(psi);
         let inv_psi_rev = powers(psi_inv);
-        let psi_rev_shoup = psi_rev.iter().map(|&w| modulus.shoup(w)).collect();
-        let inv_psi_rev_shoup = inv_psi_rev.iter().map(|&w| modulus.shoup(w)).collect();
-        let n_inv = modulus.inv(n as u64).expect("N is invertible mod an odd prime");
+        let psi_rev_shoup: Vec<u64> = psi_rev.iter().map(|&w| modulus.shoup(w)).collect();
+        let inv_psi_rev_shoup: Vec<u64> = inv_psi_rev.iter().map(|&w| modulus.shoup(w)).collect();
+        let n_inv = modulus
+            .inv(n as u64)
+            .expect("N is invertible mod an odd prime");
+        let simd = SimdTables::new(
+            &modulus,
+            &psi_rev,
+            &psi_rev_shoup,
+            &inv_psi_rev,
+            &inv_psi_rev_shoup,
+            n_inv,
+        );
         Ok(NttTable {
             modulus,
             log_n,
@@ -66,6 +79,7 @@ impl NttTable {
             inv_psi_rev_shoup,
             n_inv,
             n_inv_shoup: modulus.shoup(n_inv),
+            simd,
         })
     }
 
@@ -133,8 +147,52 @@ impl NttTable {
         }
     }
 
+    /// Test hook: runs the vector forward transform of back end `only` and returns it, or
+    /// `None`, leaving `a` untouched, when it does not apply here (table or CPU).
+    #[cfg(test)]
+    pub(crate) fn forward_vector(
+        &self,
+        a: &mut [u64],
+        only: crate::ntt_simd::Path,
+    ) -> Option<crate::ntt_simd::Path> {
+        let simd = self.simd.as_ref()?;
+        let path = simd.path(Some(only))?;
+        assert!(simd.forward(a, &self.psi_rev, &self.psi_rev_shoup, Some(only)));
+        Some(path)
+    }
+
+    /// Test hook: the inverse counterpart of [`NttTable::forward_vector`].
+    #[cfg(test)]
+    pub(crate) fn inverse_vector(
+        &self,
+        a: &mut [u64],
+        only: crate::ntt_simd::Path,
+    ) -> Option<crate::ntt_simd::Path> {
+        let simd = self.simd.as_ref()?;
+        let path = simd.path(Some(only))?;
+        assert!(simd.inverse(a, &self.inv_psi_rev, &self.inv_psi_rev_shoup, Some(only)));
+        Some(path)
+    }
+
     /// Forward NTT in place: input in `[0, 4q)` standard order, output in `[0, q)` bit-reversed order.
+    ///
+    /// Runs an AVX-512 path when the CPU has one for this table (same output, bit for bit).
     pub fn forward(&self, a: &mut [u64]) {
+        assert_eq!(
+            a.len(),
+            self.n(),
+            "forward NTT of a slice of the wrong length"
+        );
+        if let Some(simd) = &self.simd {
+            if simd.forward(a, &self.psi_rev, &self.psi_rev_shoup, None) {
+                return;
+            }
+        }
+        self.forward_scalar(a);
+    }
+
+    /// The scalar path of [`NttTable::forward`].
+    pub(crate) fn forward_scalar(&self, a: &mut [u64]) {
         self.forward_lazy(a);
         let q = self.modulus.value();
         for x in a.iter_mut() {
@@ -144,7 +202,24 @@ impl NttTable {
 
     /// Inverse NTT in place: input in `[0, 2q)` bit-reversed order, output in `[0, q)` standard
     /// order, including the factor `N^-1`.
+    ///
+    /// Runs an AVX-512 path when the CPU has one for this table (same output, bit for bit).
     pub fn inverse(&self, a: &mut [u64]) {
+        assert_eq!(
+            a.len(),
+            self.n(),
+            "inverse NTT of a slice of the wrong length"
+        );
+        if let Some(simd) = &self.simd {
+            if simd.inverse(a, &self.inv_psi_rev, &self.inv_psi_rev_shoup, None) {
+                return;
+            }
+        }
+        self.inverse_scalar(a);
+    }
+
+    /// The scalar path of [`NttTable::inverse`].
+    pub(crate) fn inverse_scalar(&self, a: &mut [u64]) {
         let n = self.n();
         assert_eq!(a.len(), n, "inverse NTT of a slice of the wrong length");
         let q = self.modulus.value();
@@ -170,9 +245,7 @@ impl NttTable {
             h >>= 1;
         }
         for x in a.iter_mut() {
-            *x = self
-                .modulus
-                .mul_shoup(*x, self.n_inv, self.n_inv_shoup);
+            *x = self.modulus.mul_shoup(*x, self.n_inv, self.n_inv_shoup);
         }
     }
 }
@@ -301,7 +374,11 @@ mod tests {
         let table = NttTable::new(q, log_n).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let a = random_poly(&mut rng, 256, q);
-        let lifted: Vec<u64> = a.iter().enumerate().map(|(i, &x)| x + (i as u64 % 4) * q).collect();
+        let lifted: Vec<u64> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x + (i as u64 % 4) * q)
+            .collect();
         let (mut x, mut y) = (a.clone(), lifted);
         table.forward(&mut x);
         table.forward(&mut y);
