@@ -1,5 +1,5 @@
 //! Runs one CKKS operation in a loop for profiling: `profile_ops OP PRESET ITERS`
-//! (OP: hmult_relin | rotate | rescale | encrypt | decrypt_decode).
+//! (OP: hmult_relin, rotate, rescale, add, pmult, encrypt, decrypt_decode).
 use heaccel_verification::ckks::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -32,6 +32,8 @@ fn main() {
             "hmult_relin" => drop(ev.mul_relin(&ct, &ct).unwrap()),
             "rotate" => drop(ev.rotate(&ct, 1).unwrap()),
             "rescale" => drop(ev.rescale(&prod).unwrap()),
+            "add" => drop(ev.add(&ct, &ct).unwrap()),
+            "pmult" => drop(ev.mul_plain(&ct, &pt).unwrap()),
             "encrypt" => drop(e.encrypt(&pt).unwrap()),
             "decrypt_decode" => drop(enc.decode(&dec.decrypt(&ct).unwrap()).unwrap()),
             other => panic!("unknown op {other}"),

@@ -11,6 +11,7 @@ use super::types::{Ciphertext, Plaintext};
 use crate::arith::modulus::reduce_once;
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
 use crate::error::{Error, Result};
+use crate::rns::RnsPoly;
 
 /// Largest relative difference of two scales that addition accepts.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
@@ -137,25 +138,9 @@ impl Evaluator {
             )));
         }
         let tables = self.tables(a.level());
-        let (long, short) = if a.parts.len() >= b.parts.len() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let mut out = a.clone();
-        out.parts = long.parts.clone();
-        for i in 0..long.parts.len() {
-            let (x, y) = (a.parts.get(i), b.parts.get(i));
-            out.parts[i] = match (x, y) {
-                (Some(x), Some(y)) => {
-                    let mut r = x.clone();
-                    if subtract {
-                        r.sub_assign(y, tables)
-                    } else {
-                        r.add_assign(y, tables)
-                    }
-                    r
-                }
+        let parts = (0..a.parts.len().max(b.parts.len()))
+            .map(|i| match (a.parts.get(i), b.parts.get(i)) {
+                (Some(x), Some(y)) => RnsPoly::add_or_sub(x, y, subtract, tables),
                 (Some(x), None) => x.clone(),
                 (None, Some(y)) => {
                     let mut r = y.clone();
@@ -165,10 +150,15 @@ impl Evaluator {
                     r
                 }
                 (None, None) => unreachable!("index below the longer operand's length"),
-            };
-        }
-        let _ = short;
-        Ok(out)
+            })
+            .collect();
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
+            parts,
+            scale: a.scale,
+            log_slots: a.log_slots,
+        })
     }
 
     /// `a + b`: same level, scale and slot count.

@@ -67,7 +67,14 @@ impl RnsPoly {
                 )));
             }
             let q = t.modulus().value();
-            if let Some(k) = limb.iter().position(|&x| x >= q) {
+            // Branch-free and vectorizable: for q < 2^61, x >= q exactly when the top bit of
+            // x | (q - 1 - x) is set (x in [q, 2^63) wraps the difference; larger x has it set).
+            // The position is searched only on failure.
+            let flags = limb
+                .iter()
+                .fold(0u64, |acc, &x| acc | x | (q - 1).wrapping_sub(x));
+            if flags >> 63 != 0 {
+                let k = limb.iter().position(|&x| x >= q).unwrap_or(0);
                 return Err(Error::OutOfRange(format!(
                     "{what}: limb {i} coefficient {k} is {} >= q = {q}",
                     limb[k]
@@ -109,6 +116,30 @@ impl RnsPoly {
             for (x, &y) in a.iter_mut().zip(b) {
                 *x = f(m, *x, y);
             }
+        }
+    }
+
+    /// `a + b` (or `a - b` when `subtract`) limb-wise into a new polynomial, both operands in the
+    /// same form.
+    pub fn add_or_sub(a: &RnsPoly, b: &RnsPoly, subtract: bool, tables: &[NttTable]) -> RnsPoly {
+        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
+        let limbs = a
+            .limbs
+            .iter()
+            .zip(&b.limbs)
+            .zip(tables)
+            .map(|((x, y), t)| {
+                let m = t.modulus();
+                if subtract {
+                    x.iter().zip(y).map(|(&u, &v)| m.sub(u, v)).collect()
+                } else {
+                    x.iter().zip(y).map(|(&u, &v)| m.add(u, v)).collect()
+                }
+            })
+            .collect();
+        RnsPoly {
+            limbs,
+            ntt_form: a.ntt_form,
         }
     }
 
@@ -235,5 +266,16 @@ mod tests {
         assert_eq!(fa.automorphism(g, &idx, &tables).unwrap(), via_coeff);
         assert!(a.check_shape(&tables, "a").is_ok());
         assert!(a.check_shape(&tables[..2], "a").is_err());
+        // every out-of-range class is caught: q, q + 1, 2^61, 2^63 - 1, 2^63, u64::MAX
+        let q = tables[0].modulus().value();
+        for bad in [q, q + 1, 1 << 61, (1 << 63) - 1, 1 << 63, u64::MAX] {
+            let mut b = a.clone();
+            b.limbs[0][17] = bad;
+            let err = b.check_shape(&tables, "b").unwrap_err();
+            assert!(err.to_string().contains("coefficient 17"), "{bad}: {err}");
+        }
+        let mut edge = a.clone();
+        edge.limbs[0][3] = q - 1;
+        assert!(edge.check_shape(&tables, "edge").is_ok());
     }
 }
