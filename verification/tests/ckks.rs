@@ -5,11 +5,13 @@
 //! Stated precision, preset `test-n13` (N = 2^13, scale 2^35, slots in the unit square), as
 //! -log2 of the worst slot error over all 4096 slots:
 //! - encoding alone: rounding of N coefficients, ~sqrt(N)/2 per slot -> ~2^-29; asserted >= 27 bits;
-//! - public-key encryption: e*u + e_1*s + e_0 has coefficient deviation ~sigma*sqrt(4N/3)
-//!   (~330), a slot deviation ~sqrt(N) times that (~2^15), a worst slot ~4x that -> ~2^-18;
-//!   asserted >= 16.5 bits for fresh ciphertexts and one linear operation on them, >= 16 after
-//!   one product or rescale, >= 15 after key switching (rotations) or two products;
-//! - secret-key encryption has only e: ~2^-25; asserted >= 23 bits.
+//! - public-key encryption runs over Q * P and divides by P, so what remains is the rounding
+//!   r_0 + r_1 s: coefficient deviation ~sqrt(N / 18) (~21), slot deviation ~sqrt(N) times that
+//!   (~2^11), worst slot ~4x -> ~2^-22; asserted >= 20.5 bits for fresh ciphertexts and linear
+//!   operations on one, >= 20 for sums of two, products, rescales and one key switch, >= 19.5
+//!   after three key switches, >= 18.5 after two products;
+//! - secret-key encryption has only e (sigma 3.2): ~2^-25; asserted >= 23.5 bits;
+//! - sparse packing (8, 16, 32 slots) has fewer slots to be worst in: asserted >= 25 bits.
 
 use heaccel_verification::ckks::{
     precision_bits, Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator,
@@ -95,7 +97,7 @@ fn encode_decode_and_encryption() {
         .unwrap();
     assert_precision("encode/decode", &z, &f.encoder.decode(&pt).unwrap(), 27.0);
     let ct = f.encryptor.encrypt(&pt).unwrap();
-    assert_precision("public-key encryption", &z, &f.decrypt(&ct), 16.5);
+    assert_precision("public-key encryption", &z, &f.decrypt(&ct), 20.5);
     let mut sk_enc = Encryptor::with_rng(
         &f.params,
         EncryptionKey::Secret(f.sk.clone()),
@@ -103,12 +105,12 @@ fn encode_decode_and_encryption() {
     )
     .unwrap();
     let ct = sk_enc.encrypt(&pt).unwrap();
-    assert_precision("secret-key encryption", &z, &f.decrypt(&ct), 23.0);
+    assert_precision("secret-key encryption", &z, &f.decrypt(&ct), 23.5);
     // Sparse packing: 8 slots.
     let small = random_slots(3, 8);
     let ct = f.encrypt(&small);
     assert_eq!(ct.log_slots, 3);
-    assert_precision("sparse encryption", &small, &f.decrypt(&ct), 21.0);
+    assert_precision("sparse encryption", &small, &f.decrypt(&ct), 25.0);
 }
 
 #[test]
@@ -119,11 +121,11 @@ fn arithmetic_matches_plain_complex_arithmetic() {
     let (cx, cy) = (f.encrypt(&x), f.encrypt(&y));
     let ev = &f.evaluator;
     let sum: Vec<_> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
-    assert_precision("add", &sum, &f.decrypt(&ev.add(&cx, &cy).unwrap()), 16.0);
+    assert_precision("add", &sum, &f.decrypt(&ev.add(&cx, &cy).unwrap()), 20.0);
     let diff: Vec<_> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
-    assert_precision("sub", &diff, &f.decrypt(&ev.sub(&cx, &cy).unwrap()), 16.0);
+    assert_precision("sub", &diff, &f.decrypt(&ev.sub(&cx, &cy).unwrap()), 20.0);
     let neg: Vec<_> = x.iter().map(|a| -a).collect();
-    assert_precision("neg", &neg, &f.decrypt(&ev.neg(&cx).unwrap()), 16.5);
+    assert_precision("neg", &neg, &f.decrypt(&ev.neg(&cx).unwrap()), 20.5);
 
     let level = cx.level();
     let py = f
@@ -134,12 +136,12 @@ fn arithmetic_matches_plain_complex_arithmetic() {
         "add_plain",
         &sum,
         &f.decrypt(&ev.add_plain(&cx, &py).unwrap()),
-        16.5,
+        20.5,
     );
     let prod: Vec<_> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
     let pm = ev.rescale(&ev.mul_plain(&cx, &py).unwrap()).unwrap();
     assert_eq!(pm.level(), level - 1);
-    assert_precision("mul_plain + rescale", &prod, &f.decrypt(&pm), 16.0);
+    assert_precision("mul_plain + rescale", &prod, &f.decrypt(&pm), 20.0);
 
     let c = -0.625;
     let plus: Vec<_> = x.iter().map(|a| a + c).collect();
@@ -147,29 +149,29 @@ fn arithmetic_matches_plain_complex_arithmetic() {
         "add_const",
         &plus,
         &f.decrypt(&ev.add_const(&cx, c).unwrap()),
-        16.5,
+        20.5,
     );
     let times: Vec<_> = x.iter().map(|a| a * c).collect();
     let mc = ev
         .rescale(&ev.mul_const(&cx, c, f.params.default_scale()).unwrap())
         .unwrap();
-    assert_precision("mul_const + rescale", &times, &f.decrypt(&mc), 16.0);
+    assert_precision("mul_const + rescale", &times, &f.decrypt(&mc), 20.0);
 
     // Degree-2 decryption, relinearization, rescale; then a second product down the chain.
     let d2 = ev.mul(&cx, &cy).unwrap();
     assert_eq!(d2.degree(), 2);
-    assert_precision("mul (degree 2)", &prod, &f.decrypt(&d2), 16.0);
+    assert_precision("mul (degree 2)", &prod, &f.decrypt(&d2), 20.0);
     let m = ev.rescale(&ev.mul_relin(&cx, &cy).unwrap()).unwrap();
     assert_eq!(m.degree(), 1);
-    assert_precision("mul_relin + rescale", &prod, &f.decrypt(&m), 16.0);
+    assert_precision("mul_relin + rescale", &prod, &f.decrypt(&m), 20.0);
     let sq = ev.rescale(&ev.mul_relin(&m, &m).unwrap()).unwrap();
     let prod2: Vec<_> = prod.iter().map(|a| a * a).collect();
-    assert_precision("second mul_relin + rescale", &prod2, &f.decrypt(&sq), 15.0);
+    assert_precision("second mul_relin + rescale", &prod2, &f.decrypt(&sq), 18.5);
     assert_eq!(sq.level(), level - 2);
     // level drop keeps the message
     let dropped = ev.drop_level(&cx, 0).unwrap();
     assert_eq!(dropped.level(), 0);
-    assert_precision("drop_level", &x, &f.decrypt(&dropped), 16.5);
+    assert_precision("drop_level", &x, &f.decrypt(&dropped), 20.5);
 }
 
 #[test]
@@ -183,31 +185,31 @@ fn rotations_and_conjugation_move_slots() {
         let want: Vec<_> = (0..n)
             .map(|j| x[(j as i64 + k).rem_euclid(n as i64) as usize])
             .collect();
-        assert_precision(&format!("rotate {k}"), &want, &got, 15.0);
+        assert_precision(&format!("rotate {k}"), &want, &got, 20.0);
     }
     // A step without its own key, composed of power-of-two keys (1 + 2 + 1024).
     let k = 1027;
     let got = f.decrypt(&f.evaluator.rotate(&cx, k).unwrap());
     let want: Vec<_> = (0..n).map(|j| x[(j + k as usize) % n]).collect();
-    assert_precision("rotate 1027 by composition", &want, &got, 15.0);
+    assert_precision("rotate 1027 by composition", &want, &got, 19.5);
     let conj: Vec<_> = x.iter().map(|a| a.conj()).collect();
     assert_precision(
         "conjugate",
         &conj,
         &f.decrypt(&f.evaluator.conjugate(&cx).unwrap()),
-        15.0,
+        20.0,
     );
     // Sparse packing: rotation is modulo the slot count.
     let small = random_slots(7, 16);
     let cs = f.encrypt(&small);
     let got = f.decrypt(&f.evaluator.rotate(&cs, 3).unwrap());
     let want: Vec<_> = (0..16).map(|j| small[(j + 3) % 16]).collect();
-    assert_precision("sparse rotate 3", &want, &got, 20.0);
+    assert_precision("sparse rotate 3", &want, &got, 25.0);
     // At a lower level too.
     let low = f.evaluator.drop_level(&cx, 1).unwrap();
     let got = f.decrypt(&f.evaluator.rotate(&low, 5).unwrap());
     let want: Vec<_> = (0..n).map(|j| x[(j + 5) % n]).collect();
-    assert_precision("rotate 5 at level 1", &want, &got, 15.0);
+    assert_precision("rotate 5 at level 1", &want, &got, 20.0);
 }
 
 #[test]
@@ -240,7 +242,7 @@ fn serialization_round_trips() {
     let sk_back: SecretKey = bincode::deserialize(&bincode::serialize(&f.sk).unwrap()).unwrap();
     assert_eq!(sk_back, f.sk);
     // The deserialized ciphertext still decrypts.
-    assert_precision("deserialized", &x, &f.decrypt(&back), 21.0);
+    assert_precision("deserialized", &x, &f.decrypt(&back), 25.0);
 }
 
 #[test]

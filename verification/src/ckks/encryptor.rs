@@ -3,7 +3,8 @@
 use rand::{CryptoRng, RngCore};
 use rand_chacha::ChaCha20Rng;
 
-use super::keys::{PublicKey, SecretKey};
+use super::keys::{PolyQP, PublicKey, SecretKey};
+use super::keyswitch::mod_down;
 use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
 use crate::error::{Error, Result};
@@ -62,17 +63,30 @@ impl<R: RngCore + CryptoRng> Encryptor<R> {
         };
         let (mut c0, c1) = match &self.key {
             EncryptionKey::Public(pk) => {
-                let (mut b, mut a) = (pk.b.clone(), pk.a.clone());
-                b.truncate(level + 1);
-                a.truncate(level + 1);
-                let u_coeffs = ternary(&mut self.rng, n);
-                let u = small(&u_coeffs);
-                let e0 = gaussian(&mut self.rng, n);
-                let e1 = gaussian(&mut self.rng, n);
-                let mut c0 = b.mul(&u, tables);
-                c0.add_assign(&small(&e0), tables);
-                let mut c1 = a.mul(&u, tables);
-                c1.add_assign(&small(&e1), tables);
+                // (b u + e_0, a u + e_1) over Q_level * P, then divided by P.
+                let pt_ = params.p_tables();
+                let small_qp = |coeffs: &[i64]| {
+                    let mut p = RnsPoly::from_signed(coeffs, &params.p_moduli());
+                    p.ntt(pt_);
+                    PolyQP {
+                        q: small(coeffs),
+                        p,
+                    }
+                };
+                let u = small_qp(&ternary(&mut self.rng, n));
+                let e0 = small_qp(&gaussian(&mut self.rng, n));
+                let e1 = small_qp(&gaussian(&mut self.rng, n));
+                let halves = [(&pk.b, e0), (&pk.a, e1)].map(|(key, e)| {
+                    let mut key_q = key.q.clone();
+                    key_q.truncate(level + 1);
+                    let mut q = key_q.mul(&u.q, tables);
+                    q.add_assign(&e.q, tables);
+                    let mut p = key.p.mul(&u.p, pt_);
+                    p.add_assign(&e.p, pt_);
+                    PolyQP { q, p }
+                });
+                let c1 = mod_down(&params, level, &halves[1])?;
+                let c0 = mod_down(&params, level, &halves[0])?;
                 (c0, c1)
             }
             EncryptionKey::Secret(sk) => {

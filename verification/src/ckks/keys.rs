@@ -34,7 +34,8 @@ pub struct SecretKey {
     pub s: PolyQP,
 }
 
-/// A public key `(b, a) = (-a s + e, a)` over `Q_L`, NTT form.
+/// A public key `(b, a) = (-a s + e, a)` over `Q_L * P`, NTT form. Encryption runs over
+/// `Q_l * P` and divides by `P` (as SEAL and Lattigo do), so fresh noise is rounding-sized.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PublicKey {
     /// Fingerprint of the parameters.
@@ -42,9 +43,9 @@ pub struct PublicKey {
     /// Identifier of the key set.
     pub key_id: u64,
     /// `b = -a s + e`.
-    pub b: RnsPoly,
+    pub b: PolyQP,
     /// Uniform `a`.
-    pub a: RnsPoly,
+    pub a: PolyQP,
 }
 
 /// A hybrid key-switching key from a source secret `s'` to a target secret `t`: per digit `j`,
@@ -174,11 +175,18 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
     /// The public key of `sk`.
     pub fn gen_public_key(&mut self, sk: &SecretKey) -> Result<PublicKey> {
         self.check_secret(sk)?;
-        let tables = self.params.q_tables();
-        let a = uniform_poly(&mut self.rng, tables);
+        let (qt, pt) = (self.params.q_tables(), self.params.p_tables());
+        let a = PolyQP {
+            q: uniform_poly(&mut self.rng, qt),
+            p: uniform_poly(&mut self.rng, pt),
+        };
         let e = gaussian(&mut self.rng, self.params.n());
-        let mut b = small_poly(&e, tables);
-        b.sub_assign(&a.mul(&sk.s.q, tables), tables);
+        let mut b = PolyQP {
+            q: small_poly(&e, qt),
+            p: small_poly(&e, pt),
+        };
+        b.q.sub_assign(&a.q.mul(&sk.s.q, qt), qt);
+        b.p.sub_assign(&a.p.mul(&sk.s.p, pt), pt);
         Ok(PublicKey {
             params_id: self.params.id(),
             key_id: sk.key_id,
