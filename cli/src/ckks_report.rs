@@ -35,7 +35,7 @@ pub struct OpReport {
     /// Operation name (encode, encrypt, add, pmult, hmult_relin, rescale, rotate, conjugate,
     /// decrypt_decode).
     pub name: String,
-    /// Wall-clock milliseconds of one run, single thread.
+    /// Wall-clock milliseconds, single thread: the median of the timed runs after a warm-up.
     pub ms: f64,
     /// `-log2` of the worst slot error against plain complex arithmetic.
     pub precision_bits: f64,
@@ -62,9 +62,25 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (out, start.elapsed().as_secs_f64() * 1e3)
 }
 
+/// Runs `f` once to warm up, then `reps` more times; returns the last result and the median
+/// time in milliseconds.
+fn timed_median<T>(reps: usize, mut f: impl FnMut() -> T) -> (T, f64) {
+    let mut out = f();
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let (o, ms) = timed(&mut f);
+            out = o;
+            ms
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (out, times[times.len() / 2])
+}
+
 /// Runs the report on `params` with slot values drawn from `seed` (keys always come from the
-/// operating system's entropy).
-pub fn run(params: &Parameters, source: &str, seed: u64) -> Result<CkksReport> {
+/// operating system's entropy); each operation is timed as the median of `reps` runs after
+/// one warm-up run.
+pub fn run(params: &Parameters, source: &str, seed: u64, reps: usize) -> Result<CkksReport> {
     let n = params.max_slots();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut slots = || -> Vec<Complex64> {
@@ -101,10 +117,10 @@ pub fn run(params: &Parameters, source: &str, seed: u64) -> Result<CkksReport> {
         })
     };
 
-    let (px, ms) = timed(|| encoder.encode(&x, level, scale));
+    let (px, ms) = timed_median(reps, || encoder.encode(&x, level, scale));
     let px = px?;
     record("encode", ms, &x, &encoder.decode(&px)?);
-    let (cx, ms) = timed(|| encryptor.encrypt(&px));
+    let (cx, ms) = timed_median(reps, || encryptor.encrypt(&px));
     let cx = cx?;
     record("encrypt", ms, &x, &decrypt(&cx)?);
     let cy = encryptor.encrypt(&encoder.encode(&y, level, scale)?)?;
@@ -112,22 +128,22 @@ pub fn run(params: &Parameters, source: &str, seed: u64) -> Result<CkksReport> {
 
     let sum: Vec<_> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
     let prod: Vec<_> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
-    let (c, ms) = timed(|| evaluator.add(&cx, &cy));
+    let (c, ms) = timed_median(reps, || evaluator.add(&cx, &cy));
     record("add", ms, &sum, &decrypt(&c?)?);
-    let (c, ms) = timed(|| evaluator.mul_plain(&cx, &py));
+    let (c, ms) = timed_median(reps, || evaluator.mul_plain(&cx, &py));
     record("pmult", ms, &prod, &decrypt(&c?)?);
-    let (c, ms) = timed(|| evaluator.mul_relin(&cx, &cy));
+    let (c, ms) = timed_median(reps, || evaluator.mul_relin(&cx, &cy));
     let c = c?;
     record("hmult_relin", ms, &prod, &decrypt(&c)?);
-    let (r, ms) = timed(|| evaluator.rescale(&c));
+    let (r, ms) = timed_median(reps, || evaluator.rescale(&c));
     record("rescale", ms, &prod, &decrypt(&r?)?);
     let rotated: Vec<_> = (0..n).map(|j| x[(j + 1) % n]).collect();
-    let (c, ms) = timed(|| evaluator.rotate(&cx, 1));
+    let (c, ms) = timed_median(reps, || evaluator.rotate(&cx, 1));
     record("rotate", ms, &rotated, &decrypt(&c?)?);
     let conj: Vec<_> = x.iter().map(|a| a.conj()).collect();
-    let (c, ms) = timed(|| evaluator.conjugate(&cx));
+    let (c, ms) = timed_median(reps, || evaluator.conjugate(&cx));
     record("conjugate", ms, &conj, &decrypt(&c?)?);
-    let (got, ms) = timed(|| decrypt(&cx));
+    let (got, ms) = timed_median(reps, || decrypt(&cx));
     record("decrypt_decode", ms, &x, &got?);
 
     Ok(CkksReport {
@@ -161,7 +177,7 @@ impl CkksReport {
         );
         let _ = writeln!(
             s,
-            "keys (secret, public, relinearization, rotation by 1, conjugation) in {:.1} ms\n",
+            "keys (secret, public, relinearization, rotation by 1, conjugation) in {:.1} ms; times: median of runs after a warm-up\n",
             self.keygen_ms
         );
         let _ = writeln!(

@@ -57,6 +57,9 @@ struct ReportArgs {
     /// Seed of the random slot values (keys always come from the OS entropy source).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Timed runs per operation (after one warm-up run); the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    reps: u64,
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +74,7 @@ struct ParamsArgs {
 
 fn report(args: &ReportArgs) -> Result<()> {
     let (source, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
-    let report = ckks_report::run(&params, &source, args.seed)?;
+    let report = ckks_report::run(&params, &source, args.seed, args.reps as usize)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -87,6 +90,7 @@ fn run(cli: Cli) -> Result<()> {
             params: None,
             json: false,
             seed: 1,
+            reps: 3,
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
         Some(Command::Ckks(CkksCommand::Params(args))) => {
