@@ -172,9 +172,8 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
         sk.s.p.check_shape(self.params.p_tables(), "secret key (P)")
     }
 
-    /// The public key of `sk`.
-    pub fn gen_public_key(&mut self, sk: &SecretKey) -> Result<PublicKey> {
-        self.check_secret(sk)?;
+    /// An RLWE sample `(b, a) = (-a t + e, a)` over `Q_L * P` under the secret `t`, NTT form.
+    fn rlwe_sample_qp(&mut self, t: &PolyQP) -> (PolyQP, PolyQP) {
         let (qt, pt) = (self.params.q_tables(), self.params.p_tables());
         let a = PolyQP {
             q: uniform_poly(&mut self.rng, qt),
@@ -185,8 +184,15 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
             q: small_poly(&e, qt),
             p: small_poly(&e, pt),
         };
-        b.q.sub_assign(&a.q.mul(&sk.s.q, qt), qt);
-        b.p.sub_assign(&a.p.mul(&sk.s.p, pt), pt);
+        b.q.sub_assign(&a.q.mul(&t.q, qt), qt);
+        b.p.sub_assign(&a.p.mul(&t.p, pt), pt);
+        (b, a)
+    }
+
+    /// The public key of `sk`.
+    pub fn gen_public_key(&mut self, sk: &SecretKey) -> Result<PublicKey> {
+        self.check_secret(sk)?;
+        let (b, a) = self.rlwe_sample_qp(&sk.s);
         Ok(PublicKey {
             params_id: self.params.id(),
             key_id: sk.key_id,
@@ -203,8 +209,9 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
         target: &PolyQP,
         key_id: u64,
     ) -> SwitchingKey {
-        let (qt, pt) = (self.params.q_tables(), self.params.p_tables());
-        let alpha = self.params.digit_size();
+        let params = self.params.clone();
+        let (qt, pt) = (params.q_tables(), params.p_tables());
+        let alpha = params.digit_size();
         let level_count = qt.len();
         // P mod q_i for every prime of Q.
         let p_mod_q: Vec<u64> = qt
@@ -215,19 +222,9 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
                     .fold(1u64, |acc, p| m.mul(acc, p.modulus().value()))
             })
             .collect();
-        let digits = (0..self.params.dnum())
+        let digits = (0..params.dnum())
             .map(|j| {
-                let a = PolyQP {
-                    q: uniform_poly(&mut self.rng, qt),
-                    p: uniform_poly(&mut self.rng, pt),
-                };
-                let e = gaussian(&mut self.rng, self.params.n());
-                let mut b = PolyQP {
-                    q: small_poly(&e, qt),
-                    p: small_poly(&e, pt),
-                };
-                b.q.sub_assign(&a.q.mul(&target.q, qt), qt);
-                b.p.sub_assign(&a.p.mul(&target.p, pt), pt);
+                let (mut b, a) = self.rlwe_sample_qp(target);
                 for i in (j * alpha)..((j + 1) * alpha).min(level_count) {
                     let m = qt[i].modulus();
                     let f = p_mod_q[i];
