@@ -1,1 +1,8 @@
-//! Placeholder: filled by a later issue.
+//! The heaccel accelerator as data: ISA v1 ([`isa`]), and (in progress) the hardware
+//! configuration, timing model and functional executor.
+
+pub mod error;
+pub mod isa;
+
+pub use error::{Result, SimError};
+pub use isa::{Buffer, BufferRole, Instruction, PolyForm, Program, ISA_VERSION};
