@@ -2,7 +2,9 @@
 //! configuration, timing model and functional executor.
 
 pub mod error;
+pub mod functional;
 pub mod isa;
 
 pub use error::{Result, SimError};
+pub use functional::{FunctionalExecutor, Memory};
 pub use isa::{Buffer, BufferRole, Instruction, PolyForm, Program, ISA_VERSION};
