@@ -1,0 +1,280 @@
+//! Hardware configuration: a serde struct read from TOML (unknown keys refused), validated
+//! into [`HwConfig`]. Named presets live in the workspace's `configs/` folder.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{invalid, Result, SimError};
+
+/// The NTT units: `units` independent units of `butterflies_per_unit` pipelined butterflies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NttConfig {
+    /// Number of NTT units, `[1, 1024]`.
+    pub units: u32,
+    /// Butterflies per unit (a power of two, `[1, 4096]`): one transform of `N` takes
+    /// `N/2 * log2(N) / butterflies_per_unit` cycles plus the pipeline latency.
+    pub butterflies_per_unit: u32,
+    /// Cycles to fill the butterfly pipeline, `[0, 10000]`.
+    pub pipeline_latency: u32,
+}
+
+/// A pool of pipelined lanes (element-wise modular multipliers, basis-conversion MACs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanesConfig {
+    /// Lanes, `[1, 65536]`: one element per lane per cycle.
+    pub lanes: u32,
+    /// Pipeline latency in cycles, `[0, 10000]`.
+    pub pipeline_latency: u32,
+}
+
+/// The automorphism units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomorphConfig {
+    /// Number of units, `[1, 1024]`.
+    pub units: u32,
+    /// Coefficients permuted per cycle per unit, `[1, 65536]`.
+    pub lanes: u32,
+    /// Pipeline latency in cycles, `[0, 10000]`.
+    pub pipeline_latency: u32,
+}
+
+/// On-chip scratchpad.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScratchpadConfig {
+    /// Capacity in bytes, at least 1 KiB.
+    pub bytes: u64,
+    /// Independent banks, `[1, 65536]`.
+    pub banks: u32,
+}
+
+/// Off-chip memory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// Sustained bandwidth in GB/s (10^9 bytes per second), `(0, 100000]`.
+    pub bandwidth_gb_s: f64,
+    /// Access latency in nanoseconds, `[0, 100000]`.
+    pub latency_ns: f64,
+}
+
+/// A hardware configuration as written in TOML.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HwConfig {
+    /// Name shown in reports.
+    pub name: String,
+    /// Clock in MHz, `(0, 10000]`.
+    pub clock_mhz: f64,
+    /// Machine word in bits, `[16, 64]`: words held per coefficient in scratchpad and memory
+    /// (the primes must fit below `2^word_bits`).
+    pub word_bits: u32,
+    /// NTT units.
+    pub ntt: NttConfig,
+    /// Element-wise modular-multiplier lanes (mul, add, sub, mac, scalar ops).
+    pub modmul: LanesConfig,
+    /// Automorphism units.
+    pub automorph: AutomorphConfig,
+    /// Basis-conversion lanes (multiply-accumulate).
+    pub bconv: LanesConfig,
+    /// Scratchpad.
+    pub scratchpad: ScratchpadConfig,
+    /// Off-chip memory.
+    pub memory: MemoryConfig,
+}
+
+/// Names of the presets shipped in `configs/`.
+pub const PRESETS: [&str; 2] = ["fpga-u280", "asic"];
+
+fn preset_text(name: &str) -> Option<&'static str> {
+    match name {
+        "fpga-u280" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/fpga-u280.toml"
+        ))),
+        "asic" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/asic.toml"
+        ))),
+        _ => None,
+    }
+}
+
+impl HwConfig {
+    /// Parses and validates TOML text; errors start with `source_name` and name the field.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Self> {
+        let config: HwConfig = toml::from_str(text).map_err(|e| SimError::Parse {
+            source_name: source_name.to_string(),
+            reason: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(source_name)?;
+        Ok(config)
+    }
+
+    /// A named preset (see [`PRESETS`]).
+    pub fn preset(name: &str) -> Result<Self> {
+        let text = preset_text(name).ok_or_else(|| {
+            invalid(
+                "config",
+                "preset",
+                format!("unknown preset `{name}`; known: {}", PRESETS.join(", ")),
+            )
+        })?;
+        HwConfig::from_toml(text, &format!("configs/{name}.toml"))
+    }
+
+    /// Checks every value against its documented range.
+    pub fn validate(&self, source_name: &str) -> Result<()> {
+        let fail = |field: &str, reason: String| Err(invalid(source_name, field, reason));
+        let in_range = |field: &str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                fail(field, format!("{v} is outside [{lo}, {hi}]"))
+            }
+        };
+        if !(self.clock_mhz > 0.0 && self.clock_mhz <= 10_000.0) {
+            return fail(
+                "clock_mhz",
+                format!("{} is outside (0, 10000]", self.clock_mhz),
+            );
+        }
+        in_range("word_bits", self.word_bits as u64, 16, 64)?;
+        in_range("ntt.units", self.ntt.units as u64, 1, 1024)?;
+        in_range(
+            "ntt.butterflies_per_unit",
+            self.ntt.butterflies_per_unit as u64,
+            1,
+            4096,
+        )?;
+        if !self.ntt.butterflies_per_unit.is_power_of_two() {
+            return fail(
+                "ntt.butterflies_per_unit",
+                format!("{} is not a power of two", self.ntt.butterflies_per_unit),
+            );
+        }
+        in_range(
+            "ntt.pipeline_latency",
+            self.ntt.pipeline_latency as u64,
+            0,
+            10_000,
+        )?;
+        in_range("modmul.lanes", self.modmul.lanes as u64, 1, 65_536)?;
+        in_range(
+            "modmul.pipeline_latency",
+            self.modmul.pipeline_latency as u64,
+            0,
+            10_000,
+        )?;
+        in_range("automorph.units", self.automorph.units as u64, 1, 1024)?;
+        in_range("automorph.lanes", self.automorph.lanes as u64, 1, 65_536)?;
+        in_range(
+            "automorph.pipeline_latency",
+            self.automorph.pipeline_latency as u64,
+            0,
+            10_000,
+        )?;
+        in_range("bconv.lanes", self.bconv.lanes as u64, 1, 65_536)?;
+        in_range(
+            "bconv.pipeline_latency",
+            self.bconv.pipeline_latency as u64,
+            0,
+            10_000,
+        )?;
+        in_range("scratchpad.bytes", self.scratchpad.bytes, 1024, 1 << 40)?;
+        in_range("scratchpad.banks", self.scratchpad.banks as u64, 1, 65_536)?;
+        if !(self.memory.bandwidth_gb_s > 0.0 && self.memory.bandwidth_gb_s <= 100_000.0) {
+            return fail(
+                "memory.bandwidth_gb_s",
+                format!("{} is outside (0, 100000]", self.memory.bandwidth_gb_s),
+            );
+        }
+        if !(0.0..=100_000.0).contains(&self.memory.latency_ns) {
+            return fail(
+                "memory.latency_ns",
+                format!("{} is outside [0, 100000]", self.memory.latency_ns),
+            );
+        }
+        Ok(())
+    }
+
+    /// Off-chip bytes per clock cycle.
+    pub fn memory_bytes_per_cycle(&self) -> f64 {
+        self.memory.bandwidth_gb_s * 1e3 / self.clock_mhz
+    }
+
+    /// Bytes one word occupies in memory and scratchpad (`ceil(word_bits / 8)`).
+    pub fn word_bytes(&self) -> u64 {
+        self.word_bits.div_ceil(8) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_load_and_state_their_figures() {
+        let u280 = HwConfig::preset("fpga-u280").unwrap();
+        assert_eq!(u280.clock_mhz, 300.0);
+        assert_eq!(u280.memory.bandwidth_gb_s, 460.0);
+        assert_eq!(u280.word_bits, 32);
+        // 512 modular multipliers at 12 DSPs stay within the U280's 9,024 DSP slices.
+        let multipliers = u280.ntt.units * u280.ntt.butterflies_per_unit + u280.modmul.lanes;
+        assert!(multipliers * 12 <= 9024);
+        let asic = HwConfig::preset("asic").unwrap();
+        assert_eq!(
+            (
+                asic.clock_mhz,
+                asic.memory.bandwidth_gb_s,
+                asic.modmul.lanes,
+                asic.word_bits
+            ),
+            (1000.0, 1000.0, 1024, 36)
+        );
+        assert_eq!(asic.word_bytes(), 5);
+        assert!((asic.memory_bytes_per_cycle() - 1000.0).abs() < 1e-9);
+        assert!(HwConfig::preset("gpu")
+            .unwrap_err()
+            .to_string()
+            .contains("fpga-u280"));
+    }
+
+    #[test]
+    fn bad_configs_name_file_and_field() {
+        let base = preset_text("fpga-u280").unwrap();
+        let cases = [
+            (
+                base.replace("word_bits = 32", "word_bits = 80"),
+                "word_bits",
+            ),
+            (
+                base.replace("butterflies_per_unit = 128", "butterflies_per_unit = 100"),
+                "ntt.butterflies_per_unit",
+            ),
+            (
+                base.replace("bandwidth_gb_s = 460.0", "bandwidth_gb_s = -1.0"),
+                "memory.bandwidth_gb_s",
+            ),
+            (base.replace("lanes = 256", "lanes = 0"), "modmul.lanes"),
+            (
+                base.replace("clock_mhz = 300.0", "clock_mhz = 300.0\nclock_ghz = 1"),
+                "clock_ghz",
+            ),
+            (
+                base.replace("[bconv]\nlanes = 128", "[bconv]\nlanes = \"many\""),
+                "lanes",
+            ),
+            (base.replace("banks = 64", ""), "banks"),
+        ];
+        for (text, field) in cases {
+            let e = HwConfig::from_toml(&text, "my.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("my.toml"), "{e}");
+            assert!(e.contains(field), "expected `{field}` in: {e}");
+        }
+    }
+}
