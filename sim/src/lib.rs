@@ -5,8 +5,10 @@ pub mod config;
 pub mod error;
 pub mod functional;
 pub mod isa;
+pub mod timing;
 
 pub use config::HwConfig;
 pub use error::{Result, SimError};
 pub use functional::{FunctionalExecutor, Memory};
 pub use isa::{Buffer, BufferRole, Instruction, PolyForm, Program, ISA_VERSION};
+pub use timing::{simulate, TimingReport, Unit};

@@ -1,0 +1,514 @@
+//! The cycle-approximate timing model.
+//!
+//! Each instruction occupies one instance of its unit for `ceil(work / throughput)` cycles and
+//! its result is ready `pipeline_latency` cycles after that. Instructions are dispatched in
+//! program order to per-unit queues (each unit instance runs its queue in order); different
+//! units run concurrently. A scoreboard holds, per slot, the cycle its last write is ready
+//! (read-after-write, write-after-write) and the cycle its last read ends (write-after-read).
+//! All off-chip traffic shares one channel of `memory.bandwidth_gb_s`; a load's data arrives
+//! `memory.latency_ns` after its transfer.
+//!
+//! | unit | work of one instruction | throughput per cycle and instance |
+//! |---|---|---|
+//! | `ntt` | `N/2 * log2(N)` butterflies | `ntt.butterflies_per_unit` |
+//! | `modmul` | `N` elements (add, sub, mul, scalar ops, mac, copy) | `modmul.lanes` |
+//! | `automorph` | `N` coefficients | `automorph.lanes` |
+//! | `bconv` | `N * (s + s * t)` multiply-adds for `s` sources, `t` targets | `bconv.lanes` |
+//! | `memory` | `N * word_bytes` bytes (load, store) | `bandwidth / clock` bytes |
+
+use serde::Serialize;
+
+use crate::config::HwConfig;
+use crate::error::{invalid, Result};
+use crate::isa::{Instruction, Program, Slot};
+
+/// The units of the accelerator, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// NTT units.
+    Ntt,
+    /// Element-wise modular-multiplier lanes.
+    Modmul,
+    /// Automorphism units.
+    Automorph,
+    /// Basis-conversion lanes.
+    Bconv,
+    /// The off-chip memory channel.
+    Memory,
+}
+
+/// All units, in report order.
+pub const UNITS: [Unit; 5] = [
+    Unit::Ntt,
+    Unit::Modmul,
+    Unit::Automorph,
+    Unit::Bconv,
+    Unit::Memory,
+];
+
+impl Unit {
+    /// Lower-case name as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Ntt => "ntt",
+            Unit::Modmul => "modmul",
+            Unit::Automorph => "automorph",
+            Unit::Bconv => "bconv",
+            Unit::Memory => "memory",
+        }
+    }
+}
+
+/// Busy time of one unit kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnitReport {
+    /// The unit.
+    pub unit: Unit,
+    /// Instances of the unit.
+    pub instances: u32,
+    /// Instructions it ran.
+    pub instructions: u64,
+    /// Cycles its instances were occupied, summed.
+    pub busy_cycles: u64,
+    /// `busy_cycles / (cycles * instances)`, in `[0, 1]`.
+    pub busy: f64,
+}
+
+/// The result of a timing simulation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimingReport {
+    /// Configuration name.
+    pub config: String,
+    /// Instructions simulated.
+    pub instructions: u64,
+    /// Cycles from the first dispatch to the last result.
+    pub cycles: u64,
+    /// `cycles / clock`, in microseconds.
+    pub time_us: f64,
+    /// Bytes loaded and stored off-chip.
+    pub offchip_bytes: u64,
+    /// `offchip_bytes / time`, in GB/s.
+    pub achieved_bandwidth_gb_s: f64,
+    /// The busiest unit (`memory` when the run is memory bound).
+    pub bound: Unit,
+    /// Per-unit figures, in [`UNITS`] order.
+    pub units: Vec<UnitReport>,
+}
+
+impl TimingReport {
+    /// Busy fraction of one unit.
+    pub fn busy(&self, unit: Unit) -> f64 {
+        self.units
+            .iter()
+            .find(|u| u.unit == unit)
+            .map_or(0.0, |u| u.busy)
+    }
+}
+
+/// Per-instruction costs of a configuration at one ring degree.
+#[derive(Clone, Debug)]
+struct Costs {
+    ntt: u64,
+    elementwise: u64,
+    automorph: u64,
+    memory: u64,
+    memory_latency: u64,
+    bconv_lanes: u64,
+    n: u64,
+    latency: [u64; 5],
+    instances: [u32; 5],
+}
+
+impl Costs {
+    fn new(config: &HwConfig, log_n: u32) -> Self {
+        let n = 1u64 << log_n;
+        let word_bytes = config.word_bytes();
+        let bytes_per_cycle = config.memory_bytes_per_cycle();
+        Costs {
+            ntt: (n / 2 * log_n as u64).div_ceil(config.ntt.butterflies_per_unit as u64),
+            elementwise: n.div_ceil(config.modmul.lanes as u64),
+            automorph: n.div_ceil(config.automorph.lanes as u64),
+            memory: ((n * word_bytes) as f64 / bytes_per_cycle).ceil() as u64,
+            memory_latency: (config.memory.latency_ns * config.clock_mhz / 1e3).ceil() as u64,
+            bconv_lanes: config.bconv.lanes as u64,
+            n,
+            latency: [
+                config.ntt.pipeline_latency as u64,
+                config.modmul.pipeline_latency as u64,
+                config.automorph.pipeline_latency as u64,
+                config.bconv.pipeline_latency as u64,
+                0,
+            ],
+            instances: [config.ntt.units, 1, config.automorph.units, 1, 1],
+        }
+    }
+
+    /// (unit index, occupancy cycles, extra latency) of an instruction.
+    #[inline]
+    fn of(&self, ins: &Instruction) -> (usize, u64, u64) {
+        use Instruction::*;
+        match ins {
+            Load { .. } => (4, self.memory, self.memory_latency),
+            Store { .. } => (4, self.memory, 0),
+            Ntt { .. } | Intt { .. } => (0, self.ntt, self.latency[0]),
+            Add { .. }
+            | Sub { .. }
+            | Mul { .. }
+            | AddScalar { .. }
+            | MulScalar { .. }
+            | Mac { .. }
+            | Copy { .. } => (1, self.elementwise, self.latency[1]),
+            Automorph { .. } => (2, self.automorph, self.latency[2]),
+            Bconv { src, dst, .. } => {
+                let (s, t) = (src.len() as u64, dst.len() as u64);
+                (
+                    3,
+                    (self.n * (s + s * t)).div_ceil(self.bconv_lanes),
+                    self.latency[3],
+                )
+            }
+        }
+    }
+}
+
+/// Calls `f` on every slot an instruction reads, without allocating.
+#[inline]
+fn for_reads(ins: &Instruction, mut f: impl FnMut(Slot)) {
+    use Instruction::*;
+    match ins {
+        Load { .. } => {}
+        Store { src, .. } | Automorph { src, .. } | Copy { src, .. } => f(*src),
+        Ntt { slot, .. } | Intt { slot, .. } => f(*slot),
+        Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } => {
+            f(*a);
+            f(*b)
+        }
+        AddScalar { a, .. } | MulScalar { a, .. } => f(*a),
+        Mac { acc, a, b, .. } => {
+            f(*acc);
+            f(*a);
+            f(*b)
+        }
+        Bconv { src, .. } => src.iter().for_each(|&s| f(s)),
+    }
+}
+
+/// Calls `f` on every slot an instruction writes, without allocating.
+#[inline]
+fn for_writes(ins: &Instruction, mut f: impl FnMut(Slot)) {
+    use Instruction::*;
+    match ins {
+        Store { .. } => {}
+        Load { dst, .. }
+        | Add { dst, .. }
+        | Sub { dst, .. }
+        | Mul { dst, .. }
+        | AddScalar { dst, .. }
+        | MulScalar { dst, .. }
+        | Automorph { dst, .. }
+        | Copy { dst, .. } => f(*dst),
+        Ntt { slot, .. } | Intt { slot, .. } => f(*slot),
+        Mac { acc, .. } => f(*acc),
+        Bconv { dst, .. } => dst.iter().for_each(|&s| f(s)),
+    }
+}
+
+/// Simulates the timing of `program` on `config`. The program is validated; its slots must
+/// fit the scratchpad (`slots * N * word_bytes <= scratchpad.bytes`), and its primes must fit
+/// the machine word.
+pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
+    program.validate("program")?;
+    config.validate(&config.name)?;
+    let n = program.n() as u64;
+    let need = program.slots as u64 * n * config.word_bytes();
+    if need > config.scratchpad.bytes {
+        return Err(invalid(
+            "program",
+            "slots",
+            format!(
+                "{} slots of N = {n} words of {} bytes need {need} bytes; the scratchpad of `{}` holds {}",
+                program.slots,
+                config.word_bytes(),
+                config.name,
+                config.scratchpad.bytes
+            ),
+        ));
+    }
+    if let Some((i, q)) = program
+        .moduli
+        .iter()
+        .enumerate()
+        .find(|(_, &q)| 64 - q.leading_zeros() > config.word_bits)
+    {
+        return Err(invalid(
+            "program",
+            format!("moduli[{i}]"),
+            format!(
+                "{q} needs {} bits; `{}` has {}-bit words",
+                64 - q.leading_zeros(),
+                config.name,
+                config.word_bits
+            ),
+        ));
+    }
+    let costs = Costs::new(config, program.log_n);
+    // Per unit kind, the cycle each instance becomes free.
+    let mut free: Vec<Vec<u64>> = costs
+        .instances
+        .iter()
+        .map(|&k| vec![0u64; k as usize])
+        .collect();
+    let mut busy = [0u64; 5];
+    let mut count = [0u64; 5];
+    let slots = program.slots as usize;
+    let mut ready = vec![0u64; slots]; // last write's result ready
+    let mut last_read = vec![0u64; slots]; // last read's end
+    let mut end = 0u64;
+    let mut offchip = 0u64;
+    let word_bytes = config.word_bytes();
+    for ins in &program.instructions {
+        let (unit, occupancy, latency) = costs.of(ins);
+        let mut start = 0u64;
+        for_reads(ins, |s| start = start.max(ready[s as usize]));
+        for_writes(ins, |s| {
+            start = start.max(ready[s as usize]).max(last_read[s as usize])
+        });
+        // Earliest-free instance of the unit.
+        let instances = &mut free[unit];
+        let (idx, &at) = instances
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, &t)| t)
+            .expect("every unit has an instance");
+        let start = start.max(at);
+        let done = start + occupancy;
+        instances[idx] = done;
+        let result = done + latency;
+        for_reads(ins, |s| {
+            last_read[s as usize] = last_read[s as usize].max(done)
+        });
+        for_writes(ins, |s| ready[s as usize] = result);
+        busy[unit] += occupancy;
+        count[unit] += 1;
+        end = end.max(result);
+        if unit == 4 {
+            offchip += n * word_bytes;
+        }
+    }
+    let cycles = end;
+    let time_us = cycles as f64 / config.clock_mhz;
+    let units: Vec<UnitReport> = UNITS
+        .iter()
+        .enumerate()
+        .map(|(i, &unit)| UnitReport {
+            unit,
+            instances: costs.instances[i],
+            instructions: count[i],
+            busy_cycles: busy[i],
+            busy: if cycles == 0 {
+                0.0
+            } else {
+                busy[i] as f64 / (cycles as f64 * costs.instances[i] as f64)
+            },
+        })
+        .collect();
+    let bound = units
+        .iter()
+        .max_by(|a, b| a.busy.total_cmp(&b.busy))
+        .map_or(Unit::Memory, |u| u.unit);
+    Ok(TimingReport {
+        config: config.name.clone(),
+        instructions: program.instructions.len() as u64,
+        cycles,
+        time_us,
+        offchip_bytes: offchip,
+        achieved_bandwidth_gb_s: if time_us > 0.0 {
+            offchip as f64 / (time_us * 1e3)
+        } else {
+            0.0
+        },
+        bound,
+        units,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::{Buffer, BufferRole, PolyForm};
+    use heaccel_verification::arith::ntt_primes;
+
+    fn program(log_n: u32, slots: u32, instructions: Vec<Instruction>, limbs: u32) -> Program {
+        let mut p = Program::new(log_n, ntt_primes(30, log_n, 2, &[]).unwrap(), slots);
+        p.buffers = vec![Buffer {
+            name: "x".into(),
+            limbs,
+            role: BufferRole::Input,
+        }];
+        p.instructions = instructions;
+        p
+    }
+
+    #[test]
+    fn lone_ntt_takes_butterflies_over_throughput_plus_fill() {
+        let config = HwConfig::preset("fpga-u280").unwrap();
+        for log_n in [10u32, 12, 14, 16] {
+            let n = 1u64 << log_n;
+            // The slot is written by nothing: its value is ready at cycle 0.
+            let p = program(
+                log_n,
+                1,
+                vec![Instruction::Ntt {
+                    slot: 0,
+                    modulus: 0,
+                }],
+                1,
+            );
+            let r = simulate(&p, &config).unwrap();
+            let bound = (n / 2 * log_n as u64).div_ceil(config.ntt.butterflies_per_unit as u64);
+            assert_eq!(
+                r.cycles,
+                bound + config.ntt.pipeline_latency as u64,
+                "log_n {log_n}"
+            );
+            assert_eq!(r.bound, Unit::Ntt);
+        }
+    }
+
+    #[test]
+    fn memory_stream_takes_bytes_over_bandwidth() {
+        for name in ["fpga-u280", "asic"] {
+            let config = HwConfig::preset(name).unwrap();
+            let log_n = 16;
+            let limbs = 40u32;
+            let loads = (0..limbs)
+                .map(|l| Instruction::Load {
+                    dst: l % 4,
+                    buffer: 0,
+                    limb: l,
+                })
+                .collect();
+            let p = program(log_n, 4, loads, limbs);
+            let r = simulate(&p, &config).unwrap();
+            let bytes = limbs as u64 * (1 << log_n) * config.word_bytes();
+            assert_eq!(r.offchip_bytes, bytes);
+            let bound_us = bytes as f64 / (config.memory.bandwidth_gb_s * 1e3);
+            assert!(
+                r.time_us >= bound_us,
+                "{name}: {} us below the bandwidth bound {bound_us} us",
+                r.time_us
+            );
+            // within one load's rounding and the access latency of the bound
+            let slack_us = limbs as f64 / config.clock_mhz
+                + config.memory.latency_ns / 1e3
+                + 1.0 / config.clock_mhz;
+            assert!(
+                r.time_us <= bound_us + slack_us,
+                "{name}: {} us vs bound {bound_us} us",
+                r.time_us
+            );
+            assert_eq!(r.bound, Unit::Memory);
+            assert!(r.busy(Unit::Memory) > 0.95);
+        }
+    }
+
+    #[test]
+    fn dependencies_serialize_and_independent_units_overlap() {
+        use Instruction::*;
+        let config = HwConfig::preset("fpga-u280").unwrap();
+        let log_n = 12;
+        let ntt = Costs::new(&config, log_n).ntt + config.ntt.pipeline_latency as u64;
+        let aut = Costs::new(&config, log_n).automorph + config.automorph.pipeline_latency as u64;
+        // dependent: NTT then automorphism of its result
+        let dep = program(
+            log_n,
+            2,
+            vec![
+                Ntt {
+                    slot: 0,
+                    modulus: 0,
+                },
+                Automorph {
+                    dst: 1,
+                    src: 0,
+                    galois: 5,
+                    form: PolyForm::Ntt,
+                    modulus: 0,
+                },
+            ],
+            1,
+        );
+        assert_eq!(simulate(&dep, &config).unwrap().cycles, ntt + aut);
+        // independent: they overlap
+        let ind = program(
+            log_n,
+            2,
+            vec![
+                Ntt {
+                    slot: 0,
+                    modulus: 0,
+                },
+                Automorph {
+                    dst: 1,
+                    src: 1,
+                    galois: 5,
+                    form: PolyForm::Ntt,
+                    modulus: 0,
+                },
+            ],
+            1,
+        );
+        assert_eq!(simulate(&ind, &config).unwrap().cycles, ntt.max(aut));
+        // two NTT units run two independent NTTs at once; a third waits
+        let three = program(
+            log_n,
+            3,
+            (0..3)
+                .map(|s| Ntt {
+                    slot: s,
+                    modulus: 0,
+                })
+                .collect(),
+            1,
+        );
+        let base = Costs::new(&config, log_n).ntt;
+        assert_eq!(
+            simulate(&three, &config).unwrap().cycles,
+            2 * base + config.ntt.pipeline_latency as u64
+        );
+        // write-after-read: overwriting a slot waits for its reader to finish
+        let war = program(
+            log_n,
+            2,
+            vec![
+                Automorph {
+                    dst: 1,
+                    src: 0,
+                    galois: 5,
+                    form: PolyForm::Ntt,
+                    modulus: 0,
+                },
+                Ntt {
+                    slot: 0,
+                    modulus: 0,
+                },
+            ],
+            1,
+        );
+        let r = simulate(&war, &config).unwrap();
+        assert_eq!(r.cycles, Costs::new(&config, log_n).automorph + ntt);
+    }
+
+    #[test]
+    fn over_full_programs_and_narrow_words_are_errors() {
+        let config = HwConfig::preset("fpga-u280").unwrap();
+        let p = program(16, 100_000, vec![], 1);
+        let e = simulate(&p, &config).unwrap_err().to_string();
+        assert!(e.contains("slots") && e.contains("scratchpad"), "{e}");
+        let mut p = program(12, 1, vec![], 1);
+        p.moduli = ntt_primes(40, 12, 1, &[]).unwrap();
+        let e = simulate(&p, &config).unwrap_err().to_string();
+        assert!(e.contains("moduli[0]") && e.contains("32-bit"), "{e}");
+    }
+}
