@@ -3,3 +3,4 @@
 
 pub mod ckks_report;
 pub mod params_file;
+pub mod simulate;

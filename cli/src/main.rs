@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use heaccel_cli::{ckks_report, params_file};
+use heaccel_cli::{ckks_report, params_file, simulate};
 use heaccel_verification::ckks::PRESET_NAMES;
 
 /// heaccel: an open design kit for homomorphic-encryption accelerators.
@@ -24,6 +24,23 @@ enum Command {
     /// The software RNS-CKKS reference model.
     #[command(subcommand)]
     Ckks(CkksCommand),
+    /// Simulate the timing of an ISA program on a hardware configuration.
+    ///
+    /// Example: heaccel simulate --program prog.json --config asic --json
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// An ISA v1 program, JSON or binary (`HEAX`).
+    #[arg(long, value_name = "FILE")]
+    program: PathBuf,
+    /// A preset (fpga-u280, asic) or a TOML file.
+    #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
+    config: String,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +110,20 @@ fn run(cli: Cli) -> Result<()> {
             reps: 3,
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
+        Some(Command::Simulate(args)) => {
+            let config = simulate::load_config(&args.config)?;
+            let program = simulate::load_program(&args.program)?;
+            let report = heaccel_sim::simulate(&program, &config)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!(
+                    "{}",
+                    simulate::to_table(&report, &args.program.display().to_string())
+                );
+            }
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Params(args))) => {
             let (_, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&params)?);

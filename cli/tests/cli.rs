@@ -171,3 +171,83 @@ fn unknown_preset_is_an_error() {
         "{err}"
     );
 }
+
+fn ntt_program_json() -> String {
+    r#"{
+  "version": 1, "log_n": 12, "moduli": [1073692673], "slots": 2,
+  "buffers": [{"name": "x", "limbs": 1, "role": "input"}],
+  "instructions": [
+    {"load": {"dst": 0, "buffer": 0, "limb": 0}},
+    {"ntt": {"slot": 0, "modulus": 0}},
+    {"store": {"src": 0, "buffer": 0, "limb": 0}}
+  ]
+}"#
+    .to_string()
+}
+
+#[test]
+fn simulate_program_json_shape() {
+    let path = scratch_file("ntt.json", &ntt_program_json());
+    let out = heaccel(&[
+        "simulate",
+        "--program",
+        path.to_str().unwrap(),
+        "--config",
+        "asic",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"], "asic");
+    assert_eq!(v["instructions"], 3);
+    assert!(v["cycles"].as_u64().unwrap() > 0);
+    assert!(v["time_us"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["offchip_bytes"], 2 * 4096 * 5);
+    assert!(v["bound"].is_string());
+    for unit in ["ntt", "modmul", "automorph", "bconv", "memory"] {
+        let busy = v["busy"][unit].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&busy), "{unit}: {busy}");
+    }
+    let table = heaccel(&["simulate", "--program", path.to_str().unwrap()]);
+    assert!(String::from_utf8(table.stdout).unwrap().contains("bound"));
+}
+
+#[test]
+fn simulate_bad_inputs_are_explained() {
+    let bad = scratch_file(
+        "bad.json",
+        &ntt_program_json().replace("\"modulus\": 0", "\"modulus\": 3"),
+    );
+    let out = heaccel(&["simulate", "--program", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.json") && err.contains("instructions[1].modulus"),
+        "{err}"
+    );
+    let good = scratch_file("ntt2.json", &ntt_program_json());
+    let cfg = scratch_file("cfg.toml", "name = \"x\"\nclock_mhz = 0.0\n");
+    let out = heaccel(&[
+        "simulate",
+        "--program",
+        good.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("cfg.toml"), "{err}");
+    let out = heaccel(&[
+        "simulate",
+        "--program",
+        good.to_str().unwrap(),
+        "--config",
+        "tpu",
+    ]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown preset `tpu`"), "{err}");
+}

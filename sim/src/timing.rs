@@ -92,6 +92,8 @@ pub struct TimingReport {
     pub achieved_bandwidth_gb_s: f64,
     /// The busiest unit (`memory` when the run is memory bound).
     pub bound: Unit,
+    /// Busy fraction by unit name (the same figures as `units`, keyed for readers).
+    pub busy: std::collections::BTreeMap<&'static str, f64>,
     /// Per-unit figures, in [`UNITS`] order.
     pub units: Vec<UnitReport>,
 }
@@ -329,6 +331,7 @@ pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
             0.0
         },
         bound,
+        busy: units.iter().map(|u| (u.unit.name(), u.busy)).collect(),
         units,
     })
 }
