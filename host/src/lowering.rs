@@ -1,0 +1,618 @@
+//! Lowering of CKKS operations to ISA v1 programs, bit-exact with `heaccel-verification`.
+//!
+//! Layout. The program's prime table is `q_0 .. q_L` followed by `p_0 .. p_{K-1}`. A ciphertext
+//! part `i` of operand `name` is the buffer `name.c{i}` with `level + 1` limbs in NTT form; a
+//! plaintext is `name.m`; a switching key is, per digit `j`, the buffers `name.d{j}.b` and
+//! `name.d{j}.a` of `L + 1 + K` limbs (all of `Q`, then `P`), streamed from off-chip memory
+//! (role `key`). Results are written to the buffers of operand `out`.
+//!
+//! Key switching follows the reference exactly: per digit, the digit's limbs are brought to
+//! coefficient form, converted (exact-centered basis conversion) to the other primes of
+//! `Q_level` and to `P`, brought back to NTT form and multiply-accumulated with the key limbs;
+//! ModDown converts the `P` limbs back (centered), subtracts and multiplies by `P^-1`. A rotation
+//! key-switches `c_1` first, adds `c_0`, then permutes (the reference's order, which makes
+//! hoisting exact).
+
+use heaccel_sim::isa::{Buffer, BufferRole, Instruction, ModulusIndex, PolyForm, Program, Slot};
+use heaccel_sim::Memory;
+use heaccel_verification::ckks::{Ciphertext, Parameters, Plaintext, SwitchingKey};
+use heaccel_verification::rns::RnsPoly;
+use thiserror::Error;
+
+/// Errors of the lowering.
+#[derive(Debug, Error)]
+pub enum LowerError {
+    /// The operation does not apply (level, degree or key shape).
+    #[error("lowering: {0}")]
+    Invalid(String),
+    /// From the accelerator model.
+    #[error(transparent)]
+    Sim(#[from] heaccel_sim::SimError),
+}
+
+type Result<T> = std::result::Result<T, LowerError>;
+
+/// Emits instructions and hands out scratchpad slots.
+struct Builder {
+    program: Program,
+    free: Vec<Slot>,
+    next: Slot,
+}
+
+impl Builder {
+    fn new(params: &Parameters) -> Self {
+        let moduli = params
+            .q_tables()
+            .iter()
+            .chain(params.p_tables())
+            .map(|t| t.modulus().value())
+            .collect();
+        Builder {
+            program: Program::new(params.log_n(), moduli, 1),
+            free: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn alloc(&mut self) -> Slot {
+        self.free.pop().unwrap_or_else(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+
+    fn release(&mut self, slots: impl IntoIterator<Item = Slot>) {
+        self.free.extend(slots);
+    }
+
+    fn buffer(&mut self, name: String, limbs: usize, role: BufferRole) -> u32 {
+        self.program.buffers.push(Buffer {
+            name,
+            limbs: limbs as u32,
+            role,
+        });
+        (self.program.buffers.len() - 1) as u32
+    }
+
+    fn emit(&mut self, ins: Instruction) {
+        self.program.instructions.push(ins);
+    }
+
+    fn load(&mut self, buffer: u32, limb: usize) -> Slot {
+        let dst = self.alloc();
+        self.emit(Instruction::Load {
+            dst,
+            buffer,
+            limb: limb as u32,
+        });
+        dst
+    }
+
+    fn finish(mut self) -> Result<Program> {
+        self.program.slots = self.next.max(1);
+        self.program.validate("lowered program")?;
+        Ok(self.program)
+    }
+}
+
+/// Index of `q_i` in the prime table.
+fn q_idx(i: usize) -> ModulusIndex {
+    i as ModulusIndex
+}
+
+/// Index of `p_k` in the prime table.
+fn p_idx(params: &Parameters, k: usize) -> ModulusIndex {
+    (params.max_level() + 1 + k) as ModulusIndex
+}
+
+/// Buffers of a switching key: per digit, (b, a).
+fn key_buffers(b: &mut Builder, params: &Parameters, name: &str) -> Vec<(u32, u32)> {
+    let limbs = params.max_level() + 1 + params.p_tables().len();
+    (0..params.dnum())
+        .map(|j| {
+            (
+                b.buffer(format!("{name}.d{j}.b"), limbs, BufferRole::Key),
+                b.buffer(format!("{name}.d{j}.a"), limbs, BufferRole::Key),
+            )
+        })
+        .collect()
+}
+
+/// Limb index of a key buffer: `q_i` limbs first, then `p_k`.
+fn key_limb(params: &Parameters, i: usize, is_p: bool) -> usize {
+    if is_p {
+        params.max_level() + 1 + i
+    } else {
+        i
+    }
+}
+
+/// Key-switching accumulators: slots of `Q_level` then `P`, for both key halves.
+struct Accumulators {
+    half: [Vec<Slot>; 2],
+}
+
+/// Decomposes the polynomial in `src` (NTT form, `level + 1` limbs) and multiply-accumulates
+/// each digit with every key in `keys`, one set of accumulators per key (hoisting: one
+/// decomposition serves them all).
+fn decompose_and_accumulate(
+    b: &mut Builder,
+    params: &Parameters,
+    level: usize,
+    src: u32,
+    keys: &[Vec<(u32, u32)>],
+) -> Vec<Accumulators> {
+    let k_count = params.p_tables().len();
+    let alpha = params.digit_size();
+    let accs: Vec<Accumulators> = keys
+        .iter()
+        .map(|_| Accumulators {
+            half: [0, 1].map(|_| (0..level + 1 + k_count).map(|_| b.alloc()).collect()),
+        })
+        .collect();
+    let mut start = 0;
+    let mut j = 0;
+    while start <= level {
+        let end = (start + alpha).min(level + 1);
+        // The digit's limbs: NTT form as given, and in coefficient form for the conversion.
+        let ntt_limbs: Vec<Slot> = (start..end).map(|i| b.load(src, i)).collect();
+        let coeff_limbs: Vec<Slot> = (start..end)
+            .map(|i| {
+                let s = b.alloc();
+                b.emit(Instruction::Copy {
+                    dst: s,
+                    src: ntt_limbs[i - start],
+                });
+                b.emit(Instruction::Intt {
+                    slot: s,
+                    modulus: q_idx(i),
+                });
+                s
+            })
+            .collect();
+        // Targets: the other primes of Q_level in order, then P.
+        let targets: Vec<(usize, bool)> = (0..=level)
+            .filter(|i| !(start..end).contains(i))
+            .map(|i| (i, false))
+            .chain((0..k_count).map(|k| (k, true)))
+            .collect();
+        let target_index =
+            |&(i, is_p): &(usize, bool)| if is_p { p_idx(params, i) } else { q_idx(i) };
+        let converted: Vec<Slot> = targets.iter().map(|_| b.alloc()).collect();
+        b.emit(Instruction::Bconv {
+            src: coeff_limbs.clone(),
+            from: (start..end).map(q_idx).collect(),
+            dst: converted.clone(),
+            to: targets.iter().map(target_index).collect(),
+            centered: true,
+        });
+        b.release(coeff_limbs);
+        for (t, &s) in targets.iter().zip(&converted) {
+            b.emit(Instruction::Ntt {
+                slot: s,
+                modulus: target_index(t),
+            });
+        }
+        // The digit polynomial over Q_level * P, limb by limb, times every key.
+        let digit_limb = |i: usize, is_p: bool| -> Slot {
+            if !is_p && (start..end).contains(&i) {
+                ntt_limbs[i - start]
+            } else {
+                let pos = targets
+                    .iter()
+                    .position(|&t| t == (i, is_p))
+                    .expect("a target");
+                converted[pos]
+            }
+        };
+        for (r, key) in keys.iter().enumerate() {
+            let (kb, ka) = key[j];
+            for (acc_pos, (i, is_p)) in (0..=level)
+                .map(|i| (i, false))
+                .chain((0..k_count).map(|k| (k, true)))
+                .enumerate()
+            {
+                let d = digit_limb(i, is_p);
+                let m = if is_p { p_idx(params, i) } else { q_idx(i) };
+                for (h, buffer) in [kb, ka].into_iter().enumerate() {
+                    let key_slot = b.load(buffer, key_limb(params, i, is_p));
+                    let acc = accs[r].half[h][acc_pos];
+                    if j == 0 {
+                        b.emit(Instruction::Mul {
+                            dst: acc,
+                            a: d,
+                            b: key_slot,
+                            modulus: m,
+                        });
+                    } else {
+                        b.emit(Instruction::Mac {
+                            acc,
+                            a: d,
+                            b: key_slot,
+                            modulus: m,
+                        });
+                    }
+                    b.release([key_slot]);
+                }
+            }
+        }
+        b.release(ntt_limbs);
+        b.release(converted);
+        start = end;
+        j += 1;
+    }
+    accs
+}
+
+/// ModDown of one accumulator half in place: its first `level + 1` slots become
+/// `(x_q - [x_P]_Q) * P^-1`; the `P` slots are released.
+fn mod_down(b: &mut Builder, params: &Parameters, level: usize, slots: &[Slot]) -> Vec<Slot> {
+    let k_count = params.p_tables().len();
+    let (q_slots, p_slots) = slots.split_at(level + 1);
+    for (k, &s) in p_slots.iter().enumerate() {
+        b.emit(Instruction::Intt {
+            slot: s,
+            modulus: p_idx(params, k),
+        });
+    }
+    let converted: Vec<Slot> = (0..=level).map(|_| b.alloc()).collect();
+    b.emit(Instruction::Bconv {
+        src: p_slots.to_vec(),
+        from: (0..k_count).map(|k| p_idx(params, k)).collect(),
+        dst: converted.clone(),
+        to: (0..=level).map(q_idx).collect(),
+        centered: true,
+    });
+    b.release(p_slots.to_vec());
+    let p_moduli = params.p_moduli();
+    for (i, (&x, &c)) in q_slots.iter().zip(&converted).enumerate() {
+        let m = params.q_tables()[i].modulus();
+        let p_mod = p_moduli.iter().fold(1u64, |acc, p| m.mul(acc, p.value()));
+        let p_inv = m.inv(p_mod).expect("P is coprime to Q");
+        b.emit(Instruction::Ntt {
+            slot: c,
+            modulus: q_idx(i),
+        });
+        b.emit(Instruction::Sub {
+            dst: x,
+            a: x,
+            b: c,
+            modulus: q_idx(i),
+        });
+        b.emit(Instruction::MulScalar {
+            dst: x,
+            a: x,
+            scalar: p_inv,
+            modulus: q_idx(i),
+        });
+    }
+    b.release(converted);
+    q_slots.to_vec()
+}
+
+fn ciphertext_buffers(
+    b: &mut Builder,
+    name: &str,
+    parts: usize,
+    level: usize,
+    role: BufferRole,
+) -> Vec<u32> {
+    (0..parts)
+        .map(|i| b.buffer(format!("{name}.c{i}"), level + 1, role))
+        .collect()
+}
+
+fn check_level(params: &Parameters, level: usize) -> Result<()> {
+    if level > params.max_level() {
+        return Err(LowerError::Invalid(format!(
+            "level {level} is above the highest level {}",
+            params.max_level()
+        )));
+    }
+    Ok(())
+}
+
+/// `out = a + b` (degree 1, same level).
+pub fn lower_add(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for part in 0..2 {
+        for i in 0..=level {
+            let (s, t) = (b.load(x[part], i), b.load(y[part], i));
+            b.emit(Instruction::Add {
+                dst: s,
+                a: s,
+                b: t,
+                modulus: q_idx(i),
+            });
+            b.emit(Instruction::Store {
+                src: s,
+                buffer: out[part],
+                limb: i as u32,
+            });
+            b.release([s, t]);
+        }
+    }
+    b.finish()
+}
+
+/// `out = a * m` for a plaintext `m` (scales multiply; no rescale).
+pub fn lower_pmult(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let m = b.buffer("m.m".into(), level + 1, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for i in 0..=level {
+        let mi = b.load(m, i);
+        for part in 0..2 {
+            let s = b.load(x[part], i);
+            b.emit(Instruction::Mul {
+                dst: s,
+                a: s,
+                b: mi,
+                modulus: q_idx(i),
+            });
+            b.emit(Instruction::Store {
+                src: s,
+                buffer: out[part],
+                limb: i as u32,
+            });
+            b.release([s]);
+        }
+        b.release([mi]);
+    }
+    b.finish()
+}
+
+/// `out = relinearize(a * b)`: tensor product, key switch of `d_2` with the key `rlk`.
+pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
+    let d2 = b.buffer("tmp.d2".into(), level + 1, BufferRole::Temp);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let key = key_buffers(&mut b, params, "rlk");
+    // Tensor: d0 = a0 b0 and d1 = a0 b1 + a1 b0 go to the output; d2 = a1 b1 to a temporary.
+    for i in 0..=level {
+        let m = q_idx(i);
+        let (a0, a1, b0, b1) = (
+            b.load(x[0], i),
+            b.load(x[1], i),
+            b.load(y[0], i),
+            b.load(y[1], i),
+        );
+        let (d0, d1, d2s) = (b.alloc(), b.alloc(), b.alloc());
+        b.emit(Instruction::Mul {
+            dst: d0,
+            a: a0,
+            b: b0,
+            modulus: m,
+        });
+        b.emit(Instruction::Mul {
+            dst: d1,
+            a: a0,
+            b: b1,
+            modulus: m,
+        });
+        b.emit(Instruction::Mac {
+            acc: d1,
+            a: a1,
+            b: b0,
+            modulus: m,
+        });
+        b.emit(Instruction::Mul {
+            dst: d2s,
+            a: a1,
+            b: b1,
+            modulus: m,
+        });
+        b.emit(Instruction::Store {
+            src: d0,
+            buffer: out[0],
+            limb: i as u32,
+        });
+        b.emit(Instruction::Store {
+            src: d1,
+            buffer: out[1],
+            limb: i as u32,
+        });
+        b.emit(Instruction::Store {
+            src: d2s,
+            buffer: d2,
+            limb: i as u32,
+        });
+        b.release([a0, a1, b0, b1, d0, d1, d2s]);
+    }
+    let accs = decompose_and_accumulate(&mut b, params, level, d2, &[key]);
+    for (part, half) in accs[0].half.iter().enumerate() {
+        let result = mod_down(&mut b, params, level, half);
+        for (i, &s) in result.iter().enumerate() {
+            let d = b.load(out[part], i);
+            b.emit(Instruction::Add {
+                dst: s,
+                a: s,
+                b: d,
+                modulus: q_idx(i),
+            });
+            b.emit(Instruction::Store {
+                src: s,
+                buffer: out[part],
+                limb: i as u32,
+            });
+            b.release([d, s]);
+        }
+    }
+    b.finish()
+}
+
+/// `out = rescale(a)`: divides by `q_level` with rounding, dropping one level.
+pub fn lower_rescale(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    if level == 0 {
+        return Err(LowerError::Invalid("rescale at level 0".into()));
+    }
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level - 1, BufferRole::Output);
+    let q_last = params.q_tables()[level].modulus().value();
+    for part in 0..2 {
+        let last = b.load(x[part], level);
+        b.emit(Instruction::Intt {
+            slot: last,
+            modulus: q_idx(level),
+        });
+        for i in 0..level {
+            let m = params.q_tables()[i].modulus();
+            let inv = m.inv(q_last).expect("distinct primes");
+            let t = b.alloc();
+            b.emit(Instruction::Bconv {
+                src: vec![last],
+                from: vec![q_idx(level)],
+                dst: vec![t],
+                to: vec![q_idx(i)],
+                centered: true,
+            });
+            b.emit(Instruction::Ntt {
+                slot: t,
+                modulus: q_idx(i),
+            });
+            let s = b.load(x[part], i);
+            b.emit(Instruction::Sub {
+                dst: s,
+                a: s,
+                b: t,
+                modulus: q_idx(i),
+            });
+            b.emit(Instruction::MulScalar {
+                dst: s,
+                a: s,
+                scalar: inv,
+                modulus: q_idx(i),
+            });
+            b.emit(Instruction::Store {
+                src: s,
+                buffer: out[part],
+                limb: i as u32,
+            });
+            b.release([s, t]);
+        }
+        b.release([last]);
+    }
+    b.finish()
+}
+
+/// Rotations (or any automorphisms) of `a` by each Galois element of `galois`, sharing one
+/// decomposition of `c_1`; the key of element `g` is read from `gk{g}`, the result written to
+/// `out{r}` for the `r`-th element. One element is a plain rotation.
+pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) -> Result<Program> {
+    check_level(params, level)?;
+    if galois.is_empty() {
+        return Err(LowerError::Invalid("no Galois element given".into()));
+    }
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let keys: Vec<Vec<(u32, u32)>> = galois
+        .iter()
+        .map(|g| key_buffers(&mut b, params, &format!("gk{g}")))
+        .collect();
+    let outs: Vec<Vec<u32>> = (0..galois.len())
+        .map(|r| ciphertext_buffers(&mut b, &format!("out{r}"), 2, level, BufferRole::Output))
+        .collect();
+    let accs = decompose_and_accumulate(&mut b, params, level, x[1], &keys);
+    for (r, (acc, &g)) in accs.iter().zip(galois).enumerate() {
+        for (part, half) in acc.half.iter().enumerate() {
+            let result = mod_down(&mut b, params, level, half);
+            for (i, &s) in result.iter().enumerate() {
+                if part == 0 {
+                    let c0 = b.load(x[0], i);
+                    b.emit(Instruction::Add {
+                        dst: s,
+                        a: s,
+                        b: c0,
+                        modulus: q_idx(i),
+                    });
+                    b.release([c0]);
+                }
+                let t = b.alloc();
+                b.emit(Instruction::Automorph {
+                    dst: t,
+                    src: s,
+                    galois: g,
+                    form: PolyForm::Ntt,
+                    modulus: q_idx(i),
+                });
+                b.emit(Instruction::Store {
+                    src: t,
+                    buffer: outs[r][part],
+                    limb: i as u32,
+                });
+                b.release([s, t]);
+            }
+        }
+    }
+    b.finish()
+}
+
+/// Writes a ciphertext into the buffers `name.c{i}`.
+pub fn write_ciphertext(memory: &mut Memory, name: &str, ct: &Ciphertext) -> Result<()> {
+    for (i, part) in ct.parts.iter().enumerate() {
+        for (l, limb) in part.limbs.iter().enumerate() {
+            memory.write(&format!("{name}.c{i}"), l, limb)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a plaintext into the buffer `name.m`.
+pub fn write_plaintext(memory: &mut Memory, name: &str, pt: &Plaintext) -> Result<()> {
+    for (l, limb) in pt.poly.limbs.iter().enumerate() {
+        memory.write(&format!("{name}.m"), l, limb)?;
+    }
+    Ok(())
+}
+
+/// Writes a switching key into the buffers `name.d{j}.b` / `.a` (`Q` limbs, then `P`).
+pub fn write_switching_key(memory: &mut Memory, name: &str, key: &SwitchingKey) -> Result<()> {
+    for (j, (kb, ka)) in key.digits.iter().enumerate() {
+        for (half, poly) in [("b", kb), ("a", ka)] {
+            let buffer = format!("{name}.d{j}.{half}");
+            for (l, limb) in poly.q.limbs.iter().chain(&poly.p.limbs).enumerate() {
+                memory.write(&buffer, l, limb)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the ciphertext `name` (two parts of `level + 1` limbs) with the metadata of `like`.
+pub fn read_ciphertext(
+    memory: &Memory,
+    name: &str,
+    level: usize,
+    scale: f64,
+    like: &Ciphertext,
+) -> Result<Ciphertext> {
+    let parts = (0..2)
+        .map(|i| {
+            let limbs = (0..=level)
+                .map(|l| memory.read(&format!("{name}.c{i}"), l).map(|s| s.to_vec()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(RnsPoly {
+                limbs,
+                ntt_form: true,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Ciphertext {
+        params_id: like.params_id,
+        key_id: like.key_id,
+        parts,
+        scale,
+        log_slots: like.log_slots,
+    })
+}

@@ -1,0 +1,220 @@
+//! Lowered CKKS operations, run on the functional executor, produce exactly the ciphertexts of
+//! the reference model.
+
+use heaccel_host::lowering::*;
+use heaccel_sim::isa::Program;
+use heaccel_sim::{FunctionalExecutor, Memory};
+use heaccel_verification::automorphism::{galois_element_conjugate, galois_element_for_rotation};
+use heaccel_verification::ckks::*;
+use num_complex::Complex64;
+use rand::{Rng, SeedableRng};
+use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
+
+struct Setup {
+    params: Parameters,
+    evaluator: Evaluator,
+    relin: RelinKey,
+    galois: GaloisKeys,
+    x: Ciphertext,
+    y: Ciphertext,
+    pt: Plaintext,
+}
+
+/// `test-n13` (one prime per digit, one special prime) and a small set with two primes per
+/// digit and two special primes (explicitly insecure: only the lowering is under test).
+fn setups() -> Vec<Setup> {
+    let small = ParametersLiteral {
+        log_n: 10,
+        log_q: vec![40, 30, 30, 30, 30],
+        q: vec![],
+        log_p: vec![45, 45],
+        p: vec![],
+        log_scale: 30,
+        dnum: 3,
+        allow_insecure: true,
+    };
+    [
+        Parameters::preset("test-n13").unwrap(),
+        small.build().unwrap(),
+    ]
+    .into_iter()
+    .map(|params| {
+        let mut kg = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(1));
+        let sk = kg.gen_secret_key();
+        let pk = kg.gen_public_key(&sk).unwrap();
+        let relin = kg.gen_relin_key(&sk).unwrap();
+        let galois = kg.gen_galois_keys(&sk, &[1, 2, 5], true).unwrap();
+        let evaluator = Evaluator::new(&params, Some(relin.clone()), Some(galois.clone())).unwrap();
+        let encoder = Encoder::new(&params);
+        let mut enc = Encryptor::with_rng(
+            &params,
+            EncryptionKey::Public(pk),
+            ChaCha20Rng::seed_from_u64(2),
+        )
+        .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut values = || -> Vec<Complex64> {
+            (0..params.max_slots())
+                .map(|_| Complex64::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)))
+                .collect()
+        };
+        let (vx, vy) = (values(), values());
+        let level = params.max_level();
+        let scale = params.default_scale();
+        let x = enc
+            .encrypt(&encoder.encode(&vx, level, scale).unwrap())
+            .unwrap();
+        let y = enc
+            .encrypt(&encoder.encode(&vy, level, scale).unwrap())
+            .unwrap();
+        let pt = encoder.encode(&vy, level, scale).unwrap();
+        Setup {
+            params,
+            evaluator,
+            relin,
+            galois,
+            x,
+            y,
+            pt,
+        }
+    })
+    .collect()
+}
+
+fn run(program: &Program, fill: impl FnOnce(&mut Memory)) -> Memory {
+    let mut memory = Memory::for_program(program);
+    fill(&mut memory);
+    FunctionalExecutor::new(program)
+        .unwrap()
+        .run(&mut memory)
+        .unwrap();
+    memory
+}
+
+fn at_level(s: &Setup, ct: &Ciphertext, level: usize) -> Ciphertext {
+    s.evaluator.drop_level(ct, level).unwrap()
+}
+
+#[test]
+fn add_and_pmult_are_bit_exact() {
+    for s in setups() {
+        for level in [s.params.max_level(), 1] {
+            let (x, y) = (at_level(&s, &s.x, level), at_level(&s, &s.y, level));
+            let mem = run(&lower_add(&s.params, level).unwrap(), |m| {
+                write_ciphertext(m, "a", &x).unwrap();
+                write_ciphertext(m, "b", &y).unwrap();
+            });
+            let want = s.evaluator.add(&x, &y).unwrap();
+            assert_eq!(
+                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                want,
+                "add, level {level}"
+            );
+
+            let mut pt = s.pt.clone();
+            pt.poly.truncate(level + 1);
+            let mem = run(&lower_pmult(&s.params, level).unwrap(), |m| {
+                write_ciphertext(m, "a", &x).unwrap();
+                write_plaintext(m, "m", &pt).unwrap();
+            });
+            let want = s.evaluator.mul_plain(&x, &pt).unwrap();
+            assert_eq!(
+                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                want,
+                "pmult, level {level}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hmult_relin_and_rescale_are_bit_exact() {
+    for s in setups() {
+        for level in [s.params.max_level(), 1] {
+            let (x, y) = (at_level(&s, &s.x, level), at_level(&s, &s.y, level));
+            let mem = run(&lower_hmult_relin(&s.params, level).unwrap(), |m| {
+                write_ciphertext(m, "a", &x).unwrap();
+                write_ciphertext(m, "b", &y).unwrap();
+                write_switching_key(m, "rlk", &s.relin.key).unwrap();
+            });
+            let want = s.evaluator.mul_relin(&x, &y).unwrap();
+            let got = read_ciphertext(&mem, "out", level, want.scale, &x).unwrap();
+            assert_eq!(got, want, "hmult_relin, level {level}");
+
+            let mem = run(&lower_rescale(&s.params, level).unwrap(), |m| {
+                write_ciphertext(m, "a", &want).unwrap()
+            });
+            let rescaled = s.evaluator.rescale(&want).unwrap();
+            assert_eq!(
+                read_ciphertext(&mem, "out", level - 1, rescaled.scale, &want).unwrap(),
+                rescaled,
+                "rescale, level {level}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rotations_conjugation_and_hoisting_are_bit_exact() {
+    for s in setups() {
+        let log_n = s.params.log_n();
+        let elements: Vec<u64> = [1i64, 2, 5]
+            .iter()
+            .map(|&k| galois_element_for_rotation(k, log_n))
+            .chain([galois_element_conjugate(log_n)])
+            .collect();
+        for level in [s.params.max_level(), 0] {
+            let x = at_level(&s, &s.x, level);
+            // one at a time
+            for &g in &elements {
+                let mem = run(&lower_automorphisms(&s.params, level, &[g]).unwrap(), |m| {
+                    write_ciphertext(m, "a", &x).unwrap();
+                    write_switching_key(m, &format!("gk{g}"), &s.galois.keys[&g]).unwrap();
+                });
+                let want = s.evaluator.automorphism(&x, g).unwrap();
+                assert_eq!(
+                    read_ciphertext(&mem, "out0", level, want.scale, &x).unwrap(),
+                    want,
+                    "g {g}, level {level}"
+                );
+            }
+            // hoisted: one decomposition for all rotations
+            let program = lower_automorphisms(&s.params, level, &elements[..3]).unwrap();
+            let mem = run(&program, |m| {
+                write_ciphertext(m, "a", &x).unwrap();
+                for &g in &elements[..3] {
+                    write_switching_key(m, &format!("gk{g}"), &s.galois.keys[&g]).unwrap();
+                }
+            });
+            let want = s.evaluator.rotate_hoisted(&x, &[1, 2, 5]).unwrap();
+            for (r, w) in want.iter().enumerate() {
+                assert_eq!(
+                    &read_ciphertext(&mem, &format!("out{r}"), level, w.scale, &x).unwrap(),
+                    w,
+                    "hoisted {r}, level {level}"
+                );
+            }
+            // hoisting converts c_1 once: fewer basis conversions than three separate programs
+            let separate: usize = elements[..3]
+                .iter()
+                .map(|&g| count_bconv(&lower_automorphisms(&s.params, level, &[g]).unwrap()))
+                .sum();
+            assert!(count_bconv(&program) < separate);
+        }
+    }
+}
+
+fn count_bconv(p: &Program) -> usize {
+    p.instructions
+        .iter()
+        .filter(|i| i.name() == "bconv")
+        .count()
+}
+
+#[test]
+fn invalid_lowerings_are_errors() {
+    let params = Parameters::preset("test-n13").unwrap();
+    assert!(lower_add(&params, 9).is_err());
+    assert!(lower_rescale(&params, 0).is_err());
+    assert!(lower_automorphisms(&params, 1, &[]).is_err());
+}
