@@ -24,17 +24,37 @@ enum Command {
     /// The software RNS-CKKS reference model.
     #[command(subcommand)]
     Ckks(CkksCommand),
-    /// Simulate the timing of an ISA program on a hardware configuration.
+    /// Simulate the timing of an ISA program or a lowered CKKS operation.
     ///
-    /// Example: heaccel simulate --program prog.json --config asic --json
+    /// Examples: heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280
+    ///           heaccel simulate --program prog.json --config asic --json
     Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["program", "op"])))]
 struct SimulateArgs {
     /// An ISA v1 program, JSON or binary (`HEAX`).
     #[arg(long, value_name = "FILE")]
-    program: PathBuf,
+    program: Option<PathBuf>,
+    /// A CKKS operation, lowered at the top level of parameters from --log-n/--levels/--dnum.
+    #[arg(long, value_enum)]
+    op: Option<simulate::Op>,
+    /// log2(N) for --op.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
+    log_n: u32,
+    /// Levels L for --op (L + 1 primes in Q).
+    #[arg(long, default_value_t = 35, value_parser = clap::value_parser!(u64).range(1..=200))]
+    levels: u64,
+    /// Key-switching digits for --op (ceil((L + 1) / dnum) special primes).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=200))]
+    dnum: u64,
+    /// Run the lowered --op on real data and check it bit-exactly against the reference model.
+    #[arg(long)]
+    functional: bool,
+    /// Accept --op parameters beyond the 128-bit HE-standard bound.
+    #[arg(long)]
+    allow_insecure: bool,
     /// A preset (fpga-u280, asic) or a TOML file.
     #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
     config: String,
@@ -100,6 +120,68 @@ fn report(args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
+fn simulate_command(args: &SimulateArgs) -> Result<()> {
+    let config = simulate::load_config(&args.config)?;
+    let (program, what, op) = match (&args.program, args.op) {
+        (Some(path), _) => (
+            simulate::load_program(path)?,
+            path.display().to_string(),
+            None,
+        ),
+        (None, Some(op)) => {
+            let params = simulate::op_params(
+                args.log_n,
+                args.levels as usize,
+                args.dnum as usize,
+                config.word_bits,
+                args.allow_insecure,
+            )?;
+            let program = simulate::op_program(op, &params)?;
+            if args.functional {
+                simulate::check_functional(op, &params, &program)?;
+            }
+            let what = format!(
+                "{op:?} at N = 2^{}, L = {}, dnum {}, {} special primes",
+                args.log_n,
+                args.levels,
+                args.dnum,
+                params.p_tables().len()
+            );
+            (program, what, Some(op))
+        }
+        (None, None) => unreachable!("clap requires --program or --op"),
+    };
+    let report = heaccel_sim::simulate(&program, &config)?;
+    let key_bytes = simulate::key_bytes(&program, config.word_bytes());
+    let key_bound_us = key_bytes as f64 / (config.memory.bandwidth_gb_s * 1e3);
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["key_bytes"] = key_bytes.into();
+        v["key_stream_bound_us"] = key_bound_us.into();
+        if let Some(op) = op {
+            v["op"] = format!("{op:?}").to_lowercase().into();
+            v["functional"] = if args.functional {
+                "bit-exact".into()
+            } else {
+                serde_json::Value::Null
+            };
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", simulate::to_table(&report, &what));
+        if key_bytes > 0 {
+            println!(
+                "\n  keys streamed     {key_bytes} bytes: >= {key_bound_us:.3} us at {} GB/s",
+                config.memory.bandwidth_gb_s
+            );
+        }
+        if args.functional {
+            println!("  functional        bit-exact with the reference model");
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => report(&ReportArgs {
@@ -110,20 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             reps: 3,
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
-        Some(Command::Simulate(args)) => {
-            let config = simulate::load_config(&args.config)?;
-            let program = simulate::load_program(&args.program)?;
-            let report = heaccel_sim::simulate(&program, &config)?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!(
-                    "{}",
-                    simulate::to_table(&report, &args.program.display().to_string())
-                );
-            }
-            Ok(())
-        }
+        Some(Command::Simulate(args)) => simulate_command(&args),
         Some(Command::Ckks(CkksCommand::Params(args))) => {
             let (_, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&params)?);

@@ -251,3 +251,58 @@ fn simulate_bad_inputs_are_explained() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("unknown preset `tpu`"), "{err}");
 }
+
+#[test]
+fn simulate_op_reports_timing_key_bound_and_functional_check() {
+    for op in ["hmult", "hrot", "rescale", "pmult", "ntt"] {
+        let out = heaccel(&[
+            "simulate",
+            "--op",
+            op,
+            "--log-n",
+            "10",
+            "--levels",
+            "3",
+            "--dnum",
+            "2",
+            "--allow-insecure",
+            "--functional",
+            "--config",
+            "asic",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{op}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["op"], op);
+        assert_eq!(v["functional"], "bit-exact");
+        let time_us = v["time_us"].as_f64().unwrap();
+        let bound_us = v["key_stream_bound_us"].as_f64().unwrap();
+        assert!(
+            time_us >= bound_us,
+            "{op}: {time_us} us below the key-stream bound {bound_us} us"
+        );
+        if op == "hmult" || op == "hrot" {
+            // 2 halves x dnum digits x (L + 1 + K) limbs x N words x 5 bytes (36-bit words)
+            assert_eq!(v["key_bytes"], 2 * 2 * (4 + 2) * 1024 * 5, "{op}");
+        } else {
+            assert_eq!(v["key_bytes"], 0, "{op}");
+        }
+    }
+}
+
+#[test]
+fn simulate_op_refuses_insecure_parameters_without_opt_in() {
+    let out = heaccel(&["simulate", "--op", "hrot", "--log-n", "12", "--levels", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--allow-insecure") && err.contains("128-bit"),
+        "{err}"
+    );
+    let out = heaccel(&["simulate"]);
+    assert_ne!(out.status.code(), Some(0));
+}
