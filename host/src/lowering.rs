@@ -78,6 +78,24 @@ impl Builder {
         self.program.instructions.push(ins);
     }
 
+    fn store(&mut self, src: Slot, buffer: u32, limb: usize) {
+        self.emit(Instruction::Store {
+            src,
+            buffer,
+            limb: limb as u32,
+        });
+    }
+
+    /// `dst = a + b mod q_i`.
+    fn add_q(&mut self, dst: Slot, a: Slot, b: Slot, i: usize) {
+        self.emit(Instruction::Add {
+            dst,
+            a,
+            b,
+            modulus: q_idx(i),
+        });
+    }
+
     fn load(&mut self, buffer: u32, limb: usize) -> Slot {
         let dst = self.alloc();
         self.emit(Instruction::Load {
@@ -322,17 +340,8 @@ pub fn lower_add(params: &Parameters, level: usize) -> Result<Program> {
     for part in 0..2 {
         for i in 0..=level {
             let (s, t) = (b.load(x[part], i), b.load(y[part], i));
-            b.emit(Instruction::Add {
-                dst: s,
-                a: s,
-                b: t,
-                modulus: q_idx(i),
-            });
-            b.emit(Instruction::Store {
-                src: s,
-                buffer: out[part],
-                limb: i as u32,
-            });
+            b.add_q(s, s, t, i);
+            b.store(s, out[part], i);
             b.release([s, t]);
         }
     }
@@ -356,11 +365,7 @@ pub fn lower_pmult(params: &Parameters, level: usize) -> Result<Program> {
                 b: mi,
                 modulus: q_idx(i),
             });
-            b.emit(Instruction::Store {
-                src: s,
-                buffer: out[part],
-                limb: i as u32,
-            });
+            b.store(s, out[part], i);
             b.release([s]);
         }
         b.release([mi]);
@@ -411,21 +416,9 @@ pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
             b: b1,
             modulus: m,
         });
-        b.emit(Instruction::Store {
-            src: d0,
-            buffer: out[0],
-            limb: i as u32,
-        });
-        b.emit(Instruction::Store {
-            src: d1,
-            buffer: out[1],
-            limb: i as u32,
-        });
-        b.emit(Instruction::Store {
-            src: d2s,
-            buffer: d2,
-            limb: i as u32,
-        });
+        b.store(d0, out[0], i);
+        b.store(d1, out[1], i);
+        b.store(d2s, d2, i);
         b.release([a0, a1, b0, b1, d0, d1, d2s]);
     }
     let accs = decompose_and_accumulate(&mut b, params, level, d2, &[key]);
@@ -433,17 +426,8 @@ pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
         let result = mod_down(&mut b, params, level, half);
         for (i, &s) in result.iter().enumerate() {
             let d = b.load(out[part], i);
-            b.emit(Instruction::Add {
-                dst: s,
-                a: s,
-                b: d,
-                modulus: q_idx(i),
-            });
-            b.emit(Instruction::Store {
-                src: s,
-                buffer: out[part],
-                limb: i as u32,
-            });
+            b.add_q(s, s, d, i);
+            b.store(s, out[part], i);
             b.release([d, s]);
         }
     }
@@ -494,11 +478,7 @@ pub fn lower_rescale(params: &Parameters, level: usize) -> Result<Program> {
                 scalar: inv,
                 modulus: q_idx(i),
             });
-            b.emit(Instruction::Store {
-                src: s,
-                buffer: out[part],
-                limb: i as u32,
-            });
+            b.store(s, out[part], i);
             b.release([s, t]);
         }
         b.release([last]);
@@ -530,12 +510,7 @@ pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) ->
             for (i, &s) in result.iter().enumerate() {
                 if part == 0 {
                     let c0 = b.load(x[0], i);
-                    b.emit(Instruction::Add {
-                        dst: s,
-                        a: s,
-                        b: c0,
-                        modulus: q_idx(i),
-                    });
+                    b.add_q(s, s, c0, i);
                     b.release([c0]);
                 }
                 let t = b.alloc();
@@ -546,11 +521,7 @@ pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) ->
                     form: PolyForm::Ntt,
                     modulus: q_idx(i),
                 });
-                b.emit(Instruction::Store {
-                    src: t,
-                    buffer: outs[r][part],
-                    limb: i as u32,
-                });
+                b.store(t, outs[r][part], i);
                 b.release([s, t]);
             }
         }
