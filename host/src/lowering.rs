@@ -282,11 +282,8 @@ fn mod_down(b: &mut Builder, params: &Parameters, level: usize, slots: &[Slot]) 
         centered: true,
     });
     b.release(p_slots.to_vec());
-    let p_moduli = params.p_moduli();
     for (i, (&x, &c)) in q_slots.iter().zip(&converted).enumerate() {
-        let m = params.q_tables()[i].modulus();
-        let p_mod = p_moduli.iter().fold(1u64, |acc, p| m.mul(acc, p.value()));
-        let p_inv = m.inv(p_mod).expect("P is coprime to Q");
+        let p_inv = params.p_inv_mod_q()[i];
         b.emit(Instruction::Ntt {
             slot: c,
             modulus: q_idx(i),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use heaccel_verification::arith::Modulus;
+use heaccel_verification::arith::{first_unreduced, Modulus};
 use heaccel_verification::automorphism::{automorphism_coeff, automorphism_ntt, ntt_index_map};
 use heaccel_verification::ntt::NttTable;
 use heaccel_verification::rns::BasisConverter;
@@ -131,10 +131,7 @@ impl<'p> FunctionalExecutor<'p> {
                 .clone()
                 .ok_or_else(|| fail(field, format!("slot {s} is read before it is written")))?;
             if let Some(q) = q {
-                let flags = v
-                    .iter()
-                    .fold(0u64, |acc, &x| acc | x | (q - 1).wrapping_sub(x));
-                if flags >> 63 != 0 {
+                if first_unreduced(&v, q).is_some() {
                     return Err(fail(
                         field,
                         format!("slot {s} holds a value not reduced modulo {q}"),

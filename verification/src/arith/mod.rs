@@ -3,7 +3,7 @@
 pub mod modulus;
 pub mod prime;
 
-pub use modulus::{Modulus, MAX_MODULUS_BITS};
+pub use modulus::{first_unreduced, Modulus, MAX_MODULUS_BITS};
 pub use prime::{is_prime, minimal_primitive_root, ntt_primes};
 
 /// Reverses the low `bits` bits of `x` (`bits` in `[0, 64]`).

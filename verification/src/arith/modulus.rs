@@ -44,6 +44,21 @@ pub fn reduce_once(x: u64, q: u64) -> u64 {
     x.min(x.wrapping_sub(q))
 }
 
+/// Position of the first value `>= q` in `values`, or `None` when all are reduced
+/// (`q < 2^61`). The common all-reduced case is one branch-free, vectorizable pass: `x >= q`
+/// exactly when the top bit of `x | (q - 1 - x)` is set (`x` in `[q, 2^63)` wraps the
+/// difference; larger `x` has the bit itself).
+pub fn first_unreduced(values: &[u64], q: u64) -> Option<usize> {
+    let flags = values
+        .iter()
+        .fold(0u64, |acc, &x| acc | x | (q - 1).wrapping_sub(x));
+    if flags >> 63 == 0 {
+        None
+    } else {
+        values.iter().position(|&x| x >= q)
+    }
+}
+
 impl Modulus {
     /// Builds the reduction constants of `q`; `q` must lie in `[2, 2^61)`.
     pub fn new(q: u64) -> Result<Self> {

@@ -3,13 +3,12 @@
 use rand::{CryptoRng, RngCore};
 use rand_chacha::ChaCha20Rng;
 
-use super::keys::{PolyQP, PublicKey, SecretKey};
+use super::keys::{small_poly, uniform_poly, PolyQP, PublicKey, SecretKey};
 use super::keyswitch::mod_down;
 use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
 use crate::error::{Error, Result};
-use crate::rns::RnsPoly;
-use crate::sampling::{gaussian, secure_rng, ternary, uniform};
+use crate::sampling::{gaussian, secure_rng, ternary};
 
 /// The key an [`Encryptor`] encrypts under.
 #[derive(Clone, Debug)]
@@ -56,22 +55,13 @@ impl<R: RngCore + CryptoRng> Encryptor<R> {
         let n = self.params.n();
         let params = self.params.clone();
         let tables = &params.q_tables()[..=level];
-        let small = |coeffs: &[i64]| {
-            let mut p = RnsPoly::from_signed(coeffs, &params.q_moduli(level));
-            p.ntt(tables);
-            p
-        };
         let (mut c0, c1) = match &self.key {
             EncryptionKey::Public(pk) => {
                 // (b u + e_0, a u + e_1) over Q_level * P, then divided by P.
                 let pt_ = params.p_tables();
-                let small_qp = |coeffs: &[i64]| {
-                    let mut p = RnsPoly::from_signed(coeffs, &params.p_moduli());
-                    p.ntt(pt_);
-                    PolyQP {
-                        q: small(coeffs),
-                        p,
-                    }
+                let small_qp = |coeffs: &[i64]| PolyQP {
+                    q: small_poly(coeffs, tables),
+                    p: small_poly(coeffs, pt_),
                 };
                 let u = small_qp(&ternary(&mut self.rng, n));
                 let e0 = small_qp(&gaussian(&mut self.rng, n));
@@ -92,15 +82,9 @@ impl<R: RngCore + CryptoRng> Encryptor<R> {
             EncryptionKey::Secret(sk) => {
                 let mut s = sk.s.q.clone();
                 s.truncate(level + 1);
-                let a = RnsPoly {
-                    limbs: tables
-                        .iter()
-                        .map(|t| uniform(&mut self.rng, n, t.modulus()))
-                        .collect(),
-                    ntt_form: true,
-                };
+                let a = uniform_poly(&mut self.rng, tables);
                 let e = gaussian(&mut self.rng, n);
-                let mut c0 = small(&e);
+                let mut c0 = small_poly(&e, tables);
                 c0.sub_assign(&a.mul(&s, tables), tables);
                 (c0, a)
             }

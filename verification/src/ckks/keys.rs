@@ -120,7 +120,7 @@ impl KeyGenerator<ChaCha20Rng> {
     }
 }
 
-fn uniform_poly<R: RngCore + CryptoRng>(rng: &mut R, tables: &[NttTable]) -> RnsPoly {
+pub(crate) fn uniform_poly<R: RngCore + CryptoRng>(rng: &mut R, tables: &[NttTable]) -> RnsPoly {
     // Uniform residues are uniform in either form; they are taken as NTT evaluations.
     RnsPoly {
         limbs: tables
@@ -131,7 +131,8 @@ fn uniform_poly<R: RngCore + CryptoRng>(rng: &mut R, tables: &[NttTable]) -> Rns
     }
 }
 
-fn small_poly(coeffs: &[i64], tables: &[NttTable]) -> RnsPoly {
+/// Small signed coefficients reduced into every prime of `tables`, in NTT form.
+pub(crate) fn small_poly(coeffs: &[i64], tables: &[NttTable]) -> RnsPoly {
     let moduli: Vec<_> = tables.iter().map(|t| *t.modulus()).collect();
     let mut p = RnsPoly::from_signed(coeffs, &moduli);
     p.ntt(tables);
@@ -210,18 +211,10 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
         key_id: u64,
     ) -> SwitchingKey {
         let params = self.params.clone();
-        let (qt, pt) = (params.q_tables(), params.p_tables());
+        let qt = params.q_tables();
         let alpha = params.digit_size();
         let level_count = qt.len();
-        // P mod q_i for every prime of Q.
-        let p_mod_q: Vec<u64> = qt
-            .iter()
-            .map(|t| {
-                let m = t.modulus();
-                pt.iter()
-                    .fold(1u64, |acc, p| m.mul(acc, p.modulus().value()))
-            })
-            .collect();
+        let p_mod_q = params.p_mod_q();
         let digits = (0..params.dnum())
             .map(|j| {
                 let (mut b, a) = self.rlwe_sample_qp(target);

@@ -165,14 +165,7 @@ pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly
     converted.ntt(qt);
     let mut out = x.q.clone();
     out.sub_assign(&converted, qt);
-    let p_inv: Vec<u64> = q_moduli
-        .iter()
-        .map(|m| {
-            let p_mod = p_moduli.iter().fold(1u64, |acc, p| m.mul(acc, p.value()));
-            m.inv(p_mod).expect("P is coprime to every prime of Q")
-        })
-        .collect();
-    out.mul_scalars(&p_inv, qt);
+    out.mul_scalars(&params.p_inv_mod_q()[..=level], qt);
     Ok(out)
 }
 

@@ -156,6 +156,9 @@ struct ParametersInner {
     q_tables: Vec<NttTable>,
     p_tables: Vec<NttTable>,
     digit_size: usize,
+    /// `P mod q_i` and `P^-1 mod q_i` for every prime of `Q`.
+    p_mod_q: Vec<u64>,
+    p_inv_mod_q: Vec<u64>,
     log_pq: f64,
     id: u64,
 }
@@ -312,9 +315,19 @@ impl Parameters {
                 .chain([u64::MAX])
                 .chain(p.iter().copied()),
         );
+        let mut p_mod_q = Vec::with_capacity(q.len());
+        let mut p_inv_mod_q = Vec::with_capacity(q.len());
+        for &qi in &q {
+            let m = Modulus::new(qi)?;
+            let p_mod = p.iter().fold(1u64, |acc, &pk| m.mul(acc, pk));
+            p_mod_q.push(p_mod);
+            p_inv_mod_q.push(m.inv(p_mod).expect("distinct primes are coprime"));
+        }
         Ok(Parameters {
             inner: Arc::new(ParametersInner {
                 digit_size: q.len().div_ceil(literal.dnum),
+                p_mod_q,
+                p_inv_mod_q,
                 q_tables: tables(&q)?,
                 p_tables: tables(&p)?,
                 literal: resolved,
@@ -390,6 +403,16 @@ impl Parameters {
     /// Primes of `Q` per digit: `ceil((L + 1) / dnum)`; the last digit may hold fewer.
     pub fn digit_size(&self) -> usize {
         self.inner.digit_size
+    }
+
+    /// `P mod q_i` for `i` in `[0, L]`, `P` the product of the special primes.
+    pub fn p_mod_q(&self) -> &[u64] {
+        &self.inner.p_mod_q
+    }
+
+    /// `P^-1 mod q_i` for `i` in `[0, L]` (the factor of ModDown).
+    pub fn p_inv_mod_q(&self) -> &[u64] {
+        &self.inner.p_inv_mod_q
     }
 
     /// `log2(P * Q)` of the whole chain.

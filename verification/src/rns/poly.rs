@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::arith::Modulus;
+use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
 use crate::ntt::NttTable;
@@ -67,14 +67,7 @@ impl RnsPoly {
                 )));
             }
             let q = t.modulus().value();
-            // Branch-free and vectorizable: for q < 2^61, x >= q exactly when the top bit of
-            // x | (q - 1 - x) is set (x in [q, 2^63) wraps the difference; larger x has it set).
-            // The position is searched only on failure.
-            let flags = limb
-                .iter()
-                .fold(0u64, |acc, &x| acc | x | (q - 1).wrapping_sub(x));
-            if flags >> 63 != 0 {
-                let k = limb.iter().position(|&x| x >= q).unwrap_or(0);
+            if let Some(k) = first_unreduced(limb, q) {
                 return Err(Error::OutOfRange(format!(
                     "{what}: limb {i} coefficient {k} is {} >= q = {q}",
                     limb[k]
