@@ -1,4 +1,6 @@
 //! The heaccel host compiler. So far: the lowering of CKKS operations to ISA v1 programs
-//! ([`lowering`]), bit-exact with the reference model.
+//! ([`lowering`]), bit-exact with the reference model, and the network IR, model zoo, weights
+//! and plaintext forward pass ([`nn`]).
 
 pub mod lowering;
+pub mod nn;

@@ -1,0 +1,216 @@
+//! The plaintext forward pass in `f64`: the reference that decrypted encrypted outputs are
+//! compared with. Direct loops, no approximation: [`PoolKind::Max`] and [`Activation::Relu`]
+//! are exact.
+
+use super::ir::{
+    join_path, Activation, BatchNorm, Conv2d, FeatureMap, Layer, LayerLocation, Linear, Network,
+    Pool, PoolKind, Shape,
+};
+use super::NnError;
+
+/// One layer's output, in execution order.
+#[derive(Debug, Clone)]
+pub struct LayerOutput {
+    /// The layer.
+    pub location: LayerLocation,
+    /// What it produced (for a residual block: the sum of its branches).
+    pub output: FeatureMap,
+}
+
+/// The result of [`forward()`].
+#[derive(Debug, Clone)]
+pub struct ForwardPass {
+    /// The network's output.
+    pub output: FeatureMap,
+    /// Every layer's output in execution order: the layers of a residual block's body, then of
+    /// its shortcut, then the block's sum.
+    pub layer_outputs: Vec<LayerOutput>,
+}
+
+impl ForwardPass {
+    /// Per layer, the largest absolute output value (what bounds the input range of the next
+    /// polynomial or minimax approximation).
+    pub fn max_abs_per_layer(&self) -> Vec<(&LayerLocation, f64)> {
+        self.layer_outputs
+            .iter()
+            .map(|l| (&l.location, l.output.max_abs()))
+            .collect()
+    }
+}
+
+/// Runs `network` on one input `(C, H, W)` and keeps every layer's output.
+///
+/// Errors: the network's check ([`Network::shapes`]) or [`NnError::InputShape`].
+pub fn forward(network: &Network, input: &FeatureMap) -> Result<ForwardPass, NnError> {
+    check(network, input)?;
+    let mut layer_outputs = Vec::new();
+    let output = run_list(
+        &network.layers,
+        "",
+        input.clone(),
+        &mut Some(&mut layer_outputs),
+    );
+    Ok(ForwardPass {
+        output,
+        layer_outputs,
+    })
+}
+
+/// Runs `network` on one input and returns only the output (no per-layer copies).
+pub fn infer(network: &Network, input: &FeatureMap) -> Result<FeatureMap, NnError> {
+    check(network, input)?;
+    Ok(run_list(&network.layers, "", input.clone(), &mut None))
+}
+
+fn check(network: &Network, input: &FeatureMap) -> Result<(), NnError> {
+    network.shapes()?;
+    if input.shape() != network.input_shape {
+        return Err(NnError::InputShape {
+            network: network.name.clone(),
+            expected: network.input_shape,
+            got: input.shape(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs a checked layer list (shapes fit, parameter lengths match).
+fn run_list(
+    layers: &[Layer],
+    prefix: &str,
+    mut x: FeatureMap,
+    record: &mut Option<&mut Vec<LayerOutput>>,
+) -> FeatureMap {
+    for (i, layer) in layers.iter().enumerate() {
+        let path = join_path(prefix, i);
+        x = match layer {
+            Layer::Conv2d(conv) => conv2d(conv, &x),
+            Layer::BatchNorm(bn) => batch_norm(bn, x),
+            Layer::Pool(pool) => pool2d(pool, &x),
+            Layer::Activation(act) => activation(act.function, x),
+            Layer::Flatten => x.flattened(),
+            Layer::Linear(linear) => fully_connected(linear, &x),
+            Layer::Residual(block) => {
+                let mut sum = run_list(&block.body, &format!("{path}.body"), x.clone(), record);
+                let shortcut = run_list(&block.shortcut, &format!("{path}.shortcut"), x, record);
+                for (s, v) in sum.data_mut().iter_mut().zip(shortcut.data()) {
+                    *s += v;
+                }
+                sum
+            }
+        };
+        if let Some(outputs) = record {
+            outputs.push(LayerOutput {
+                location: LayerLocation {
+                    path,
+                    kind: layer.kind(),
+                    name: layer.name().to_string(),
+                },
+                output: x.clone(),
+            });
+        }
+    }
+    x
+}
+
+/// Direct convolution: for each output `(o, y, x)`, bias plus the sum over the group's input
+/// channels and the kernel window, skipping padded positions.
+fn conv2d(conv: &Conv2d, input: &FeatureMap) -> FeatureMap {
+    let Shape {
+        height: h,
+        width: w,
+        ..
+    } = input.shape();
+    let (k, stride, pad) = (conv.kernel_size, conv.stride, conv.padding);
+    let out_h = (h + 2 * pad - k) / stride + 1;
+    let out_w = (w + 2 * pad - k) / stride + 1;
+    let in_per_group = conv.in_channels_per_group();
+    let out_per_group = conv.out_channels_per_group();
+    let x = input.data();
+    let mut out = vec![0.0; conv.out_channels * out_h * out_w];
+    for o in 0..conv.out_channels {
+        let group = o / out_per_group;
+        let bias = conv.bias.as_ref().map_or(0.0, |b| b[o]);
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let mut acc = bias;
+                for ig in 0..in_per_group {
+                    let c = group * in_per_group + ig;
+                    for ky in 0..k {
+                        // Input row oy*stride + ky - pad, skipped when in the padding.
+                        let Some(iy) = (oy * stride + ky).checked_sub(pad).filter(|&r| r < h)
+                        else {
+                            continue;
+                        };
+                        for kx in 0..k {
+                            let Some(ix) = (ox * stride + kx).checked_sub(pad).filter(|&r| r < w)
+                            else {
+                                continue;
+                            };
+                            acc += conv.weight[conv.weight_index(o, ig, ky, kx)]
+                                * x[(c * h + iy) * w + ix];
+                        }
+                    }
+                }
+                out[(o * out_h + oy) * out_w + ox] = acc;
+            }
+        }
+    }
+    FeatureMap::from_parts(Shape::new(conv.out_channels, out_h, out_w), out)
+}
+
+fn batch_norm(bn: &BatchNorm, mut x: FeatureMap) -> FeatureMap {
+    let plane = x.shape().height * x.shape().width;
+    for (c, (scale, shift)) in bn.scale_shift().into_iter().enumerate() {
+        for v in &mut x.data_mut()[c * plane..(c + 1) * plane] {
+            *v = scale * *v + shift;
+        }
+    }
+    x
+}
+
+fn pool2d(pool: &Pool, input: &FeatureMap) -> FeatureMap {
+    let Shape {
+        channels,
+        height: h,
+        width: w,
+    } = input.shape();
+    let (k, stride) = (pool.kernel_size, pool.stride);
+    let out_h = (h - k) / stride + 1;
+    let out_w = (w - k) / stride + 1;
+    let x = input.data();
+    let mut out = Vec::with_capacity(channels * out_h * out_w);
+    for c in 0..channels {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let window = (0..k).flat_map(|ky| {
+                    (0..k).map(move |kx| x[(c * h + oy * stride + ky) * w + ox * stride + kx])
+                });
+                out.push(match pool.kind {
+                    PoolKind::Average => window.sum::<f64>() / (k * k) as f64,
+                    PoolKind::Max => window.fold(f64::NEG_INFINITY, f64::max),
+                });
+            }
+        }
+    }
+    FeatureMap::from_parts(Shape::new(channels, out_h, out_w), out)
+}
+
+fn activation(function: Activation, mut x: FeatureMap) -> FeatureMap {
+    for v in x.data_mut() {
+        *v = function.eval(*v);
+    }
+    x
+}
+
+fn fully_connected(linear: &Linear, input: &FeatureMap) -> FeatureMap {
+    let x = input.data();
+    let out = (0..linear.out_features)
+        .map(|o| {
+            let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];
+            let dot: f64 = row.iter().zip(x).map(|(w, v)| w * v).sum();
+            dot + linear.bias.as_ref().map_or(0.0, |b| b[o])
+        })
+        .collect();
+    FeatureMap::from_parts(Shape::flat(linear.out_features), out)
+}

@@ -1,0 +1,387 @@
+//! Weights: deterministic seeded initialization, and safetensors files (the format PyTorch
+//! users export with `safetensors.torch.save_file(model.state_dict(), path)`).
+//!
+//! Tensor names are PyTorch `state_dict` names (see [`Network::parameters`]):
+//! `{module}.weight` / `{module}.bias` for convolutions (`[out, in/groups, k, k]`) and fully
+//! connected layers (`[out, in]`); `{module}.weight` (gamma), `.bias` (beta), `.running_mean`,
+//! `.running_var` (each `[C]`) for batch norms; `{module}.a`, `.b`, `.c` (scalars, shape `[]`;
+//! `[1]` is accepted too) for polynomial activations `a x^2 + b x + c`. Module names are those
+//! of the zoo (e.g. `conv1`, `layer2.0.shortcut.0`, `fc`). PyTorch's `*.num_batches_tracked`
+//! counters are ignored. Values are read from `F32` or `F64` tensors (little-endian, row-major)
+//! and must be finite.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use thiserror::Error;
+
+use super::ir::{FeatureMap, Network, ParameterRole, Shape};
+use super::NnError;
+
+/// Errors of reading and writing weight files. Each names the file (`<memory>` for byte
+/// buffers) and, where there is one, the tensor.
+#[derive(Debug, Error)]
+pub enum WeightsError {
+    /// Reading or writing the file failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not a valid safetensors file (header, offsets, JSON).
+    #[error("{file}: not a valid safetensors file: {message}")]
+    Format {
+        /// The file.
+        file: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// The network itself is invalid.
+    #[error("{file}: {source}")]
+    Network {
+        /// The file.
+        file: PathBuf,
+        /// The network's error.
+        source: NnError,
+    },
+    /// Tensors the network needs are not in the file.
+    #[error("{file}: missing tensors for network '{network}': {}", names.join(", "))]
+    Missing {
+        /// The file.
+        file: PathBuf,
+        /// Network name.
+        network: String,
+        /// The missing tensor names, sorted.
+        names: Vec<String>,
+    },
+    /// Tensors in the file that the network does not have.
+    #[error("{file}: unexpected tensors for network '{network}': {}", names.join(", "))]
+    Unexpected {
+        /// The file.
+        file: PathBuf,
+        /// Network name.
+        network: String,
+        /// The unexpected tensor names, sorted.
+        names: Vec<String>,
+    },
+    /// A tensor has the wrong shape.
+    #[error("{file}: tensor '{name}' has shape {got:?}, expected {expected:?}")]
+    Shape {
+        /// The file.
+        file: PathBuf,
+        /// Tensor name.
+        name: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        got: Vec<usize>,
+    },
+    /// A tensor has an unsupported element type.
+    #[error("{file}: tensor '{name}' has dtype {got}, expected F32 or F64")]
+    Dtype {
+        /// The file.
+        file: PathBuf,
+        /// Tensor name.
+        name: String,
+        /// The file's dtype.
+        got: String,
+    },
+    /// A tensor holds NaN or an infinity.
+    #[error(
+        "{file}: tensor '{name}' value {index} (row-major) is {value}, expected a finite number"
+    )]
+    NonFinite {
+        /// The file.
+        file: PathBuf,
+        /// Tensor name.
+        name: String,
+        /// Row-major element index.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A batch-norm running variance is negative.
+    #[error("{file}: tensor '{name}' value {index} is {value}, expected a variance >= 0")]
+    NegativeVariance {
+        /// The file.
+        file: PathBuf,
+        /// Tensor name.
+        name: String,
+        /// Element index.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+}
+
+/// Element type of written tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightDtype {
+    /// 32-bit floats (what PyTorch models usually hold; values are rounded to nearest).
+    F32,
+    /// 64-bit floats (exact).
+    F64,
+}
+
+/// 64-bit FNV-1a of `bytes`: the ChaCha stream of a tensor name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Uniform in `[-1, 1)` with 53 random bits.
+fn uniform_symmetric(rng: &mut ChaCha20Rng) -> f64 {
+    ((rng.next_u64() >> 11) as f64) * (2.0 / (1u64 << 53) as f64) - 1.0
+}
+
+/// Fills every parameter deterministically from `seed`. Each tensor draws from its own stream:
+/// ChaCha20 seeded by `seed` (`seed_from_u64`) with stream = FNV-1a-64 of the tensor name, so a
+/// tensor's values depend only on the seed and its name. `u` below is uniform in `[-1, 1)`
+/// (53 bits: `(next_u64 >> 11) * 2^-52 - 1`).
+///
+/// - weights: `u * sqrt(3 / fan_in)` (variance `1 / fan_in`, LeCun's rule). With the default
+///   polynomial `(x + 2)^2 / 8`, a pre-activation of second moment `s` gives the next one
+///   `(3 s^2 + 24 s + 16) / 64`, which has the stable fixed point `s ~ 0.41`: activations stay
+///   O(1) through depth (He's variance `2 / fan_in` has no fixed point with this polynomial
+///   and grows).
+/// - biases: `0.05 u`.
+/// - batch norm: gamma `1 + 0.2 u`, beta `0.1 u`, running mean `0.1 u`, running variance
+///   `1 + 0.2 u` (so folding is not trivial but stays tame).
+/// - polynomial coefficients: left as they are (the architecture's defaults).
+pub fn init_seeded(network: &mut Network, seed: u64) {
+    for parameter in network.parameters_mut() {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        rng.set_stream(fnv1a(parameter.name.as_bytes()));
+        let sample: Box<dyn Fn(f64) -> f64> = match parameter.role {
+            ParameterRole::Weight { fan_in } => {
+                let bound = (3.0 / fan_in.max(1) as f64).sqrt();
+                Box::new(move |u| bound * u)
+            }
+            ParameterRole::Bias => Box::new(|u| 0.05 * u),
+            ParameterRole::BatchNormGamma | ParameterRole::BatchNormVar => {
+                Box::new(|u| 1.0 + 0.2 * u)
+            }
+            ParameterRole::BatchNormBeta | ParameterRole::BatchNormMean => Box::new(|u| 0.1 * u),
+            ParameterRole::PolyCoefficient => continue,
+        };
+        for v in parameter.values.iter_mut() {
+            *v = sample(uniform_symmetric(&mut rng));
+        }
+    }
+}
+
+/// A deterministic input of `shape`, uniform in `[-1, 1)` (normalized pixels): ChaCha20
+/// seeded by `seed`, stream 0, values in CHW row-major order drawn as in [`init_seeded`].
+pub fn seeded_input(shape: Shape, seed: u64) -> FeatureMap {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let data = (0..shape.len())
+        .map(|_| uniform_symmetric(&mut rng))
+        .collect();
+    FeatureMap::new(shape, data).unwrap_or_else(|_| FeatureMap::zeros(shape))
+}
+
+const MEMORY: &str = "<memory>";
+
+/// Reads a safetensors file into `network`'s parameters (see the module docs for names,
+/// shapes and dtypes). All-or-nothing: on any error the network is unchanged.
+///
+/// Errors, in this order: the file cannot be read or parsed; the network is invalid; tensors
+/// missing (all listed); unexpected tensors (all listed; `*.num_batches_tracked` is ignored);
+/// per tensor in file order, a wrong dtype or shape, a non-finite value or a negative variance.
+pub fn load_safetensors(network: &mut Network, path: &Path) -> Result<(), WeightsError> {
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    load_safetensors_bytes(network, &bytes, path)
+}
+
+/// [`load_safetensors`] from bytes in memory; `file` names them in errors.
+pub fn load_safetensors_bytes(
+    network: &mut Network,
+    bytes: &[u8],
+    file: &Path,
+) -> Result<(), WeightsError> {
+    let file = file.to_path_buf();
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    network.shapes().map_err(|source| WeightsError::Network {
+        file: file.clone(),
+        source,
+    })?;
+
+    let expected: BTreeMap<String, (Vec<usize>, ParameterRole)> = network
+        .parameters()
+        .into_iter()
+        .map(|p| (p.name, (p.shape, p.role)))
+        .collect();
+    let in_file: BTreeMap<String, TensorView<'_>> = tensors
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.ends_with(".num_batches_tracked"))
+        .collect();
+
+    let missing: Vec<String> = expected
+        .keys()
+        .filter(|n| !in_file.contains_key(*n))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(WeightsError::Missing {
+            file,
+            network: network.name.clone(),
+            names: missing,
+        });
+    }
+    let unexpected: Vec<String> = in_file
+        .keys()
+        .filter(|n| !expected.contains_key(*n))
+        .cloned()
+        .collect();
+    if !unexpected.is_empty() {
+        return Err(WeightsError::Unexpected {
+            file,
+            network: network.name.clone(),
+            names: unexpected,
+        });
+    }
+
+    let mut values: HashMap<String, Vec<f64>> = HashMap::with_capacity(in_file.len());
+    for (name, view) in &in_file {
+        let (shape, role) = &expected[name];
+        let scalar_as_one = shape.is_empty() && view.shape() == [1];
+        if view.shape() != shape.as_slice() && !scalar_as_one {
+            return Err(WeightsError::Shape {
+                file,
+                name: name.clone(),
+                expected: shape.clone(),
+                got: view.shape().to_vec(),
+            });
+        }
+        let data = decode(view).ok_or_else(|| WeightsError::Dtype {
+            file: file.clone(),
+            name: name.clone(),
+            got: format!("{:?}", view.dtype()),
+        })?;
+        if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(WeightsError::NonFinite {
+                file,
+                name: name.clone(),
+                index,
+                value,
+            });
+        }
+        if *role == ParameterRole::BatchNormVar {
+            if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| **v < 0.0) {
+                return Err(WeightsError::NegativeVariance {
+                    file,
+                    name: name.clone(),
+                    index,
+                    value,
+                });
+            }
+        }
+        values.insert(name.clone(), data);
+    }
+
+    for parameter in network.parameters_mut() {
+        if let Some(data) = values.remove(&parameter.name) {
+            parameter.values.copy_from_slice(&data);
+        }
+    }
+    Ok(())
+}
+
+/// Little-endian F32 or F64 data as `f64`; `None` for other dtypes. The length was checked by
+/// the parser against the shape.
+fn decode(view: &TensorView<'_>) -> Option<Vec<f64>> {
+    let bytes = view.data();
+    match view.dtype() {
+        Dtype::F32 => Some(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+        Dtype::F64 => Some(
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The network's parameters as a safetensors file image (every tensor of
+/// [`Network::parameters`], in `dtype`; metadata `format = pt`, `network = <name>`).
+pub fn to_safetensors_bytes(
+    network: &Network,
+    dtype: WeightDtype,
+) -> Result<Vec<u8>, WeightsError> {
+    to_bytes(network, dtype, Path::new(MEMORY))
+}
+
+/// Writes the network's parameters to a safetensors file (see [`to_safetensors_bytes`]).
+pub fn save_safetensors(
+    network: &Network,
+    path: &Path,
+    dtype: WeightDtype,
+) -> Result<(), WeightsError> {
+    let bytes = to_bytes(network, dtype, path)?;
+    std::fs::write(path, bytes).map_err(|source| WeightsError::Io {
+        file: path.to_path_buf(),
+        source,
+    })
+}
+
+fn to_bytes(network: &Network, dtype: WeightDtype, file: &Path) -> Result<Vec<u8>, WeightsError> {
+    network.shapes().map_err(|source| WeightsError::Network {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let parameters = network.parameters();
+    let encoded: Vec<(String, Vec<usize>, Vec<u8>)> = parameters
+        .into_iter()
+        .map(|p| {
+            let bytes = match dtype {
+                WeightDtype::F32 => p
+                    .values
+                    .iter()
+                    .flat_map(|&v| (v as f32).to_le_bytes())
+                    .collect(),
+                WeightDtype::F64 => p.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            };
+            (p.name, p.shape, bytes)
+        })
+        .collect();
+    let st_dtype = match dtype {
+        WeightDtype::F32 => Dtype::F32,
+        WeightDtype::F64 => Dtype::F64,
+    };
+    let format_error = |e: safetensors::SafeTensorError| WeightsError::Format {
+        file: file.to_path_buf(),
+        message: e.to_string(),
+    };
+    let views = encoded
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(st_dtype, shape.clone(), bytes).map(|view| (name.as_str(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(format_error)?;
+    let metadata = HashMap::from([
+        ("format".to_string(), "pt".to_string()),
+        ("network".to_string(), network.name.clone()),
+    ]);
+    safetensors::serialize(views, Some(metadata)).map_err(format_error)
+}
