@@ -113,8 +113,10 @@ fn run_list(
     x
 }
 
-/// Direct convolution: for each output `(o, y, x)`, bias plus the sum over the group's input
-/// channels and the kernel window, skipping padded positions.
+/// Direct convolution. Each output plane starts at its bias; then, for every (group input
+/// channel, ky, kx), the weight times the shifted input rows is added to the output rows whose
+/// window position falls inside the input (padded positions contribute nothing). Inner loops
+/// run over contiguous rows (vectorizable at stride 1).
 fn conv2d(conv: &Conv2d, input: &FeatureMap) -> FeatureMap {
     let Shape {
         height: h,
@@ -127,32 +129,40 @@ fn conv2d(conv: &Conv2d, input: &FeatureMap) -> FeatureMap {
     let in_per_group = conv.in_channels_per_group();
     let out_per_group = conv.out_channels_per_group();
     let x = input.data();
+    // Output indices o with 0 <= o * stride + offset - pad < n, for o < out_n: [lo, hi).
+    let valid = |offset: usize, n: usize, out_n: usize| {
+        let lo = pad.saturating_sub(offset).div_ceil(stride);
+        let hi = (n + pad)
+            .checked_sub(offset + 1)
+            .map_or(0, |last| (last / stride + 1).min(out_n));
+        (lo, hi.max(lo))
+    };
     let mut out = vec![0.0; conv.out_channels * out_h * out_w];
-    for o in 0..conv.out_channels {
+    for (o, plane) in out.chunks_exact_mut(out_h * out_w).enumerate() {
+        plane.fill(conv.bias.as_ref().map_or(0.0, |b| b[o]));
         let group = o / out_per_group;
-        let bias = conv.bias.as_ref().map_or(0.0, |b| b[o]);
-        for oy in 0..out_h {
-            for ox in 0..out_w {
-                let mut acc = bias;
-                for ig in 0..in_per_group {
-                    let c = group * in_per_group + ig;
-                    for ky in 0..k {
-                        // Input row oy*stride + ky - pad, skipped when in the padding.
-                        let Some(iy) = (oy * stride + ky).checked_sub(pad).filter(|&r| r < h)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..k {
-                            let Some(ix) = (ox * stride + kx).checked_sub(pad).filter(|&r| r < w)
-                            else {
-                                continue;
-                            };
-                            acc += conv.weight[conv.weight_index(o, ig, ky, kx)]
-                                * x[(c * h + iy) * w + ix];
+        for ig in 0..in_per_group {
+            let channel = &x[(group * in_per_group + ig) * h * w..][..h * w];
+            for ky in 0..k {
+                let (oy_lo, oy_hi) = valid(ky, h, out_h);
+                for kx in 0..k {
+                    let (ox_lo, ox_hi) = valid(kx, w, out_w);
+                    let weight = conv.weight[conv.weight_index(o, ig, ky, kx)];
+                    for oy in oy_lo..oy_hi {
+                        let in_row = &channel[(oy * stride + ky - pad) * w..][..w];
+                        let out_row = &mut plane[oy * out_w..][ox_lo..ox_hi];
+                        if stride == 1 {
+                            let in_cols = &in_row[ox_lo + kx - pad..][..ox_hi - ox_lo];
+                            for (y, v) in out_row.iter_mut().zip(in_cols) {
+                                *y += weight * v;
+                            }
+                        } else {
+                            for (j, y) in out_row.iter_mut().enumerate() {
+                                *y += weight * in_row[(ox_lo + j) * stride + kx - pad];
+                            }
                         }
                     }
                 }
-                out[(o * out_h + oy) * out_w + ox] = acc;
             }
         }
     }
