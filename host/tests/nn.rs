@@ -681,3 +681,39 @@ fn ir_serde_round_trip() {
     assert!(json.contains(r#""layer":"conv2d""#) && json.contains(r#""function":"poly""#));
     assert_eq!(serde_json::from_str::<Network>(&json).unwrap(), lenet);
 }
+
+#[test]
+fn placed_layers_and_mutable_visits() {
+    let mut resnet = zoo::resnet20(ResNet20Config::default()).unwrap();
+    let placed = resnet.placed_layers().unwrap();
+    assert_eq!(placed.len(), resnet.shapes().unwrap().len());
+    // 3 stem + 9 * (residual + act) + 3 tail top-level; 5 body layers per block; 2 shortcut
+    // layers in 2 blocks.
+    assert_eq!(placed.len(), 3 + 18 + 3 + 45 + 4);
+    let conv = placed
+        .iter()
+        .find(|p| p.location.name == "layer3.0.conv1")
+        .unwrap();
+    assert_eq!(conv.location.path, "15.body.0");
+    assert_eq!(
+        (conv.input, conv.output),
+        (Shape::new(32, 16, 16), Shape::new(64, 8, 8))
+    );
+    assert!(matches!(conv.layer, Layer::Conv2d(c) if c.stride == 2 && c.groups == 1));
+    // Swap every activation for exact ReLU; the forward pass then never goes negative after one.
+    resnet.visit_layers_mut(|_, layer| {
+        if let Layer::Activation(a) = layer {
+            a.function = Activation::Relu;
+        }
+    });
+    weights::init_seeded(&mut resnet, 1);
+    let pass = forward(&resnet, &weights::seeded_input(resnet.input_shape, 2)).unwrap();
+    let mut relus = 0;
+    for out in &pass.layer_outputs {
+        if out.location.kind == "activation" {
+            relus += 1;
+            assert!(out.output.data().iter().all(|v| *v >= 0.0));
+        }
+    }
+    assert_eq!(relus, 19);
+}

@@ -805,6 +805,62 @@ impl Network {
         }
         walk(&self.layers, "", &mut visit);
     }
+
+    /// Calls `visit` on every layer in the order of [`Network::visit_layers`], mutably (to
+    /// prune weights or swap activations); a residual block is visited before its branches,
+    /// so changes to its branch lists are then walked. Shapes are not re-checked.
+    pub fn visit_layers_mut(&mut self, mut visit: impl FnMut(&LayerLocation, &mut Layer)) {
+        fn walk(
+            layers: &mut [Layer],
+            prefix: &str,
+            visit: &mut dyn FnMut(&LayerLocation, &mut Layer),
+        ) {
+            for (i, layer) in layers.iter_mut().enumerate() {
+                let path = join_path(prefix, i);
+                visit(&LayerLocation::of(path.clone(), layer), layer);
+                if let Layer::Residual(r) = layer {
+                    walk(&mut r.body, &format!("{path}.body"), visit);
+                    walk(&mut r.shortcut, &format!("{path}.shortcut"), visit);
+                }
+            }
+        }
+        walk(&mut self.layers, "", &mut visit);
+    }
+
+    /// Every layer with its location and input/output shapes, in execution order (that of
+    /// [`Network::shapes`]: a residual block after its body and shortcut layers): what a
+    /// packing strategy, a plain function of (layer, input shape, ciphertext slots), iterates.
+    pub fn placed_layers(&self) -> Result<Vec<PlacedLayer<'_>>, NnError> {
+        let shapes = self.shapes()?;
+        let mut by_path = std::collections::HashMap::new();
+        self.visit_layers(|location, layer| {
+            by_path.insert(location.path.clone(), layer);
+        });
+        Ok(shapes
+            .into_iter()
+            .filter_map(|s| {
+                by_path.get(&s.location.path).map(|layer| PlacedLayer {
+                    layer,
+                    location: s.location,
+                    input: s.input,
+                    output: s.output,
+                })
+            })
+            .collect())
+    }
+}
+
+/// A layer with where it sits and the shapes it sees (see [`Network::placed_layers`]).
+#[derive(Debug, Clone)]
+pub struct PlacedLayer<'a> {
+    /// The layer.
+    pub layer: &'a Layer,
+    /// Its location.
+    pub location: LayerLocation,
+    /// Its input shape.
+    pub input: Shape,
+    /// Its output shape.
+    pub output: Shape,
 }
 
 /// The output shape of the last top-level entry of a shape trace.

@@ -30,7 +30,8 @@ pub use fold::fold_batch_norm;
 pub use forward::{forward, infer, ForwardPass, LayerOutput};
 pub use ir::{
     Activation, ActivationLayer, BatchNorm, Conv2d, FeatureMap, Layer, LayerLocation, LayerShape,
-    Linear, Network, Parameter, ParameterMut, ParameterRole, Pool, PoolKind, Residual, Shape,
+    Linear, Network, Parameter, ParameterMut, ParameterRole, PlacedLayer, Pool, PoolKind, Residual,
+    Shape,
 };
 pub use weights::WeightsError;
 

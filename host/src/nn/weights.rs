@@ -1,5 +1,7 @@
 //! Weights: deterministic seeded initialization, and safetensors files (the format PyTorch
-//! users export with `safetensors.torch.save_file(model.state_dict(), path)`).
+//! users export with the `safetensors` package's `safetensors.torch.save_file(state_dict,
+//! path)`; that export is not exercised here, torch is not installed: the tests build such
+//! files with the Rust `safetensors` crate instead, F32 with PyTorch's names and counters).
 //!
 //! Tensor names are PyTorch `state_dict` names (see [`Network::parameters`]):
 //! `{module}.weight` / `{module}.bias` for convolutions (`[out, in/groups, k, k]`) and fully
