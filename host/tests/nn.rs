@@ -475,6 +475,32 @@ fn shape_errors_name_the_layer() {
         "{err}"
     );
 
+    // Padding beyond kernel_size - 1; an absurd map size.
+    let conv = Conv2d::zeroed("c", 1, 1, 3, 1, 3, 1, false);
+    let err = single_layer(Shape::new(1, 4, 4), Layer::Conv2d(conv))
+        .shapes()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            NnError::InvalidLayer {
+                field: "padding",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let conv = Conv2d::zeroed("c", 1, 1 << 20, 1, 1, 0, 1, false);
+    let err = single_layer(Shape::new(1, 1 << 10, 1 << 10), Layer::Conv2d(conv))
+        .shapes()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("at most 1073741824 values"),
+        "{err}"
+    );
+    let huge = single_layer(Shape::new(1 << 20, 1 << 20, 1 << 20), Layer::Flatten);
+    assert!(matches!(huge.shapes(), Err(NnError::EmptyInput { .. })));
+
     // Kernel larger than the padded input; pooling window larger than the map.
     let conv = Conv2d::zeroed("c", 1, 1, 5, 1, 0, 1, false);
     assert!(single_layer(Shape::new(1, 4, 4), Layer::Conv2d(conv))
@@ -680,6 +706,17 @@ fn ir_serde_round_trip() {
     let json = serde_json::to_string(&lenet).unwrap();
     assert!(json.contains(r#""layer":"conv2d""#) && json.contains(r#""function":"poly""#));
     assert_eq!(serde_json::from_str::<Network>(&json).unwrap(), lenet);
+    // Unknown keys and layer kinds are refused, with the offending name.
+    let typo = json.replacen(r#""stride""#, r#""strides""#, 1);
+    let err = serde_json::from_str::<Network>(&typo)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("strides"), "{err}");
+    let unknown = json.replacen(r#""layer":"flatten""#, r#""layer":"upsample""#, 1);
+    let err = serde_json::from_str::<Network>(&unknown)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("upsample"), "{err}");
 }
 
 #[test]

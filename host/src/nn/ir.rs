@@ -20,8 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use super::NnError;
 
+/// Largest feature map a network may produce (2^30 values, 8 GiB of `f64`): larger shapes are
+/// refused by [`Network::shapes`] instead of exhausting memory.
+pub const MAX_FEATURE_VALUES: usize = 1 << 30;
+
 /// A feature-map shape `(channels, height, width)`; all three are at least 1 in a valid network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Shape {
     /// Number of channels `C`.
     pub channels: usize,
@@ -159,6 +164,7 @@ impl FeatureMap {
 /// Input `(in_channels, H, W)`, output `(out_channels, H', W')` with
 /// `H' = floor((H + 2 padding - kernel_size) / stride) + 1` (same for `W`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Conv2d {
     /// Module name; its tensors are `{name}.weight` and `{name}.bias`.
     pub name: String,
@@ -170,7 +176,7 @@ pub struct Conv2d {
     pub kernel_size: usize,
     /// Stride (both directions), >= 1.
     pub stride: usize,
-    /// Zero padding on every side, >= 0.
+    /// Zero padding on every side, `0 ..= kernel_size - 1` (more would only add rows of bias).
     pub padding: usize,
     /// Groups, >= 1: group `g` maps input channels `g*in/groups ..` to output channels
     /// `g*out/groups ..`; 1 is a dense convolution, `in_channels` a depthwise one.
@@ -264,6 +270,16 @@ impl Conv2d {
                 ));
             }
         }
+        if self.padding >= self.kernel_size {
+            return Err(LayerProblem::field(
+                "padding",
+                format!(
+                    "padding = {} must be at most kernel_size - 1 = {}",
+                    self.padding,
+                    self.kernel_size - 1
+                ),
+            ));
+        }
         check_len("weight", self.weight_len(), self.weight.len())?;
         if let Some(bias) = &self.bias {
             check_len("bias", self.out_channels, bias.len())?;
@@ -299,6 +315,7 @@ impl Conv2d {
 /// for every position of channel `c`. [`fold_batch_norm`](crate::nn::fold_batch_norm) folds it
 /// into the preceding convolution or fully connected layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchNorm {
     /// Module name; its tensors are `{name}.weight` (gamma), `{name}.bias` (beta),
     /// `{name}.running_mean` and `{name}.running_var`.
@@ -392,6 +409,7 @@ pub enum PoolKind {
 /// kernel_size`, output `(C, floor((H - k) / stride) + 1, floor((W - k) / stride) + 1)`. A global
 /// average pool is `kernel_size = stride = H = W`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pool {
     /// Average or max.
     pub kind: PoolKind,
@@ -470,6 +488,7 @@ impl Activation {
 /// A named activation layer; for [`Activation::Poly`] its tensors are `{name}.a`, `{name}.b`
 /// and `{name}.c` (scalars).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActivationLayer {
     /// Module name.
     pub name: String,
@@ -481,6 +500,7 @@ pub struct ActivationLayer {
 /// Input `(in_features, 1, 1)` (put a [`Layer::Flatten`] before it for spatial maps), output
 /// `(out_features, 1, 1)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Linear {
     /// Module name; its tensors are `{name}.weight` and `{name}.bias`.
     pub name: String,
@@ -539,6 +559,7 @@ impl Linear {
 /// empty `shortcut` is the identity. Both branches must produce the same shape. Anything after
 /// the sum (ResNet's final activation) is the next layer of the enclosing list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Residual {
     /// Block name (the prefix of its layers' names, e.g. `layer2.0`); informative only.
     pub name: String,
@@ -716,6 +737,7 @@ pub struct ParameterMut<'a> {
 
 /// A network: a named input shape and a list of layers run in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Network {
     /// Name, e.g. `lenet`.
     pub name: String,
@@ -731,7 +753,7 @@ impl Network {
     /// every layer's input and output shape in execution order: a residual block's own entry
     /// comes after the entries of its body and then its shortcut.
     pub fn shapes(&self) -> Result<Vec<LayerShape>, NnError> {
-        if self.input_shape.is_empty() {
+        if self.input_shape.is_empty() || self.input_shape.len() > MAX_FEATURE_VALUES {
             return Err(NnError::EmptyInput {
                 network: self.name.clone(),
                 shape: self.input_shape,
@@ -973,6 +995,14 @@ fn shapes_of_list(
                 .output_shape(shape)
                 .map_err(|p| p.at(network, location.clone()))?,
         };
+        if output.len() > MAX_FEATURE_VALUES {
+            return Err(NnError::Shape {
+                network: network.to_string(),
+                location: Box::new(location),
+                expected: format!("an output of at most {MAX_FEATURE_VALUES} values"),
+                got: output,
+            });
+        }
         trace.push(LayerShape {
             location,
             input: shape,

@@ -7,7 +7,7 @@
 //!   PyTorch `state_dict` names.
 //! - [`fold`]: [`fold_batch_norm`] folds every batch norm into the preceding convolution or
 //!   fully connected layer.
-//! - [`forward`]: [`forward()`] (every layer's output) and [`infer`] (only the result).
+//! - [`mod@forward`]: [`forward()`] (every layer's output) and [`infer`] (only the result).
 //! - [`zoo`]: the four networks, [`zoo::architecture`] and [`zoo::seeded`].
 //! - [`weights`]: [`weights::init_seeded`], [`weights::seeded_input`],
 //!   [`weights::load_safetensors`] and [`weights::save_safetensors`].
@@ -82,8 +82,11 @@ pub enum NnError {
         /// The tensor name it would get.
         name: String,
     },
-    /// The network's input shape has a zero dimension.
-    #[error("network '{network}': input shape {shape} has a zero dimension")]
+    /// The network's input shape has a zero dimension or more than
+    /// [`ir::MAX_FEATURE_VALUES`] values.
+    #[error(
+        "network '{network}': input shape {shape} has a zero dimension or more than 2^30 values"
+    )]
     EmptyInput {
         /// Network name.
         network: String,

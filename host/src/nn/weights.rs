@@ -274,6 +274,16 @@ pub fn load_safetensors_bytes(
             name: name.clone(),
             got: format!("{:?}", view.dtype()),
         })?;
+        let want_len = shape.iter().product::<usize>();
+        if data.len() != want_len {
+            return Err(WeightsError::Format {
+                file,
+                message: format!(
+                    "tensor '{name}' holds {} values, its shape needs {want_len}",
+                    data.len()
+                ),
+            });
+        }
         if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(WeightsError::NonFinite {
                 file,
