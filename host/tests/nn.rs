@@ -704,7 +704,7 @@ fn ir_serde_round_trip() {
     // The architecture (zero weights) round-trips exactly; the tags are readable.
     let lenet = zoo::lenet();
     let json = serde_json::to_string(&lenet).unwrap();
-    assert!(json.contains(r#""layer":"conv2d""#) && json.contains(r#""function":"poly""#));
+    assert!(json.contains(r#""layer":"conv2d""#) && json.contains(r#""function":{"kind":"poly""#));
     assert_eq!(serde_json::from_str::<Network>(&json).unwrap(), lenet);
     // Unknown keys and layer kinds are refused, with the offending name.
     let typo = json.replacen(r#""stride""#, r#""strides""#, 1);

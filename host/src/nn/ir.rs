@@ -450,7 +450,7 @@ impl Pool {
 /// An element-wise activation function. Grows with the approximations of later strategies
 /// (e.g. minimax ReLU); [`Activation::Relu`] is the exact function they approximate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "function", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Activation {
     /// The trainable HE-friendly polynomial `a x^2 + b x + c` (one multiplicative level when
     /// `a` is folded into the square). Coefficients must be finite.
