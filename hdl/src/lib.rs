@@ -13,10 +13,12 @@
 //!   unit latencies.
 //! - Tests compare the rust-hdl simulation bit-exactly with `heaccel-verification`.
 
+pub mod blocks;
 pub mod butterfly;
 pub mod modarith;
 pub mod params;
 pub mod sim;
+pub mod verilog;
 
 pub use butterfly::{CtButterfly, GsButterfly};
 pub use modarith::{ModAdd, ModMul, ModSub};
