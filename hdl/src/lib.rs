@@ -18,6 +18,7 @@ pub mod butterfly;
 pub mod modarith;
 pub mod params;
 pub mod sim;
+pub mod verify;
 pub mod verilog;
 
 pub use butterfly::{CtButterfly, GsButterfly};
