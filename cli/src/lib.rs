@@ -3,4 +3,5 @@
 
 pub mod ckks_report;
 pub mod params_file;
+pub mod rtl;
 pub mod simulate;

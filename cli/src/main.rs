@@ -29,6 +29,11 @@ enum Command {
     /// Examples: heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280
     ///           heaccel simulate --program prog.json --config asic --json
     Simulate(SimulateArgs),
+    /// Write the Verilog, testbench and vector files of an RTL block.
+    Verilog(heaccel_cli::rtl::VerilogArgs),
+    /// Verification suites (`heaccel verify rtl`).
+    #[command(subcommand)]
+    Verify(heaccel_cli::rtl::VerifyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +198,19 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
+        Some(Command::Verilog(args)) => heaccel_cli::rtl::verilog_command(&args).map(|dirs| {
+            dirs.iter().for_each(|d| println!("wrote {}", d.display()));
+        }),
+        Some(Command::Verify(heaccel_cli::rtl::VerifyCommand::Rtl(args))) => {
+            let report = heaccel_cli::rtl::verify_rtl(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", heaccel_cli::rtl::format_table(&report));
+            }
+            anyhow::ensure!(report.pass, "some RTL checks failed");
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Params(args))) => {
             let (_, params) = params_file::resolve_params(&args.preset, args.params.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&params)?);

@@ -1,0 +1,187 @@
+//! `heaccel verilog` and `heaccel verify rtl`: Verilog of the hdl/ blocks with their vector
+//! files, and the table of every RTL check (rust-hdl simulation, Icarus and Verilator
+//! co-simulation with negative controls, Verilator lint, Yosys synthesis).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use heaccel_hdl::verify::{all_bundles, verify_bundles, CheckRow};
+use heaccel_hdl::{blocks, Prime, WORD_BITS};
+use heaccel_verification::arith::ntt_primes;
+use serde::Serialize;
+
+/// Blocks `heaccel verilog` can emit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Block {
+    /// Shoup modular multiplier.
+    Modmul,
+    /// Cooley-Tukey and Gentleman-Sande butterflies (two folders).
+    Butterfly,
+    /// NTT unit (not yet in hdl/).
+    Ntt,
+    /// Automorphism unit (not yet in hdl/).
+    Automorph,
+}
+
+/// Arguments of `heaccel verilog`.
+#[derive(Debug, Args)]
+pub struct VerilogArgs {
+    /// Which block.
+    #[arg(long, value_enum)]
+    pub block: Block,
+    /// log2(N): the twiddles in the vectors are those of N = 2^K (K in [2, 14]).
+    #[arg(long = "log-n", default_value_t = 12, value_name = "K")]
+    pub log_n: u32,
+    /// Butterflies / lanes per cycle (NTT and automorphism units).
+    #[arg(long, default_value_t = 8, value_name = "P")]
+    pub lanes: u32,
+    /// Machine word in bits (the RTL is built for 32).
+    #[arg(long, default_value_t = 32, value_name = "W")]
+    pub word: u32,
+    /// The prime (default: the largest 30-bit prime = 1 mod 2N).
+    #[arg(long)]
+    pub q: Option<u64>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `heaccel verify ...`.
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Every RTL check of every block: rust-hdl simulation against the reference, Icarus
+    /// and Verilator co-simulation on the vector files (with corrupted- and missing-file
+    /// controls), verilator --lint-only, Yosys synth_xilinx + check -assert.
+    Rtl(VerifyRtlArgs),
+}
+
+/// Arguments of `heaccel verify rtl`.
+#[derive(Debug, Args)]
+pub struct VerifyRtlArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the Verilator co-simulation (a C++ build per block).
+    #[arg(long)]
+    pub no_verilator: bool,
+    /// Folder for the generated files (default: a folder under the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// JSON report of `heaccel verify rtl --json`.
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    /// The prime of the checked blocks.
+    pub q: u64,
+    /// log2(N) of the twiddles in the vectors.
+    pub log_n: u32,
+    /// `true` when no row failed (skipped rows do not fail).
+    pub pass: bool,
+    /// One row per block and check.
+    pub rows: Vec<CheckRow>,
+}
+
+fn default_prime(log_n: u32) -> Result<Prime> {
+    let q = ntt_primes(30, log_n, 1, &[]).context("no 30-bit NTT prime")?[0];
+    Ok(Prime::new(q)?)
+}
+
+fn check_prime(q: Option<u64>, log_n: u32) -> Result<Prime> {
+    match q {
+        None => default_prime(log_n),
+        Some(q) => {
+            let p = Prime::new(q).with_context(|| format!("--q {q}"))?;
+            let two_n = 2u64 << log_n;
+            if q % two_n != 1 {
+                bail!("--q {q}: must be 1 mod 2N = {two_n} for --log-n {log_n}");
+            }
+            Ok(p)
+        }
+    }
+}
+
+/// `heaccel verilog`: writes the block's `top.v`, `tb.v` and `vectors.hex` under `--out`
+/// (butterflies in `ct_butterfly/` and `gs_butterfly/`); returns the folders written.
+pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
+    if args.word as usize != WORD_BITS {
+        bail!(
+            "--word {}: the RTL blocks are built for W = {WORD_BITS} only",
+            args.word
+        );
+    }
+    if !(2..=14).contains(&args.log_n) {
+        bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
+    }
+    if !args.lanes.is_power_of_two() || args.lanes > 64 {
+        bail!("--lanes {}: must be a power of two in [1, 64]", args.lanes);
+    }
+    let q = check_prime(args.q, args.log_n)?;
+    let command = format!(
+        "heaccel verilog --block {} --log-n {} --lanes {} --word {} --q {} --out {}",
+        format!("{:?}", args.block).to_lowercase(),
+        args.log_n,
+        args.lanes,
+        args.word,
+        q.value(),
+        args.out.display()
+    );
+    let bundles = match args.block {
+        Block::Modmul => vec![blocks::modmul_bundle(q, args.log_n, 300, &command)],
+        Block::Butterfly => vec![
+            blocks::butterfly_bundle(q, args.log_n, false, 300, &command),
+            blocks::butterfly_bundle(q, args.log_n, true, 300, &command),
+        ],
+        Block::Ntt | Block::Automorph => bail!(
+            "--block {}: not implemented in heaccel-hdl yet (available: modmul, butterfly)",
+            format!("{:?}", args.block).to_lowercase()
+        ),
+    };
+    let mut dirs = Vec::new();
+    for b in &bundles {
+        let dir = if bundles.len() == 1 {
+            args.out.clone()
+        } else {
+            args.out.join(&b.name)
+        };
+        b.write(&dir)
+            .with_context(|| format!("writing {}", dir.display()))?;
+        dirs.push(dir);
+    }
+    Ok(dirs)
+}
+
+/// `heaccel verify rtl`: every check of every implemented block.
+pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
+    let log_n = 8;
+    let q = default_prime(14)?;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("heaccel-verify-rtl-{}", std::process::id()))
+    });
+    let bundles = all_bundles(q, log_n, "heaccel verify rtl");
+    let rows = verify_bundles(&bundles, q, Path::new(&dir), !args.no_verilator);
+    let pass = rows.iter().all(|r| r.status != "fail");
+    Ok(VerifyReport {
+        q: q.value(),
+        log_n,
+        pass,
+        rows,
+    })
+}
+
+/// The table of a report.
+pub fn format_table(report: &VerifyReport) -> String {
+    let mut s = format!(
+        "RTL checks (q = {}, twiddles of N = 2^{})\n{:<14} {:<20} {:<6} detail\n",
+        report.q, report.log_n, "block", "check", "status"
+    );
+    for r in &report.rows {
+        s += &format!(
+            "{:<14} {:<20} {:<6} {}\n",
+            r.block, r.check, r.status, r.detail
+        );
+    }
+    s += if report.pass { "PASS\n" } else { "FAIL\n" };
+    s
+}

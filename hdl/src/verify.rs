@@ -1,0 +1,165 @@
+//! Every RTL check of every block, as rows of a pass/fail table (`heaccel verify rtl`).
+
+use std::path::Path;
+
+use rust_hdl::prelude::*;
+use serde::Serialize;
+
+use crate::blocks::{butterfly_bundle, modmul_bundle};
+use crate::params::Prime;
+use crate::sim::{start, stream};
+use crate::verilog::{
+    build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle, ToolOutcome,
+};
+use crate::{CtButterfly, GsButterfly, ModMul};
+
+/// One check of one block.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckRow {
+    /// Block name.
+    pub block: String,
+    /// Check name: `rust-hdl`, `icarus`, `icarus-corrupted`, `icarus-missing`, `verilator`,
+    /// `verilator-corrupted`, `lint`, `yosys`.
+    pub check: String,
+    /// `pass`, `fail` or `skip` (tool not installed).
+    pub status: String,
+    /// What was checked, or why it failed or was skipped.
+    pub detail: String,
+}
+
+fn b32(x: u32) -> Bits<32> {
+    x.to_bits()
+}
+
+/// Runs the rust-hdl simulation of a pipeline bundle's block on its own vector records
+/// (inputs then expected outputs) and counts mismatches.
+pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
+    let recs = &bundle.records;
+    let got: Vec<Vec<u32>> = match bundle.name.as_str() {
+        "modmul" => {
+            let mut uut = ModMul::new(q);
+            start(&mut uut);
+            stream(
+                &mut uut,
+                |b| &mut b.clock,
+                recs.len(),
+                ModMul::LATENCY,
+                |b, i| {
+                    let r = i.map_or(&[0u32; 4][..], |i| &recs[i][..]);
+                    b.a.next = b32(r[0]);
+                    b.w.next = b32(r[1]);
+                    b.w_shoup.next = b32(r[2]);
+                },
+                |b| vec![b.y.val().to_u32()],
+            )
+        }
+        "ct_butterfly" | "gs_butterfly" => {
+            macro_rules! run_bf {
+                ($ty:ty) => {{
+                    let mut uut = <$ty>::new(q);
+                    start(&mut uut);
+                    stream(
+                        &mut uut,
+                        |b| &mut b.clock,
+                        recs.len(),
+                        <$ty>::LATENCY,
+                        |b, i| {
+                            let r = i.map_or(&[0u32; 6][..], |i| &recs[i][..]);
+                            b.x.next = b32(r[0]);
+                            b.y.next = b32(r[1]);
+                            b.w.next = b32(r[2]);
+                            b.w_shoup.next = b32(r[3]);
+                        },
+                        |b| vec![b.u.val().to_u32(), b.v.val().to_u32()],
+                    )
+                }};
+            }
+            if bundle.name == "ct_butterfly" {
+                run_bf!(CtButterfly)
+            } else {
+                run_bf!(GsButterfly)
+            }
+        }
+        other => return ToolOutcome::Fail(format!("no rust-hdl simulation for {other}")),
+    };
+    let n_out = got.first().map_or(0, Vec::len);
+    let bad = recs
+        .iter()
+        .zip(&got)
+        .filter(|(r, g)| r[r.len() - n_out..] != g[..])
+        .count();
+    if bad == 0 {
+        ToolOutcome::Pass(format!("{} vectors", recs.len()))
+    } else {
+        ToolOutcome::Fail(format!("{bad} of {} vectors differ", recs.len()))
+    }
+}
+
+/// The bundles of the blocks implemented so far, for prime `q` and twiddles of `N = 2^log_n`.
+pub fn all_bundles(q: Prime, log_n: u32, command: &str) -> Vec<Bundle> {
+    vec![
+        modmul_bundle(q, log_n, 300, command),
+        butterfly_bundle(q, log_n, false, 300, command),
+        butterfly_bundle(q, log_n, true, 300, command),
+    ]
+}
+
+/// Runs every check of `bundles` in folders under `dir`; `verilator` enables the Verilator
+/// co-simulation (a C++ build per block, ~10 s each).
+pub fn verify_bundles(bundles: &[Bundle], q: Prime, dir: &Path, verilator: bool) -> Vec<CheckRow> {
+    let mut rows = Vec::new();
+    for b in bundles {
+        let mut row = |check: &str, o: ToolOutcome| {
+            rows.push(CheckRow {
+                block: b.name.clone(),
+                check: check.into(),
+                status: o.status().into(),
+                detail: o.detail().lines().last().unwrap_or("").to_string(),
+            })
+        };
+        row("rust-hdl", simulate_bundle(b, q));
+        let files = match b.write(&dir.join(&b.name)) {
+            Ok(f) => f,
+            Err(e) => {
+                row("write", ToolOutcome::Fail(e.to_string()));
+                continue;
+            }
+        };
+        let n = b.records.len();
+        row("icarus", run_icarus(&files, &files.vectors, n));
+        let bad = files.dir.join("corrupted.hex");
+        let negate = |o: ToolOutcome| match o {
+            ToolOutcome::Fail(_) => ToolOutcome::Pass("rejected".into()),
+            ToolOutcome::Pass(s) => ToolOutcome::Fail(format!("accepted a bad vector file: {s}")),
+            s => s,
+        };
+        if let Err(e) = corrupt_vectors(b, &files.vectors, &bad, b.record_words - 1) {
+            row("icarus-corrupted", ToolOutcome::Fail(e.to_string()));
+        } else {
+            row("icarus-corrupted", negate(run_icarus(&files, &bad, n)));
+        }
+        let missing = files.dir.join("missing.hex");
+        row("icarus-missing", negate(run_icarus(&files, &missing, n)));
+        if verilator {
+            match build_verilator(&files) {
+                Ok(exe) => {
+                    row("verilator", run_verilator(&exe, &files.vectors, n));
+                    row("verilator-corrupted", negate(run_verilator(&exe, &bad, n)));
+                }
+                Err(o) => row("verilator", o),
+            }
+        }
+        row("lint", lint(&files));
+        match synth(&files) {
+            Ok(r) => row(
+                "yosys",
+                ToolOutcome::Pass(format!(
+                    "check -assert ok, no latches; LUT {} FF {} DSP {} BRAM36 {}",
+                    r.lut, r.ff, r.dsp, r.bram36
+                )),
+            ),
+            Err(o) => row("yosys", o),
+        }
+    }
+    rows
+}
