@@ -34,6 +34,9 @@ enum Command {
     /// Verification suites (`heaccel verify rtl`).
     #[command(subcommand)]
     Verify(heaccel_cli::rtl::VerifyCommand),
+    /// Polynomial approximations (`heaccel approx sign`).
+    #[command(subcommand)]
+    Approx(heaccel_cli::approx::ApproxCommand),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +212,15 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", heaccel_cli::rtl::format_table(&report));
             }
             anyhow::ensure!(report.pass, "some RTL checks failed");
+            Ok(())
+        }
+        Some(Command::Approx(heaccel_cli::approx::ApproxCommand::Sign(args))) => {
+            let report = heaccel_cli::approx::sign_report(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", heaccel_cli::approx::format_sign_report(&report));
+            }
             Ok(())
         }
         Some(Command::Ckks(CkksCommand::Params(args))) => {

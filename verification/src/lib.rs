@@ -2,12 +2,14 @@
 //! the simulator and the host compiler are checked against, bit for bit.
 //!
 //! Layering, bottom up: [`arith`] (moduli, products, primes) -> [`ntt`] -> [`automorphism`]
-//! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`].
+//! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`]; [`minimax`] (Remez and
+//! composite sign approximations) stands beside them.
 
 pub mod arith;
 pub mod automorphism;
 pub mod ckks;
 pub mod error;
+pub mod minimax;
 pub mod ntt;
 pub(crate) mod ntt_simd;
 pub mod rns;
