@@ -3,10 +3,12 @@
 //!
 //! Layering, bottom up: [`arith`] (moduli, products, primes) -> [`ntt`] -> [`automorphism`]
 //! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`]; [`minimax`] (Remez and
-//! composite sign approximations) stands beside them.
+//! composite sign approximations) stands beside them; [`circuits`] (polynomials, ReLU, max) sits
+//! on [`ckks`] and [`minimax`].
 
 pub mod arith;
 pub mod automorphism;
+pub mod circuits;
 pub mod ckks;
 pub mod error;
 pub mod minimax;

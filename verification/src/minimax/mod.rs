@@ -10,4 +10,4 @@ pub use composite::{
     alpha_default_eps, alpha_degrees, odd_polynomial_depth, CompositeSign, ALPHA_DEGREES,
     ALPHA_LOG2_INV_EPS,
 };
-pub use remez::{clenshaw_odd_f64, OddMinimax, MAX_DEGREE};
+pub use remez::{clenshaw_f64, OddMinimax, MAX_DEGREE};

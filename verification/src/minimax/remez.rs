@@ -221,7 +221,7 @@ impl OddMinimax {
     /// `p(x)` in `f64` (Clenshaw's recurrence on the Chebyshev coefficients); `p` is odd, any
     /// finite `x` is accepted (meaningful on `[-b, b]`).
     pub fn eval(&self, x: f64) -> f64 {
-        clenshaw_odd_f64(&self.chebyshev_coefficients(), x / to_f64(&self.b))
+        clenshaw_f64(&self.chebyshev_coefficients(), x / to_f64(&self.b))
     }
 
     pub(crate) fn eval_exact(&self, x: &Real) -> Real {
@@ -234,7 +234,7 @@ impl OddMinimax {
 }
 
 /// `sum_k c_k T_k(t)` for a full coefficient vector, by Clenshaw's recurrence.
-pub fn clenshaw_odd_f64(coefficients: &[f64], t: f64) -> f64 {
+pub fn clenshaw_f64(coefficients: &[f64], t: f64) -> f64 {
     let (mut b1, mut b2) = (0.0, 0.0);
     for &c in coefficients.iter().skip(1).rev() {
         let b0 = c + 2.0 * t * b1 - b2;
