@@ -204,8 +204,12 @@ fn layer_error(name: &str, field: &'static str, problem: String) -> PackError {
     }
 }
 
-/// The output layout a convolution of `conv` on `input` produces: the input's fine grid, gap
-/// times the stride, multiplexed in `order`.
+/// The output layout a convolution of `conv` on `input` produces: the input's fine grid with
+/// gap times the stride (output pixel `(y, x)` on the slot of the input pixel
+/// `(s y, s x)`, so every tap is one rotation), multiplexed in `order`. When the output rows
+/// do not fit the fine grid's holes (padding above `(k - 1) / 2` grows the map), the holes are
+/// left empty; when they do not even fit between the rows, the output is packed afresh
+/// (correct, with more diagonals: the map then depends on the row).
 pub fn conv_output_layout(
     conv: &Conv2d,
     input: &Layout,
@@ -214,15 +218,12 @@ pub fn conv_output_layout(
     let out_shape = conv_output_shape(conv, input.shape)?;
     let fine_row = input.row_stride / input.gap;
     let fine_col = input.col_stride / input.gap;
-    Layout::multiplexed(
-        out_shape,
-        input.slots,
-        fine_row,
-        fine_col,
-        input.gap * conv.stride,
-        order,
-    )
-    .map_err(|e| layer_error(&conv.name, "output layout", e.to_string()))
+    let gap = input.gap * conv.stride;
+    let err = |e: PackError| layer_error(&conv.name, "output layout", e.to_string());
+    Layout::multiplexed(out_shape, input.slots, fine_row, fine_col, gap, order)
+        .or_else(|_| Layout::gapped(out_shape, input.slots, fine_row, fine_col, gap, 1, order))
+        .or_else(|_| Layout::packed(out_shape, input.slots, order))
+        .map_err(err)
 }
 
 fn conv_output_shape(conv: &Conv2d, input: Shape) -> Result<Shape, PackError> {

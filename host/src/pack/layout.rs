@@ -115,6 +115,26 @@ impl Layout {
         gap: usize,
         order: ChannelOrder,
     ) -> Result<Layout, PackError> {
+        Layout::gapped(shape, slots, fine_row, fine_col, gap, gap, order)
+    }
+
+    /// Like [`Layout::multiplexed`], with only `fill` of the `gap` holes per direction filled
+    /// (`fill` in `[1, gap]`; 1: one channel per block, holes left empty). For maps whose rows
+    /// are too long for the fine grid's holes (a convolution whose padding grows the map).
+    pub fn gapped(
+        shape: Shape,
+        slots: usize,
+        fine_row: usize,
+        fine_col: usize,
+        gap: usize,
+        fill: usize,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
+        if fill == 0 || fill > gap {
+            return Err(PackError::Layout(format!(
+                "fill {fill} is outside [1, gap = {gap}]"
+            )));
+        }
         if slots == 0 || !slots.is_power_of_two() {
             return Err(PackError::Layout(format!(
                 "slots = {slots} is not a power of two"
@@ -129,7 +149,7 @@ impl Layout {
         let col_stride = gap * fine_col;
         let extent = (shape.height - 1) * row_stride
             + (shape.width - 1) * col_stride
-            + (gap - 1) * (fine_row + fine_col)
+            + (fill - 1) * (fine_row + fine_col)
             + 1;
         let min_plane = extent.next_power_of_two();
         if min_plane > slots {
@@ -138,7 +158,7 @@ impl Layout {
                 shape.height, shape.width
             )));
         }
-        let per_block = gap * gap;
+        let per_block = fill * fill;
         let blocks_needed = shape.channels.div_ceil(per_block);
         let max_blocks = slots / min_plane;
         let (plane, blocks) = if blocks_needed <= max_blocks {
@@ -159,7 +179,7 @@ impl Layout {
         for (p, &c) in order.iter().enumerate() {
             let q = p % per_ct;
             let (block, sub) = (q % blocks, q / blocks);
-            let (sy, sx) = (sub / gap, sub % gap);
+            let (sy, sx) = (sub / fill, sub % fill);
             channels[c] = ChannelPlacement {
                 ciphertext: p / per_ct,
                 base: block * plane + sy * fine_row + sx * fine_col,
