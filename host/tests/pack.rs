@@ -767,3 +767,43 @@ fn unsupported_layers_are_errors_naming_the_layer() {
     let err = network_report(&net, &Strategy::Dense, 8192).unwrap_err();
     assert!(err.to_string().contains("#1 activation 'act1'"), "{err}");
 }
+
+#[test]
+fn encrypted_fully_connected_layer_matches_the_matrix_product() {
+    // 4 channels of 3x3 in a packed layout, flattened (36 features, CHW order), FC 36 -> 10.
+    let mut crypto = Crypto::new(insecure_test_params());
+    let shape = Shape::new(4, 3, 3);
+    let flat = Layout::packed(shape, 128, ChannelOrder::ChannelMajor)
+        .unwrap()
+        .flattened();
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let mut fc = heaccel_host::nn::Linear::zeroed("fc", 36, 10, true);
+    for w in fc
+        .weight
+        .iter_mut()
+        .chain(fc.bias.as_mut().unwrap().iter_mut())
+    {
+        *w = rng.gen_range(-0.5..0.5);
+    }
+    let plan = linear(&fc, &flat, BuildOptions::default()).unwrap();
+    let input = random_map(32, Shape::flat(36));
+    let got = crypto.run(&plan, &input);
+    // Naive matrix product (independent of the nn forward pass).
+    let want: Vec<f64> = (0..10)
+        .map(|o| {
+            fc.bias.as_ref().unwrap()[o]
+                + (0..36)
+                    .map(|i| fc.weight[o * 36 + i] * input.data()[i])
+                    .sum::<f64>()
+        })
+        .collect();
+    let want = FeatureMap::new(Shape::flat(10), want).unwrap();
+    let err = max_error(&want, &got);
+    eprintln!(
+        "fc 36->10: max error 2^{:.1}, {:?}",
+        err.log2(),
+        plan.counts
+    );
+    assert!(want.max_abs() > 0.5);
+    assert!(err < CONV_TOLERANCE, "error {err}");
+}
