@@ -1,0 +1,173 @@
+//! Runs a [`HeProgram`] on the reference model's [`Evaluator`].
+//!
+//! Scales: a [`HeOp::PMult`] plaintext and a [`HeOp::MulConst`] constant are encoded at the
+//! scale `q_level` (the prime the following rescale divides by), so `PMult` + `Rescale` returns
+//! a ciphertext of exactly the input's scale; a [`HeOp::AddPlain`] plaintext is encoded at the
+//! ciphertext's own scale and level. Hoisted rotations of one value run together through
+//! [`Evaluator::rotate_hoisted`] (one decomposition) when the first of them is reached. Values
+//! are dropped after their last use.
+
+use std::collections::HashMap;
+
+use heaccel_verification::ckks::{Ciphertext, Encoder, Evaluator};
+
+use super::program::{HeOp, HeProgram, ValueId};
+use super::PackError;
+
+/// Executes programs with an evaluator (which holds the relinearization key and the Galois
+/// keys of [`HeProgram::rotation_steps`]) and an encoder of the same parameters.
+#[derive(Debug)]
+pub struct HeExecutor<'a> {
+    evaluator: &'a Evaluator,
+    encoder: &'a Encoder,
+}
+
+impl<'a> HeExecutor<'a> {
+    /// An executor.
+    pub fn new(evaluator: &'a Evaluator, encoder: &'a Encoder) -> Self {
+        HeExecutor { evaluator, encoder }
+    }
+
+    /// Runs `program` on `inputs` (one ciphertext per program input, all at the same level
+    /// with `slots` slots) and returns its outputs.
+    pub fn run(
+        &self,
+        program: &HeProgram,
+        inputs: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, PackError> {
+        program.check()?;
+        if !program.is_materialized() {
+            return Err(PackError::NotMaterialized);
+        }
+        if inputs.len() != program.inputs {
+            return Err(PackError::Inputs(format!(
+                "{} ciphertexts given, the program takes {}",
+                inputs.len(),
+                program.inputs
+            )));
+        }
+        for (i, ct) in inputs.iter().enumerate() {
+            if 1usize << ct.log_slots != program.slots {
+                return Err(PackError::Inputs(format!(
+                    "input {i} has 2^{} slots, the program works on {}",
+                    ct.log_slots, program.slots
+                )));
+            }
+        }
+        // Last use of every value (outputs live to the end).
+        let n = program.value_count();
+        let mut last_use = vec![0usize; n];
+        for (k, op) in program.ops.iter().enumerate() {
+            for v in op.operands() {
+                last_use[v] = k;
+            }
+        }
+        for &o in &program.outputs {
+            last_use[o] = usize::MAX;
+        }
+        // Hoisted rotations grouped by source: (dst, step).
+        let mut hoisted: HashMap<ValueId, Vec<(ValueId, i64)>> = HashMap::new();
+        for (k, op) in program.ops.iter().enumerate() {
+            if let HeOp::Rotate {
+                src,
+                step,
+                hoisted: true,
+            } = *op
+            {
+                hoisted
+                    .entry(src)
+                    .or_default()
+                    .push((program.inputs + k, step));
+            }
+        }
+        let mut values: Vec<Option<Ciphertext>> = vec![None; n];
+        for (i, ct) in inputs.iter().enumerate() {
+            values[i] = Some(ct.clone());
+        }
+        let release = |values: &mut Vec<Option<Ciphertext>>, op: &HeOp, k: usize| {
+            for v in op.operands() {
+                if last_use[v] == k {
+                    values[v] = None;
+                }
+            }
+        };
+        let ev = self.evaluator;
+        let q = |ct: &Ciphertext| ev.params().q_tables()[ct.level()].modulus().value() as f64;
+        for (k, op) in program.ops.iter().enumerate() {
+            let me = program.inputs + k;
+            if values[me].is_some() {
+                // Computed with its hoisting group.
+                release(&mut values, op, k);
+                continue;
+            }
+            let get = |v: ValueId| {
+                values[v].as_ref().ok_or_else(|| PackError::Program {
+                    op: k,
+                    problem: format!("value {v} was released before use"),
+                })
+            };
+            let result = match *op {
+                HeOp::Rotate {
+                    src,
+                    step,
+                    hoisted: is_hoisted,
+                } => {
+                    if is_hoisted {
+                        let group = &hoisted[&src];
+                        let steps: Vec<i64> = group.iter().map(|&(_, s)| s).collect();
+                        let rotated = ev.rotate_hoisted(get(src)?, &steps)?;
+                        let mut mine = None;
+                        for (&(dst, _), ct) in group.iter().zip(rotated) {
+                            if dst == me {
+                                mine = Some(ct);
+                            } else {
+                                values[dst] = Some(ct);
+                            }
+                        }
+                        mine.expect("the group holds this rotation")
+                    } else {
+                        ev.rotate(get(src)?, step)?
+                    }
+                }
+                HeOp::PMult { src, plain } => {
+                    let ct = get(src)?;
+                    let pt = self.encoder.encode_real(
+                        &program.plaintexts[plain].values,
+                        ct.level(),
+                        q(ct),
+                    )?;
+                    ev.mul_plain(ct, &pt)?
+                }
+                HeOp::AddPlain { src, plain } => {
+                    let ct = get(src)?;
+                    let pt = self.encoder.encode_real(
+                        &program.plaintexts[plain].values,
+                        ct.level(),
+                        ct.scale,
+                    )?;
+                    ev.add_plain(ct, &pt)?
+                }
+                HeOp::Add { a, b } => ev.add(get(a)?, get(b)?)?,
+                HeOp::MulRelin { a, b } => ev.mul_relin(get(a)?, get(b)?)?,
+                HeOp::Rescale { src } => ev.rescale(get(src)?)?,
+                HeOp::AddConst { src, value } => ev.add_const(get(src)?, value)?,
+                HeOp::MulConst { src, value } => {
+                    let ct = get(src)?;
+                    ev.mul_const(ct, value, q(ct))?
+                }
+            };
+            values[me] = Some(result);
+            release(&mut values, op, k);
+        }
+        program
+            .outputs
+            .iter()
+            .map(|&o| {
+                values[o].clone().ok_or_else(|| PackError::Program {
+                    op: program.ops.len(),
+                    problem: format!("output value {o} was not computed"),
+                })
+            })
+            .collect()
+    }
+}

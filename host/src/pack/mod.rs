@@ -1,0 +1,77 @@
+//! Packing and convolution strategies: from network layers to CKKS operation graphs.
+//!
+//! - [`program`]: [`HeOp`] / [`HeProgram`], a CKKS operation graph with counts
+//!   ([`OpCounts`]) and depth tracking; [`exec`]: [`HeExecutor`] runs one on the reference
+//!   model's evaluator.
+//! - [`layout`]: [`Layout`], how a `C x H x W` feature map sits in ciphertext slots
+//!   (channel-major or group-interleaved, gapped and multiplexed).
+//! - [`diag`]: any linear map between two layouts by the diagonal method with hoisted
+//!   baby-step/giant-step rotations.
+//! - [`conv`]: the dense baseline and SpENCNN (HE-group convolution, group-interleaved
+//!   encoding, sub-block pruning) for convolutions, and fully connected layers.
+//! - [`report`]: per-layer operation counts of a whole network ([`network_report`]).
+
+pub mod conv;
+pub mod diag;
+pub mod exec;
+pub mod layout;
+pub mod program;
+pub mod report;
+
+pub use conv::{
+    conv2d, he_group_count, linear, BuildOptions, EffectiveLayer, GroupChoice, LayerPlan,
+    PruneConfig, PruneReport, PrunedBlock, SpencnnConfig, Strategy,
+};
+pub use diag::{Bsgs, Diagonals};
+pub use exec::HeExecutor;
+pub use layout::{ChannelOrder, ChannelPlacement, Layout};
+pub use program::{HeOp, HeProgram, OpCounts, PlainVector};
+pub use report::{densified, network_report, LayerReport, NetworkReport};
+
+use thiserror::Error;
+
+/// Errors of packing, compilation and execution.
+#[derive(Debug, Error)]
+pub enum PackError {
+    /// A layer's hyperparameter, weights or strategy setting does not fit.
+    #[error("layer '{layer}', field `{field}`: {problem}")]
+    Layer {
+        /// Layer name.
+        layer: String,
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
+    /// A layer kind the HE pipeline does not run (yet).
+    #[error("layer {location}: {problem}")]
+    Unsupported {
+        /// Where it is (`#path kind 'name'`).
+        location: String,
+        /// Why.
+        problem: String,
+    },
+    /// An invalid layout.
+    #[error("layout: {0}")]
+    Layout(String),
+    /// An invalid program.
+    #[error("program, op {op}: {problem}")]
+    Program {
+        /// Index of the offending op (the op count for outputs).
+        op: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The program was built for counting only.
+    #[error("program plaintexts were not materialized (built for counting only)")]
+    NotMaterialized,
+    /// Wrong inputs for a program.
+    #[error("program inputs: {0}")]
+    Inputs(String),
+    /// From the network IR.
+    #[error(transparent)]
+    Nn(#[from] crate::nn::NnError),
+    /// From the reference model.
+    #[error(transparent)]
+    Ckks(#[from] heaccel_verification::Error),
+}
