@@ -4,5 +4,6 @@
 pub mod approx;
 pub mod ckks_report;
 pub mod params_file;
+pub mod plot;
 pub mod rtl;
 pub mod simulate;

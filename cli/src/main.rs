@@ -69,6 +69,9 @@ struct SimulateArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write an SVG figure: unit utilization and the roofline position.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,8 +165,19 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
     let report = heaccel_sim::simulate(&program, &config)?;
     let key_bytes = simulate::key_bytes(&program, config.word_bytes());
     let key_bound_us = key_bytes as f64 / (config.memory.bandwidth_gb_s * 1e3);
+    let work = heaccel_sim::program_work(&program);
+    if let Some(path) = &args.svg {
+        let label = op.map_or("program".to_string(), |op| format!("{op:?}").to_lowercase());
+        let point = heaccel_cli::plot::RooflinePoint::of(&label, &work, &report, &config);
+        let svg = heaccel_cli::plot::simulation_svg(&report, &[point], &config)?;
+        heaccel_cli::plot::write_whole(path, &svg)?;
+        if !args.json {
+            println!("wrote {}", path.display());
+        }
+    }
     if args.json {
         let mut v = serde_json::to_value(&report)?;
+        v["work"] = serde_json::to_value(work)?;
         v["key_bytes"] = key_bytes.into();
         v["key_stream_bound_us"] = key_bound_us.into();
         if let Some(op) = op {

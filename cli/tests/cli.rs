@@ -306,3 +306,52 @@ fn simulate_op_refuses_insecure_parameters_without_opt_in() {
     let out = heaccel(&["simulate"]);
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[test]
+fn simulate_writes_an_svg_figure_and_reports_work() {
+    let dir = std::env::temp_dir().join(format!("heaccel-svg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("pmult.svg");
+    let out = heaccel(&[
+        "simulate",
+        "--op",
+        "pmult",
+        "--log-n",
+        "10",
+        "--levels",
+        "3",
+        "--allow-insecure",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // a plaintext product: both ciphertext halves times the plaintext, per limb (L + 1 = 4)
+    assert_eq!(v["work"]["modmuls"], 2 * 4 * 1024);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    assert!(text.contains("roofline") && text.contains("unit busy"));
+    // an unwritable path is an error naming it, and nothing is left behind
+    let bad = dir.join("missing-dir").join("x.svg");
+    let out = heaccel(&[
+        "simulate",
+        "--op",
+        "ntt",
+        "--log-n",
+        "10",
+        "--levels",
+        "3",
+        "--allow-insecure",
+        "--svg",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing-dir"));
+    assert!(!bad.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

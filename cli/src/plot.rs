@@ -1,0 +1,265 @@
+//! SVG figures of simulation reports (plotters): unit utilization, a roofline with each HE
+//! operation's position, and per-layer latency split by unit.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use heaccel_sim::{HwConfig, TimingReport, Work};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One point of a roofline: an operation's arithmetic intensity and achieved throughput.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RooflinePoint {
+    /// What was simulated (e.g. `hrot`).
+    pub label: String,
+    /// Modular multiplications per off-chip byte (`> 0`).
+    pub intensity: f64,
+    /// Achieved modular multiplications per second.
+    pub throughput: f64,
+}
+
+impl RooflinePoint {
+    /// The point of a simulated program with work `work`.
+    pub fn of(label: &str, work: &Work, report: &TimingReport, config: &HwConfig) -> Self {
+        let bytes = work.offchip_bytes(config.word_bytes()).max(1) as f64;
+        RooflinePoint {
+            label: label.to_string(),
+            intensity: work.modmuls as f64 / bytes,
+            throughput: work.modmuls as f64 / (report.time_us.max(1e-9) * 1e-6),
+        }
+    }
+}
+
+/// Peak modular multiplications per second: every butterfly, element-wise lane and
+/// basis-conversion lane busy each cycle.
+pub fn peak_modmuls_per_second(config: &HwConfig) -> f64 {
+    let per_cycle = config.ntt.units as f64 * config.ntt.butterflies_per_unit as f64
+        + config.modmul.lanes as f64
+        + config.bconv.lanes as f64;
+    per_cycle * config.clock_mhz * 1e6
+}
+
+/// The label of a segmented axis position: the name of the segment it centres.
+fn segment_label(v: &SegmentValue<usize>, name: impl Fn(usize) -> Option<String>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => name(*i).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+const UNIT_COLORS: [RGBColor; 5] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+];
+
+fn draw_utilization(area: &DrawingArea<SVGBackend, Shift>, report: &TimingReport) -> Result<()> {
+    let units = &report.units;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!(
+                "unit busy, {:.1} us ({} bound)",
+                report.time_us,
+                report.bound.name()
+            ),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .build_cartesian_2d((0..units.len()).into_segmented(), 0f64..100f64)
+        .context("utilization chart")?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(units.len())
+        .x_label_formatter(&|v| segment_label(v, |i| units.get(i).map(|u| u.unit.name().into())))
+        .y_desc("busy %")
+        .draw()
+        .context("utilization axes")?;
+    chart
+        .draw_series(units.iter().enumerate().map(|(i, u)| {
+            let color = UNIT_COLORS[i % UNIT_COLORS.len()];
+            Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), u.busy * 100.0),
+                ],
+                color.filled(),
+            )
+        }))
+        .context("utilization bars")?;
+    Ok(())
+}
+
+fn draw_roofline(
+    area: &DrawingArea<SVGBackend, Shift>,
+    points: &[RooflinePoint],
+    config: &HwConfig,
+) -> Result<()> {
+    let peak = peak_modmuls_per_second(config);
+    let bandwidth = config.memory.bandwidth_gb_s * 1e9;
+    let ridge = peak / bandwidth;
+    let x_min = points
+        .iter()
+        .map(|p| p.intensity)
+        .fold(ridge, f64::min)
+        .max(1e-3)
+        / 10.0;
+    let x_max = points.iter().map(|p| p.intensity).fold(ridge, f64::max) * 10.0;
+    let y_max = peak * 3.0;
+    let y_min = points
+        .iter()
+        .map(|p| p.throughput)
+        .fold(bandwidth * x_min, f64::min)
+        .max(1.0)
+        / 3.0;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("roofline on {} (modmul/s vs modmul/byte)", config.name),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d((x_min..x_max).log_scale(), (y_min..y_max).log_scale())
+        .context("roofline chart")?;
+    chart
+        .configure_mesh()
+        .x_desc("modular multiplications per off-chip byte")
+        .y_desc("modmul/s")
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .x_label_formatter(&|x| format!("{x:.0e}"))
+        .draw()
+        .context("roofline axes")?;
+    let roof: Vec<(f64, f64)> = (0..=64)
+        .map(|i| x_min * (x_max / x_min).powf(i as f64 / 64.0))
+        .map(|x| (x, (bandwidth * x).min(peak)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(roof, BLACK.stroke_width(2)))
+        .context("roof")?;
+    for (i, p) in points.iter().enumerate() {
+        let color = UNIT_COLORS[i % UNIT_COLORS.len()];
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (p.intensity, p.throughput),
+                5,
+                color.filled(),
+            )))
+            .context("roofline point")?
+            .label(p.label.clone())
+            .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .context("roofline legend")?;
+    Ok(())
+}
+
+/// Unit utilization of `report` beside the roofline position of `points`, as SVG text.
+pub fn simulation_svg(
+    report: &TimingReport,
+    points: &[RooflinePoint],
+    config: &HwConfig,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1100, 420)).into_drawing_area();
+        root.fill(&WHITE).context("background")?;
+        let (left, right) = root.split_horizontally(450);
+        draw_utilization(&left, report)?;
+        draw_roofline(&right, points, config)?;
+        root.present().context("rendering the figure")?;
+    }
+    Ok(svg)
+}
+
+/// Per-layer latency split by unit as stacked bars: `layers[i] = (name, [(unit, us)])`.
+pub fn layer_latency_svg(title: &str, layers: &[(String, Vec<(String, f64)>)]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let width = (160 + 60 * layers.len()).clamp(500, 2400) as u32;
+        let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
+        root.fill(&WHITE).context("background")?;
+        let total_max = layers
+            .iter()
+            .map(|(_, parts)| parts.iter().map(|(_, t)| t).sum::<f64>())
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..layers.len()).into_segmented(), 0f64..total_max * 1.1)
+            .context("layer chart")?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(layers.len())
+            .x_label_formatter(&|v| segment_label(v, |i| layers.get(i).map(|l| l.0.clone())))
+            .y_desc("us")
+            .draw()
+            .context("layer axes")?;
+        let mut unit_names: Vec<String> = Vec::new();
+        for (_, parts) in layers {
+            for (u, _) in parts {
+                if !unit_names.contains(u) {
+                    unit_names.push(u.clone());
+                }
+            }
+        }
+        for (k, unit) in unit_names.iter().enumerate() {
+            let color = UNIT_COLORS[k % UNIT_COLORS.len()];
+            let bars: Vec<Rectangle<(SegmentValue<usize>, f64)>> = layers
+                .iter()
+                .enumerate()
+                .map(|(i, (_, parts))| {
+                    let below: f64 = parts
+                        .iter()
+                        .filter(|(u, _)| unit_names[..k].contains(u))
+                        .map(|p| p.1)
+                        .sum();
+                    let own = parts.iter().find(|(u, _)| u == unit).map_or(0.0, |p| p.1);
+                    Rectangle::new(
+                        [
+                            (SegmentValue::Exact(i), below),
+                            (SegmentValue::Exact(i + 1), below + own),
+                        ],
+                        color.filled(),
+                    )
+                })
+                .collect();
+            chart
+                .draw_series(bars)
+                .context("layer bars")?
+                .label(unit.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .context("layer legend")?;
+        root.present().context("rendering the figure")?;
+    }
+    Ok(svg)
+}
+
+/// Writes `text` to `path` whole: a temporary file beside it, then a rename, so a failure
+/// leaves no half-written file.
+pub fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("svg.partial");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
