@@ -7,3 +7,4 @@ pub mod params_file;
 pub mod plot;
 pub mod rtl;
 pub mod simulate;
+pub mod sweep;

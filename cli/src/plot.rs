@@ -263,3 +263,74 @@ pub fn write_whole(path: &Path, text: &str) -> Result<()> {
     std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// Latency against cost for every sweep point `(cost, time_us, on_front)`, the Pareto front
+/// drawn as a line.
+pub fn pareto_svg(title: &str, points: &[(f64, f64, bool)]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
+        root.fill(&WHITE).context("background")?;
+        let (x_lo, x_hi) = points.iter().fold((f64::INFINITY, 0f64), |(lo, hi), p| {
+            (lo.min(p.0), hi.max(p.0))
+        });
+        let (y_lo, y_hi) = points.iter().fold((f64::INFINITY, 0f64), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+        let (x_lo, y_lo) = (x_lo.max(1e-9) / 1.5, y_lo.max(1e-9) / 1.5);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (x_lo..(x_hi * 1.5).max(x_lo * 2.0)).log_scale(),
+                (y_lo..(y_hi * 1.5).max(y_lo * 2.0)).log_scale(),
+            )
+            .context("pareto chart")?;
+        chart
+            .configure_mesh()
+            .x_desc("cost proxy: multiplier lanes x word bits")
+            .y_desc("latency (us)")
+            .draw()
+            .context("pareto axes")?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, RGBColor(150, 150, 150).filled())),
+            )
+            .context("sweep points")?
+            .label("configuration")
+            .legend(|(x, y)| Circle::new((x, y), 3, RGBColor(150, 150, 150).filled()));
+        let mut front: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.2)
+            .map(|&(x, y, _)| (x, y))
+            .collect();
+        front.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(
+                front.clone(),
+                UNIT_COLORS[3].stroke_width(2),
+            ))
+            .context("pareto front")?
+            .label("Pareto front")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], UNIT_COLORS[3]));
+        chart
+            .draw_series(
+                front
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, UNIT_COLORS[3].filled())),
+            )
+            .context("pareto points")?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .context("pareto legend")?;
+        root.present().context("rendering the figure")?;
+    }
+    Ok(svg)
+}
