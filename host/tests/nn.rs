@@ -754,3 +754,41 @@ fn placed_layers_and_mutable_visits() {
     }
     assert_eq!(relus, 19);
 }
+
+#[test]
+fn the_bound_checker_reports_the_first_relu_or_max_pool_input_beyond_b() {
+    // x -> 2x (1x1 conv) -> ReLU -> 2x2 max pool: with input max |x| = 1.5 (a -1.5), the ReLU
+    // sees 3.0 and the pool sees max(ReLU) = 2 * 0.9 = 1.8.
+    let mut conv = Conv2d::zeroed("double", 1, 1, 1, 1, 0, 1, false);
+    conv.weight = vec![2.0];
+    let network = Network {
+        name: "bounded".into(),
+        input_shape: Shape::new(1, 2, 2),
+        layers: vec![
+            Layer::Conv2d(conv),
+            Layer::Activation(ActivationLayer {
+                name: "relu".into(),
+                function: Activation::Relu,
+            }),
+            Layer::Pool(Pool {
+                kind: PoolKind::Max,
+                kernel_size: 2,
+                stride: 2,
+            }),
+        ],
+    };
+    let input = FeatureMap::new(network.input_shape, vec![0.9, -1.5, 0.25, 0.0]).unwrap();
+    let pass = forward(&network, &input).unwrap();
+    let (loc, value) = pass.first_beyond_bound(2.5).unwrap();
+    assert_eq!(
+        (loc.path.as_str(), loc.kind, value),
+        ("1", "activation", 3.0)
+    );
+    let (loc, value) = pass.first_beyond_bound(1.7).unwrap();
+    assert_eq!((loc.path.as_str(), value), ("1", 3.0));
+    // within 3.0 the ReLU passes, and the pool's 1.8 too; the conv needs no bound
+    assert!(pass.first_beyond_bound(3.0).is_none());
+    let nan = FeatureMap::new(network.input_shape, vec![f64::NAN, 0.0, 0.0, 0.0]).unwrap();
+    let pass = forward(&network, &nan).unwrap();
+    assert!(pass.first_beyond_bound(1e9).is_some());
+}

@@ -15,6 +15,11 @@ pub struct LayerOutput {
     pub location: LayerLocation,
     /// What it produced (for a residual block: the sum of its branches).
     pub output: FeatureMap,
+    /// `max |x|` over the layer's input (NaN when the input holds a NaN).
+    pub input_max_abs: f64,
+    /// Whether the layer is approximated on a bounded input range under encryption (ReLU and
+    /// max pooling, by composite minimax polynomials on `[-B, B]`).
+    pub needs_bound: bool,
 }
 
 /// The result of [`forward()`].
@@ -35,6 +40,16 @@ impl ForwardPass {
             .iter()
             .map(|l| (&l.location, l.output.max_abs()))
             .collect()
+    }
+
+    /// The first layer, in execution order, that needs its inputs within `bound` (ReLU, max
+    /// pooling) and got a larger (or NaN) one, with that input's `max |x|`: the checker that
+    /// tells the user to raise the bound `B` of a minimax approximation.
+    pub fn first_beyond_bound(&self, bound: f64) -> Option<(&LayerLocation, f64)> {
+        self.layer_outputs
+            .iter()
+            .find(|l| l.needs_bound && !(l.input_max_abs <= bound))
+            .map(|l| (&l.location, l.input_max_abs))
     }
 }
 
@@ -83,6 +98,7 @@ fn run_list(
 ) -> FeatureMap {
     for (i, layer) in layers.iter().enumerate() {
         let path = join_path(prefix, i);
+        let input_max_abs = if record.is_some() { x.max_abs() } else { 0.0 };
         x = match layer {
             Layer::Conv2d(conv) => conv2d(conv, &x),
             Layer::BatchNorm(bn) => batch_norm(bn, x),
@@ -107,6 +123,12 @@ fn run_list(
                     name: layer.name().to_string(),
                 },
                 output: x.clone(),
+                input_max_abs,
+                needs_bound: match layer {
+                    Layer::Activation(act) => act.function == Activation::Relu,
+                    Layer::Pool(pool) => pool.kind == PoolKind::Max,
+                    _ => false,
+                },
             });
         }
     }
