@@ -48,7 +48,7 @@ impl ForwardPass {
     pub fn first_beyond_bound(&self, bound: f64) -> Option<(&LayerLocation, f64)> {
         self.layer_outputs
             .iter()
-            .find(|l| l.needs_bound && !(l.input_max_abs <= bound))
+            .find(|l| l.needs_bound && (l.input_max_abs > bound || l.input_max_abs.is_nan()))
             .map(|l| (&l.location, l.input_max_abs))
     }
 }
