@@ -43,9 +43,9 @@ impl AutomorphGeometry {
     /// Largest supported `log2(N)`.
     pub const MAX_LOG_N: u32 = 16;
     /// Largest supported lane count.
-    pub const MAX_LANES: usize = 64;
+    pub const MAX_LANES: usize = 256;
 
-    /// Validates: `lanes` a power of two in `[1, 64]`, `log_n` in `[2, 16]` with `N >= 2P`.
+    /// Validates: `lanes` a power of two in `[1, 256]`, `log_n` in `[2, 16]` with `N >= 2P`.
     pub fn new(log_n: u32, lanes: usize) -> Result<Self, HdlError> {
         if !lanes.is_power_of_two() || lanes > Self::MAX_LANES {
             return Err(HdlError::InvalidParameter {

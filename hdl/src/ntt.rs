@@ -208,9 +208,9 @@ impl NttGeometry {
     /// Largest supported `log2(N)`.
     pub const MAX_LOG_N: u32 = 16;
     /// Largest supported lane count.
-    pub const MAX_LANES: usize = 64;
+    pub const MAX_LANES: usize = 128;
 
-    /// Validates: `lanes` a power of two in `[1, 64]`, `log_n` in `[2, 16]` with
+    /// Validates: `lanes` a power of two in `[1, 128]`, `log_n` in `[2, 16]` with
     /// `N >= 4P` (banks at least two rows deep).
     pub fn new(log_n: u32, lanes: usize) -> Result<Self, HdlError> {
         if !lanes.is_power_of_two() || lanes > Self::MAX_LANES {

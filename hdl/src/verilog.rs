@@ -115,6 +115,8 @@ pub struct Bundle {
     pub records: Vec<Vec<u32>>,
     /// Words per record.
     pub record_words: usize,
+    /// `(log_n, lanes)` of the NTT and automorphism units (`None` for the scalar blocks).
+    pub geometry: Option<(u32, usize)>,
 }
 
 /// Paths of a written bundle.

@@ -139,3 +139,26 @@ fn gs_butterfly_verilog() {
         true,
     );
 }
+
+#[test]
+fn ntt_unit_verilog() {
+    let geo = heaccel_hdl::NttGeometry::new(8, 4).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::ntt_bundle(prime(), geo, 2, "cargo test -p heaccel-hdl --test cosim"),
+        true,
+    );
+}
+
+#[test]
+fn automorph_unit_verilog() {
+    let geo = heaccel_hdl::AutomorphGeometry::new(8, 4).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::automorph_bundle(
+            prime(),
+            geo,
+            1,
+            "cargo test -p heaccel-hdl --test cosim",
+        ),
+        true,
+    );
+}
