@@ -17,6 +17,10 @@ fn verify_rtl_json_has_the_documented_shape() {
         "rtl",
         "--json",
         "--no-verilator",
+        "--log-n",
+        "5",
+        "--lanes",
+        "2",
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -29,7 +33,7 @@ fn verify_rtl_json_has_the_documented_shape() {
     assert_eq!(v["pass"], true);
     assert!(v["q"].as_u64().unwrap() < 1 << 30);
     let rows = v["rows"].as_array().unwrap();
-    for block in ["modmul", "ct_butterfly", "gs_butterfly"] {
+    for block in ["modmul", "ct_butterfly", "gs_butterfly", "ntt", "automorph"] {
         let sim = rows
             .iter()
             .find(|r| r["block"] == block && r["check"] == "rust-hdl")
