@@ -1,6 +1,6 @@
 //! RTL blocks of the heaccel accelerator, written with rust-hdl 0.46: modular adder,
-//! subtractor and multiplier, Cooley-Tukey and Gentleman-Sande butterflies (and, in later
-//! modules, the NTT unit ([`ntt`]) and the automorphism unit ([`automorph`]).
+//! subtractor and multiplier, Cooley-Tukey and Gentleman-Sande butterflies, the NTT unit
+//! ([`ntt`]) and the automorphism unit ([`automorph`]).
 //!
 //! Conventions (see `DESIGN.md`):
 //! - Machine word `W = 32` bits ([`WORD_BITS`]); primes `q` are odd, `q < 2^30`

@@ -39,7 +39,7 @@
 //! **Stall policy.** A stage reads data the previous stage wrote, and a word is written
 //! [`NttUnit::LATENCY`] edges after it was read; the unit issues the `N/2P` cycles of a stage
 //! and then waits `LATENCY - 1` cycles for the pipeline to drain before the next stage. One
-//! transform takes [`NttUnit::cycles`]` = 1 + log_n (N/2P + LATENCY - 1)` cycles against the
+//! transform takes [`NttGeometry::cycles`]` = 1 + log_n (N/2P + LATENCY - 1)` cycles against the
 //! bound `N/2 log_n / P`: +2.8% at `N = 2^12`, `P = 8`.
 //!
 //! The unit is a custom rust-hdl `Logic` (a hand-written `update` and Verilog body, as
