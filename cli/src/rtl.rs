@@ -83,8 +83,12 @@ pub struct VerifyRtlArgs {
 pub struct VerifyReport {
     /// The prime of the checked blocks.
     pub q: u64,
-    /// log2(N) of the twiddles in the vectors.
+    /// log2(N) of the twiddles in the scalar blocks' vectors.
     pub log_n: u32,
+    /// log2(N) of the NTT and automorphism units checked.
+    pub unit_log_n: u32,
+    /// Lanes of the NTT and automorphism units checked.
+    pub unit_lanes: u32,
     /// `true` when no row failed (skipped rows do not fail).
     pub pass: bool,
     /// One row per block and check.
@@ -192,6 +196,8 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
     Ok(VerifyReport {
         q: q.value(),
         log_n,
+        unit_log_n: args.log_n,
+        unit_lanes: args.lanes,
         pass,
         rows,
     })
@@ -200,8 +206,9 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
 /// The table of a report.
 pub fn format_table(report: &VerifyReport) -> String {
     let mut s = format!(
-        "RTL checks (q = {}, twiddles of N = 2^{})\n{:<14} {:<20} {:<6} detail\n",
-        report.q, report.log_n, "block", "check", "status"
+        "RTL checks (q = {}, twiddles of N = 2^{}; units at N = 2^{}, P = {})\n{:<14} {:<20} \
+         {:<6} detail\n",
+        report.q, report.log_n, report.unit_log_n, report.unit_lanes, "block", "check", "status"
     );
     for r in &report.rows {
         s += &format!(
