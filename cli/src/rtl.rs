@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use heaccel_hdl::verify::{all_bundles, verify_bundles, CheckRow};
-use heaccel_hdl::{blocks, Prime, WORD_BITS};
+use heaccel_hdl::{blocks, AutomorphGeometry, NttGeometry, Prime, WORD_BITS};
 use heaccel_verification::arith::ntt_primes;
 use serde::Serialize;
 
@@ -18,9 +18,9 @@ pub enum Block {
     Modmul,
     /// Cooley-Tukey and Gentleman-Sande butterflies (two folders).
     Butterfly,
-    /// NTT unit (not yet in hdl/).
+    /// NTT unit (forward and inverse, `--log-n`, `--lanes` butterflies).
     Ntt,
-    /// Automorphism unit (not yet in hdl/).
+    /// Automorphism unit (`--log-n`, `--lanes` coefficients per cycle).
     Automorph,
 }
 
@@ -30,10 +30,12 @@ pub struct VerilogArgs {
     /// Which block.
     #[arg(long, value_enum)]
     pub block: Block,
-    /// log2(N): the twiddles in the vectors are those of N = 2^K (K in [2, 14]).
+    /// log2(N): the unit size and the twiddles in the vectors are those of N = 2^K
+    /// (K in [2, 14]; the NTT unit needs N >= 4P, the automorphism unit N >= 2P).
     #[arg(long = "log-n", default_value_t = 12, value_name = "K")]
     pub log_n: u32,
-    /// Butterflies / lanes per cycle (NTT and automorphism units).
+    /// Butterflies (NTT unit) or coefficients per cycle (automorphism unit): a power of two
+    /// in [1, 128] (NTT) or [1, 256] (automorphism).
     #[arg(long, default_value_t = 8, value_name = "P")]
     pub lanes: u32,
     /// Machine word in bits (the RTL is built for 32).
@@ -68,6 +70,12 @@ pub struct VerifyRtlArgs {
     /// Folder for the generated files (default: a folder under the system temp dir).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// log2(N) of the NTT and automorphism units checked (K in [2, 14]; N >= 4P).
+    #[arg(long = "log-n", default_value_t = 8, value_name = "K")]
+    pub log_n: u32,
+    /// Lanes P of the NTT and automorphism units checked (power of two; N >= 4P).
+    #[arg(long, default_value_t = 4, value_name = "P")]
+    pub lanes: u32,
 }
 
 /// JSON report of `heaccel verify rtl --json`.
@@ -75,8 +83,12 @@ pub struct VerifyRtlArgs {
 pub struct VerifyReport {
     /// The prime of the checked blocks.
     pub q: u64,
-    /// log2(N) of the twiddles in the vectors.
+    /// log2(N) of the twiddles in the scalar blocks' vectors.
     pub log_n: u32,
+    /// log2(N) of the NTT and automorphism units checked.
+    pub unit_log_n: u32,
+    /// Lanes of the NTT and automorphism units checked.
+    pub unit_lanes: u32,
     /// `true` when no row failed (skipped rows do not fail).
     pub pass: bool,
     /// One row per block and check.
@@ -114,8 +126,8 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
     if !(2..=14).contains(&args.log_n) {
         bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
     }
-    if !args.lanes.is_power_of_two() || args.lanes > 64 {
-        bail!("--lanes {}: must be a power of two in [1, 64]", args.lanes);
+    if !args.lanes.is_power_of_two() || args.lanes > 256 {
+        bail!("--lanes {}: must be a power of two in [1, 256]", args.lanes);
     }
     let q = check_prime(args.q, args.log_n)?;
     let command = format!(
@@ -133,10 +145,16 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
             blocks::butterfly_bundle(q, args.log_n, false, 300, &command),
             blocks::butterfly_bundle(q, args.log_n, true, 300, &command),
         ],
-        Block::Ntt | Block::Automorph => bail!(
-            "--block {}: not implemented in heaccel-hdl yet (available: modmul, butterfly)",
-            format!("{:?}", args.block).to_lowercase()
-        ),
+        Block::Ntt => {
+            let geo = NttGeometry::new(args.log_n, args.lanes as usize)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            vec![blocks::ntt_bundle(q, geo, 2, &command)]
+        }
+        Block::Automorph => {
+            let geo = AutomorphGeometry::new(args.log_n, args.lanes as usize)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            vec![blocks::automorph_bundle(q, geo, 1, &command)]
+        }
     };
     let mut dirs = Vec::new();
     for b in &bundles {
@@ -159,12 +177,27 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
     let dir = args.out.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("heaccel-verify-rtl-{}", std::process::id()))
     });
-    let bundles = all_bundles(q, log_n, "heaccel verify rtl");
+    if !(2..=14).contains(&args.log_n) {
+        bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
+    }
+    let bundles = all_bundles(
+        q,
+        log_n,
+        args.log_n,
+        args.lanes as usize,
+        &format!(
+            "heaccel verify rtl --log-n {} --lanes {}",
+            args.log_n, args.lanes
+        ),
+    )
+    .map_err(|e| anyhow::anyhow!("--{e}"))?;
     let rows = verify_bundles(&bundles, q, Path::new(&dir), !args.no_verilator);
     let pass = rows.iter().all(|r| r.status != "fail");
     Ok(VerifyReport {
         q: q.value(),
         log_n,
+        unit_log_n: args.log_n,
+        unit_lanes: args.lanes,
         pass,
         rows,
     })
@@ -173,8 +206,9 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
 /// The table of a report.
 pub fn format_table(report: &VerifyReport) -> String {
     let mut s = format!(
-        "RTL checks (q = {}, twiddles of N = 2^{})\n{:<14} {:<20} {:<6} detail\n",
-        report.q, report.log_n, "block", "check", "status"
+        "RTL checks (q = {}, twiddles of N = 2^{}; units at N = 2^{}, P = {})\n{:<14} {:<20} \
+         {:<6} detail\n",
+        report.q, report.log_n, report.unit_log_n, report.unit_lanes, "block", "check", "status"
     );
     for r in &report.rows {
         s += &format!(

@@ -17,6 +17,10 @@ fn verify_rtl_json_has_the_documented_shape() {
         "rtl",
         "--json",
         "--no-verilator",
+        "--log-n",
+        "5",
+        "--lanes",
+        "2",
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -28,8 +32,10 @@ fn verify_rtl_json_has_the_documented_shape() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["pass"], true);
     assert!(v["q"].as_u64().unwrap() < 1 << 30);
+    assert_eq!(v["unit_log_n"], 5);
+    assert_eq!(v["unit_lanes"], 2);
     let rows = v["rows"].as_array().unwrap();
-    for block in ["modmul", "ct_butterfly", "gs_butterfly"] {
+    for block in ["modmul", "ct_butterfly", "gs_butterfly", "ntt", "automorph"] {
         let sim = rows
             .iter()
             .find(|r| r["block"] == block && r["check"] == "rust-hdl")
@@ -77,4 +83,33 @@ fn verilog_rejects_bad_input_with_the_allowed_range() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--q 97") && err.contains("1 mod 2N"), "{err}");
+    let out = heaccel(&[
+        "verilog",
+        "--block",
+        "ntt",
+        "--log-n",
+        "3",
+        "--lanes",
+        "4",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--log-n") && err.contains("[4, 16]"), "{err}");
+    let out = heaccel(&[
+        "verilog",
+        "--block",
+        "automorph",
+        "--lanes",
+        "6",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--lanes 6") && err.contains("power of two"),
+        "{err}"
+    );
 }

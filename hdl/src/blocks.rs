@@ -5,8 +5,13 @@ use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 
 use heaccel_verification::arith::Modulus;
+use heaccel_verification::automorphism::{
+    automorphism_ntt, galois_element_conjugate, galois_element_for_rotation, ntt_index_map,
+};
 use heaccel_verification::ntt::NttTable;
 
+use crate::automorph::{AutomorphGeometry, AutomorphUnit};
+use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::Prime;
 use crate::verilog::{Bench, Bundle};
 use crate::{CtButterfly, GsButterfly, ModMul};
@@ -61,6 +66,7 @@ pub fn modmul_bundle(q: Prime, log_n: u32, random: usize, command: &str) -> Bund
         },
         records,
         record_words: 4,
+        geometry: None,
     }
 }
 
@@ -142,5 +148,241 @@ pub fn butterfly_bundle(
         },
         records,
         record_words: 6,
+        geometry: None,
+    }
+}
+
+/// Ports declared by a unit testbench: `reg` inputs and `wire` outputs, with the
+/// `top dut(...)` instance.
+fn unit_ports(inputs: &[(String, usize)], outputs: &[(String, usize)]) -> String {
+    let mut s = String::from("`timescale 1ns/1ps\nmodule tb;\n  reg clock = 1'b0;\n");
+    let width = |w: usize| {
+        if w == 1 {
+            String::new()
+        } else {
+            format!("[{}:0] ", w - 1)
+        }
+    };
+    for (name, w) in inputs {
+        s += &format!("  reg {}{name} = {w}'d0;\n", width(*w));
+    }
+    for (name, w) in outputs {
+        s += &format!("  wire {}{name};\n", width(*w));
+    }
+    let conns: Vec<String> = std::iter::once("clock".to_string())
+        .chain(inputs.iter().chain(outputs).map(|(n, _)| n.clone()))
+        .map(|p| format!(".{p}({p})"))
+        .collect();
+    s += &format!("  top dut({});\n", conns.join(", "));
+    s
+}
+
+/// The vector-file guards shared by the unit testbenches (reads `+vectors=`, checks magic,
+/// count and end marker) and the `tick` task.
+fn unit_guards(record_words: usize) -> String {
+    format!(
+        "  reg [31:0] mem [0:`VECTOR_WORDS-1];\n  reg [8*1024-1:0] path;\n  integer count, i, t, r, \
+         base, cyc, errors, checked, rows_seen, bad;\n  task tick;\n    begin\n      #1 clock = \
+         1'b1;\n      #1;\n      #1 clock = 1'b0;\n      #1;\n    end\n  endtask\n  initial \
+         begin\n    for (i = 0; i < `VECTOR_WORDS; i = i + 1) mem[i] = 32'hxxxxxxxx;\n    if \
+         (!$value$plusargs(\"vectors=%s\", path)) begin\n      $display(\"FAIL: no +vectors=PATH \
+         given\");\n      $finish;\n    end\n    $readmemh(path, mem);\n    if (mem[0] !== \
+         32'h{magic:08x}) begin\n      $display(\"FAIL: vector file not read (magic %h)\", \
+         mem[0]);\n      $finish;\n    end\n    count = mem[1];\n    if (count < 1 || 3 + count * \
+         {record_words} != `VECTOR_WORDS || mem[2 + count * {record_words}] !== 32'h{end:08x}) \
+         begin\n      $display(\"FAIL: vector file malformed (count %0d)\", count);\n      \
+         $finish;\n    end\n    errors = 0;\n    checked = 0;\n",
+        magic = crate::verilog::VECTOR_MAGIC,
+        end = crate::verilog::VECTOR_END,
+    )
+}
+
+const UNIT_VERDICT: &str =
+    "    if (errors == 0 && checked == count) $display(\"PASS %0d vectors\", \
+     checked);\n    else $display(\"FAIL: %0d mismatches in %0d records\", errors, checked);\n    \
+     $finish;\n  end\nendmodule\n";
+
+/// Records of the NTT unit: `[inverse, cycles, input[N], output[N]]` for forward transforms
+/// of the corners (zero, all `q - 1`, `X`: every odd power of `psi`) and `random` random
+/// polynomials, then inverse transforms of `random` random bit-reversed inputs.
+pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> Bundle {
+    let qv = q.value();
+    let n = geo.n();
+    let table = NttTable::new(qv, geo.log_n()).expect("q = 1 mod 2N");
+    let mut rng = ChaCha8Rng::seed_from_u64(0x6e74);
+    let mut cases: Vec<(bool, Vec<u64>)> = vec![
+        (false, vec![0; n]),
+        (false, vec![qv - 1; n]),
+        (false, (0..n).map(|i| (i == 1) as u64).collect()),
+    ];
+    for _ in 0..random {
+        cases.push((false, (0..n).map(|_| rng.gen_range(0..qv)).collect()));
+        cases.push((true, (0..n).map(|_| rng.gen_range(0..qv)).collect()));
+    }
+    let cycles = geo.cycles() as u32;
+    let records = cases
+        .into_iter()
+        .map(|(inverse, a)| {
+            let mut out = a.clone();
+            if inverse {
+                table.inverse(&mut out);
+            } else {
+                table.forward(&mut out);
+            }
+            let mut r = vec![inverse as u32, cycles];
+            r.extend(a.iter().chain(&out).map(|&x| x as u32));
+            r
+        })
+        .collect();
+    let mut unit = NttUnit::new(q, geo).expect("q = 1 mod 2N");
+    unit.connect_all();
+    let w = geo.banks();
+    let rw = 2 + 2 * n;
+    let mut inputs: Vec<(String, usize)> = vec![
+        ("start".into(), 1),
+        ("inverse".into(), 1),
+        ("wr_en".into(), 1),
+        ("wr_row".into(), 16),
+        ("rd_row".into(), 16),
+    ];
+    inputs.extend((0..w).map(|j| (format!("din${j}"), 32)));
+    let mut outputs: Vec<(String, usize)> = (0..w).map(|j| (format!("dout${j}"), 32)).collect();
+    outputs.push(("busy".into(), 1));
+    outputs.push(("cycles".into(), 32));
+    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw);
+    tb += &format!(
+        "    for (t = 0; t < count; t = t + 1) begin\n      base = 2 + t * {rw};\n      bad = 0;\n      \
+         for (r = 0; r < {d}; r = r + 1) begin\n        wr_en = 1'b1;\n        wr_row = r;\n",
+        d = geo.depth()
+    );
+    for j in 0..w {
+        tb += &format!("        din${j} = mem[base + 2 + {w} * r + {j}];\n");
+    }
+    tb += &format!(
+        "        tick;\n      end\n      wr_en = 1'b0;\n      start = 1'b1;\n      inverse = \
+         mem[base][0];\n      tick;\n      start = 1'b0;\n      cyc = 1;\n      while (busy && \
+         cyc < {limit}) begin\n        tick;\n        cyc = cyc + 1;\n      end\n      if (cyc != \
+         mem[base + 1] || cycles != mem[base + 1]) begin\n        bad = 1;\n        \
+         $display(\"MISMATCH record %0d: %0d cycles (port %0d), want %0d\", t, cyc, cycles, \
+         mem[base + 1]);\n      end\n      for (r = 0; r < {d}; r = r + 1) begin\n        rd_row \
+         = r;\n        tick;\n",
+        limit = 2 * geo.cycles(),
+        d = geo.depth()
+    );
+    for j in 0..w {
+        tb += &format!(
+            "        if (dout${j} !== mem[base + 2 + {n} + {w} * r + {j}]) begin\n          bad = \
+             1;\n          if (errors < 8) $display(\"MISMATCH record %0d coefficient %0d: got %h \
+             want %h\", t, {w} * r + {j}, dout${j}, mem[base + 2 + {n} + {w} * r + {j}]);\n        \
+             end\n"
+        );
+    }
+    tb += "      end\n      errors = errors + bad;\n      checked = checked + 1;\n    end\n";
+    tb += UNIT_VERDICT;
+    Bundle {
+        name: "ntt".into(),
+        command: command.into(),
+        verilog: generate_verilog(&unit),
+        bench: Bench::Custom(tb),
+        records,
+        record_words: rw,
+        geometry: Some((geo.log_n(), geo.lanes())),
+    }
+}
+
+/// The Galois elements every automorphism check uses: rotations by 1, 2, 3, 5, N/4, -1 and
+/// conjugation, with their names.
+pub fn required_galois_elements(log_n: u32) -> Vec<(String, u64)> {
+    let n = 1i64 << log_n;
+    let mut v: Vec<(String, u64)> = [1, 2, 3, 5, n / 4, -1]
+        .iter()
+        .map(|&k| {
+            (
+                format!("rotation {k}"),
+                galois_element_for_rotation(k, log_n),
+            )
+        })
+        .collect();
+    v.push(("conjugation".into(), galois_element_conjugate(log_n)));
+    v
+}
+
+/// Records of the automorphism unit: `[g, cycles, input[N], output[N]]` for
+/// [`required_galois_elements`] on a polynomial of distinct values and on random ones.
+pub fn automorph_bundle(q: Prime, geo: AutomorphGeometry, random: usize, command: &str) -> Bundle {
+    let qv = q.value();
+    let (n, log_n, p) = (geo.n(), geo.log_n(), geo.lanes());
+    let mut rng = ChaCha8Rng::seed_from_u64(0x6175);
+    let mut inputs_list: Vec<Vec<u64>> = vec![(0..n as u64).map(|x| x % qv).collect()];
+    inputs_list.extend((0..random).map(|_| (0..n).map(|_| rng.gen_range(0..qv)).collect()));
+    let cycles = geo.cycles() as u32;
+    let mut records = Vec::new();
+    for a in &inputs_list {
+        for (_, g) in required_galois_elements(log_n) {
+            let out = automorphism_ntt(a, &ntt_index_map(g, log_n).expect("odd g < 2N"));
+            let mut r = vec![g as u32, cycles];
+            r.extend(a.iter().chain(&out).map(|&x| x as u32));
+            records.push(r);
+        }
+    }
+    let mut unit = AutomorphUnit::new(geo);
+    unit.connect_all();
+    let rw = 2 + 2 * n;
+    let mut inputs: Vec<(String, usize)> = vec![
+        ("start".into(), 1),
+        ("galois".into(), 32),
+        ("wr_en".into(), 1),
+        ("wr_row".into(), 16),
+    ];
+    inputs.extend((0..p).map(|j| (format!("din${j}"), 32)));
+    let mut outputs: Vec<(String, usize)> = (0..p).map(|j| (format!("dout${j}"), 32)).collect();
+    outputs.push(("out_valid".into(), 1));
+    outputs.push(("out_row".into(), 16));
+    outputs.push(("busy".into(), 1));
+    outputs.push(("cycles".into(), 32));
+    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw);
+    tb += &format!(
+        "    for (t = 0; t < count; t = t + 1) begin\n      base = 2 + t * {rw};\n      bad = 0;\n      \
+         for (r = 0; r < {rows}; r = r + 1) begin\n        wr_en = 1'b1;\n        wr_row = r;\n",
+        rows = geo.rows()
+    );
+    for j in 0..p {
+        tb += &format!("        din${j} = mem[base + 2 + {p} * r + {j}];\n");
+    }
+    tb += &format!(
+        "        tick;\n      end\n      wr_en = 1'b0;\n      start = 1'b1;\n      galois = \
+         mem[base];\n      tick;\n      start = 1'b0;\n      cyc = 1;\n      rows_seen = 0;\n      \
+         while (cyc < {limit}) begin\n        if (out_valid) begin\n          r = out_row;\n          \
+         rows_seen = rows_seen + 1;\n"
+    ,
+        limit = 2 * geo.cycles() + 8
+    );
+    for j in 0..p {
+        tb += &format!(
+            "          if (dout${j} !== mem[base + 2 + {n} + {p} * r + {j}]) begin\n            bad \
+             = 1;\n            if (errors < 8) $display(\"MISMATCH record %0d position %0d: got \
+             %h want %h\", t, {p} * r + {j}, dout${j}, mem[base + 2 + {n} + {p} * r + {j}]);\n          \
+             end\n"
+        );
+    }
+    tb += &format!(
+        "        end\n        if (!busy) cyc = cyc + {limit};\n        else begin\n          tick;\n          \
+         cyc = cyc + 1;\n        end\n      end\n      cyc = cyc - {limit};\n      if (rows_seen != \
+         {rows} || cyc != mem[base + 1] || cycles != mem[base + 1]) begin\n        bad = 1;\n        \
+         $display(\"MISMATCH record %0d: %0d rows, %0d cycles (port %0d), want %0d\", t, rows_seen, \
+         cyc, cycles, mem[base + 1]);\n      end\n      errors = errors + bad;\n      checked = \
+         checked + 1;\n    end\n",
+        limit = 2 * geo.cycles() + 8,
+        rows = geo.rows()
+    );
+    tb += UNIT_VERDICT;
+    Bundle {
+        name: "automorph".into(),
+        command: command.into(),
+        verilog: generate_verilog(&unit),
+        bench: Bench::Custom(tb),
+        records,
+        record_words: rw,
+        geometry: Some((geo.log_n(), geo.lanes())),
     }
 }

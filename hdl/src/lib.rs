@@ -1,6 +1,6 @@
 //! RTL blocks of the heaccel accelerator, written with rust-hdl 0.46: modular adder,
-//! subtractor and multiplier, Cooley-Tukey and Gentleman-Sande butterflies (and, in later
-//! modules, the NTT and automorphism units).
+//! subtractor and multiplier, Cooley-Tukey and Gentleman-Sande butterflies, the NTT unit
+//! ([`ntt`]) and the automorphism unit ([`automorph`]).
 //!
 //! Conventions (see `DESIGN.md`):
 //! - Machine word `W = 32` bits ([`WORD_BITS`]); primes `q` are odd, `q < 2^30`
@@ -13,16 +13,20 @@
 //!   unit latencies.
 //! - Tests compare the rust-hdl simulation bit-exactly with `heaccel-verification`.
 
+pub mod automorph;
 pub mod blocks;
 pub mod butterfly;
 pub mod modarith;
+pub mod ntt;
 pub mod params;
 pub mod sim;
 pub mod verify;
 pub mod verilog;
 
+pub use automorph::{AutomorphGeometry, AutomorphUnit};
 pub use butterfly::{CtButterfly, GsButterfly};
 pub use modarith::{ModAdd, ModMul, ModSub};
+pub use ntt::{NttGeometry, NttLane, NttUnit};
 pub use params::{HdlError, Prime};
 
 /// Machine word of every data path, in bits.

@@ -5,7 +5,10 @@ use std::path::Path;
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
-use crate::blocks::{butterfly_bundle, modmul_bundle};
+use crate::automorph::{AutomorphGeometry, AutomorphSim};
+use crate::blocks::{automorph_bundle, butterfly_bundle, modmul_bundle, ntt_bundle};
+use crate::ntt::{NttGeometry, NttSim, NttUnit};
+use crate::params::HdlError;
 use crate::params::Prime;
 use crate::sim::{start, stream};
 use crate::verilog::{
@@ -80,6 +83,7 @@ pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
                 run_bf!(GsButterfly)
             }
         }
+        "ntt" | "automorph" => return simulate_unit(bundle, q),
         other => return ToolOutcome::Fail(format!("no rust-hdl simulation for {other}")),
     };
     let n_out = got.first().map_or(0, Vec::len);
@@ -95,13 +99,79 @@ pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
     }
 }
 
+/// Runs the NTT or automorphism unit's rust-hdl simulation on every record of its bundle
+/// (`[mode or g, cycles, input[N], output[N]]`): outputs and cycle counts must match.
+fn simulate_unit(bundle: &Bundle, q: Prime) -> ToolOutcome {
+    let Some((log_n, lanes)) = bundle.geometry else {
+        return ToolOutcome::Fail("bundle without geometry".into());
+    };
+    let n = 1usize << log_n;
+    let mut bad = 0;
+    let split = |r: &Vec<u32>| -> (u32, usize, Vec<u64>, Vec<u64>) {
+        let words: Vec<u64> = r[2..].iter().map(|&x| x as u64).collect();
+        (
+            r[0],
+            r[1] as usize,
+            words[..n].to_vec(),
+            words[n..].to_vec(),
+        )
+    };
+    if bundle.name == "ntt" {
+        let geo = match NttGeometry::new(log_n, lanes) {
+            Ok(g) => g,
+            Err(e) => return ToolOutcome::Fail(e.to_string()),
+        };
+        let mut sim = match NttSim::new(q, geo) {
+            Ok(s) => s,
+            Err(e) => return ToolOutcome::Fail(e.to_string()),
+        };
+        for r in &bundle.records {
+            let (mode, cycles, input, want) = split(r);
+            let (got, c) = sim.transform(&input, mode == 1);
+            bad += usize::from(got != want || c != cycles);
+        }
+    } else {
+        let geo = match AutomorphGeometry::new(log_n, lanes) {
+            Ok(g) => g,
+            Err(e) => return ToolOutcome::Fail(e.to_string()),
+        };
+        let mut sim = AutomorphSim::new(geo);
+        for r in &bundle.records {
+            let (g, cycles, input, want) = split(r);
+            match sim.apply(&input, g as u64) {
+                Ok((got, c)) => bad += usize::from(got != want || c != cycles),
+                Err(_) => bad += 1,
+            }
+        }
+    }
+    let n_rec = bundle.records.len();
+    if bad == 0 {
+        ToolOutcome::Pass(format!("{n_rec} vectors (outputs and cycle counts)"))
+    } else {
+        ToolOutcome::Fail(format!("{bad} of {n_rec} vectors differ"))
+    }
+}
+
 /// The bundles of the blocks implemented so far, for prime `q` and twiddles of `N = 2^log_n`.
-pub fn all_bundles(q: Prime, log_n: u32, command: &str) -> Vec<Bundle> {
-    vec![
+/// and the NTT and automorphism units of `N = 2^unit_log_n` with `unit_lanes` lanes (`q` must
+/// be 1 mod `2^(unit_log_n + 1)`).
+pub fn all_bundles(
+    q: Prime,
+    log_n: u32,
+    unit_log_n: u32,
+    unit_lanes: usize,
+    command: &str,
+) -> Result<Vec<Bundle>, HdlError> {
+    let ntt = NttGeometry::new(unit_log_n, unit_lanes)?;
+    let aut = AutomorphGeometry::new(unit_log_n, unit_lanes)?;
+    NttUnit::new(q, ntt)?;
+    Ok(vec![
         modmul_bundle(q, log_n, 300, command),
         butterfly_bundle(q, log_n, false, 300, command),
         butterfly_bundle(q, log_n, true, 300, command),
-    ]
+        ntt_bundle(q, ntt, 2, command),
+        automorph_bundle(q, aut, 1, command),
+    ])
 }
 
 /// Runs every check of `bundles` in folders under `dir`; `verilator` enables the Verilator

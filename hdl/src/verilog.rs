@@ -29,7 +29,8 @@ pub const LINT_WAIVERS: &[(&str, &str)] = &[
     (
         "UNUSEDSIGNAL",
         "15-bit limbs are sliced as 16 bits and masked; the top bits of 32-bit words holding \
-         values < 2^30 are never read",
+         values < 2^30 are never read; the NTT and automorphism units compute addresses on \
+         32-bit words and index each bank or ROM with its low row bits only",
     ),
     (
         "UNUSEDPARAM",
@@ -115,6 +116,8 @@ pub struct Bundle {
     pub records: Vec<Vec<u32>>,
     /// Words per record.
     pub record_words: usize,
+    /// `(log_n, lanes)` of the NTT and automorphism units (`None` for the scalar blocks).
+    pub geometry: Option<(u32, usize)>,
 }
 
 /// Paths of a written bundle.

@@ -139,3 +139,55 @@ fn gs_butterfly_verilog() {
         true,
     );
 }
+
+/// The NTT unit at N = 2^5 with P = 2 (every check, Verilator included: rust-hdl duplicates
+/// each submodule per instance, so Verilator and Yosys builds grow with P), then Icarus with
+/// its negative controls at N = 2^8, P = 4. Every check at N = 2^8, P = 4 (minutes):
+/// `cargo test -p heaccel-hdl --test cosim -- --ignored`, or `heaccel verify rtl`.
+#[test]
+fn ntt_unit_verilog() {
+    let cmd = "cargo test -p heaccel-hdl --test cosim";
+    let small = heaccel_hdl::NttGeometry::new(5, 2).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::ntt_bundle(prime(), small, 2, cmd),
+        true,
+    );
+    let geo = heaccel_hdl::NttGeometry::new(8, 4).unwrap();
+    let b = heaccel_hdl::blocks::ntt_bundle(prime(), geo, 2, cmd);
+    let dir = out_dir("ntt-8-4");
+    let files = b.write(&dir).unwrap();
+    let n = b.records.len();
+    expect_pass("ntt 2^8 icarus", run_icarus(&files, &files.vectors, n));
+    let bad = dir.join("corrupted.hex");
+    corrupt_vectors(&b, &files.vectors, &bad, b.record_words - 1).unwrap();
+    expect_fail("ntt 2^8 icarus corrupted", run_icarus(&files, &bad, n));
+}
+
+#[test]
+#[ignore = "slow (Verilator and Yosys builds of four lanes): cargo test -p heaccel-hdl --test cosim -- --ignored"]
+fn ntt_unit_verilog_n256_p4_every_check() {
+    let geo = heaccel_hdl::NttGeometry::new(8, 4).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::ntt_bundle(
+            prime(),
+            geo,
+            2,
+            "cargo test -p heaccel-hdl --test cosim -- --ignored",
+        ),
+        true,
+    );
+}
+
+#[test]
+fn automorph_unit_verilog() {
+    let geo = heaccel_hdl::AutomorphGeometry::new(8, 4).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::automorph_bundle(
+            prime(),
+            geo,
+            1,
+            "cargo test -p heaccel-hdl --test cosim",
+        ),
+        true,
+    );
+}

@@ -1,0 +1,491 @@
+//! The automorphism unit: `X -> X^g` for any odd `g` in the bit-reversed NTT domain,
+//! `out[i] = in[idx[i]]` with `idx[i] = brev(((g (2 brev(i) + 1) mod 2N) - 1) / 2)`
+//! (`heaccel_verification::automorphism::ntt_index_map`), streaming `P` coefficients per
+//! cycle out of `P` banks.
+//!
+//! # Why it never conflicts
+//!
+//! Write `k = brev(i)` (the natural evaluation index of position `i`). Then
+//! `brev(idx[i]) = g k + (g - 1) / 2 mod N`: an affine map with odd slope. The unit streams
+//! natural-order rows (row `r` of the ports is positions `P r + j`, lane `j` in `[0, P)`) and
+//! stores position `i` in bank `i mod P`, row `i / P`. For the positions of row `r`,
+//! `k = brev_l(j) N/P + R` with `l = log2 P` and `R = brev_(log_n - l)(r)`; writing
+//! `(g R + (g - 1)/2) mod N = T N/P + L` (`L < N/P`), the sources have
+//! `brev(idx[i]) = ((g brev_l(j) + T) mod P) N/P + L`: their top `l` bits
+//! `(g brev_l(j) + T) mod P` are distinct for the `P` lanes (`g` odd), so the sources'
+//! low bits, their banks, are distinct, and all share the bank row `brev(L)`. The `P` reads of
+//! every output row hit `P` distinct banks for **every odd `g`** (tested exhaustively in
+//! `tests/automorph.rs`), so the unit never stalls: one automorphism takes
+//! [`AutomorphGeometry::cycles`] `= 1 + N/P + LATENCY - 1` cycles whatever `g`. The RTL
+//! computes each lane's source with the reference formula (one `log_n`-bit product per lane)
+//! and routes bank addresses and data through a `P x P` crossbar set per row.
+//!
+//! The unit is a custom rust-hdl `Logic` (hand-written `update` and Verilog body, as
+//! rust-hdl's RAM/ROM widgets) because its structure depends on `N` and `P` at generation
+//! time; the Verilog co-simulation checks that the two agree.
+
+use std::fmt::Write as _;
+
+use rust_hdl::prelude::*;
+
+use heaccel_verification::arith::bit_reverse;
+
+use crate::params::HdlError;
+
+/// Size of an automorphism unit: `N = 2^log_n` coefficients, `P = lanes` per cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutomorphGeometry {
+    log_n: u32,
+    lanes: usize,
+}
+
+impl AutomorphGeometry {
+    /// Largest supported `log2(N)`.
+    pub const MAX_LOG_N: u32 = 16;
+    /// Largest supported lane count.
+    pub const MAX_LANES: usize = 256;
+
+    /// Validates: `lanes` a power of two in `[1, 256]`, `log_n` in `[2, 16]` with `N >= 2P`.
+    pub fn new(log_n: u32, lanes: usize) -> Result<Self, HdlError> {
+        if !lanes.is_power_of_two() || lanes > Self::MAX_LANES {
+            return Err(HdlError::InvalidParameter {
+                field: "lanes".into(),
+                value: lanes as u64,
+                reason: format!("must be a power of two in [1, {}]", Self::MAX_LANES),
+            });
+        }
+        let min = (lanes.trailing_zeros() + 1).max(2);
+        if log_n < min || log_n > Self::MAX_LOG_N {
+            return Err(HdlError::InvalidParameter {
+                field: "log-n".into(),
+                value: log_n as u64,
+                reason: format!(
+                    "must lie in [{min}, {}] for {lanes} lanes (N >= 2P)",
+                    Self::MAX_LOG_N
+                ),
+            });
+        }
+        Ok(AutomorphGeometry { log_n, lanes })
+    }
+    /// `log2(N)`.
+    pub fn log_n(&self) -> u32 {
+        self.log_n
+    }
+    /// `N`.
+    pub fn n(&self) -> usize {
+        1 << self.log_n
+    }
+    /// Lanes `P` (= banks).
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+    /// Rows `N / P` (= bank depth).
+    pub fn rows(&self) -> usize {
+        self.n() / self.lanes
+    }
+    /// Position of lane `j`, row `r`: `P r + j`.
+    pub fn position(&self, j: usize, r: usize) -> usize {
+        r * self.lanes + j
+    }
+    /// Source position `idx[i]` of output position `i` under `g` (odd, any value: only
+    /// `g mod 2N` matters).
+    pub fn source(&self, g: u64, i: usize) -> usize {
+        let n = self.n() as u64;
+        let k = bit_reverse(i, self.log_n) as u64;
+        let kp = (g.wrapping_mul(k).wrapping_add(g >> 1)) & (n - 1);
+        bit_reverse(kp as usize, self.log_n)
+    }
+    /// Bank of position `i`: `i mod P`.
+    pub fn bank(&self, i: usize) -> usize {
+        i % self.lanes
+    }
+    /// Row of position `i` in its bank: `i / P`.
+    pub fn row(&self, i: usize) -> usize {
+        i / self.lanes
+    }
+    /// Cycles of one automorphism, from the edge that samples `start` to the one after which
+    /// the last output row is valid: `1 + N/P + AutomorphUnit::LATENCY - 1`, for every odd
+    /// `g` (no stalls).
+    pub fn cycles(&self) -> usize {
+        1 + self.rows() + AutomorphUnit::LATENCY - 1
+    }
+}
+
+/// Validates a Galois element: odd, in `[1, 2N)`.
+pub fn check_galois(g: u64, log_n: u32) -> Result<(), HdlError> {
+    let two_n = 2u64 << log_n;
+    if g.is_multiple_of(2) || g >= two_n {
+        return Err(HdlError::InvalidParameter {
+            field: "galois".into(),
+            value: g,
+            reason: format!("must be odd and in [1, 2N = {two_n})"),
+        });
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, Default)]
+struct AutState {
+    busy: bool,
+    issuing: bool,
+    g: u64,
+    r: usize,
+    cycles: u32,
+    // Stage 1: source bank and row per lane.
+    v1: bool,
+    row1: usize,
+    sb1: Vec<usize>,
+    sa1: Vec<usize>,
+    // Stage 2: read data.
+    v2: bool,
+    row2: usize,
+    sb2: Vec<usize>,
+    rdata: Vec<u32>,
+}
+
+/// The automorphism unit (see the module documentation). Ports:
+///
+/// - `wr_en`, `wr_row`, `din$j`: while idle, a high `wr_en` writes position
+///   `P wr_row + j` (`wr_row` in `[0, N/P)`) at the clock edge.
+/// - `start`, `galois`: while idle, a high `start` begins `X -> X^g` with `g = galois` (odd,
+///   in `[1, 2N)`; bits above `log_n` are ignored) on the stored polynomial (bit-reversed NTT
+///   domain, kept unchanged: several elements can be applied to one input).
+/// - `out_valid`, `out_row`, `dout$j`: one row per cycle, rows `0, 1, ..., N/P - 1` in order:
+///   `dout$j` is output position `P out_row + j`.
+/// - `busy` is high from the edge that samples `start` until the last row is shown;
+///   `cycles` then holds [`AutomorphGeometry::cycles`].
+#[derive(LogicBlock)]
+pub struct AutomorphUnit {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Start an automorphism (while idle).
+    pub start: Signal<In, bool>,
+    /// The Galois element `g` (odd).
+    pub galois: Signal<In, Bits<32>>,
+    /// Write a row (while idle).
+    pub wr_en: Signal<In, bool>,
+    /// Row written, in `[0, N/P)`.
+    pub wr_row: Signal<In, Bits<16>>,
+    /// Positions `P wr_row + j`.
+    pub din: Vec<Signal<In, Bits<32>>>,
+    /// Output positions `P out_row + j`.
+    pub dout: Vec<Signal<Out, Bits<32>>>,
+    /// `dout` holds a row.
+    pub out_valid: Signal<Out, bool>,
+    /// The row on `dout`.
+    pub out_row: Signal<Out, Bits<16>>,
+    /// High while an automorphism runs.
+    pub busy: Signal<Out, bool>,
+    /// Cycles of the last automorphism (counting while running).
+    pub cycles: Signal<Out, Bits<32>>,
+    _geo: AutomorphGeometry,
+    _banks: Vec<Vec<u32>>,
+    _st: AutState,
+}
+
+impl std::fmt::Debug for AutomorphUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutomorphUnit")
+            .field("geometry", &self._geo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AutomorphUnit {
+    /// Latency in cycles from the edge that issues a row (computes its source addresses) to
+    /// the one after which the row is on `dout`: address register, bank read. The
+    /// simulator's `automorph.pipeline_latency` is this value.
+    pub const LATENCY: usize = 2;
+    /// Coefficients per cycle per lane.
+    pub const THROUGHPUT_PER_LANE: usize = 1;
+
+    /// The unit of the given size.
+    pub fn new(geo: AutomorphGeometry) -> Self {
+        let p = geo.lanes();
+        AutomorphUnit {
+            clock: Signal::default(),
+            start: Signal::default(),
+            galois: Signal::default(),
+            wr_en: Signal::default(),
+            wr_row: Signal::default(),
+            din: (0..p).map(|_| Signal::default()).collect(),
+            dout: (0..p).map(|_| Signal::default()).collect(),
+            out_valid: Signal::default(),
+            out_row: Signal::default(),
+            busy: Signal::default(),
+            cycles: Signal::default(),
+            _geo: geo,
+            _banks: vec![vec![0; geo.rows()]; p],
+            _st: AutState {
+                sb1: vec![0; p],
+                sa1: vec![0; p],
+                sb2: vec![0; p],
+                rdata: vec![0; p],
+                ..AutState::default()
+            },
+        }
+    }
+
+    /// The unit's size.
+    pub fn geometry(&self) -> AutomorphGeometry {
+        self._geo
+    }
+
+    fn step(&mut self) {
+        let geo = self._geo;
+        let st = &self._st;
+        let rows = geo.rows();
+        let mut next = st.clone();
+        // Stage 2: bank reads, each bank at the row of the lane whose source it holds.
+        for m in 0..geo.lanes() {
+            let mut row = 0;
+            for j in 0..geo.lanes() {
+                if st.sb1[j] == m {
+                    row |= st.sa1[j];
+                }
+            }
+            next.rdata[m] = self._banks[m][row];
+        }
+        next.v2 = st.v1;
+        next.row2 = st.row1;
+        next.sb2 = st.sb1.clone();
+        // Stage 1: source positions of row r.
+        next.v1 = st.issuing;
+        next.row1 = st.r;
+        for j in 0..geo.lanes() {
+            let s = geo.source(st.g, geo.position(j, st.r));
+            next.sb1[j] = geo.bank(s);
+            next.sa1[j] = geo.row(s);
+        }
+        // Loads.
+        if !st.busy && self.wr_en.val() {
+            let row = self.wr_row.val().index() & (rows - 1);
+            for m in 0..geo.lanes() {
+                self._banks[m][row] = self.din[m].val().to_u32();
+            }
+        }
+        // Control.
+        if !st.busy {
+            if self.start.val() {
+                next.busy = true;
+                next.issuing = true;
+                next.r = 0;
+                next.g = self.galois.val().to_u64() & ((2 << geo.log_n()) - 1);
+                next.cycles = 1;
+            }
+        } else {
+            next.cycles = st.cycles.wrapping_add(1);
+            if st.issuing {
+                if st.r == rows - 1 {
+                    next.issuing = false;
+                } else {
+                    next.r = st.r + 1;
+                }
+            } else if st.v1 {
+                // The last row's read happens at this edge.
+                next.busy = false;
+            }
+        }
+        self._st = next;
+    }
+
+    fn drive(&mut self) {
+        let st = &self._st;
+        self.busy.next = st.busy;
+        self.cycles.next = st.cycles.to_bits();
+        self.out_valid.next = st.v2;
+        self.out_row.next = (st.row2 as u32).to_bits();
+        for j in 0..self._geo.lanes() {
+            self.dout[j].next = st.rdata[st.sb2[j]].to_bits();
+        }
+    }
+}
+
+impl Logic for AutomorphUnit {
+    fn update(&mut self) {
+        // No child blocks: the outputs may follow the state in the same pass.
+        if self.clock.pos_edge() {
+            self.step();
+        }
+        self.drive();
+    }
+
+    fn connect(&mut self) {
+        self.busy.connect();
+        self.cycles.connect();
+        self.out_valid.connect();
+        self.out_row.connect();
+        for d in &mut self.dout {
+            d.connect();
+        }
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(automorph_verilog(&self._geo))
+    }
+}
+
+/// Verilog body mirroring [`AutomorphUnit::step`] and [`AutomorphUnit::drive`].
+fn automorph_verilog(geo: &AutomorphGeometry) -> String {
+    let n = geo.log_n() as usize;
+    let p = geo.lanes();
+    let rows = geo.rows();
+    let rb = (rows.trailing_zeros() as usize).max(1);
+    let lb = (p.trailing_zeros() as usize).max(1);
+    let mut v = String::new();
+    let _ = writeln!(
+        v,
+        "// Automorphism unit: N = 2^{n}, P = {p} lanes and banks of {rows} words."
+    );
+    let _ = writeln!(
+        v,
+        "function [31:0] brev;\n  input [31:0] x;\n  integer i;\n  begin\n    brev = 32'd0;\n    \
+         for (i = 0; i < {n}; i = i + 1) brev[i] = x[{n1} - i];\n  end\nendfunction",
+        n1 = n - 1
+    );
+    let _ = writeln!(
+        v,
+        "reg q_busy = 1'b0;\nreg q_issuing = 1'b0;\nreg [31:0] q_g = 32'd0;\nreg [31:0] q_r = \
+         32'd0;\nreg [31:0] q_cycles = 32'd0;\nreg v1 = 1'b0;\nreg [31:0] row1 = 32'd0;\nreg v2 = \
+         1'b0;\nreg [31:0] row2 = 32'd0;"
+    );
+    for j in 0..p {
+        let _ = writeln!(
+            v,
+            "wire [31:0] src_{j} = brev(((q_g * brev((q_r << {l}) + 32'd{j})) + (q_g >> 1)) & \
+             32'd{mask});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg [31:0] \
+             sb2_{j} = 32'd0;",
+            l = p.trailing_zeros(),
+            mask = geo.n() - 1
+        );
+    }
+    for m in 0..p {
+        let terms: Vec<String> = (0..p)
+            .map(|j| format!("((sb1_{j} == 32'd{m}) ? sa1_{j} : 32'd0)"))
+            .collect();
+        let _ = writeln!(
+            v,
+            "reg [31:0] bank_{m} [0:{r1}];\nreg [31:0] rd_{m} = 32'd0;\nwire [31:0] ra_{m} = {};\n\
+             always @(posedge clock) begin\n  if (!q_busy && wr_en) bank_{m}[wr_row[{rb1}:0]] <= \
+             din${m};\n  rd_{m} <= bank_{m}[ra_{m}[{rb1}:0]];\nend",
+            terms.join(" | "),
+            r1 = rows - 1,
+            rb1 = rb - 1
+        );
+    }
+    let flat: Vec<String> = (0..p).rev().map(|m| format!("rd_{m}")).collect();
+    let _ = writeln!(
+        v,
+        "wire [{}:0] rd_flat = {{{}}};",
+        32 * p - 1,
+        flat.join(", ")
+    );
+    let _ = writeln!(v, "always @(posedge clock) begin");
+    for j in 0..p {
+        let _ = writeln!(
+            v,
+            "  sb1_{j} <= src_{j} & 32'd{};\n  sa1_{j} <= src_{j} >> {};\n  sb2_{j} <= sb1_{j};",
+            p - 1,
+            p.trailing_zeros()
+        );
+    }
+    let _ = writeln!(
+        v,
+        "  v2 <= v1;\n  row2 <= row1;\n  v1 <= q_issuing;\n  row1 <= q_r;\n  if (!q_busy) begin\n  \
+         if (start) begin\n      q_busy <= 1'b1;\n      q_issuing <= 1'b1;\n      q_r <= 32'd0;\n \
+         q_g <= galois & 32'd{gmask};\n      q_cycles <= 32'd1;\n    end\n  end else begin\n    \
+         q_cycles <= q_cycles + 32'd1;\n    if (q_issuing) begin\n      if (q_r == 32'd{last}) \
+         q_issuing <= 1'b0;\n      else q_r <= q_r + 32'd1;\n    end else if (v1) q_busy <= \
+         1'b0;\n  end\nend",
+        gmask = (2usize << n) - 1,
+        last = rows - 1
+    );
+    let _ = writeln!(
+        v,
+        "always @(*) begin\n  busy = q_busy;\n  cycles = q_cycles;\n  out_valid = v2;\n  out_row \
+         = row2[15:0];"
+    );
+    for j in 0..p {
+        let _ = writeln!(v, "  dout${j} = rd_flat[sb2_{j}[{}:0] * 32 +: 32];", lb - 1);
+    }
+    let _ = writeln!(v, "end");
+    v
+}
+
+/// A started [`AutomorphUnit`] under hand-stepped rust-hdl simulation.
+#[derive(Debug)]
+pub struct AutomorphSim {
+    /// The simulated unit.
+    pub unit: AutomorphUnit,
+}
+
+impl AutomorphSim {
+    /// Builds and starts the unit.
+    pub fn new(geo: AutomorphGeometry) -> Self {
+        let mut unit = AutomorphUnit::new(geo);
+        crate::sim::start(&mut unit);
+        AutomorphSim { unit }
+    }
+
+    fn cycle(&mut self) {
+        crate::sim::cycle(&mut self.unit, |u| &mut u.clock);
+    }
+
+    /// Loads `input` (`N` values, bit-reversed NTT domain) unless `reuse` (apply to the
+    /// polynomial already stored), applies `X -> X^g` through the ports and collects the
+    /// output rows; returns the result with the cycle count from the edge that sampled
+    /// `start` to the one after which the last row was shown (checked against the `cycles`
+    /// port). Errors on an invalid `g`; panics on a unit that misses or repeats rows.
+    pub fn apply(&mut self, input: &[u64], g: u64) -> Result<(Vec<u64>, usize), HdlError> {
+        let geo = self.unit.geometry();
+        check_galois(g, geo.log_n())?;
+        assert_eq!(input.len(), geo.n(), "input of the wrong length");
+        let (p, rows) = (geo.lanes(), geo.rows());
+        for r in 0..rows {
+            self.unit.wr_en.next = true;
+            self.unit.wr_row.next = (r as u32).to_bits();
+            for j in 0..p {
+                self.unit.din[j].next = (input[geo.position(j, r)] as u32).to_bits();
+            }
+            self.cycle();
+        }
+        self.unit.wr_en.next = false;
+        self.unit.start.next = true;
+        self.unit.galois.next = (g as u32).to_bits();
+        self.cycle();
+        self.unit.start.next = false;
+        let mut out = vec![None; geo.n()];
+        let mut cycles = 1;
+        loop {
+            let running = self.unit.busy.val();
+            if self.unit.out_valid.val() {
+                let r = self.unit.out_row.val().index();
+                for j in 0..p {
+                    let slot = &mut out[geo.position(j, r)];
+                    assert!(slot.is_none(), "row {r} shown twice");
+                    *slot = Some(self.unit.dout[j].val().to_u64());
+                }
+            }
+            if !running {
+                break;
+            }
+            self.cycle();
+            cycles += 1;
+            assert!(
+                cycles <= 2 * geo.cycles() + 8,
+                "automorphism unit did not finish"
+            );
+        }
+        assert_eq!(
+            self.unit.cycles.val().to_u32() as usize,
+            cycles,
+            "cycles port"
+        );
+        let out = out
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v.unwrap_or_else(|| panic!("position {i} never shown")))
+            .collect();
+        Ok((out, cycles))
+    }
+}
