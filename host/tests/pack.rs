@@ -292,6 +292,52 @@ fn encrypted_convolutions_match_the_plaintext_convolution() {
 }
 
 #[test]
+fn encrypted_convolution_on_a_replicated_input() {
+    // 1 -> 8 channels, 6x6, k3 p1 at 512 slots: the input fits 64 slots and is replicated 8
+    // times; the 8 output channels fill 8 blocks of 64 slots of one ciphertext.
+    let mut crypto = Crypto::new(insecure_test_params());
+    let shape = Shape::new(1, 6, 6);
+    for (conv, strategy) in [
+        (random_conv(11, 1, 8, 3, 1, 1, 1, true), Strategy::Dense),
+        (random_conv(12, 1, 8, 3, 2, 1, 1, false), spencnn(None)),
+    ] {
+        let order = ChannelOrder::ChannelMajor;
+        let input_layout = Layout::replicated(shape, 512, order).unwrap();
+        assert_eq!((input_layout.replicas, input_layout.period()), (8, 64));
+        let plan = conv2d(
+            &conv,
+            &input_layout,
+            &strategy,
+            order,
+            BuildOptions::default(),
+        )
+        .unwrap();
+        let packed = Layout::packed(shape, 512, order).unwrap();
+        let plain = conv2d(&conv, &packed, &strategy, order, BuildOptions::default()).unwrap();
+        if conv.stride == 1 {
+            // one diagonal per tap and output ciphertext, instead of one per tap and block
+            assert_eq!(plan.counts.pmults, 9 * plan.output.ciphertexts);
+            assert_eq!(plain.counts.pmults, 8 * plan.counts.pmults);
+        } else {
+            // stride 2: the output is multiplexed (4 channels per block at sub-offsets), and
+            // the sub-offsets still need their own diagonals
+            assert!(plain.counts.pmults > plan.counts.pmults);
+        }
+        let input = random_map(101, shape);
+        let want = plain_conv(effective_conv(&plan), &input);
+        let err = max_error(&want, &crypto.run(&plan, &input));
+        assert!(want.max_abs() > 0.5 && err < CONV_TOLERANCE, "error {err}");
+    }
+    // every copy is written; a map needing the whole ciphertext is not replicated
+    let input = random_map(102, shape);
+    let l = Layout::replicated(shape, 512, ChannelOrder::ChannelMajor).unwrap();
+    let v = &l.encode(&input).unwrap()[0];
+    assert!((0..512).all(|s| v[s] == v[s % 64]));
+    let big = Layout::replicated(Shape::new(8, 6, 6), 512, ChannelOrder::ChannelMajor).unwrap();
+    assert_eq!(big.replicas, 1);
+}
+
+#[test]
 fn regrouping_and_pruning_change_the_plaintext_result() {
     // The effective layers differ from the originals (so the oracle above is not comparing a
     // layer with itself in disguise).
@@ -745,11 +791,12 @@ fn network_report_of_lenet() {
         assert_eq!(r.layers.len(), 10);
         assert_eq!(r.total.depth, 7);
     }
-    // conv1 (1 -> 64 channels, 28x28, k5 p2): 1 input ciphertext, 64 channels in 8 output
-    // ciphertexts of 8 blocks of 1024 slots: 8 x 25 = 200 distinct diagonals per output
-    // ciphertext, 1,600 PMults; the same in both strategies.
-    assert_eq!(base.layers[0].counts.pmults, 1600);
-    assert_eq!(sp.layers[0].counts.pmults, 1600);
+    // conv1 (1 -> 64 channels, 28x28, k5 p2): the input (784 values) is encrypted replicated
+    // 8 times (period 1024), 64 channels in 8 output ciphertexts of 8 blocks of 1024 slots:
+    // one diagonal per tap serves all 8 blocks, 25 per output ciphertext, 200 PMults (8 x 25
+    // = 200 per output ciphertext, 1,600, without replication); the same in both strategies.
+    assert_eq!(base.layers[0].counts.pmults, 200);
+    assert_eq!(sp.layers[0].counts.pmults, 200);
     // conv2 with 4 groups: 4x fewer PMults than the dense one (input 8 ciphertexts of 8
     // channels; output 1 ciphertext; dense: 8 x 32 offsets x 25 taps = 6400; grouped and
     // interleaved: 8 x 8 x 25 = 1600).

@@ -373,7 +373,8 @@ pub fn conv2d(
         input.ciphertexts,
         output.ciphertexts,
         options.materialize,
-    );
+    )
+    .with_input_period(input.period());
     let (h, w) = (input.shape.height, input.shape.width);
     let (ho, wo) = (out_shape.height, out_shape.width);
     for o in 0..conv.out_channels {
@@ -594,7 +595,8 @@ pub fn linear(
         input.ciphertexts,
         output.ciphertexts,
         options.materialize,
-    );
+    )
+    .with_input_period(input.period());
     for o in 0..linear.out_features {
         let (m, t) = output.slot(o, 0, 0);
         let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];

@@ -49,6 +49,7 @@ pub struct Diagonals {
     inputs: usize,
     outputs: usize,
     materialize: bool,
+    period: usize,
     diags: HashMap<DiagKey, Vec<f64>>,
 }
 
@@ -61,8 +62,18 @@ impl Diagonals {
             inputs,
             outputs,
             materialize,
+            period: slots,
             diags: HashMap::new(),
         }
+    }
+
+    /// The same map for inputs whose slot vectors repeat every `period` slots (a power of two
+    /// dividing the slot count; see [`crate::pack::Layout::replicated`]): rotations are taken
+    /// modulo `period`. Call before adding weights.
+    pub fn with_input_period(mut self, period: usize) -> Self {
+        debug_assert!(period.is_power_of_two() && self.slots.is_multiple_of(period));
+        self.period = period;
+        self
     }
 
     /// Slots per ciphertext.
@@ -75,9 +86,10 @@ impl Diagonals {
         self.materialize
     }
 
-    /// The rotation `r` that brings input slot `in_slot` to output slot `out_slot`.
+    /// The rotation `r` that brings input slot `in_slot` to output slot `out_slot`, in
+    /// `[0, period)` (the input period; the slot count unless set).
     pub fn rotation(&self, in_slot: usize, out_slot: usize) -> usize {
-        (in_slot + self.slots - out_slot) % self.slots
+        (in_slot + self.slots - out_slot) % self.slots % self.period
     }
 
     /// `out[out_ct][out_slot] += weight * in[in_ct][in_slot]`; zero weights are ignored.

@@ -25,8 +25,10 @@ pub use conv::{
 pub use diag::{Bsgs, Diagonals};
 pub use exec::HeExecutor;
 pub use layout::{ChannelOrder, ChannelPlacement, Layout};
-pub use program::{HeOp, HeProgram, OpCounts, PlainVector};
-pub use report::{densified, network_report, LayerReport, NetworkReport};
+pub use program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, TallyKind};
+pub use report::{
+    densified, network_report, network_report_with, LayerReport, NetworkReport, Nonlinear,
+};
 
 use thiserror::Error;
 
