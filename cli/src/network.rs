@@ -6,10 +6,15 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use heaccel_host::netsim::{nonlinear, simulate_network, ActivationChoice, NetworkSim, PoolChoice};
+use heaccel_host::netsim::{
+    report_options, simulate_network, simulate_network_best_repack, ActivationChoice, NetworkSim,
+    PoolChoice,
+};
 use heaccel_host::nn::zoo::{self, ZooModel};
 use heaccel_host::nn::Network;
-use heaccel_host::pack::{densified, GroupChoice, PruneConfig, SpencnnConfig, Strategy};
+use heaccel_host::pack::{
+    densified, GroupChoice, PruneConfig, Repack, ReportOptions, SpencnnConfig, Strategy,
+};
 use serde::Serialize;
 
 use crate::simulate::load_config;
@@ -28,6 +33,21 @@ pub struct ModelArgs {
     /// max-pooling, ALPHA in 4..=14; larger windows stay average pooling).
     #[arg(long, default_value = "avg", value_name = "avg|maxpool-minimax:ALPHA")]
     pub pool: String,
+    /// Repacking of pooled maps into fewer ciphertexts (one level each): `auto` simulates
+    /// every choice of poolings and keeps the fastest.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub repack: RepackArg,
+}
+
+/// The choices of `--repack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepackArg {
+    /// The fastest choice of repacked poolings.
+    Auto,
+    /// Every pooling that can.
+    Always,
+    /// None.
+    Never,
 }
 
 /// The strategies of `--strategy`.
@@ -63,6 +83,7 @@ struct Choices {
     activation: ActivationChoice,
     pool: PoolChoice,
     prune: Option<PruneConfig>,
+    repack: RepackArg,
 }
 
 fn choices(args: &ModelArgs) -> Result<Choices> {
@@ -70,6 +91,7 @@ fn choices(args: &ModelArgs) -> Result<Choices> {
         activation: args.activation.parse()?,
         pool: args.pool.parse()?,
         prune: prune_config(args.prune)?,
+        repack: args.repack,
     })
 }
 
@@ -78,7 +100,7 @@ fn run_one(
     strategy: StrategyArg,
     c: &Choices,
     config: &heaccel_sim::HwConfig,
-    nl: &heaccel_host::pack::Nonlinear,
+    nl: &ReportOptions,
 ) -> Result<NetworkSim> {
     let (network, strategy) = match strategy {
         StrategyArg::Dense => (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense),
@@ -90,8 +112,20 @@ fn run_one(
             }),
         ),
     };
-    simulate_network(&network, &strategy, nl, (c.activation, c.pool), config)
-        .with_context(|| format!("simulating {}", grouped.name))
+    let names = (c.activation, c.pool);
+    let run = |repack| {
+        let options = ReportOptions {
+            repack_pooled: repack,
+            ..nl.clone()
+        };
+        simulate_network(&network, &strategy, &options, names, config)
+    };
+    match c.repack {
+        RepackArg::Auto => simulate_network_best_repack(&network, &strategy, nl, names, config),
+        RepackArg::Always => run(Repack::Always),
+        RepackArg::Never => run(Repack::Never),
+    }
+    .with_context(|| format!("simulating {}", grouped.name))
 }
 
 /// `heaccel simulate --model NAME`.
@@ -107,7 +141,7 @@ pub fn simulate_model(
     }
     let network = load_model(model)?;
     let config = load_config(config)?;
-    let nl = nonlinear(c.activation, c.pool)?;
+    let nl = report_options(c.activation, c.pool, Repack::Always)?;
     run_one(&network, strategy, &c, &config, &nl)
 }
 
@@ -173,7 +207,7 @@ pub fn compare_model(model: &str, args: &ModelArgs, config: &str) -> Result<Comp
     let c = choices(args)?;
     let network = load_model(model)?;
     let config = load_config(config)?;
-    let nl = nonlinear(c.activation, c.pool)?;
+    let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let dense = run_one(&network, StrategyArg::Dense, &c, &config, &nl)?;
     let spencnn = run_one(&network, StrategyArg::Spencnn, &c, &config, &nl)?;
     if dense.layers.len() != spencnn.layers.len() {
@@ -241,10 +275,13 @@ pub fn format_sim(r: &NetworkSim) -> String {
         "layer", "rot", "pmult", "hmult", "add", "rescale", "keysw", "lvl", "levels", "time (us)"
     );
     for l in &r.layers {
-        let name = match &l.approximation {
+        let mut name = match &l.approximation {
             Some(a) => format!("{} [{a}]", l.name),
             None => l.name.clone(),
         };
+        if l.repacked {
+            name.push_str(" +repack");
+        }
         let _ = writeln!(
             s,
             "{:<40} {:>6} {:>7} {:>6} {:>7} {:>7} {:>6} {:>4} {:>9} {:>12.1}",

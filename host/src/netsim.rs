@@ -3,8 +3,8 @@
 //! by the simulator on a hardware configuration.
 //!
 //! - Activations and pooling: [`ActivationChoice`] (`poly`, `relu-minimax:ALPHA`) and
-//!   [`PoolChoice`] (`avg`, `maxpool-minimax:ALPHA`), `ALPHA` in `4..=14`, built into a
-//!   [`Nonlinear`] for [`crate::pack::network_report_with`] (which documents their counts and
+//!   [`PoolChoice`] (`avg`, `maxpool-minimax:ALPHA`), `ALPHA` in `4..=14`, built into
+//!   [`ReportOptions`] ([`report_options`]) for [`crate::pack::network_report_with`] (which documents their counts and
 //!   level schedule).
 //! - Parameters ([`select_parameters`]): `L` = the network's depth, primes of the
 //!   `spencnn-n14` style (33-bit first and special primes, 31-bit others, scale `2^31`) capped
@@ -39,7 +39,9 @@ use thiserror::Error;
 
 use crate::lowering::{self, LowerError};
 use crate::nn::Network;
-use crate::pack::{network_report_with, Nonlinear, OpCounts, PackError, Strategy, TallyKind};
+use crate::pack::{
+    network_report_with, OpCounts, PackError, Repack, ReportOptions, Strategy, TallyKind,
+};
 
 /// Errors of network compilation and simulation.
 #[derive(Debug, Error)]
@@ -162,8 +164,13 @@ impl fmt::Display for PoolChoice {
     }
 }
 
-/// The [`Nonlinear`] options of two choices (runs the minimax construction once per alpha).
-pub fn nonlinear(activation: ActivationChoice, pool: PoolChoice) -> Result<Nonlinear> {
+/// The [`ReportOptions`] of two choices (runs the minimax construction once per alpha), with
+/// pooled maps repacked as `repack_pooled` says.
+pub fn report_options(
+    activation: ActivationChoice,
+    pool: PoolChoice,
+    repack_pooled: Repack,
+) -> Result<ReportOptions> {
     let make = |alpha: u32| -> Result<MinimaxActivation> {
         Ok(MinimaxActivation::new(CompositeSign::for_alpha(
             alpha, None,
@@ -180,7 +187,11 @@ pub fn nonlinear(activation: ActivationChoice, pool: PoolChoice) -> Result<Nonli
             _ => Some((a, make(a)?)),
         },
     };
-    Ok(Nonlinear { relu, max_pool })
+    Ok(ReportOptions {
+        relu,
+        max_pool,
+        repack_pooled,
+    })
 }
 
 /// A CKKS parameter set chosen for a network (see the module docs).
@@ -456,6 +467,8 @@ pub struct LayerSim {
     pub level_out: usize,
     /// Whether a refresh (bootstrapping, not simulated) precedes this layer.
     pub refreshed: bool,
+    /// Whether a pooling repacked its output into fewer ciphertexts (counted in this row).
+    pub repacked: bool,
     /// Simulated time, microseconds.
     pub time_us: f64,
 }
@@ -538,6 +551,7 @@ fn layer_sim(
         level_in,
         level_out: level_in - c.depth,
         refreshed,
+        repacked: row.repacked,
         time_us,
     }
 }
@@ -554,7 +568,7 @@ fn layer_sim(
 pub fn simulate_network(
     network: &Network,
     strategy: &Strategy,
-    nonlinear: &Nonlinear,
+    nonlinear: &ReportOptions,
     names: (ActivationChoice, PoolChoice),
     config: &HwConfig,
 ) -> Result<NetworkSim> {
@@ -622,4 +636,48 @@ pub fn simulate_network(
         layers,
         total,
     })
+}
+
+/// Poolings of `network` (all depths, execution order).
+fn pool_count(network: &Network) -> usize {
+    let mut n = 0;
+    network.visit_layers(|_, l| {
+        if matches!(l, crate::nn::Layer::Pool(_)) {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// [`simulate_network`] for every choice of repacked poolings (each subset for up to 4
+/// poolings, else all or none), keeping the fastest (ties: the fewer repacks, by mask
+/// order): repacking saves ciphertexts downstream but adds a level to everything upstream.
+pub fn simulate_network_best_repack(
+    network: &Network,
+    strategy: &Strategy,
+    options: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    config: &HwConfig,
+) -> Result<NetworkSim> {
+    let pools = pool_count(network);
+    let choices: Vec<Repack> = if pools <= 4 {
+        (0..1u64 << pools).map(Repack::Mask).collect()
+    } else {
+        vec![Repack::Never, Repack::Always]
+    };
+    let mut best: Option<NetworkSim> = None;
+    for repack in choices {
+        let opts = ReportOptions {
+            repack_pooled: repack,
+            ..options.clone()
+        };
+        let sim = simulate_network(network, strategy, &opts, names, config)?;
+        if best
+            .as_ref()
+            .is_none_or(|b| sim.total.time_us < b.total.time_us)
+        {
+            best = Some(sim);
+        }
+    }
+    Ok(best.expect("at least one choice"))
 }

@@ -182,7 +182,7 @@ fn lenet_latency_is_the_sum_of_its_lowered_operations() {
     let sim = simulate_network(
         &net,
         &spencnn(),
-        &Nonlinear::default(),
+        &ReportOptions::default(),
         (ActivationChoice::Poly, PoolChoice::Avg),
         &config,
     )
@@ -285,11 +285,20 @@ fn sim_order(report: &NetworkReport) -> ChannelOrder {
 
 #[test]
 fn minimax_activations_cost_their_circuits_per_ciphertext() {
-    let nl = nonlinear(ActivationChoice::ReluMinimax(6), PoolChoice::MaxMinimax(6)).unwrap();
+    let nl = report_options(
+        ActivationChoice::ReluMinimax(6),
+        PoolChoice::MaxMinimax(6),
+        Repack::Never,
+    )
+    .unwrap();
     let (_, act) = nl.relu.clone().unwrap();
     let net = zoo::seeded(ZooModel::Hefnet, zoo::DEFAULT_SEED).unwrap();
     let report = network_report_with(&net, &spencnn(), 8192, &nl).unwrap();
-    let plain = network_report(&net, &spencnn(), 8192).unwrap();
+    let keep = ReportOptions {
+        repack_pooled: Repack::Never,
+        ..ReportOptions::default()
+    };
+    let plain = network_report_with(&net, &spencnn(), 8192, &keep).unwrap();
     let rc = act.relu_counts();
     let (mut relus, mut pools) = (0, 0);
     for row in &report.layers {
@@ -333,7 +342,12 @@ fn minimax_activations_cost_their_circuits_per_ciphertext() {
 
 #[test]
 fn resnet20_with_minimax_relu_is_scheduled_with_refreshes() {
-    let nl = nonlinear(ActivationChoice::ReluMinimax(6), PoolChoice::Avg).unwrap();
+    let nl = report_options(
+        ActivationChoice::ReluMinimax(6),
+        PoolChoice::Avg,
+        Repack::Always,
+    )
+    .unwrap();
     let net = zoo::seeded(
         ZooModel::Resnet20(zoo::ResNet20Config::default()),
         zoo::DEFAULT_SEED,
@@ -361,4 +375,35 @@ fn resnet20_with_minimax_relu_is_scheduled_with_refreshes() {
         );
         assert!(l.time_us >= 0.0);
     }
+}
+
+#[test]
+fn the_best_repacking_is_no_slower_than_always_or_never() {
+    let config = HwConfig::preset("fpga-u280").unwrap();
+    let net = zoo::seeded(ZooModel::Hefnet, zoo::DEFAULT_SEED).unwrap();
+    let names = (ActivationChoice::Poly, PoolChoice::Avg);
+    let run = |repack| {
+        let options = ReportOptions {
+            repack_pooled: repack,
+            ..ReportOptions::default()
+        };
+        simulate_network(&net, &Strategy::Dense, &options, names, &config).unwrap()
+    };
+    let (always, never) = (run(Repack::Always), run(Repack::Never));
+    let best = simulate_network_best_repack(
+        &net,
+        &Strategy::Dense,
+        &ReportOptions::default(),
+        names,
+        &config,
+    )
+    .unwrap();
+    assert!(best.total.time_us <= always.total.time_us.min(never.total.time_us));
+    // each repack costs one level
+    let repacks = best.layers.iter().filter(|l| l.repacked).count();
+    assert_eq!(best.total.depth, never.total.depth + repacks);
+    assert_eq!(
+        always.layers.iter().filter(|l| l.repacked).count(),
+        always.total.depth - never.total.depth
+    );
 }

@@ -101,15 +101,18 @@ impl Crypto {
     /// Encrypts `input` in the plan's input layout, runs the plan, decrypts in its output
     /// layout.
     fn run(&mut self, plan: &LayerPlan, input: &FeatureMap) -> FeatureMap {
-        let steps = plan.program.rotation_steps();
+        let slots = self.run_slots(&plan.program, &plan.input.encode(input).unwrap());
+        plan.output.decode(&slots).unwrap()
+    }
+
+    /// Encrypts slot vectors, runs `program`, decrypts its outputs' slots (real parts).
+    fn run_slots(&mut self, program: &HeProgram, input: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let steps = program.rotation_steps();
         let galois = self.kg.gen_galois_keys(&self.sk, &steps, false).unwrap();
         let evaluator = Evaluator::new(&self.params, None, Some(galois)).unwrap();
         let level = self.params.max_level();
         let scale = self.params.default_scale();
-        let cts: Vec<Ciphertext> = plan
-            .input
-            .encode(input)
-            .unwrap()
+        let cts: Vec<Ciphertext> = input
             .iter()
             .map(|v| {
                 let pt = self.encoder.encode_real(v, level, scale).unwrap();
@@ -117,10 +120,9 @@ impl Crypto {
             })
             .collect();
         let out = HeExecutor::new(&evaluator, &self.encoder)
-            .run(&plan.program, &cts)
+            .run(program, &cts)
             .unwrap();
-        let slots: Vec<Vec<f64>> = out
-            .iter()
+        out.iter()
             .map(|ct| {
                 let pt = self.decryptor.decrypt(ct).unwrap();
                 self.encoder
@@ -130,8 +132,7 @@ impl Crypto {
                     .map(|z| z.re)
                     .collect()
             })
-            .collect();
-        plan.output.decode(&slots).unwrap()
+            .collect()
     }
 }
 
@@ -335,6 +336,60 @@ fn encrypted_convolution_on_a_replicated_input() {
     assert!((0..512).all(|s| v[s] == v[s % 64]));
     let big = Layout::replicated(Shape::new(8, 6, 6), 512, ChannelOrder::ChannelMajor).unwrap();
     assert_eq!(big.replicas, 1);
+}
+
+#[test]
+fn repacking_a_pooled_map_clears_the_holes_and_fills_them() {
+    // 8 channels of 8x8 at 256 slots: 2 ciphertexts of 4 blocks of 64; a 2x2 pooling leaves
+    // 8 x 4 x 4 gapped in both (3 of 4 slots garbage). Repacked, gap 2 multiplexed: 4
+    // channels per block, all 8 in one ciphertext.
+    let mut crypto = Crypto::new(insecure_test_params());
+    let order = ChannelOrder::Interleaved { groups: 2 };
+    let full = Layout::packed(Shape::new(8, 8, 8), 256, order).unwrap();
+    let pooled = full.strided(Shape::new(8, 4, 4), 2);
+    assert_eq!(pooled.ciphertexts, 2);
+    let (program, packed) = repack(&pooled, order, BuildOptions::default())
+        .unwrap()
+        .expect("fewer ciphertexts");
+    assert_eq!((packed.ciphertexts, packed.gap), (1, 2));
+    let counts = program.counts().unwrap();
+    assert_eq!(counts.depth, 1);
+    // one masking PMult per distinct (input ciphertext, channel offset): far fewer than pixels
+    assert!(counts.pmults <= 8, "{counts:?}");
+    let map = random_map(103, Shape::new(8, 4, 4));
+    let mut slots = pooled.encode(&map).unwrap();
+    // garbage in every slot that holds no pixel (pooling leaves partial sums there)
+    let mut rng = ChaCha8Rng::seed_from_u64(104);
+    let mut valid = vec![vec![false; 256]; 2];
+    for c in 0..8 {
+        for y in 0..4 {
+            for x in 0..4 {
+                let (j, u) = pooled.slot(c, y, x);
+                valid[j][u] = true;
+            }
+        }
+    }
+    for (j, v) in slots.iter_mut().enumerate() {
+        for (u, s) in v.iter_mut().enumerate() {
+            if !valid[j][u] {
+                *s = rng.gen_range(-1.0..1.0);
+            }
+        }
+    }
+    let out = crypto.run_slots(&program, &slots);
+    let got = packed.decode(&out).unwrap();
+    let err = max_error(&map, &got);
+    assert!(err < CONV_TOLERANCE, "error {err}");
+    // slots of the repacked ciphertext that hold no pixel are zero (the masks cleared them)
+    let used: usize = out[0].iter().filter(|v| v.abs() > 1e-3).count();
+    assert!(used <= 8 * 16, "{used} nonzero slots");
+    // nothing to gain: a map already in one ciphertext
+    let one = Layout::packed(Shape::new(2, 8, 8), 256, order)
+        .unwrap()
+        .strided(Shape::new(2, 4, 4), 2);
+    assert!(repack(&one, order, BuildOptions::default())
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -783,8 +838,12 @@ fn program_check_tracks_depth_and_refuses_bad_programs() {
 fn network_report_of_lenet() {
     let net = zoo::seeded(zoo::ZooModel::Lenet, zoo::DEFAULT_SEED).unwrap();
     let dense = densified(&net, zoo::DEFAULT_SEED);
-    let base = network_report(&dense, &Strategy::Dense, 8192).unwrap();
-    let sp = network_report(&net, &spencnn(None), 8192).unwrap();
+    let keep = ReportOptions {
+        repack_pooled: Repack::Never,
+        ..ReportOptions::default()
+    };
+    let base = network_report_with(&dense, &Strategy::Dense, 8192, &keep).unwrap();
+    let sp = network_report_with(&net, &spencnn(None), 8192, &keep).unwrap();
     // conv, act, pool, conv, act, pool, flatten, fc, act, fc; depth: 2 convs + 3 activations
     // + 2 FCs = 7 (pools fold their 1/k^2 into the next linear layer).
     for r in [&base, &sp] {
@@ -803,6 +862,22 @@ fn network_report_of_lenet() {
     assert_eq!(base.layers[3].counts.pmults, 6400);
     assert_eq!(sp.layers[3].counts.pmults, 1600);
     assert!(sp.total.key_switches < base.total.key_switches);
+    // Repacked (the default): the first pooling's 64 x 14 x 14 map goes from 8 gapped
+    // ciphertexts to 2 multiplexed ones (4 channels per 1024-slot block) for one more level;
+    // the 10 x 10 global pooling leaves one ciphertext and is not repacked.
+    for (strategy, network, plain) in [(Strategy::Dense, &dense, &base), (spencnn(None), &net, &sp)]
+    {
+        let r = network_report(network, &strategy, 8192).unwrap();
+        assert_eq!(r.total.depth, 8);
+        assert!(r.layers[2].repacked && !r.layers[5].repacked);
+        assert_eq!(
+            (r.layers[2].ciphertexts_in, r.layers[2].ciphertexts_out),
+            (8, 2)
+        );
+        assert_eq!(r.layers[2].counts.depth, 1);
+        assert!(r.layers[3].counts.pmults < plain.layers[3].counts.pmults);
+        assert!(r.total.pmults < plain.total.pmults);
+    }
 }
 
 #[test]

@@ -539,6 +539,61 @@ fn prune_conv(
     })
 }
 
+/// Repacking of a gapped layout (as pooling leaves it: valid pixels `gap` fine steps apart,
+/// the holes holding garbage) into the multiplexed layout of the same fine grid and gap in
+/// `order` (holes filled with other channels), when that needs fewer ciphertexts; `None`
+/// otherwise. A linear map of weight 1 per pixel by the diagonal method: every pixel of a
+/// channel moves by the same rotation `base_in - base_out`, so it costs one masking PMult per
+/// distinct (output, input, channel offset) and the rotations of those offsets, one level.
+/// Returns the program (inputs: `input`'s ciphertexts; outputs: the repacked ones) and the
+/// repacked layout.
+pub fn repack(
+    input: &Layout,
+    order: ChannelOrder,
+    options: BuildOptions,
+) -> Result<Option<(HeProgram, Layout)>, PackError> {
+    let fine_row = input.row_stride / input.gap;
+    let fine_col = input.col_stride / input.gap;
+    let Ok(target) = Layout::multiplexed(
+        input.shape,
+        input.slots,
+        fine_row,
+        fine_col,
+        input.gap,
+        order,
+    ) else {
+        return Ok(None);
+    };
+    if target.ciphertexts >= input.ciphertexts {
+        return Ok(None);
+    }
+    let mut diags = Diagonals::new(
+        input.slots,
+        input.ciphertexts,
+        target.ciphertexts,
+        options.materialize,
+    )
+    .with_input_period(input.period());
+    let sh = input.shape;
+    for c in 0..sh.channels {
+        if !options.materialize {
+            let (j, u) = input.slot(c, 0, 0);
+            let (m, t) = target.slot(c, 0, 0);
+            diags.touch(m, j, diags.rotation(u, t));
+            continue;
+        }
+        for y in 0..sh.height {
+            for x in 0..sh.width {
+                let (j, u) = input.slot(c, y, x);
+                let (m, t) = target.slot(c, y, x);
+                diags.add(j, u, m, t, 1.0);
+            }
+        }
+    }
+    let (program, _) = diags.compile(None, options.bsgs)?;
+    Ok(Some((program, target)))
+}
+
 /// The output layout of a fully connected layer: the `out_features` values spread over one
 /// ciphertext (`S / next_pow2(n)` slots apart) or, beyond `S`, packed densely.
 pub fn linear_output_layout(linear: &Linear, slots: usize) -> Result<Layout, PackError> {

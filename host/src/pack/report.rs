@@ -16,17 +16,21 @@
 //!   rotations (`log2 k` rotate-and-add doublings when `k` is a power of two, else `k - 1`
 //!   hoisted rotations and additions), no level (`1/k^2` is folded into the next linear layer);
 //!   the output stays in place, gapped (the layout's strides grow by `k`);
+//! - after a pooling, as [`ReportOptions::repack_pooled`] says (default: always), the gapped map is
+//!   repacked into the multiplexed layout of its grid ([`repack`]: masks and channel-offset
+//!   rotations, one level) when that needs fewer ciphertexts, in the channel order of the next
+//!   convolution; counted in the pooling's row (`repacked`);
 //! - flatten: nothing (the layout is reinterpreted);
 //! - residual block: one addition per ciphertext (the shortcut is dropped to the body's level,
 //!   which costs nothing here).
 //!
-//! - with [`Nonlinear::relu`] set, every activation layer (polynomial or ReLU) is the precise
+//! - with [`ReportOptions::relu`] set, every activation layer (polynomial or ReLU) is the precise
 //!   ReLU of a composite minimax sign ([`MinimaxActivation`]), per ciphertext: its
 //!   `relu_counts()` over `relu_depth()` consecutive levels. Level schedule: each operation
 //!   kind's count is spread evenly over those levels, the remainder on the highest (most
 //!   expensive) levels, the final product on the last level's schedule like the rest. The
 //!   normalization by the bound `B` is folded into the neighbouring linear layers (free);
-//! - with [`Nonlinear::max_pool`] set, every pooling of window 2 or 3 (stride = window) is a
+//! - with [`ReportOptions::max_pool`] set, every pooling of window 2 or 3 (stride = window) is a
 //!   max-pooling, per ciphertext: a row pass then a column pass, each `k - 1` rotations
 //!   (hoisted for `k = 3`) of the pass's input and `k - 1` sequential max (`max_counts()` over
 //!   `max_depth()` levels each, spread as for ReLU; for `k = 3` one more constant product and
@@ -34,12 +38,12 @@
 //!   output stays in place, gapped, as for average pooling. Larger windows (global pooling)
 //!   stay average pooling.
 //!
-//! Max pooling without [`Nonlinear::max_pool`], exact ReLU without [`Nonlinear::relu`] and
+//! Max pooling without [`ReportOptions::max_pool`], exact ReLU without [`ReportOptions::relu`] and
 //! pooling with stride different from its window are refused ([`PackError::Unsupported`]).
 
 use serde::Serialize;
 
-use super::conv::{conv2d, linear, BuildOptions, Strategy};
+use super::conv::{conv2d, linear, repack, BuildOptions, Strategy};
 use super::diag::Bsgs;
 use super::layout::{ChannelOrder, Layout};
 use super::program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, TallyKind};
@@ -76,16 +80,52 @@ pub struct LayerReport {
     /// The approximation an activation or pooling layer ran as (`relu-minimax:13`,
     /// `maxpool-minimax:13`), if any.
     pub approximation: Option<String>,
+    /// Whether a pooling's output was repacked into fewer ciphertexts.
+    pub repacked: bool,
 }
 
-/// How activations and max-pooling run (see the module docs); the default runs polynomial
-/// activations and average pooling only.
-#[derive(Debug, Clone, Default)]
-pub struct Nonlinear {
+/// How activations, max-pooling and pooled maps run (see the module docs); the default runs
+/// polynomial activations and average pooling only, and repacks pooled maps.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
     /// Precise ReLU for every activation layer: `(alpha, circuits)`.
     pub relu: Option<(u32, MinimaxActivation)>,
     /// Max-pooling for poolings of window 2 or 3: `(alpha, circuits)`.
     pub max_pool: Option<(u32, MinimaxActivation)>,
+    /// Which poolings' maps are repacked into fewer ciphertexts when they can ([`repack`]).
+    pub repack_pooled: Repack,
+}
+
+/// Which poolings repack their output (see [`ReportOptions::repack_pooled`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Repack {
+    /// None.
+    Never,
+    /// Every one that can.
+    Always,
+    /// Pooling number `i` (0-based, in execution order) when bit `i` is set.
+    Mask(u64),
+}
+
+impl Repack {
+    fn wants(&self, pool: usize) -> bool {
+        match *self {
+            Repack::Never => false,
+            Repack::Always => true,
+            Repack::Mask(m) => pool < 64 && m >> pool & 1 == 1,
+        }
+    }
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            relu: None,
+            max_pool: None,
+            repack_pooled: Repack::Always,
+        }
+    }
 }
 
 /// The tallies of `per_ct` copies of a circuit with `counts` spread over `depth` levels from
@@ -210,11 +250,15 @@ pub fn densified(network: &Network, seed: u64) -> Network {
 
 struct Walker<'a> {
     strategy: &'a Strategy,
-    nonlinear: &'a Nonlinear,
+    nonlinear: &'a ReportOptions,
     slots: usize,
     rows: Vec<LayerReport>,
     /// Group counts of the non-shortcut convolutions in execution order, with their paths.
     conv_groups: Vec<(String, usize)>,
+    /// Non-shortcut convolutions walked so far.
+    convs_seen: usize,
+    /// Poolings walked so far.
+    pools_seen: usize,
 }
 
 /// Counts every layer of `network` under `strategy` at `slots` slots per ciphertext.
@@ -226,7 +270,7 @@ pub fn network_report(
     strategy: &Strategy,
     slots: usize,
 ) -> Result<NetworkReport, PackError> {
-    network_report_with(network, strategy, slots, &Nonlinear::default())
+    network_report_with(network, strategy, slots, &ReportOptions::default())
 }
 
 /// [`network_report`] with activations and max-pooling as `nonlinear` says.
@@ -234,7 +278,7 @@ pub fn network_report_with(
     network: &Network,
     strategy: &Strategy,
     slots: usize,
-    nonlinear: &Nonlinear,
+    nonlinear: &ReportOptions,
 ) -> Result<NetworkReport, PackError> {
     let folded = fold_batch_norm(network)?;
     let placed = folded.placed_layers()?;
@@ -267,6 +311,8 @@ pub fn network_report_with(
         slots,
         rows: Vec::new(),
         conv_groups,
+        convs_seen: 0,
+        pools_seen: 0,
     };
     let (_, depth) = walker.walk(&folded.layers, "", input, None, 0)?;
     let mut total = walker
@@ -353,6 +399,9 @@ impl Walker<'_> {
             let mut profile = None;
             let (counts, groups, next) = match layer {
                 Layer::Conv2d(conv) => {
+                    if shortcut_of.is_none() {
+                        self.convs_seen += 1;
+                    }
                     let order = self.output_order(shortcut_of.unwrap_or(&path));
                     let plan = conv2d(conv, &layout, self.strategy, order, options)?;
                     profile = Some(plan.program.profile()?);
@@ -490,6 +539,34 @@ impl Walker<'_> {
                     (counts, 1, body)
                 }
             };
+            // a pooled map is repacked into fewer ciphertexts when it can be
+            let (mut counts, mut next, mut repacked) = (counts, next, false);
+            if matches!(layer, Layer::Pool(_)) {
+                self.pools_seen += 1;
+            }
+            if matches!(layer, Layer::Pool(_))
+                && self.nonlinear.repack_pooled.wants(self.pools_seen - 1)
+            {
+                let groups = self.conv_groups.get(self.convs_seen).map_or(1, |e| e.1);
+                let order = self.strategy.channel_order(groups);
+                if let Some((prog, packed)) = repack(&next, order, options)? {
+                    let extra = prog.counts()?;
+                    let shifted = prog.profile()?.into_iter().map(|mut t| {
+                        t.depth += counts.depth;
+                        t
+                    });
+                    profile = Some(merge_tallies(
+                        profile
+                            .take()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .chain(shifted),
+                    ));
+                    counts = counts.then(&extra);
+                    next = packed;
+                    repacked = true;
+                }
+            }
             // a residual block's addition happens after its deeper branch
             let start_depth = base + depth;
             if !matches!(layer, Layer::Residual(_)) {
@@ -507,6 +584,7 @@ impl Walker<'_> {
                 start_depth,
                 profile: profile.unwrap_or_default(),
                 approximation,
+                repacked,
             });
             layout = next;
         }
