@@ -450,7 +450,9 @@ fn bias_vectors(output: &Layout, bias: Option<&[f64]>, materialize: bool) -> Opt
         for y in 0..sh.height {
             for x in 0..sh.width {
                 let (m, t) = output.slot(c, y, x);
-                v[m][t] = b;
+                for k in 0..output.replicas {
+                    v[m][t + k * output.period()] = b;
+                }
             }
         }
     }
@@ -594,15 +596,13 @@ pub fn repack(
     Ok(Some((program, target)))
 }
 
-/// The output layout of a fully connected layer: the `out_features` values spread over one
-/// ciphertext (`S / next_pow2(n)` slots apart) or, beyond `S`, packed densely.
+/// The output layout of a fully connected layer: the `out_features` values in slots
+/// `0 .. n`, replicated with period `next_pow2(n)` ([`Layout::replicated`]: the diagonal
+/// method folds the copies, the hybrid method) or, beyond `S`, packed densely.
 pub fn linear_output_layout(linear: &Linear, slots: usize) -> Result<Layout, PackError> {
-    Layout::multiplexed(
+    Layout::replicated(
         Shape::flat(linear.out_features),
         slots,
-        1,
-        1,
-        1,
         ChannelOrder::ChannelMajor,
     )
     .map_err(|e| layer_error(&linear.name, "output layout", e.to_string()))
@@ -651,7 +651,8 @@ pub fn linear(
         output.ciphertexts,
         options.materialize,
     )
-    .with_input_period(input.period());
+    .with_input_period(input.period())
+    .with_output_period(output.period());
     for o in 0..linear.out_features {
         let (m, t) = output.slot(o, 0, 0);
         let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];
