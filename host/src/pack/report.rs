@@ -19,7 +19,8 @@
 //! - after a pooling, as [`ReportOptions::repack_pooled`] says (default: always), the gapped map is
 //!   repacked into the multiplexed layout of its grid ([`repack`]: masks and channel-offset
 //!   rotations, one level) when that needs fewer ciphertexts, in the channel order of the next
-//!   convolution; counted in the pooling's row (`repacked`);
+//!   convolution (of the last one when none follows); counted in the pooling's row
+//!   (`repacked`);
 //! - flatten: nothing (the layout is reinterpreted);
 //! - residual block: one addition per ciphertext (the shortcut is dropped to the body's level,
 //!   which costs nothing here).
@@ -547,7 +548,13 @@ impl Walker<'_> {
             if matches!(layer, Layer::Pool(_))
                 && self.nonlinear.repack_pooled.wants(self.pools_seen - 1)
             {
-                let groups = self.conv_groups.get(self.convs_seen).map_or(1, |e| e.1);
+                // the next convolution's order, or the last one's when none follows (the
+                // fully connected layers read any order)
+                let groups = self
+                    .conv_groups
+                    .get(self.convs_seen)
+                    .or_else(|| self.conv_groups.get(self.convs_seen.checked_sub(1)?))
+                    .map_or(1, |e| e.1);
                 let order = self.strategy.channel_order(groups);
                 if let Some((prog, packed)) = repack(&next, order, options)? {
                     let extra = prog.counts()?;
