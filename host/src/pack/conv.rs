@@ -206,7 +206,8 @@ fn layer_error(name: &str, field: &'static str, problem: String) -> PackError {
 
 /// The output layout a convolution of `conv` on `input` produces: the input's fine grid with
 /// gap times the stride (output pixel `(y, x)` on the slot of the input pixel
-/// `(s y, s x)`, so every tap is one rotation), multiplexed in `order`. When the output rows
+/// `(s y, s x)`, so every tap is one rotation), multiplexed in `order` (for a grouped layer
+/// interleaved by its own groups, on the input's plane when the groups divide its blocks). When the output rows
 /// do not fit the fine grid's holes (padding above `(k - 1) / 2` grows the map), the holes are
 /// left empty; when they do not even fit between the rows, the output is packed afresh
 /// (correct, with more diagonals: the map then depends on the row).
@@ -220,6 +221,24 @@ pub fn conv_output_layout(
     let fine_col = input.col_stride / input.gap;
     let gap = input.gap * conv.stride;
     let err = |e: PackError| layer_error(&conv.name, "output layout", e.to_string());
+    // group interleaving needs the same plane in and out (a group adds the same `g P` to its
+    // channels' bases on both sides), with the groups dividing the blocks
+    if let ChannelOrder::Interleaved { groups } = order {
+        if groups > 1 && conv.groups == groups && (input.slots / input.plane).is_multiple_of(groups)
+        {
+            if let Ok(l) = Layout::multiplexed_with_plane(
+                out_shape,
+                input.slots,
+                fine_row,
+                fine_col,
+                gap,
+                input.plane,
+                order,
+            ) {
+                return Ok(l);
+            }
+        }
+    }
     Layout::multiplexed(out_shape, input.slots, fine_row, fine_col, gap, order)
         .or_else(|_| Layout::gapped(out_shape, input.slots, fine_row, fine_col, gap, 1, order))
         .or_else(|_| Layout::packed(out_shape, input.slots, order))

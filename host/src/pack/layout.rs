@@ -145,6 +145,45 @@ impl Layout {
         fill: usize,
         order: ChannelOrder,
     ) -> Result<Layout, PackError> {
+        Layout::build(shape, slots, fine_row, fine_col, gap, fill, None, order)
+    }
+
+    /// Like [`Layout::multiplexed`] with blocks of exactly `plane` slots (a power of two,
+    /// at least the block's extent, at most `slots`; `slots / plane` blocks per ciphertext,
+    /// filled in position order): what keeps group interleaving working across a layer whose
+    /// input has that plane.
+    pub fn multiplexed_with_plane(
+        shape: Shape,
+        slots: usize,
+        fine_row: usize,
+        fine_col: usize,
+        gap: usize,
+        plane: usize,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
+        Layout::build(
+            shape,
+            slots,
+            fine_row,
+            fine_col,
+            gap,
+            gap,
+            Some(plane),
+            order,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        shape: Shape,
+        slots: usize,
+        fine_row: usize,
+        fine_col: usize,
+        gap: usize,
+        fill: usize,
+        forced_plane: Option<usize>,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
         if fill == 0 || fill > gap {
             return Err(PackError::Layout(format!(
                 "fill {fill} is outside [1, gap = {gap}]"
@@ -176,7 +215,14 @@ impl Layout {
         let per_block = fill * fill;
         let blocks_needed = shape.channels.div_ceil(per_block);
         let max_blocks = slots / min_plane;
-        let (plane, blocks) = if blocks_needed <= max_blocks {
+        let (plane, blocks) = if let Some(p) = forced_plane {
+            if !p.is_power_of_two() || p < min_plane || p > slots {
+                return Err(PackError::Layout(format!(
+                    "plane {p}: must be a power of two in [{min_plane}, {slots}]"
+                )));
+            }
+            (p, slots / p)
+        } else if blocks_needed <= max_blocks {
             let b = blocks_needed.next_power_of_two();
             (slots / b, b)
         } else {
