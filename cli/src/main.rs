@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use heaccel_cli::{ckks_report, params_file, simulate};
+use heaccel_cli::{ckks_report, network, params_file, simulate};
 use heaccel_verification::ckks::PRESET_NAMES;
 
 /// heaccel: an open design kit for homomorphic-encryption accelerators.
@@ -24,11 +24,16 @@ enum Command {
     /// The software RNS-CKKS reference model.
     #[command(subcommand)]
     Ckks(CkksCommand),
-    /// Simulate the timing of an ISA program or a lowered CKKS operation.
+    /// Simulate the timing of an ISA program, a lowered CKKS operation or a whole network.
     ///
     /// Examples: heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280
     ///           heaccel simulate --program prog.json --config asic --json
+    ///           heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic
     Simulate(SimulateArgs),
+    /// Dense baseline vs SpENCNN on a network: op counts and simulated latency side by side.
+    ///
+    /// Example: heaccel compare --model vgg5 --config fpga-u280 --json
+    Compare(CompareArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`).
@@ -44,8 +49,16 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["program", "op"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["program", "op", "model"])))]
 struct SimulateArgs {
+    /// A zoo network (lenet, vgg5, hefnet, resnet20): per-layer counts, levels and latency.
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+    /// Strategy for --model.
+    #[arg(long, value_enum, default_value = "spencnn")]
+    strategy: network::StrategyArg,
+    #[command(flatten)]
+    model_args: network::ModelArgs,
     /// An ISA v1 program, JSON or binary (`HEAX`).
     #[arg(long, value_name = "FILE")]
     program: Option<PathBuf>,
@@ -109,6 +122,21 @@ struct SweepArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// A zoo network (lenet, vgg5, hefnet, resnet20).
+    #[arg(long, value_name = "NAME")]
+    model: String,
+    #[command(flatten)]
+    model_args: network::ModelArgs,
+    /// A preset (fpga-u280, asic) or a TOML file.
+    #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
+    config: String,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum CkksCommand {
     /// Make keys, run every operation once on random slots, print time and precision.
@@ -167,6 +195,15 @@ fn report(args: &ReportArgs) -> Result<()> {
 }
 
 fn simulate_command(args: &SimulateArgs) -> Result<()> {
+    if let Some(model) = &args.model {
+        let r = network::simulate_model(model, args.strategy, &args.model_args, &args.config)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            print!("{}", network::format_sim(&r));
+        }
+        return Ok(());
+    }
     let config = simulate::load_config(&args.config)?;
     let (program, what, op) = match (&args.program, args.op) {
         (Some(path), _) => (
@@ -195,7 +232,7 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
             );
             (program, what, Some(op))
         }
-        (None, None) => unreachable!("clap requires --program or --op"),
+        (None, None) => unreachable!("clap requires --program, --op or --model"),
     };
     let report = heaccel_sim::simulate(&program, &config)?;
     let key_bytes = simulate::key_bytes(&program, config.word_bytes());
@@ -323,6 +360,15 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
+        Some(Command::Compare(args)) => {
+            let c = network::compare_model(&args.model, &args.model_args, &args.config)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print!("{}", network::format_compare(&c));
+            }
+            Ok(())
+        }
         Some(Command::Verilog(args)) => heaccel_cli::rtl::verilog_command(&args).map(|dirs| {
             dirs.iter().for_each(|d| println!("wrote {}", d.display()));
         }),

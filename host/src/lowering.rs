@@ -370,6 +370,110 @@ pub fn lower_pmult(params: &Parameters, level: usize) -> Result<Program> {
     b.finish()
 }
 
+/// `out = a + m` for a plaintext `m` at the ciphertext's level and scale: `c_0 + m`, `c_1`
+/// copied through.
+pub fn lower_add_plain(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let m = b.buffer("m.m".into(), level + 1, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for i in 0..=level {
+        let (s, t) = (b.load(x[0], i), b.load(m, i));
+        b.add_q(s, s, t, i);
+        b.store(s, out[0], i);
+        let c1 = b.load(x[1], i);
+        b.store(c1, out[1], i);
+        b.release([s, t, c1]);
+    }
+    b.finish()
+}
+
+/// The integer `round(value * scale)` reduced modulo each prime of `Q_level`, as the
+/// reference evaluator encodes constants; an error when the product is not finite.
+fn constant_residues(
+    params: &Parameters,
+    level: usize,
+    value: f64,
+    scale: f64,
+) -> Result<Vec<u64>> {
+    let x = (value * scale).round();
+    if !x.is_finite() {
+        return Err(LowerError::Invalid(format!(
+            "constant {value} times scale {scale} is not finite"
+        )));
+    }
+    Ok(params.q_tables()[..=level]
+        .iter()
+        .map(|t| heaccel_verification::ckks::encoder::reduce_f64(x, t.modulus()))
+        .collect())
+}
+
+/// `out = a + value` in every slot, for a ciphertext at scale `scale`: `round(value * scale)`
+/// added to every NTT point of `c_0` (a constant polynomial has the same value at every
+/// evaluation point), as the reference's `add_const`.
+pub fn lower_add_const(
+    params: &Parameters,
+    level: usize,
+    value: f64,
+    scale: f64,
+) -> Result<Program> {
+    check_level(params, level)?;
+    let residues = constant_residues(params, level, value, scale)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for (i, &r) in residues.iter().enumerate() {
+        let s = b.load(x[0], i);
+        b.emit(Instruction::AddScalar {
+            dst: s,
+            a: s,
+            scalar: r,
+            modulus: q_idx(i),
+        });
+        b.store(s, out[0], i);
+        let c1 = b.load(x[1], i);
+        b.store(c1, out[1], i);
+        b.release([s, c1]);
+    }
+    b.finish()
+}
+
+/// `out = a * value` in every slot, the constant encoded as `round(value * const_scale)`
+/// (`const_scale >= 1`; the scale becomes `scale * const_scale`), as the reference's
+/// `mul_const`.
+pub fn lower_mul_const(
+    params: &Parameters,
+    level: usize,
+    value: f64,
+    const_scale: f64,
+) -> Result<Program> {
+    check_level(params, level)?;
+    if const_scale.is_nan() || const_scale < 1.0 {
+        return Err(LowerError::Invalid(format!(
+            "constant scale {const_scale} is below 1"
+        )));
+    }
+    let residues = constant_residues(params, level, value, const_scale)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for (i, &r) in residues.iter().enumerate() {
+        for part in 0..2 {
+            let s = b.load(x[part], i);
+            b.emit(Instruction::MulScalar {
+                dst: s,
+                a: s,
+                scalar: r,
+                modulus: q_idx(i),
+            });
+            b.store(s, out[part], i);
+            b.release([s]);
+        }
+    }
+    b.finish()
+}
+
 /// `out = relinearize(a * b)`: tensor product, key switch of `d_2` with the key `rlk`.
 pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;

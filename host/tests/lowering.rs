@@ -218,3 +218,59 @@ fn invalid_lowerings_are_errors() {
     assert!(lower_rescale(&params, 0).is_err());
     assert!(lower_automorphisms(&params, 1, &[]).is_err());
 }
+
+#[test]
+fn add_plain_add_const_and_mul_const_are_bit_exact() {
+    for s in setups() {
+        for level in [s.params.max_level(), 1, 0] {
+            let x = at_level(&s, &s.x, level);
+            let mut pt = s.pt.clone();
+            pt.poly.truncate(level + 1);
+            let mem = run(&lower_add_plain(&s.params, level).unwrap(), |m| {
+                write_ciphertext(m, "a", &x).unwrap();
+                write_plaintext(m, "m", &pt).unwrap();
+            });
+            let want = s.evaluator.add_plain(&x, &pt).unwrap();
+            assert_eq!(
+                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                want,
+                "add_plain, level {level}"
+            );
+
+            // negative and fractional constants, and one beyond 2^63 after scaling
+            for value in [0.375, -1.25, 3.0e9] {
+                let mem = run(
+                    &lower_add_const(&s.params, level, value, x.scale).unwrap(),
+                    |m| write_ciphertext(m, "a", &x).unwrap(),
+                );
+                let want = s.evaluator.add_const(&x, value).unwrap();
+                assert_eq!(
+                    read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                    want,
+                    "add_const {value}, level {level}"
+                );
+
+                let const_scale = s.params.default_scale();
+                let mem = run(
+                    &lower_mul_const(&s.params, level, value, const_scale).unwrap(),
+                    |m| write_ciphertext(m, "a", &x).unwrap(),
+                );
+                let want = s.evaluator.mul_const(&x, value, const_scale).unwrap();
+                assert_eq!(
+                    read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                    want,
+                    "mul_const {value}, level {level}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_constant_lowerings_are_errors() {
+    let params = Parameters::preset("test-n13").unwrap();
+    assert!(lower_add_const(&params, 1, f64::INFINITY, 1.0).is_err());
+    assert!(lower_mul_const(&params, 1, 1.0, 0.5).is_err());
+    assert!(lower_mul_const(&params, 1, f64::NAN, 2.0).is_err());
+    assert!(lower_add_plain(&params, 9).is_err());
+}

@@ -101,15 +101,18 @@ impl Crypto {
     /// Encrypts `input` in the plan's input layout, runs the plan, decrypts in its output
     /// layout.
     fn run(&mut self, plan: &LayerPlan, input: &FeatureMap) -> FeatureMap {
-        let steps = plan.program.rotation_steps();
+        let slots = self.run_slots(&plan.program, &plan.input.encode(input).unwrap());
+        plan.output.decode(&slots).unwrap()
+    }
+
+    /// Encrypts slot vectors, runs `program`, decrypts its outputs' slots (real parts).
+    fn run_slots(&mut self, program: &HeProgram, input: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let steps = program.rotation_steps();
         let galois = self.kg.gen_galois_keys(&self.sk, &steps, false).unwrap();
         let evaluator = Evaluator::new(&self.params, None, Some(galois)).unwrap();
         let level = self.params.max_level();
         let scale = self.params.default_scale();
-        let cts: Vec<Ciphertext> = plan
-            .input
-            .encode(input)
-            .unwrap()
+        let cts: Vec<Ciphertext> = input
             .iter()
             .map(|v| {
                 let pt = self.encoder.encode_real(v, level, scale).unwrap();
@@ -117,10 +120,9 @@ impl Crypto {
             })
             .collect();
         let out = HeExecutor::new(&evaluator, &self.encoder)
-            .run(&plan.program, &cts)
+            .run(program, &cts)
             .unwrap();
-        let slots: Vec<Vec<f64>> = out
-            .iter()
+        out.iter()
             .map(|ct| {
                 let pt = self.decryptor.decrypt(ct).unwrap();
                 self.encoder
@@ -130,8 +132,7 @@ impl Crypto {
                     .map(|z| z.re)
                     .collect()
             })
-            .collect();
-        plan.output.decode(&slots).unwrap()
+            .collect()
     }
 }
 
@@ -246,6 +247,14 @@ fn encrypted_convolutions_match_the_plaintext_convolution() {
             strategy: spencnn(prune),
         },
         Case {
+            name: "spencnn g8 64->16 4x4 k3 p1 on a gap-2 multiplexed input (plane kept)",
+            slots: 512,
+            shape: Shape::new(64, 4, 4),
+            input_gap: 2,
+            conv: random_conv(10, 64, 16, 3, 1, 1, 8, true),
+            strategy: spencnn(None),
+        },
+        Case {
             name: "spencnn g1->2 by the HE-group rule 8->4 4x4 k3 p1 s2",
             slots: 64,
             shape: Shape::new(8, 4, 4),
@@ -289,6 +298,106 @@ fn encrypted_convolutions_match_the_plaintext_convolution() {
         assert!(want.max_abs() > 0.5, "{}: trivial output", case.name);
         assert!(err < CONV_TOLERANCE, "{}: error {err}", case.name);
     }
+}
+
+#[test]
+fn encrypted_convolution_on_a_replicated_input() {
+    // 1 -> 8 channels, 6x6, k3 p1 at 512 slots: the input fits 64 slots and is replicated 8
+    // times; the 8 output channels fill 8 blocks of 64 slots of one ciphertext.
+    let mut crypto = Crypto::new(insecure_test_params());
+    let shape = Shape::new(1, 6, 6);
+    for (conv, strategy) in [
+        (random_conv(11, 1, 8, 3, 1, 1, 1, true), Strategy::Dense),
+        (random_conv(12, 1, 8, 3, 2, 1, 1, false), spencnn(None)),
+    ] {
+        let order = ChannelOrder::ChannelMajor;
+        let input_layout = Layout::replicated(shape, 512, order).unwrap();
+        assert_eq!((input_layout.replicas, input_layout.period()), (8, 64));
+        let plan = conv2d(
+            &conv,
+            &input_layout,
+            &strategy,
+            order,
+            BuildOptions::default(),
+        )
+        .unwrap();
+        let packed = Layout::packed(shape, 512, order).unwrap();
+        let plain = conv2d(&conv, &packed, &strategy, order, BuildOptions::default()).unwrap();
+        if conv.stride == 1 {
+            // one diagonal per tap and output ciphertext, instead of one per tap and block
+            assert_eq!(plan.counts.pmults, 9 * plan.output.ciphertexts);
+            assert_eq!(plain.counts.pmults, 8 * plan.counts.pmults);
+        } else {
+            // stride 2: the output is multiplexed (4 channels per block at sub-offsets), and
+            // the sub-offsets still need their own diagonals
+            assert!(plain.counts.pmults > plan.counts.pmults);
+        }
+        let input = random_map(101, shape);
+        let want = plain_conv(effective_conv(&plan), &input);
+        let err = max_error(&want, &crypto.run(&plan, &input));
+        assert!(want.max_abs() > 0.5 && err < CONV_TOLERANCE, "error {err}");
+    }
+    // every copy is written; a map needing the whole ciphertext is not replicated
+    let input = random_map(102, shape);
+    let l = Layout::replicated(shape, 512, ChannelOrder::ChannelMajor).unwrap();
+    let v = &l.encode(&input).unwrap()[0];
+    assert!((0..512).all(|s| v[s] == v[s % 64]));
+    let big = Layout::replicated(Shape::new(8, 6, 6), 512, ChannelOrder::ChannelMajor).unwrap();
+    assert_eq!(big.replicas, 1);
+}
+
+#[test]
+fn repacking_a_pooled_map_clears_the_holes_and_fills_them() {
+    // 8 channels of 8x8 at 256 slots: 2 ciphertexts of 4 blocks of 64; a 2x2 pooling leaves
+    // 8 x 4 x 4 gapped in both (3 of 4 slots garbage). Repacked, gap 2 multiplexed: 4
+    // channels per block, all 8 in one ciphertext.
+    let mut crypto = Crypto::new(insecure_test_params());
+    let order = ChannelOrder::Interleaved { groups: 2 };
+    let full = Layout::packed(Shape::new(8, 8, 8), 256, order).unwrap();
+    let pooled = full.strided(Shape::new(8, 4, 4), 2);
+    assert_eq!(pooled.ciphertexts, 2);
+    let (program, packed) = repack(&pooled, order, BuildOptions::default())
+        .unwrap()
+        .expect("fewer ciphertexts");
+    assert_eq!((packed.ciphertexts, packed.gap), (1, 2));
+    let counts = program.counts().unwrap();
+    assert_eq!(counts.depth, 1);
+    // one masking PMult per distinct (input ciphertext, channel offset): far fewer than pixels
+    assert!(counts.pmults <= 8, "{counts:?}");
+    let map = random_map(103, Shape::new(8, 4, 4));
+    let mut slots = pooled.encode(&map).unwrap();
+    // garbage in every slot that holds no pixel (pooling leaves partial sums there)
+    let mut rng = ChaCha8Rng::seed_from_u64(104);
+    let mut valid = vec![vec![false; 256]; 2];
+    for c in 0..8 {
+        for y in 0..4 {
+            for x in 0..4 {
+                let (j, u) = pooled.slot(c, y, x);
+                valid[j][u] = true;
+            }
+        }
+    }
+    for (j, v) in slots.iter_mut().enumerate() {
+        for (u, s) in v.iter_mut().enumerate() {
+            if !valid[j][u] {
+                *s = rng.gen_range(-1.0..1.0);
+            }
+        }
+    }
+    let out = crypto.run_slots(&program, &slots);
+    let got = packed.decode(&out).unwrap();
+    let err = max_error(&map, &got);
+    assert!(err < CONV_TOLERANCE, "error {err}");
+    // slots of the repacked ciphertext that hold no pixel are zero (the masks cleared them)
+    let used: usize = out[0].iter().filter(|v| v.abs() > 1e-3).count();
+    assert!(used <= 8 * 16, "{used} nonzero slots");
+    // nothing to gain: a map already in one ciphertext
+    let one = Layout::packed(Shape::new(2, 8, 8), 256, order)
+        .unwrap()
+        .strided(Shape::new(2, 4, 4), 2);
+    assert!(repack(&one, order, BuildOptions::default())
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -737,25 +846,46 @@ fn program_check_tracks_depth_and_refuses_bad_programs() {
 fn network_report_of_lenet() {
     let net = zoo::seeded(zoo::ZooModel::Lenet, zoo::DEFAULT_SEED).unwrap();
     let dense = densified(&net, zoo::DEFAULT_SEED);
-    let base = network_report(&dense, &Strategy::Dense, 8192).unwrap();
-    let sp = network_report(&net, &spencnn(None), 8192).unwrap();
+    let keep = ReportOptions {
+        repack_pooled: Repack::Never,
+        ..ReportOptions::default()
+    };
+    let base = network_report_with(&dense, &Strategy::Dense, 8192, &keep).unwrap();
+    let sp = network_report_with(&net, &spencnn(None), 8192, &keep).unwrap();
     // conv, act, pool, conv, act, pool, flatten, fc, act, fc; depth: 2 convs + 3 activations
     // + 2 FCs = 7 (pools fold their 1/k^2 into the next linear layer).
     for r in [&base, &sp] {
         assert_eq!(r.layers.len(), 10);
         assert_eq!(r.total.depth, 7);
     }
-    // conv1 (1 -> 64 channels, 28x28, k5 p2): 1 input ciphertext, 64 channels in 8 output
-    // ciphertexts of 8 blocks of 1024 slots: 8 x 25 = 200 distinct diagonals per output
-    // ciphertext, 1,600 PMults; the same in both strategies.
-    assert_eq!(base.layers[0].counts.pmults, 1600);
-    assert_eq!(sp.layers[0].counts.pmults, 1600);
+    // conv1 (1 -> 64 channels, 28x28, k5 p2): the input (784 values) is encrypted replicated
+    // 8 times (period 1024), 64 channels in 8 output ciphertexts of 8 blocks of 1024 slots:
+    // one diagonal per tap serves all 8 blocks, 25 per output ciphertext, 200 PMults (8 x 25
+    // = 200 per output ciphertext, 1,600, without replication); the same in both strategies.
+    assert_eq!(base.layers[0].counts.pmults, 200);
+    assert_eq!(sp.layers[0].counts.pmults, 200);
     // conv2 with 4 groups: 4x fewer PMults than the dense one (input 8 ciphertexts of 8
     // channels; output 1 ciphertext; dense: 8 x 32 offsets x 25 taps = 6400; grouped and
     // interleaved: 8 x 8 x 25 = 1600).
     assert_eq!(base.layers[3].counts.pmults, 6400);
     assert_eq!(sp.layers[3].counts.pmults, 1600);
     assert!(sp.total.key_switches < base.total.key_switches);
+    // Repacked (the default): the first pooling's 64 x 14 x 14 map goes from 8 gapped
+    // ciphertexts to 2 multiplexed ones (4 channels per 1024-slot block) for one more level;
+    // the 10 x 10 global pooling leaves one ciphertext and is not repacked.
+    for (strategy, network, plain) in [(Strategy::Dense, &dense, &base), (spencnn(None), &net, &sp)]
+    {
+        let r = network_report(network, &strategy, 8192).unwrap();
+        assert_eq!(r.total.depth, 8);
+        assert!(r.layers[2].repacked && !r.layers[5].repacked);
+        assert_eq!(
+            (r.layers[2].ciphertexts_in, r.layers[2].ciphertexts_out),
+            (8, 2)
+        );
+        assert_eq!(r.layers[2].counts.depth, 1);
+        assert!(r.layers[3].counts.pmults < plain.layers[3].counts.pmults);
+        assert!(r.total.pmults < plain.total.pmults);
+    }
 }
 
 #[test]
@@ -806,4 +936,110 @@ fn encrypted_fully_connected_layer_matches_the_matrix_product() {
     );
     assert!(want.max_abs() > 0.5);
     assert!(err < CONV_TOLERANCE, "error {err}");
+}
+
+fn random_fc(seed: u64, n_in: usize, n_out: usize) -> heaccel_host::nn::Linear {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut fc = heaccel_host::nn::Linear::zeroed("fc", n_in, n_out, true);
+    for w in fc
+        .weight
+        .iter_mut()
+        .chain(fc.bias.as_mut().unwrap().iter_mut())
+    {
+        *w = rng.gen_range(-0.5..0.5);
+    }
+    fc
+}
+
+fn naive_fc(fc: &heaccel_host::nn::Linear, x: &[f64]) -> Vec<f64> {
+    (0..fc.out_features)
+        .map(|o| {
+            fc.bias.as_ref().unwrap()[o]
+                + (0..fc.in_features)
+                    .map(|i| fc.weight[o * fc.in_features + i] * x[i])
+                    .sum::<f64>()
+        })
+        .collect()
+}
+
+#[test]
+fn fully_connected_outputs_are_folded_and_replicated() {
+    // FC 36 -> 10 on a packed 4x3x3 map at 128 slots: the 10 outputs fold into period 16
+    // (3 rotate-and-add steps: by 64, 32, 16), so at most 16 diagonals instead of up to 128;
+    // then FC 10 -> 4 reads that replicated output (input period 16 > output period 4: the
+    // products land in the copy of the output slot that reads the input slot itself).
+    let mut crypto = Crypto::new(insecure_test_params());
+    let flat = Layout::packed(Shape::new(4, 3, 3), 128, ChannelOrder::ChannelMajor)
+        .unwrap()
+        .flattened();
+    let (fc1, fc2) = (random_fc(41, 36, 10), random_fc(42, 10, 4));
+    let p1 = linear(&fc1, &flat, BuildOptions::default()).unwrap();
+    assert_eq!((p1.output.replicas, p1.output.period()), (8, 16));
+    assert!(p1.counts.pmults <= 16, "{:?}", p1.counts);
+    let p2 = linear(&fc2, &p1.output, BuildOptions::default()).unwrap();
+    assert_eq!((p2.output.replicas, p2.output.period()), (32, 4));
+    assert!(p2.counts.pmults <= 4, "{:?}", p2.counts);
+    let input = random_map(43, Shape::flat(36));
+    // run both layers, checking every copy of the intermediate and final outputs
+    let slots1 = crypto.run_slots(&p1.program, &p1.input.encode(&input).unwrap());
+    let want1 = naive_fc(&fc1, input.data());
+    for t in 0..128 {
+        if t % 16 < 10 {
+            assert!(
+                (slots1[0][t] - want1[t % 16]).abs() < CONV_TOLERANCE,
+                "slot {t}"
+            );
+        }
+    }
+    let mid = FeatureMap::new(Shape::flat(10), want1.clone()).unwrap();
+    let slots2 = crypto.run_slots(&p2.program, &p2.input.encode(&mid).unwrap());
+    let want2 = naive_fc(&fc2, &want1);
+    for t in 0..128 {
+        assert!(
+            (slots2[0][t] - want2[t % 4]).abs() < CONV_TOLERANCE,
+            "slot {t}"
+        );
+    }
+}
+
+#[test]
+fn grouped_outputs_keep_the_input_plane_for_interleaving() {
+    // 64 -> 16 channels, 8 groups, 4x4 at gap 2 (a pooled map) on a fine grid of width 8, at
+    // 512 slots: input blocks of 64 slots (extent 64), 4 channels per block at the
+    // sub-offsets, 8 blocks per ciphertext, 2 ciphertexts. Left to itself, the 16-channel
+    // output would fill 4 blocks of 128 slots (8 groups over 4 blocks: no interleaving);
+    // on the input's 64-slot plane every group keeps one offset on both sides.
+    let shape = Shape::new(64, 4, 4);
+    let il = ChannelOrder::Interleaved { groups: 8 };
+    let cm = ChannelOrder::ChannelMajor;
+    let layout = |order| Layout::multiplexed(shape, 512, 8, 1, 2, order).unwrap();
+    assert_eq!((layout(il).plane, layout(il).ciphertexts), (64, 2));
+    let free = Layout::multiplexed(Shape::new(16, 4, 4), 512, 8, 1, 2, il).unwrap();
+    assert_eq!(free.plane, 128);
+    let grouped = random_conv(14, 64, 16, 3, 1, 1, 8, false);
+    let g = conv2d(
+        &grouped,
+        &layout(il),
+        &spencnn(None),
+        il,
+        BuildOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(g.output.plane, 64);
+    let dense_conv = random_conv(13, 64, 16, 3, 1, 1, 1, false);
+    let d = conv2d(
+        &dense_conv,
+        &layout(cm),
+        &Strategy::Dense,
+        cm,
+        BuildOptions::default(),
+    )
+    .unwrap();
+    // at least the group count fewer diagonals (measured: 84 against 784)
+    assert!(
+        8 * g.counts.pmults <= d.counts.pmults,
+        "{:?} {:?}",
+        g.counts,
+        d.counts
+    );
 }

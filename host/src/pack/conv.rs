@@ -206,7 +206,8 @@ fn layer_error(name: &str, field: &'static str, problem: String) -> PackError {
 
 /// The output layout a convolution of `conv` on `input` produces: the input's fine grid with
 /// gap times the stride (output pixel `(y, x)` on the slot of the input pixel
-/// `(s y, s x)`, so every tap is one rotation), multiplexed in `order`. When the output rows
+/// `(s y, s x)`, so every tap is one rotation), multiplexed in `order` (for a grouped layer
+/// interleaved by its own groups, on the input's plane when the groups divide its blocks). When the output rows
 /// do not fit the fine grid's holes (padding above `(k - 1) / 2` grows the map), the holes are
 /// left empty; when they do not even fit between the rows, the output is packed afresh
 /// (correct, with more diagonals: the map then depends on the row).
@@ -220,6 +221,24 @@ pub fn conv_output_layout(
     let fine_col = input.col_stride / input.gap;
     let gap = input.gap * conv.stride;
     let err = |e: PackError| layer_error(&conv.name, "output layout", e.to_string());
+    // group interleaving needs the same plane in and out (a group adds the same `g P` to its
+    // channels' bases on both sides), with the groups dividing the blocks
+    if let ChannelOrder::Interleaved { groups } = order {
+        if groups > 1 && conv.groups == groups && (input.slots / input.plane).is_multiple_of(groups)
+        {
+            if let Ok(l) = Layout::multiplexed_with_plane(
+                out_shape,
+                input.slots,
+                fine_row,
+                fine_col,
+                gap,
+                input.plane,
+                order,
+            ) {
+                return Ok(l);
+            }
+        }
+    }
     Layout::multiplexed(out_shape, input.slots, fine_row, fine_col, gap, order)
         .or_else(|_| Layout::gapped(out_shape, input.slots, fine_row, fine_col, gap, 1, order))
         .or_else(|_| Layout::packed(out_shape, input.slots, order))
@@ -373,7 +392,8 @@ pub fn conv2d(
         input.ciphertexts,
         output.ciphertexts,
         options.materialize,
-    );
+    )
+    .with_input_period(input.period());
     let (h, w) = (input.shape.height, input.shape.width);
     let (ho, wo) = (out_shape.height, out_shape.width);
     for o in 0..conv.out_channels {
@@ -449,7 +469,9 @@ fn bias_vectors(output: &Layout, bias: Option<&[f64]>, materialize: bool) -> Opt
         for y in 0..sh.height {
             for x in 0..sh.width {
                 let (m, t) = output.slot(c, y, x);
-                v[m][t] = b;
+                for k in 0..output.replicas {
+                    v[m][t + k * output.period()] = b;
+                }
             }
         }
     }
@@ -538,15 +560,68 @@ fn prune_conv(
     })
 }
 
-/// The output layout of a fully connected layer: the `out_features` values spread over one
-/// ciphertext (`S / next_pow2(n)` slots apart) or, beyond `S`, packed densely.
+/// Repacking of a gapped layout (as pooling leaves it: valid pixels `gap` fine steps apart,
+/// the holes holding garbage) into the multiplexed layout of the same fine grid and gap in
+/// `order` (holes filled with other channels), when that needs fewer ciphertexts; `None`
+/// otherwise. A linear map of weight 1 per pixel by the diagonal method: every pixel of a
+/// channel moves by the same rotation `base_in - base_out`, so it costs one masking PMult per
+/// distinct (output, input, channel offset) and the rotations of those offsets, one level.
+/// Returns the program (inputs: `input`'s ciphertexts; outputs: the repacked ones) and the
+/// repacked layout.
+pub fn repack(
+    input: &Layout,
+    order: ChannelOrder,
+    options: BuildOptions,
+) -> Result<Option<(HeProgram, Layout)>, PackError> {
+    let fine_row = input.row_stride / input.gap;
+    let fine_col = input.col_stride / input.gap;
+    let Ok(target) = Layout::multiplexed(
+        input.shape,
+        input.slots,
+        fine_row,
+        fine_col,
+        input.gap,
+        order,
+    ) else {
+        return Ok(None);
+    };
+    if target.ciphertexts >= input.ciphertexts {
+        return Ok(None);
+    }
+    let mut diags = Diagonals::new(
+        input.slots,
+        input.ciphertexts,
+        target.ciphertexts,
+        options.materialize,
+    )
+    .with_input_period(input.period());
+    let sh = input.shape;
+    for c in 0..sh.channels {
+        if !options.materialize {
+            let (j, u) = input.slot(c, 0, 0);
+            let (m, t) = target.slot(c, 0, 0);
+            diags.touch(m, j, diags.rotation(u, t));
+            continue;
+        }
+        for y in 0..sh.height {
+            for x in 0..sh.width {
+                let (j, u) = input.slot(c, y, x);
+                let (m, t) = target.slot(c, y, x);
+                diags.add(j, u, m, t, 1.0);
+            }
+        }
+    }
+    let (program, _) = diags.compile(None, options.bsgs)?;
+    Ok(Some((program, target)))
+}
+
+/// The output layout of a fully connected layer: the `out_features` values in slots
+/// `0 .. n`, replicated with period `next_pow2(n)` ([`Layout::replicated`]: the diagonal
+/// method folds the copies, the hybrid method) or, beyond `S`, packed densely.
 pub fn linear_output_layout(linear: &Linear, slots: usize) -> Result<Layout, PackError> {
-    Layout::multiplexed(
+    Layout::replicated(
         Shape::flat(linear.out_features),
         slots,
-        1,
-        1,
-        1,
         ChannelOrder::ChannelMajor,
     )
     .map_err(|e| layer_error(&linear.name, "output layout", e.to_string()))
@@ -594,7 +669,9 @@ pub fn linear(
         input.ciphertexts,
         output.ciphertexts,
         options.materialize,
-    );
+    )
+    .with_input_period(input.period())
+    .with_output_period(output.period());
     for o in 0..linear.out_features {
         let (m, t) = output.slot(o, 0, 0);
         let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];

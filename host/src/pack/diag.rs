@@ -18,6 +18,14 @@
 //! [`Bsgs::Auto`] picks the `G` with the fewest rotations in total (ties: the smaller `G`);
 //! `G = S` is the plain hoisted diagonal method, `G = 1` rotates products only.
 //!
+//! Periods. An input whose slot vector repeats every `P_in` slots is read by rotations modulo
+//! `P_in` ([`Diagonals::with_input_period`]). An output whose valid slots all lie below
+//! `P_out < S` is *folded* ([`Diagonals::with_output_period`]): each product may land in any
+//! copy `t + k P_out` of its output slot `t`, the copy chosen so that the rotation is below
+//! `min(P_in, P_out)`; after the rescale, `log2(S / P_out)` rotate-and-add steps (by `S/2,
+//! ..., P_out`) sum the copies, leaving the output replicated with period `P_out`. A map with
+//! few outputs then needs about `P_out` diagonals instead of `S` (the hybrid diagonal method).
+//!
 //! Costs for `D` nonzero diagonals of output `m`: `D` PMults, `D - 1` additions, one rescale
 //! (at the end: the giant rotations run one level higher, saving a rescale per giant step),
 //! one plaintext addition when there is a bias.
@@ -49,6 +57,8 @@ pub struct Diagonals {
     inputs: usize,
     outputs: usize,
     materialize: bool,
+    period: usize,
+    out_period: usize,
     diags: HashMap<DiagKey, Vec<f64>>,
 }
 
@@ -61,8 +71,19 @@ impl Diagonals {
             inputs,
             outputs,
             materialize,
+            period: slots,
+            out_period: slots,
             diags: HashMap::new(),
         }
+    }
+
+    /// The same map for inputs whose slot vectors repeat every `period` slots (a power of two
+    /// dividing the slot count; see [`crate::pack::Layout::replicated`]): rotations are taken
+    /// modulo `period`. Call before adding weights.
+    pub fn with_input_period(mut self, period: usize) -> Self {
+        debug_assert!(period.is_power_of_two() && self.slots.is_multiple_of(period));
+        self.period = period;
+        self
     }
 
     /// Slots per ciphertext.
@@ -75,9 +96,31 @@ impl Diagonals {
         self.materialize
     }
 
-    /// The rotation `r` that brings input slot `in_slot` to output slot `out_slot`.
+    /// Outputs whose valid slots lie below `period` (a power of two dividing the slot count)
+    /// are folded (see the module docs); the compiled outputs repeat every `period` slots.
+    /// Call before adding weights.
+    pub fn with_output_period(mut self, period: usize) -> Self {
+        debug_assert!(period.is_power_of_two() && self.slots.is_multiple_of(period));
+        self.out_period = period;
+        self
+    }
+
+    /// The rotation `r` that brings input slot `in_slot` to output slot `out_slot` (or a copy
+    /// of either), in `[0, min(input period, output period))`.
     pub fn rotation(&self, in_slot: usize, out_slot: usize) -> usize {
-        (in_slot + self.slots - out_slot) % self.slots
+        (in_slot + self.slots - out_slot) % self.slots % self.period.min(self.out_period)
+    }
+
+    /// The rotation and the slot its product lands in: `out_slot` itself unless the output is
+    /// folded more finely than the input repeats, then the copy of `out_slot` that reads
+    /// `in_slot` itself.
+    fn landing(&self, in_slot: usize, out_slot: usize) -> (usize, usize) {
+        let r = self.rotation(in_slot, out_slot);
+        if self.period <= self.out_period {
+            (r, out_slot)
+        } else {
+            (r, (in_slot + self.slots - r) % self.slots)
+        }
     }
 
     /// `out[out_ct][out_slot] += weight * in[in_ct][in_slot]`; zero weights are ignored.
@@ -85,7 +128,7 @@ impl Diagonals {
         if w == 0.0 {
             return;
         }
-        let r = self.rotation(in_slot, out_slot);
+        let (r, out_slot) = self.landing(in_slot, out_slot);
         let slots = self.slots;
         let entry = self.diags.entry((out_ct, in_ct, r)).or_insert_with(|| {
             if self.materialize {
@@ -243,6 +286,17 @@ impl Diagonals {
                     .fold(first, |a, &b| prog.push(HeOp::Add { a, b })),
             };
             let mut out = prog.push(HeOp::Rescale { src: total });
+            // fold the copies: rotate-and-add by S/2, ..., out_period
+            let mut step = s / 2;
+            while step >= self.out_period {
+                let r = prog.push(HeOp::Rotate {
+                    src: out,
+                    step: step as i64,
+                    hoisted: false,
+                });
+                out = prog.push(HeOp::Add { a: out, b: r });
+                step /= 2;
+            }
             if let Some(bias) = bias {
                 let values = bias.get(m).cloned().unwrap_or_default();
                 let plain = prog.add_plaintext(format!("bias m{m}"), values);

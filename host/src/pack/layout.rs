@@ -28,6 +28,13 @@
 //!   the input and the output layout alike (same plane `P`), and the channel-offset rotation
 //!   that brings input `l'` of every group onto output `l` of the same group is one rotation
 //!   for all groups (group-interleaved encoding).
+//!
+//! *Replicated* layouts ([`Layout::replicated`], for a network input the client encrypts):
+//! when a map fits in `P` slots (`P` a power of two below `S`), its slot vector is repeated
+//! `S / P` times, so every rotation by `r` reads the same values as a rotation by `r mod P`.
+//! The linear maps then rotate by `r mod P` only: one rotation and one plaintext diagonal
+//! serve every output block (a 1-channel input feeding 8 output channels per ciphertext needs
+//! `k^2` diagonals per output ciphertext instead of `8 k^2`).
 
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +104,14 @@ pub struct Layout {
     pub plane: usize,
     /// Per channel, where pixel `(0, 0)` is.
     pub channels: Vec<ChannelPlacement>,
+    /// Copies of the slot vector (>= 1, a power of two): slot `s` and `s + k slots /
+    /// replicas` hold the same value; pixels sit in the first `slots / replicas` slots.
+    #[serde(default = "one")]
+    pub replicas: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Layout {
@@ -130,6 +145,45 @@ impl Layout {
         fill: usize,
         order: ChannelOrder,
     ) -> Result<Layout, PackError> {
+        Layout::build(shape, slots, fine_row, fine_col, gap, fill, None, order)
+    }
+
+    /// Like [`Layout::multiplexed`] with blocks of exactly `plane` slots (a power of two,
+    /// at least the block's extent, at most `slots`; `slots / plane` blocks per ciphertext,
+    /// filled in position order): what keeps group interleaving working across a layer whose
+    /// input has that plane.
+    pub fn multiplexed_with_plane(
+        shape: Shape,
+        slots: usize,
+        fine_row: usize,
+        fine_col: usize,
+        gap: usize,
+        plane: usize,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
+        Layout::build(
+            shape,
+            slots,
+            fine_row,
+            fine_col,
+            gap,
+            gap,
+            Some(plane),
+            order,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        shape: Shape,
+        slots: usize,
+        fine_row: usize,
+        fine_col: usize,
+        gap: usize,
+        fill: usize,
+        forced_plane: Option<usize>,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
         if fill == 0 || fill > gap {
             return Err(PackError::Layout(format!(
                 "fill {fill} is outside [1, gap = {gap}]"
@@ -161,7 +215,14 @@ impl Layout {
         let per_block = fill * fill;
         let blocks_needed = shape.channels.div_ceil(per_block);
         let max_blocks = slots / min_plane;
-        let (plane, blocks) = if blocks_needed <= max_blocks {
+        let (plane, blocks) = if let Some(p) = forced_plane {
+            if !p.is_power_of_two() || p < min_plane || p > slots {
+                return Err(PackError::Layout(format!(
+                    "plane {p}: must be a power of two in [{min_plane}, {slots}]"
+                )));
+            }
+            (p, slots / p)
+        } else if blocks_needed <= max_blocks {
             let b = blocks_needed.next_power_of_two();
             (slots / b, b)
         } else {
@@ -194,9 +255,42 @@ impl Layout {
             gap,
             plane,
             channels,
+            replicas: 1,
         };
         layout.validate()?;
         Ok(layout)
+    }
+
+    /// The packed layout ([`Layout::packed`]) of `shape` in the smallest power-of-two number
+    /// of slots `P <= slots` that holds it in one ciphertext, replicated `slots / P` times
+    /// (see the module docs); the plain packed layout when it needs the whole ciphertext or
+    /// more than one.
+    pub fn replicated(
+        shape: Shape,
+        slots: usize,
+        order: ChannelOrder,
+    ) -> Result<Layout, PackError> {
+        let packed = Layout::packed(shape, slots, order)?;
+        if packed.ciphertexts > 1 {
+            return Ok(packed);
+        }
+        let mut p = slots;
+        while p > 1 {
+            match Layout::packed(shape, p / 2, order) {
+                Ok(l) if l.ciphertexts == 1 => p /= 2,
+                _ => break,
+            }
+        }
+        let mut layout = Layout::packed(shape, p, order)?;
+        layout.slots = slots;
+        layout.replicas = slots / p;
+        layout.validate()?;
+        Ok(layout)
+    }
+
+    /// Slots of one copy, `slots / replicas`: rotations act modulo it.
+    pub fn period(&self) -> usize {
+        self.slots / self.replicas
     }
 
     /// The dense input layout of a network: row-major pixels (`row_stride = W`, `col_stride =
@@ -214,8 +308,17 @@ impl Layout {
         )
     }
 
-    /// Checks that every pixel is in range and no two share a slot.
+    /// Checks that every pixel is in range (within the first copy) and no two share a slot.
     pub fn validate(&self) -> Result<(), PackError> {
+        if self.replicas == 0
+            || !self.replicas.is_power_of_two()
+            || !self.slots.is_multiple_of(self.replicas)
+        {
+            return Err(PackError::Layout(format!(
+                "replicas = {} must be a power of two dividing {} slots",
+                self.replicas, self.slots
+            )));
+        }
         if self.channels.len() != self.shape.channels {
             return Err(PackError::Layout(format!(
                 "{} channel placements for {} channels",
@@ -228,10 +331,11 @@ impl Layout {
             for y in 0..self.shape.height {
                 for x in 0..self.shape.width {
                     let (ct, s) = self.slot(c, y, x);
-                    if ct >= self.ciphertexts || s >= self.slots {
+                    if ct >= self.ciphertexts || s >= self.period() {
                         return Err(PackError::Layout(format!(
                             "pixel ({c}, {y}, {x}) at ciphertext {ct} slot {s}: outside {} x {}",
-                            self.ciphertexts, self.slots
+                            self.ciphertexts,
+                            self.period()
                         )));
                     }
                     if std::mem::replace(&mut used[ct][s], true) {
@@ -280,6 +384,7 @@ impl Layout {
             gap: 1,
             plane: 1,
             channels,
+            replicas: self.replicas,
         }
     }
 
@@ -288,7 +393,7 @@ impl Layout {
         self.shape.len() as f64 / (self.ciphertexts * self.slots) as f64
     }
 
-    /// The slot vectors of `map` (one per ciphertext; invalid slots zero).
+    /// The slot vectors of `map` (one per ciphertext, every copy written; invalid slots zero).
     pub fn encode(&self, map: &FeatureMap) -> Result<Vec<Vec<f64>>, PackError> {
         if map.shape() != self.shape {
             return Err(PackError::Layout(format!(
@@ -303,7 +408,10 @@ impl Layout {
             for y in 0..s.height {
                 for x in 0..s.width {
                     let (ct, slot) = self.slot(c, y, x);
-                    out[ct][slot] = map.data()[(c * s.height + y) * s.width + x];
+                    for k in 0..self.replicas {
+                        out[ct][slot + k * self.period()] =
+                            map.data()[(c * s.height + y) * s.width + x];
+                    }
                 }
             }
         }

@@ -19,14 +19,17 @@ pub mod program;
 pub mod report;
 
 pub use conv::{
-    conv2d, he_group_count, linear, BuildOptions, EffectiveLayer, GroupChoice, LayerPlan,
+    conv2d, he_group_count, linear, repack, BuildOptions, EffectiveLayer, GroupChoice, LayerPlan,
     PruneConfig, PruneReport, PrunedBlock, SpencnnConfig, Strategy,
 };
 pub use diag::{Bsgs, Diagonals};
 pub use exec::HeExecutor;
 pub use layout::{ChannelOrder, ChannelPlacement, Layout};
-pub use program::{HeOp, HeProgram, OpCounts, PlainVector};
-pub use report::{densified, network_report, LayerReport, NetworkReport};
+pub use program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, TallyKind};
+pub use report::{
+    densified, network_report, network_report_with, LayerReport, NetworkReport, Repack,
+    ReportOptions,
+};
 
 use thiserror::Error;
 

@@ -138,6 +138,56 @@ pub struct HeProgram {
     pub outputs: Vec<ValueId>,
 }
 
+/// What an [`OpTally`] counts: one CKKS operation kind, as costed by the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TallyKind {
+    /// A group of `count` rotations of one ciphertext sharing one decomposition (`count = 1`:
+    /// a plain rotation), `count >= 1`.
+    Rotations {
+        /// Rotations in the group.
+        count: usize,
+    },
+    /// Plaintext multiplication.
+    PMult,
+    /// Plaintext addition.
+    AddPlain,
+    /// Ciphertext addition.
+    Add,
+    /// Multiplication with relinearization.
+    MulRelin,
+    /// Rescale.
+    Rescale,
+    /// Constant addition.
+    AddConst,
+    /// Constant multiplication.
+    MulConst,
+}
+
+/// `count` operations of `kind` whose operands sit `depth` levels below the program's inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpTally {
+    /// The operation.
+    pub kind: TallyKind,
+    /// Levels below the inputs' level, `>= 0`.
+    pub depth: usize,
+    /// How many.
+    pub count: usize,
+}
+
+/// Merges tallies of the same `(kind, depth)`; the result is sorted by `(depth, kind)`.
+pub fn merge_tallies(tallies: impl IntoIterator<Item = OpTally>) -> Vec<OpTally> {
+    let mut map: std::collections::BTreeMap<(usize, TallyKind), usize> = Default::default();
+    for t in tallies {
+        if t.count > 0 {
+            *map.entry((t.depth, t.kind)).or_default() += t.count;
+        }
+    }
+    map.into_iter()
+        .map(|((depth, kind), count)| OpTally { kind, depth, count })
+        .collect()
+}
+
 /// Operation counts of a program (or a sum of programs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpCounts {
@@ -326,6 +376,47 @@ impl HeProgram {
             }
         }
         Ok(depth)
+    }
+
+    /// The operations by kind and by the depth of their operands (hoisted rotations of one
+    /// value grouped into one [`TallyKind::Rotations`]), merged and sorted by depth; errors as
+    /// [`HeProgram::check`].
+    pub fn profile(&self) -> Result<Vec<OpTally>, PackError> {
+        let depth = self.check()?;
+        let mut hoisted: std::collections::BTreeMap<ValueId, usize> = Default::default();
+        let mut tallies = Vec::new();
+        for op in &self.ops {
+            let d = depth[op.operands()[0]];
+            let kind = match *op {
+                HeOp::Rotate {
+                    src, hoisted: true, ..
+                } => {
+                    *hoisted.entry(src).or_default() += 1;
+                    continue;
+                }
+                HeOp::Rotate { .. } => TallyKind::Rotations { count: 1 },
+                HeOp::PMult { .. } => TallyKind::PMult,
+                HeOp::AddPlain { .. } => TallyKind::AddPlain,
+                HeOp::Add { .. } => TallyKind::Add,
+                HeOp::MulRelin { .. } => TallyKind::MulRelin,
+                HeOp::Rescale { .. } => TallyKind::Rescale,
+                HeOp::AddConst { .. } => TallyKind::AddConst,
+                HeOp::MulConst { .. } => TallyKind::MulConst,
+            };
+            tallies.push(OpTally {
+                kind,
+                depth: d,
+                count: 1,
+            });
+        }
+        for (src, count) in hoisted {
+            tallies.push(OpTally {
+                kind: TallyKind::Rotations { count },
+                depth: depth[src],
+                count: 1,
+            });
+        }
+        Ok(merge_tallies(tallies))
     }
 
     /// The operation counts (see [`OpCounts`]); errors as [`HeProgram::check`].

@@ -1,0 +1,383 @@
+//! `heaccel simulate --model` and `heaccel compare --model`: a zoo network compiled to CKKS
+//! operations, lowered to ISA programs and timed on a hardware configuration
+//! ([`heaccel_host::netsim`]).
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use heaccel_host::netsim::{
+    report_options, simulate_network, simulate_network_best_repack, ActivationChoice, NetworkSim,
+    PoolChoice,
+};
+use heaccel_host::nn::zoo::{self, ZooModel};
+use heaccel_host::nn::Network;
+use heaccel_host::pack::{
+    densified, GroupChoice, PruneConfig, Repack, ReportOptions, SpencnnConfig, Strategy,
+};
+use serde::Serialize;
+
+use crate::simulate::load_config;
+
+/// The options `simulate --model` and `compare --model` share.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Sub-block pruning ratio for SpENCNN, in [0, 1] (one kernel tap per block).
+    #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
+    pub prune: Option<f64>,
+    /// Activation layers: `poly` (the network's polynomials) or `relu-minimax:ALPHA`
+    /// (precise ReLU, ALPHA in 4..=14).
+    #[arg(long, default_value = "poly", value_name = "poly|relu-minimax:ALPHA")]
+    pub activation: String,
+    /// Pooling layers: `avg` or `maxpool-minimax:ALPHA` (windows 2 and 3 become minimax
+    /// max-pooling, ALPHA in 4..=14; larger windows stay average pooling).
+    #[arg(long, default_value = "avg", value_name = "avg|maxpool-minimax:ALPHA")]
+    pub pool: String,
+    /// Repacking of pooled maps into fewer ciphertexts (one level each): `auto` simulates
+    /// every choice of poolings and keeps the fastest.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub repack: RepackArg,
+}
+
+/// The choices of `--repack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepackArg {
+    /// The fastest choice of repacked poolings.
+    Auto,
+    /// Every pooling that can.
+    Always,
+    /// None.
+    Never,
+}
+
+/// The strategies of `--strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    /// The dense baseline on the dense network (every convolution ungrouped).
+    Dense,
+    /// SpENCNN on the grouped network.
+    Spencnn,
+}
+
+/// A zoo model by name; errors name `--model` and the allowed names.
+pub fn load_model(name: &str) -> Result<Network> {
+    let model: ZooModel = name
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
+    Ok(zoo::seeded(model, zoo::DEFAULT_SEED)?)
+}
+
+fn prune_config(prune: Option<f64>) -> Result<Option<PruneConfig>> {
+    match prune {
+        None => Ok(None),
+        Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => Ok(Some(PruneConfig {
+            ratio: r,
+            taps_per_block: 1,
+        })),
+        Some(r) => bail!("--prune: {r} is outside [0, 1]"),
+    }
+}
+
+/// The parsed choices.
+struct Choices {
+    activation: ActivationChoice,
+    pool: PoolChoice,
+    prune: Option<PruneConfig>,
+    repack: RepackArg,
+}
+
+fn choices(args: &ModelArgs) -> Result<Choices> {
+    Ok(Choices {
+        activation: args.activation.parse()?,
+        pool: args.pool.parse()?,
+        prune: prune_config(args.prune)?,
+        repack: args.repack,
+    })
+}
+
+fn run_one(
+    grouped: &Network,
+    strategy: StrategyArg,
+    c: &Choices,
+    config: &heaccel_sim::HwConfig,
+    nl: &ReportOptions,
+) -> Result<NetworkSim> {
+    let (network, strategy) = match strategy {
+        StrategyArg::Dense => (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense),
+        StrategyArg::Spencnn => (
+            grouped.clone(),
+            Strategy::Spencnn(SpencnnConfig {
+                groups: GroupChoice::Layer,
+                prune: c.prune,
+            }),
+        ),
+    };
+    let names = (c.activation, c.pool);
+    let run = |repack| {
+        let options = ReportOptions {
+            repack_pooled: repack,
+            ..nl.clone()
+        };
+        simulate_network(&network, &strategy, &options, names, config)
+    };
+    match c.repack {
+        RepackArg::Auto => simulate_network_best_repack(&network, &strategy, nl, names, config),
+        RepackArg::Always => run(Repack::Always),
+        RepackArg::Never => run(Repack::Never),
+    }
+    .with_context(|| format!("simulating {}", grouped.name))
+}
+
+/// `heaccel simulate --model NAME`.
+pub fn simulate_model(
+    model: &str,
+    strategy: StrategyArg,
+    args: &ModelArgs,
+    config: &str,
+) -> Result<NetworkSim> {
+    let c = choices(args)?;
+    if strategy == StrategyArg::Dense && c.prune.is_some() {
+        bail!("--prune applies to --strategy spencnn only");
+    }
+    let network = load_model(model)?;
+    let config = load_config(config)?;
+    let nl = report_options(c.activation, c.pool, Repack::Always)?;
+    run_one(&network, strategy, &c, &config, &nl)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+/// Dense / SpENCNN ratios (above 1: SpENCNN is faster or cheaper).
+#[derive(Debug, Clone, Serialize)]
+pub struct Speedups {
+    /// Simulated latency.
+    pub time: f64,
+    /// Rotations.
+    pub rotations: f64,
+    /// Key switches.
+    pub key_switches: f64,
+    /// Plaintext multiplications.
+    pub pmults: f64,
+}
+
+/// One layer side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerPair {
+    /// Layer (the SpENCNN network's path).
+    pub name: String,
+    /// Dense time, microseconds.
+    pub dense_time_us: f64,
+    /// SpENCNN time, microseconds.
+    pub spencnn_time_us: f64,
+    /// Dense rotations.
+    pub dense_rotations: usize,
+    /// SpENCNN rotations.
+    pub spencnn_rotations: usize,
+    /// Dense plaintext multiplications.
+    pub dense_pmults: usize,
+    /// SpENCNN plaintext multiplications.
+    pub spencnn_pmults: usize,
+}
+
+/// `heaccel compare` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Model.
+    pub model: String,
+    /// Configuration.
+    pub config: String,
+    /// The dense baseline.
+    pub dense: NetworkSim,
+    /// SpENCNN.
+    pub spencnn: NetworkSim,
+    /// Per layer.
+    pub layers: Vec<LayerPair>,
+    /// Ratios dense / SpENCNN.
+    pub speedup: Speedups,
+}
+
+/// `heaccel compare --model NAME`.
+pub fn compare_model(model: &str, args: &ModelArgs, config: &str) -> Result<Comparison> {
+    let c = choices(args)?;
+    let network = load_model(model)?;
+    let config = load_config(config)?;
+    let nl = report_options(c.activation, c.pool, Repack::Always)?;
+    let dense = run_one(&network, StrategyArg::Dense, &c, &config, &nl)?;
+    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, &config, &nl)?;
+    if dense.layers.len() != spencnn.layers.len() {
+        bail!("internal: the dense and grouped networks have different layer lists");
+    }
+    let layers = dense
+        .layers
+        .iter()
+        .zip(&spencnn.layers)
+        .map(|(d, s)| LayerPair {
+            name: s.name.clone(),
+            dense_time_us: d.time_us,
+            spencnn_time_us: s.time_us,
+            dense_rotations: d.rotations,
+            spencnn_rotations: s.rotations,
+            dense_pmults: d.pmults,
+            spencnn_pmults: s.pmults,
+        })
+        .collect();
+    let (d, s) = (&dense.total, &spencnn.total);
+    let speedup = Speedups {
+        time: ratio(d.time_us, s.time_us),
+        rotations: ratio(d.rotations as f64, s.rotations as f64),
+        key_switches: ratio(d.key_switches as f64, s.key_switches as f64),
+        pmults: ratio(d.pmults as f64, s.pmults as f64),
+    };
+    Ok(Comparison {
+        model: network.name.clone(),
+        config: config.name.clone(),
+        dense,
+        spencnn,
+        layers,
+        speedup,
+    })
+}
+
+fn params_line(r: &NetworkSim) -> String {
+    let p = &r.params;
+    let mut s = format!(
+        "N = 2^{}, L = {}, dnum {}, {} special primes, log2 PQ {} (bound {}), {} slots, depth {}",
+        p.log_n, p.levels, p.dnum, p.special_primes, p.log_pq, p.bound, r.slots, r.total.depth
+    );
+    if p.needs_bootstrapping {
+        let _ = write!(
+            s,
+            "\n  needs bootstrapping: depth {} > L = {}; {} refreshes (not simulated) placed greedily",
+            p.depth, p.levels, r.total.refreshes
+        );
+    }
+    s
+}
+
+/// The table of `simulate --model`.
+pub fn format_sim(r: &NetworkSim) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} / {} / activation {} / pool {} on `{}`",
+        r.network, r.strategy, r.activation, r.pool, r.config
+    );
+    let _ = writeln!(s, "  {}", params_line(r));
+    let _ = writeln!(
+        s,
+        "\n{:<40} {:>6} {:>7} {:>6} {:>7} {:>7} {:>6} {:>4} {:>9} {:>12}",
+        "layer", "rot", "pmult", "hmult", "add", "rescale", "keysw", "lvl", "levels", "time (us)"
+    );
+    for l in &r.layers {
+        let mut name = match &l.approximation {
+            Some(a) => format!("{} [{a}]", l.name),
+            None => l.name.clone(),
+        };
+        if l.repacked {
+            name.push_str(" +repack");
+        }
+        let _ = writeln!(
+            s,
+            "{:<40} {:>6} {:>7} {:>6} {:>7} {:>7} {:>6} {:>4} {:>9} {:>12.1}",
+            name,
+            l.rotations,
+            l.pmults,
+            l.hmults,
+            l.additions,
+            l.rescales,
+            l.key_switches,
+            l.depth,
+            format!(
+                "{}{}->{}",
+                if l.refreshed { "*" } else { "" },
+                l.level_in,
+                l.level_out
+            ),
+            l.time_us
+        );
+    }
+    let t = &r.total;
+    let _ = writeln!(
+        s,
+        "{:<40} {:>6} {:>7} {:>6} {:>7} {:>7} {:>6} {:>4} {:>9} {:>12.1}",
+        "total",
+        t.rotations,
+        t.pmults,
+        t.hmults,
+        t.additions,
+        t.rescales,
+        t.key_switches,
+        t.depth,
+        "",
+        t.time_us
+    );
+    let _ = writeln!(
+        s,
+        "\n  each operation simulated alone at its level (operands from off-chip memory, no\n  overlap between operations): a conservative estimate{}",
+        if r.total.refreshes > 0 {
+            "; * = after a refresh (bootstrapping, not simulated)"
+        } else {
+            ""
+        }
+    );
+    s
+}
+
+/// The table of `compare --model`.
+pub fn format_compare(c: &Comparison) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: dense baseline vs SpENCNN on `{}`",
+        c.model, c.config
+    );
+    let _ = writeln!(s, "  dense:   {}", params_line(&c.dense));
+    let _ = writeln!(s, "  spencnn: {}", params_line(&c.spencnn));
+    let _ = writeln!(
+        s,
+        "\n{:<40} {:>7} {:>7} {:>8} {:>8} {:>12} {:>12} {:>8}",
+        "layer", "rot", "rot", "pmult", "pmult", "dense (us)", "spencnn (us)", "speedup"
+    );
+    for l in &c.layers {
+        if l.dense_time_us == 0.0 && l.spencnn_time_us == 0.0 {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "{:<40} {:>7} {:>7} {:>8} {:>8} {:>12.1} {:>12.1} {:>7.2}x",
+            l.name,
+            l.dense_rotations,
+            l.spencnn_rotations,
+            l.dense_pmults,
+            l.spencnn_pmults,
+            l.dense_time_us,
+            l.spencnn_time_us,
+            ratio(l.dense_time_us, l.spencnn_time_us)
+        );
+    }
+    let (d, sp) = (&c.dense.total, &c.spencnn.total);
+    let _ = writeln!(
+        s,
+        "{:<40} {:>7} {:>7} {:>8} {:>8} {:>12.1} {:>12.1} {:>7.2}x",
+        "total",
+        d.rotations,
+        sp.rotations,
+        d.pmults,
+        sp.pmults,
+        d.time_us,
+        sp.time_us,
+        c.speedup.time
+    );
+    let _ = writeln!(
+        s,
+        "\n  speedups (dense / SpENCNN): latency {:.2}x, rotations {:.2}x, key switches {:.2}x, pmults {:.2}x",
+        c.speedup.time, c.speedup.rotations, c.speedup.key_switches, c.speedup.pmults
+    );
+    s
+}

@@ -1,0 +1,171 @@
+//! `heaccel simulate --model` and `heaccel compare --model`: JSON shapes and bad inputs.
+
+use std::process::{Command, Output};
+
+fn heaccel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaccel"))
+        .args(args)
+        .output()
+        .expect("the heaccel binary runs")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = heaccel(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn failure(args: &[&str]) -> String {
+    let out = heaccel(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn check_sim(v: &serde_json::Value) {
+    let layers = v["layers"].as_array().unwrap();
+    assert!(!layers.is_empty());
+    let mut sum = 0.0;
+    for l in layers {
+        assert!(l["name"].is_string(), "{l}");
+        for key in [
+            "rotations",
+            "pmults",
+            "hmults",
+            "rescales",
+            "key_switches",
+            "depth",
+        ] {
+            assert!(l[key].is_u64(), "{key}: {l}");
+        }
+        sum += l["time_us"].as_f64().unwrap();
+    }
+    let total = &v["total"];
+    let t = total["time_us"].as_f64().unwrap();
+    assert!(t > 0.0 && (t - sum).abs() < 1e-6 * t, "{t} vs {sum}");
+    let rot: u64 = layers
+        .iter()
+        .map(|l| l["rotations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total["rotations"], rot);
+    assert_eq!(v["params"]["levels"], total["depth"]);
+}
+
+#[test]
+fn simulate_model_json_has_the_documented_shape() {
+    let v = json(&[
+        "simulate",
+        "--model",
+        "lenet",
+        "--strategy",
+        "dense",
+        "--config",
+        "asic",
+        "--json",
+    ]);
+    check_sim(&v);
+    assert_eq!(v["strategy"], "dense");
+    assert_eq!(v["params"]["log_n"], 14);
+    let v = json(&["simulate", "--model", "lenet", "--prune", "0.5", "--json"]);
+    check_sim(&v);
+    assert_eq!(
+        (v["strategy"].as_str(), v["config"].as_str()),
+        (Some("spencnn"), Some("fpga-u280"))
+    );
+    let text = heaccel(&["simulate", "--model", "lenet"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("conv1") && text.contains("time (us)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn compare_json_has_the_documented_shape() {
+    let v = json(&["compare", "--model", "lenet", "--config", "asic", "--json"]);
+    check_sim(&v["dense"]);
+    check_sim(&v["spencnn"]);
+    let s = &v["speedup"];
+    let time = s["time"].as_f64().unwrap();
+    let want = v["dense"]["total"]["time_us"].as_f64().unwrap()
+        / v["spencnn"]["total"]["time_us"].as_f64().unwrap();
+    assert!((time - want).abs() < 1e-9 * want);
+    assert!(time > 1.0, "SpENCNN is faster on LeNet: {time}");
+    for key in ["rotations", "key_switches", "pmults"] {
+        assert!(s[key].as_f64().unwrap() >= 1.0, "{key}");
+    }
+    assert_eq!(
+        v["layers"].as_array().unwrap().len(),
+        v["spencnn"]["layers"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn minimax_activations_report_their_depth_per_layer() {
+    let v = json(&[
+        "simulate",
+        "--model",
+        "lenet",
+        "--activation",
+        "relu-minimax:6",
+        "--pool",
+        "maxpool-minimax:6",
+        "--config",
+        "asic",
+        "--json",
+    ]);
+    check_sim(&v);
+    let layers = v["layers"].as_array().unwrap();
+    let relu: Vec<_> = layers
+        .iter()
+        .filter(|l| l["approximation"] == "relu-minimax:6")
+        .collect();
+    assert_eq!(relu.len(), 3);
+    assert!(relu.iter().all(|l| l["depth"].as_u64().unwrap() >= 4));
+    // 2x2 pooling became max-pooling; the 10x10 global pooling stayed average
+    let pools: Vec<_> = layers.iter().filter(|l| l["kind"] == "avg_pool").collect();
+    assert_eq!(pools[0]["approximation"], "maxpool-minimax:6");
+    assert!(pools[1]["approximation"].is_null());
+}
+
+#[test]
+fn bad_network_inputs_are_named() {
+    let e = failure(&["simulate", "--model", "alexnet"]);
+    assert!(
+        e.contains("--model") && e.contains("lenet, vgg5, hefnet, resnet20"),
+        "{e}"
+    );
+    let e = failure(&["compare", "--model", "alexnet"]);
+    assert!(e.contains("--model"), "{e}");
+    for bad in ["1.5", "-0.1", "NaN"] {
+        let e = failure(&["simulate", "--model", "lenet", "--prune", bad]);
+        assert!(e.contains("--prune") && e.contains("[0, 1]"), "{bad}: {e}");
+    }
+    let e = failure(&[
+        "simulate",
+        "--model",
+        "lenet",
+        "--strategy",
+        "dense",
+        "--prune",
+        "0.5",
+    ]);
+    assert!(e.contains("--prune"), "{e}");
+    for bad in ["relu", "relu-minimax:20", "relu-minimax:"] {
+        let e = failure(&["compare", "--model", "lenet", "--activation", bad]);
+        assert!(
+            e.contains("--activation") && e.contains("poly, relu-minimax:ALPHA"),
+            "{e}"
+        );
+    }
+    let e = failure(&["simulate", "--model", "lenet", "--pool", "max"]);
+    assert!(
+        e.contains("--pool") && e.contains("maxpool-minimax:ALPHA"),
+        "{e}"
+    );
+    let e = failure(&["simulate", "--model", "lenet", "--config", "gpu"]);
+    assert!(e.contains("gpu"), "{e}");
+}

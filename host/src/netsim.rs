@@ -1,0 +1,683 @@
+//! A network on an accelerator: model -> CKKS operation graph (per layer, levels tracked) ->
+//! parameter set chosen to fit the depth -> ISA programs through [`crate::lowering`] -> timed
+//! by the simulator on a hardware configuration.
+//!
+//! - Activations and pooling: [`ActivationChoice`] (`poly`, `relu-minimax:ALPHA`) and
+//!   [`PoolChoice`] (`avg`, `maxpool-minimax:ALPHA`), `ALPHA` in `4..=14`, built into
+//!   [`ReportOptions`] ([`report_options`]) for [`crate::pack::network_report_with`] (which documents their counts and
+//!   level schedule).
+//! - Parameters ([`select_parameters`]): `L` = the network's depth, primes of the
+//!   `spencnn-n14` style (33-bit first and special primes, 31-bit others, scale `2^31`) capped
+//!   at `word_bits - 2` bits so they fit the accelerator's words; the smallest `N` in
+//!   `2^14 .. 2^16` and, for it, the smallest `dnum` (the least key traffic) whose
+//!   `log2(PQ)` stays within the 128-bit HE-standard bound. Beyond `2^16` the network needs
+//!   bootstrapping: the deep set is `N = 2^16`, `dnum = 3`, the largest `L` within the bound,
+//!   and layers are scheduled with refreshes (see [`simulate_network`]). `dnum` is then raised
+//!   until a key switch fits the accelerator's scratchpad ([`fit_scratchpad`]).
+//! - Latency ([`OpCoster`]): every operation of a layer's profile is lowered at its level
+//!   (`level_in - depth below the layer input`) and simulated alone with
+//!   [`heaccel_sim::simulate`]; results are cached per `(kind, level)`. A group of `k`
+//!   hoisted rotations costs `t(1) + (k - 1) (t(2) - t(1))` from the simulated one- and
+//!   two-rotation programs (one decomposition, one more key per rotation; a `k`-key program
+//!   would not fit a scratchpad), or `k t(1)` when even the two-rotation program does not fit
+//!   the scratchpad. A layer's time is the sum of its operations' times: each
+//!   operation reads its operands from off-chip memory, streams its keys and plaintexts and
+//!   writes its result back, and operations do not overlap, so the figures are conservative
+//!   (an upper estimate of a schedule that keeps values on chip and overlaps operations).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use heaccel_sim::{HwConfig, Program};
+use heaccel_verification::automorphism::galois_element_for_rotation;
+use heaccel_verification::circuits::MinimaxActivation;
+use heaccel_verification::ckks::{Parameters, ParametersLiteral};
+use heaccel_verification::minimax::CompositeSign;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::lowering::{self, LowerError};
+use crate::nn::Network;
+use crate::pack::{
+    network_report_with, OpCounts, PackError, Repack, ReportOptions, Strategy, TallyKind,
+};
+
+/// Errors of network compilation and simulation.
+#[derive(Debug, Error)]
+pub enum NetsimError {
+    /// A choice the user made (activation, pooling, parameters) is out of range.
+    #[error("{field}: {problem}")]
+    Choice {
+        /// The option or field.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
+    /// From packing.
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    /// From the lowering.
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    /// From the simulator.
+    #[error(transparent)]
+    Sim(#[from] heaccel_sim::SimError),
+    /// From the reference model (parameters, minimax).
+    #[error(transparent)]
+    Ckks(#[from] heaccel_verification::Error),
+}
+
+type Result<T> = std::result::Result<T, NetsimError>;
+
+/// Precision range of the minimax approximations (the degree table's).
+pub const ALPHA_RANGE: std::ops::RangeInclusive<u32> = 4..=14;
+
+fn parse_alpha(field: &'static str, prefix: &str, s: &str, forms: &str) -> Result<Option<u32>> {
+    let Some(rest) = s.strip_prefix(prefix) else {
+        return Ok(None);
+    };
+    match rest.parse::<u32>() {
+        Ok(a) if ALPHA_RANGE.contains(&a) => Ok(Some(a)),
+        _ => Err(NetsimError::Choice {
+            field,
+            problem: format!(
+                "`{s}`: ALPHA must be an integer in {}..={} (allowed: {forms})",
+                ALPHA_RANGE.start(),
+                ALPHA_RANGE.end()
+            ),
+        }),
+    }
+}
+
+/// How activation layers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationChoice {
+    /// The network's polynomial activations (`a x^2 + b x + c`).
+    Poly,
+    /// Precise ReLU from the composite minimax sign of precision `alpha` (in `4..=14`).
+    ReluMinimax(u32),
+}
+
+impl FromStr for ActivationChoice {
+    type Err = NetsimError;
+    /// `poly` or `relu-minimax:ALPHA`.
+    fn from_str(s: &str) -> Result<Self> {
+        const FORMS: &str = "poly, relu-minimax:ALPHA";
+        if s == "poly" {
+            return Ok(ActivationChoice::Poly);
+        }
+        match parse_alpha("--activation", "relu-minimax:", s, FORMS)? {
+            Some(a) => Ok(ActivationChoice::ReluMinimax(a)),
+            None => Err(NetsimError::Choice {
+                field: "--activation",
+                problem: format!("unknown activation `{s}` (allowed: {FORMS})"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ActivationChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActivationChoice::Poly => write!(f, "poly"),
+            ActivationChoice::ReluMinimax(a) => write!(f, "relu-minimax:{a}"),
+        }
+    }
+}
+
+/// How pooling layers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolChoice {
+    /// As the network says (average pooling; max pooling is refused).
+    Avg,
+    /// Windows 2 and 3 as max-pooling from the composite minimax sign of precision `alpha`.
+    MaxMinimax(u32),
+}
+
+impl FromStr for PoolChoice {
+    type Err = NetsimError;
+    /// `avg` or `maxpool-minimax:ALPHA`.
+    fn from_str(s: &str) -> Result<Self> {
+        const FORMS: &str = "avg, maxpool-minimax:ALPHA";
+        if s == "avg" {
+            return Ok(PoolChoice::Avg);
+        }
+        match parse_alpha("--pool", "maxpool-minimax:", s, FORMS)? {
+            Some(a) => Ok(PoolChoice::MaxMinimax(a)),
+            None => Err(NetsimError::Choice {
+                field: "--pool",
+                problem: format!("unknown pooling `{s}` (allowed: {FORMS})"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for PoolChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolChoice::Avg => write!(f, "avg"),
+            PoolChoice::MaxMinimax(a) => write!(f, "maxpool-minimax:{a}"),
+        }
+    }
+}
+
+/// The [`ReportOptions`] of two choices (runs the minimax construction once per alpha), with
+/// pooled maps repacked as `repack_pooled` says.
+pub fn report_options(
+    activation: ActivationChoice,
+    pool: PoolChoice,
+    repack_pooled: Repack,
+) -> Result<ReportOptions> {
+    let make = |alpha: u32| -> Result<MinimaxActivation> {
+        Ok(MinimaxActivation::new(CompositeSign::for_alpha(
+            alpha, None,
+        )?)?)
+    };
+    let relu = match activation {
+        ActivationChoice::Poly => None,
+        ActivationChoice::ReluMinimax(a) => Some((a, make(a)?)),
+    };
+    let max_pool = match pool {
+        PoolChoice::Avg => None,
+        PoolChoice::MaxMinimax(a) => match &relu {
+            Some((ra, act)) if *ra == a => Some((a, act.clone())),
+            _ => Some((a, make(a)?)),
+        },
+    };
+    Ok(ReportOptions {
+        relu,
+        max_pool,
+        repack_pooled,
+    })
+}
+
+/// A CKKS parameter set chosen for a network (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParameterChoice {
+    /// `log2(N)`, in `14..=16`.
+    pub log_n: u32,
+    /// Levels `L` (`L + 1` primes in `Q`).
+    pub levels: usize,
+    /// Key-switching digits, in `[1, L + 1]`.
+    pub dnum: usize,
+    /// Special primes `K = ceil((L + 1) / dnum)`.
+    pub special_primes: usize,
+    /// Bits of `q_0`.
+    pub first_bits: u32,
+    /// Bits of `q_1 .. q_L` (and `log2` of the scale).
+    pub bits: u32,
+    /// Bits of each special prime.
+    pub special_bits: u32,
+    /// `log2(PQ)` by the bit sizes (the primes sit just below them).
+    pub log_pq: u32,
+    /// The 128-bit HE-standard bound on `log2(PQ)` at this `N`.
+    pub bound: u32,
+    /// The depth asked for; above `levels` when bootstrapping is needed.
+    pub depth: usize,
+    /// Whether the depth does not fit any `N <= 2^16` (the deep set, with refreshes).
+    pub needs_bootstrapping: bool,
+}
+
+impl ParameterChoice {
+    /// Slots per ciphertext, `N / 2`.
+    pub fn slots(&self) -> usize {
+        1 << (self.log_n - 1)
+    }
+
+    /// The literal the reference model builds.
+    pub fn literal(&self) -> ParametersLiteral {
+        let mut log_q = vec![self.bits; self.levels + 1];
+        log_q[0] = self.first_bits;
+        ParametersLiteral {
+            log_n: self.log_n,
+            log_q,
+            q: vec![],
+            log_p: vec![self.special_bits; self.special_primes],
+            p: vec![],
+            log_scale: self.bits,
+            dnum: self.dnum,
+            allow_insecure: false,
+        }
+    }
+}
+
+/// The 128-bit HE-standard bound on `log2(PQ)` for `log2 N` in `13..=17`.
+fn bound(log_n: u32) -> u32 {
+    match log_n {
+        13 => 218,
+        14 => 438,
+        15 => 881,
+        16 => 1747,
+        _ => 3523,
+    }
+}
+
+/// Chooses the parameters for a network of multiplicative `depth` on an accelerator with
+/// `word_bits`-bit words (see the module docs). Errors when the words are too narrow for
+/// NTT-friendly primes at `N = 2^16` (`word_bits - 2 < 18`).
+pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice> {
+    let cap = word_bits.saturating_sub(2);
+    if cap < 18 {
+        return Err(NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "{word_bits}-bit words leave {cap}-bit primes; at least 20-bit words are needed"
+            ),
+        });
+    }
+    let (first_bits, bits, special_bits) = (cap.min(33), cap.min(31), cap.min(33));
+    let levels = depth.max(1);
+    let choice = |log_n: u32, levels: usize, dnum: usize| {
+        let special_primes = (levels + 1).div_ceil(dnum);
+        let log_pq = first_bits + bits * levels as u32 + special_bits * special_primes as u32;
+        ParameterChoice {
+            log_n,
+            levels,
+            dnum,
+            special_primes,
+            first_bits,
+            bits,
+            special_bits,
+            log_pq,
+            bound: bound(log_n),
+            depth,
+            needs_bootstrapping: false,
+        }
+    };
+    for log_n in 14..=16 {
+        if let Some(c) = (1..=levels + 1)
+            .map(|dnum| choice(log_n, levels, dnum))
+            .find(|c| c.log_pq <= c.bound)
+        {
+            return Ok(c);
+        }
+    }
+    let deep = (1..=levels)
+        .rev()
+        .map(|l| choice(16, l, 3.min(l + 1)))
+        .find(|c| c.log_pq <= c.bound)
+        .expect("one level fits N = 2^16");
+    Ok(ParameterChoice {
+        needs_bootstrapping: true,
+        ..deep
+    })
+}
+
+/// `choice` with `dnum` digits (fewer special primes, a smaller `log2(PQ)`).
+fn with_dnum(choice: &ParameterChoice, dnum: usize) -> ParameterChoice {
+    let special_primes = (choice.levels + 1).div_ceil(dnum);
+    ParameterChoice {
+        dnum,
+        special_primes,
+        log_pq: choice.first_bits
+            + choice.bits * choice.levels as u32
+            + choice.special_bits * special_primes as u32,
+        ..choice.clone()
+    }
+}
+
+/// Raises `dnum` from `choice`'s until a key switch at the top level (a rotation, the
+/// largest lowered program) fits `config`'s scratchpad; returns the choice and its built
+/// parameters. Errors when none does.
+pub fn fit_scratchpad(
+    choice: ParameterChoice,
+    config: &HwConfig,
+) -> Result<(ParameterChoice, Parameters)> {
+    let mut last = 0;
+    for dnum in choice.dnum..=choice.levels + 1 {
+        let c = with_dnum(&choice, dnum);
+        if c.special_primes == last {
+            continue; // same primes, same program size
+        }
+        last = c.special_primes;
+        let params = c.literal().build()?;
+        let g = galois_element_for_rotation(1, params.log_n());
+        let program = lowering::lower_automorphisms(&params, c.levels, &[g])?;
+        let need = program.slots as u64 * program.n() as u64 * config.word_bytes();
+        if need <= config.scratchpad.bytes {
+            return Ok((c, params));
+        }
+    }
+    Err(NetsimError::Choice {
+        field: "scratchpad.bytes",
+        problem: format!(
+            "a key switch at N = 2^{}, L = {} does not fit the {} bytes of `{}` for any dnum",
+            choice.log_n, choice.levels, config.scratchpad.bytes, config.name
+        ),
+    })
+}
+
+/// Simulated time of single CKKS operations at given levels (see the module docs).
+#[derive(Debug)]
+pub struct OpCoster {
+    params: Parameters,
+    config: HwConfig,
+    cache: HashMap<(TallyKind, usize), (f64, f64)>,
+}
+
+impl OpCoster {
+    /// A coster for `params` on `config`.
+    pub fn new(params: Parameters, config: HwConfig) -> Self {
+        OpCoster {
+            params,
+            config,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Parameters {
+        &self.params
+    }
+
+    fn fits(&self, program: &Program) -> bool {
+        program.slots as u64 * program.n() as u64 * self.config.word_bytes()
+            <= self.config.scratchpad.bytes
+    }
+
+    fn time(&self, program: &Program) -> Result<f64> {
+        Ok(heaccel_sim::simulate(program, &self.config)?.time_us)
+    }
+
+    /// Simulated microseconds of one `kind` operation whose operands are at `level`
+    /// (`level <= L`; `>= 1` for a rescale).
+    pub fn time_us(&mut self, kind: TallyKind, level: usize) -> Result<f64> {
+        let key = match kind {
+            TallyKind::Rotations { .. } => (TallyKind::Rotations { count: 1 }, level),
+            k => (k, level),
+        };
+        let (t1, t2) = match self.cache.get(&key) {
+            Some(&t) => t,
+            None => {
+                let p = &self.params;
+                let scale = p.default_scale();
+                let t = match kind {
+                    TallyKind::Rotations { .. } => {
+                        let g1 = galois_element_for_rotation(1, p.log_n());
+                        let g2 = galois_element_for_rotation(2, p.log_n());
+                        let one = self.time(&lowering::lower_automorphisms(p, level, &[g1])?)?;
+                        let two = lowering::lower_automorphisms(p, level, &[g1, g2])?;
+                        if self.fits(&two) {
+                            (one, self.time(&two)?)
+                        } else {
+                            // no room for two keys' accumulators: no hoisting benefit
+                            (one, 2.0 * one)
+                        }
+                    }
+                    TallyKind::PMult => (self.time(&lowering::lower_pmult(p, level)?)?, 0.0),
+                    TallyKind::AddPlain => (self.time(&lowering::lower_add_plain(p, level)?)?, 0.0),
+                    TallyKind::Add => (self.time(&lowering::lower_add(p, level)?)?, 0.0),
+                    TallyKind::MulRelin => {
+                        (self.time(&lowering::lower_hmult_relin(p, level)?)?, 0.0)
+                    }
+                    TallyKind::Rescale => (self.time(&lowering::lower_rescale(p, level)?)?, 0.0),
+                    TallyKind::AddConst => (
+                        self.time(&lowering::lower_add_const(p, level, 1.0, scale)?)?,
+                        0.0,
+                    ),
+                    TallyKind::MulConst => (
+                        self.time(&lowering::lower_mul_const(p, level, 1.0, scale)?)?,
+                        0.0,
+                    ),
+                };
+                self.cache.insert(key, t);
+                t
+            }
+        };
+        Ok(match kind {
+            TallyKind::Rotations { count } => t1 + count.saturating_sub(1) as f64 * (t2 - t1),
+            _ => t1,
+        })
+    }
+}
+
+/// One layer of a [`NetworkSim`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerSim {
+    /// `#path kind 'name'` in the folded network.
+    pub name: String,
+    /// Layer kind.
+    pub kind: &'static str,
+    /// The activation or pooling approximation, if any.
+    pub approximation: Option<String>,
+    /// Ciphertexts in.
+    pub ciphertexts: usize,
+    /// Rotations.
+    pub rotations: usize,
+    /// Plaintext multiplications.
+    pub pmults: usize,
+    /// Ciphertext multiplications.
+    pub hmults: usize,
+    /// Ciphertext, plaintext and constant additions.
+    pub additions: usize,
+    /// Constant multiplications.
+    pub const_mults: usize,
+    /// Rescales.
+    pub rescales: usize,
+    /// Key switches (rotations + relinearizations).
+    pub key_switches: usize,
+    /// Levels this layer consumes.
+    pub depth: usize,
+    /// Level of the layer's input (after a refresh when `refreshed`).
+    pub level_in: usize,
+    /// Level of its output.
+    pub level_out: usize,
+    /// Whether a refresh (bootstrapping, not simulated) precedes this layer.
+    pub refreshed: bool,
+    /// Whether a pooling repacked its output into fewer ciphertexts (counted in this row).
+    pub repacked: bool,
+    /// Simulated time, microseconds.
+    pub time_us: f64,
+}
+
+/// Totals of a [`NetworkSim`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalSim {
+    /// Rotations.
+    pub rotations: usize,
+    /// Plaintext multiplications.
+    pub pmults: usize,
+    /// Ciphertext multiplications.
+    pub hmults: usize,
+    /// Ciphertext, plaintext and constant additions.
+    pub additions: usize,
+    /// Constant multiplications.
+    pub const_mults: usize,
+    /// Rescales.
+    pub rescales: usize,
+    /// Key switches.
+    pub key_switches: usize,
+    /// The network's multiplicative depth (residual branches in parallel).
+    pub depth: usize,
+    /// Refreshes (bootstrappings) the schedule needs; their cost is not included.
+    pub refreshes: usize,
+    /// Simulated time, microseconds (sum of the layers').
+    pub time_us: f64,
+}
+
+/// A network compiled and simulated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkSim {
+    /// Network name.
+    pub network: String,
+    /// `dense` or `spencnn`.
+    pub strategy: String,
+    /// The activation choice.
+    pub activation: String,
+    /// The pooling choice.
+    pub pool: String,
+    /// Hardware configuration name.
+    pub config: String,
+    /// The parameters.
+    pub params: ParameterChoice,
+    /// Slots per ciphertext.
+    pub slots: usize,
+    /// Rows in execution order.
+    pub layers: Vec<LayerSim>,
+    /// Sums.
+    pub total: TotalSim,
+}
+
+fn strategy_name(s: &Strategy) -> &'static str {
+    match s {
+        Strategy::Dense => "dense",
+        Strategy::Spencnn(_) => "spencnn",
+    }
+}
+
+fn layer_sim(
+    row: &crate::pack::LayerReport,
+    level_in: usize,
+    refreshed: bool,
+    time_us: f64,
+) -> LayerSim {
+    let c: &OpCounts = &row.counts;
+    LayerSim {
+        name: row.location.clone(),
+        kind: row.kind,
+        approximation: row.approximation.clone(),
+        ciphertexts: row.ciphertexts_in,
+        rotations: c.rotations,
+        pmults: c.pmults,
+        hmults: c.hmults,
+        additions: c.adds + c.plain_adds,
+        const_mults: c.const_mults,
+        rescales: c.rescales,
+        key_switches: c.key_switches,
+        depth: c.depth,
+        level_in,
+        level_out: level_in - c.depth,
+        refreshed,
+        repacked: row.repacked,
+        time_us,
+    }
+}
+
+/// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
+/// result), chooses its parameters for `config`'s words and simulates every layer.
+///
+/// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
+/// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
+/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
+/// precedes a layer that would end below level 0; a layer that starts before the last
+/// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: packing
+/// (naming the layer), parameters, a layer deeper than `L`.
+pub fn simulate_network(
+    network: &Network,
+    strategy: &Strategy,
+    nonlinear: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    config: &HwConfig,
+) -> Result<NetworkSim> {
+    let first_slots = 1 << 13;
+    let mut report = network_report_with(network, strategy, first_slots, nonlinear)?;
+    let params = select_parameters(report.total.depth, config.word_bits)?;
+    if params.slots() != first_slots {
+        report = network_report_with(network, strategy, params.slots(), nonlinear)?;
+    }
+    let (params, built) = fit_scratchpad(params, config)?;
+    let mut coster = OpCoster::new(built, config.clone());
+    let top = params.levels;
+    let mut last_refresh = 0;
+    let mut refreshes = 0;
+    let mut layers = Vec::with_capacity(report.layers.len());
+    for row in &report.layers {
+        let d = row.counts.depth;
+        if d > top {
+            return Err(NetsimError::Choice {
+                field: "params",
+                problem: format!(
+                    "layer {} needs {d} levels; the parameter set has {top}",
+                    row.location
+                ),
+            });
+        }
+        let mut refreshed = false;
+        let level_in = if row.start_depth < last_refresh {
+            top
+        } else if row.start_depth - last_refresh + d > top {
+            last_refresh = row.start_depth;
+            refreshes += 1;
+            refreshed = true;
+            top
+        } else {
+            top - (row.start_depth - last_refresh)
+        };
+        let mut time = 0.0;
+        for t in &row.profile {
+            time += t.count as f64 * coster.time_us(t.kind, level_in - t.depth)?;
+        }
+        layers.push(layer_sim(row, level_in, refreshed, time));
+    }
+    let sum = |f: fn(&LayerSim) -> usize| layers.iter().map(f).sum::<usize>();
+    let total = TotalSim {
+        rotations: sum(|l| l.rotations),
+        pmults: sum(|l| l.pmults),
+        hmults: sum(|l| l.hmults),
+        additions: sum(|l| l.additions),
+        const_mults: sum(|l| l.const_mults),
+        rescales: sum(|l| l.rescales),
+        key_switches: sum(|l| l.key_switches),
+        depth: report.total.depth,
+        refreshes,
+        time_us: layers.iter().map(|l| l.time_us).sum(),
+    };
+    Ok(NetworkSim {
+        network: network.name.clone(),
+        strategy: strategy_name(strategy).into(),
+        activation: names.0.to_string(),
+        pool: names.1.to_string(),
+        config: config.name.clone(),
+        slots: params.slots(),
+        params,
+        layers,
+        total,
+    })
+}
+
+/// Poolings of `network` (all depths, execution order).
+fn pool_count(network: &Network) -> usize {
+    let mut n = 0;
+    network.visit_layers(|_, l| {
+        if matches!(l, crate::nn::Layer::Pool(_)) {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// [`simulate_network`] for every choice of repacked poolings (each subset for up to 4
+/// poolings, else all or none), keeping the fastest (ties: the fewer repacks, by mask
+/// order): repacking saves ciphertexts downstream but adds a level to everything upstream.
+pub fn simulate_network_best_repack(
+    network: &Network,
+    strategy: &Strategy,
+    options: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    config: &HwConfig,
+) -> Result<NetworkSim> {
+    let pools = pool_count(network);
+    let choices: Vec<Repack> = if pools <= 4 {
+        (0..1u64 << pools).map(Repack::Mask).collect()
+    } else {
+        vec![Repack::Never, Repack::Always]
+    };
+    let mut best: Option<NetworkSim> = None;
+    for repack in choices {
+        let opts = ReportOptions {
+            repack_pooled: repack,
+            ..options.clone()
+        };
+        let sim = simulate_network(network, strategy, &opts, names, config)?;
+        if best
+            .as_ref()
+            .is_none_or(|b| sim.total.time_us < b.total.time_us)
+        {
+            best = Some(sim);
+        }
+    }
+    Ok(best.expect("at least one choice"))
+}
