@@ -302,6 +302,27 @@ impl PolynomialPlan {
     }
 }
 
+/// The scale to encode a factor at so that its product with a ciphertext of scale
+/// `from_scale` at level `level + 1` has exactly `scale` after the rescale by `q_{level+1}`.
+fn landing_scale(eval: &Evaluator, from_scale: f64, level: usize, scale: f64) -> f64 {
+    let q = eval.params().q_tables()[level + 1].modulus().value() as f64;
+    scale * q / from_scale
+}
+
+/// `c * ct` at exactly `(level, scale)` (`ct` above `level`): a drop to `level + 1`, the
+/// constant encoded at the [`landing_scale`], and a rescale. One level of `ct` is spent.
+pub fn mul_const_landing(
+    eval: &Evaluator,
+    ct: &Ciphertext,
+    c: f64,
+    level: usize,
+    scale: f64,
+) -> Result<Ciphertext> {
+    let lifted = eval.drop_level(ct, level + 1)?;
+    let product = eval.mul_const(&lifted, c, landing_scale(eval, lifted.scale, level, scale))?;
+    eval.rescale(&product)
+}
+
 /// Brings `ct` to `(level, scale)`: a level drop when the scale already matches, else a drop
 /// to `level + 1` and a multiplication by 1 encoded at the scale that lands exactly on `scale`
 /// after the rescale. Fails when `ct` is already at `level` with another scale.
@@ -326,16 +347,9 @@ pub fn align(
     if same_scale {
         return eval.drop_level(ct, level);
     }
-    let q = eval.params().q_tables()[level + 1].modulus().value() as f64;
-    let lifted = if ct.level() > level + 1 {
-        eval.drop_level(ct, level + 1)?
-    } else {
-        ct.clone()
-    };
-    let scaled = eval.mul_const(&lifted, 1.0, scale * q / lifted.scale)?;
     counts.const_mults += 1;
     counts.rescales += 1;
-    eval.rescale(&scaled)
+    mul_const_landing(eval, ct, 1.0, level, scale)
 }
 
 /// Evaluates `plan` on `x` (messages in `[-1, 1]`), returning a ciphertext `plan.depth()`
@@ -430,11 +444,10 @@ fn eval_node(
     match node {
         Node::Leaf { terms, constant } => {
             let mut acc: Option<Ciphertext> = None;
-            let q = eval.params().q_tables()[level + 1].modulus().value() as f64;
             for &(j, c) in terms {
                 let t = basis[j].as_ref().expect("planned basis element");
                 let t = eval.drop_level(t, level + 1)?;
-                let term = eval.mul_const(&t, c, scale * q / t.scale)?;
+                let term = eval.mul_const(&t, c, landing_scale(eval, t.scale, level, scale))?;
                 counts.const_mults += 1;
                 acc = Some(match acc {
                     None => term,
@@ -464,8 +477,7 @@ fn eval_node(
         } => {
             let tg = basis[*g].as_ref().expect("planned basis element");
             let tg = eval.drop_level(tg, level + 1)?;
-            let q = eval.params().q_tables()[level + 1].modulus().value() as f64;
-            let quotient_scale = scale * q / tg.scale;
+            let quotient_scale = landing_scale(eval, tg.scale, level, scale);
             let mut prod = match (&**quotient, quotient.is_constant()) {
                 (Node::Leaf { constant, .. }, true) => {
                     counts.const_mults += 1;

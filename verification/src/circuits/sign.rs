@@ -25,7 +25,7 @@ use crate::ckks::{Ciphertext, Evaluator};
 use crate::minimax::CompositeSign;
 use crate::{Error, Result};
 
-use super::polynomial::{align, evaluate_polynomial, OpCounts, PolynomialPlan};
+use super::polynomial::{align, evaluate_polynomial, mul_const_landing, OpCounts, PolynomialPlan};
 
 /// `c * sign(x) + d` as a CKKS circuit: the plans of the stages of a composite approximation.
 #[derive(Clone, Debug)]
@@ -211,9 +211,8 @@ impl MinimaxActivation {
                 ),
             });
         }
-        let q = eval.params().q_tables()[x.level()].modulus().value() as f64;
         let target = eval.params().default_scale();
-        let out = eval.rescale(&eval.mul_const(x, 1.0 / bound, target * q / x.scale)?)?;
+        let out = mul_const_landing(eval, x, 1.0 / bound, x.level() - 1, target)?;
         let counts = OpCounts {
             const_mults: 1,
             rescales: 1,

@@ -31,9 +31,13 @@ const REFINE_STEPS: usize = 60;
 pub struct OddMinimax {
     degree: usize,
     a: Real,
-    b: Real,
-    /// Chebyshev coefficients of `T_1, T_3, ..., T_degree` in `t = x / b`.
-    coefficients: Vec<Real>,
+    /// The polynomial in extended precision (Chebyshev coefficients of `T_1, T_3, ...` in
+    /// `t = x / b`, and `b`).
+    poly: Candidate,
+    /// The same coefficients rounded, `c_0..=c_degree` (even indices zero), for `f64` use.
+    coefficients_f64: Vec<f64>,
+    /// `b` rounded.
+    b_f64: f64,
     /// The final reference's levelled error `|E|`.
     levelled_error: Real,
     /// `max |p(x) - 1|` over `[a, b]` (at the located extrema, which include both ends).
@@ -90,11 +94,16 @@ impl OddMinimax {
             let gap = to_f64(&((&max_error - &levelled) / &max_error));
             reference = extrema.iter().map(|(x, _)| x.clone()).collect();
             let done = gap.abs() < CONVERGENCE;
+            let mut coefficients_f64 = vec![0.0; degree + 1];
+            for (i, c) in candidate.coefficients.iter().enumerate() {
+                coefficients_f64[2 * i + 1] = to_f64(c);
+            }
             last = Some(OddMinimax {
                 degree,
                 a: a.clone(),
-                b: b.clone(),
-                coefficients: candidate.coefficients,
+                poly: candidate,
+                coefficients_f64,
+                b_f64: to_f64(&b),
                 levelled_error: levelled,
                 max_error,
                 extrema,
@@ -109,7 +118,7 @@ impl OddMinimax {
             "Remez exchange for degree {degree} on [{}, {}] did not converge in {MAX_ITERATIONS} \
              iterations (levelled error {:e}, max error {:e})",
             to_f64(&last.a),
-            to_f64(&last.b),
+            last.b_f64,
             to_f64(&last.levelled_error),
             to_f64(&last.max_error)
         )))
@@ -122,7 +131,7 @@ impl OddMinimax {
 
     /// The interval `[a, b]` (nearest `f64`s).
     pub fn interval(&self) -> (f64, f64) {
-        (to_f64(&self.a), to_f64(&self.b))
+        (to_f64(&self.a), self.b_f64)
     }
 
     /// `max |p(x) - sign(x)|` over `[-b, -a] ∪ [a, b]`.
@@ -135,7 +144,7 @@ impl OddMinimax {
     }
 
     pub(crate) fn upper_exact(&self) -> &Real {
-        &self.b
+        &self.poly.b
     }
 
     /// Exchange iterations it took.
@@ -172,12 +181,8 @@ impl OddMinimax {
 
     /// Chebyshev coefficients `c_0..=c_degree` of `p(x) = sum_k c_k T_k(x / b)` (even indices
     /// are zero).
-    pub fn chebyshev_coefficients(&self) -> Vec<f64> {
-        let mut out = vec![0.0; self.degree + 1];
-        for (i, c) in self.coefficients.iter().enumerate() {
-            out[2 * i + 1] = to_f64(c);
-        }
-        out
+    pub fn chebyshev_coefficients(&self) -> &[f64] {
+        &self.coefficients_f64
     }
 
     /// Power-basis coefficients `a_0..=a_degree` of `p(x) = sum_k a_k x^k` (even indices are
@@ -193,7 +198,7 @@ impl OddMinimax {
         let two = real_int(2);
         for k in 1..=d {
             if k % 2 == 1 {
-                let c = &self.coefficients[k / 2];
+                let c = &self.poly.coefficients[k / 2];
                 for (o, t) in out.iter_mut().zip(&t_cur) {
                     *o = &*o + c * t;
                 }
@@ -212,7 +217,7 @@ impl OddMinimax {
         out.iter()
             .map(|a| {
                 let v = to_f64(&(a / &scale));
-                scale = &scale * &self.b;
+                scale = &scale * &self.poly.b;
                 v
             })
             .collect()
@@ -221,15 +226,11 @@ impl OddMinimax {
     /// `p(x)` in `f64` (Clenshaw's recurrence on the Chebyshev coefficients); `p` is odd, any
     /// finite `x` is accepted (meaningful on `[-b, b]`).
     pub fn eval(&self, x: f64) -> f64 {
-        clenshaw_f64(&self.chebyshev_coefficients(), x / to_f64(&self.b))
+        clenshaw_f64(&self.coefficients_f64, x / self.b_f64)
     }
 
     pub(crate) fn eval_exact(&self, x: &Real) -> Real {
-        Candidate {
-            coefficients: self.coefficients.clone(),
-            b: self.b.clone(),
-        }
-        .eval(x)
+        self.poly.eval(x)
     }
 }
 
@@ -244,7 +245,8 @@ pub fn clenshaw_f64(coefficients: &[f64], t: f64) -> f64 {
     coefficients.first().copied().unwrap_or(0.0) + t * b1 - b2
 }
 
-/// A trial polynomial of one exchange step.
+/// A trial polynomial of one exchange step (and the final one).
+#[derive(Clone, Debug)]
 struct Candidate {
     coefficients: Vec<Real>,
     b: Real,
