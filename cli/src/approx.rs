@@ -72,20 +72,14 @@ pub fn sign_report(args: &SignArgs) -> Result<SignReport> {
             bail!("--eps {eps}: expected a number in (0, 1)");
         }
     }
+    // CompositeSign checks the degrees (odd, 1..=255) and names the offending one.
     let composite = match (&args.degrees, args.alpha) {
-        (Some(degrees), _) => {
-            if let Some(bad) = degrees
-                .iter()
-                .find(|&&d| d % 2 == 0 || !(1..=255).contains(&d))
-            {
-                bail!("--degrees: {bad} is not an odd degree in 1..=255");
-            }
-            CompositeSign::new(degrees, args.eps.unwrap_or(2f64.powi(-8)))
-        }
-        (None, Some(alpha)) => CompositeSign::for_alpha(alpha, args.eps),
+        (Some(degrees), _) => CompositeSign::new(degrees, args.eps.unwrap_or(2f64.powi(-8)))
+            .context("--degrees: building the composite approximation"),
+        (None, Some(alpha)) => CompositeSign::for_alpha(alpha, args.eps)
+            .context("--alpha: building the composite approximation"),
         (None, None) => bail!("give --alpha or --degrees"),
-    }
-    .context("building the composite approximation")?;
+    }?;
     if let (Some(alpha), Some(degrees)) = (args.alpha, &args.degrees) {
         if alpha_degrees(alpha).is_some_and(|table| table != degrees.as_slice()) {
             eprintln!(

@@ -282,9 +282,8 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read grid file {}: {e}", args.grid.display()))?;
     let grid = sweep::Grid::parse(&text, &args.grid.display().to_string())?;
     // One program per word size (the primes' width follows the config's words).
-    let mut word_sizes: Vec<u32> = (0..grid.len())
-        .map(|i| grid.config(i).map(|c| c.word_bits))
-        .collect::<Result<Vec<_>>>()?;
+    let configs = grid.configs()?;
+    let mut word_sizes: Vec<u32> = configs.iter().map(|c| c.word_bits).collect();
     word_sizes.sort_unstable();
     word_sizes.dedup();
     let mut programs = std::collections::HashMap::new();
@@ -299,7 +298,7 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
         programs.insert(w, simulate::op_program(args.op, &params)?);
     }
     let progress = indicatif::ProgressBar::new(grid.len() as u64);
-    let rows = sweep::run(&grid, args.jobs, &progress, |config| {
+    let rows = sweep::run(&grid, &configs, args.jobs, &progress, |config| {
         Ok(heaccel_sim::simulate(&programs[&config.word_bits], config)?)
     })?;
     let title = format!(

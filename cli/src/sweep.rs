@@ -109,6 +109,11 @@ impl Grid {
         out
     }
 
+    /// Every point's configuration, validated, in index order.
+    pub fn configs(&self) -> Result<Vec<HwConfig>> {
+        (0..self.len()).map(|i| self.config(i)).collect()
+    }
+
     /// The configuration of point `index`, validated; named `{base}#{index}`.
     pub fn config(&self, index: usize) -> Result<HwConfig> {
         let mut value = toml::Value::try_from(&self.base).context("serializing the base config")?;
@@ -166,9 +171,11 @@ pub struct SweepRow {
     pub pareto: bool,
 }
 
-/// Simulates every point with `evaluate` on `jobs` threads (0: all cores), ascending index.
+/// Simulates every point with `evaluate` on `jobs` threads (0: all cores), ascending index;
+/// `configs` are [`Grid::configs`].
 pub fn run(
     grid: &Grid,
+    configs: &[HwConfig],
     jobs: usize,
     progress: &indicatif::ProgressBar,
     evaluate: impl Fn(&HwConfig) -> Result<heaccel_sim::TimingReport> + Sync,
@@ -177,30 +184,30 @@ pub fn run(
         .num_threads(jobs)
         .build()
         .context("starting the worker threads")?;
-    progress.set_length(grid.len() as u64);
+    progress.set_length(configs.len() as u64);
     let mut rows: Vec<SweepRow> = pool.install(|| {
-        (0..grid.len())
-            .into_par_iter()
-            .map(|index| {
-                let config = grid.config(index)?;
-                let result = evaluate(&config);
+        configs
+            .par_iter()
+            .enumerate()
+            .map(|(index, config)| {
+                let result = evaluate(config);
                 progress.inc(1);
                 let (time_us, bound, infeasible) = match result {
                     Ok(report) => (Some(report.time_us), report.bound.name().to_string(), None),
                     Err(e) => (None, "infeasible".to_string(), Some(format!("{e:#}"))),
                 };
-                Ok(SweepRow {
+                SweepRow {
                     index,
                     values: grid.point(index).iter().map(|v| v.to_string()).collect(),
                     time_us,
                     bound,
                     infeasible,
-                    cost_lane_bits: multiplier_lanes(&config) * config.word_bits as u64,
+                    cost_lane_bits: multiplier_lanes(config) * config.word_bits as u64,
                     pareto: false,
-                })
+                }
             })
-            .collect::<Result<Vec<_>>>()
-    })?;
+            .collect()
+    });
     progress.finish_and_clear();
     mark_pareto(&mut rows);
     Ok(rows)
