@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use heaccel_hdl::verify::{all_bundles, verify_bundles, CheckRow};
-use heaccel_hdl::{blocks, AutomorphGeometry, NttGeometry, Prime, WORD_BITS};
+use heaccel_hdl::verilog::Bundle;
+use heaccel_hdl::{blocks, AutomorphGeometry, NttGeometry, Prime, SUPPORTED_WORDS};
 use heaccel_verification::arith::ntt_primes;
 use serde::Serialize;
 
@@ -38,10 +39,11 @@ pub struct VerilogArgs {
     /// in [1, 128] (NTT) or [1, 256] (automorphism).
     #[arg(long, default_value_t = 8, value_name = "P")]
     pub lanes: u32,
-    /// Machine word in bits (the RTL is built for 32).
+    /// Machine word in bits: 32, 36 or 64 (primes below 2^(W-2)).
     #[arg(long, default_value_t = 32, value_name = "W")]
     pub word: u32,
-    /// The prime (default: the largest 30-bit prime = 1 mod 2N).
+    /// The prime, below 2^(W-2) (default: the largest prime = 1 mod 2N of W - 2 bits, 61 bits
+    /// at W = 64: the reference model's limit).
     #[arg(long)]
     pub q: Option<u64>,
     /// Output folder.
@@ -76,11 +78,16 @@ pub struct VerifyRtlArgs {
     /// Lanes P of the NTT and automorphism units checked (power of two; N >= 4P).
     #[arg(long, default_value_t = 4, value_name = "P")]
     pub lanes: u32,
+    /// Machine word W of the blocks checked: 32, 36 or 64.
+    #[arg(long, default_value_t = 32, value_name = "W")]
+    pub word: u32,
 }
 
 /// JSON report of `heaccel verify rtl --json`.
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
+    /// Machine word W of the checked blocks.
+    pub word: u32,
     /// The prime of the checked blocks.
     pub q: u64,
     /// log2(N) of the twiddles in the scalar blocks' vectors.
@@ -95,16 +102,30 @@ pub struct VerifyReport {
     pub rows: Vec<CheckRow>,
 }
 
-fn default_prime(log_n: u32) -> Result<Prime> {
-    let q = ntt_primes(30, log_n, 1, &[]).context("no 30-bit NTT prime")?[0];
-    Ok(Prime::new(q)?)
+/// Validates `--word`: one of the widths the blocks are built for.
+fn check_word(word: u32) -> Result<usize> {
+    let w = word as usize;
+    if !SUPPORTED_WORDS.contains(&w) {
+        let list: Vec<String> = SUPPORTED_WORDS.iter().map(|w| w.to_string()).collect();
+        bail!(
+            "--word {word}: the RTL blocks are built for W = {} only",
+            list.join(", ")
+        );
+    }
+    Ok(w)
 }
 
-fn check_prime(q: Option<u64>, log_n: u32) -> Result<Prime> {
+fn default_prime(log_n: u32, word: usize) -> Result<Prime> {
+    let bits = (word as u32 - 2).min(61);
+    let q = ntt_primes(bits, log_n, 1, &[]).with_context(|| format!("no {bits}-bit NTT prime"))?[0];
+    Ok(Prime::for_word(q, word)?)
+}
+
+fn check_prime(q: Option<u64>, log_n: u32, word: usize) -> Result<Prime> {
     match q {
-        None => default_prime(log_n),
+        None => default_prime(log_n, word),
         Some(q) => {
-            let p = Prime::new(q).with_context(|| format!("--q {q}"))?;
+            let p = Prime::for_word(q, word).with_context(|| format!("--q {q}"))?;
             let two_n = 2u64 << log_n;
             if q % two_n != 1 {
                 bail!("--q {q}: must be 1 mod 2N = {two_n} for --log-n {log_n}");
@@ -117,19 +138,14 @@ fn check_prime(q: Option<u64>, log_n: u32) -> Result<Prime> {
 /// `heaccel verilog`: writes the block's `top.v`, `tb.v` and `vectors.hex` under `--out`
 /// (butterflies in `ct_butterfly/` and `gs_butterfly/`); returns the folders written.
 pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
-    if args.word as usize != WORD_BITS {
-        bail!(
-            "--word {}: the RTL blocks are built for W = {WORD_BITS} only",
-            args.word
-        );
-    }
+    let word = check_word(args.word)?;
     if !(2..=14).contains(&args.log_n) {
         bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
     }
     if !args.lanes.is_power_of_two() || args.lanes > 256 {
         bail!("--lanes {}: must be a power of two in [1, 256]", args.lanes);
     }
-    let q = check_prime(args.q, args.log_n)?;
+    let q = check_prime(args.q, args.log_n, word)?;
     let command = format!(
         "heaccel verilog --block {} --log-n {} --lanes {} --word {} --q {} --out {}",
         format!("{:?}", args.block).to_lowercase(),
@@ -139,22 +155,11 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
         q.value(),
         args.out.display()
     );
-    let bundles = match args.block {
-        Block::Modmul => vec![blocks::modmul_bundle(q, args.log_n, 300, &command)],
-        Block::Butterfly => vec![
-            blocks::butterfly_bundle(q, args.log_n, false, 300, &command),
-            blocks::butterfly_bundle(q, args.log_n, true, 300, &command),
-        ],
-        Block::Ntt => {
-            let geo = NttGeometry::new(args.log_n, args.lanes as usize)
-                .map_err(|e| anyhow::anyhow!("--{e}"))?;
-            vec![blocks::ntt_bundle(q, geo, 2, &command)]
-        }
-        Block::Automorph => {
-            let geo = AutomorphGeometry::new(args.log_n, args.lanes as usize)
-                .map_err(|e| anyhow::anyhow!("--{e}"))?;
-            vec![blocks::automorph_bundle(q, geo, 1, &command)]
-        }
+    let bundles = match word {
+        32 => block_bundles::<32>(args, q, &command)?,
+        36 => block_bundles::<36>(args, q, &command)?,
+        64 => block_bundles::<64>(args, q, &command)?,
+        _ => unreachable!("checked by check_word"),
     };
     let mut dirs = Vec::new();
     for b in &bundles {
@@ -170,30 +175,73 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// The bundles `heaccel verilog` writes for one block at word `W`.
+fn block_bundles<const W: usize>(
+    args: &VerilogArgs,
+    q: Prime,
+    command: &str,
+) -> Result<Vec<Bundle>> {
+    Ok(match args.block {
+        Block::Modmul => vec![blocks::modmul_bundle::<W>(q, args.log_n, 300, command)],
+        Block::Butterfly => vec![
+            blocks::butterfly_bundle::<W>(q, args.log_n, false, 300, command),
+            blocks::butterfly_bundle::<W>(q, args.log_n, true, 300, command),
+        ],
+        Block::Ntt => {
+            let geo = NttGeometry::new(args.log_n, args.lanes as usize)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            vec![blocks::ntt_bundle::<W>(q, geo, 2, command)]
+        }
+        Block::Automorph => {
+            let geo = AutomorphGeometry::new(args.log_n, args.lanes as usize)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            vec![blocks::automorph_bundle::<W>(q, geo, 1, command)]
+        }
+    })
+}
+
+/// Every check of every block at word `W` (see [`verify_rtl`]).
+fn verify_at<const W: usize>(
+    args: &VerifyRtlArgs,
+    q: Prime,
+    log_n: u32,
+    dir: &Path,
+) -> Result<Vec<CheckRow>> {
+    let bundles = all_bundles::<W>(
+        q,
+        log_n,
+        args.log_n,
+        args.lanes as usize,
+        &format!(
+            "heaccel verify rtl --log-n {} --lanes {} --word {W}",
+            args.log_n, args.lanes
+        ),
+    )
+    .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    Ok(verify_bundles::<W>(&bundles, q, dir, !args.no_verilator))
+}
+
 /// `heaccel verify rtl`: every check of every implemented block.
 pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
     let log_n = 8;
-    let q = default_prime(14)?;
+    let word = check_word(args.word)?;
+    let q = default_prime(14, word)?;
     let dir = args.out.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("heaccel-verify-rtl-{}", std::process::id()))
     });
     if !(2..=14).contains(&args.log_n) {
         bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
     }
-    let bundles = all_bundles(
-        q,
-        log_n,
-        args.log_n,
-        args.lanes as usize,
-        &format!(
-            "heaccel verify rtl --log-n {} --lanes {}",
-            args.log_n, args.lanes
-        ),
-    )
-    .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let rows = verify_bundles(&bundles, q, Path::new(&dir), !args.no_verilator);
+    let dir = Path::new(&dir);
+    let rows = match word {
+        32 => verify_at::<32>(args, q, log_n, dir)?,
+        36 => verify_at::<36>(args, q, log_n, dir)?,
+        64 => verify_at::<64>(args, q, log_n, dir)?,
+        _ => unreachable!("checked by check_word"),
+    };
     let pass = rows.iter().all(|r| r.status != "fail");
     Ok(VerifyReport {
+        word: args.word,
         q: q.value(),
         log_n,
         unit_log_n: args.log_n,
@@ -206,9 +254,16 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
 /// The table of a report.
 pub fn format_table(report: &VerifyReport) -> String {
     let mut s = format!(
-        "RTL checks (q = {}, twiddles of N = 2^{}; units at N = 2^{}, P = {})\n{:<14} {:<20} \
-         {:<6} detail\n",
-        report.q, report.log_n, report.unit_log_n, report.unit_lanes, "block", "check", "status"
+        "RTL checks (W = {}, q = {}, twiddles of N = 2^{}; units at N = 2^{}, P = {})\n{:<14} \
+         {:<20} {:<6} detail\n",
+        report.word,
+        report.q,
+        report.log_n,
+        report.unit_log_n,
+        report.unit_lanes,
+        "block",
+        "check",
+        "status"
     );
     for r in &report.rows {
         s += &format!(

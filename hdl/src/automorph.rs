@@ -107,7 +107,7 @@ impl AutomorphGeometry {
     /// the last output row is valid: `1 + N/P + AutomorphUnit::LATENCY - 1`, for every odd
     /// `g` (no stalls).
     pub fn cycles(&self) -> usize {
-        1 + self.rows() + AutomorphUnit::LATENCY - 1
+        1 + self.rows() + <AutomorphUnit>::LATENCY - 1
     }
 }
 
@@ -140,7 +140,7 @@ struct AutState {
     v2: bool,
     row2: usize,
     sb2: Vec<usize>,
-    rdata: Vec<u32>,
+    rdata: Vec<u64>,
 }
 
 /// The automorphism unit (see the module documentation). Ports:
@@ -155,7 +155,7 @@ struct AutState {
 /// - `busy` is high from the edge that samples `start` until the last row is shown;
 ///   `cycles` then holds [`AutomorphGeometry::cycles`].
 #[derive(LogicBlock)]
-pub struct AutomorphUnit {
+pub struct AutomorphUnit<const W: usize = 32> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Start an automorphism (while idle).
@@ -167,9 +167,9 @@ pub struct AutomorphUnit {
     /// Row written, in `[0, N/P)`.
     pub wr_row: Signal<In, Bits<16>>,
     /// Positions `P wr_row + j`.
-    pub din: Vec<Signal<In, Bits<32>>>,
+    pub din: Vec<Signal<In, Bits<W>>>,
     /// Output positions `P out_row + j`.
-    pub dout: Vec<Signal<Out, Bits<32>>>,
+    pub dout: Vec<Signal<Out, Bits<W>>>,
     /// `dout` holds a row.
     pub out_valid: Signal<Out, bool>,
     /// The row on `dout`.
@@ -179,11 +179,11 @@ pub struct AutomorphUnit {
     /// Cycles of the last automorphism (counting while running).
     pub cycles: Signal<Out, Bits<32>>,
     _geo: AutomorphGeometry,
-    _banks: Vec<Vec<u32>>,
+    _banks: Vec<Vec<u64>>,
     _st: AutState,
 }
 
-impl std::fmt::Debug for AutomorphUnit {
+impl<const W: usize> std::fmt::Debug for AutomorphUnit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AutomorphUnit")
             .field("geometry", &self._geo)
@@ -191,7 +191,7 @@ impl std::fmt::Debug for AutomorphUnit {
     }
 }
 
-impl AutomorphUnit {
+impl<const W: usize> AutomorphUnit<W> {
     /// Latency in cycles from the edge that issues a row (computes its source addresses) to
     /// the one after which the row is on `dout`: address register, bank read. The
     /// simulator's `automorph.pipeline_latency` is this value.
@@ -261,7 +261,7 @@ impl AutomorphUnit {
         if !st.busy && self.wr_en.val() {
             let row = self.wr_row.val().index() & (rows - 1);
             for m in 0..geo.lanes() {
-                self._banks[m][row] = self.din[m].val().to_u32();
+                self._banks[m][row] = self.din[m].val().to_u64();
             }
         }
         // Control.
@@ -301,7 +301,7 @@ impl AutomorphUnit {
     }
 }
 
-impl Logic for AutomorphUnit {
+impl<const W: usize> Logic for AutomorphUnit<W> {
     fn update(&mut self) {
         // No child blocks: the outputs may follow the state in the same pass.
         if self.clock.pos_edge() {
@@ -321,12 +321,12 @@ impl Logic for AutomorphUnit {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(automorph_verilog(&self._geo))
+        Verilog::Custom(automorph_verilog(&self._geo, W))
     }
 }
 
 /// Verilog body mirroring [`AutomorphUnit::step`] and [`AutomorphUnit::drive`].
-fn automorph_verilog(geo: &AutomorphGeometry) -> String {
+fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
     let n = geo.log_n() as usize;
     let p = geo.lanes();
     let rows = geo.rows();
@@ -365,19 +365,20 @@ fn automorph_verilog(geo: &AutomorphGeometry) -> String {
             .collect();
         let _ = writeln!(
             v,
-            "reg [31:0] bank_{m} [0:{r1}];\nreg [31:0] rd_{m} = 32'd0;\nwire [31:0] ra_{m} = {};\n\
+            "reg [{w1}:0] bank_{m} [0:{r1}];\nreg [{w1}:0] rd_{m} = {w}'d0;\nwire [31:0] ra_{m} = {};\n\
              always @(posedge clock) begin\n  if (!q_busy && wr_en) bank_{m}[wr_row[{rb1}:0]] <= \
              din${m};\n  rd_{m} <= bank_{m}[ra_{m}[{rb1}:0]];\nend",
             terms.join(" | "),
             r1 = rows - 1,
-            rb1 = rb - 1
+            rb1 = rb - 1,
+            w1 = w - 1
         );
     }
     let flat: Vec<String> = (0..p).rev().map(|m| format!("rd_{m}")).collect();
     let _ = writeln!(
         v,
         "wire [{}:0] rd_flat = {{{}}};",
-        32 * p - 1,
+        w * p - 1,
         flat.join(", ")
     );
     let _ = writeln!(v, "always @(posedge clock) begin");
@@ -406,7 +407,11 @@ fn automorph_verilog(geo: &AutomorphGeometry) -> String {
          = row2[15:0];"
     );
     for j in 0..p {
-        let _ = writeln!(v, "  dout${j} = rd_flat[sb2_{j}[{}:0] * 32 +: 32];", lb - 1);
+        let _ = writeln!(
+            v,
+            "  dout${j} = rd_flat[sb2_{j}[{}:0] * {w} +: {w}];",
+            lb - 1
+        );
     }
     let _ = writeln!(v, "end");
     v
@@ -414,12 +419,12 @@ fn automorph_verilog(geo: &AutomorphGeometry) -> String {
 
 /// A started [`AutomorphUnit`] under hand-stepped rust-hdl simulation.
 #[derive(Debug)]
-pub struct AutomorphSim {
+pub struct AutomorphSim<const W: usize = 32> {
     /// The simulated unit.
-    pub unit: AutomorphUnit,
+    pub unit: AutomorphUnit<W>,
 }
 
-impl AutomorphSim {
+impl<const W: usize> AutomorphSim<W> {
     /// Builds and starts the unit.
     pub fn new(geo: AutomorphGeometry) -> Self {
         let mut unit = AutomorphUnit::new(geo);
@@ -445,7 +450,7 @@ impl AutomorphSim {
             self.unit.wr_en.next = true;
             self.unit.wr_row.next = (r as u32).to_bits();
             for j in 0..p {
-                self.unit.din[j].next = (input[geo.position(j, r)] as u32).to_bits();
+                self.unit.din[j].next = input[geo.position(j, r)].to_bits();
             }
             self.cycle();
         }

@@ -4,7 +4,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 
-use heaccel_verification::arith::Modulus;
 use heaccel_verification::automorphism::{
     automorphism_ntt, galois_element_conjugate, galois_element_for_rotation, ntt_index_map,
 };
@@ -13,7 +12,7 @@ use heaccel_verification::ntt::NttTable;
 use crate::automorph::{AutomorphGeometry, AutomorphUnit};
 use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::Prime;
-use crate::verilog::{Bench, Bundle};
+use crate::verilog::{vector_bits, Bench, Bundle};
 use crate::{CtButterfly, GsButterfly, ModMul};
 
 /// Residues for vectors: corners (0, 1, q - 1, q / 2) then uniform random ones.
@@ -22,6 +21,12 @@ fn residues(q: u64, count: usize, rng: &mut impl Rng) -> Vec<u64> {
     let mut v: Vec<u64> = corners.to_vec();
     v.extend((0..count.saturating_sub(corners.len())).map(|_| rng.gen_range(0..q)));
     v
+}
+
+/// `a * w mod q` by u128 arithmetic (the oracle of the multiplier vectors; also for primes
+/// above the reference model's 61 bits).
+fn mulmod(a: u64, w: u64, q: u64) -> u64 {
+    (a as u128 * w as u128 % q as u128) as u64
 }
 
 fn emit<B: Block>(mut uut: B) -> String {
@@ -33,18 +38,18 @@ fn pipeline(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// The [`ModMul`] bundle for prime `q`: every (a, w) pair of corners, then `random` random
-/// pairs, and the fixed operands include every forward and inverse twiddle at `N = 2^log_n`.
-pub fn modmul_bundle(q: Prime, log_n: u32, random: usize, command: &str) -> Bundle {
+/// The `W`-bit [`ModMul`] bundle for prime `q < 2^(W-2)`: every (a, w) pair of corners and
+/// `a = 2^(W-2) - 1`, then `random` random pairs, and the fixed operands include every forward
+/// and inverse twiddle at `N = 2^log_n` (when `q = 1 mod 2N` and the reference supports `q`).
+pub fn modmul_bundle<const W: usize>(q: Prime, log_n: u32, random: usize, command: &str) -> Bundle {
     let qv = q.value();
-    let m = Modulus::new(qv).expect("valid prime");
     let mut rng = ChaCha8Rng::seed_from_u64(0x6d6d);
     let corners = [0, 1, qv - 1, qv / 2];
     let mut pairs: Vec<(u64, u64)> = corners
         .iter()
         .flat_map(|&a| corners.iter().map(move |&w| (a, w)))
         .collect();
-    pairs.push(((1 << 30) - 1, qv - 1));
+    pairs.push(((1 << (W - 2)) - 1, qv - 1));
     if let Ok(t) = NttTable::new(qv, log_n) {
         for &w in t.psi_rev().iter().chain(t.inv_psi_rev()) {
             pairs.push((rng.gen_range(0..qv), w));
@@ -53,16 +58,17 @@ pub fn modmul_bundle(q: Prime, log_n: u32, random: usize, command: &str) -> Bund
     pairs.extend((0..random).map(|_| (rng.gen_range(0..qv), rng.gen_range(0..qv))));
     let records = pairs
         .iter()
-        .map(|&(a, w)| vec![a as u32, w as u32, q.shoup30(w) as u32, m.mul(a, w) as u32])
+        .map(|&(a, w)| vec![a, w, q.shoup_for(w, W), mulmod(a, w, qv)])
         .collect();
     Bundle {
         name: "modmul".into(),
         command: command.into(),
-        verilog: emit(ModMul::new(q)),
+        verilog: emit(ModMul::<W>::new(q)),
+        word: W,
         bench: Bench::Pipeline {
             inputs: pipeline(&["a", "w", "w_shoup"]),
             outputs: pipeline(&["y"]),
-            latency: ModMul::LATENCY,
+            latency: ModMul::<W>::LATENCY,
         },
         records,
         record_words: 4,
@@ -70,9 +76,10 @@ pub fn modmul_bundle(q: Prime, log_n: u32, random: usize, command: &str) -> Bund
     }
 }
 
-/// Butterfly bundles: `inverse = false` for [`CtButterfly`], `true` for [`GsButterfly`];
-/// every twiddle of `N = 2^log_n` with random `x, y`, every corner triple, random triples.
-pub fn butterfly_bundle(
+/// `W`-bit butterfly bundles: `inverse = false` for [`CtButterfly`], `true` for
+/// [`GsButterfly`]; every twiddle of `N = 2^log_n` with random `x, y`, every corner triple,
+/// random triples.
+pub fn butterfly_bundle<const W: usize>(
     q: Prime,
     log_n: u32,
     inverse: bool,
@@ -80,7 +87,8 @@ pub fn butterfly_bundle(
     command: &str,
 ) -> Bundle {
     let qv = q.value();
-    let m = Modulus::new(qv).expect("valid prime");
+    let add = |x: u64, y: u64| ((x as u128 + y as u128) % qv as u128) as u64;
+    let sub = |x: u64, y: u64| ((x as u128 + qv as u128 - y as u128) % qv as u128) as u64;
     let mut rng = ChaCha8Rng::seed_from_u64(0x6266 + inverse as u64);
     let corners = [0, 1, qv - 1];
     let mut triples = Vec::new();
@@ -109,38 +117,32 @@ pub fn butterfly_bundle(
         .iter()
         .map(|&(x, y, w)| {
             let (u, v) = if inverse {
-                (m.add(x, y), m.mul(m.sub(x, y), w))
+                (add(x, y), mulmod(sub(x, y), w, qv))
             } else {
-                let wy = m.mul(w, y);
-                (m.add(x, wy), m.sub(x, wy))
+                let wy = mulmod(w, y, qv);
+                (add(x, wy), sub(x, wy))
             };
-            vec![
-                x as u32,
-                y as u32,
-                w as u32,
-                q.shoup30(w) as u32,
-                u as u32,
-                v as u32,
-            ]
+            vec![x, y, w, q.shoup_for(w, W), u, v]
         })
         .collect();
     let (name, verilog, latency) = if inverse {
         (
             "gs_butterfly",
-            emit(GsButterfly::new(q)),
-            GsButterfly::LATENCY,
+            emit(GsButterfly::<W>::new(q)),
+            GsButterfly::<W>::LATENCY,
         )
     } else {
         (
             "ct_butterfly",
-            emit(CtButterfly::new(q)),
-            CtButterfly::LATENCY,
+            emit(CtButterfly::<W>::new(q)),
+            CtButterfly::<W>::LATENCY,
         )
     };
     Bundle {
         name: name.into(),
         command: command.into(),
         verilog,
+        word: W,
         bench: Bench::Pipeline {
             inputs: pipeline(&["x", "y", "w", "w_shoup"]),
             outputs: pipeline(&["u", "v"]),
@@ -178,13 +180,13 @@ fn unit_ports(inputs: &[(String, usize)], outputs: &[(String, usize)]) -> String
 }
 
 /// The vector-file guards shared by the unit testbenches (reads `+vectors=`, checks magic,
-/// count and end marker) and the `tick` task.
-fn unit_guards(record_words: usize) -> String {
+/// count and end marker) and the `tick` task; vector words of `vw` bits.
+fn unit_guards(record_words: usize, vw: usize) -> String {
     format!(
-        "  reg [31:0] mem [0:`VECTOR_WORDS-1];\n  reg [8*1024-1:0] path;\n  integer count, i, t, r, \
+        "  reg [{vw1}:0] mem [0:`VECTOR_WORDS-1];\n  reg [8*1024-1:0] path;\n  integer count, i, t, r, \
          base, cyc, errors, checked, rows_seen, bad;\n  task tick;\n    begin\n      #1 clock = \
          1'b1;\n      #1;\n      #1 clock = 1'b0;\n      #1;\n    end\n  endtask\n  initial \
-         begin\n    for (i = 0; i < `VECTOR_WORDS; i = i + 1) mem[i] = 32'hxxxxxxxx;\n    if \
+         begin\n    for (i = 0; i < `VECTOR_WORDS; i = i + 1) mem[i] = {vw}'h{xs};\n    if \
          (!$value$plusargs(\"vectors=%s\", path)) begin\n      $display(\"FAIL: no +vectors=PATH \
          given\");\n      $finish;\n    end\n    $readmemh(path, mem);\n    if (mem[0] !== \
          32'h{magic:08x}) begin\n      $display(\"FAIL: vector file not read (magic %h)\", \
@@ -194,6 +196,8 @@ fn unit_guards(record_words: usize) -> String {
          $finish;\n    end\n    errors = 0;\n    checked = 0;\n",
         magic = crate::verilog::VECTOR_MAGIC,
         end = crate::verilog::VECTOR_END,
+        vw1 = vw - 1,
+        xs = "x".repeat(vw / 4),
     )
 }
 
@@ -202,10 +206,15 @@ const UNIT_VERDICT: &str =
      checked);\n    else $display(\"FAIL: %0d mismatches in %0d records\", errors, checked);\n    \
      $finish;\n  end\nendmodule\n";
 
-/// Records of the NTT unit: `[inverse, cycles, input[N], output[N]]` for forward transforms
-/// of the corners (zero, all `q - 1`, `X`: every odd power of `psi`) and `random` random
-/// polynomials, then inverse transforms of `random` random bit-reversed inputs.
-pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> Bundle {
+/// Records of the `W`-bit NTT unit: `[inverse, cycles, input[N], output[N]]` for forward
+/// transforms of the corners (zero, all `q - 1`, `X`: every odd power of `psi`) and `random`
+/// random polynomials, then inverse transforms of `random` random bit-reversed inputs.
+pub fn ntt_bundle<const W: usize>(
+    q: Prime,
+    geo: NttGeometry,
+    random: usize,
+    command: &str,
+) -> Bundle {
     let qv = q.value();
     let n = geo.n();
     let table = NttTable::new(qv, geo.log_n()).expect("q = 1 mod 2N");
@@ -219,7 +228,7 @@ pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> B
         cases.push((false, (0..n).map(|_| rng.gen_range(0..qv)).collect()));
         cases.push((true, (0..n).map(|_| rng.gen_range(0..qv)).collect()));
     }
-    let cycles = geo.cycles() as u32;
+    let cycles = geo.cycles() as u64;
     let records = cases
         .into_iter()
         .map(|(inverse, a)| {
@@ -229,12 +238,12 @@ pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> B
             } else {
                 table.forward(&mut out);
             }
-            let mut r = vec![inverse as u32, cycles];
-            r.extend(a.iter().chain(&out).map(|&x| x as u32));
+            let mut r = vec![inverse as u64, cycles];
+            r.extend(a.iter().chain(&out));
             r
         })
         .collect();
-    let mut unit = NttUnit::new(q, geo).expect("q = 1 mod 2N");
+    let mut unit = NttUnit::<W>::new(q, geo).expect("q = 1 mod 2N");
     unit.connect_all();
     let w = geo.banks();
     let rw = 2 + 2 * n;
@@ -245,11 +254,11 @@ pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> B
         ("wr_row".into(), 16),
         ("rd_row".into(), 16),
     ];
-    inputs.extend((0..w).map(|j| (format!("din${j}"), 32)));
-    let mut outputs: Vec<(String, usize)> = (0..w).map(|j| (format!("dout${j}"), 32)).collect();
+    inputs.extend((0..w).map(|j| (format!("din${j}"), W)));
+    let mut outputs: Vec<(String, usize)> = (0..w).map(|j| (format!("dout${j}"), W)).collect();
     outputs.push(("busy".into(), 1));
     outputs.push(("cycles".into(), 32));
-    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw);
+    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw, vector_bits(W));
     tb += &format!(
         "    for (t = 0; t < count; t = t + 1) begin\n      base = 2 + t * {rw};\n      bad = 0;\n      \
          for (r = 0; r < {d}; r = r + 1) begin\n        wr_en = 1'b1;\n        wr_row = r;\n",
@@ -283,6 +292,7 @@ pub fn ntt_bundle(q: Prime, geo: NttGeometry, random: usize, command: &str) -> B
         name: "ntt".into(),
         command: command.into(),
         verilog: generate_verilog(&unit),
+        word: W,
         bench: Bench::Custom(tb),
         records,
         record_words: rw,
@@ -307,25 +317,30 @@ pub fn required_galois_elements(log_n: u32) -> Vec<(String, u64)> {
     v
 }
 
-/// Records of the automorphism unit: `[g, cycles, input[N], output[N]]` for
+/// Records of the `W`-bit automorphism unit: `[g, cycles, input[N], output[N]]` for
 /// [`required_galois_elements`] on a polynomial of distinct values and on random ones.
-pub fn automorph_bundle(q: Prime, geo: AutomorphGeometry, random: usize, command: &str) -> Bundle {
+pub fn automorph_bundle<const W: usize>(
+    q: Prime,
+    geo: AutomorphGeometry,
+    random: usize,
+    command: &str,
+) -> Bundle {
     let qv = q.value();
     let (n, log_n, p) = (geo.n(), geo.log_n(), geo.lanes());
     let mut rng = ChaCha8Rng::seed_from_u64(0x6175);
     let mut inputs_list: Vec<Vec<u64>> = vec![(0..n as u64).map(|x| x % qv).collect()];
     inputs_list.extend((0..random).map(|_| (0..n).map(|_| rng.gen_range(0..qv)).collect()));
-    let cycles = geo.cycles() as u32;
+    let cycles = geo.cycles() as u64;
     let mut records = Vec::new();
     for a in &inputs_list {
         for (_, g) in required_galois_elements(log_n) {
             let out = automorphism_ntt(a, &ntt_index_map(g, log_n).expect("odd g < 2N"));
-            let mut r = vec![g as u32, cycles];
-            r.extend(a.iter().chain(&out).map(|&x| x as u32));
+            let mut r = vec![g, cycles];
+            r.extend(a.iter().chain(&out));
             records.push(r);
         }
     }
-    let mut unit = AutomorphUnit::new(geo);
+    let mut unit = AutomorphUnit::<W>::new(geo);
     unit.connect_all();
     let rw = 2 + 2 * n;
     let mut inputs: Vec<(String, usize)> = vec![
@@ -334,13 +349,13 @@ pub fn automorph_bundle(q: Prime, geo: AutomorphGeometry, random: usize, command
         ("wr_en".into(), 1),
         ("wr_row".into(), 16),
     ];
-    inputs.extend((0..p).map(|j| (format!("din${j}"), 32)));
-    let mut outputs: Vec<(String, usize)> = (0..p).map(|j| (format!("dout${j}"), 32)).collect();
+    inputs.extend((0..p).map(|j| (format!("din${j}"), W)));
+    let mut outputs: Vec<(String, usize)> = (0..p).map(|j| (format!("dout${j}"), W)).collect();
     outputs.push(("out_valid".into(), 1));
     outputs.push(("out_row".into(), 16));
     outputs.push(("busy".into(), 1));
     outputs.push(("cycles".into(), 32));
-    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw);
+    let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw, vector_bits(W));
     tb += &format!(
         "    for (t = 0; t < count; t = t + 1) begin\n      base = 2 + t * {rw};\n      bad = 0;\n      \
          for (r = 0; r < {rows}; r = r + 1) begin\n        wr_en = 1'b1;\n        wr_row = r;\n",
@@ -380,6 +395,7 @@ pub fn automorph_bundle(q: Prime, geo: AutomorphGeometry, random: usize, command
         name: "automorph".into(),
         command: command.into(),
         verilog: generate_verilog(&unit),
+        word: W,
         bench: Bench::Custom(tb),
         records,
         record_words: rw,

@@ -1,4 +1,5 @@
-//! Pipelined NTT butterflies built from [`ModMul`], [`ModAdd`] and [`ModSub`].
+//! Pipelined NTT butterflies on `W`-bit words built from [`ModMul`], [`ModAdd`] and
+//! [`ModSub`].
 
 use rust_hdl::prelude::*;
 
@@ -7,41 +8,41 @@ use crate::params::Prime;
 
 /// Cooley-Tukey (forward NTT) butterfly: `(x, y) -> (x + w y, x - w y) mod q`.
 ///
-/// Inputs `x, y, w` in `[0, q)`, `w_shoup = floor(w 2^30 / q)`; outputs `u = x + w y`,
+/// Inputs `x, y, w` in `[0, q)`, `w_shoup = floor(w 2^(W-2) / q)`; outputs `u = x + w y`,
 /// `v = x - w y`, both in `[0, q)`, [`CtButterfly::LATENCY`] cycles later; one butterfly per
 /// cycle.
 #[derive(LogicBlock, Debug)]
-pub struct CtButterfly {
+pub struct CtButterfly<const W: usize = 32> {
     /// Clock of every pipeline register.
     pub clock: Signal<In, Clock>,
     /// Upper input, in `[0, q)`.
-    pub x: Signal<In, Bits<32>>,
+    pub x: Signal<In, Bits<W>>,
     /// Lower input, in `[0, q)`.
-    pub y: Signal<In, Bits<32>>,
+    pub y: Signal<In, Bits<W>>,
     /// Twiddle, in `[0, q)`.
-    pub w: Signal<In, Bits<32>>,
+    pub w: Signal<In, Bits<W>>,
     /// Shoup constant of the twiddle.
-    pub w_shoup: Signal<In, Bits<32>>,
+    pub w_shoup: Signal<In, Bits<W>>,
     /// `x + w y mod q`.
-    pub u: Signal<Out, Bits<32>>,
+    pub u: Signal<Out, Bits<W>>,
     /// `x - w y mod q`.
-    pub v: Signal<Out, Bits<32>>,
-    mul: ModMul,
-    add: ModAdd,
-    sub: ModSub,
-    x_d1: DFF<Bits<32>>,
-    x_d2: DFF<Bits<32>>,
-    x_d3: DFF<Bits<32>>,
-    x_d4: DFF<Bits<32>>,
-    x_d5: DFF<Bits<32>>,
+    pub v: Signal<Out, Bits<W>>,
+    mul: ModMul<W>,
+    add: ModAdd<W>,
+    sub: ModSub<W>,
+    x_d1: DFF<Bits<W>>,
+    x_d2: DFF<Bits<W>>,
+    x_d3: DFF<Bits<W>>,
+    x_d4: DFF<Bits<W>>,
+    x_d5: DFF<Bits<W>>,
 }
 
 // The delay lines below hold one register per multiplier stage.
-const _: () = assert!(ModMul::LATENCY == 5);
+const _: () = assert!(<ModMul>::LATENCY == 5);
 
-impl CtButterfly {
+impl<const W: usize> CtButterfly<W> {
     /// Pipeline latency in cycles: the multiplier, then the adder/subtractor.
-    pub const LATENCY: usize = ModMul::LATENCY + ModAdd::LATENCY;
+    pub const LATENCY: usize = ModMul::<W>::LATENCY + ModAdd::<W>::LATENCY;
     /// Butterflies per cycle.
     pub const THROUGHPUT: usize = 1;
 
@@ -67,7 +68,7 @@ impl CtButterfly {
     }
 }
 
-impl Logic for CtButterfly {
+impl<const W: usize> Logic for CtButterfly<W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, x_d1, x_d2, x_d3, x_d4, x_d5);
@@ -93,40 +94,40 @@ impl Logic for CtButterfly {
 
 /// Gentleman-Sande (inverse NTT) butterfly: `(x, y) -> (x + y, (x - y) w) mod q`.
 ///
-/// Inputs `x, y, w` in `[0, q)`, `w_shoup = floor(w 2^30 / q)`; outputs `u = x + y`,
+/// Inputs `x, y, w` in `[0, q)`, `w_shoup = floor(w 2^(W-2) / q)`; outputs `u = x + y`,
 /// `v = (x - y) w`, both in `[0, q)`, [`GsButterfly::LATENCY`] cycles later; one butterfly
 /// per cycle.
 #[derive(LogicBlock, Debug)]
-pub struct GsButterfly {
+pub struct GsButterfly<const W: usize = 32> {
     /// Clock of every pipeline register.
     pub clock: Signal<In, Clock>,
     /// Upper input, in `[0, q)`.
-    pub x: Signal<In, Bits<32>>,
+    pub x: Signal<In, Bits<W>>,
     /// Lower input, in `[0, q)`.
-    pub y: Signal<In, Bits<32>>,
+    pub y: Signal<In, Bits<W>>,
     /// Twiddle, in `[0, q)`.
-    pub w: Signal<In, Bits<32>>,
+    pub w: Signal<In, Bits<W>>,
     /// Shoup constant of the twiddle.
-    pub w_shoup: Signal<In, Bits<32>>,
+    pub w_shoup: Signal<In, Bits<W>>,
     /// `x + y mod q`.
-    pub u: Signal<Out, Bits<32>>,
+    pub u: Signal<Out, Bits<W>>,
     /// `(x - y) w mod q`.
-    pub v: Signal<Out, Bits<32>>,
-    mul: ModMul,
-    add: ModAdd,
-    sub: ModSub,
-    w_d1: DFF<Bits<32>>,
-    ws_d1: DFF<Bits<32>>,
-    s_d1: DFF<Bits<32>>,
-    s_d2: DFF<Bits<32>>,
-    s_d3: DFF<Bits<32>>,
-    s_d4: DFF<Bits<32>>,
-    s_d5: DFF<Bits<32>>,
+    pub v: Signal<Out, Bits<W>>,
+    mul: ModMul<W>,
+    add: ModAdd<W>,
+    sub: ModSub<W>,
+    w_d1: DFF<Bits<W>>,
+    ws_d1: DFF<Bits<W>>,
+    s_d1: DFF<Bits<W>>,
+    s_d2: DFF<Bits<W>>,
+    s_d3: DFF<Bits<W>>,
+    s_d4: DFF<Bits<W>>,
+    s_d5: DFF<Bits<W>>,
 }
 
-impl GsButterfly {
+impl<const W: usize> GsButterfly<W> {
     /// Pipeline latency in cycles: the adder/subtractor, then the multiplier.
-    pub const LATENCY: usize = ModAdd::LATENCY + ModMul::LATENCY;
+    pub const LATENCY: usize = ModAdd::<W>::LATENCY + ModMul::<W>::LATENCY;
     /// Butterflies per cycle.
     pub const THROUGHPUT: usize = 1;
 
@@ -154,7 +155,7 @@ impl GsButterfly {
     }
 }
 
-impl Logic for GsButterfly {
+impl<const W: usize> Logic for GsButterfly<W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, w_d1, ws_d1, s_d1, s_d2, s_d3, s_d4, s_d5);

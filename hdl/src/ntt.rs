@@ -63,50 +63,50 @@ use crate::params::{HdlError, Prime};
 ///
 /// Forward: `u = x + w y`, `v = x - w y`. Inverse: `u = (x + y) s`, `v = (x - y) w`.
 /// Inputs and outputs in `[0, q)`; `w_shoup`, `s_shoup` are the Shoup constants
-/// ([`Prime::shoup30`]). Two multipliers: the forward transform leaves `mul_b` idle.
+/// ([`Prime::shoup_for`]). Two multipliers: the forward transform leaves `mul_b` idle.
 #[derive(LogicBlock, Debug)]
-pub struct NttLane {
+pub struct NttLane<const W: usize = 32> {
     /// Clock of every pipeline register.
     pub clock: Signal<In, Clock>,
     /// Low: Cooley-Tukey; high: Gentleman-Sande.
     pub inverse: Signal<In, bool>,
     /// Upper input, in `[0, q)`.
-    pub x: Signal<In, Bits<32>>,
+    pub x: Signal<In, Bits<W>>,
     /// Lower input, in `[0, q)`.
-    pub y: Signal<In, Bits<32>>,
+    pub y: Signal<In, Bits<W>>,
     /// Twiddle, in `[0, q)`.
-    pub w: Signal<In, Bits<32>>,
+    pub w: Signal<In, Bits<W>>,
     /// Shoup constant of `w`.
-    pub w_shoup: Signal<In, Bits<32>>,
+    pub w_shoup: Signal<In, Bits<W>>,
     /// Scale of the inverse's sum, in `[0, q)`.
-    pub s: Signal<In, Bits<32>>,
+    pub s: Signal<In, Bits<W>>,
     /// Shoup constant of `s`.
-    pub s_shoup: Signal<In, Bits<32>>,
+    pub s_shoup: Signal<In, Bits<W>>,
     /// Upper output.
-    pub u: Signal<Out, Bits<32>>,
+    pub u: Signal<Out, Bits<W>>,
     /// Lower output.
-    pub v: Signal<Out, Bits<32>>,
-    add: ModAdd,
-    sub: ModSub,
-    mul_a: ModMul,
-    mul_b: ModMul,
-    x_d1: DFF<Bits<32>>,
-    x_d2: DFF<Bits<32>>,
-    x_d3: DFF<Bits<32>>,
-    x_d4: DFF<Bits<32>>,
-    x_d5: DFF<Bits<32>>,
-    w_d1: DFF<Bits<32>>,
-    ws_d1: DFF<Bits<32>>,
-    s_d1: DFF<Bits<32>>,
-    ss_d1: DFF<Bits<32>>,
+    pub v: Signal<Out, Bits<W>>,
+    add: ModAdd<W>,
+    sub: ModSub<W>,
+    mul_a: ModMul<W>,
+    mul_b: ModMul<W>,
+    x_d1: DFF<Bits<W>>,
+    x_d2: DFF<Bits<W>>,
+    x_d3: DFF<Bits<W>>,
+    x_d4: DFF<Bits<W>>,
+    x_d5: DFF<Bits<W>>,
+    w_d1: DFF<Bits<W>>,
+    ws_d1: DFF<Bits<W>>,
+    s_d1: DFF<Bits<W>>,
+    ss_d1: DFF<Bits<W>>,
 }
 
 // The delay lines below hold one register per multiplier stage.
-const _: () = assert!(ModMul::LATENCY == 5 && ModAdd::LATENCY == 1 && ModSub::LATENCY == 1);
+const _: () = assert!(<ModMul>::LATENCY == 5 && <ModAdd>::LATENCY == 1 && <ModSub>::LATENCY == 1);
 
-impl NttLane {
+impl<const W: usize> NttLane<W> {
     /// Pipeline latency in cycles, both modes.
-    pub const LATENCY: usize = ModMul::LATENCY + ModAdd::LATENCY;
+    pub const LATENCY: usize = ModMul::<W>::LATENCY + ModAdd::<W>::LATENCY;
     /// Butterflies per cycle.
     pub const THROUGHPUT: usize = 1;
 
@@ -140,7 +140,7 @@ impl NttLane {
     }
 }
 
-impl Logic for NttLane {
+impl<const W: usize> Logic for NttLane<W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, x_d1, x_d2, x_d3, x_d4, x_d5, w_d1, ws_d1, s_d1, ss_d1);
@@ -368,7 +368,7 @@ impl NttGeometry {
     /// Cycles of one transform from the edge that samples `start` to the one after which
     /// `busy` is low: `1 + log_n (N/2P + NttUnit::LATENCY - 1)`.
     pub fn cycles(&self) -> usize {
-        1 + self.log_n as usize * (self.depth() + NttUnit::LATENCY - 1)
+        1 + self.log_n as usize * (self.depth() + <NttUnit>::LATENCY - 1)
     }
     /// The bound `N/2 log_n / P`.
     pub fn bound(&self) -> usize {
@@ -394,10 +394,10 @@ struct NttState {
     t: usize,
     cycles: u32,
     row: usize,
-    info: [Info; NttUnit::LATENCY - 1],
-    rdata: Vec<u32>,
-    tw: Vec<u32>,
-    tws: Vec<u32>,
+    info: [Info; <NttUnit>::LATENCY - 1],
+    rdata: Vec<u64>,
+    tw: Vec<u64>,
+    tws: Vec<u64>,
 }
 
 /// The NTT unit (see the module documentation). Ports:
@@ -415,7 +415,7 @@ struct NttState {
 /// `a(psi^(2 brev(i) + 1))`). Inverse: load bit-reversed order, read standard order. All
 /// values in `[0, q)`.
 #[derive(LogicBlock)]
-pub struct NttUnit {
+pub struct NttUnit<const W: usize = 32> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Start a transform (while idle).
@@ -429,45 +429,52 @@ pub struct NttUnit {
     /// Row read, in `[0, N/2P)`.
     pub rd_row: Signal<In, Bits<16>>,
     /// Coefficients `2P wr_row + j`, in `[0, q)`.
-    pub din: Vec<Signal<In, Bits<32>>>,
+    pub din: Vec<Signal<In, Bits<W>>>,
     /// Coefficients `2P r + j` of the row presented on `rd_row` at the previous edge.
-    pub dout: Vec<Signal<Out, Bits<32>>>,
+    pub dout: Vec<Signal<Out, Bits<W>>>,
     /// High while a transform runs.
     pub busy: Signal<Out, bool>,
     /// Cycles of the last transform (counting since its start while running).
     pub cycles: Signal<Out, Bits<32>>,
     /// The butterfly lanes.
-    pub lanes: Vec<NttLane>,
+    pub lanes: Vec<NttLane<W>>,
     _geo: NttGeometry,
-    _q: u32,
-    _scale: [u32; 4],
-    _banks: Vec<Vec<u32>>,
-    _rom_w: Vec<Vec<u32>>,
-    _rom_s: Vec<Vec<u32>>,
+    _q: u64,
+    _scale: [u64; 4],
+    _banks: Vec<Vec<u64>>,
+    _rom_w: Vec<Vec<u64>>,
+    _rom_s: Vec<Vec<u64>>,
     _st: NttState,
 }
 
-impl std::fmt::Debug for NttUnit {
+impl<const W: usize> std::fmt::Debug for NttUnit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NttUnit")
+            .field("word", &W)
             .field("geometry", &self._geo)
             .field("q", &self._q)
             .finish_non_exhaustive()
     }
 }
 
-impl NttUnit {
+impl<const W: usize> NttUnit<W> {
     /// Latency in cycles from the edge that reads a pair to the edge that writes its results
     /// back: one for the bank read, [`NttLane::LATENCY`], one for the write. A stage drains
     /// `LATENCY - 1` cycles before the next may read; the simulator's
     /// `ntt.pipeline_latency` is this value.
-    pub const LATENCY: usize = 1 + NttLane::LATENCY + 1;
+    pub const LATENCY: usize = 1 + NttLane::<W>::LATENCY + 1;
     /// Butterflies per cycle per lane.
     pub const THROUGHPUT_PER_LANE: usize = 1;
 
-    /// The unit for prime `q = 1 mod 2N` and the given size.
+    /// The unit for prime `q = 1 mod 2N` (below `2^(W-2)`) and the given size.
     pub fn new(q: Prime, geo: NttGeometry) -> Result<Self, HdlError> {
         let qv = q.value();
+        if qv >> (W - 2) != 0 {
+            return Err(HdlError::InvalidModulus {
+                q: qv,
+                reason: format!("must lie below 2^{} for W = {W}", W - 2),
+            });
+        }
         let two_n = 2 * geo.n() as u64;
         if qv % two_n != 1 {
             return Err(HdlError::InvalidModulus {
@@ -481,7 +488,7 @@ impl NttUnit {
         })?;
         let m = Modulus::new(qv).expect("valid prime");
         let n_inv = table.n_inv();
-        let (rom_w, rom_s) = twiddle_roms(&geo, &table, &m, q);
+        let (rom_w, rom_s) = twiddle_roms(&geo, &table, &m, q, W);
         let lanes = geo.lanes();
         Ok(NttUnit {
             clock: Signal::default(),
@@ -496,13 +503,8 @@ impl NttUnit {
             cycles: Signal::default(),
             lanes: (0..lanes).map(|_| NttLane::new(q)).collect(),
             _geo: geo,
-            _q: qv as u32,
-            _scale: [
-                1,
-                q.shoup30(1) as u32,
-                n_inv as u32,
-                q.shoup30(n_inv) as u32,
-            ],
+            _q: qv,
+            _scale: [1, q.shoup_for(1, W), n_inv, q.shoup_for(n_inv, W)],
             _banks: vec![vec![0; geo.depth()]; geo.banks()],
             _rom_w: rom_w,
             _rom_s: rom_s,
@@ -581,14 +583,14 @@ impl NttUnit {
                         self.lanes[lane].u.val()
                     };
                     let row = (g.slot_addr(last.c, w0, v) >> p) & (d - 1);
-                    self._banks[m][row] = word.to_u32();
+                    self._banks[m][row] = word.to_u64();
                 }
             }
         } else if self.wr_en.val() {
             let row = self.wr_row.val().index() & (d - 1);
             let z = g.fold(row << p);
             for m in 0..g.banks() {
-                self._banks[m][row] = self.din[m ^ z].val().to_u32();
+                self._banks[m][row] = self.din[m ^ z].val().to_u64();
             }
         }
         // Control.
@@ -656,7 +658,8 @@ fn twiddle_roms(
     table: &NttTable,
     m: &Modulus,
     q: Prime,
-) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+    word: usize,
+) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
     let n = g.log_n() as usize;
     let mut rom_w = vec![Vec::with_capacity(g.rom_depth()); g.lanes()];
     let mut rom_s = vec![Vec::with_capacity(g.rom_depth()); g.lanes()];
@@ -677,8 +680,8 @@ fn twiddle_roms(
                     if inverse && b == n - 1 {
                         w = m.mul(w, table.n_inv());
                     }
-                    rom_w[k].push(w as u32);
-                    rom_s[k].push(q.shoup30(w) as u32);
+                    rom_w[k].push(w);
+                    rom_s[k].push(q.shoup_for(w, word));
                 }
             }
         }
@@ -686,7 +689,7 @@ fn twiddle_roms(
     (rom_w, rom_s)
 }
 
-impl Logic for NttUnit {
+impl<const W: usize> Logic for NttUnit<W> {
     fn update(&mut self) {
         for lane in &mut self.lanes {
             lane.clock.next = self.clock.val();
@@ -719,7 +722,7 @@ impl Logic for NttUnit {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(ntt_verilog(self))
+        Verilog::Custom(ntt_verilog(self, W))
     }
 }
 
@@ -738,7 +741,7 @@ fn case_function(name: &str, values: &[usize]) -> String {
 
 /// Verilog body of the unit; every register and memory of [`NttUnit::step`] and every
 /// combinational signal of [`NttUnit::drive`] by the same formulas.
-fn ntt_verilog(u: &NttUnit) -> String {
+fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     let g = u._geo;
     let n = g.log_n() as usize;
     let p = g.bank_bits() as usize;
@@ -748,7 +751,8 @@ fn ntt_verilog(u: &NttUnit) -> String {
     let lanes = g.lanes();
     let rd = g.rom_depth();
     let rb = (usize::BITS - (rd - 1).leading_zeros()).max(1) as usize;
-    let pipe = NttUnit::LATENCY - 1;
+    let pipe = NttUnit::<W>::LATENCY - 1;
+    let hw = w.div_ceil(4);
     let mut v = String::new();
     let _ = writeln!(
         v,
@@ -844,28 +848,29 @@ fn ntt_verilog(u: &NttUnit) -> String {
     for m in 0..banks {
         let _ = writeln!(
             v,
-            "reg [31:0] rd_{m} = 32'd0;\nreg [31:0] bank_{m} [0:{}];",
-            d - 1
+            "reg [{w1}:0] rd_{m} = {w}'d0;\nreg [{w1}:0] bank_{m} [0:{}];",
+            d - 1,
+            w1 = w - 1
         );
     }
     let _ = writeln!(
         v,
         "wire [{}:0] rd_flat = {{{}}};",
-        32 * banks - 1,
+        w * banks - 1,
         flat("rd_", banks, "")
     );
     let _ = writeln!(
         v,
         "wire [{}:0] din_flat = {{{}}};",
-        32 * banks - 1,
+        w * banks - 1,
         flat("din$", banks, "")
     );
     let _ = writeln!(
         v,
         "wire [{}:0] lu_flat = {{{}}};\nwire [{}:0] lv_flat = {{{}}};",
-        32 * lanes - 1,
+        w * lanes - 1,
         flat("lanes$", lanes, "$u"),
-        32 * lanes - 1,
+        w * lanes - 1,
         flat("lanes$", lanes, "$v")
     );
     // Banks: one read and one write per edge.
@@ -876,30 +881,37 @@ fn ntt_verilog(u: &NttUnit) -> String {
              : {{16'd0, rd_row}};\nwire [31:0] wv_{m} = rotr(32'd{m} ^ zw, rotw);\nwire [31:0] \
              wl_{m} = ((wv_{m} >> (rw + 32'd1)) << rw) | (wv_{m} & ((32'd1 << rw) - 32'd1));\n\
              wire [31:0] wa_{m} = q_busy ? (slot_addr(i{pipe}_c, w0w, wv_{m}) >> {p}) : {{16'd0, \
-             wr_row}};\nwire [31:0] wd_{m} = q_busy ? (((wv_{m} >> rw) & 32'd1) == 32'd1 ? \
-             lv_flat[wl_{m}[{lb}:0] * 32 +: 32] : lu_flat[wl_{m}[{lb}:0] * 32 +: 32]) : \
-             din_flat[(32'd{m} ^ zl) * 32 +: 32];\nwire we_{m} = q_busy ? i{pipe}_valid : wr_en;\n\
+             wr_row}};\nwire [{w1}:0] wd_{m} = q_busy ? (((wv_{m} >> rw) & 32'd1) == 32'd1 ? \
+             lv_flat[wl_{m}[{lb}:0] * {w} +: {w}] : lu_flat[wl_{m}[{lb}:0] * {w} +: {w}]) : \
+             din_flat[(32'd{m} ^ zl) * {w} +: {w}];\nwire we_{m} = q_busy ? i{pipe}_valid : wr_en;\n\
              always @(posedge clock) begin\n  if (we_{m}) bank_{m}[wa_{m}[{ab1}:0]] <= wd_{m};\n  \
              rd_{m} <= bank_{m}[ra_{m}[{ab1}:0]];\nend",
             lb = (lanes.trailing_zeros() as usize).max(1) - 1,
-            ab1 = ab - 1
+            ab1 = ab - 1,
+            w1 = w - 1
         );
     }
     // Twiddle ROMs.
     for k in 0..lanes {
         for (name, rom) in [("rom_w", &u._rom_w[k]), ("rom_s", &u._rom_s[k])] {
-            let _ = writeln!(v, "reg [31:0] {name}_{k} [0:{}];\ninitial begin", rd - 1);
-            for (i, w) in rom.iter().enumerate() {
-                let _ = writeln!(v, "  {name}_{k}[{i}] = 32'h{w:08x};");
+            let _ = writeln!(
+                v,
+                "reg [{}:0] {name}_{k} [0:{}];\ninitial begin",
+                w - 1,
+                rd - 1
+            );
+            for (i, x) in rom.iter().enumerate() {
+                let _ = writeln!(v, "  {name}_{k}[{i}] = {w}'h{x:0hw$x};");
             }
             let _ = writeln!(v, "end");
         }
         let _ = writeln!(
             v,
-            "reg [31:0] tw_{k} = 32'd0;\nreg [31:0] tws_{k} = 32'd0;\nalways @(posedge clock) \
+            "reg [{w1}:0] tw_{k} = {w}'d0;\nreg [{w1}:0] tws_{k} = {w}'d0;\nalways @(posedge clock) \
              begin\n  tw_{k} <= rom_w_{k}[taddr[{rb1}:0]];\n  tws_{k} <= \
              rom_s_{k}[taddr[{rb1}:0]];\nend",
-            rb1 = rb - 1
+            rb1 = rb - 1,
+            w1 = w - 1
         );
     }
     // Control and issue pipeline.
@@ -922,7 +934,7 @@ fn ntt_verilog(u: &NttUnit) -> String {
          end\n  end else begin\n    q_cycles <= q_cycles + 32'd1;\n    if (q_t == 32'd{}) begin\n \
          q_t <= 32'd0;\n      if (q_stage == 32'd{}) q_busy <= 1'b0;\n      else q_stage <= \
          q_stage + 32'd1;\n    end else q_t <= q_t + 32'd1;\n  end\nend",
-        d + NttUnit::LATENCY - 2,
+        d + NttUnit::<W>::LATENCY - 2,
         n - 1
     );
     // Outputs and lane inputs.
@@ -934,17 +946,17 @@ fn ntt_verilog(u: &NttUnit) -> String {
         n - 1
     );
     for j in 0..banks {
-        let _ = writeln!(v, "  dout${j} = rd_flat[(32'd{j} ^ zr) * 32 +: 32];");
+        let _ = writeln!(v, "  dout${j} = rd_flat[(32'd{j} ^ zr) * {w} +: {w}];");
     }
     for k in 0..lanes {
         let (lx, ly) = lane_slot_exprs(k);
         let _ = writeln!(
             v,
             "  lanes${k}$clock = clock;\n  lanes${k}$inverse = q_inv;\n  lanes${k}$x = \
-             rd_flat[(rotl({lx}, rot1) ^ z1) * 32 +: 32];\n  lanes${k}$y = rd_flat[(rotl({ly}, \
-             rot1) ^ z1) * 32 +: 32];\n  lanes${k}$w = tw_{k};\n  lanes${k}$w_shoup = tws_{k};\n  \
-             lanes${k}$s = last_inv ? 32'h{sn:08x} : 32'h{s1:08x};\n  lanes${k}$s_shoup = \
-             last_inv ? 32'h{ssn:08x} : 32'h{ss1:08x};"
+             rd_flat[(rotl({lx}, rot1) ^ z1) * {w} +: {w}];\n  lanes${k}$y = rd_flat[(rotl({ly}, \
+             rot1) ^ z1) * {w} +: {w}];\n  lanes${k}$w = tw_{k};\n  lanes${k}$w_shoup = tws_{k};\n  \
+             lanes${k}$s = last_inv ? {w}'h{sn:0hw$x} : {w}'h{s1:0hw$x};\n  lanes${k}$s_shoup = \
+             last_inv ? {w}'h{ssn:0hw$x} : {w}'h{ss1:0hw$x};"
         );
     }
     let _ = writeln!(v, "end");
@@ -960,12 +972,12 @@ fn lane_slot_exprs(k: usize) -> (String, String) {
 
 /// A started [`NttUnit`] under hand-stepped rust-hdl simulation.
 #[derive(Debug)]
-pub struct NttSim {
+pub struct NttSim<const W: usize = 32> {
     /// The simulated unit.
-    pub unit: NttUnit,
+    pub unit: NttUnit<W>,
 }
 
-impl NttSim {
+impl<const W: usize> NttSim<W> {
     /// Builds and starts the unit (see [`NttUnit::new`]).
     pub fn new(q: Prime, geo: NttGeometry) -> Result<Self, HdlError> {
         let mut unit = NttUnit::new(q, geo)?;
@@ -990,7 +1002,7 @@ impl NttSim {
             self.unit.wr_en.next = true;
             self.unit.wr_row.next = (r as u32).to_bits();
             for j in 0..w {
-                self.unit.din[j].next = (input[w * r + j] as u32).to_bits();
+                self.unit.din[j].next = input[w * r + j].to_bits();
             }
             self.cycle();
         }

@@ -30,30 +30,36 @@ pub struct CheckRow {
     pub detail: String,
 }
 
-fn b32(x: u32) -> Bits<32> {
+fn bw<const W: usize>(x: u64) -> Bits<W> {
     x.to_bits()
 }
 
-/// Runs the rust-hdl simulation of a pipeline bundle's block on its own vector records
-/// (inputs then expected outputs) and counts mismatches.
-pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
+/// Runs the rust-hdl simulation of a pipeline bundle's `W`-bit block on its own vector
+/// records (inputs then expected outputs) and counts mismatches.
+pub fn simulate_bundle<const W: usize>(bundle: &Bundle, q: Prime) -> ToolOutcome {
+    if bundle.word != W {
+        return ToolOutcome::Fail(format!(
+            "bundle of W = {} simulated at W = {W}",
+            bundle.word
+        ));
+    }
     let recs = &bundle.records;
-    let got: Vec<Vec<u32>> = match bundle.name.as_str() {
+    let got: Vec<Vec<u64>> = match bundle.name.as_str() {
         "modmul" => {
-            let mut uut = ModMul::new(q);
+            let mut uut = ModMul::<W>::new(q);
             start(&mut uut);
             stream(
                 &mut uut,
                 |b| &mut b.clock,
                 recs.len(),
-                ModMul::LATENCY,
+                ModMul::<W>::LATENCY,
                 |b, i| {
-                    let r = i.map_or(&[0u32; 4][..], |i| &recs[i][..]);
-                    b.a.next = b32(r[0]);
-                    b.w.next = b32(r[1]);
-                    b.w_shoup.next = b32(r[2]);
+                    let r = i.map_or(&[0u64; 4][..], |i| &recs[i][..]);
+                    b.a.next = bw(r[0]);
+                    b.w.next = bw(r[1]);
+                    b.w_shoup.next = bw(r[2]);
                 },
-                |b| vec![b.y.val().to_u32()],
+                |b| vec![b.y.val().to_u64()],
             )
         }
         "ct_butterfly" | "gs_butterfly" => {
@@ -67,23 +73,23 @@ pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
                         recs.len(),
                         <$ty>::LATENCY,
                         |b, i| {
-                            let r = i.map_or(&[0u32; 6][..], |i| &recs[i][..]);
-                            b.x.next = b32(r[0]);
-                            b.y.next = b32(r[1]);
-                            b.w.next = b32(r[2]);
-                            b.w_shoup.next = b32(r[3]);
+                            let r = i.map_or(&[0u64; 6][..], |i| &recs[i][..]);
+                            b.x.next = bw(r[0]);
+                            b.y.next = bw(r[1]);
+                            b.w.next = bw(r[2]);
+                            b.w_shoup.next = bw(r[3]);
                         },
-                        |b| vec![b.u.val().to_u32(), b.v.val().to_u32()],
+                        |b| vec![b.u.val().to_u64(), b.v.val().to_u64()],
                     )
                 }};
             }
             if bundle.name == "ct_butterfly" {
-                run_bf!(CtButterfly)
+                run_bf!(CtButterfly<W>)
             } else {
-                run_bf!(GsButterfly)
+                run_bf!(GsButterfly<W>)
             }
         }
-        "ntt" | "automorph" => return simulate_unit(bundle, q),
+        "ntt" | "automorph" => return simulate_unit::<W>(bundle, q),
         other => return ToolOutcome::Fail(format!("no rust-hdl simulation for {other}")),
     };
     let n_out = got.first().map_or(0, Vec::len);
@@ -101,14 +107,14 @@ pub fn simulate_bundle(bundle: &Bundle, q: Prime) -> ToolOutcome {
 
 /// Runs the NTT or automorphism unit's rust-hdl simulation on every record of its bundle
 /// (`[mode or g, cycles, input[N], output[N]]`): outputs and cycle counts must match.
-fn simulate_unit(bundle: &Bundle, q: Prime) -> ToolOutcome {
+fn simulate_unit<const W: usize>(bundle: &Bundle, q: Prime) -> ToolOutcome {
     let Some((log_n, lanes)) = bundle.geometry else {
         return ToolOutcome::Fail("bundle without geometry".into());
     };
     let n = 1usize << log_n;
     let mut bad = 0;
-    let split = |r: &Vec<u32>| -> (u32, usize, Vec<u64>, Vec<u64>) {
-        let words: Vec<u64> = r[2..].iter().map(|&x| x as u64).collect();
+    let split = |r: &Vec<u64>| -> (u64, usize, Vec<u64>, Vec<u64>) {
+        let words = &r[2..];
         (
             r[0],
             r[1] as usize,
@@ -121,7 +127,7 @@ fn simulate_unit(bundle: &Bundle, q: Prime) -> ToolOutcome {
             Ok(g) => g,
             Err(e) => return ToolOutcome::Fail(e.to_string()),
         };
-        let mut sim = match NttSim::new(q, geo) {
+        let mut sim = match NttSim::<W>::new(q, geo) {
             Ok(s) => s,
             Err(e) => return ToolOutcome::Fail(e.to_string()),
         };
@@ -135,10 +141,10 @@ fn simulate_unit(bundle: &Bundle, q: Prime) -> ToolOutcome {
             Ok(g) => g,
             Err(e) => return ToolOutcome::Fail(e.to_string()),
         };
-        let mut sim = AutomorphSim::new(geo);
+        let mut sim = AutomorphSim::<W>::new(geo);
         for r in &bundle.records {
             let (g, cycles, input, want) = split(r);
-            match sim.apply(&input, g as u64) {
+            match sim.apply(&input, g) {
                 Ok((got, c)) => bad += usize::from(got != want || c != cycles),
                 Err(_) => bad += 1,
             }
@@ -152,10 +158,10 @@ fn simulate_unit(bundle: &Bundle, q: Prime) -> ToolOutcome {
     }
 }
 
-/// The bundles of the blocks implemented so far, for prime `q` and twiddles of `N = 2^log_n`.
-/// and the NTT and automorphism units of `N = 2^unit_log_n` with `unit_lanes` lanes (`q` must
-/// be 1 mod `2^(unit_log_n + 1)`).
-pub fn all_bundles(
+/// The bundles of every `W`-bit block, for prime `q` and twiddles of `N = 2^log_n`, and the
+/// NTT and automorphism units of `N = 2^unit_log_n` with `unit_lanes` lanes (`q` must be
+/// 1 mod `2^(unit_log_n + 1)`).
+pub fn all_bundles<const W: usize>(
     q: Prime,
     log_n: u32,
     unit_log_n: u32,
@@ -164,19 +170,24 @@ pub fn all_bundles(
 ) -> Result<Vec<Bundle>, HdlError> {
     let ntt = NttGeometry::new(unit_log_n, unit_lanes)?;
     let aut = AutomorphGeometry::new(unit_log_n, unit_lanes)?;
-    NttUnit::new(q, ntt)?;
+    NttUnit::<W>::new(q, ntt)?;
     Ok(vec![
-        modmul_bundle(q, log_n, 300, command),
-        butterfly_bundle(q, log_n, false, 300, command),
-        butterfly_bundle(q, log_n, true, 300, command),
-        ntt_bundle(q, ntt, 2, command),
-        automorph_bundle(q, aut, 1, command),
+        modmul_bundle::<W>(q, log_n, 300, command),
+        butterfly_bundle::<W>(q, log_n, false, 300, command),
+        butterfly_bundle::<W>(q, log_n, true, 300, command),
+        ntt_bundle::<W>(q, ntt, 2, command),
+        automorph_bundle::<W>(q, aut, 1, command),
     ])
 }
 
-/// Runs every check of `bundles` in folders under `dir`; `verilator` enables the Verilator
-/// co-simulation (a C++ build per block, ~10 s each).
-pub fn verify_bundles(bundles: &[Bundle], q: Prime, dir: &Path, verilator: bool) -> Vec<CheckRow> {
+/// Runs every check of the `W`-bit `bundles` in folders under `dir`; `verilator` enables the
+/// Verilator co-simulation (a C++ build per block, ~10 s each).
+pub fn verify_bundles<const W: usize>(
+    bundles: &[Bundle],
+    q: Prime,
+    dir: &Path,
+    verilator: bool,
+) -> Vec<CheckRow> {
     let mut rows = Vec::new();
     for b in bundles {
         let mut row = |check: &str, o: ToolOutcome| {
@@ -187,7 +198,7 @@ pub fn verify_bundles(bundles: &[Bundle], q: Prime, dir: &Path, verilator: bool)
                 detail: o.detail().lines().last().unwrap_or("").to_string(),
             })
         };
-        row("rust-hdl", simulate_bundle(b, q));
+        row("rust-hdl", simulate_bundle::<W>(b, q));
         let files = match b.write(&dir.join(&b.name)) {
             Ok(f) => f,
             Err(e) => {

@@ -52,11 +52,22 @@ fn every_odd_element_reads_each_bank_once_per_row() {
 
 #[test]
 fn unit_matches_reference_for_rotations_and_conjugation() {
-    let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for (log_n, lanes) in [(8, 8), (9, 1), (10, 4), (11, 16), (12, 8)] {
-        let q = ntt_primes(30, log_n, 1, &[]).unwrap()[0];
+    unit_matches_at::<32>(&[(8, 8), (9, 1), (10, 4), (11, 16), (12, 8)], 11);
+}
+
+/// Wider words (values up to `2^(W-2)`) at small sizes.
+#[test]
+fn unit_matches_reference_w36_w64() {
+    unit_matches_at::<36>(&[(6, 2), (8, 4)], 12);
+    unit_matches_at::<64>(&[(6, 2), (8, 4)], 13);
+}
+
+fn unit_matches_at<const W: usize>(sizes: &[(u32, usize)], seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for &(log_n, lanes) in sizes {
+        let q = ntt_primes((W as u32 - 2).min(61), log_n, 1, &[]).unwrap()[0];
         let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
-        let mut sim = AutomorphSim::new(geo);
+        let mut sim = AutomorphSim::<W>::new(geo);
         let n = geo.n();
         let inputs = [
             (0..n as u64).collect::<Vec<_>>(), // distinct values: any misplacement shows
@@ -87,7 +98,7 @@ fn cycle_figures_at_n4096_p8() {
 #[test]
 fn invalid_elements_and_sizes_are_rejected() {
     let geo = AutomorphGeometry::new(8, 8).unwrap();
-    let mut sim = AutomorphSim::new(geo);
+    let mut sim = AutomorphSim::<32>::new(geo);
     let a = vec![0; 256];
     assert!(sim.apply(&a, 4).is_err());
     assert!(sim.apply(&a, 513).is_err());

@@ -1,7 +1,8 @@
 //! The emitted Verilog against the same reference vectors under Icarus Verilog and
 //! Verilator, with a corrupted-vector negative control, `verilator --lint-only -Wall` and
 //! Yosys `synth_xilinx` + `check -assert`. Each step prints a notice and is skipped when its
-//! tool is not installed (`scripts/test.sh` installs them, so CI runs them).
+//! tool is not installed (`scripts/test.sh` installs them, so CI runs them). Every block at
+//! the default word W = 32; the wider words at small sizes (`*_w36`, `*_w64`).
 
 use std::path::PathBuf;
 
@@ -41,7 +42,7 @@ fn expect_fail(what: &str, o: ToolOutcome) {
 
 /// Every check of the bundle; `verilator` adds the (slow to build) Verilator co-simulation.
 fn check_bundle(b: &Bundle, verilator: bool) {
-    let dir = out_dir(&b.name);
+    let dir = out_dir(&format!("{}-w{}", b.name, b.word));
     let files = b.write(&dir).unwrap();
     let n = b.records.len();
     // The generated files carry the regeneration command.
@@ -92,30 +93,67 @@ fn prime() -> Prime {
     Prime::new(ntt_primes(30, 14, 1, &[]).unwrap()[0]).unwrap()
 }
 
-#[test]
-fn modmul_verilog() {
-    let b = modmul_bundle(prime(), 8, 300, "cargo test -p heaccel-hdl --test cosim");
+/// The largest NTT prime (N = 2^14) of word `W`: `min(W - 2, 61)` bits.
+fn prime_w<const W: usize>() -> Prime {
+    let bits = (W as u32 - 2).min(61);
+    Prime::for_word(ntt_primes(bits, 14, 1, &[]).unwrap()[0], W).unwrap()
+}
+
+/// Every check of the multiplier at word `W`, then its DSP count for two primes: the
+/// partial products, less those Yosys folds into shifts because their constant factor (a
+/// limb of q or a sum of two) is a power of two, as the low limb 1 when q = 1 mod 2^k.
+fn modmul_verilog_at<const W: usize>(random: usize, second: u64) {
+    let cmd = "cargo test -p heaccel-hdl --test cosim";
+    let b = modmul_bundle::<W>(prime_w::<W>(), 8, random, cmd);
     check_bundle(&b, true);
-    // Nine 16x16 products; Yosys folds the product by the low limb of q when it is 1, as
-    // for every q = 1 mod 2^15 (all NTT primes of N >= 2^14), leaving eight DSPs.
-    for q in [prime().value(), ntt_primes(30, 10, 2, &[]).unwrap()[1]] {
-        let b = modmul_bundle(
-            Prime::new(q).unwrap(),
-            8,
-            0,
-            "cargo test -p heaccel-hdl --test cosim",
-        );
-        if let Ok(r) = synth(&b.write(&out_dir(&format!("modmul-dsp-{q}"))).unwrap()) {
-            let want = heaccel_hdl::ModMul::PARTIAL_PRODUCTS as u64 - (q & 0x7fff == 1) as u64;
-            assert_eq!(r.dsp, want, "q = {q}: {r:?}");
+    let k = heaccel_hdl::ModMul::<W>::LIMBS.limb_bits;
+    for q in [prime_w::<W>().value(), second] {
+        let b = modmul_bundle::<W>(Prime::for_word(q, W).unwrap(), 8, 0, cmd);
+        if let Ok(r) = synth(&b.write(&out_dir(&format!("modmul-dsp-{W}-{q}"))).unwrap()) {
+            let limbs = heaccel_hdl::ModMul::<W>::LIMBS;
+            let all = heaccel_hdl::ModMul::<W>::PARTIAL_PRODUCTS as u64;
+            let folded = limbs.folded_products(q) as u64;
+            assert!(folded >= (q & ((1 << k) - 1) == 1) as u64);
+            eprintln!("W = {W}, q = {q}: {} DSPs ({folded} powers of two)", r.dsp);
+            if W == 32 {
+                assert_eq!(r.dsp, all - folded, "W = {W}, q = {q}: {r:?}");
+            } else {
+                // Wider words: a constant factor 2^t c whose product is only needed below
+                // bit W may also become shifts and adds (measured: q_l0 + q_l2 = 5 * 2^9 at
+                // W = 36); every product of a variable pair stays a DSP.
+                let min = all - limbs.constant_products() as u64;
+                assert!(
+                    (min..=all - folded).contains(&r.dsp),
+                    "W = {W}, q = {q}: {r:?}, want [{min}, {}]",
+                    all - folded
+                );
+            }
         }
     }
 }
 
 #[test]
+fn modmul_verilog() {
+    // Nine 16x16 products; eight when q = 1 mod 2^15 (all NTT primes of N >= 2^14).
+    modmul_verilog_at::<32>(300, ntt_primes(30, 10, 2, &[]).unwrap()[1]);
+}
+
+#[test]
+fn modmul_verilog_w36() {
+    // Sixteen 16x16 products, fewer for the limbs of q that are powers of two.
+    modmul_verilog_at::<36>(200, ntt_primes(34, 8, 2, &[]).unwrap()[1]);
+}
+
+#[test]
+fn modmul_verilog_w64() {
+    // 37 16x16 products, fewer for the limbs of q that are powers of two.
+    modmul_verilog_at::<64>(200, ntt_primes(61, 8, 2, &[]).unwrap()[1]);
+}
+
+#[test]
 fn ct_butterfly_verilog() {
     check_bundle(
-        &butterfly_bundle(
+        &butterfly_bundle::<32>(
             prime(),
             8,
             false,
@@ -129,7 +167,7 @@ fn ct_butterfly_verilog() {
 #[test]
 fn gs_butterfly_verilog() {
     check_bundle(
-        &butterfly_bundle(
+        &butterfly_bundle::<32>(
             prime(),
             8,
             true,
@@ -149,11 +187,11 @@ fn ntt_unit_verilog() {
     let cmd = "cargo test -p heaccel-hdl --test cosim";
     let small = heaccel_hdl::NttGeometry::new(5, 2).unwrap();
     check_bundle(
-        &heaccel_hdl::blocks::ntt_bundle(prime(), small, 2, cmd),
+        &heaccel_hdl::blocks::ntt_bundle::<32>(prime(), small, 2, cmd),
         true,
     );
     let geo = heaccel_hdl::NttGeometry::new(8, 4).unwrap();
-    let b = heaccel_hdl::blocks::ntt_bundle(prime(), geo, 2, cmd);
+    let b = heaccel_hdl::blocks::ntt_bundle::<32>(prime(), geo, 2, cmd);
     let dir = out_dir("ntt-8-4");
     let files = b.write(&dir).unwrap();
     let n = b.records.len();
@@ -168,7 +206,7 @@ fn ntt_unit_verilog() {
 fn ntt_unit_verilog_n256_p4_every_check() {
     let geo = heaccel_hdl::NttGeometry::new(8, 4).unwrap();
     check_bundle(
-        &heaccel_hdl::blocks::ntt_bundle(
+        &heaccel_hdl::blocks::ntt_bundle::<32>(
             prime(),
             geo,
             2,
@@ -182,7 +220,7 @@ fn ntt_unit_verilog_n256_p4_every_check() {
 fn automorph_unit_verilog() {
     let geo = heaccel_hdl::AutomorphGeometry::new(8, 4).unwrap();
     check_bundle(
-        &heaccel_hdl::blocks::automorph_bundle(
+        &heaccel_hdl::blocks::automorph_bundle::<32>(
             prime(),
             geo,
             1,
@@ -190,4 +228,31 @@ fn automorph_unit_verilog() {
         ),
         true,
     );
+}
+
+/// Both butterflies, the NTT unit (N = 2^5, P = 2: every check, Verilator included) and the
+/// automorphism unit (N = 2^6, P = 2) at word `W`.
+fn units_verilog_at<const W: usize>() {
+    let cmd = "cargo test -p heaccel-hdl --test cosim";
+    let q = prime_w::<W>();
+    for inverse in [false, true] {
+        check_bundle(&butterfly_bundle::<W>(q, 6, inverse, 100, cmd), true);
+    }
+    let geo = heaccel_hdl::NttGeometry::new(5, 2).unwrap();
+    check_bundle(&heaccel_hdl::blocks::ntt_bundle::<W>(q, geo, 2, cmd), true);
+    let geo = heaccel_hdl::AutomorphGeometry::new(6, 2).unwrap();
+    check_bundle(
+        &heaccel_hdl::blocks::automorph_bundle::<W>(q, geo, 1, cmd),
+        true,
+    );
+}
+
+#[test]
+fn units_verilog_w36() {
+    units_verilog_at::<36>();
+}
+
+#[test]
+fn units_verilog_w64() {
+    units_verilog_at::<64>();
 }

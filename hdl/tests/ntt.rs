@@ -4,7 +4,8 @@
 //! and the cycle count is the documented formula, within 5% of `N/2 log2(N) / P`.
 //!
 //! The N = 2^14 test is slow (about a minute): `cargo test -p heaccel-hdl --test ntt --
-//! --ignored`.
+//! --ignored`. The wider words (W = 36, 64) are checked at N = 2^6 and 2^8 (`*_w36`, `*_w64`)
+//! with primes of W - 2 bits (61 at W = 64, the reference model's limit).
 
 use heaccel_hdl::ntt::{NttGeometry, NttSim, NttUnit};
 use heaccel_hdl::Prime;
@@ -14,7 +15,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn prime(log_n: u32) -> u64 {
-    ntt_primes(30, log_n, 1, &[]).unwrap()[0]
+    prime_w::<32>(log_n)
+}
+
+/// The largest NTT prime of `min(W - 2, 61)` bits for `N = 2^log_n`.
+fn prime_w<const W: usize>(log_n: u32) -> u64 {
+    ntt_primes((W as u32 - 2).min(61), log_n, 1, &[]).unwrap()[0]
 }
 
 fn random_poly(q: u64, n: usize, rng: &mut impl Rng) -> Vec<u64> {
@@ -60,10 +66,15 @@ fn every_stage_reads_each_bank_once_per_cycle_and_each_address_once() {
 
 /// Forward and inverse on random and corner inputs at one size; returns the cycle count.
 fn check_size(log_n: u32, lanes: usize, random: usize, seed: u64) -> usize {
-    let q = prime(log_n);
+    check_size_w::<32>(log_n, lanes, random, seed)
+}
+
+/// [`check_size`] at word `W`.
+fn check_size_w<const W: usize>(log_n: u32, lanes: usize, random: usize, seed: u64) -> usize {
+    let q = prime_w::<W>(log_n);
     let g = NttGeometry::new(log_n, lanes).unwrap();
     let table = NttTable::new(q, log_n).unwrap();
-    let mut sim = NttSim::new(Prime::new(q).unwrap(), g).unwrap();
+    let mut sim = NttSim::<W>::new(Prime::for_word(q, W).unwrap(), g).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = g.n();
     let mut inputs = vec![
@@ -107,13 +118,13 @@ fn forward_and_inverse_match_reference_n2048() {
 fn forward_and_inverse_match_reference_n4096_p8_within_5_percent() {
     let cycles = check_size(12, 8, 1, 6);
     let g = NttGeometry::new(12, 8).unwrap();
-    let bound = g.bound() + NttUnit::LATENCY;
-    assert_eq!(cycles, 1 + 12 * (256 + NttUnit::LATENCY - 1));
+    let bound = g.bound() + <NttUnit>::LATENCY;
+    assert_eq!(cycles, 1 + 12 * (256 + <NttUnit>::LATENCY - 1));
     let over = (cycles as f64 - bound as f64) / bound as f64;
     eprintln!(
         "N=2^12 P=8: {cycles} cycles, bound {} + fill {} = {bound}, +{:.2}%",
         g.bound(),
-        NttUnit::LATENCY,
+        <NttUnit>::LATENCY,
         100.0 * over
     );
     assert!(over < 0.05, "{cycles} cycles vs {bound}");
@@ -127,11 +138,14 @@ fn forward_and_inverse_match_reference_n16384() {
 
 #[test]
 fn negacyclic_product_through_the_rtl_equals_schoolbook() {
-    let log_n = 8;
-    let q = prime(log_n);
+    negacyclic_product_at::<32>(8, 4);
+}
+
+fn negacyclic_product_at<const W: usize>(log_n: u32, lanes: usize) {
+    let q = prime_w::<W>(log_n);
     let m = Modulus::new(q).unwrap();
-    let g = NttGeometry::new(log_n, 4).unwrap();
-    let mut sim = NttSim::new(Prime::new(q).unwrap(), g).unwrap();
+    let g = NttGeometry::new(log_n, lanes).unwrap();
+    let mut sim = NttSim::<W>::new(Prime::for_word(q, W).unwrap(), g).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let a = random_poly(q, g.n(), &mut rng);
     let b = random_poly(q, g.n(), &mut rng);
@@ -151,6 +165,26 @@ fn geometry_and_modulus_are_validated() {
     assert!(NttGeometry::new(5, 8).is_ok());
     let g = NttGeometry::new(11, 8).unwrap();
     // 12289 = 1 mod 2^12 is fine for N = 2^11; 7681 = 1 mod 2^9 is not.
-    assert!(NttUnit::new(Prime::new(12289).unwrap(), g).is_ok());
-    assert!(NttUnit::new(Prime::new(7681).unwrap(), g).is_err());
+    assert!(NttUnit::<32>::new(Prime::new(12289).unwrap(), g).is_ok());
+    assert!(NttUnit::<32>::new(Prime::new(7681).unwrap(), g).is_err());
+    // A prime of a wider word does not fit a narrower unit.
+    let q34 = Prime::for_word(prime_w::<36>(11), 36).unwrap();
+    assert!(NttUnit::<36>::new(q34, g).is_ok());
+    assert!(NttUnit::<32>::new(q34, g).is_err());
+}
+
+/// Wider words at small sizes: forward against the reference, forward then inverse, cycle
+/// counts (in `check_size_w`), and the negacyclic product against the schoolbook one.
+#[test]
+fn wider_words_w36() {
+    check_size_w::<36>(6, 2, 2, 21);
+    check_size_w::<36>(8, 4, 1, 22);
+    negacyclic_product_at::<36>(6, 2);
+}
+
+#[test]
+fn wider_words_w64() {
+    check_size_w::<64>(6, 2, 2, 23);
+    check_size_w::<64>(8, 4, 1, 24);
+    negacyclic_product_at::<64>(6, 2);
 }
