@@ -28,9 +28,10 @@ pub const LINT_WAIVERS: &[(&str, &str)] = &[
     ),
     (
         "UNUSEDSIGNAL",
-        "15-bit limbs are sliced as 16 bits and masked; the top bits of 32-bit words holding \
-         values < 2^30 are never read; the NTT and automorphism units compute addresses on \
-         32-bit words and index each bank or ROM with its low row bits only",
+        "the multiplier reads only the low W - 2 bits of its W-bit operands (values < \
+         2^(W-2)) and declares every limb sum, also those no partial product uses; the NTT \
+         and automorphism units compute addresses on 32-bit words and index each bank or ROM \
+         with its low row bits only",
     ),
     (
         "UNUSEDPARAM",

@@ -2,7 +2,8 @@
 //! Verilator, with a corrupted-vector negative control, `verilator --lint-only -Wall` and
 //! Yosys `synth_xilinx` + `check -assert`. Each step prints a notice and is skipped when its
 //! tool is not installed (`scripts/test.sh` installs them, so CI runs them). Every block at
-//! the default word W = 32; the wider words at small sizes (`*_w36`, `*_w64`).
+//! the default word W = 32 and at W = 36 (units at small sizes); at W = 64 the multiplier under
+//! Icarus and lint, every check of every block with `-- --ignored`.
 
 use std::path::PathBuf;
 
@@ -144,7 +145,28 @@ fn modmul_verilog_w36() {
     modmul_verilog_at::<36>(200, ntt_primes(34, 8, 2, &[]).unwrap()[1]);
 }
 
+/// The W = 64 multiplier under Icarus (with its negative controls) and lint; every check
+/// with its DSP counts (a few minutes: 2,600-LUT syntheses) is the ignored test below.
 #[test]
+fn modmul_verilog_w64_icarus_and_lint() {
+    let b = modmul_bundle::<64>(
+        prime_w::<64>(),
+        8,
+        200,
+        "cargo test -p heaccel-hdl --test cosim",
+    );
+    let dir = out_dir("modmul-w64-icarus");
+    let files = b.write(&dir).unwrap();
+    let n = b.records.len();
+    expect_pass("modmul w64 icarus", run_icarus(&files, &files.vectors, n));
+    let bad = dir.join("corrupted.hex");
+    corrupt_vectors(&b, &files.vectors, &bad, b.record_words - 1).unwrap();
+    expect_fail("modmul w64 icarus corrupted", run_icarus(&files, &bad, n));
+    expect_pass("modmul w64 lint", lint(&files));
+}
+
+#[test]
+#[ignore = "slow (W = 64 syntheses): cargo test -p heaccel-hdl --test cosim -- --ignored"]
 fn modmul_verilog_w64() {
     // 37 16x16 products, fewer for the limbs of q that are powers of two.
     modmul_verilog_at::<64>(200, ntt_primes(61, 8, 2, &[]).unwrap()[1]);
@@ -253,6 +275,7 @@ fn units_verilog_w36() {
 }
 
 #[test]
+#[ignore = "slow (W = 64 Verilator builds and syntheses): cargo test -p heaccel-hdl --test cosim -- --ignored"]
 fn units_verilog_w64() {
     units_verilog_at::<64>();
 }

@@ -14,10 +14,6 @@ use heaccel_verification::ntt::{negacyclic_schoolbook, NttTable};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn prime(log_n: u32) -> u64 {
-    prime_w::<32>(log_n)
-}
-
 /// The largest NTT prime of `min(W - 2, 61)` bits for `N = 2^log_n`.
 fn prime_w<const W: usize>(log_n: u32) -> u64 {
     ntt_primes((W as u32 - 2).min(61), log_n, 1, &[]).unwrap()[0]
