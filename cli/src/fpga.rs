@@ -99,8 +99,9 @@ pub struct EstimateArgs {
     /// Second lane count of the linear fit (default 2P; must exceed --lanes).
     #[arg(long = "fit-lanes", value_name = "P2")]
     pub fit_lanes: Option<u32>,
-    /// Keep the Verilog, scripts and Yosys logs under this folder (default: a temporary
-    /// folder, removed afterwards).
+    /// Keep the Verilog, scripts and Yosys logs under this folder, one subfolder per lane
+    /// count (default: a temporary folder, removed afterwards). A subfolder that already holds
+    /// exactly these files and a complete yosys.log is reused without running Yosys again.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print one JSON object instead of tables.
@@ -172,16 +173,14 @@ fn describe(d: &Design) -> String {
     )
 }
 
-/// Writes the four files of a design under `out`; returns their paths.
-fn write_design(
+/// The four files of a design: `(file name, text)`.
+fn design_files(
     t: TargetArg,
     o: &DesignOpts,
     design: &Design,
-    out: &Path,
     command: &str,
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let files = [
+) -> Result<Vec<(&'static str, String)>> {
+    Ok(vec![
         (
             flow::VERILOG_FILE,
             flow::verilog_file(&describe(design), &design.verilog, command),
@@ -192,9 +191,20 @@ fn write_design(
         ),
         (flow::XDC_FILE, flow::xdc(target(t), o.clock_mhz, command)?),
         (flow::YOSYS_FILE, flow::yosys_script(&design.top, command)),
-    ];
+    ])
+}
+
+/// Writes the four files of a design under `out`; returns their paths.
+fn write_design(
+    t: TargetArg,
+    o: &DesignOpts,
+    design: &Design,
+    out: &Path,
+    command: &str,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for (name, text) in files {
+    for (name, text) in design_files(t, o, design, command)? {
         let path = out.join(name);
         write_whole(&path, &text)?;
         written.push(path);
@@ -221,6 +231,9 @@ pub struct SynthRun {
     pub total: Resources,
     /// Where the Yosys log is (when kept).
     pub log: Option<PathBuf>,
+    /// `true` when `--out` already held this design's files and a complete Yosys log, which
+    /// was read instead of running Yosys again.
+    pub reused: bool,
 }
 
 /// The lane fit of an estimate.
@@ -270,16 +283,28 @@ pub struct EstimateReport {
 fn synthesize(o: &DesignOpts, p: &DesignParams, dir: &Path, keep: bool) -> Result<SynthRun> {
     let design = build_design(o.design.kind(), p)?;
     let command = build_command(TargetArg::U280, o, p, dir);
-    write_design(TargetArg::U280, o, &design, dir, &command)?;
-    let log = run_yosys(dir, flow::YOSYS_FILE)?;
-    let stat =
-        parse_stat(&log).with_context(|| format!("reading {}", dir.join("yosys.log").display()))?;
+    let files = design_files(TargetArg::U280, o, &design, &command)?;
+    let log_path = dir.join("yosys.log");
+    // A kept folder whose files are exactly these and whose Yosys log is complete is reused.
+    let previous =
+        keep && files.iter().all(|(name, text)| {
+            std::fs::read_to_string(dir.join(name)).ok().as_ref() == Some(text)
+        }) && std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("End of script."));
+    let log = if previous {
+        std::fs::read_to_string(&log_path)
+            .with_context(|| format!("cannot read {}", log_path.display()))?
+    } else {
+        write_design(TargetArg::U280, o, &design, dir, &command)?;
+        run_yosys(dir, flow::YOSYS_FILE)?
+    };
+    let stat = parse_stat(&log).with_context(|| format!("reading {}", log_path.display()))?;
     let (blocks, total) = per_block(&design, &stat)?;
     Ok(SynthRun {
         lanes: p.lanes,
         blocks,
         total,
-        log: keep.then(|| dir.join("yosys.log")),
+        log: keep.then_some(log_path),
+        reused: previous,
     })
 }
 
