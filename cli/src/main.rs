@@ -46,6 +46,9 @@ enum Command {
     /// Polynomial approximations (`heaccel approx sign`).
     #[command(subcommand)]
     Approx(heaccel_cli::approx::ApproxCommand),
+    /// FPGA flows: Verilog + Vivado/XDC/Yosys scripts, Yosys resource estimates, lane fit.
+    #[command(subcommand)]
+    Fpga(heaccel_cli::fpga::FpgaCommand),
 }
 
 #[derive(Debug, Args)]
@@ -388,6 +391,21 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", heaccel_cli::approx::format_sign_report(&report));
+            }
+            Ok(())
+        }
+        Some(Command::Fpga(heaccel_cli::fpga::FpgaCommand::Build(args))) => {
+            for f in heaccel_cli::fpga::build(&args)? {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
+        Some(Command::Fpga(heaccel_cli::fpga::FpgaCommand::Estimate(args))) => {
+            let report = heaccel_cli::fpga::estimate(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", heaccel_cli::fpga::format_estimate(&report));
             }
             Ok(())
         }

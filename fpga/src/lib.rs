@@ -1,1 +1,28 @@
-//! Placeholder: filled by a later issue.
+//! FPGA flows of heaccel: the designs built from the hdl/ blocks ([`design`]), the Vivado,
+//! XDC and Yosys scripts `heaccel fpga build` writes ([`flow`]), the Yosys `stat` parser and
+//! runner ([`yosys`]), and the lane fit against a device budget ([`fit`]).
+
+pub mod datapath;
+pub mod design;
+pub mod fit;
+pub mod flow;
+pub mod yosys;
+
+pub use design::{build_design, Design, DesignKind, DesignParams};
+pub use fit::{fit_lanes, lanes_within, preset_lanes, Budget, PresetLanes, ResourceFit, U280};
+pub use flow::{Target, U280_PART};
+pub use yosys::{parse_stat, per_block, BlockResources, Resources, StatReport};
+
+/// Errors of the FPGA flows.
+#[derive(Debug, thiserror::Error)]
+pub enum FpgaError {
+    /// A parameter out of range (the message names the option and the allowed range).
+    #[error("{0}")]
+    Parameter(String),
+    /// A tool is not installed.
+    #[error("{0}")]
+    ToolMissing(String),
+    /// Yosys failed or its report could not be read.
+    #[error("{0}")]
+    Yosys(String),
+}

@@ -1,0 +1,244 @@
+//! `heaccel fpga build` file set and contents, bad-input errors, and the shape of
+//! `heaccel fpga estimate --json` on a live Yosys run of a small design (skipped with a
+//! notice when Yosys is not installed), whose preset loads in `heaccel simulate`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn heaccel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaccel"))
+        .args(args)
+        .output()
+        .expect("the heaccel binary runs")
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("heaccel-fpga-{name}-{}", std::process::id()))
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn build_writes_the_four_files_with_their_headers() {
+    for (target, mhz, period) in [("u280", "300", "3.333"), ("generic", "250", "4.000")] {
+        let dir = temp(&format!("build-{target}"));
+        let out = heaccel(&[
+            "fpga",
+            "build",
+            "--target",
+            target,
+            "--lanes",
+            "2",
+            "--log-n",
+            "6",
+            "--clock-mhz",
+            mhz,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["constraints.xdc", "design.v", "vivado.tcl", "yosys.ys"]
+        );
+        let command = format!("heaccel fpga build --target {target} --design datapath --lanes 2");
+        for name in &names {
+            assert!(
+                read(&dir.join(name)).contains(&command),
+                "{name} names no command"
+            );
+        }
+        let v = read(&dir.join("design.v"));
+        assert!(v.starts_with("// heaccel datapath design (top module `top`): N = 2^6, P = 2"));
+        assert!(
+            v.contains("module top(")
+                && v.contains("module top$ntt(")
+                && v.contains("module top$mm$1(")
+        );
+        let tcl = read(&dir.join("vivado.tcl"));
+        let xdc = read(&dir.join("constraints.xdc"));
+        assert!(xdc.contains(&format!(
+            "create_clock -period {period} -name core_clock [get_ports clock]"
+        )));
+        if target == "u280" {
+            assert!(tcl.contains("set part xcu280-fsvh2892-2L-e"));
+            assert!(xdc.contains("HD.CLK_SRC"));
+        } else {
+            assert!(!tcl.contains("xcu280") && !xdc.contains("HD.CLK_SRC"));
+        }
+        assert!(read(&dir.join("yosys.ys")).contains("synth_xilinx -family xcup -top top"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn fpga_rejects_bad_input_before_writing() {
+    let dir = temp("bad");
+    let d = dir.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--lanes", "3"],
+            "--lanes 3: must be a power of two in [1, 128]",
+        ),
+        (
+            &["--lanes", "256"],
+            "--lanes 256: must be a power of two in [1, 128]",
+        ),
+        (&["--lanes", "32", "--log-n", "6"], "N >= 4P"),
+        (&["--log-n", "17"], "--log-n 17: allowed range is [2, 16]"),
+        (
+            &["--clock-mhz", "0"],
+            "--clock-mhz 0: allowed range is (0, 1000]",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["fpga", "build", "--target", "u280", "--out", d];
+        args.extend_from_slice(extra);
+        let out = heaccel(&args);
+        assert!(!out.status.success(), "{extra:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{extra:?}: {err}");
+        assert!(!dir.exists(), "{extra:?} wrote files");
+    }
+    let out = heaccel(&["fpga", "estimate", "--lanes", "4", "--fit-lanes", "2"]);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--fit-lanes 2: must be larger than --lanes 4"));
+    let out = heaccel(&["fpga", "build", "--target", "zynq", "--out", d]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("u280"));
+}
+
+#[test]
+fn estimate_json_has_the_documented_shape_and_a_loadable_preset() {
+    if Command::new("yosys").arg("-V").output().is_err() {
+        eprintln!("notice: yosys not installed; the live `heaccel fpga estimate` test is skipped");
+        return;
+    }
+    let dir = temp("estimate");
+    let preset = dir.join("preset.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = heaccel(&[
+        "fpga",
+        "estimate",
+        "--lanes",
+        "1",
+        "--fit-lanes",
+        "2",
+        "--log-n",
+        "4",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--write-preset",
+        preset.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["design"], "datapath");
+    assert_eq!(v["log_n"], 4);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, lanes) in runs.iter().zip([1u64, 2]) {
+        assert_eq!(run["lanes"], lanes);
+        assert_eq!(run["reused"], false);
+        let blocks: Vec<&str> = run["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["block"].as_str().unwrap())
+            .collect();
+        assert_eq!(blocks, ["ntt", "modmul lanes", "automorph", "glue"]);
+        // Nine DSPs per Shoup multiplier; three multipliers per lane (two in the butterfly).
+        assert_eq!(run["total"]["dsp"], 27 * lanes);
+        assert_eq!(run["blocks"][1]["resources"]["dsp"], 9 * lanes);
+        for k in ["lut", "lutram", "ff", "dsp", "ramb36", "ramb18", "uram"] {
+            assert!(run["total"][k].is_u64(), "total.{k}");
+        }
+        assert!(Path::new(run["log"].as_str().unwrap()).exists());
+    }
+    let fit = &v["fit"];
+    assert_eq!(fit["lanes"], serde_json::json!([1, 2]));
+    // 27 DSPs per lane, none fixed: floor(9,024 / 27) = 334.
+    assert_eq!(fit["lanes_fit_dsp"], 334);
+    assert!(fit["lanes_fit_lut"].as_u64().unwrap() > 0);
+    let kinds: Vec<&str> = fit["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["lut", "ff", "dsp", "bram36", "uram"]);
+    let bound = fit["lanes_fit"].as_u64().unwrap();
+    assert!(bound <= 334);
+    let p = &v["preset"];
+    assert_eq!(p["lanes_fit"], bound);
+    assert!(
+        p["ntt_units"].as_u64().unwrap() * p["butterflies_per_unit"].as_u64().unwrap() <= bound
+    );
+    let text = read(&preset);
+    assert!(text.contains(
+        "# Generated by `heaccel fpga estimate --design datapath --lanes 1 --fit-lanes 2"
+    ));
+    assert!(text.contains(&format!("lanes = {}", p["modmul_lanes"])));
+    // The preset runs in the simulator.
+    let sim = heaccel(&[
+        "simulate",
+        "--op",
+        "hrot",
+        "--log-n",
+        "12",
+        "--levels",
+        "3",
+        "--dnum",
+        "2",
+        "--allow-insecure",
+        "--config",
+        preset.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&sim.stdout).unwrap();
+    assert!(s["key_stream_bound_us"].as_f64().unwrap() > 0.0);
+
+    // A second run on the same folder reuses the logs and reports the same numbers.
+    let again = heaccel(&[
+        "fpga",
+        "estimate",
+        "--lanes",
+        "1",
+        "--fit-lanes",
+        "2",
+        "--log-n",
+        "4",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(w["runs"][0]["reused"], true);
+    assert_eq!(w["runs"][1]["total"], v["runs"][1]["total"]);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,122 @@
+//! The designs the FPGA flows build: Verilog text, top module name, and the blocks whose
+//! resources are reported separately.
+
+use rust_hdl::prelude::*;
+
+use heaccel_hdl::Prime;
+use heaccel_verification::arith::ntt_primes;
+
+use crate::datapath::Datapath;
+use crate::FpgaError;
+
+/// Which design to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DesignKind {
+    /// The verified hdl/ blocks side by side ([`Datapath`]): NTT unit of `P` butterflies,
+    /// `P` element-wise multiplier lanes, automorphism unit of `P` lanes.
+    Datapath,
+    // The accelerator core (issue 7, part 1) becomes one more variant here, built in
+    // `build_design` from `heaccel_hdl::core::core_verilog(&CoreGeometry)`.
+}
+
+impl DesignKind {
+    /// Short name, as on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DesignKind::Datapath => "datapath",
+        }
+    }
+}
+
+/// Size of a design: `N = 2^log_n`, `lanes` = `P`, prime `q = 1 mod 2N` below `2^30`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DesignParams {
+    /// log2(N), in [2, 16] (the NTT unit needs `N >= 4P`).
+    pub log_n: u32,
+    /// Lanes `P`, a power of two in [1, 128].
+    pub lanes: usize,
+    /// The prime baked into the blocks.
+    pub q: u64,
+}
+
+impl DesignParams {
+    /// Parameters with the default prime: the largest 30-bit prime `= 1 mod 2N`.
+    pub fn with_default_prime(log_n: u32, lanes: usize) -> Result<Self, FpgaError> {
+        if !(2..=16).contains(&log_n) {
+            return Err(FpgaError::Parameter(format!(
+                "--log-n {log_n}: allowed range is [2, 16]"
+            )));
+        }
+        let q = ntt_primes(30, log_n, 1, &[])
+            .map_err(|e| FpgaError::Parameter(format!("no 30-bit prime for N = 2^{log_n}: {e}")))?
+            [0];
+        Ok(DesignParams { log_n, lanes, q })
+    }
+}
+
+/// One block of a design: its instance name under the top module. Its resources are those
+/// of every module whose name is `top$INSTANCE` or starts with `top$INSTANCE$` (rust-hdl
+/// emits one module per instance), so the top module's own cells are the glue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockInstance {
+    /// Name shown in reports, e.g. `ntt`; instances with one label are reported together
+    /// (e.g. every `modmul lanes` instance).
+    pub label: String,
+    /// Instance name under the top module, e.g. `ntt`, `mm$3`.
+    pub instance: String,
+}
+
+impl BlockInstance {
+    /// `true` when the module named `module` belongs to this block.
+    pub fn owns(&self, top: &str, module: &str) -> bool {
+        let prefix = format!("{top}${}", self.instance);
+        module == prefix || module.starts_with(&(prefix + "$"))
+    }
+}
+
+/// A built design.
+#[derive(Clone, Debug)]
+pub struct Design {
+    /// What was built.
+    pub kind: DesignKind,
+    /// Its size.
+    pub params: DesignParams,
+    /// Top module name.
+    pub top: String,
+    /// The Verilog of every module.
+    pub verilog: String,
+    /// The blocks reported separately, in order.
+    pub blocks: Vec<BlockInstance>,
+}
+
+/// Builds the design's Verilog.
+pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, FpgaError> {
+    let q = Prime::new(params.q).map_err(|e| FpgaError::Parameter(format!("--q: {e}")))?;
+    match kind {
+        DesignKind::Datapath => {
+            let mut dp = Datapath::new(q, params.log_n, params.lanes)
+                .map_err(|e| FpgaError::Parameter(format!("--{e}")))?;
+            dp.connect_all();
+            let verilog = generate_verilog(&dp);
+            let mut blocks = vec![BlockInstance {
+                label: "ntt".into(),
+                instance: "ntt".into(),
+            }];
+            blocks.extend((0..params.lanes).map(|k| BlockInstance {
+                label: "modmul lanes".into(),
+                instance: format!("mm${k}"),
+            }));
+            blocks.push(BlockInstance {
+                label: "automorph".into(),
+                instance: "aut".into(),
+            });
+            Ok(Design {
+                kind,
+                params: *params,
+                top: "top".into(),
+                verilog,
+                blocks,
+            })
+        }
+    }
+}

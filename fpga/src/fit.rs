@@ -1,0 +1,167 @@
+//! How many lanes fit a device: a linear model of resources in the lane count, fitted on two
+//! synthesized lane counts, against the device's budget.
+
+use serde::Serialize;
+
+use crate::yosys::Resources;
+use crate::FpgaError;
+
+/// A device's resources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// Device name.
+    pub name: &'static str,
+    /// CLB LUTs.
+    pub lut: u64,
+    /// CLB flip-flops.
+    pub ff: u64,
+    /// DSP48E2 slices.
+    pub dsp: u64,
+    /// RAMB36 block RAM sites.
+    pub bram36: u64,
+    /// URAM288 blocks.
+    pub uram: u64,
+}
+
+/// The XCU280 (the Alveo U280's FPGA; the same die as the XCVU37P): 162,960 CLBs of
+/// 8 LUTs and 16 flip-flops = 1,303,680 LUTs and 2,607,360 flip-flops, 9,024 DSP48E2,
+/// 2,016 RAMB36, 960 URAM288 (Xilinx DS890/DS963 device tables; the whole device, before the
+/// Vitis shell's share).
+pub const U280: Budget = Budget {
+    name: "xcu280-fsvh2892-2L-e",
+    lut: 1_303_680,
+    ff: 2_607_360,
+    dsp: 9_024,
+    bram36: 2_016,
+    uram: 960,
+};
+
+/// Resource kinds of a fit.
+pub const KINDS: [&str; 5] = ["lut", "ff", "dsp", "bram36", "uram"];
+
+fn kind_value(r: &Resources, kind: &str) -> u64 {
+    match kind {
+        "lut" => r.clb_luts(),
+        "ff" => r.ff,
+        "dsp" => r.dsp,
+        "bram36" => r.bram36(),
+        "uram" => r.uram,
+        _ => unreachable!("known kind"),
+    }
+}
+
+fn budget_value(b: &Budget, kind: &str) -> u64 {
+    match kind {
+        "lut" => b.lut,
+        "ff" => b.ff,
+        "dsp" => b.dsp,
+        "bram36" => b.bram36,
+        "uram" => b.uram,
+        _ => unreachable!("known kind"),
+    }
+}
+
+/// The fit of one resource: `R(P) = fixed + per_lane * P` through `(p1, r1)` and
+/// `(p2, r2)`, and the largest `P` with `R(P) <= budget`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResourceFit {
+    /// `lut` (CLB LUTs: logic + memory), `ff`, `dsp`, `bram36`, `uram`.
+    pub resource: String,
+    /// Measured at the first lane count.
+    pub at_p1: u64,
+    /// Measured at the second lane count.
+    pub at_p2: u64,
+    /// Slope: resources per lane.
+    pub per_lane: f64,
+    /// Intercept: resources at zero lanes.
+    pub fixed: f64,
+    /// The device's budget.
+    pub budget: u64,
+    /// Largest lane count within the budget; `None` when the resource does not grow with
+    /// the lanes (it never binds).
+    pub lanes_fit: Option<u64>,
+}
+
+/// Largest integer `P >= 0` with `r1 + (P - p1) (r2 - r1) / (p2 - p1) <= budget`, computed
+/// exactly in integers; `None` when `r2 <= r1` (no growth). Requires `p2 > p1`.
+pub fn lanes_within(p1: u64, r1: u64, p2: u64, r2: u64, budget: u64) -> Option<u64> {
+    assert!(p2 > p1, "lanes_within needs p2 > p1");
+    if r2 <= r1 {
+        return None;
+    }
+    // P <= p1 + (budget - r1) (p2 - p1) / (r2 - r1), floored (also when budget < r1).
+    let num = (budget as i128 - r1 as i128) * (p2 - p1) as i128;
+    let p = p1 as i128 + num.div_euclid((r2 - r1) as i128);
+    Some(p.max(0) as u64)
+}
+
+/// Fits every resource kind on the two measurements `(p1, r1)`, `(p2, r2)`.
+pub fn fit_lanes(
+    p1: u64,
+    r1: &Resources,
+    p2: u64,
+    r2: &Resources,
+    budget: &Budget,
+) -> Result<Vec<ResourceFit>, FpgaError> {
+    if p2 <= p1 {
+        return Err(FpgaError::Parameter(format!(
+            "--fit-lanes {p2}: must be larger than --lanes {p1}"
+        )));
+    }
+    Ok(KINDS
+        .iter()
+        .map(|&kind| {
+            let (a, b) = (kind_value(r1, kind), kind_value(r2, kind));
+            let per_lane = (b as f64 - a as f64) / (p2 - p1) as f64;
+            ResourceFit {
+                resource: kind.to_string(),
+                at_p1: a,
+                at_p2: b,
+                per_lane,
+                fixed: a as f64 - per_lane * p1 as f64,
+                budget: budget_value(budget, kind),
+                lanes_fit: lanes_within(p1, a, p2, b, budget_value(budget, kind)),
+            }
+        })
+        .collect())
+}
+
+/// Lane counts of the simulator preset derived from a total lane count `lanes`: NTT units of
+/// `butterflies_per_unit = min(128, largest power of two <= lanes)` (128 is the largest RTL
+/// NTT unit), as many whole units as fit, and as many element-wise, automorphism and
+/// basis-conversion lanes as butterflies (the datapath's lanes, replicated per unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PresetLanes {
+    /// Total lanes the fit allows.
+    pub lanes_fit: u64,
+    /// NTT units (datapath replicas).
+    pub ntt_units: u64,
+    /// Butterflies per NTT unit.
+    pub butterflies_per_unit: u64,
+    /// Element-wise multiplier lanes.
+    pub modmul_lanes: u64,
+    /// Automorphism units.
+    pub automorph_units: u64,
+    /// Lanes per automorphism unit.
+    pub automorph_lanes: u64,
+}
+
+/// See [`PresetLanes`]; fails when not even one lane fits.
+pub fn preset_lanes(lanes_fit: u64) -> Result<PresetLanes, FpgaError> {
+    if lanes_fit == 0 {
+        return Err(FpgaError::Parameter(
+            "no lane fits the device budget: no preset can be derived".into(),
+        ));
+    }
+    let pow2 = 1u64 << (63 - lanes_fit.leading_zeros());
+    let bpu = pow2.min(128);
+    let units = lanes_fit / bpu;
+    Ok(PresetLanes {
+        lanes_fit,
+        ntt_units: units,
+        butterflies_per_unit: bpu,
+        modmul_lanes: units * bpu,
+        automorph_units: units,
+        automorph_lanes: bpu,
+    })
+}

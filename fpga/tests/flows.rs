@@ -1,0 +1,190 @@
+//! The Yosys `stat` parser on a recorded report, the lane-fit arithmetic against
+//! hand-computed numbers, and the Vivado/XDC/Yosys script contents.
+
+use heaccel_fpga::flow::{self, clock_period_ns, Target};
+use heaccel_fpga::{
+    build_design, lanes_within, parse_stat, per_block, preset_lanes, DesignKind, DesignParams, U280,
+};
+
+/// `yosys -s yosys.ys` on `heaccel fpga build --target u280 --lanes 1 --log-n 4` (Yosys 0.23),
+/// from "Printing statistics." on: the report synth_xilinx prints, then the script's `stat`.
+const RECORDED: &str = include_str!("data/yosys_stat_datapath_n4_p1.log");
+
+#[test]
+fn recorded_stat_gives_hand_summed_totals() {
+    let report = parse_stat(RECORDED).unwrap();
+    let total = report.total();
+    // Summed by hand from the `design hierarchy` section of the recorded log:
+    // LUT1..LUT6 = 58 + 579 + 723 + 201 + 88 + 660, INV = 155.
+    assert_eq!(total.lut, 58 + 579 + 723 + 201 + 88 + 660 + 155);
+    // RAM32M16 (8 LUTs each) x 9 + SRL16E x 40.
+    assert_eq!(total.lutram, 9 * 8 + 40);
+    assert_eq!(total.clb_luts(), 2464 + 112);
+    assert_eq!(total.ff, 2083 + 3);
+    // Three Shoup multipliers (two in the butterfly, one element-wise) of 9 DSPs each.
+    assert_eq!(total.dsp, 27);
+    assert_eq!((total.ramb36, total.ramb18, total.uram), (0, 0, 0));
+    // 1 top + aut + mm$0 with 14 registers + ntt + its lane with 2 x (1 + 14) multiplier
+    // modules, add + out, sub + out and 9 delay registers.
+    assert_eq!(report.modules.len(), 1 + 1 + 15 + 1 + 1 + 30 + 4 + 9);
+    assert!(report.instances.values().all(|&k| k == 1));
+    assert_eq!(report.instances["top$ntt$lanes$0$mul_b$s_prod_sum"], 1);
+}
+
+#[test]
+fn recorded_stat_splits_into_blocks() {
+    let design = build_design(
+        DesignKind::Datapath,
+        &DesignParams::with_default_prime(4, 1).unwrap(),
+    )
+    .unwrap();
+    let report = parse_stat(RECORDED).unwrap();
+    let (rows, total) = per_block(&design, &report).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.block.as_str()).collect();
+    assert_eq!(names, ["ntt", "modmul lanes", "automorph", "glue"]);
+    // top$aut by hand: LUTs 1 + 4 + 1 + 1 + 4 + 11 + INV 2, 3 RAM32M16, 139 + 2 FFs.
+    let aut = &rows[2].resources;
+    assert_eq!((aut.lut, aut.lutram, aut.ff, aut.dsp), (24, 24, 141, 0));
+    // top$mm$0: LUTs 135 + 83 + 45 + 20 + 124 + INV 13; 14 registers of 32 FDRE.
+    let mm = &rows[1].resources;
+    assert_eq!((mm.lut, mm.ff, mm.dsp), (420, 14 * 32, 9));
+    assert_eq!(rows[1].modules, 15);
+    // The wrapper is wires only.
+    assert_eq!(rows[3].resources, Default::default());
+    let sum = rows
+        .iter()
+        .fold(Default::default(), |a: heaccel_fpga::Resources, r| {
+            a.plus(&r.resources)
+        });
+    assert_eq!(sum, total);
+}
+
+#[test]
+fn stat_parser_rejects_logs_without_a_report() {
+    assert!(parse_stat("Yosys 0.23\nEnd of script.\n").is_err());
+    // The script's report cut before its `design hierarchy` section: several modules and no
+    // instance counts.
+    let last = &RECORDED[RECORDED.rfind("Printing statistics.").unwrap()..];
+    let cut = &last[..last.find("=== design hierarchy ===").unwrap()];
+    let e = parse_stat(cut).unwrap_err().to_string();
+    assert!(e.contains("design hierarchy"), "{e}");
+    // Cut before its first module.
+    assert!(parse_stat(&last[..25]).is_err());
+}
+
+#[test]
+fn lanes_fit_matches_hand_computation() {
+    // 27 DSPs per lane from 0: 9,024 / 27 = 334.2 -> 334.
+    assert_eq!(lanes_within(8, 216, 64, 1728, U280.dsp), Some(334));
+    // 2,576 LUTs at P = 1, 5,729 at P = 2: 1 + floor((1,303,680 - 2,576) / 3,153)
+    // = 1 + floor(412.65) = 413.
+    assert_eq!(lanes_within(1, 2576, 2, 5729, U280.lut), Some(413));
+    // Exactly on the budget: 100 + 10 P <= 1,100 -> P = 100.
+    assert_eq!(lanes_within(10, 200, 20, 300, 1100), Some(100));
+    // Fixed cost above the budget: no lane fits.
+    assert_eq!(lanes_within(1, 2000, 2, 2010, 1000), Some(0));
+    // No growth: the resource never binds.
+    assert_eq!(lanes_within(8, 0, 64, 0, U280.uram), None);
+    assert_eq!(lanes_within(8, 50, 64, 40, 100), None);
+}
+
+#[test]
+fn preset_lanes_use_whole_units_of_at_most_128() {
+    let p = preset_lanes(334).unwrap();
+    assert_eq!(
+        (p.ntt_units, p.butterflies_per_unit, p.modmul_lanes),
+        (2, 128, 256)
+    );
+    assert_eq!((p.automorph_units, p.automorph_lanes), (2, 128));
+    let p = preset_lanes(100).unwrap();
+    assert_eq!(
+        (p.ntt_units, p.butterflies_per_unit, p.modmul_lanes),
+        (1, 64, 64)
+    );
+    let p = preset_lanes(1000).unwrap();
+    assert_eq!(
+        (p.ntt_units, p.butterflies_per_unit, p.modmul_lanes),
+        (7, 128, 896)
+    );
+    assert_eq!(preset_lanes(1).unwrap().butterflies_per_unit, 1);
+    assert!(preset_lanes(0).is_err());
+}
+
+#[test]
+fn u280_budget_is_the_datasheet_figures() {
+    assert_eq!(
+        (U280.lut, U280.ff, U280.dsp, U280.bram36, U280.uram),
+        (1_303_680, 2_607_360, 9_024, 2_016, 960)
+    );
+    assert_eq!(U280.ff, 2 * U280.lut);
+}
+
+#[test]
+fn clock_period_is_1000_over_mhz_in_picoseconds() {
+    assert_eq!(clock_period_ns(300.0).unwrap(), "3.333");
+    assert_eq!(clock_period_ns(250.0).unwrap(), "4.000");
+    assert_eq!(clock_period_ns(450.0).unwrap(), "2.222");
+    assert_eq!(clock_period_ns(1000.0).unwrap(), "1.000");
+    assert_eq!(clock_period_ns(322.265625).unwrap(), "3.103");
+    for bad in [0.0, -300.0, 1000.5, f64::NAN, f64::INFINITY] {
+        let e = clock_period_ns(bad).unwrap_err().to_string();
+        assert!(e.contains("--clock-mhz") && e.contains("(0, 1000]"), "{e}");
+    }
+}
+
+#[test]
+fn scripts_name_the_part_the_clock_and_the_reports() {
+    let cmd = "heaccel fpga build --target u280 --out x";
+    let tcl = flow::vivado_tcl(Target::U280, "top", cmd);
+    assert!(tcl.contains("set part xcu280-fsvh2892-2L-e\n"));
+    assert!(tcl.contains("synth_design -top top -part $part -mode out_of_context\n"));
+    for step in [
+        "read_verilog",
+        "read_xdc",
+        "opt_design",
+        "place_design",
+        "route_design",
+        "report_utilization -file",
+        "report_timing_summary -file",
+    ] {
+        assert!(tcl.contains(step), "missing {step}");
+    }
+    assert!(tcl.find("synth_design").unwrap() < tcl.find("place_design").unwrap());
+    assert!(tcl.find("place_design").unwrap() < tcl.find("route_design").unwrap());
+    assert!(tcl.contains(cmd));
+    let generic = flow::vivado_tcl(Target::Generic, "top", cmd);
+    assert!(!generic.contains("xcu280"));
+    assert!(generic.contains("set part [lindex $argv 0]"));
+
+    let xdc = flow::xdc(Target::U280, 300.0, cmd).unwrap();
+    assert!(xdc.contains("create_clock -period 3.333 -name core_clock [get_ports clock]\n"));
+    assert!(xdc.contains("HD.CLK_SRC"));
+    let xdc = flow::xdc(Target::Generic, 250.0, cmd).unwrap();
+    assert!(xdc.contains("create_clock -period 4.000 -name core_clock [get_ports clock]\n"));
+    assert!(!xdc.contains("HD.CLK_SRC") && !xdc.contains("PACKAGE_PIN"));
+    assert!(flow::xdc(Target::U280, 0.0, cmd).is_err());
+
+    let ys = flow::yosys_script("top", cmd);
+    assert!(ys.contains("read_verilog design.v\n"));
+    assert!(ys.contains("synth_xilinx -family xcup -top top"));
+    assert!(ys.contains("check -assert\n"));
+    assert!(ys.trim_end().ends_with("stat"));
+}
+
+#[test]
+fn design_rejects_bad_sizes() {
+    let e = build_design(
+        DesignKind::Datapath,
+        &DesignParams::with_default_prime(6, 3).unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("lanes"), "{e}");
+    assert!(DesignParams::with_default_prime(17, 1).is_err());
+    // N >= 4P for the NTT unit.
+    assert!(build_design(
+        DesignKind::Datapath,
+        &DesignParams::with_default_prime(4, 8).unwrap()
+    )
+    .is_err());
+}
