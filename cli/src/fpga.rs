@@ -505,12 +505,12 @@ pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result
         units = p.ntt_units,
         bpu = p.butterflies_per_unit,
         used = p.ntt_units * p.butterflies_per_unit,
-        ntt_lat = NttUnit::LATENCY,
+        ntt_lat = <NttUnit>::LATENCY,
         mm = p.modmul_lanes,
-        mm_lat = ModMul::LATENCY,
+        mm_lat = <ModMul>::LATENCY,
         aut_units = p.automorph_units,
         aut_lanes = p.automorph_lanes,
-        aut_lat = AutomorphUnit::LATENCY,
+        aut_lat = <AutomorphUnit>::LATENCY,
     );
     HwConfig::from_toml(&text, "the derived preset")
         .context("the derived preset does not validate")?;

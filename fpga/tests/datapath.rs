@@ -41,7 +41,7 @@ fn lanes_multiply_and_ntt_transforms_through_the_wrapper() {
         &mut dp,
         |d| &mut d.clock,
         inputs.len(),
-        ModMul::LATENCY,
+        <ModMul>::LATENCY,
         |d, i| {
             for k in 0..LANES {
                 let (a, w) = i.map_or((0, 0), |i| inputs[i][k]);
@@ -84,7 +84,7 @@ fn lanes_multiply_and_ntt_transforms_through_the_wrapper() {
         cycles += 1;
         assert!(cycles < 10_000, "the NTT never finished");
     }
-    assert!(cycles > NttUnit::LATENCY);
+    assert!(cycles > <NttUnit>::LATENCY);
     let mut got = vec![0u64; n];
     for r in 0..n / width {
         dp.ntt_rd_row.next = (r as u32).to_bits();
@@ -129,7 +129,7 @@ fn datapath_verilog_multiplies_under_icarus() {
          0; i < {lat}; i = i + 1) begin #1 clock = 1; #1 clock = 0; end\n    if (y0 == 32'd{want}) \
          $display(\"PASS\"); else $display(\"FAIL %0d\", y0);\n    $finish;\n  end\nendmodule\n",
         ws = p.shoup30(w),
-        lat = ModMul::LATENCY,
+        lat = <ModMul>::LATENCY,
     );
     let dir = std::env::temp_dir().join(format!("heaccel-fpga-dp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
