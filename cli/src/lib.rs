@@ -6,6 +6,7 @@ pub mod ckks_report;
 pub mod network;
 pub mod params_file;
 pub mod plot;
+pub mod progress;
 pub mod rtl;
 pub mod simulate;
 pub mod sweep;

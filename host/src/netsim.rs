@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use heaccel_sim::{HwConfig, Program};
 use heaccel_verification::automorphism::galois_element_for_rotation;
@@ -326,6 +327,24 @@ pub fn fit_scratchpad(
     choice: ParameterChoice,
     config: &HwConfig,
 ) -> Result<(ParameterChoice, Parameters)> {
+    fit_scratchpad_with(choice, config, build_with_key_switch_words)
+}
+
+/// `choice` built, with the words of the top-level key switch's working set (scratchpad
+/// slots times `N`).
+fn build_with_key_switch_words(choice: &ParameterChoice) -> Result<(Parameters, u64)> {
+    let params = choice.literal().build()?;
+    let g = galois_element_for_rotation(1, params.log_n());
+    let program = lowering::lower_automorphisms(&params, choice.levels, &[g])?;
+    Ok((params, program.slots as u64 * program.n() as u64))
+}
+
+/// [`fit_scratchpad`] with `build` making each candidate's parameters and key-switch words.
+fn fit_scratchpad_with(
+    choice: ParameterChoice,
+    config: &HwConfig,
+    mut build: impl FnMut(&ParameterChoice) -> Result<(Parameters, u64)>,
+) -> Result<(ParameterChoice, Parameters)> {
     let mut last = 0;
     for dnum in choice.dnum..=choice.levels + 1 {
         let c = with_dnum(&choice, dnum);
@@ -333,10 +352,8 @@ pub fn fit_scratchpad(
             continue; // same primes, same program size
         }
         last = c.special_primes;
-        let params = c.literal().build()?;
-        let g = galois_element_for_rotation(1, params.log_n());
-        let program = lowering::lower_automorphisms(&params, c.levels, &[g])?;
-        let need = program.slots as u64 * program.n() as u64 * config.word_bytes();
+        let (params, words) = build(&c)?;
+        let need = words * config.word_bytes();
         if need <= config.scratchpad.bytes {
             return Ok((c, params));
         }
@@ -556,15 +573,65 @@ fn layer_sim(
     }
 }
 
+/// A network compiled for accelerators with `word_bits`-bit words: its packing report and its
+/// parameter choice (before [`fit_scratchpad`]), which depend on the words only; shared by
+/// every configuration with those words ([`simulate_compiled`]).
+/// The parameters are built once per `dnum` the configurations' scratchpads ask for (the
+/// prime search and NTT tables dominate a configuration's simulation otherwise).
+#[derive(Debug, Clone)]
+pub struct CompiledNetwork {
+    network: String,
+    strategy: &'static str,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+    report: crate::pack::NetworkReport,
+    params: ParameterChoice,
+    /// `dnum` -> the built parameters and the key-switch words.
+    built: Arc<Mutex<HashMap<usize, (Parameters, u64)>>>,
+}
+
+impl CompiledNetwork {
+    /// The word size it was compiled for.
+    pub fn word_bits(&self) -> u32 {
+        self.word_bits
+    }
+
+    /// The parameter choice before the scratchpad fit.
+    pub fn params(&self) -> &ParameterChoice {
+        &self.params
+    }
+}
+
 /// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
-/// result), chooses its parameters for `config`'s words and simulates every layer.
-///
-/// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
-/// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
-/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
-/// precedes a layer that would end below level 0; a layer that starts before the last
-/// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: packing
-/// (naming the layer), parameters, a layer deeper than `L`.
+/// result) and chooses its parameters for `word_bits`-bit words. Errors: packing (naming the
+/// layer), parameters.
+pub fn compile_network(
+    network: &Network,
+    strategy: &Strategy,
+    nonlinear: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+) -> Result<CompiledNetwork> {
+    let first_slots = 1 << 13;
+    let mut report = network_report_with(network, strategy, first_slots, nonlinear)?;
+    let params = select_parameters(report.total.depth, word_bits)?;
+    if params.slots() != first_slots {
+        report = network_report_with(network, strategy, params.slots(), nonlinear)?;
+    }
+    Ok(CompiledNetwork {
+        network: network.name.clone(),
+        strategy: strategy_name(strategy),
+        names,
+        word_bits,
+        report,
+        params,
+        built: Arc::default(),
+    })
+}
+
+/// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
+/// result), chooses its parameters for `config`'s words and simulates every layer
+/// ([`compile_network`], then [`simulate_compiled`]).
 pub fn simulate_network(
     network: &Network,
     strategy: &Strategy,
@@ -572,13 +639,39 @@ pub fn simulate_network(
     names: (ActivationChoice, PoolChoice),
     config: &HwConfig,
 ) -> Result<NetworkSim> {
-    let first_slots = 1 << 13;
-    let mut report = network_report_with(network, strategy, first_slots, nonlinear)?;
-    let params = select_parameters(report.total.depth, config.word_bits)?;
-    if params.slots() != first_slots {
-        report = network_report_with(network, strategy, params.slots(), nonlinear)?;
+    let compiled = compile_network(network, strategy, nonlinear, names, config.word_bits)?;
+    simulate_compiled(&compiled, config)
+}
+
+/// Fits a compiled network's parameters to `config`'s scratchpad and simulates every layer.
+///
+/// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
+/// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
+/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
+/// precedes a layer that would end below level 0; a layer that starts before the last
+/// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: `config`'s
+/// words differ from the compiled ones, parameters, a layer deeper than `L`.
+pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Result<NetworkSim> {
+    if config.word_bits != compiled.word_bits {
+        return Err(NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "`{}` has {}-bit words; the network was compiled for {}",
+                config.name, config.word_bits, compiled.word_bits
+            ),
+        });
     }
-    let (params, built) = fit_scratchpad(params, config)?;
+    let report = &compiled.report;
+    let (params, built) = fit_scratchpad_with(compiled.params.clone(), config, |c| {
+        // a poisoned lock only means another thread panicked; the map is still valid
+        let mut cache = compiled.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.get(&c.dnum) {
+            return Ok(hit.clone());
+        }
+        let made = build_with_key_switch_words(c)?;
+        cache.insert(c.dnum, made.clone());
+        Ok(made)
+    })?;
     let mut coster = OpCoster::new(built, config.clone());
     let top = params.levels;
     let mut last_refresh = 0;
@@ -626,10 +719,10 @@ pub fn simulate_network(
         time_us: layers.iter().map(|l| l.time_us).sum(),
     };
     Ok(NetworkSim {
-        network: network.name.clone(),
-        strategy: strategy_name(strategy).into(),
-        activation: names.0.to_string(),
-        pool: names.1.to_string(),
+        network: compiled.network.clone(),
+        strategy: compiled.strategy.into(),
+        activation: compiled.names.0.to_string(),
+        pool: compiled.names.1.to_string(),
         config: config.name.clone(),
         slots: params.slots(),
         params,
@@ -659,19 +752,43 @@ pub fn simulate_network_best_repack(
     names: (ActivationChoice, PoolChoice),
     config: &HwConfig,
 ) -> Result<NetworkSim> {
+    let choices = compile_repack_choices(network, strategy, options, names, config.word_bits)?;
+    simulate_fastest(&choices, config)
+}
+
+/// [`compile_network`] for every choice of repacked poolings of
+/// [`simulate_network_best_repack`], in its order.
+pub fn compile_repack_choices(
+    network: &Network,
+    strategy: &Strategy,
+    options: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+) -> Result<Vec<CompiledNetwork>> {
     let pools = pool_count(network);
     let choices: Vec<Repack> = if pools <= 4 {
         (0..1u64 << pools).map(Repack::Mask).collect()
     } else {
         vec![Repack::Never, Repack::Always]
     };
+    choices
+        .into_iter()
+        .map(|repack| {
+            let opts = ReportOptions {
+                repack_pooled: repack,
+                ..options.clone()
+            };
+            compile_network(network, strategy, &opts, names, word_bits)
+        })
+        .collect()
+}
+
+/// The fastest of `choices` simulated on `config` (ties: the first). Errors: the first
+/// choice that fails, or no choices.
+pub fn simulate_fastest(choices: &[CompiledNetwork], config: &HwConfig) -> Result<NetworkSim> {
     let mut best: Option<NetworkSim> = None;
-    for repack in choices {
-        let opts = ReportOptions {
-            repack_pooled: repack,
-            ..options.clone()
-        };
-        let sim = simulate_network(network, strategy, &opts, names, config)?;
+    for compiled in choices {
+        let sim = simulate_compiled(compiled, config)?;
         if best
             .as_ref()
             .is_none_or(|b| sim.total.time_us < b.total.time_us)
@@ -679,5 +796,8 @@ pub fn simulate_network_best_repack(
             best = Some(sim);
         }
     }
-    Ok(best.expect("at least one choice"))
+    best.ok_or(NetsimError::Choice {
+        field: "repack",
+        problem: "no repacking choice to simulate".into(),
+    })
 }
