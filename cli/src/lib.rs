@@ -10,3 +10,4 @@ pub mod progress;
 pub mod rtl;
 pub mod simulate;
 pub mod sweep;
+pub mod waveform;

@@ -259,7 +259,9 @@ pub fn layer_latency_svg(title: &str, layers: &[(String, Vec<(String, f64)>)]) -
 /// Writes `text` to `path` whole: a temporary file beside it, then a rename, so a failure
 /// leaves no half-written file.
 pub fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("svg.partial");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
     std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -76,6 +76,13 @@ pub struct VerifyRtlArgs {
     /// Lanes P of the NTT and automorphism units checked (power of two; N >= 4P).
     #[arg(long, default_value_t = 4, value_name = "P")]
     pub lanes: u32,
+    /// Check this block only (default: every block).
+    #[arg(long, value_enum)]
+    pub block: Option<Block>,
+    /// Also write the VCD waveform of --block's rust-hdl simulation (GTKWave, Surfer); for
+    /// butterfly, FILE's stem gets `-ct_butterfly` and `-gs_butterfly`.
+    #[arg(long, value_name = "FILE", requires = "block")]
+    pub vcd: Option<PathBuf>,
 }
 
 /// JSON report of `heaccel verify rtl --json`.
@@ -93,6 +100,8 @@ pub struct VerifyReport {
     pub pass: bool,
     /// One row per block and check.
     pub rows: Vec<CheckRow>,
+    /// The VCD waveforms written (`--vcd`).
+    pub waveforms: Vec<PathBuf>,
 }
 
 fn default_prime(log_n: u32) -> Result<Prime> {
@@ -191,7 +200,35 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
         ),
     )
     .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let rows = verify_bundles(&bundles, q, Path::new(&dir), !args.no_verilator);
+    let bundles: Vec<_> = match args.block {
+        Some(b) => bundles
+            .into_iter()
+            .filter(|x| crate::waveform::bundle_names(b).contains(&x.name.as_str()))
+            .collect(),
+        None => bundles,
+    };
+    let mut waveforms = Vec::new();
+    if let Some(path) = &args.vcd {
+        for b in &bundles {
+            let file = crate::waveform::vcd_path(path, &b.name, bundles.len());
+            crate::waveform::write_vcd(b, q, &file)?;
+            waveforms.push(file);
+        }
+    }
+    // one block at a time, so that a terminal shows progress through the tool runs
+    let progress = crate::progress::bar(bundles.len() as u64, "verify rtl");
+    let mut rows = Vec::new();
+    for b in &bundles {
+        progress.set_message(b.name.clone());
+        rows.extend(verify_bundles(
+            std::slice::from_ref(b),
+            q,
+            Path::new(&dir),
+            !args.no_verilator,
+        ));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
     let pass = rows.iter().all(|r| r.status != "fail");
     Ok(VerifyReport {
         q: q.value(),
@@ -200,6 +237,7 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
         unit_lanes: args.lanes,
         pass,
         rows,
+        waveforms,
     })
 }
 
