@@ -86,7 +86,9 @@ struct SimulateArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also write an SVG figure: unit utilization and the roofline position.
+    /// Also write an SVG figure: unit utilization and the roofline position (--op,
+    /// --program); with --model, the latency of each layer split by the unit bounding its
+    /// operations, and each HE operation's utilization and roofline position.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
 }
@@ -166,6 +168,13 @@ fn report(args: &ReportArgs) -> Result<()> {
 fn simulate_command(args: &SimulateArgs) -> Result<()> {
     if let Some(model) = &args.model {
         let r = network::simulate_model(model, args.strategy, &args.model_args, &args.config)?;
+        if let Some(path) = &args.svg {
+            let svg = network::network_figure(&r, &args.config)?;
+            heaccel_cli::plot::write_whole(path, &svg)?;
+            if !args.json {
+                println!("wrote {}", path.display());
+            }
+        }
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {

@@ -473,3 +473,59 @@ pub fn format_compare(c: &Comparison) -> String {
     );
     s
 }
+
+/// The figure of `simulate --model --svg`: per-layer latency split by the unit that bounds
+/// each operation, and the unit utilization and roofline position of one rotation, plaintext
+/// multiplication, ciphertext multiplication, rescale and addition at the top level `L` of
+/// the network's parameters on `config`.
+pub fn network_figure(sim: &NetworkSim, config: &str) -> Result<String> {
+    use heaccel_host::lowering;
+    let config = load_config(config)?;
+    let layers: Vec<(String, Vec<(String, f64)>)> = sim
+        .layers
+        .iter()
+        .map(|l| {
+            let parts = l
+                .time_by_bound
+                .iter()
+                .map(|(unit, us)| (unit.to_string(), *us))
+                .collect();
+            (l.name.clone(), parts)
+        })
+        .collect();
+    let params = sim
+        .params
+        .literal()
+        .build()
+        .context("rebuilding the network's parameters")?;
+    let level = params.max_level();
+    let g = heaccel_verification::automorphism::galois_element_for_rotation(1, params.log_n());
+    let programs = [
+        (
+            "rotation",
+            lowering::lower_automorphisms(&params, level, &[g])?,
+        ),
+        ("pmult", lowering::lower_pmult(&params, level)?),
+        ("hmult", lowering::lower_hmult_relin(&params, level)?),
+        ("rescale", lowering::lower_rescale(&params, level)?),
+        ("add", lowering::lower_add(&params, level)?),
+    ];
+    let mut ops = Vec::new();
+    let mut points = Vec::new();
+    for (name, program) in &programs {
+        let report = heaccel_sim::simulate(program, &config)?;
+        let work = heaccel_sim::program_work(program);
+        if work.modmuls > 0 {
+            // an addition has no multiplications: no place on the roofline
+            points.push(crate::plot::RooflinePoint::of(
+                name, &work, &report, &config,
+            ));
+        }
+        ops.push((name.to_string(), report));
+    }
+    let title = format!(
+        "{} / {} on {}: latency per layer by bounding unit (us); operations at L = {level}",
+        sim.network, sim.strategy, sim.config
+    );
+    crate::plot::network_svg(&title, &layers, &ops, &points, &config)
+}

@@ -25,12 +25,12 @@
 //!   writes its result back, and operations do not overlap, so the figures are conservative
 //!   (an upper estimate of a schedule that keeps values on chip and overlaps operations).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use heaccel_sim::{HwConfig, Program};
+use heaccel_sim::{HwConfig, Program, Unit};
 use heaccel_verification::automorphism::galois_element_for_rotation;
 use heaccel_verification::circuits::MinimaxActivation;
 use heaccel_verification::ckks::{Parameters, ParametersLiteral};
@@ -367,12 +367,17 @@ fn fit_scratchpad_with(
     })
 }
 
+/// The unused second entry of a non-rotation operation.
+const NONE: (f64, Unit) = (0.0, Unit::Memory);
+
 /// Simulated time of single CKKS operations at given levels (see the module docs).
 #[derive(Debug)]
 pub struct OpCoster {
     params: Parameters,
     config: HwConfig,
-    cache: HashMap<(TallyKind, usize), (f64, f64)>,
+    /// `(kind, level)` -> the time and bound of one operation and of two (rotations) or
+    /// zero (others).
+    cache: HashMap<(TallyKind, usize), ((f64, Unit), (f64, Unit))>,
 }
 
 impl OpCoster {
@@ -395,18 +400,40 @@ impl OpCoster {
             <= self.config.scratchpad.bytes
     }
 
-    fn time(&self, program: &Program) -> Result<f64> {
-        Ok(heaccel_sim::simulate(program, &self.config)?.time_us)
+    fn time(&self, program: &Program) -> Result<(f64, Unit)> {
+        let report = heaccel_sim::simulate(program, &self.config)?;
+        Ok((report.time_us, report.bound))
     }
 
     /// Simulated microseconds of one `kind` operation whose operands are at `level`
     /// (`level <= L`; `>= 1` for a rescale).
     pub fn time_us(&mut self, kind: TallyKind, level: usize) -> Result<f64> {
+        let ((t1, _), (t2, _)) = self.entry(kind, level)?;
+        Ok(match kind {
+            TallyKind::Rotations { count } => t1 + count.saturating_sub(1) as f64 * (t2 - t1),
+            _ => t1,
+        })
+    }
+
+    /// [`OpCoster::time_us`] split by the unit that bounds each simulated program: a
+    /// rotation group's first rotation by the one-rotation program's bound, each further one
+    /// (`t(2) - t(1)`) by the two-rotation program's.
+    pub fn time_by_bound(&mut self, kind: TallyKind, level: usize) -> Result<Vec<(Unit, f64)>> {
+        let ((t1, b1), (t2, b2)) = self.entry(kind, level)?;
+        Ok(match kind {
+            TallyKind::Rotations { count } if count > 1 => {
+                vec![(b1, t1), (b2, (count - 1) as f64 * (t2 - t1))]
+            }
+            _ => vec![(b1, t1)],
+        })
+    }
+
+    fn entry(&mut self, kind: TallyKind, level: usize) -> Result<((f64, Unit), (f64, Unit))> {
         let key = match kind {
             TallyKind::Rotations { .. } => (TallyKind::Rotations { count: 1 }, level),
             k => (k, level),
         };
-        let (t1, t2) = match self.cache.get(&key) {
+        Ok(match self.cache.get(&key) {
             Some(&t) => t,
             None => {
                 let p = &self.params;
@@ -421,32 +448,30 @@ impl OpCoster {
                             (one, self.time(&two)?)
                         } else {
                             // no room for two keys' accumulators: no hoisting benefit
-                            (one, 2.0 * one)
+                            (one, (2.0 * one.0, one.1))
                         }
                     }
-                    TallyKind::PMult => (self.time(&lowering::lower_pmult(p, level)?)?, 0.0),
-                    TallyKind::AddPlain => (self.time(&lowering::lower_add_plain(p, level)?)?, 0.0),
-                    TallyKind::Add => (self.time(&lowering::lower_add(p, level)?)?, 0.0),
-                    TallyKind::MulRelin => {
-                        (self.time(&lowering::lower_hmult_relin(p, level)?)?, 0.0)
+                    TallyKind::PMult => (self.time(&lowering::lower_pmult(p, level)?)?, NONE),
+                    TallyKind::AddPlain => {
+                        (self.time(&lowering::lower_add_plain(p, level)?)?, NONE)
                     }
-                    TallyKind::Rescale => (self.time(&lowering::lower_rescale(p, level)?)?, 0.0),
+                    TallyKind::Add => (self.time(&lowering::lower_add(p, level)?)?, NONE),
+                    TallyKind::MulRelin => {
+                        (self.time(&lowering::lower_hmult_relin(p, level)?)?, NONE)
+                    }
+                    TallyKind::Rescale => (self.time(&lowering::lower_rescale(p, level)?)?, NONE),
                     TallyKind::AddConst => (
                         self.time(&lowering::lower_add_const(p, level, 1.0, scale)?)?,
-                        0.0,
+                        NONE,
                     ),
                     TallyKind::MulConst => (
                         self.time(&lowering::lower_mul_const(p, level, 1.0, scale)?)?,
-                        0.0,
+                        NONE,
                     ),
                 };
                 self.cache.insert(key, t);
                 t
             }
-        };
-        Ok(match kind {
-            TallyKind::Rotations { count } => t1 + count.saturating_sub(1) as f64 * (t2 - t1),
-            _ => t1,
         })
     }
 }
@@ -488,6 +513,9 @@ pub struct LayerSim {
     pub repacked: bool,
     /// Simulated time, microseconds.
     pub time_us: f64,
+    /// `time_us` split by the unit that bounds each operation ([`OpCoster::time_by_bound`];
+    /// the shares sum to `time_us` up to rounding), by unit name.
+    pub time_by_bound: BTreeMap<&'static str, f64>,
 }
 
 /// Totals of a [`NetworkSim`].
@@ -570,6 +598,7 @@ fn layer_sim(
         refreshed,
         repacked: row.repacked,
         time_us,
+        time_by_bound: BTreeMap::new(),
     }
 }
 
@@ -700,10 +729,16 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
             top - (row.start_depth - last_refresh)
         };
         let mut time = 0.0;
+        let mut by_bound = BTreeMap::new();
         for t in &row.profile {
             time += t.count as f64 * coster.time_us(t.kind, level_in - t.depth)?;
+            for (unit, us) in coster.time_by_bound(t.kind, level_in - t.depth)? {
+                *by_bound.entry(unit.name()).or_insert(0.0) += t.count as f64 * us;
+            }
         }
-        layers.push(layer_sim(row, level_in, refreshed, time));
+        let mut layer = layer_sim(row, level_in, refreshed, time);
+        layer.time_by_bound = by_bound;
+        layers.push(layer);
     }
     let sum = |f: fn(&LayerSim) -> usize| layers.iter().map(f).sum::<usize>();
     let total = TotalSim {
