@@ -3,6 +3,7 @@
 
 pub mod approx;
 pub mod ckks_report;
+pub mod help;
 pub mod network;
 pub mod params_file;
 pub mod plot;

@@ -25,23 +25,16 @@ enum Command {
     #[command(subcommand)]
     Ckks(CkksCommand),
     /// Simulate the timing of an ISA program, a lowered CKKS operation or a whole network.
-    ///
-    /// Examples: heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280
-    ///           heaccel simulate --program prog.json --config asic --json
-    ///           heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic
     Simulate(SimulateArgs),
     /// Dense baseline vs SpENCNN on a network: op counts and simulated latency side by side.
-    ///
-    /// Example: heaccel compare --model vgg5 --config fpga-u280 --json
     Compare(CompareArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`).
     #[command(subcommand)]
     Verify(heaccel_cli::rtl::VerifyCommand),
-    /// Simulate every configuration of a grid in parallel; CSV and Pareto front.
-    ///
-    /// Example: heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out
+    /// Simulate every configuration of a grid (an operation or a network) in parallel; CSV
+    /// and Pareto front.
     Sweep(heaccel_cli::sweep::SweepArgs),
     /// Polynomial approximations (`heaccel approx sign`).
     #[command(subcommand)]
@@ -111,16 +104,10 @@ struct CompareArgs {
 #[derive(Debug, Subcommand)]
 enum CkksCommand {
     /// Make keys, run every operation once on random slots, print time and precision.
-    ///
-    /// Example: heaccel ckks report --preset spencnn-n14 --json
     Report(ReportArgs),
     /// Print the validated parameters (explicit primes) of a preset or file as JSON.
-    ///
-    /// Example: heaccel ckks params --preset spencnn-n14
     Params(ParamsArgs),
     /// List the named parameter presets.
-    ///
-    /// Example: heaccel ckks presets
     Presets,
 }
 
@@ -326,7 +313,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = heaccel_cli::help::with_examples(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
