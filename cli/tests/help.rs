@@ -55,7 +55,10 @@ fn every_command_help_has_an_example_that_parses() {
             .collect::<Vec<_>>()
             .join(" ");
         let lines = examples(&text);
-        assert!(!lines.is_empty(), "`{prefix} --help` has no example:\n{text}");
+        assert!(
+            !lines.is_empty(),
+            "`{prefix} --help` has no example:\n{text}"
+        );
         assert!(
             lines.iter().any(|l| l.starts_with(&prefix)),
             "`{prefix} --help`: no example of `{prefix}`: {lines:?}"
@@ -82,7 +85,14 @@ fn every_command_help_has_an_example_that_parses() {
         seen.push(prefix);
     }
     // the walk reached the leaves
-    for leaf in ["heaccel ckks report", "heaccel verify rtl", "heaccel approx sign"] {
-        assert!(seen.iter().any(|s| s == leaf), "{leaf} not reached: {seen:?}");
+    for leaf in [
+        "heaccel ckks report",
+        "heaccel verify rtl",
+        "heaccel approx sign",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == leaf),
+            "{leaf} not reached: {seen:?}"
+        );
     }
 }

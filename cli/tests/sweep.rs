@@ -89,6 +89,15 @@ fn sweep_rows_equal_single_simulate_runs() {
     );
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 8);
+    assert_eq!(v["compiled_word_sizes"], serde_json::json!([36]));
+    assert!(v["title"].is_string() && v["prepare_seconds"].is_f64() && v["jobs"] == 2);
+    for row in rows {
+        assert!(row["bound"].is_string() && row["params"].is_null(), "{row}");
+        assert!(
+            row["infeasible"].is_null() && row["cost_lane_bits"].is_u64(),
+            "{row}"
+        );
+    }
     let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 9);
     assert!(std::fs::read_to_string(out_dir.join("pareto.svg"))
@@ -315,5 +324,45 @@ fn model_sweep_rows_equal_single_simulate_model_runs() {
         "the scratchpads choose different dnum: {dnums:?}"
     );
     assert!(rows.iter().any(|r| r["pareto"] == true));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_model_sweeps_are_explained() {
+    let dir = scratch("badmodel");
+    let grid = dir.join("grid.toml");
+    std::fs::write(&grid, "[grid]\n\"modmul.lanes\" = [128, 256]\n").unwrap();
+    let g = grid.to_str().unwrap();
+    let out_dir = dir.join("o");
+    let o = out_dir.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--model", "alexnet"], "lenet, vgg5, hefnet, resnet20"),
+        (
+            &["--model", "lenet", "--allow-insecure"],
+            "--allow-insecure",
+        ),
+        (&["--model", "lenet", "--op", "hrot"], "cannot be used with"),
+        (
+            &["--model", "lenet", "--strategy", "dense", "--prune", "0.5"],
+            "--prune",
+        ),
+        (
+            &["--model", "lenet", "--activation", "relu"],
+            "--activation",
+        ),
+    ];
+    for (i, (args, needle)) in cases.iter().enumerate() {
+        let mut all = vec!["sweep", "--grid", g, "--out", o];
+        all.extend(*args);
+        let out = heaccel(&all);
+        assert!(!out.status.success(), "case {i}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "case {i}: {err}");
+    }
+    // nothing was written for the refused sweeps
+    assert!(!out_dir.exists());
+    let out = heaccel(&["sweep", "--model", "lenet", "--grid", "missing.toml"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("grid file missing.toml"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
