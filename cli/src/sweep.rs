@@ -123,7 +123,7 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
         args.jobs
     };
     let started = Instant::now();
-    let (workload, rows, what) = if let Some(model) = &args.model {
+    let (workload, rows, prepared, what) = if let Some(model) = &args.model {
         if args.allow_insecure {
             bail!("--allow-insecure applies to --op only (networks choose secure parameters)");
         }
@@ -154,7 +154,7 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
             rows.len()
         )
         .to_lowercase();
-        (Workload::Model, (rows, prepared), what)
+        (Workload::Model, rows, prepared, what)
     } else {
         let op = args.op.expect("clap requires --op or --model");
         let mut programs = HashMap::new();
@@ -184,9 +184,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
             args.levels,
             rows.len()
         );
-        (Workload::Op, (rows, prepared), what)
+        (Workload::Op, rows, prepared, what)
     };
-    let (rows, prepared) = rows;
     let total = started.elapsed();
     let files = write_outputs(&args.out, &grid, &rows, &what, workload)?;
     Ok(SweepReport {

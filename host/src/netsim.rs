@@ -367,8 +367,11 @@ fn fit_scratchpad_with(
     })
 }
 
+/// A simulated program's microseconds and bounding unit.
+type Timed = (f64, Unit);
+
 /// The unused second entry of a non-rotation operation.
-const NONE: (f64, Unit) = (0.0, Unit::Memory);
+const NONE: Timed = (0.0, Unit::Memory);
 
 /// Simulated time of single CKKS operations at given levels (see the module docs).
 #[derive(Debug)]
@@ -377,7 +380,7 @@ pub struct OpCoster {
     config: HwConfig,
     /// `(kind, level)` -> the time and bound of one operation and of two (rotations) or
     /// zero (others).
-    cache: HashMap<(TallyKind, usize), ((f64, Unit), (f64, Unit))>,
+    cache: HashMap<(TallyKind, usize), (Timed, Timed)>,
 }
 
 impl OpCoster {
@@ -428,7 +431,7 @@ impl OpCoster {
         })
     }
 
-    fn entry(&mut self, kind: TallyKind, level: usize) -> Result<((f64, Unit), (f64, Unit))> {
+    fn entry(&mut self, kind: TallyKind, level: usize) -> Result<(Timed, Timed)> {
         let key = match kind {
             TallyKind::Rotations { .. } => (TallyKind::Rotations { count: 1 }, level),
             k => (k, level),
