@@ -13,9 +13,6 @@ use serde::Serialize;
 #[derive(Debug, Subcommand)]
 pub enum ApproxCommand {
     /// A composite minimax approximation of sign(x) on [-1, -eps] ∪ [eps, 1].
-    ///
-    /// Examples: heaccel approx sign --alpha 13
-    ///           heaccel approx sign --degrees 7,15,27 --eps 0.001 --json
     Sign(SignArgs),
 }
 

@@ -4,9 +4,12 @@
 pub mod approx;
 pub mod ckks_report;
 pub mod fpga;
+pub mod help;
 pub mod network;
 pub mod params_file;
 pub mod plot;
+pub mod progress;
 pub mod rtl;
 pub mod simulate;
 pub mod sweep;
+pub mod waveform;

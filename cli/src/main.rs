@@ -25,24 +25,17 @@ enum Command {
     #[command(subcommand)]
     Ckks(CkksCommand),
     /// Simulate the timing of an ISA program, a lowered CKKS operation or a whole network.
-    ///
-    /// Examples: heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280
-    ///           heaccel simulate --program prog.json --config asic --json
-    ///           heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic
     Simulate(SimulateArgs),
     /// Dense baseline vs SpENCNN on a network: op counts and simulated latency side by side.
-    ///
-    /// Example: heaccel compare --model vgg5 --config fpga-u280 --json
     Compare(CompareArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`).
     #[command(subcommand)]
     Verify(heaccel_cli::rtl::VerifyCommand),
-    /// Simulate every configuration of a grid in parallel; CSV and Pareto front.
-    ///
-    /// Example: heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out
-    Sweep(SweepArgs),
+    /// Simulate every configuration of a grid (an operation or a network) in parallel; CSV
+    /// and Pareto front.
+    Sweep(heaccel_cli::sweep::SweepArgs),
     /// Polynomial approximations (`heaccel approx sign`).
     #[command(subcommand)]
     Approx(heaccel_cli::approx::ApproxCommand),
@@ -89,40 +82,11 @@ struct SimulateArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also write an SVG figure: unit utilization and the roofline position.
+    /// Also write an SVG figure: unit utilization and the roofline position (--op,
+    /// --program); with --model, the latency of each layer split by the unit bounding its
+    /// operations, and each HE operation's utilization and roofline position.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct SweepArgs {
-    /// The CKKS operation simulated at every grid point (lowered as for `simulate --op`).
-    #[arg(long, value_enum)]
-    op: simulate::Op,
-    /// The grid file (TOML: `base` and a [grid] table of arrays).
-    #[arg(long, value_name = "FILE")]
-    grid: PathBuf,
-    /// log2(N) for --op.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
-    log_n: u32,
-    /// Levels L for --op.
-    #[arg(long, default_value_t = 35, value_parser = clap::value_parser!(u64).range(1..=200))]
-    levels: u64,
-    /// Key-switching digits for --op.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=200))]
-    dnum: u64,
-    /// Accept --op parameters beyond the 128-bit HE-standard bound.
-    #[arg(long)]
-    allow_insecure: bool,
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    jobs: usize,
-    /// Folder for sweep.csv and pareto.svg.
-    #[arg(long, default_value = "heaccel-sweep", value_name = "DIR")]
-    out: PathBuf,
-    /// Print one JSON object (the rows and the files written) instead of a table.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -143,16 +107,10 @@ struct CompareArgs {
 #[derive(Debug, Subcommand)]
 enum CkksCommand {
     /// Make keys, run every operation once on random slots, print time and precision.
-    ///
-    /// Example: heaccel ckks report --preset spencnn-n14 --json
     Report(ReportArgs),
     /// Print the validated parameters (explicit primes) of a preset or file as JSON.
-    ///
-    /// Example: heaccel ckks params --preset spencnn-n14
     Params(ParamsArgs),
     /// List the named parameter presets.
-    ///
-    /// Example: heaccel ckks presets
     Presets,
 }
 
@@ -200,6 +158,13 @@ fn report(args: &ReportArgs) -> Result<()> {
 fn simulate_command(args: &SimulateArgs) -> Result<()> {
     if let Some(model) = &args.model {
         let r = network::simulate_model(model, args.strategy, &args.model_args, &args.config)?;
+        if let Some(path) = &args.svg {
+            let svg = network::network_figure(&r, &args.config)?;
+            heaccel_cli::plot::write_whole(path, &svg)?;
+            if !args.json {
+                println!("wrote {}", path.display());
+            }
+        }
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {
@@ -279,74 +244,12 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
     Ok(())
 }
 
-fn sweep_command(args: &SweepArgs) -> Result<()> {
-    use heaccel_cli::sweep;
-    let text = std::fs::read_to_string(&args.grid)
-        .map_err(|e| anyhow::anyhow!("cannot read grid file {}: {e}", args.grid.display()))?;
-    let grid = sweep::Grid::parse(&text, &args.grid.display().to_string())?;
-    // One program per word size (the primes' width follows the config's words).
-    let configs = grid.configs()?;
-    let mut word_sizes: Vec<u32> = configs.iter().map(|c| c.word_bits).collect();
-    word_sizes.sort_unstable();
-    word_sizes.dedup();
-    let mut programs = std::collections::HashMap::new();
-    for w in word_sizes {
-        let params = simulate::op_params(
-            args.log_n,
-            args.levels as usize,
-            args.dnum as usize,
-            w,
-            args.allow_insecure,
-        )?;
-        programs.insert(w, simulate::op_program(args.op, &params)?);
-    }
-    let progress = indicatif::ProgressBar::new(grid.len() as u64);
-    let rows = sweep::run(&grid, &configs, args.jobs, &progress, |config| {
-        Ok(heaccel_sim::simulate(&programs[&config.word_bits], config)?)
-    })?;
-    let title = format!(
-        "{:?} at N = 2^{}, L = {}: {} configurations",
-        args.op,
-        args.log_n,
-        args.levels,
-        rows.len()
-    );
-    let files = sweep::write_outputs(&args.out, &grid, &rows, &title)?;
+fn sweep_command(args: &heaccel_cli::sweep::SweepArgs) -> Result<()> {
+    let report = heaccel_cli::sweep::command(args)?;
     if args.json {
-        let v = serde_json::json!({
-            "axes": grid.axes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            "rows": rows,
-            "files": files,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{title}; Pareto front (cost = multiplier lanes x word bits):");
-        let keys: Vec<&str> = grid.axes.iter().map(|(k, _)| k.as_str()).collect();
-        println!(
-            "  {:>12} {:>12}  {:<10} {}",
-            "time_us",
-            "cost",
-            "bound",
-            keys.join("  ")
-        );
-        let mut front: Vec<&sweep::SweepRow> = rows.iter().filter(|r| r.pareto).collect();
-        front.sort_by_key(|r| r.cost_lane_bits);
-        let infeasible = rows.iter().filter(|r| r.time_us.is_none()).count();
-        for r in front {
-            println!(
-                "  {:>12.3} {:>12}  {:<10} {}",
-                r.time_us.unwrap_or(f64::NAN),
-                r.cost_lane_bits,
-                r.bound,
-                r.values.join("  ")
-            );
-        }
-        if infeasible > 0 {
-            println!("  {infeasible} configurations cannot run it (marked infeasible in the CSV)");
-        }
-        for f in files {
-            println!("wrote {}", f.display());
-        }
+        print!("{}", heaccel_cli::sweep::format_report(&report));
     }
     Ok(())
 }
@@ -428,7 +331,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = heaccel_cli::help::with_examples(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

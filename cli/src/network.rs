@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use heaccel_host::netsim::{
-    report_options, simulate_network, simulate_network_best_repack, ActivationChoice, NetworkSim,
-    PoolChoice,
+    compile_network, compile_repack_choices, report_options, simulate_fastest, ActivationChoice,
+    CompiledNetwork, NetworkSim, PoolChoice,
 };
 use heaccel_host::nn::zoo::{self, ZooModel};
 use heaccel_host::nn::Network;
@@ -79,6 +79,7 @@ fn prune_config(prune: Option<f64>) -> Result<Option<PruneConfig>> {
 }
 
 /// The parsed choices.
+#[derive(Debug)]
 struct Choices {
     activation: ActivationChoice,
     pool: PoolChoice,
@@ -95,14 +96,10 @@ fn choices(args: &ModelArgs) -> Result<Choices> {
     })
 }
 
-fn run_one(
-    grouped: &Network,
-    strategy: StrategyArg,
-    c: &Choices,
-    config: &heaccel_sim::HwConfig,
-    nl: &ReportOptions,
-) -> Result<NetworkSim> {
-    let (network, strategy) = match strategy {
+/// The network and strategy `strategy` runs on: the densified network for the dense
+/// baseline, the grouped one for SpENCNN.
+fn strategy_network(grouped: &Network, strategy: StrategyArg, c: &Choices) -> (Network, Strategy) {
+    match strategy {
         StrategyArg::Dense => (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense),
         StrategyArg::Spencnn => (
             grouped.clone(),
@@ -111,21 +108,110 @@ fn run_one(
                 prune: c.prune,
             }),
         ),
-    };
+    }
+}
+
+/// The compiled choices for `word_bits`-bit words: one per repacking choice of `--repack`
+/// ([`simulate_fastest`] picks the fastest on a configuration).
+fn compile_choices(
+    grouped: &Network,
+    strategy: StrategyArg,
+    c: &Choices,
+    nl: &ReportOptions,
+    word_bits: u32,
+) -> Result<Vec<CompiledNetwork>> {
+    let (network, strategy) = strategy_network(grouped, strategy, c);
     let names = (c.activation, c.pool);
-    let run = |repack| {
+    let one = |repack| {
         let options = ReportOptions {
             repack_pooled: repack,
             ..nl.clone()
         };
-        simulate_network(&network, &strategy, &options, names, config)
+        compile_network(&network, &strategy, &options, names, word_bits).map(|c| vec![c])
     };
     match c.repack {
-        RepackArg::Auto => simulate_network_best_repack(&network, &strategy, nl, names, config),
-        RepackArg::Always => run(Repack::Always),
-        RepackArg::Never => run(Repack::Never),
+        RepackArg::Auto => compile_repack_choices(&network, &strategy, nl, names, word_bits),
+        RepackArg::Always => one(Repack::Always),
+        RepackArg::Never => one(Repack::Never),
     }
-    .with_context(|| format!("simulating {}", grouped.name))
+    .with_context(|| format!("compiling {}", grouped.name))
+}
+
+fn run_one(
+    grouped: &Network,
+    strategy: StrategyArg,
+    c: &Choices,
+    config: &heaccel_sim::HwConfig,
+    nl: &ReportOptions,
+    progress: &indicatif::ProgressBar,
+) -> Result<NetworkSim> {
+    progress.set_message(format!("compiling {}", strategy_label(strategy)));
+    let compiled = compile_choices(grouped, strategy, c, nl, config.word_bits)?;
+    progress.inc(1);
+    progress.set_message(format!("simulating {}", strategy_label(strategy)));
+    let sim = simulate_fastest(&compiled, config)
+        .with_context(|| format!("simulating {}", grouped.name))?;
+    progress.inc(1);
+    Ok(sim)
+}
+
+fn strategy_label(strategy: StrategyArg) -> &'static str {
+    match strategy {
+        StrategyArg::Dense => "dense",
+        StrategyArg::Spencnn => "spencnn",
+    }
+}
+
+/// A model compiled once per word size for a sweep over many configurations.
+#[derive(Debug)]
+pub struct ModelSweep {
+    grouped: Network,
+    strategy: StrategyArg,
+    choices: Choices,
+    nl: ReportOptions,
+}
+
+impl ModelSweep {
+    /// Parses the model and the choices (the errors of `simulate --model`).
+    pub fn new(model: &str, strategy: StrategyArg, args: &ModelArgs) -> Result<Self> {
+        let choices = choices(args)?;
+        if strategy == StrategyArg::Dense && choices.prune.is_some() {
+            bail!("--prune applies to --strategy spencnn only");
+        }
+        let grouped = load_model(model)?;
+        let nl = report_options(choices.activation, choices.pool, Repack::Always)?;
+        Ok(ModelSweep {
+            grouped,
+            strategy,
+            choices,
+            nl,
+        })
+    }
+
+    /// The network's name.
+    pub fn name(&self) -> &str {
+        &self.grouped.name
+    }
+
+    /// The compiled choices for `word_bits`-bit words (as `simulate --model` compiles them).
+    pub fn compile(&self, word_bits: u32) -> Result<Vec<CompiledNetwork>> {
+        compile_choices(
+            &self.grouped,
+            self.strategy,
+            &self.choices,
+            &self.nl,
+            word_bits,
+        )
+    }
+}
+
+/// Simulates `compiled` (from [`ModelSweep::compile`] for `config`'s words) on `config`, as
+/// `simulate --model` does.
+pub fn simulate_compiled_choices(
+    compiled: &[CompiledNetwork],
+    config: &heaccel_sim::HwConfig,
+) -> Result<NetworkSim> {
+    Ok(simulate_fastest(compiled, config)?)
 }
 
 /// `heaccel simulate --model NAME`.
@@ -142,7 +228,10 @@ pub fn simulate_model(
     let network = load_model(model)?;
     let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
-    run_one(&network, strategy, &c, &config, &nl)
+    let progress = crate::progress::bar(2, &network.name);
+    let sim = run_one(&network, strategy, &c, &config, &nl, &progress);
+    progress.finish_and_clear();
+    sim
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -208,8 +297,11 @@ pub fn compare_model(model: &str, args: &ModelArgs, config: &str) -> Result<Comp
     let network = load_model(model)?;
     let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
-    let dense = run_one(&network, StrategyArg::Dense, &c, &config, &nl)?;
-    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, &config, &nl)?;
+    let progress = crate::progress::bar(4, &network.name);
+    let dense = run_one(&network, StrategyArg::Dense, &c, &config, &nl, &progress);
+    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, &config, &nl, &progress);
+    progress.finish_and_clear();
+    let (dense, spencnn) = (dense?, spencnn?);
     if dense.layers.len() != spencnn.layers.len() {
         bail!("internal: the dense and grouped networks have different layer lists");
     }
@@ -380,4 +472,60 @@ pub fn format_compare(c: &Comparison) -> String {
         c.speedup.time, c.speedup.rotations, c.speedup.key_switches, c.speedup.pmults
     );
     s
+}
+
+/// The figure of `simulate --model --svg`: per-layer latency split by the unit that bounds
+/// each operation, and the unit utilization and roofline position of one rotation, plaintext
+/// multiplication, ciphertext multiplication, rescale and addition at the top level `L` of
+/// the network's parameters on `config`.
+pub fn network_figure(sim: &NetworkSim, config: &str) -> Result<String> {
+    use heaccel_host::lowering;
+    let config = load_config(config)?;
+    let layers: Vec<(String, Vec<(String, f64)>)> = sim
+        .layers
+        .iter()
+        .map(|l| {
+            let parts = l
+                .time_by_bound
+                .iter()
+                .map(|(unit, us)| (unit.to_string(), *us))
+                .collect();
+            (l.name.clone(), parts)
+        })
+        .collect();
+    let params = sim
+        .params
+        .literal()
+        .build()
+        .context("rebuilding the network's parameters")?;
+    let level = params.max_level();
+    let g = heaccel_verification::automorphism::galois_element_for_rotation(1, params.log_n());
+    let programs = [
+        (
+            "rotation",
+            lowering::lower_automorphisms(&params, level, &[g])?,
+        ),
+        ("pmult", lowering::lower_pmult(&params, level)?),
+        ("hmult", lowering::lower_hmult_relin(&params, level)?),
+        ("rescale", lowering::lower_rescale(&params, level)?),
+        ("add", lowering::lower_add(&params, level)?),
+    ];
+    let mut ops = Vec::new();
+    let mut points = Vec::new();
+    for (name, program) in &programs {
+        let report = heaccel_sim::simulate(program, &config)?;
+        let work = heaccel_sim::program_work(program);
+        if work.modmuls > 0 {
+            // an addition has no multiplications: no place on the roofline
+            points.push(crate::plot::RooflinePoint::of(
+                name, &work, &report, &config,
+            ));
+        }
+        ops.push((name.to_string(), report));
+    }
+    let title = format!(
+        "{} / {} on {}: latency per layer by bounding unit (us); operations at L = {level}",
+        sim.network, sim.strategy, sim.config
+    );
+    crate::plot::network_svg(&title, &layers, &ops, &points, &config)
 }

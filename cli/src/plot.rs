@@ -181,19 +181,39 @@ pub fn simulation_svg(
     Ok(svg)
 }
 
+/// The layers of [`layer_latency_svg`]: `(name, [(unit, us)])`.
+pub type LayerParts = [(String, Vec<(String, f64)>)];
+
+/// Width in pixels of a figure with `layers` bars.
+fn layer_figure_width(layers: usize) -> u32 {
+    (160 + 60 * layers).clamp(500, 2400) as u32
+}
+
 /// Per-layer latency split by unit as stacked bars: `layers[i] = (name, [(unit, us)])`.
-pub fn layer_latency_svg(title: &str, layers: &[(String, Vec<(String, f64)>)]) -> Result<String> {
+pub fn layer_latency_svg(title: &str, layers: &LayerParts) -> Result<String> {
     let mut svg = String::new();
     {
-        let width = (160 + 60 * layers.len()).clamp(500, 2400) as u32;
+        let width = layer_figure_width(layers.len());
         let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
         root.fill(&WHITE).context("background")?;
+        draw_layer_latency(&root, title, layers)?;
+        root.present().context("rendering the figure")?;
+    }
+    Ok(svg)
+}
+
+fn draw_layer_latency(
+    root: &DrawingArea<SVGBackend, Shift>,
+    title: &str,
+    layers: &LayerParts,
+) -> Result<()> {
+    {
         let total_max = layers
             .iter()
             .map(|(_, parts)| parts.iter().map(|(_, t)| t).sum::<f64>())
             .fold(0.0, f64::max)
             .max(1e-9);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(60)
@@ -251,6 +271,83 @@ pub fn layer_latency_svg(title: &str, layers: &[(String, Vec<(String, f64)>)]) -
             .border_style(BLACK)
             .draw()
             .context("layer legend")?;
+    }
+    Ok(())
+}
+
+/// Busy percentage of every unit for each HE operation: `ops[i] = (name, report)`, one
+/// group of bars per operation.
+fn draw_op_utilization(
+    area: &DrawingArea<SVGBackend, Shift>,
+    ops: &[(String, TimingReport)],
+) -> Result<()> {
+    let units: Vec<&'static str> = ops
+        .first()
+        .map(|(_, r)| r.units.iter().map(|u| u.unit.name()).collect())
+        .unwrap_or_default();
+    let per = units.len().max(1);
+    let mut chart = ChartBuilder::on(area)
+        .caption("unit busy per HE operation", ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .build_cartesian_2d((0..ops.len() * per).into_segmented(), 0f64..100f64)
+        .context("operation utilization chart")?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(ops.len() * per)
+        .x_label_formatter(&|v| {
+            segment_label(v, |i| (i % per == per / 2).then(|| ops[i / per].0.clone()))
+        })
+        .y_desc("busy %")
+        .draw()
+        .context("operation utilization axes")?;
+    for (j, unit) in units.iter().enumerate() {
+        let color = UNIT_COLORS[j % UNIT_COLORS.len()];
+        chart
+            .draw_series(ops.iter().enumerate().map(|(i, (_, r))| {
+                let busy = r.units.get(j).map_or(0.0, |u| u.busy);
+                Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i * per + j), 0.0),
+                        (SegmentValue::Exact(i * per + j + 1), busy * 100.0),
+                    ],
+                    color.filled(),
+                )
+            }))
+            .context("operation utilization bars")?
+            .label(*unit)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .context("operation utilization legend")?;
+    Ok(())
+}
+
+/// A network's figure: per-layer latency split by bounding unit (top), each HE operation's
+/// unit utilization (bottom left) and roofline position (bottom right) on `config`.
+pub fn network_svg(
+    title: &str,
+    layers: &LayerParts,
+    ops: &[(String, TimingReport)],
+    points: &[RooflinePoint],
+    config: &HwConfig,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let width = layer_figure_width(layers.len()).max(1100);
+        let root = SVGBackend::with_string(&mut svg, (width, 860)).into_drawing_area();
+        root.fill(&WHITE).context("background")?;
+        let (top, bottom) = root.split_vertically(440);
+        draw_layer_latency(&top, title, layers)?;
+        let (left, right) = bottom.split_horizontally(width / 2);
+        draw_op_utilization(&left, ops)?;
+        draw_roofline(&right, points, config)?;
         root.present().context("rendering the figure")?;
     }
     Ok(svg)
@@ -259,7 +356,9 @@ pub fn layer_latency_svg(title: &str, layers: &[(String, Vec<(String, f64)>)]) -
 /// Writes `text` to `path` whole: a temporary file beside it, then a rename, so a failure
 /// leaves no half-written file.
 pub fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("svg.partial");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
     std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

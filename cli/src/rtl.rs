@@ -81,6 +81,13 @@ pub struct VerifyRtlArgs {
     /// Machine word W of the blocks checked: 32, 36 or 64.
     #[arg(long, default_value_t = 32, value_name = "W")]
     pub word: u32,
+    /// Check this block only (default: every block).
+    #[arg(long, value_enum)]
+    pub block: Option<Block>,
+    /// Also write the VCD waveform of --block's rust-hdl simulation (GTKWave, Surfer); for
+    /// butterfly, FILE's stem gets `-ct_butterfly` and `-gs_butterfly`.
+    #[arg(long, value_name = "FILE", requires = "block")]
+    pub vcd: Option<PathBuf>,
 }
 
 /// JSON report of `heaccel verify rtl --json`.
@@ -100,6 +107,8 @@ pub struct VerifyReport {
     pub pass: bool,
     /// One row per block and check.
     pub rows: Vec<CheckRow>,
+    /// The VCD waveforms written (`--vcd`).
+    pub waveforms: Vec<PathBuf>,
 }
 
 /// Validates `--word`: one of the widths the blocks are built for.
@@ -206,7 +215,7 @@ fn verify_at<const W: usize>(
     q: Prime,
     log_n: u32,
     dir: &Path,
-) -> Result<Vec<CheckRow>> {
+) -> Result<(Vec<CheckRow>, Vec<PathBuf>)> {
     let bundles = all_bundles::<W>(
         q,
         log_n,
@@ -218,7 +227,36 @@ fn verify_at<const W: usize>(
         ),
     )
     .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    Ok(verify_bundles::<W>(&bundles, q, dir, !args.no_verilator))
+    let bundles: Vec<_> = match args.block {
+        Some(b) => bundles
+            .into_iter()
+            .filter(|x| crate::waveform::bundle_names(b).contains(&x.name.as_str()))
+            .collect(),
+        None => bundles,
+    };
+    let mut waveforms = Vec::new();
+    if let Some(path) = &args.vcd {
+        for b in &bundles {
+            let file = crate::waveform::vcd_path(path, &b.name, bundles.len());
+            crate::waveform::write_vcd::<W>(b, q, &file)?;
+            waveforms.push(file);
+        }
+    }
+    // one block at a time, so that a terminal shows progress through the tool runs
+    let progress = crate::progress::bar(bundles.len() as u64, "verify rtl");
+    let mut rows = Vec::new();
+    for b in &bundles {
+        progress.set_message(b.name.clone());
+        rows.extend(verify_bundles::<W>(
+            std::slice::from_ref(b),
+            q,
+            dir,
+            !args.no_verilator,
+        ));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok((rows, waveforms))
 }
 
 /// `heaccel verify rtl`: every check of every implemented block.
@@ -233,7 +271,7 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
         bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
     }
     let dir = Path::new(&dir);
-    let rows = match word {
+    let (rows, waveforms) = match word {
         32 => verify_at::<32>(args, q, log_n, dir)?,
         36 => verify_at::<36>(args, q, log_n, dir)?,
         64 => verify_at::<64>(args, q, log_n, dir)?,
@@ -248,6 +286,7 @@ pub fn verify_rtl(args: &VerifyRtlArgs) -> Result<VerifyReport> {
         unit_lanes: args.lanes,
         pass,
         rows,
+        waveforms,
     })
 }
 

@@ -1,6 +1,11 @@
 //! `heaccel sweep`: simulate every configuration of a grid in parallel, write a CSV and the
 //! Pareto front of latency against a cost proxy.
 //!
+//! The workload is one CKKS operation (`--op`, lowered once per word size) or a zoo network
+//! (`--model`, compiled once per word size: the packing and the parameter choice depend on
+//! the words only; each configuration then fits `dnum` to its scratchpad and times the
+//! operations, exactly as `heaccel simulate --model` does).
+//!
 //! A grid file is TOML:
 //!
 //! ```toml
@@ -21,10 +26,245 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+use std::time::Instant;
+
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use heaccel_sim::HwConfig;
 use rayon::prelude::*;
 use serde::Serialize;
+
+/// Arguments of `heaccel sweep`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("workload").required(true).args(["op", "model"])))]
+pub struct SweepArgs {
+    /// The CKKS operation simulated at every grid point (lowered as for `simulate --op`).
+    #[arg(long, value_enum)]
+    pub op: Option<crate::simulate::Op>,
+    /// A zoo network (lenet, vgg5, hefnet, resnet20) simulated at every grid point (as
+    /// `simulate --model`: the CSV's time is the network's total).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Strategy for --model.
+    #[arg(long, value_enum, default_value = "spencnn")]
+    pub strategy: crate::network::StrategyArg,
+    #[command(flatten)]
+    pub model_args: crate::network::ModelArgs,
+    /// The grid file (TOML: `base` and a [grid] table of arrays).
+    #[arg(long, value_name = "FILE")]
+    pub grid: PathBuf,
+    /// log2(N) for --op.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
+    pub log_n: u32,
+    /// Levels L for --op.
+    #[arg(long, default_value_t = 35, value_parser = clap::value_parser!(u64).range(1..=200))]
+    pub levels: u64,
+    /// Key-switching digits for --op.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=200))]
+    pub dnum: u64,
+    /// Accept --op parameters beyond the 128-bit HE-standard bound.
+    #[arg(long)]
+    pub allow_insecure: bool,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Folder for sweep.csv and pareto.svg.
+    #[arg(long, default_value = "heaccel-sweep", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print one JSON object (the rows and the files written) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a sweep simulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// One CKKS operation (`--op`).
+    Op,
+    /// A network (`--model`).
+    Model,
+}
+
+/// The output of `heaccel sweep`.
+#[derive(Debug, Serialize)]
+pub struct SweepReport {
+    /// What was simulated.
+    pub title: String,
+    /// The grid's keys, in column order.
+    pub axes: Vec<String>,
+    /// One row per configuration, by index.
+    pub rows: Vec<SweepRow>,
+    /// The CSV and SVG written.
+    pub files: Vec<PathBuf>,
+    /// Word sizes the workload was compiled (`--model`) or lowered (`--op`) for.
+    pub compiled_word_sizes: Vec<u32>,
+    /// Wall-clock seconds: preparing (compiling/lowering) and simulating every point.
+    pub prepare_seconds: f64,
+    /// Wall-clock seconds simulating every point.
+    pub simulate_seconds: f64,
+    /// Worker threads used.
+    pub jobs: usize,
+}
+
+/// `heaccel sweep`: prepares the workload once per word size of the grid, simulates every
+/// point on `--jobs` threads and writes the CSV and the Pareto figure under `--out`.
+pub fn command(args: &SweepArgs) -> Result<SweepReport> {
+    let text = std::fs::read_to_string(&args.grid)
+        .with_context(|| format!("cannot read grid file {}", args.grid.display()))?;
+    let grid = Grid::parse(&text, &args.grid.display().to_string())?;
+    let configs = grid.configs()?;
+    let mut word_sizes: Vec<u32> = configs.iter().map(|c| c.word_bits).collect();
+    word_sizes.sort_unstable();
+    word_sizes.dedup();
+    let jobs = if args.jobs == 0 {
+        rayon::current_num_threads()
+    } else {
+        args.jobs
+    };
+    let started = Instant::now();
+    let (workload, rows, prepared, what) = if let Some(model) = &args.model {
+        if args.allow_insecure {
+            bail!("--allow-insecure applies to --op only (networks choose secure parameters)");
+        }
+        let sweep = crate::network::ModelSweep::new(model, args.strategy, &args.model_args)?;
+        // One compilation per word size, shared by the points (an error makes its points
+        // infeasible with that reason).
+        let compiled: HashMap<u32, std::result::Result<_, String>> = word_sizes
+            .iter()
+            .map(|&w| (w, sweep.compile(w).map_err(|e| format!("{e:#}"))))
+            .collect();
+        let prepared = started.elapsed();
+        let progress = crate::progress::bar(grid.len() as u64, "sweep");
+        let rows = run(&grid, &configs, args.jobs, &progress, |config| {
+            let choices = compiled[&config.word_bits]
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sim = crate::network::simulate_compiled_choices(choices, config)?;
+            Ok(Point {
+                time_us: sim.total.time_us,
+                bound: None,
+                params: Some(params_label(&sim)),
+            })
+        })?;
+        let what = format!(
+            "{} ({:?}) on {} configurations",
+            sweep.name(),
+            args.strategy,
+            rows.len()
+        )
+        .to_lowercase();
+        (Workload::Model, rows, prepared, what)
+    } else {
+        let op = args.op.expect("clap requires --op or --model");
+        let mut programs = HashMap::new();
+        for &w in &word_sizes {
+            let params = crate::simulate::op_params(
+                args.log_n,
+                args.levels as usize,
+                args.dnum as usize,
+                w,
+                args.allow_insecure,
+            )?;
+            programs.insert(w, crate::simulate::op_program(op, &params)?);
+        }
+        let prepared = started.elapsed();
+        let progress = crate::progress::bar(grid.len() as u64, "sweep");
+        let rows = run(&grid, &configs, args.jobs, &progress, |config| {
+            let report = heaccel_sim::simulate(&programs[&config.word_bits], config)?;
+            Ok(Point {
+                time_us: report.time_us,
+                bound: Some(report.bound.name().to_string()),
+                params: None,
+            })
+        })?;
+        let what = format!(
+            "{op:?} at N = 2^{}, L = {}: {} configurations",
+            args.log_n,
+            args.levels,
+            rows.len()
+        );
+        (Workload::Op, rows, prepared, what)
+    };
+    let total = started.elapsed();
+    let files = write_outputs(&args.out, &grid, &rows, &what, workload)?;
+    Ok(SweepReport {
+        title: what,
+        axes: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+        rows,
+        files,
+        compiled_word_sizes: word_sizes,
+        prepare_seconds: prepared.as_secs_f64(),
+        simulate_seconds: (total - prepared).as_secs_f64(),
+        jobs,
+    })
+}
+
+/// `N=2^14 L=7 dnum=2` (and `+R refreshes` when bootstrapping is needed).
+fn params_label(sim: &heaccel_host::netsim::NetworkSim) -> String {
+    let p = &sim.params;
+    let mut s = format!("N=2^{} L={} dnum={}", p.log_n, p.levels, p.dnum);
+    if sim.total.refreshes > 0 {
+        let _ = write!(s, " +{} refreshes", sim.total.refreshes);
+    }
+    s
+}
+
+/// The readable summary of a sweep: the Pareto front, the infeasible count, the timing and
+/// the files.
+pub fn format_report(r: &SweepReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}; Pareto front (cost = multiplier lanes x word bits):",
+        r.title
+    );
+    let label = if r.rows.iter().any(|r| r.params.is_some()) {
+        "params"
+    } else {
+        "bound"
+    };
+    let _ = writeln!(
+        s,
+        "  {:>12} {:>12}  {:<10} {}",
+        "time_us",
+        "cost",
+        label,
+        r.axes.join("  ")
+    );
+    let mut front: Vec<&SweepRow> = r.rows.iter().filter(|r| r.pareto).collect();
+    front.sort_by_key(|r| r.cost_lane_bits);
+    for row in front {
+        let _ = writeln!(
+            s,
+            "  {:>12.3} {:>12}  {:<10} {}",
+            row.time_us.unwrap_or(f64::NAN),
+            row.cost_lane_bits,
+            row.params.as_ref().or(row.bound.as_ref()).map_or("", |s| s),
+            row.values.join("  ")
+        );
+    }
+    let infeasible = r.rows.iter().filter(|r| r.time_us.is_none()).count();
+    if infeasible > 0 {
+        let _ = writeln!(
+            s,
+            "  {infeasible} configurations cannot run it (marked infeasible in the CSV)"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {} configurations in {:.2} s on {} threads ({:.2} s preparing for word sizes {:?})",
+        r.rows.len(),
+        r.prepare_seconds + r.simulate_seconds,
+        r.jobs,
+        r.prepare_seconds,
+        r.compiled_word_sizes
+    );
+    for f in &r.files {
+        let _ = writeln!(s, "wrote {}", f.display());
+    }
+    s
+}
 
 /// Most configurations one grid may hold.
 pub const MAX_CONFIGS: usize = 100_000;
@@ -151,6 +391,17 @@ pub fn multiplier_lanes(config: &HwConfig) -> u64 {
         + config.bconv.lanes as u64
 }
 
+/// What a grid point's simulation reports.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// Simulated latency, microseconds.
+    pub time_us: f64,
+    /// The busiest unit (`--op` sweeps).
+    pub bound: Option<String>,
+    /// The parameter set chosen (`--model` sweeps), e.g. `N=2^14 L=7 dnum=2`.
+    pub params: Option<String>,
+}
+
 /// One simulated grid point.
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepRow {
@@ -160,8 +411,10 @@ pub struct SweepRow {
     pub values: Vec<String>,
     /// Simulated latency; `None` when the point cannot run the workload (see `infeasible`).
     pub time_us: Option<f64>,
-    /// The busiest unit, or `infeasible`.
-    pub bound: String,
+    /// The busiest unit (`--op` sweeps); `None` for `--model` sweeps and infeasible points.
+    pub bound: Option<String>,
+    /// The parameter set chosen (`--model` sweeps); `None` otherwise.
+    pub params: Option<String>,
     /// Why the simulator refused the point (e.g. the working set exceeds the scratchpad).
     pub infeasible: Option<String>,
     /// [`multiplier_lanes`] times the word size in bits.
@@ -178,7 +431,7 @@ pub fn run(
     configs: &[HwConfig],
     jobs: usize,
     progress: &indicatif::ProgressBar,
-    evaluate: impl Fn(&HwConfig) -> Result<heaccel_sim::TimingReport> + Sync,
+    evaluate: impl Fn(&HwConfig) -> Result<Point> + Sync,
 ) -> Result<Vec<SweepRow>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -192,15 +445,16 @@ pub fn run(
             .map(|(index, config)| {
                 let result = evaluate(config);
                 progress.inc(1);
-                let (time_us, bound, infeasible) = match result {
-                    Ok(report) => (Some(report.time_us), report.bound.name().to_string(), None),
-                    Err(e) => (None, "infeasible".to_string(), Some(format!("{e:#}"))),
+                let (time_us, bound, params, infeasible) = match result {
+                    Ok(p) => (Some(p.time_us), p.bound, p.params, None),
+                    Err(e) => (None, None, None, Some(format!("{e:#}"))),
                 };
                 SweepRow {
                     index,
                     values: grid.point(index).iter().map(|v| v.to_string()).collect(),
                     time_us,
                     bound,
+                    params,
                     infeasible,
                     cost_lane_bits: multiplier_lanes(config) * config.word_bits as u64,
                     pareto: false,
@@ -235,20 +489,29 @@ pub fn mark_pareto(rows: &mut [SweepRow]) {
     }
 }
 
-/// The CSV text: a header, then one row per point in index order.
-pub fn to_csv(grid: &Grid, rows: &[SweepRow]) -> String {
+/// The CSV text: a header, then one row per point in index order. The column after
+/// `time_us` is `bound` (the busiest unit) for `--op` sweeps and `params` (the parameter set)
+/// for `--model` sweeps; it reads `infeasible` when the point cannot run the workload.
+pub fn to_csv(grid: &Grid, rows: &[SweepRow], workload: Workload) -> String {
+    let model = workload == Workload::Model;
     let mut s = String::from("index");
     for (key, _) in &grid.axes {
         let _ = write!(s, ",{key}");
     }
-    s.push_str(",time_us,bound,cost_lane_bits,pareto\n");
+    let label = if model { "params" } else { "bound" };
+    let _ = writeln!(s, ",time_us,{label},cost_lane_bits,pareto");
     for r in rows {
         let _ = write!(s, "{}", r.index);
         for v in &r.values {
             let _ = write!(s, ",{}", v.replace(',', ";"));
         }
         let time = r.time_us.map_or(String::new(), |t| t.to_string());
-        let _ = writeln!(s, ",{time},{},{},{}", r.bound, r.cost_lane_bits, r.pareto);
+        let what = r
+            .params
+            .as_ref()
+            .or(r.bound.as_ref())
+            .map_or("infeasible", |s| s);
+        let _ = writeln!(s, ",{time},{what},{},{}", r.cost_lane_bits, r.pareto);
     }
     s
 }
@@ -259,10 +522,11 @@ pub fn write_outputs(
     grid: &Grid,
     rows: &[SweepRow],
     title: &str,
+    workload: Workload,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let csv = dir.join("sweep.csv");
-    crate::plot::write_whole(&csv, &to_csv(grid, rows))?;
+    crate::plot::write_whole(&csv, &to_csv(grid, rows, workload))?;
     let svg = dir.join("pareto.svg");
     let points: Vec<(f64, f64, bool)> = rows
         .iter()

@@ -41,7 +41,15 @@ fn check_sim(v: &serde_json::Value) {
         ] {
             assert!(l[key].is_u64(), "{key}: {l}");
         }
-        sum += l["time_us"].as_f64().unwrap();
+        let time = l["time_us"].as_f64().unwrap();
+        sum += time;
+        let shares: f64 = l["time_by_bound"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((shares - time).abs() <= 1e-9 * time.max(1.0), "{l}");
     }
     let total = &v["total"];
     let t = total["time_us"].as_f64().unwrap();
@@ -168,4 +176,68 @@ fn bad_network_inputs_are_named() {
     );
     let e = failure(&["simulate", "--model", "lenet", "--config", "gpu"]);
     assert!(e.contains("gpu"), "{e}");
+}
+
+/// Checks `svg` is one well-formed XML element tree (every tag closed in order, attributes
+/// quoted) and returns its text content with the XML entities decoded.
+fn svg_text(svg: &str) -> String {
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    let mut stack: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut rest = svg;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let close = rest[open..].find('>').expect("a closed tag") + open;
+        let tag = &rest[open + 1..close];
+        assert_eq!(tag.matches('"').count() % 2, 0, "quoted attributes: {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "closing {name}");
+        } else if !tag.ends_with('/') && !tag.starts_with('?') && !tag.starts_with('!') {
+            stack.push(tag.split_whitespace().next().unwrap().to_string());
+        }
+        rest = &rest[close + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+    text.replace("&apos;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn simulate_model_svg_names_every_layer_and_operation() {
+    let path = std::env::temp_dir().join(format!("heaccel-model-{}.svg", std::process::id()));
+    let v = json(&[
+        "simulate",
+        "--model",
+        "lenet",
+        "--config",
+        "asic",
+        "--json",
+        "--svg",
+        path.to_str().unwrap(),
+    ]);
+    let text = svg_text(&std::fs::read_to_string(&path).unwrap());
+    for l in v["layers"].as_array().unwrap() {
+        let name = l["name"].as_str().unwrap();
+        assert!(text.contains(name), "layer {name} not in the figure");
+        for unit in l["time_by_bound"].as_object().unwrap().keys() {
+            assert!(text.contains(unit.as_str()), "unit {unit}");
+        }
+    }
+    for op in ["rotation", "pmult", "hmult", "rescale", "add"] {
+        assert!(text.contains(op), "operation {op}");
+    }
+    assert!(text.contains("roofline on asic"));
+    std::fs::remove_file(&path).unwrap();
+    // an unwritable figure is an error naming the file
+    let e = failure(&[
+        "simulate",
+        "--model",
+        "lenet",
+        "--svg",
+        "/nonexistent-heaccel-dir/f.svg",
+    ]);
+    assert!(e.contains("/nonexistent-heaccel-dir/f.svg"), "{e}");
 }

@@ -222,3 +222,165 @@ fn verilog_rejects_bad_input_with_the_allowed_range() {
         "{err}"
     );
 }
+
+/// A parsed VCD file: the top scope's signals (`name -> id`), and every signal's changes
+/// `(time, value)` in time order.
+struct Vcd {
+    top: std::collections::HashMap<String, String>,
+    changes: std::collections::HashMap<String, Vec<(u64, u64)>>,
+}
+
+impl Vcd {
+    /// Parses `text`, checking the structure GTKWave and Surfer rely on: the header
+    /// commands, balanced scopes, declared identifiers, increasing timestamps and values no
+    /// wider than their declaration.
+    fn parse(text: &str) -> Vcd {
+        assert!(
+            text.starts_with("$timescale 1 ps $end\n"),
+            "header: {}",
+            &text[..40]
+        );
+        let (header, body) = text
+            .split_once("$enddefinitions $end\n")
+            .expect("definitions end");
+        let mut depth = 0usize;
+        let mut top = std::collections::HashMap::new();
+        let mut widths = std::collections::HashMap::new();
+        for line in header.lines().skip(1) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            match w[0] {
+                "$scope" => {
+                    assert_eq!((w[1], w[3]), ("module", "$end"), "{line}");
+                    depth += 1;
+                }
+                "$upscope" => depth = depth.checked_sub(1).expect("balanced scopes"),
+                "$var" => {
+                    assert_eq!((w[1], w[5]), ("wire", "$end"), "{line}");
+                    let width: usize = w[2].parse().unwrap();
+                    assert!(widths.insert(w[3].to_string(), width).is_none(), "{line}");
+                    if depth == 1 {
+                        top.insert(w[4].to_string(), w[3].to_string());
+                    }
+                }
+                other => panic!("unexpected header command {other}"),
+            }
+        }
+        assert_eq!(depth, 0, "unbalanced scopes");
+        let mut changes: std::collections::HashMap<String, Vec<(u64, u64)>> = Default::default();
+        let mut now = None::<u64>;
+        for line in body.lines() {
+            if let Some(t) = line.strip_prefix('#') {
+                let t: u64 = t.parse().unwrap();
+                assert!(now.is_none_or(|n| t > n), "timestamps increase: {line}");
+                now = Some(t);
+            } else if line == "$dumpvars" || line == "$end" {
+                assert_eq!(now, Some(0), "the initial dump is at #0");
+            } else {
+                let (bits, id) = match line.strip_prefix('b') {
+                    Some(v) => v.split_once(' ').expect("a vector change names its id"),
+                    None => line.split_at(1),
+                };
+                let width = widths[id];
+                assert!(bits.len() <= width, "{line}: wider than {width}");
+                let value = u64::from_str_radix(bits, 2).unwrap_or_else(|_| panic!("{line}"));
+                changes
+                    .entry(id.to_string())
+                    .or_default()
+                    .push((now.expect("a time"), value));
+            }
+        }
+        Vcd { top, changes }
+    }
+
+    /// The value of the top-scope signal `name` at time `t`.
+    fn at(&self, name: &str, t: u64) -> u64 {
+        let id = &self.top[name];
+        self.changes[id]
+            .iter()
+            .take_while(|(time, _)| *time <= t)
+            .last()
+            .expect("a value from the dump")
+            .1
+    }
+}
+
+/// The modular multiplier's waveform: header and ports, and its output against u128
+/// products of the inputs sampled five rising edges earlier (`ModMul::LATENCY`).
+#[test]
+fn verify_rtl_writes_a_vcd_waveform_of_the_block() {
+    let dir = std::env::temp_dir().join(format!("heaccel-rtl-vcd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vcd = dir.join("modmul.vcd");
+    let out = heaccel(&[
+        "verify",
+        "rtl",
+        "--json",
+        "--no-verilator",
+        "--block",
+        "modmul",
+        "--vcd",
+        vcd.to_str().unwrap(),
+        "--out",
+        dir.join("files").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["waveforms"], serde_json::json!([vcd.to_str().unwrap()]));
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["block"] == "modmul"),
+        "{rows:?}"
+    );
+    let q = v["q"].as_u64().unwrap();
+    let wave = Vcd::parse(&std::fs::read_to_string(&vcd).unwrap());
+    for port in ["clock", "a", "w", "w_shoup", "y"] {
+        assert!(wave.top.contains_key(port), "port {port} not declared");
+    }
+    // 10 ns period: inputs change at k P, the clock rises at k P + P / 2
+    const P: u64 = 10_000;
+    const LATENCY: u64 = 5;
+    let edges = wave.changes[&wave.top["clock"]]
+        .iter()
+        .filter(|(_, v)| *v == 1)
+        .count() as u64;
+    assert!(edges >= 300, "{edges} rising edges for 300 vectors");
+    let mut nonzero = 0;
+    for k in 0..edges - LATENCY {
+        let t = k * P + P / 2;
+        assert_eq!(wave.at("clock", t), 1);
+        let (a, w) = (wave.at("a", t), wave.at("w", t));
+        let want = (a as u128 * w as u128 % q as u128) as u64;
+        assert_eq!(
+            wave.at("y", t + (LATENCY - 1) * P),
+            want,
+            "cycle {k}: {a} * {w}"
+        );
+        nonzero += usize::from(want != 0);
+    }
+    assert!(nonzero >= 290, "{nonzero} nonzero products");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn verify_rtl_vcd_needs_a_block_and_a_writable_file() {
+    let out = heaccel(&["verify", "rtl", "--vcd", "x.vcd"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--block"), "{err}");
+    let out = heaccel(&[
+        "verify",
+        "rtl",
+        "--no-verilator",
+        "--block",
+        "automorph",
+        "--vcd",
+        "/nonexistent-heaccel-dir/w.vcd",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent-heaccel-dir/w.vcd"), "{err}");
+}

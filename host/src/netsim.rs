@@ -25,11 +25,12 @@
 //!   writes its result back, and operations do not overlap, so the figures are conservative
 //!   (an upper estimate of a schedule that keeps values on chip and overlaps operations).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
-use heaccel_sim::{HwConfig, Program};
+use heaccel_sim::{HwConfig, Program, Unit};
 use heaccel_verification::automorphism::galois_element_for_rotation;
 use heaccel_verification::circuits::MinimaxActivation;
 use heaccel_verification::ckks::{Parameters, ParametersLiteral};
@@ -326,6 +327,24 @@ pub fn fit_scratchpad(
     choice: ParameterChoice,
     config: &HwConfig,
 ) -> Result<(ParameterChoice, Parameters)> {
+    fit_scratchpad_with(choice, config, build_with_key_switch_words)
+}
+
+/// `choice` built, with the words of the top-level key switch's working set (scratchpad
+/// slots times `N`).
+fn build_with_key_switch_words(choice: &ParameterChoice) -> Result<(Parameters, u64)> {
+    let params = choice.literal().build()?;
+    let g = galois_element_for_rotation(1, params.log_n());
+    let program = lowering::lower_automorphisms(&params, choice.levels, &[g])?;
+    Ok((params, program.slots as u64 * program.n() as u64))
+}
+
+/// [`fit_scratchpad`] with `build` making each candidate's parameters and key-switch words.
+fn fit_scratchpad_with(
+    choice: ParameterChoice,
+    config: &HwConfig,
+    mut build: impl FnMut(&ParameterChoice) -> Result<(Parameters, u64)>,
+) -> Result<(ParameterChoice, Parameters)> {
     let mut last = 0;
     for dnum in choice.dnum..=choice.levels + 1 {
         let c = with_dnum(&choice, dnum);
@@ -333,10 +352,8 @@ pub fn fit_scratchpad(
             continue; // same primes, same program size
         }
         last = c.special_primes;
-        let params = c.literal().build()?;
-        let g = galois_element_for_rotation(1, params.log_n());
-        let program = lowering::lower_automorphisms(&params, c.levels, &[g])?;
-        let need = program.slots as u64 * program.n() as u64 * config.word_bytes();
+        let (params, words) = build(&c)?;
+        let need = words * config.word_bytes();
         if need <= config.scratchpad.bytes {
             return Ok((c, params));
         }
@@ -350,12 +367,20 @@ pub fn fit_scratchpad(
     })
 }
 
+/// A simulated program's microseconds and bounding unit.
+type Timed = (f64, Unit);
+
+/// The unused second entry of a non-rotation operation.
+const NONE: Timed = (0.0, Unit::Memory);
+
 /// Simulated time of single CKKS operations at given levels (see the module docs).
 #[derive(Debug)]
 pub struct OpCoster {
     params: Parameters,
     config: HwConfig,
-    cache: HashMap<(TallyKind, usize), (f64, f64)>,
+    /// `(kind, level)` -> the time and bound of one operation and of two (rotations) or
+    /// zero (others).
+    cache: HashMap<(TallyKind, usize), (Timed, Timed)>,
 }
 
 impl OpCoster {
@@ -378,18 +403,40 @@ impl OpCoster {
             <= self.config.scratchpad.bytes
     }
 
-    fn time(&self, program: &Program) -> Result<f64> {
-        Ok(heaccel_sim::simulate(program, &self.config)?.time_us)
+    fn time(&self, program: &Program) -> Result<(f64, Unit)> {
+        let report = heaccel_sim::simulate(program, &self.config)?;
+        Ok((report.time_us, report.bound))
     }
 
     /// Simulated microseconds of one `kind` operation whose operands are at `level`
     /// (`level <= L`; `>= 1` for a rescale).
     pub fn time_us(&mut self, kind: TallyKind, level: usize) -> Result<f64> {
+        let ((t1, _), (t2, _)) = self.entry(kind, level)?;
+        Ok(match kind {
+            TallyKind::Rotations { count } => t1 + count.saturating_sub(1) as f64 * (t2 - t1),
+            _ => t1,
+        })
+    }
+
+    /// [`OpCoster::time_us`] split by the unit that bounds each simulated program: a
+    /// rotation group's first rotation by the one-rotation program's bound, each further one
+    /// (`t(2) - t(1)`) by the two-rotation program's.
+    pub fn time_by_bound(&mut self, kind: TallyKind, level: usize) -> Result<Vec<(Unit, f64)>> {
+        let ((t1, b1), (t2, b2)) = self.entry(kind, level)?;
+        Ok(match kind {
+            TallyKind::Rotations { count } if count > 1 => {
+                vec![(b1, t1), (b2, (count - 1) as f64 * (t2 - t1))]
+            }
+            _ => vec![(b1, t1)],
+        })
+    }
+
+    fn entry(&mut self, kind: TallyKind, level: usize) -> Result<(Timed, Timed)> {
         let key = match kind {
             TallyKind::Rotations { .. } => (TallyKind::Rotations { count: 1 }, level),
             k => (k, level),
         };
-        let (t1, t2) = match self.cache.get(&key) {
+        Ok(match self.cache.get(&key) {
             Some(&t) => t,
             None => {
                 let p = &self.params;
@@ -404,32 +451,30 @@ impl OpCoster {
                             (one, self.time(&two)?)
                         } else {
                             // no room for two keys' accumulators: no hoisting benefit
-                            (one, 2.0 * one)
+                            (one, (2.0 * one.0, one.1))
                         }
                     }
-                    TallyKind::PMult => (self.time(&lowering::lower_pmult(p, level)?)?, 0.0),
-                    TallyKind::AddPlain => (self.time(&lowering::lower_add_plain(p, level)?)?, 0.0),
-                    TallyKind::Add => (self.time(&lowering::lower_add(p, level)?)?, 0.0),
-                    TallyKind::MulRelin => {
-                        (self.time(&lowering::lower_hmult_relin(p, level)?)?, 0.0)
+                    TallyKind::PMult => (self.time(&lowering::lower_pmult(p, level)?)?, NONE),
+                    TallyKind::AddPlain => {
+                        (self.time(&lowering::lower_add_plain(p, level)?)?, NONE)
                     }
-                    TallyKind::Rescale => (self.time(&lowering::lower_rescale(p, level)?)?, 0.0),
+                    TallyKind::Add => (self.time(&lowering::lower_add(p, level)?)?, NONE),
+                    TallyKind::MulRelin => {
+                        (self.time(&lowering::lower_hmult_relin(p, level)?)?, NONE)
+                    }
+                    TallyKind::Rescale => (self.time(&lowering::lower_rescale(p, level)?)?, NONE),
                     TallyKind::AddConst => (
                         self.time(&lowering::lower_add_const(p, level, 1.0, scale)?)?,
-                        0.0,
+                        NONE,
                     ),
                     TallyKind::MulConst => (
                         self.time(&lowering::lower_mul_const(p, level, 1.0, scale)?)?,
-                        0.0,
+                        NONE,
                     ),
                 };
                 self.cache.insert(key, t);
                 t
             }
-        };
-        Ok(match kind {
-            TallyKind::Rotations { count } => t1 + count.saturating_sub(1) as f64 * (t2 - t1),
-            _ => t1,
         })
     }
 }
@@ -471,6 +516,9 @@ pub struct LayerSim {
     pub repacked: bool,
     /// Simulated time, microseconds.
     pub time_us: f64,
+    /// `time_us` split by the unit that bounds each operation ([`OpCoster::time_by_bound`];
+    /// the shares sum to `time_us` up to rounding), by unit name.
+    pub time_by_bound: BTreeMap<&'static str, f64>,
 }
 
 /// Totals of a [`NetworkSim`].
@@ -553,18 +601,69 @@ fn layer_sim(
         refreshed,
         repacked: row.repacked,
         time_us,
+        time_by_bound: BTreeMap::new(),
+    }
+}
+
+/// A network compiled for accelerators with `word_bits`-bit words: its packing report and its
+/// parameter choice (before [`fit_scratchpad`]), which depend on the words only; shared by
+/// every configuration with those words ([`simulate_compiled`]).
+/// The parameters are built once per `dnum` the configurations' scratchpads ask for (the
+/// prime search and NTT tables dominate a configuration's simulation otherwise).
+#[derive(Debug, Clone)]
+pub struct CompiledNetwork {
+    network: String,
+    strategy: &'static str,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+    report: crate::pack::NetworkReport,
+    params: ParameterChoice,
+    /// `dnum` -> the built parameters and the key-switch words.
+    built: Arc<Mutex<HashMap<usize, (Parameters, u64)>>>,
+}
+
+impl CompiledNetwork {
+    /// The word size it was compiled for.
+    pub fn word_bits(&self) -> u32 {
+        self.word_bits
+    }
+
+    /// The parameter choice before the scratchpad fit.
+    pub fn params(&self) -> &ParameterChoice {
+        &self.params
     }
 }
 
 /// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
-/// result), chooses its parameters for `config`'s words and simulates every layer.
-///
-/// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
-/// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
-/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
-/// precedes a layer that would end below level 0; a layer that starts before the last
-/// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: packing
-/// (naming the layer), parameters, a layer deeper than `L`.
+/// result) and chooses its parameters for `word_bits`-bit words. Errors: packing (naming the
+/// layer), parameters.
+pub fn compile_network(
+    network: &Network,
+    strategy: &Strategy,
+    nonlinear: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+) -> Result<CompiledNetwork> {
+    let first_slots = 1 << 13;
+    let mut report = network_report_with(network, strategy, first_slots, nonlinear)?;
+    let params = select_parameters(report.total.depth, word_bits)?;
+    if params.slots() != first_slots {
+        report = network_report_with(network, strategy, params.slots(), nonlinear)?;
+    }
+    Ok(CompiledNetwork {
+        network: network.name.clone(),
+        strategy: strategy_name(strategy),
+        names,
+        word_bits,
+        report,
+        params,
+        built: Arc::default(),
+    })
+}
+
+/// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
+/// result), chooses its parameters for `config`'s words and simulates every layer
+/// ([`compile_network`], then [`simulate_compiled`]).
 pub fn simulate_network(
     network: &Network,
     strategy: &Strategy,
@@ -572,13 +671,39 @@ pub fn simulate_network(
     names: (ActivationChoice, PoolChoice),
     config: &HwConfig,
 ) -> Result<NetworkSim> {
-    let first_slots = 1 << 13;
-    let mut report = network_report_with(network, strategy, first_slots, nonlinear)?;
-    let params = select_parameters(report.total.depth, config.word_bits)?;
-    if params.slots() != first_slots {
-        report = network_report_with(network, strategy, params.slots(), nonlinear)?;
+    let compiled = compile_network(network, strategy, nonlinear, names, config.word_bits)?;
+    simulate_compiled(&compiled, config)
+}
+
+/// Fits a compiled network's parameters to `config`'s scratchpad and simulates every layer.
+///
+/// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
+/// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
+/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
+/// precedes a layer that would end below level 0; a layer that starts before the last
+/// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: `config`'s
+/// words differ from the compiled ones, parameters, a layer deeper than `L`.
+pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Result<NetworkSim> {
+    if config.word_bits != compiled.word_bits {
+        return Err(NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "`{}` has {}-bit words; the network was compiled for {}",
+                config.name, config.word_bits, compiled.word_bits
+            ),
+        });
     }
-    let (params, built) = fit_scratchpad(params, config)?;
+    let report = &compiled.report;
+    let (params, built) = fit_scratchpad_with(compiled.params.clone(), config, |c| {
+        // a poisoned lock only means another thread panicked; the map is still valid
+        let mut cache = compiled.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.get(&c.dnum) {
+            return Ok(hit.clone());
+        }
+        let made = build_with_key_switch_words(c)?;
+        cache.insert(c.dnum, made.clone());
+        Ok(made)
+    })?;
     let mut coster = OpCoster::new(built, config.clone());
     let top = params.levels;
     let mut last_refresh = 0;
@@ -607,10 +732,16 @@ pub fn simulate_network(
             top - (row.start_depth - last_refresh)
         };
         let mut time = 0.0;
+        let mut by_bound = BTreeMap::new();
         for t in &row.profile {
             time += t.count as f64 * coster.time_us(t.kind, level_in - t.depth)?;
+            for (unit, us) in coster.time_by_bound(t.kind, level_in - t.depth)? {
+                *by_bound.entry(unit.name()).or_insert(0.0) += t.count as f64 * us;
+            }
         }
-        layers.push(layer_sim(row, level_in, refreshed, time));
+        let mut layer = layer_sim(row, level_in, refreshed, time);
+        layer.time_by_bound = by_bound;
+        layers.push(layer);
     }
     let sum = |f: fn(&LayerSim) -> usize| layers.iter().map(f).sum::<usize>();
     let total = TotalSim {
@@ -626,10 +757,10 @@ pub fn simulate_network(
         time_us: layers.iter().map(|l| l.time_us).sum(),
     };
     Ok(NetworkSim {
-        network: network.name.clone(),
-        strategy: strategy_name(strategy).into(),
-        activation: names.0.to_string(),
-        pool: names.1.to_string(),
+        network: compiled.network.clone(),
+        strategy: compiled.strategy.into(),
+        activation: compiled.names.0.to_string(),
+        pool: compiled.names.1.to_string(),
         config: config.name.clone(),
         slots: params.slots(),
         params,
@@ -659,19 +790,43 @@ pub fn simulate_network_best_repack(
     names: (ActivationChoice, PoolChoice),
     config: &HwConfig,
 ) -> Result<NetworkSim> {
+    let choices = compile_repack_choices(network, strategy, options, names, config.word_bits)?;
+    simulate_fastest(&choices, config)
+}
+
+/// [`compile_network`] for every choice of repacked poolings of
+/// [`simulate_network_best_repack`], in its order.
+pub fn compile_repack_choices(
+    network: &Network,
+    strategy: &Strategy,
+    options: &ReportOptions,
+    names: (ActivationChoice, PoolChoice),
+    word_bits: u32,
+) -> Result<Vec<CompiledNetwork>> {
     let pools = pool_count(network);
     let choices: Vec<Repack> = if pools <= 4 {
         (0..1u64 << pools).map(Repack::Mask).collect()
     } else {
         vec![Repack::Never, Repack::Always]
     };
+    choices
+        .into_iter()
+        .map(|repack| {
+            let opts = ReportOptions {
+                repack_pooled: repack,
+                ..options.clone()
+            };
+            compile_network(network, strategy, &opts, names, word_bits)
+        })
+        .collect()
+}
+
+/// The fastest of `choices` simulated on `config` (ties: the first). Errors: the first
+/// choice that fails, or no choices.
+pub fn simulate_fastest(choices: &[CompiledNetwork], config: &HwConfig) -> Result<NetworkSim> {
     let mut best: Option<NetworkSim> = None;
-    for repack in choices {
-        let opts = ReportOptions {
-            repack_pooled: repack,
-            ..options.clone()
-        };
-        let sim = simulate_network(network, strategy, &opts, names, config)?;
+    for compiled in choices {
+        let sim = simulate_compiled(compiled, config)?;
         if best
             .as_ref()
             .is_none_or(|b| sim.total.time_us < b.total.time_us)
@@ -679,5 +834,8 @@ pub fn simulate_network_best_repack(
             best = Some(sim);
         }
     }
-    Ok(best.expect("at least one choice"))
+    best.ok_or(NetsimError::Choice {
+        field: "repack",
+        problem: "no repacking choice to simulate".into(),
+    })
 }

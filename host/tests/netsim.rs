@@ -407,3 +407,32 @@ fn the_best_repacking_is_no_slower_than_always_or_never() {
         always.total.depth - never.total.depth
     );
 }
+
+#[test]
+fn a_compiled_network_serves_many_configurations_as_simulate_network_does() {
+    let net = lenet();
+    let options = report_options(ActivationChoice::Poly, PoolChoice::Avg, Repack::Always).unwrap();
+    let names = (ActivationChoice::Poly, PoolChoice::Avg);
+    let compiled = compile_network(&net, &spencnn(), &options, names, 36).unwrap();
+    assert_eq!(compiled.word_bits(), 36);
+    // scratchpads that choose different dnum, each asked twice (the second from the cache)
+    let mut dnums = std::collections::BTreeSet::new();
+    for bytes in [3u64 << 20, 4 << 20, 6 << 20, 256 << 20, 3 << 20] {
+        let mut config = asic();
+        config.scratchpad.bytes = bytes;
+        let direct = simulate_network(&net, &spencnn(), &options, names, &config).unwrap();
+        assert_eq!(
+            simulate_compiled(&compiled, &config).unwrap(),
+            direct,
+            "{bytes}"
+        );
+        dnums.insert(direct.params.dnum);
+    }
+    assert!(dnums.len() >= 2, "{dnums:?}");
+    let mut narrow = asic();
+    narrow.word_bits = 32;
+    let e = simulate_compiled(&compiled, &narrow)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("word_bits") && e.contains("36"), "{e}");
+}

@@ -1,0 +1,118 @@
+//! The examples every `heaccel` command's help ends with, in one table: [`with_examples`]
+//! attaches them to clap's command tree (as `after_help`, printed verbatim by `-h` and
+//! `--help`). A command of the tree without an entry keeps the help its doc comment gives;
+//! cli/tests/help.rs walks the tree and fails on any command whose help has no example.
+
+/// `(command path, example lines)`; each line is a complete command.
+pub const EXAMPLES: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "heaccel ckks report",
+            "heaccel simulate --model lenet --config fpga-u280 --svg lenet.svg",
+            "heaccel sweep --model lenet --grid grid.toml --jobs 2 --out sweep-out",
+        ],
+    ),
+    (
+        "ckks",
+        &["heaccel ckks report --preset spencnn-n14 --json", "heaccel ckks presets"],
+    ),
+    ("ckks report", &["heaccel ckks report --preset spencnn-n14 --json"]),
+    (
+        "ckks params",
+        &["heaccel ckks params --preset spencnn-n14", "heaccel ckks params --params my.toml"],
+    ),
+    ("ckks presets", &["heaccel ckks presets"]),
+    (
+        "simulate",
+        &[
+            "heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280",
+            "heaccel simulate --program prog.json --config asic --json",
+            "heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic --svg lenet.svg",
+        ],
+    ),
+    ("compare", &["heaccel compare --model vgg5 --config fpga-u280 --json"]),
+    (
+        "verilog",
+        &["heaccel verilog --block ntt --log-n 10 --lanes 8 --out ntt-rtl"],
+    ),
+    ("verify", &["heaccel verify rtl --no-verilator"]),
+    (
+        "verify rtl",
+        &[
+            "heaccel verify rtl --no-verilator --json",
+            "heaccel verify rtl --block modmul --vcd modmul.vcd",
+        ],
+    ),
+    (
+        "sweep",
+        &[
+            "heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out",
+            "heaccel sweep --model lenet --strategy spencnn --prune 0.5 --grid grid.toml --json",
+        ],
+    ),
+    (
+        "fpga",
+        &["heaccel fpga build --target u280 --lanes 8 --log-n 12 --out u280-build"],
+    ),
+    (
+        "fpga build",
+        &[
+            "heaccel fpga build --target u280 --lanes 8 --log-n 12 --out u280-build",
+            "heaccel fpga build --target generic --lanes 4 --log-n 10 --clock-mhz 250 --out gen",
+        ],
+    ),
+    (
+        "fpga estimate",
+        &[
+            "heaccel fpga estimate --lanes 8 --fit-lanes 16 --log-n 12 --out est --json",
+            "heaccel fpga estimate --lanes 2 --log-n 8 --write-preset my-u280.toml",
+        ],
+    ),
+    ("approx", &["heaccel approx sign --alpha 13"]),
+    (
+        "approx sign",
+        &[
+            "heaccel approx sign --alpha 13",
+            "heaccel approx sign --degrees 7,15,27 --eps 0.001 --json",
+        ],
+    ),
+];
+
+/// The `after_help` text of `lines`.
+fn examples_text(lines: &[&str]) -> String {
+    let mut s = String::from(if lines.len() == 1 {
+        "Example:"
+    } else {
+        "Examples:"
+    });
+    for line in lines {
+        s.push_str("\n  ");
+        s.push_str(line);
+    }
+    s
+}
+
+/// `command` with the examples of [`EXAMPLES`] attached to it and its subcommands.
+pub fn with_examples(command: clap::Command) -> clap::Command {
+    attach(command, "")
+}
+
+fn attach(mut command: clap::Command, path: &str) -> clap::Command {
+    if let Some((_, lines)) = EXAMPLES.iter().find(|(p, _)| *p == path) {
+        command = command.after_help(examples_text(lines));
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        command = command.mut_subcommand(&name, |s| attach(s, &sub_path));
+    }
+    command
+}
