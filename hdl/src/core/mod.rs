@@ -43,9 +43,11 @@
 //! coefficient-form automorphisms are not on-chip instructions of this core
 //! ([`CoreInstr::from_parts`] callers refuse them).
 
+mod bench;
 mod lane;
 mod unit;
 
+pub use bench::{build_verilator_core, core_bundle, first_store_word};
 pub use lane::{lane_op, EwLane};
 pub use unit::{Core, CoreRun, CoreSim};
 
