@@ -110,14 +110,26 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
             Add { dst, a, b, modulus } => (opcode::ADD, *modulus, *dst, *a, *b, 0),
             Sub { dst, a, b, modulus } => (opcode::SUB, *modulus, *dst, *a, *b, 0),
             Mul { dst, a, b, modulus } => (opcode::MUL, *modulus, *dst, *a, *b, 0),
-            AddScalar { dst, a, scalar, modulus } => {
-                (opcode::ADD_SCALAR, *modulus, *dst, *a, 0, *scalar)
-            }
-            MulScalar { dst, a, scalar, modulus } => {
-                (opcode::MUL_SCALAR, *modulus, *dst, *a, 0, *scalar)
-            }
+            AddScalar {
+                dst,
+                a,
+                scalar,
+                modulus,
+            } => (opcode::ADD_SCALAR, *modulus, *dst, *a, 0, *scalar),
+            MulScalar {
+                dst,
+                a,
+                scalar,
+                modulus,
+            } => (opcode::MUL_SCALAR, *modulus, *dst, *a, 0, *scalar),
             Mac { acc, a, b, modulus } => (opcode::MAC, *modulus, *acc, *a, *b, 0),
-            Automorph { dst, src, galois, form, modulus } => {
+            Automorph {
+                dst,
+                src,
+                galois,
+                form,
+                modulus,
+            } => {
                 if *form == PolyForm::Coeff {
                     bail!(
                         "{field}: coefficient-form automorphisms are not on-chip instructions of \
@@ -269,7 +281,11 @@ fn read_program(path: &Path) -> Result<Program> {
 /// modulus), from a seeded RNG.
 pub fn random_memory(program: &Program, seed: u64) -> Result<Memory> {
     let mut memory = Memory::for_program(program);
-    let q_min = *program.moduli.iter().min().expect("validated: at least one prime");
+    let q_min = *program
+        .moduli
+        .iter()
+        .min()
+        .expect("validated: at least one prime");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for b in &program.buffers {
         if matches!(b.role, BufferRole::Input | BufferRole::Key) {
@@ -407,7 +423,10 @@ pub fn format_core_table(r: &VerifyCoreReport) -> String {
         if r.rust_hdl_bit_exact { "pass" } else { "FAIL" },
         r.core_cycles
     );
-    s += &format!("verilator       {:<5} {}\n", r.verilator, r.verilator_detail);
+    s += &format!(
+        "verilator       {:<5} {}\n",
+        r.verilator, r.verilator_detail
+    );
     for c in &r.simulator {
         s += &format!(
             "simulator       {:<22} {} cycles ({:+.1}% vs core)\n",

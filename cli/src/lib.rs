@@ -2,8 +2,8 @@
 //! returns a serializable report, so that tests can check it without a terminal.
 
 pub mod approx;
-pub mod corerun;
 pub mod ckks_report;
+pub mod corerun;
 pub mod network;
 pub mod params_file;
 pub mod plot;

@@ -388,7 +388,10 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 print!("{}", heaccel_cli::corerun::format_core_table(&report));
             }
-            anyhow::ensure!(report.pass, "the core disagrees with the functional executor");
+            anyhow::ensure!(
+                report.pass,
+                "the core disagrees with the functional executor"
+            );
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(&args),
