@@ -97,7 +97,7 @@ fn single(kind: usize, m: u16, scalar: u64) -> Instruction {
         _ => Automorph {
             dst: 3,
             src: 0,
-            galois: 2 * scalar as u64 % 64 + 1,
+            galois: 2 * scalar % 64 + 1,
             form: PolyForm::Ntt,
             modulus: m,
         },
