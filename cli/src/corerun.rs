@@ -181,9 +181,9 @@ pub fn core_hw_config(geo: &CoreGeometry, derived: bool) -> HwConfig {
         )
     } else {
         (
-            NttUnit::LATENCY as u32,
+            <NttUnit>::LATENCY as u32,
             EwLane::LATENCY as u32,
-            AutomorphUnit::LATENCY as u32,
+            <AutomorphUnit>::LATENCY as u32,
             0.0,
         )
     };

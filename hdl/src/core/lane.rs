@@ -99,14 +99,14 @@ pub struct EwLane {
 }
 
 // The delay lines below assume these latencies.
-const _: () = assert!(ModMul::LATENCY == 5 && ModAdd::LATENCY == 1 && ModSub::LATENCY == 1);
+const _: () = assert!(<ModMul>::LATENCY == 5 && <ModAdd>::LATENCY == 1 && <ModSub>::LATENCY == 1);
 
 impl EwLane {
     /// Pipeline latency in cycles: limb products (1), `hi`/`lo` split (1), Shoup
     /// multipliers (5), their sum (1), the final add/subtract (1).
-    pub const LATENCY: usize = 2 + ModMul::LATENCY + 2 * ModAdd::LATENCY;
+    pub const LATENCY: usize = 2 + <ModMul>::LATENCY + 2 * <ModAdd>::LATENCY;
     /// 16x16 partial products (DSP slices) per lane.
-    pub const PARTIAL_PRODUCTS: usize = 3 + 2 * ModMul::PARTIAL_PRODUCTS;
+    pub const PARTIAL_PRODUCTS: usize = 3 + 2 * <ModMul>::PARTIAL_PRODUCTS;
 
     /// The lane for prime `q`.
     pub fn new(q: Prime) -> Self {
@@ -119,11 +119,11 @@ impl EwLane {
             b: Signal::default(),
             c: Signal::default(),
             y: Signal::default(),
-            mul_hi: ModMul::new(q),
-            mul_lo: ModMul::new(q),
-            padd: ModAdd::new(q),
-            fadd: ModAdd::new(q),
-            fsub: ModSub::new(q),
+            mul_hi: <ModMul>::new(q),
+            mul_lo: <ModMul>::new(q),
+            padd: <ModAdd>::new(q),
+            fadd: <ModAdd>::new(q),
+            fsub: <ModSub>::new(q),
             fold: Constant::new((fold as u32).to_bits()),
             fold_shoup: Constant::new((q.shoup30(fold) as u32).to_bits()),
             one: Constant::new(1u32.to_bits()),

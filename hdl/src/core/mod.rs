@@ -348,7 +348,7 @@ pub fn cycles_of(geo: &CoreGeometry, op: u32) -> usize {
         opcode::LOAD => 1 + d,
         opcode::STORE => 2 + d,
         opcode::NTT | opcode::INTT => 1 + (d + 1) + 1 + geo.ntt.cycles() + d + 1,
-        opcode::AUTOMORPH => 1 + (d + 1) + 1 + (1 + d + AutomorphUnit::LATENCY - 1),
+        opcode::AUTOMORPH => 1 + (d + 1) + 1 + (1 + d + <AutomorphUnit>::LATENCY - 1),
         _ => 1 + d + EwLane::LATENCY + 1,
     }
 }
@@ -392,8 +392,9 @@ pub fn block_instances(geo: &CoreGeometry) -> Vec<(String, &'static str)> {
     v
 }
 
-// NttUnit is referenced in the docs of `cycles_of`.
-const _: usize = NttUnit::LATENCY;
+// NttUnit is referenced in the docs of `cycles_of`. Block types are named `<Block>::` so
+// their constants keep resolving when the blocks take a defaulted word-width parameter.
+const _: usize = <NttUnit>::LATENCY;
 
 /// Cycles of a whole run of `ops` (opcodes) without stream stalls: `2 + sum cycles_of`.
 pub fn run_cycles(geo: &CoreGeometry, ops: impl IntoIterator<Item = u32>) -> usize {

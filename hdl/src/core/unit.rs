@@ -110,14 +110,14 @@ impl Core {
         let ntt = geo
             .primes()
             .iter()
-            .map(|&q| NttUnit::new(q, geo.ntt_geometry()))
+            .map(|&q| <NttUnit>::new(q, geo.ntt_geometry()))
             .collect::<Result<Vec<_>, _>>()?;
         let ew = geo
             .primes()
             .iter()
             .flat_map(|&q| (0..w).map(move |_| EwLane::new(q)))
             .collect();
-        let aut = AutomorphUnit::new(AutomorphGeometry::new(geo.log_n(), w)?);
+        let aut = <AutomorphUnit>::new(AutomorphGeometry::new(geo.log_n(), w)?);
         Ok(Core {
             clock: Signal::default(),
             reg_we: Signal::default(),
