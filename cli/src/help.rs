@@ -45,6 +45,13 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "verify core",
+        &[
+            "heaccel verify core --program examples/core/mul_rotate_n1024.json --lanes 4",
+            "heaccel verify core --program prog.json --no-verilator --json",
+        ],
+    ),
+    (
         "sweep",
         &[
             "heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out",

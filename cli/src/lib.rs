@@ -3,6 +3,7 @@
 
 pub mod approx;
 pub mod ckks_report;
+pub mod corerun;
 pub mod fpga;
 pub mod help;
 pub mod network;

@@ -30,7 +30,7 @@ enum Command {
     Compare(CompareArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
-    /// Verification suites (`heaccel verify rtl`).
+    /// Verification suites (`heaccel verify rtl`, `heaccel verify core`).
     #[command(subcommand)]
     Verify(heaccel_cli::rtl::VerifyCommand),
     /// Simulate every configuration of a grid (an operation or a network) in parallel; CSV
@@ -285,6 +285,19 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", heaccel_cli::rtl::format_table(&report));
             }
             anyhow::ensure!(report.pass, "some RTL checks failed");
+            Ok(())
+        }
+        Some(Command::Verify(heaccel_cli::rtl::VerifyCommand::Core(args))) => {
+            let report = heaccel_cli::corerun::verify_core(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", heaccel_cli::corerun::format_core_table(&report));
+            }
+            anyhow::ensure!(
+                report.pass,
+                "the core disagrees with the functional executor"
+            );
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(&args),

@@ -58,6 +58,9 @@ pub enum VerifyCommand {
     /// and Verilator co-simulation on the vector files (with corrupted- and missing-file
     /// controls), verilator --lint-only, Yosys synth_xilinx + check -assert.
     Rtl(VerifyRtlArgs),
+    /// An ISA program on the accelerator core (rust-hdl model and Verilator) against the
+    /// functional executor, bit-exactly, with cycles of the core vs the timing simulator.
+    Core(crate::corerun::VerifyCoreArgs),
 }
 
 /// Arguments of `heaccel verify rtl`.

@@ -22,6 +22,7 @@
 pub mod automorph;
 pub mod blocks;
 pub mod butterfly;
+pub mod core;
 pub mod modarith;
 pub mod ntt;
 pub mod params;
