@@ -502,13 +502,13 @@ impl<const W: usize> ModMul<W> {
 
 impl<const W: usize> Logic for ModMul<W> {
     fn update(&mut self) {
-        // At the edge only the state moves; the output follows in the next settle pass, as
-        // the output of a DFF does.
+        // As a DFF: at the edge the state moves and the output takes the new output
+        // register's value; consumers sampling at the same edge read the old one (a `next`
+        // written in this pass is seen in the following pass, when no edge is present).
         if self.clock.pos_edge() {
             self.step();
-        } else {
-            self.y.next = self._st.out.to_bits();
         }
+        self.y.next = self._st.out.to_bits();
     }
 
     fn connect(&mut self) {
