@@ -3,6 +3,7 @@
 
 pub mod approx;
 pub mod ckks_report;
+pub mod infer;
 pub mod network;
 pub mod params_file;
 pub mod plot;

@@ -34,6 +34,15 @@ enum Command {
     ///
     /// Example: heaccel compare --model vgg5 --config fpga-u280 --json
     Compare(CompareArgs),
+    /// Encrypted inference of a network, checked against the plaintext forward pass.
+    ///
+    /// Compiles the network into one CKKS program at N = 2^14, encrypts the input, runs the
+    /// program (on the accelerator's functional executor by default), decrypts and compares.
+    ///
+    /// Examples: heaccel infer --model lenet --verify
+    ///           heaccel infer --model hefnet --count 3 --backend reference --json
+    ///           heaccel infer --model lenet --input digit.safetensors --verify
+    Infer(heaccel_cli::infer::InferArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`).
@@ -365,6 +374,23 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&c)?);
             } else {
                 print!("{}", network::format_compare(&c));
+            }
+            Ok(())
+        }
+        Some(Command::Infer(args)) => {
+            let r = heaccel_cli::infer::infer_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", heaccel_cli::infer::format_infer(&r));
+            }
+            if args.verify && !r.pass {
+                anyhow::bail!(
+                    "verification failed: {} of {} inputs pass (error < {:e} of the output range and the same argmax)",
+                    r.summary.passed,
+                    r.summary.count,
+                    r.tolerance
+                );
             }
             Ok(())
         }

@@ -21,6 +21,7 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use heaccel_sim::isa::Program;
+use heaccel_sim::HwConfig;
 use heaccel_verification::ckks::{
     Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, GaloisKeys, KeyGenerator,
     Parameters, RelinKey,
@@ -30,7 +31,10 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::funcexec::{prime_table_program, FunctionalBackend};
-use crate::netsim::{select_parameters, NetsimError, ParameterChoice};
+use crate::netsim::{
+    select_parameters, simulate_network_best_repack, ActivationChoice, NetsimError, NetworkSim,
+    ParameterChoice, PoolChoice,
+};
 use crate::nn::{FeatureMap, Network, NnError};
 use crate::pack::{
     compile_network, network_report_with, run_with, CompiledNetwork, PackError, ReferenceBackend,
@@ -134,6 +138,10 @@ pub struct PhaseTimes {
     pub plain_ms: f64,
     /// All of the above.
     pub total_ms: f64,
+    /// CPU time of this thread over all phases, ms (Linux: from `/proc/thread-self/stat` at
+    /// 100 ticks per second, so 10 ms resolution; `None` elsewhere). Below `total_ms` when
+    /// other processes share the cores.
+    pub cpu_ms: Option<f64>,
 }
 
 /// One encrypted inference against the plaintext one.
@@ -198,6 +206,18 @@ impl fmt::Debug for Session {
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
+}
+
+/// CPU time (user + system) of the calling thread, ms, where `/proc/thread-self/stat` exists
+/// (fields 14 and 15 after the command name, in ticks of 1/100 s).
+pub fn thread_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // after ") ": state is field 3 of the full line, utime 14 and stime 15
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 * 10.0)
 }
 
 fn ms(since: Instant) -> f64 {
@@ -351,6 +371,7 @@ impl Session {
         input: &FeatureMap,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<InferResult, InferError> {
+        let cpu = thread_cpu_ms();
         let t = Instant::now();
         let cts = self.encrypt(input)?;
         let encrypt_ms = ms(t);
@@ -399,9 +420,41 @@ impl Session {
                 decrypt_ms,
                 plain_ms,
                 total_ms: encrypt_ms + evaluate_ms + decrypt_ms + plain_ms,
+                cpu_ms: thread_cpu_ms().zip(cpu).map(|(b, a)| b - a),
             },
         })
     }
+}
+
+/// The repacking a simulated network ran with (bit `i` set when pooling `i`, in execution
+/// order, was repacked): to verify exactly the program `heaccel simulate --model` costed.
+pub fn repack_of(sim: &NetworkSim) -> Repack {
+    let mask = sim
+        .layers
+        .iter()
+        .filter(|l| l.kind.ends_with("pool"))
+        .enumerate()
+        .filter(|(_, l)| l.repacked)
+        .fold(0u64, |m, (i, _)| m | 1 << i.min(63));
+    Repack::Mask(mask)
+}
+
+/// The repacking `heaccel simulate --model` picks on `config` (the fastest simulated choice,
+/// [`simulate_network_best_repack`]) for `network` under `strategy` with polynomial
+/// activations and average pooling.
+pub fn best_repack(
+    network: &Network,
+    strategy: &Strategy,
+    config: &HwConfig,
+) -> Result<Repack, InferError> {
+    let sim = simulate_network_best_repack(
+        network,
+        strategy,
+        &ReportOptions::default(),
+        (ActivationChoice::Poly, PoolChoice::Avg),
+        config,
+    )?;
+    Ok(repack_of(&sim))
 }
 
 /// The most levels `N = 2^14` holds within the 128-bit bound (by [`select_parameters`]).
