@@ -423,7 +423,7 @@ pub fn format_infer(r: &InferReport) -> String {
     );
     let _ = writeln!(
         s,
-        "\n{:<16} {:>10} {:>8} {:>10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>8}  {}",
+        "\n{:<16} {:>10} {:>8} {:>10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>8}  check",
         "input",
         "max |err|",
         "range",
@@ -434,7 +434,6 @@ pub fn format_infer(r: &InferReport) -> String {
         "evaluate",
         "decrypt",
         "plain",
-        "check"
     );
     for i in &r.inputs {
         let x = &i.result;

@@ -4,6 +4,7 @@
 pub mod approx;
 pub mod ckks_report;
 pub mod infer;
+pub mod mainjob;
 pub mod network;
 pub mod params_file;
 pub mod plot;

@@ -10,11 +10,17 @@ use heaccel_verification::ckks::PRESET_NAMES;
 
 /// heaccel: an open design kit for homomorphic-encryption accelerators.
 ///
-/// With no subcommand, runs the main job on built-in defaults: the CKKS report of the
-/// reference model on the `spencnn-n14` preset.
+/// With no subcommand, runs the main job on built-in defaults: LeNet compiled with the dense
+/// baseline and SpENCNN, both simulated on `fpga-u280`, the SpENCNN program run encrypted on a
+/// seeded input on the accelerator's functional executor and checked against the plaintext
+/// pass; prints the comparison and writes JSON reports and per-layer SVGs into
+/// `heaccel-report/` (or --out). The CKKS report is `heaccel ckks report`.
 #[derive(Debug, Parser)]
 #[command(name = "heaccel", version, about, long_about)]
 struct Cli {
+    /// Folder for the main job's reports (no subcommand only).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -358,14 +364,23 @@ fn sweep_command(args: &SweepArgs) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if cli.out.is_some() && cli.command.is_some() {
+        anyhow::bail!("--out applies to the main job (heaccel with no subcommand)");
+    }
     match cli.command {
-        None => report(&ReportArgs {
-            preset: "spencnn-n14".into(),
-            params: None,
-            json: false,
-            seed: 1,
-            reps: 3,
-        }),
+        None => {
+            let mut args = heaccel_cli::mainjob::MainJobArgs::default();
+            if let Some(out) = cli.out {
+                args.out = out;
+            }
+            let r = heaccel_cli::mainjob::main_job(&args, true)?;
+            print!("{}", heaccel_cli::mainjob::format_main_job(&r));
+            anyhow::ensure!(
+                r.verification.pass,
+                "the encrypted result does not match the plaintext pass"
+            );
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
         Some(Command::Compare(args)) => {
