@@ -3,7 +3,7 @@
 //! the report's counts, and decrypted outputs match the plaintext forward pass.
 //!
 //! The suite runs the check (N = 2^14, functional executor) on one seeded input of
-//! LeNet (~7 s of CPU) and of HEFNet (~55 s); all 20 per network (~25 minutes of CPU) is
+//! LeNet (~7 s of CPU) and of HEFNet (~55 s); all 20 per network (~20 minutes of CPU) is
 //! `#[ignore]`d: `cargo test --release -p heaccel-host --test infer -- --ignored`.
 
 use heaccel_host::funcexec::{prime_table_program, FunctionalBackend};
