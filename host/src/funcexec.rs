@@ -34,7 +34,7 @@ enum Cached {
     Rescale(usize),
 }
 
-/// Operations run, by kind (for reports).
+/// What a [`FunctionalBackend`] has run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FunctionalStats {
     /// Lowered programs run.
