@@ -8,7 +8,9 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     (
         "",
         &[
-            "heaccel ckks report",
+            "heaccel",
+            "heaccel --out my-report",
+            "heaccel infer --model lenet --verify",
             "heaccel simulate --model lenet --config fpga-u280 --svg lenet.svg",
             "heaccel sweep --model lenet --grid grid.toml --jobs 2 --out sweep-out",
         ],
@@ -32,6 +34,14 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("compare", &["heaccel compare --model vgg5 --config fpga-u280 --json"]),
+    (
+        "infer",
+        &[
+            "heaccel infer --model lenet --verify",
+            "heaccel infer --model hefnet --count 3 --backend reference --json",
+            "heaccel infer --model lenet --input digit.safetensors --verify",
+        ],
+    ),
     (
         "verilog",
         &["heaccel verilog --block ntt --log-n 10 --lanes 8 --out ntt-rtl"],

@@ -6,6 +6,8 @@ pub mod ckks_report;
 pub mod corerun;
 pub mod fpga;
 pub mod help;
+pub mod infer;
+pub mod mainjob;
 pub mod network;
 pub mod params_file;
 pub mod plot;

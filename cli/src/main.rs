@@ -10,11 +10,17 @@ use heaccel_verification::ckks::PRESET_NAMES;
 
 /// heaccel: an open design kit for homomorphic-encryption accelerators.
 ///
-/// With no subcommand, runs the main job on built-in defaults: the CKKS report of the
-/// reference model on the `spencnn-n14` preset.
+/// With no subcommand, runs the main job on built-in defaults: LeNet compiled with the dense
+/// baseline and SpENCNN, both simulated on `fpga-u280`, the SpENCNN program run encrypted on a
+/// seeded input on the accelerator's functional executor and checked against the plaintext
+/// pass; prints the comparison and writes JSON reports and per-layer SVGs into
+/// `heaccel-report/` (or --out). The CKKS report is `heaccel ckks report`.
 #[derive(Debug, Parser)]
 #[command(name = "heaccel", version, about, long_about)]
 struct Cli {
+    /// Folder for the main job's reports (no subcommand only).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -28,6 +34,11 @@ enum Command {
     Simulate(SimulateArgs),
     /// Dense baseline vs SpENCNN on a network: op counts and simulated latency side by side.
     Compare(CompareArgs),
+    /// Encrypted inference of a network, checked against the plaintext forward pass.
+    ///
+    /// Compiles the network into one CKKS program at N = 2^14, encrypts the input, runs the
+    /// program (on the accelerator's functional executor by default), decrypts and compares.
+    Infer(heaccel_cli::infer::InferArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`, `heaccel verify core`).
@@ -255,14 +266,23 @@ fn sweep_command(args: &heaccel_cli::sweep::SweepArgs) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if cli.out.is_some() && cli.command.is_some() {
+        anyhow::bail!("--out applies to the main job (heaccel with no subcommand)");
+    }
     match cli.command {
-        None => report(&ReportArgs {
-            preset: "spencnn-n14".into(),
-            params: None,
-            json: false,
-            seed: 1,
-            reps: 3,
-        }),
+        None => {
+            let mut args = heaccel_cli::mainjob::MainJobArgs::default();
+            if let Some(out) = cli.out {
+                args.out = out;
+            }
+            let r = heaccel_cli::mainjob::main_job(&args, true)?;
+            print!("{}", heaccel_cli::mainjob::format_main_job(&r));
+            anyhow::ensure!(
+                r.verification.pass,
+                "the encrypted result does not match the plaintext pass"
+            );
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
         Some(Command::Compare(args)) => {
@@ -271,6 +291,23 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&c)?);
             } else {
                 print!("{}", network::format_compare(&c));
+            }
+            Ok(())
+        }
+        Some(Command::Infer(args)) => {
+            let r = heaccel_cli::infer::infer_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", heaccel_cli::infer::format_infer(&r));
+            }
+            if args.verify && !r.pass {
+                anyhow::bail!(
+                    "verification failed: {} of {} inputs pass (error < {:e} of the output range and the same argmax)",
+                    r.summary.passed,
+                    r.summary.count,
+                    r.tolerance
+                );
             }
             Ok(())
         }

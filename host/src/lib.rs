@@ -4,6 +4,8 @@
 //! layers into CKKS operation graphs ([`pack`]), and whole networks compiled and simulated on
 //! an accelerator configuration ([`netsim`]).
 
+pub mod funcexec;
+pub mod infer;
 pub mod lowering;
 pub mod netsim;
 pub mod nn;

@@ -105,6 +105,38 @@ impl<'p> FunctionalExecutor<'p> {
         Ok(())
     }
 
+    /// Runs another program on this executor's tables: `program` must have this executor's
+    /// `log_n` and prime table (as every lowering of one parameter set does) and `memory`
+    /// its buffers ([`Memory::for_program`]). One executor then serves many programs without
+    /// rebuilding its NTT tables, index maps and converters.
+    pub fn run_program(&mut self, program: &Program, memory: &mut Memory) -> Result<()> {
+        program.validate("program")?;
+        if program.log_n != self.program.log_n || program.moduli != self.program.moduli {
+            return Err(invalid(
+                "program",
+                "moduli",
+                "log_n or prime table differs from the executor's",
+            ));
+        }
+        let fits = memory.buffers.len() == program.buffers.len()
+            && memory.buffers.iter().zip(&program.buffers).all(|(m, b)| {
+                m.len() == b.limbs as usize && m.iter().all(|l| l.len() == program.n())
+            });
+        if !fits {
+            return Err(invalid(
+                "memory",
+                "buffers",
+                "does not have the program's buffers (use Memory::for_program)",
+            ));
+        }
+        let n = program.n();
+        let mut slots: Vec<Option<Vec<u64>>> = vec![None; program.slots as usize];
+        for (k, ins) in program.instructions.iter().enumerate() {
+            self.step(k, ins, &mut slots, memory, n)?;
+        }
+        Ok(())
+    }
+
     fn step(
         &mut self,
         k: usize,
@@ -467,5 +499,45 @@ mod tests {
         );
         assert!(mem.write("a", 0, &[1, 2]).is_err());
         assert!(mem.write("nope", 0, &[0; 16]).is_err());
+    }
+
+    #[test]
+    fn one_executor_runs_other_programs_of_its_primes() {
+        let p = product_program(5);
+        // a second program: the product's first half only, on a different buffer set
+        let mut q = p.clone();
+        q.instructions.truncate(7);
+        q.buffers[2].limbs = 1;
+        let a: Vec<u64> = (0..32).map(|i| i * 7 + 1).collect();
+        let b: Vec<u64> = (0..32).map(|i| i * i + 3).collect();
+        let fill = |prog: &Program| {
+            let mut m = Memory::for_program(prog);
+            m.write("a", 0, &a).unwrap();
+            m.write("b", 0, &b).unwrap();
+            m
+        };
+        let mut own = fill(&q);
+        FunctionalExecutor::new(&q).unwrap().run(&mut own).unwrap();
+        let mut executor = FunctionalExecutor::new(&p).unwrap();
+        let mut shared = fill(&q);
+        executor.run_program(&q, &mut shared).unwrap();
+        assert_eq!(own, shared);
+        let mut full = fill(&p);
+        executor.run_program(&p, &mut full).unwrap();
+        assert_eq!(full.read("out", 0).unwrap(), own.read("out", 0).unwrap());
+        // memory of another program, or other primes, are errors
+        let e = executor
+            .run_program(&p, &mut shared)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Memory::for_program"), "{e}");
+        let mut other = product_program(5);
+        other.moduli.reverse();
+        let mut m = Memory::for_program(&other);
+        let e = executor
+            .run_program(&other, &mut m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("prime table"), "{e}");
     }
 }

@@ -313,6 +313,99 @@ pub fn load_safetensors_bytes(
     Ok(())
 }
 
+/// Name of the tensor [`load_input_safetensors`] reads.
+pub const INPUT_TENSOR: &str = "input";
+
+/// Reads a network input from a safetensors file holding exactly one tensor, named
+/// [`INPUT_TENSOR`] (`input`), `F32` or `F64`, of shape `[C, H, W]` = `shape` (or
+/// `[1, C, H, W]`, a batch of one), CHW row-major, finite values.
+///
+/// Errors name the file and the tensor: unreadable or invalid file, `input` missing, other
+/// tensors present, wrong shape or dtype, a non-finite value.
+pub fn load_input_safetensors(path: &Path, shape: Shape) -> Result<FeatureMap, WeightsError> {
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    load_input_safetensors_bytes(&bytes, path, shape)
+}
+
+/// [`load_input_safetensors`] from bytes in memory; `file` names them in errors.
+pub fn load_input_safetensors_bytes(
+    bytes: &[u8],
+    file: &Path,
+    shape: Shape,
+) -> Result<FeatureMap, WeightsError> {
+    let file = file.to_path_buf();
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    let mut names: Vec<String> = tensors.names().into_iter().map(String::from).collect();
+    names.sort();
+    let unexpected: Vec<String> = names
+        .iter()
+        .filter(|n| *n != INPUT_TENSOR)
+        .cloned()
+        .collect();
+    if !names.iter().any(|n| n == INPUT_TENSOR) {
+        return Err(WeightsError::Missing {
+            file,
+            network: "input".into(),
+            names: vec![INPUT_TENSOR.into()],
+        });
+    }
+    if !unexpected.is_empty() {
+        return Err(WeightsError::Unexpected {
+            file,
+            network: "input".into(),
+            names: unexpected,
+        });
+    }
+    let view = tensors
+        .tensor(INPUT_TENSOR)
+        .map_err(|e| WeightsError::Format {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+    let chw = vec![shape.channels, shape.height, shape.width];
+    let batched = [&[1usize][..], &chw].concat();
+    if view.shape() != chw.as_slice() && view.shape() != batched.as_slice() {
+        return Err(WeightsError::Shape {
+            file,
+            name: INPUT_TENSOR.into(),
+            expected: chw,
+            got: view.shape().to_vec(),
+        });
+    }
+    let data = decode(&view).ok_or_else(|| WeightsError::Dtype {
+        file: file.clone(),
+        name: INPUT_TENSOR.into(),
+        got: format!("{:?}", view.dtype()),
+    })?;
+    if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(WeightsError::NonFinite {
+            file,
+            name: INPUT_TENSOR.into(),
+            index,
+            value,
+        });
+    }
+    FeatureMap::new(shape, data).map_err(|e| WeightsError::Format {
+        file,
+        message: e.to_string(),
+    })
+}
+
+/// An input as a safetensors file image: one `F64` tensor `input` of shape `[C, H, W]`.
+pub fn input_to_safetensors_bytes(input: &FeatureMap) -> Vec<u8> {
+    let s = input.shape();
+    let bytes: Vec<u8> = input.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view = TensorView::new(Dtype::F64, vec![s.channels, s.height, s.width], &bytes)
+        .expect("length matches the shape");
+    safetensors::serialize([(INPUT_TENSOR, view)], None).expect("one valid tensor")
+}
+
 /// Little-endian F32 or F64 data as `f64`; `None` for other dtypes. The length was checked by
 /// the parser against the shape.
 fn decode(view: &TensorView<'_>) -> Option<Vec<f64>> {

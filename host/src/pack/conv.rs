@@ -371,6 +371,21 @@ pub fn conv2d(
     output_order: ChannelOrder,
     options: BuildOptions,
 ) -> Result<LayerPlan, PackError> {
+    conv2d_scaled(conv, input, strategy, output_order, options, 1.0)
+}
+
+/// [`conv2d`] for an input whose ciphertexts hold the feature map divided by `input_scale`
+/// (a factor an earlier activation or pooling left to the next linear layer): the packed
+/// weights are multiplied by `input_scale` after regrouping and pruning (which see the
+/// layer's own weights, so the plan's effective layer and pruning do not depend on it).
+pub fn conv2d_scaled(
+    conv: &Conv2d,
+    input: &Layout,
+    strategy: &Strategy,
+    output_order: ChannelOrder,
+    options: BuildOptions,
+    input_scale: f64,
+) -> Result<LayerPlan, PackError> {
     let out_shape = conv_output_shape(conv, input.shape)?;
     let groups = strategy.groups_for(conv, input.shape, input.slots);
     let mut effective = regroup(conv, groups)?;
@@ -436,7 +451,7 @@ pub fn conv2d(
                             }
                             let (j, u) = input.slot(i, iy - conv.padding, ix - conv.padding);
                             let (m, t) = output.slot(o, yo, xo);
-                            diags.add(j, u, m, t, wv);
+                            diags.add(j, u, m, t, wv * input_scale);
                         }
                     }
                 }
@@ -635,6 +650,17 @@ pub fn linear(
     input: &Layout,
     options: BuildOptions,
 ) -> Result<LayerPlan, PackError> {
+    linear_scaled(linear, input, options, 1.0)
+}
+
+/// [`linear`] for an input holding the features divided by `input_scale` (see
+/// [`conv2d_scaled`]): the packed weights are multiplied by it, the bias is not.
+pub fn linear_scaled(
+    linear: &Linear,
+    input: &Layout,
+    options: BuildOptions,
+    input_scale: f64,
+) -> Result<LayerPlan, PackError> {
     if input.shape != Shape::flat(linear.in_features) {
         return Err(layer_error(
             &linear.name,
@@ -677,7 +703,7 @@ pub fn linear(
         let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];
         for (i, &wv) in row.iter().enumerate() {
             let (j, u) = input.slot(i, 0, 0);
-            diags.add(j, u, m, t, wv);
+            diags.add(j, u, m, t, wv * input_scale);
         }
     }
     let bias = bias_vectors(&output, linear.bias.as_deref(), options.materialize);

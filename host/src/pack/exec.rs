@@ -1,18 +1,100 @@
-//! Runs a [`HeProgram`] on the reference model's [`Evaluator`].
+//! Runs a [`HeProgram`] on a [`HeBackend`]: the reference model's [`Evaluator`]
+//! ([`HeExecutor::run`]) or any other implementation of the operations (the accelerator's
+//! functional executor, [`crate::funcexec::FunctionalBackend`]), with one schedule.
 //!
 //! Scales: a [`HeOp::PMult`] plaintext and a [`HeOp::MulConst`] constant are encoded at the
 //! scale `q_level` (the prime the following rescale divides by), so `PMult` + `Rescale` returns
 //! a ciphertext of exactly the input's scale; a [`HeOp::AddPlain`] plaintext is encoded at the
 //! ciphertext's own scale and level. Hoisted rotations of one value run together through
-//! [`Evaluator::rotate_hoisted`] (one decomposition) when the first of them is reached. Values
-//! are dropped after their last use.
+//! [`HeBackend::rotate_hoisted`] (one decomposition) when the first of them is reached. Values
+//! are dropped after their last use. Ops run in program order.
 
 use std::collections::HashMap;
 
-use heaccel_verification::ckks::{Ciphertext, Encoder, Evaluator};
+use heaccel_verification::ckks::{Ciphertext, Encoder, Evaluator, Parameters, Plaintext};
 
 use super::program::{HeOp, HeProgram, ValueId};
 use super::PackError;
+
+/// The CKKS operations a [`HeProgram`] needs, with the reference evaluator's semantics (same
+/// results, bit for bit, same output scales): what [`HeExecutor::run_with`] schedules.
+pub trait HeBackend {
+    /// The parameters the ciphertexts live under.
+    fn params(&self) -> &Parameters;
+    /// Left rotation by `step` (one key switch).
+    fn rotate(&mut self, a: &Ciphertext, step: i64) -> Result<Ciphertext, PackError>;
+    /// Rotations of `a` by each of `steps` (results in that order), bit-exact with one by one.
+    fn rotate_hoisted(
+        &mut self,
+        a: &Ciphertext,
+        steps: &[i64],
+    ) -> Result<Vec<Ciphertext>, PackError>;
+    /// `a * pt`; the scale becomes `a.scale * pt.scale`.
+    fn mul_plain(&mut self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, PackError>;
+    /// `a + pt` (same level and scale).
+    fn add_plain(&mut self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, PackError>;
+    /// `a + b`.
+    fn add(&mut self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PackError>;
+    /// `relinearize(a * b)`; scales multiply.
+    fn mul_relin(&mut self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PackError>;
+    /// Divides by `q_level`, one level down.
+    fn rescale(&mut self, a: &Ciphertext) -> Result<Ciphertext, PackError>;
+    /// Adds `value` to every slot.
+    fn add_const(&mut self, a: &Ciphertext, value: f64) -> Result<Ciphertext, PackError>;
+    /// Multiplies every slot by `value` encoded at `const_scale`.
+    fn mul_const(
+        &mut self,
+        a: &Ciphertext,
+        value: f64,
+        const_scale: f64,
+    ) -> Result<Ciphertext, PackError>;
+}
+
+/// The reference model's evaluator as a backend.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceBackend<'a>(pub &'a Evaluator);
+
+impl HeBackend for ReferenceBackend<'_> {
+    fn params(&self) -> &Parameters {
+        self.0.params()
+    }
+    fn rotate(&mut self, a: &Ciphertext, step: i64) -> Result<Ciphertext, PackError> {
+        Ok(self.0.rotate(a, step)?)
+    }
+    fn rotate_hoisted(
+        &mut self,
+        a: &Ciphertext,
+        steps: &[i64],
+    ) -> Result<Vec<Ciphertext>, PackError> {
+        Ok(self.0.rotate_hoisted(a, steps)?)
+    }
+    fn mul_plain(&mut self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, PackError> {
+        Ok(self.0.mul_plain(a, pt)?)
+    }
+    fn add_plain(&mut self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, PackError> {
+        Ok(self.0.add_plain(a, pt)?)
+    }
+    fn add(&mut self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PackError> {
+        Ok(self.0.add(a, b)?)
+    }
+    fn mul_relin(&mut self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PackError> {
+        Ok(self.0.mul_relin(a, b)?)
+    }
+    fn rescale(&mut self, a: &Ciphertext) -> Result<Ciphertext, PackError> {
+        Ok(self.0.rescale(a)?)
+    }
+    fn add_const(&mut self, a: &Ciphertext, value: f64) -> Result<Ciphertext, PackError> {
+        Ok(self.0.add_const(a, value)?)
+    }
+    fn mul_const(
+        &mut self,
+        a: &Ciphertext,
+        value: f64,
+        const_scale: f64,
+    ) -> Result<Ciphertext, PackError> {
+        Ok(self.0.mul_const(a, value, const_scale)?)
+    }
+}
 
 /// Executes programs with an evaluator (which holds the relinearization key and the Galois
 /// keys of [`HeProgram::rotation_steps`]) and an encoder of the same parameters.
@@ -29,12 +111,43 @@ impl<'a> HeExecutor<'a> {
     }
 
     /// Runs `program` on `inputs` (one ciphertext per program input, all at the same level
-    /// with `slots` slots) and returns its outputs.
+    /// with `slots` slots) on the reference evaluator and returns its outputs.
     pub fn run(
         &self,
         program: &HeProgram,
         inputs: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, PackError> {
+        run_with(
+            &mut ReferenceBackend(self.evaluator),
+            self.encoder,
+            program,
+            inputs,
+            &mut |_, _| {},
+        )
+    }
+
+    /// Runs `program` on `backend` (encoding plaintexts with this executor's encoder).
+    pub fn run_with(
+        &self,
+        backend: &mut dyn HeBackend,
+        program: &HeProgram,
+        inputs: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, PackError> {
+        run_with(backend, self.encoder, program, inputs, &mut |_, _| {})
+    }
+}
+
+/// Runs `program` on `inputs` with `backend` and `encoder` (same parameters), calling
+/// `progress(done, total)` after each op; returns the outputs. Errors: an invalid or
+/// unmaterialized program, wrong inputs, any operation's error.
+pub fn run_with(
+    backend: &mut dyn HeBackend,
+    encoder: &Encoder,
+    program: &HeProgram,
+    inputs: &[Ciphertext],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Ciphertext>, PackError> {
+    {
         program.check()?;
         if !program.is_materialized() {
             return Err(PackError::NotMaterialized);
@@ -91,13 +204,17 @@ impl<'a> HeExecutor<'a> {
                 }
             }
         };
-        let ev = self.evaluator;
-        let q = |ct: &Ciphertext| ev.params().q_tables()[ct.level()].modulus().value() as f64;
+        let q = |ev: &dyn HeBackend, ct: &Ciphertext| {
+            ev.params().q_tables()[ct.level()].modulus().value() as f64
+        };
+        let ev = backend;
+        let total = program.ops.len();
         for (k, op) in program.ops.iter().enumerate() {
             let me = program.inputs + k;
             if values[me].is_some() {
                 // Computed with its hoisting group.
                 release(&mut values, op, k);
+                progress(k + 1, total);
                 continue;
             }
             let get = |v: ValueId| {
@@ -131,16 +248,16 @@ impl<'a> HeExecutor<'a> {
                 }
                 HeOp::PMult { src, plain } => {
                     let ct = get(src)?;
-                    let pt = self.encoder.encode_real(
+                    let pt = encoder.encode_real(
                         &program.plaintexts[plain].values,
                         ct.level(),
-                        q(ct),
+                        q(&*ev, ct),
                     )?;
                     ev.mul_plain(ct, &pt)?
                 }
                 HeOp::AddPlain { src, plain } => {
                     let ct = get(src)?;
-                    let pt = self.encoder.encode_real(
+                    let pt = encoder.encode_real(
                         &program.plaintexts[plain].values,
                         ct.level(),
                         ct.scale,
@@ -153,11 +270,13 @@ impl<'a> HeExecutor<'a> {
                 HeOp::AddConst { src, value } => ev.add_const(get(src)?, value)?,
                 HeOp::MulConst { src, value } => {
                     let ct = get(src)?;
-                    ev.mul_const(ct, value, q(ct))?
+                    let scale = q(&*ev, ct);
+                    ev.mul_const(ct, value, scale)?
                 }
             };
             values[me] = Some(result);
             release(&mut values, op, k);
+            progress(k + 1, total);
         }
         program
             .outputs

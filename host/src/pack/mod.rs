@@ -9,7 +9,8 @@
 //!   baby-step/giant-step rotations.
 //! - [`conv`]: the dense baseline and SpENCNN (HE-group convolution, group-interleaved
 //!   encoding, sub-block pruning) for convolutions, and fully connected layers.
-//! - [`report`]: per-layer operation counts of a whole network ([`network_report`]).
+//! - [`report`]: per-layer operation counts of a whole network ([`network_report`]), and
+//!   the whole network compiled into one materialized program ([`compile_he_program`]).
 
 pub mod conv;
 pub mod diag;
@@ -19,16 +20,17 @@ pub mod program;
 pub mod report;
 
 pub use conv::{
-    conv2d, he_group_count, linear, repack, BuildOptions, EffectiveLayer, GroupChoice, LayerPlan,
-    PruneConfig, PruneReport, PrunedBlock, SpencnnConfig, Strategy,
+    conv2d, conv2d_scaled, he_group_count, linear, linear_scaled, repack, BuildOptions,
+    EffectiveLayer, GroupChoice, LayerPlan, PruneConfig, PruneReport, PrunedBlock, SpencnnConfig,
+    Strategy,
 };
 pub use diag::{Bsgs, Diagonals};
-pub use exec::HeExecutor;
+pub use exec::{run_with, HeBackend, HeExecutor, ReferenceBackend};
 pub use layout::{ChannelOrder, ChannelPlacement, Layout};
 pub use program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, TallyKind};
 pub use report::{
-    densified, network_report, network_report_with, LayerReport, NetworkReport, Repack,
-    ReportOptions,
+    compile_he_program, densified, network_report, network_report_with, CompiledNetwork,
+    LayerReport, NetworkReport, Repack, ReportOptions,
 };
 
 use thiserror::Error;

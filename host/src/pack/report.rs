@@ -44,13 +44,15 @@
 
 use serde::Serialize;
 
-use super::conv::{conv2d, linear, repack, BuildOptions, Strategy};
+use super::conv::{
+    conv2d_scaled, linear_scaled, repack, BuildOptions, EffectiveLayer, PruneReport, Strategy,
+};
 use super::diag::Bsgs;
 use super::layout::{ChannelOrder, Layout};
-use super::program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, TallyKind};
+use super::program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, TallyKind, ValueId};
 use super::PackError;
 use crate::nn::{
-    fold_batch_norm, weights::init_seeded, Activation, Layer, Network, PoolKind, Shape,
+    fold_batch_norm, weights::init_seeded, Activation, FeatureMap, Layer, Network, PoolKind, Shape,
 };
 use heaccel_verification::circuits::{MinimaxActivation, OpCounts as CircuitCounts};
 
@@ -249,6 +251,114 @@ pub fn densified(network: &Network, seed: u64) -> Network {
     dense
 }
 
+/// A whole network compiled into one materialized [`HeProgram`] by the walk of
+/// [`network_report_with`] (same layouts, groups, pruning and op counts), with what it takes
+/// to run it and check it.
+///
+/// Factors: an activation `a x^2 + b x + c` computes `(x + b/2a)^2 + (c - b^2/4a)/a`, i.e. its
+/// output divided by `a`, and an average pooling sums its window, i.e. `k^2` times its output;
+/// such a *pending factor* `f` (true value = `f` x encrypted value) is folded into the next
+/// linear layer's weights ([`conv2d_scaled`], [`linear_scaled`]) or, for an activation, into
+/// its coefficients (`a f^2`, `b f`, `c`). [`CompiledNetwork::output_factor`] is what is left
+/// at the output; [`CompiledNetwork::decode_output`] applies it.
+#[derive(Debug, Clone)]
+pub struct CompiledNetwork {
+    /// The counts (what `heaccel simulate --model` reports for the same network).
+    pub report: NetworkReport,
+    /// The whole network: inputs are [`CompiledNetwork::input`]'s ciphertexts, outputs
+    /// [`CompiledNetwork::output`]'s.
+    pub program: HeProgram,
+    /// Layout of the encrypted input.
+    pub input: Layout,
+    /// Layout of the encrypted output.
+    pub output: Layout,
+    /// True output = `output_factor` x decoded slots.
+    pub output_factor: f64,
+    /// The batch-norm-folded network with every convolution replaced by the layer its program
+    /// computes (regrouped and pruned): the plaintext reference of the encrypted result.
+    pub reference: Network,
+    /// Pruning of each pruned convolution, by path (`#path kind 'name'`).
+    pub pruning: Vec<(String, PruneReport)>,
+}
+
+impl CompiledNetwork {
+    /// The input slot vectors (one per input ciphertext) of `input`, the network's input
+    /// shape. Errors when the shape differs.
+    pub fn encode_input(&self, input: &FeatureMap) -> Result<Vec<Vec<f64>>, PackError> {
+        if input.shape() != self.input.shape {
+            return Err(PackError::Inputs(format!(
+                "input of shape {}, the network takes {}",
+                input.shape(),
+                self.input.shape
+            )));
+        }
+        self.input.encode(input)
+    }
+
+    /// The network output from the decrypted output slot vectors (one per output ciphertext),
+    /// times [`CompiledNetwork::output_factor`].
+    pub fn decode_output(&self, slots: &[Vec<f64>]) -> Result<FeatureMap, PackError> {
+        let mut map = self.output.decode(slots)?;
+        for v in map.data_mut() {
+            *v *= self.output_factor;
+        }
+        Ok(map)
+    }
+}
+
+/// The whole-network program being assembled (compile mode of the walk).
+struct Assembly {
+    program: HeProgram,
+    /// Effective convolutions by path.
+    effective: Vec<(String, EffectiveLayer)>,
+    pruning: Vec<(String, PruneReport)>,
+}
+
+/// A feature map in flight: its layout, its ciphertexts in the assembled program (empty when
+/// only counting) and its pending factor (see [`CompiledNetwork`]).
+#[derive(Debug, Clone)]
+struct Flow {
+    layout: Layout,
+    values: Vec<ValueId>,
+    factor: f64,
+}
+
+/// `op` with its values renumbered by `value` and its plaintexts shifted by `plain_offset`.
+fn renumber(op: HeOp, value: impl Fn(ValueId) -> ValueId, plain_offset: usize) -> HeOp {
+    match op {
+        HeOp::Rotate { src, step, hoisted } => HeOp::Rotate {
+            src: value(src),
+            step,
+            hoisted,
+        },
+        HeOp::PMult { src, plain } => HeOp::PMult {
+            src: value(src),
+            plain: plain + plain_offset,
+        },
+        HeOp::AddPlain { src, plain } => HeOp::AddPlain {
+            src: value(src),
+            plain: plain + plain_offset,
+        },
+        HeOp::Add { a, b } => HeOp::Add {
+            a: value(a),
+            b: value(b),
+        },
+        HeOp::MulRelin { a, b } => HeOp::MulRelin {
+            a: value(a),
+            b: value(b),
+        },
+        HeOp::Rescale { src } => HeOp::Rescale { src: value(src) },
+        HeOp::AddConst { src, value: c } => HeOp::AddConst {
+            src: value(src),
+            value: c,
+        },
+        HeOp::MulConst { src, value: c } => HeOp::MulConst {
+            src: value(src),
+            value: c,
+        },
+    }
+}
+
 struct Walker<'a> {
     strategy: &'a Strategy,
     nonlinear: &'a ReportOptions,
@@ -260,6 +370,8 @@ struct Walker<'a> {
     convs_seen: usize,
     /// Poolings walked so far.
     pools_seen: usize,
+    /// The program being assembled, when compiling.
+    assembly: Option<Assembly>,
 }
 
 /// Counts every layer of `network` under `strategy` at `slots` slots per ciphertext.
@@ -281,6 +393,54 @@ pub fn network_report_with(
     slots: usize,
     nonlinear: &ReportOptions,
 ) -> Result<NetworkReport, PackError> {
+    Ok(walk_network(network, strategy, slots, nonlinear, false)?.0)
+}
+
+/// Compiles `network` under `strategy` at `slots` slots into one materialized program (see
+/// [`CompiledNetwork`]) by the walk of [`network_report_with`] with `nonlinear`'s repacking.
+///
+/// Errors: those of [`network_report_with`]; minimax ReLU or max-pooling (counted by the
+/// report, not compiled: polynomial activations and average pooling only); residual branches
+/// ending with different pending factors.
+pub fn compile_he_program(
+    network: &Network,
+    strategy: &Strategy,
+    slots: usize,
+    nonlinear: &ReportOptions,
+) -> Result<CompiledNetwork, PackError> {
+    let (report, compiled) = walk_network(network, strategy, slots, nonlinear, true)?;
+    let (assembly, input, output, folded) = compiled.expect("compile mode assembles");
+    let mut reference = folded;
+    reference.visit_layers_mut(|location, layer| {
+        if let Some((_, EffectiveLayer::Conv2d(conv))) =
+            assembly.effective.iter().find(|(p, _)| *p == location.path)
+        {
+            *layer = Layer::Conv2d(conv.clone());
+        }
+    });
+    let mut program = assembly.program;
+    program.outputs = output.values;
+    program.check()?;
+    Ok(CompiledNetwork {
+        report,
+        program,
+        input,
+        output: output.layout,
+        output_factor: output.factor,
+        reference,
+        pruning: assembly.pruning,
+    })
+}
+
+type Compiled = (Assembly, Layout, Flow, Network);
+
+fn walk_network(
+    network: &Network,
+    strategy: &Strategy,
+    slots: usize,
+    nonlinear: &ReportOptions,
+    compile: bool,
+) -> Result<(NetworkReport, Option<Compiled>), PackError> {
     let folded = fold_batch_norm(network)?;
     let placed = folded.placed_layers()?;
     let conv_groups = placed
@@ -306,6 +466,7 @@ pub fn network_report_with(
         slots,
         strategy.channel_order(first_groups),
     )?;
+    let ciphertexts = input.ciphertexts;
     let mut walker = Walker {
         strategy,
         nonlinear,
@@ -314,20 +475,38 @@ pub fn network_report_with(
         conv_groups,
         convs_seen: 0,
         pools_seen: 0,
+        assembly: compile.then(|| Assembly {
+            program: HeProgram::new(slots, ciphertexts),
+            effective: Vec::new(),
+            pruning: Vec::new(),
+        }),
     };
-    let (_, depth) = walker.walk(&folded.layers, "", input, None, 0)?;
+    let flow = Flow {
+        layout: input.clone(),
+        values: if compile {
+            (0..ciphertexts).collect()
+        } else {
+            Vec::new()
+        },
+        factor: 1.0,
+    };
+    let (output, depth) = walker.walk(&folded.layers, "", flow, None, 0)?;
     let mut total = walker
         .rows
         .iter()
         .fold(OpCounts::default(), |acc, r| acc.beside(&r.counts));
     total.depth = depth;
-    Ok(NetworkReport {
+    let report = NetworkReport {
         network: network.name.clone(),
         strategy: *strategy,
         slots,
         layers: walker.rows,
         total,
-    })
+    };
+    let compiled = walker
+        .assembly
+        .map(|assembly| (assembly, input, output, folded));
+    Ok((report, compiled))
 }
 
 fn join(prefix: &str, i: usize) -> String {
@@ -363,18 +542,45 @@ impl Walker<'_> {
         self.strategy.channel_order(g)
     }
 
+    /// Appends `prog` (inputs: `inputs`) to the assembled program and returns the values of
+    /// its outputs; nothing (an empty list) when only counting.
+    fn emit(&mut self, prog: HeProgram, inputs: &[ValueId]) -> Vec<ValueId> {
+        let Some(asm) = self.assembly.as_mut() else {
+            return Vec::new();
+        };
+        debug_assert_eq!(inputs.len(), prog.inputs);
+        let whole = &mut asm.program;
+        let (base, plain_offset, local_inputs) =
+            (whole.value_count(), whole.plaintexts.len(), prog.inputs);
+        let value = |v: ValueId| {
+            if v < local_inputs {
+                inputs[v]
+            } else {
+                base + v - local_inputs
+            }
+        };
+        whole.ops.extend(
+            prog.ops
+                .into_iter()
+                .map(|op| renumber(op, value, plain_offset)),
+        );
+        whole.plaintexts.extend(prog.plaintexts);
+        prog.outputs.iter().map(|&o| value(o)).collect()
+    }
+
     /// Walks a layer list starting `base` levels below the network input; `shortcut_of` is
     /// the path of the last body convolution of the block when walking a shortcut (its output
-    /// order must match). Returns the output layout and the depth consumed.
+    /// order must match). Returns the output and the depth consumed.
     fn walk(
         &mut self,
         layers: &[Layer],
         prefix: &str,
-        mut layout: Layout,
+        mut flow: Flow,
         shortcut_of: Option<&str>,
         base: usize,
-    ) -> Result<(Layout, usize), PackError> {
+    ) -> Result<(Flow, usize), PackError> {
         let mut depth = 0;
+        let compiling = self.assembly.is_some();
         for (i, layer) in layers.iter().enumerate() {
             let path = join(prefix, i);
             let location = format!(
@@ -390,30 +596,51 @@ impl Walker<'_> {
                 location: location.clone(),
                 problem: problem.to_string(),
             };
+            let layout = flow.layout.clone();
             let input_shape = layout.shape;
             let cts_in = layout.ciphertexts;
             let options = BuildOptions {
                 bsgs: Bsgs::Auto,
-                materialize: false,
+                materialize: compiling,
             };
             let mut approximation = None;
             let mut profile = None;
+            // the layer's program on `flow.values` (appended after the match), and the
+            // pending factor it leaves
+            let mut program: Option<HeProgram> = None;
+            let mut factor = flow.factor;
             let (counts, groups, next) = match layer {
                 Layer::Conv2d(conv) => {
                     if shortcut_of.is_none() {
                         self.convs_seen += 1;
                     }
                     let order = self.output_order(shortcut_of.unwrap_or(&path));
-                    let plan = conv2d(conv, &layout, self.strategy, order, options)?;
+                    let plan =
+                        conv2d_scaled(conv, &layout, self.strategy, order, options, flow.factor)?;
                     profile = Some(plan.program.profile()?);
+                    if let Some(asm) = self.assembly.as_mut() {
+                        asm.effective.push((path.clone(), plan.effective));
+                        if let Some(pruning) = plan.pruning {
+                            asm.pruning.push((location.clone(), pruning));
+                        }
+                    }
+                    program = Some(plan.program);
+                    factor = 1.0;
                     (plan.counts, plan.groups, plan.output)
                 }
                 Layer::Linear(fc) => {
-                    let plan = linear(fc, &layout, options)?;
+                    let plan = linear_scaled(fc, &layout, options, flow.factor)?;
                     profile = Some(plan.program.profile()?);
+                    program = Some(plan.program);
+                    factor = 1.0;
                     (plan.counts, 1, plan.output)
                 }
                 Layer::Activation(_) if self.nonlinear.relu.is_some() => {
+                    if compiling {
+                        return Err(unsupported(
+                            "the minimax ReLU is counted, not compiled: polynomial activations only",
+                        ));
+                    }
                     let (alpha, act) = self.nonlinear.relu.as_ref().expect("checked");
                     let rc = act.relu_counts();
                     let cts = layout.ciphertexts;
@@ -433,6 +660,11 @@ impl Walker<'_> {
                         && matches!(pool.kernel_size, 2 | 3)
                         && pool.stride == pool.kernel_size =>
                 {
+                    if compiling {
+                        return Err(unsupported(
+                            "the minimax max-pooling is counted, not compiled: average pooling only",
+                        ));
+                    }
                     let (alpha, act) = self.nonlinear.max_pool.as_ref().expect("checked");
                     let k = pool.kernel_size;
                     let sh = layout.shape;
@@ -449,6 +681,9 @@ impl Walker<'_> {
                             "exact ReLU needs the minimax approximation (activation relu-minimax:ALPHA)",
                         ));
                     };
+                    // the input holds x / f: a x^2 + b x + c = (a f^2) y^2 + (b f) y + c
+                    let f = flow.factor;
+                    let (a, b) = (a * f * f, b * f);
                     let mut prog = HeProgram::new(self.slots, layout.ciphertexts);
                     for ct in 0..layout.ciphertexts {
                         let out = if a != 0.0 {
@@ -469,8 +704,11 @@ impl Walker<'_> {
                         };
                         prog.outputs.push(out);
                     }
+                    factor = if a != 0.0 { a } else { 1.0 };
                     profile = Some(prog.profile()?);
-                    (prog.counts()?, 1, layout.clone())
+                    let counts = prog.counts()?;
+                    program = Some(prog);
+                    (counts, 1, layout.clone())
                 }
                 Layer::Pool(pool) => {
                     if pool.kind == PoolKind::Max {
@@ -495,8 +733,12 @@ impl Walker<'_> {
                         }
                         prog.outputs.push(v);
                     }
+                    // the window's sum: k^2 times the average
+                    factor = flow.factor / (k * k) as f64;
                     profile = Some(prog.profile()?);
-                    (prog.counts()?, 1, layout.strided(out_shape, k))
+                    let counts = prog.counts()?;
+                    program = Some(prog);
+                    (counts, 1, layout.strided(out_shape, k))
                 }
                 Layer::Flatten => (OpCounts::default(), 1, layout.flattened()),
                 Layer::BatchNorm(_) => {
@@ -508,28 +750,32 @@ impl Walker<'_> {
                     let (body, body_depth) = self.walk(
                         &block.body,
                         &format!("{path}.body"),
-                        layout.clone(),
+                        flow.clone(),
                         None,
                         start,
                     )?;
                     let (short, short_depth) = self.walk(
                         &block.shortcut,
                         &format!("{path}.shortcut"),
-                        layout.clone(),
+                        flow.clone(),
                         Some(last_body_conv.as_deref().unwrap_or(&path)),
                         start,
                     )?;
-                    if body != short {
+                    if body.layout != short.layout {
                         return Err(unsupported(
                             "the body and the shortcut end in different layouts",
                         ));
                     }
-                    let mut prog = HeProgram::new(self.slots, 2 * body.ciphertexts);
-                    for ct in 0..body.ciphertexts {
-                        let s = prog.push(HeOp::Add {
-                            a: ct,
-                            b: body.ciphertexts + ct,
-                        });
+                    if compiling && body.factor != short.factor {
+                        return Err(unsupported(&format!(
+                            "the body and the shortcut end with different pending factors ({} and {}): not compiled",
+                            body.factor, short.factor
+                        )));
+                    }
+                    let cts = body.layout.ciphertexts;
+                    let mut prog = HeProgram::new(self.slots, 2 * cts);
+                    for ct in 0..cts {
+                        let s = prog.push(HeOp::Add { a: ct, b: cts + ct });
                         prog.outputs.push(s);
                     }
                     let mut counts = prog.counts()?;
@@ -537,9 +783,17 @@ impl Walker<'_> {
                     // Depth of the block = the deeper branch; rows of the branches hold theirs.
                     depth += body_depth.max(short_depth);
                     counts.depth = 0;
-                    (counts, 1, body)
+                    let inputs: Vec<ValueId> =
+                        body.values.iter().chain(&short.values).copied().collect();
+                    flow.values = self.emit(prog, &inputs);
+                    factor = body.factor;
+                    (counts, 1, body.layout)
                 }
             };
+            if let Some(prog) = program {
+                flow.values = self.emit(prog, &flow.values);
+            }
+            flow.factor = factor;
             // a pooled map is repacked into fewer ciphertexts when it can be
             let (mut counts, mut next, mut repacked) = (counts, next, false);
             if matches!(layer, Layer::Pool(_)) {
@@ -572,6 +826,7 @@ impl Walker<'_> {
                     counts = counts.then(&extra);
                     next = packed;
                     repacked = true;
+                    flow.values = self.emit(prog, &flow.values);
                 }
             }
             // a residual block's addition happens after its deeper branch
@@ -593,9 +848,9 @@ impl Walker<'_> {
                 approximation,
                 repacked,
             });
-            layout = next;
+            flow.layout = next;
         }
-        Ok((layout, depth))
+        Ok((flow, depth))
     }
 }
 

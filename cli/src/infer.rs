@@ -1,0 +1,477 @@
+//! `heaccel infer --model NAME`: a zoo network compiled into one CKKS program, run on
+//! encrypted inputs (by default on the accelerator's functional executor) and checked against
+//! the plaintext forward pass ([`heaccel_host::infer`]).
+//!
+//! Input files (`--input FILE`):
+//! - safetensors (any other extension): exactly one tensor named `input`, `F32` or `F64`, of
+//!   shape `[C, H, W]` (or `[1, C, H, W]`), the network's input shape, CHW row-major;
+//! - JSON (`.json`): an object `{"input": ...}` holding the values as nested arrays
+//!   `[C][H][W]` (or `[1][C][H][W]`) or as one flat array of `C H W` numbers in CHW order.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use heaccel_host::infer::{
+    best_repack, Backend, InferOptions, InferResult, PhaseTimes, Session, SetupTimes,
+    RELATIVE_TOLERANCE,
+};
+use heaccel_host::netsim::ParameterChoice;
+use heaccel_host::nn::weights::{load_input_safetensors, seeded_input};
+use heaccel_host::nn::zoo;
+use heaccel_host::nn::{FeatureMap, Network, Shape};
+use heaccel_host::pack::{
+    densified, GroupChoice, OpCounts, PruneConfig, Repack, SpencnnConfig, Strategy,
+};
+use serde::Serialize;
+
+use crate::network::{load_model, RepackArg, StrategyArg};
+use crate::simulate::load_config;
+
+/// The hardware configuration `--repack auto` simulates on.
+pub const REPACK_CONFIG: &str = "fpga-u280";
+
+/// The backends of `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The accelerator's functional executor: every CKKS operation lowered to ISA and run
+    /// instruction by instruction (bit-identical with the reference).
+    Functional,
+    /// The reference model's evaluator (faster).
+    Reference,
+}
+
+/// `heaccel infer` options.
+#[derive(Debug, Clone, Args)]
+pub struct InferArgs {
+    /// A zoo network (lenet, vgg5, hefnet, resnet20; resnet20 does not fit N = 2^14).
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// Strategy (dense: the baseline on the dense network).
+    #[arg(long, value_enum, default_value = "spencnn")]
+    pub strategy: StrategyArg,
+    /// Sub-block pruning ratio for SpENCNN, in [0, 1] (one kernel tap per block).
+    #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
+    pub prune: Option<f64>,
+    /// Input file: safetensors with one tensor `input` [C, H, W], or JSON {"input": ...}.
+    /// Default: seeded inputs (--seed, --count).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Seed of the first seeded input (uniform in [-1, 1)).
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Number of seeded inputs (seeds S, S+1, ...).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub count: u64,
+    /// Exit non-zero unless every input has max abs error < 1e-3 of the output range and
+    /// the same argmax as the plaintext pass.
+    #[arg(long)]
+    pub verify: bool,
+    /// Where the program runs.
+    #[arg(long, value_enum, default_value = "functional")]
+    pub backend: BackendArg,
+    /// Repacking of pooled maps: `auto` takes what `simulate --model` picks on fpga-u280.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub repack: RepackArg,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl InferArgs {
+    /// The defaults for `model` with seeded inputs.
+    pub fn new(model: &str) -> Self {
+        InferArgs {
+            model: model.into(),
+            strategy: StrategyArg::Spencnn,
+            prune: None,
+            input: None,
+            seed: 1,
+            count: 1,
+            verify: false,
+            backend: BackendArg::Functional,
+            repack: RepackArg::Auto,
+            json: false,
+        }
+    }
+}
+
+/// One input's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// `seed S` or the file.
+    pub input: String,
+    /// The comparison and times.
+    #[serde(flatten)]
+    pub result: InferResult,
+}
+
+/// Summary over the inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct InferSummary {
+    /// Inputs run.
+    pub count: usize,
+    /// Inputs passing the check.
+    pub passed: usize,
+    /// Inputs whose argmaxes agree.
+    pub argmax_agree: usize,
+    /// Largest max abs error.
+    pub max_abs_error: f64,
+    /// Largest error relative to the output range.
+    pub max_relative_error: f64,
+    /// Mean time per inference (all phases), ms.
+    pub mean_total_ms: f64,
+    /// Mean time of the encrypted evaluation, ms.
+    pub mean_evaluate_ms: f64,
+    /// Mean CPU time per inference (all phases), ms, where measured.
+    pub mean_cpu_ms: Option<f64>,
+}
+
+/// `heaccel infer` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct InferReport {
+    /// Model.
+    pub model: String,
+    /// `dense` or `spencnn`.
+    pub strategy: String,
+    /// `functional` or `reference`.
+    pub backend: Backend,
+    /// Repacked poolings (bit `i`: pooling `i`).
+    pub repack_mask: u64,
+    /// The parameters.
+    pub params: ParameterChoice,
+    /// Slots per ciphertext.
+    pub slots: usize,
+    /// Counts of the compiled program.
+    pub ops: OpCounts,
+    /// Rotation keys generated.
+    pub rotation_keys: usize,
+    /// One-time phases.
+    pub setup: SetupTimes,
+    /// The check's bound on the error relative to the output range.
+    pub tolerance: f64,
+    /// Per input.
+    pub inputs: Vec<InputReport>,
+    /// Over all inputs.
+    pub summary: InferSummary,
+    /// Whether every input passes.
+    pub pass: bool,
+}
+
+/// Reads an input file (see the module docs) of the network's input `shape`.
+pub fn load_input(path: &Path, shape: Shape) -> Result<FeatureMap> {
+    if path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read input file {}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?;
+        let Some(values) = v.get("input") else {
+            bail!(
+                "{}: expected an object with the field `input` (nested [C][H][W] arrays or a flat array)",
+                path.display()
+            );
+        };
+        let mut dims = Vec::new();
+        let mut data = Vec::new();
+        flatten_json(values, 0, &mut dims, &mut data)
+            .map_err(|e| anyhow::anyhow!("{}: field `input`: {e}", path.display()))?;
+        let chw = vec![shape.channels, shape.height, shape.width];
+        let ok = dims == chw || dims == [&[1][..], &chw].concat() || dims == [shape.len()];
+        if !ok {
+            bail!(
+                "{}: field `input` has shape {dims:?}, expected {chw:?} (or [1, ...], or a flat array of {})",
+                path.display(),
+                shape.len()
+            );
+        }
+        Ok(FeatureMap::new(shape, data)?)
+    } else {
+        Ok(load_input_safetensors(path, shape)?)
+    }
+}
+
+/// Flattens nested JSON arrays of numbers, recording the shape (every sub-array of a level
+/// must have the same length).
+fn flatten_json(
+    v: &serde_json::Value,
+    depth: usize,
+    dims: &mut Vec<usize>,
+    out: &mut Vec<f64>,
+) -> std::result::Result<(), String> {
+    match v {
+        serde_json::Value::Array(items) => {
+            if dims.len() == depth {
+                dims.push(items.len());
+            } else if dims.get(depth) != Some(&items.len()) {
+                return Err(format!(
+                    "ragged arrays: a level-{depth} array has {} items, another {:?}",
+                    items.len(),
+                    dims.get(depth)
+                ));
+            }
+            items
+                .iter()
+                .try_for_each(|x| flatten_json(x, depth + 1, dims, out))
+        }
+        serde_json::Value::Number(n) => {
+            if dims.len() != depth {
+                return Err("numbers and arrays mixed at one level".into());
+            }
+            let x = n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                format!("value {} (index {}) is not a finite number", n, out.len())
+            })?;
+            out.push(x);
+            Ok(())
+        }
+        other => Err(format!(
+            "value {} (index {}) is not a number",
+            other,
+            out.len()
+        )),
+    }
+}
+
+fn strategy_for(
+    grouped: &Network,
+    strategy: StrategyArg,
+    prune: Option<f64>,
+) -> Result<(Network, Strategy)> {
+    let prune = match prune {
+        None => None,
+        Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => Some(PruneConfig {
+            ratio: r,
+            taps_per_block: 1,
+        }),
+        Some(r) => bail!("--prune: {r} is outside [0, 1]"),
+    };
+    Ok(match strategy {
+        StrategyArg::Dense => {
+            if prune.is_some() {
+                bail!("--prune applies to --strategy spencnn only");
+            }
+            (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense)
+        }
+        StrategyArg::Spencnn => (
+            grouped.clone(),
+            Strategy::Spencnn(SpencnnConfig {
+                groups: GroupChoice::Layer,
+                prune,
+            }),
+        ),
+    })
+}
+
+/// Runs `heaccel infer` (a progress bar on stderr when `progress` and stderr is a terminal).
+pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
+    if args.input.is_some() && (args.count != 1 || args.seed != 1) {
+        bail!("--seed and --count choose seeded inputs; they do not apply with --input");
+    }
+    if args.count == 0 {
+        bail!("--count: must be at least 1");
+    }
+    let grouped = load_model(&args.model)?;
+    let (network, strategy) = strategy_for(&grouped, args.strategy, args.prune)?;
+    let inputs: Vec<(String, FeatureMap)> = match &args.input {
+        Some(path) => vec![(
+            path.display().to_string(),
+            load_input(path, network.input_shape)?,
+        )],
+        None => (0..args.count)
+            .map(|i| {
+                let seed = args.seed.wrapping_add(i);
+                (
+                    format!("seed {seed}"),
+                    seeded_input(network.input_shape, seed),
+                )
+            })
+            .collect(),
+    };
+    let repack = match args.repack {
+        RepackArg::Auto => best_repack(&network, &strategy, &load_config(REPACK_CONFIG)?)
+            .with_context(|| format!("choosing the repacking of {}", network.name))?,
+        RepackArg::Always => Repack::Always,
+        RepackArg::Never => Repack::Never,
+    };
+    let backend = match args.backend {
+        BackendArg::Functional => Backend::Functional,
+        BackendArg::Reference => Backend::Reference,
+    };
+    let options = InferOptions {
+        strategy,
+        repack,
+        backend,
+    };
+    let mut session = Session::new(&network, &options)
+        .with_context(|| format!("compiling {} for encrypted inference", network.name))?;
+    let total_ops = session.compiled.program.ops.len() as u64;
+    let bar = if progress && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total_ops * inputs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} ops ({elapsed} / ~{duration})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut reports = Vec::with_capacity(inputs.len());
+    for (k, (name, input)) in inputs.iter().enumerate() {
+        bar.set_message(format!("{} {name}", network.name));
+        let offset = k as u64 * total_ops;
+        let result = session
+            .infer(input, &mut |done, _| bar.set_position(offset + done as u64))
+            .with_context(|| format!("encrypted inference of {name}"))?;
+        reports.push(InputReport {
+            input: name.clone(),
+            result,
+        });
+    }
+    bar.finish_and_clear();
+    let n = reports.len();
+    let mean = |f: fn(&PhaseTimes) -> f64| {
+        reports.iter().map(|r| f(&r.result.times)).sum::<f64>() / n as f64
+    };
+    let summary = InferSummary {
+        count: n,
+        passed: reports.iter().filter(|r| r.result.passes).count(),
+        argmax_agree: reports
+            .iter()
+            .filter(|r| r.result.argmax_plain == r.result.argmax_encrypted)
+            .count(),
+        max_abs_error: reports
+            .iter()
+            .map(|r| r.result.max_abs_error)
+            .fold(0.0, f64::max),
+        max_relative_error: reports
+            .iter()
+            .map(|r| r.result.relative_error)
+            .fold(0.0, f64::max),
+        mean_total_ms: mean(|t| t.total_ms),
+        mean_evaluate_ms: mean(|t| t.evaluate_ms),
+        mean_cpu_ms: reports
+            .iter()
+            .map(|r| r.result.times.cpu_ms)
+            .sum::<Option<f64>>()
+            .map(|c| c / n as f64),
+    };
+    let repack_mask = match repack {
+        Repack::Mask(m) => m,
+        Repack::Always => u64::MAX,
+        Repack::Never => 0,
+    };
+    Ok(InferReport {
+        model: network.name.clone(),
+        strategy: match args.strategy {
+            StrategyArg::Dense => "dense".into(),
+            StrategyArg::Spencnn => "spencnn".into(),
+        },
+        backend,
+        repack_mask,
+        slots: session.compiled.program.slots,
+        ops: session.compiled.report.total,
+        rotation_keys: session.rotation_keys,
+        setup: session.setup,
+        params: session.parameters.clone(),
+        tolerance: RELATIVE_TOLERANCE,
+        pass: summary.passed == n,
+        inputs: reports,
+        summary,
+    })
+}
+
+/// The table of `heaccel infer`.
+pub fn format_infer(r: &InferReport) -> String {
+    let mut s = String::new();
+    let p = &r.params;
+    let _ = writeln!(
+        s,
+        "{} / {} encrypted on the {} backend{}",
+        r.model,
+        r.strategy,
+        r.backend,
+        match r.backend {
+            Backend::Functional => " (accelerator ISA, functional executor)",
+            Backend::Reference => " (reference evaluator)",
+        }
+    );
+    let _ = writeln!(
+        s,
+        "  N = 2^{}, L = {} (depth {} + 1 headroom), dnum {}, {} special primes, log2 PQ {} (bound {}), {} slots",
+        p.log_n,
+        p.levels,
+        r.ops.depth,
+        p.dnum,
+        p.special_primes,
+        p.log_pq,
+        p.bound,
+        r.slots
+    );
+    let _ = writeln!(
+        s,
+        "  program: {} rotations, {} pmults, {} hmults, {} rescales; {} rotation keys",
+        r.ops.rotations, r.ops.pmults, r.ops.hmults, r.ops.rescales, r.rotation_keys
+    );
+    let _ = writeln!(
+        s,
+        "  setup: compile {:.0} ms, parameters and keys {:.0} ms",
+        r.setup.compile_ms, r.setup.keygen_ms
+    );
+    let _ = writeln!(
+        s,
+        "\n{:<16} {:>10} {:>8} {:>10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>8}  check",
+        "input",
+        "max |err|",
+        "range",
+        "err/range",
+        "argmax",
+        "total ms",
+        "encrypt",
+        "evaluate",
+        "decrypt",
+        "plain",
+    );
+    for i in &r.inputs {
+        let x = &i.result;
+        let _ = writeln!(
+            s,
+            "{:<16} {:>10.3e} {:>8.4} {:>10.3e} {:>8} {:>10.1} {:>9.1} {:>10.1} {:>9.1} {:>8.1}  {}",
+            i.input,
+            x.max_abs_error,
+            x.output_range,
+            x.relative_error,
+            format!("{}/{}", x.argmax_plain, x.argmax_encrypted),
+            x.times.total_ms,
+            x.times.encrypt_ms,
+            x.times.evaluate_ms,
+            x.times.decrypt_ms,
+            x.times.plain_ms,
+            if x.passes { "ok" } else { "FAIL" }
+        );
+    }
+    let m = &r.summary;
+    let _ = writeln!(
+        s,
+        "\n  {}/{} inputs pass (max abs error < {:e} of the output range, same argmax): worst err/range {:.3e}, argmax agrees {}/{}",
+        m.passed,
+        m.count,
+        r.tolerance,
+        m.max_relative_error,
+        m.argmax_agree,
+        m.count,
+    );
+    let _ = writeln!(
+        s,
+        "  {:.1} ms per inference ({:.1} ms evaluating){}",
+        m.mean_total_ms,
+        m.mean_evaluate_ms,
+        m.mean_cpu_ms
+            .map(|c| format!("; {c:.0} ms of CPU time (wall time is larger on a busy machine)"))
+            .unwrap_or_default()
+    );
+    s
+}

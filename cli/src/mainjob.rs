@@ -1,0 +1,138 @@
+//! The main job (`heaccel` with no subcommand, `cargo run --release`): LeNet compiled with the
+//! dense baseline and SpENCNN, both simulated on `fpga-u280` (`heaccel compare --model lenet`),
+//! the SpENCNN program run encrypted on one seeded input on the accelerator's functional
+//! executor and checked against the plaintext pass (`heaccel infer --model lenet --verify`),
+//! and the reports written into a folder.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::infer::{format_infer, infer_command, BackendArg, InferArgs, InferReport};
+use crate::network::{compare_model, format_compare, Comparison, ModelArgs, RepackArg};
+use crate::plot::{layer_latency_svg, write_whole};
+
+/// The main job's settings (the defaults: LeNet, `fpga-u280`, seed 1, the functional
+/// executor, `heaccel-report/`).
+#[derive(Debug, Clone)]
+pub struct MainJobArgs {
+    /// The network.
+    pub model: String,
+    /// The hardware configuration.
+    pub config: String,
+    /// Seed of the verified input.
+    pub seed: u64,
+    /// Where the encrypted inference runs.
+    pub backend: BackendArg,
+    /// Folder for the reports (created if missing).
+    pub out: PathBuf,
+}
+
+impl Default for MainJobArgs {
+    fn default() -> Self {
+        MainJobArgs {
+            model: "lenet".into(),
+            config: "fpga-u280".into(),
+            seed: 1,
+            backend: BackendArg::Functional,
+            out: PathBuf::from("heaccel-report"),
+        }
+    }
+}
+
+/// What the main job found and wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct MainJobReport {
+    /// Dense vs SpENCNN, simulated.
+    pub comparison: Comparison,
+    /// The encrypted SpENCNN inference against the plaintext pass.
+    pub verification: InferReport,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+fn layer_svg(title: &str, sim: &heaccel_host::netsim::NetworkSim) -> Result<String> {
+    let layers: Vec<(String, Vec<(String, f64)>)> = sim
+        .layers
+        .iter()
+        .filter(|l| l.time_us > 0.0)
+        .map(|l| {
+            (
+                l.name.clone(),
+                vec![("simulated latency".into(), l.time_us)],
+            )
+        })
+        .collect();
+    layer_latency_svg(title, &layers)
+}
+
+/// Runs the main job (see the module docs); `progress` shows a progress bar on a terminal.
+pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
+    let model_args = ModelArgs {
+        prune: None,
+        activation: "poly".into(),
+        pool: "avg".into(),
+        repack: RepackArg::Auto,
+    };
+    let comparison = compare_model(&args.model, &model_args, &args.config)?;
+    let verification = infer_command(
+        &InferArgs {
+            seed: args.seed,
+            backend: args.backend,
+            ..InferArgs::new(&args.model)
+        },
+        progress,
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the report folder {}", args.out.display()))?;
+    let out = |name: &str| args.out.join(format!("{}-{name}", args.model));
+    let mut files = Vec::new();
+    let mut write = |path: PathBuf, text: String| -> Result<()> {
+        write_whole(&path, &text)?;
+        files.push(path);
+        Ok(())
+    };
+    write(
+        out("compare.json"),
+        serde_json::to_string_pretty(&comparison)?,
+    )?;
+    write(
+        out("infer.json"),
+        serde_json::to_string_pretty(&verification)?,
+    )?;
+    for (name, sim) in [
+        ("dense", &comparison.dense),
+        ("spencnn", &comparison.spencnn),
+    ] {
+        let title = format!(
+            "{} / {name} on {}: {:.1} ms simulated",
+            args.model,
+            args.config,
+            sim.total.time_us / 1e3
+        );
+        write(out(&format!("{name}-layers.svg")), layer_svg(&title, sim)?)?;
+    }
+    Ok(MainJobReport {
+        comparison,
+        verification,
+        files,
+    })
+}
+
+/// The main job's printout: the comparison table, the verification and the files.
+pub fn format_main_job(r: &MainJobReport) -> String {
+    let mut s = format_compare(&r.comparison);
+    let _ = writeln!(s);
+    s.push_str(&format_infer(&r.verification));
+    let _ = writeln!(s);
+    for f in &r.files {
+        let _ = writeln!(s, "wrote {}", display(f));
+    }
+    s
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
