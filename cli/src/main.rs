@@ -122,7 +122,14 @@ enum CkksCommand {
     /// Print the validated parameters (explicit primes) of a preset or file as JSON.
     Params(ParamsArgs),
     /// List the named parameter presets.
-    Presets,
+    Presets(PresetsArgs),
+}
+
+#[derive(Debug, Args)]
+struct PresetsArgs {
+    /// Print a JSON array of `{"name", "literal"}` instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -311,9 +318,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Some(Command::Verilog(args)) => heaccel_cli::rtl::verilog_command(&args).map(|dirs| {
-            dirs.iter().for_each(|d| println!("wrote {}", d.display()));
-        }),
+        Some(Command::Verilog(args)) => {
+            let dirs = heaccel_cli::rtl::verilog_command(&args)?;
+            if args.json {
+                let written = serde_json::json!({ "written": dirs });
+                println!("{}", serde_json::to_string_pretty(&written)?);
+            } else {
+                dirs.iter().for_each(|d| println!("wrote {}", d.display()));
+            }
+            Ok(())
+        }
         Some(Command::Verify(heaccel_cli::rtl::VerifyCommand::Rtl(args))) => {
             let report = heaccel_cli::rtl::verify_rtl(&args)?;
             if args.json {
@@ -367,7 +381,18 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&params)?);
             Ok(())
         }
-        Some(Command::Ckks(CkksCommand::Presets)) => {
+        Some(Command::Ckks(CkksCommand::Presets(args))) => {
+            if args.json {
+                let list = PRESET_NAMES
+                    .iter()
+                    .map(|name| {
+                        let literal = heaccel_verification::ckks::preset(name)?;
+                        Ok(serde_json::json!({ "name": name, "literal": literal }))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
             for name in PRESET_NAMES {
                 let lit = heaccel_verification::ckks::preset(name)?;
                 println!(

@@ -49,6 +49,9 @@ pub struct VerilogArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Print the folders written as one JSON object (`{"written": [...]}`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `heaccel verify ...`.

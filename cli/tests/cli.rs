@@ -355,3 +355,28 @@ fn simulate_writes_an_svg_figure_and_reports_work() {
     assert!(!bad.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn ckks_presets_json_lists_every_preset_with_its_literal() {
+    let out = heaccel(&["ckks", "presets", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    let list = v.as_array().expect("an array");
+    let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, heaccel_verification::ckks::PRESET_NAMES);
+    let n14 = list.iter().find(|p| p["name"] == "spencnn-n14").unwrap();
+    assert_eq!(n14["literal"]["log_n"], 14);
+    for p in list {
+        let lit = &p["literal"];
+        assert!(lit["log_n"].as_u64().is_some(), "{p}");
+        assert!(lit["dnum"].as_u64().unwrap() >= 1, "{p}");
+        assert!(lit["log_scale"].as_u64().is_some(), "{p}");
+    }
+    let bad = heaccel(&["ckks", "presets", "--jsn"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--jsn"));
+}

@@ -138,6 +138,21 @@ fn verilog_writes_each_supported_word() {
             top.contains(&format!("--word {word}")),
             "header names the command"
         );
+        let json = heaccel(&[
+            "verilog",
+            "--block",
+            "modmul",
+            "--word",
+            word,
+            "--log-n",
+            "6",
+            "--json",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(json.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+        assert_eq!(v["written"], serde_json::json!([dir.to_str().unwrap()]));
         let vectors = std::fs::read_to_string(dir.join("vectors.hex")).unwrap();
         let width = if word == "32" { 8 } else { 16 };
         let first = vectors.lines().find(|l| !l.starts_with("//")).unwrap();
