@@ -14,7 +14,8 @@ use heaccel_hdl::core::{
 use heaccel_hdl::verilog::{run_verilator, ToolOutcome};
 use heaccel_hdl::{AutomorphUnit, NttUnit, MAX_Q_BITS};
 use heaccel_sim::config::{
-    AutomorphConfig, HwConfig, LanesConfig, MemoryConfig, NttConfig, ScratchpadConfig,
+    AutomorphConfig, HwConfig, IssueConfig, IssuePolicy, LanesConfig, MemoryConfig, NttConfig,
+    ScratchpadConfig,
 };
 use heaccel_sim::functional::{FunctionalExecutor, Memory};
 use heaccel_sim::isa::{BufferRole, Instruction, PolyForm, Program, BINARY_MAGIC};
@@ -167,7 +168,11 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
 /// latency is the core's whole per-instruction cost beyond the simulator's occupancy
 /// (`heaccel_hdl::core::cycles_of` minus `work / throughput`): the NTT unit's stage drains,
 /// the copies into and out of the unit's banks, the fetch and the scratchpad read/write.
-pub fn core_hw_config(geo: &CoreGeometry, derived: bool) -> HwConfig {
+///
+/// `policy`: the core runs one instruction at a time, so [`IssuePolicy::InOrderBlocking`]
+/// describes it; [`IssuePolicy::Overlapped`] gives what the same units would take if
+/// independent instructions overlapped. The name ends in `-overlapped` for the latter.
+pub fn core_hw_config(geo: &CoreGeometry, derived: bool, policy: IssuePolicy) -> HwConfig {
     let (n, d, p, log_n) = (geo.n(), geo.depth(), geo.lanes(), geo.log_n() as usize);
     let clock_mhz = 250.0;
     let extra = |op: u32, occupancy: usize| (cycles_of(geo, op) - occupancy) as u32;
@@ -189,10 +194,15 @@ pub fn core_hw_config(geo: &CoreGeometry, derived: bool) -> HwConfig {
     };
     HwConfig {
         name: format!(
-            "core-n{}-p{}{}",
+            "core-n{}-p{}{}{}",
             geo.log_n(),
             p,
-            if derived { "-derived" } else { "" }
+            if derived { "-derived" } else { "" },
+            if policy == IssuePolicy::Overlapped {
+                "-overlapped"
+            } else {
+                ""
+            }
         ),
         clock_mhz,
         word_bits: 32,
@@ -222,6 +232,7 @@ pub fn core_hw_config(geo: &CoreGeometry, derived: bool) -> HwConfig {
             bandwidth_gb_s: 8.0 * p as f64 * clock_mhz / 1e3,
             latency_ns: mem_ns,
         },
+        issue: IssueConfig { policy },
     }
 }
 
@@ -259,7 +270,8 @@ pub struct VerifyCoreReport {
     pub verilator: String,
     /// Detail of the Verilator step.
     pub verilator_detail: String,
-    /// Simulator on the plain and on the derived configuration ([`core_hw_config`]).
+    /// Simulator on [`core_hw_config`]: plain and derived with in-order blocking issue (as
+    /// the core runs), then derived with overlapped issue (what overlapping would give).
     pub simulator: Vec<CycleComparison>,
     /// `true` when nothing failed (a skipped Verilator run does not fail).
     pub pass: bool,
@@ -362,8 +374,12 @@ pub fn verify_core_program(
         }
     };
     let mut simulator = Vec::new();
-    for derived in [false, true] {
-        let config = core_hw_config(&cp.geometry, derived);
+    for (derived, policy) in [
+        (false, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::Overlapped),
+    ] {
+        let config = core_hw_config(&cp.geometry, derived, policy);
         let report = heaccel_sim::timing::simulate(program, &config)?;
         simulator.push(CycleComparison {
             config: config.name.clone(),
@@ -429,7 +445,7 @@ pub fn format_core_table(r: &VerifyCoreReport) -> String {
     );
     for c in &r.simulator {
         s += &format!(
-            "simulator       {:<22} {} cycles ({:+.1}% vs core)\n",
+            "simulator       {:<33} {} cycles ({:+.1}% vs core)\n",
             c.config, c.simulator, c.difference_percent
         );
     }

@@ -4,6 +4,7 @@
 //! against `heaccel_sim::simulate` on the derived core configuration; refusals.
 
 use heaccel_cli::corerun::{core_hw_config, translate, verify_core_program};
+use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::isa::{Buffer, BufferRole, Instruction, PolyForm, Program};
 use heaccel_verification::arith::ntt_primes;
 use rand::{Rng, SeedableRng};
@@ -164,7 +165,62 @@ fn cycles_agree_with_the_simulator_on_dependent_chains() {
             derived.simulator,
             derived.difference_percent
         );
+        assert_derived_blocking_is_exact_but_stores(&r);
     }
+}
+
+/// The derived blocking configuration charges every instruction its whole core cost except
+/// two cycles of each `store` (the fetch and the row read before the first beat, which the
+/// simulator's store has no latency field for) and the 2 cycles a run adds: the identity
+/// `core = simulator + 2 stores + 2`, exact.
+fn assert_derived_blocking_is_exact_but_stores(r: &heaccel_cli::corerun::VerifyCoreReport) {
+    let derived = &r.simulator[1];
+    assert!(derived.config.ends_with("-derived"), "{}", derived.config);
+    assert_eq!(
+        r.core_cycles,
+        derived.simulator + 2 * r.stores as u64 + 2,
+        "{}: core {} cycles, derived blocking simulator {}",
+        r.program,
+        r.core_cycles,
+        derived.simulator
+    );
+}
+
+/// The issue's program (`examples/core/mul_rotate_n1024.json`: plaintext multiply then
+/// rotation by one slot, N = 2^10, two limbs) at P = 4, rust-hdl only (the Verilator co-run
+/// of a smaller program is below): bit-exact, and the core's cycles within 10% of the
+/// simulator's on the derived configuration with in-order blocking issue, as the core runs.
+/// The overlapped policy on the same units is faster (the limbs' chains overlap), the plain
+/// configuration slower than the core (no NTT drains and bank copies).
+#[test]
+fn issue_program_cycles_agree_with_the_blocking_simulator() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/core/mul_rotate_n1024.json"
+    );
+    let program = Program::from_json(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+    assert_eq!((program.log_n, program.moduli.len()), (10, 2));
+    let r = verify_core_program(&program, "mul_rotate_n1024.json", 4, 1, None).unwrap();
+    assert!(r.rust_hdl_bit_exact && r.pass);
+    assert_eq!(r.stores, 2);
+    let (plain, derived, overlapped) = (&r.simulator[0], &r.simulator[1], &r.simulator[2]);
+    for c in &r.simulator {
+        eprintln!(
+            "{:<32} core {} cycles, simulator {} ({:+.1}%)",
+            c.config, r.core_cycles, c.simulator, c.difference_percent
+        );
+    }
+    assert!(
+        derived.difference_percent.abs() <= 10.0,
+        "core {} cycles, derived blocking simulator {} ({:+.1}%)",
+        r.core_cycles,
+        derived.simulator,
+        derived.difference_percent
+    );
+    assert_derived_blocking_is_exact_but_stores(&r);
+    assert!(overlapped.config.ends_with("-derived-overlapped"));
+    assert!(overlapped.simulator < derived.simulator);
+    assert!(plain.simulator < derived.simulator);
 }
 
 /// A random program over 4 slots: load every slot, `len` random instructions (one prime per
@@ -248,6 +304,8 @@ fn random_mixed_programs_are_bit_exact() {
         let r = verify_core_program(&p, "random", LANES, k, None).unwrap();
         assert!(r.rust_hdl_bit_exact, "random program {k}:\n{}", p.to_json());
         assert_eq!(r.stores, 4);
+        assert_derived_blocking_is_exact_but_stores(&r);
+        assert!(r.simulator[2].simulator <= r.simulator[1].simulator);
     }
 }
 
@@ -304,9 +362,14 @@ fn off_chip_and_unsupported_instructions_are_refused_by_name() {
 fn derived_config_is_a_valid_simulator_config() {
     let p = base(1);
     let cp = translate(&p, LANES, "p").unwrap();
-    for derived in [false, true] {
-        let c = core_hw_config(&cp.geometry, derived);
+    for (derived, policy) in [
+        (false, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::Overlapped),
+    ] {
+        let c = core_hw_config(&cp.geometry, derived, policy);
         c.validate(&c.name).unwrap();
+        assert_eq!(c.issue.policy, policy);
         assert_eq!(c.modmul.lanes as usize, 2 * LANES);
         assert_eq!(c.ntt.butterflies_per_unit as usize, LANES);
     }

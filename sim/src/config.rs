@@ -60,6 +60,38 @@ pub struct MemoryConfig {
     pub latency_ns: f64,
 }
 
+/// How instructions issue (`[issue] policy = ...`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuePolicy {
+    /// `"overlapped"` (the default): instructions dispatch in program order to per-unit
+    /// queues and start as soon as their operands and an instance of their unit are ready,
+    /// so independent instructions on different units run at the same time.
+    #[default]
+    Overlapped,
+    /// `"in_order_blocking"`: each instruction starts when the previous one has completed
+    /// (its result is ready; every unit and the memory channel are idle), so a program takes
+    /// the sum of its instructions' isolated times. This is how a core that runs one
+    /// instruction at a time behaves (heaccel-hdl's `core`).
+    InOrderBlocking,
+}
+
+/// The `[issue]` table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueConfig {
+    /// The issue policy, default `"overlapped"`.
+    #[serde(default)]
+    pub policy: IssuePolicy,
+}
+
+impl IssueConfig {
+    /// `true` for the default (overlapped) policy; such a table is not written out.
+    pub fn is_default(&self) -> bool {
+        *self == IssueConfig::default()
+    }
+}
+
 /// A hardware configuration as written in TOML.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +115,9 @@ pub struct HwConfig {
     pub scratchpad: ScratchpadConfig,
     /// Off-chip memory.
     pub memory: MemoryConfig,
+    /// Issue policy; an absent `[issue]` table means `policy = "overlapped"`.
+    #[serde(default, skip_serializing_if = "IssueConfig::is_default")]
+    pub issue: IssueConfig,
 }
 
 /// Names of the presets shipped in `configs/`.
@@ -236,10 +271,33 @@ mod tests {
         );
         assert_eq!(asic.word_bytes(), 5);
         assert!((asic.memory_bytes_per_cycle() - 1000.0).abs() < 1e-9);
+        assert_eq!(u280.issue.policy, IssuePolicy::Overlapped);
+        assert_eq!(asic.issue.policy, IssuePolicy::Overlapped);
         assert!(HwConfig::preset("gpu")
             .unwrap_err()
             .to_string()
             .contains("fpga-u280"));
+    }
+
+    #[test]
+    fn issue_policy_parses_defaults_and_round_trips() {
+        let base = preset_text("fpga-u280").unwrap();
+        let blocking = format!("{base}\n[issue]\npolicy = \"in_order_blocking\"\n");
+        let c = HwConfig::from_toml(&blocking, "b.toml").unwrap();
+        assert_eq!(c.issue.policy, IssuePolicy::InOrderBlocking);
+        let back = toml::to_string(&c).unwrap();
+        assert!(back.contains("policy = \"in_order_blocking\""), "{back}");
+        assert_eq!(HwConfig::from_toml(&back, "back.toml").unwrap(), c);
+        let explicit = format!("{base}\n[issue]\npolicy = \"overlapped\"\n");
+        let o = HwConfig::from_toml(&explicit, "o.toml").unwrap();
+        assert_eq!(o, HwConfig::preset("fpga-u280").unwrap());
+        // The default policy is not written out: presets serialize as before.
+        assert!(!toml::to_string(&o).unwrap().contains("[issue]"));
+        let empty = format!("{base}\n[issue]\n");
+        assert_eq!(
+            HwConfig::from_toml(&empty, "e.toml").unwrap().issue.policy,
+            IssuePolicy::Overlapped
+        );
     }
 
     #[test]
@@ -268,6 +326,11 @@ mod tests {
                 "lanes",
             ),
             (base.replace("banks = 64", ""), "banks"),
+            (
+                format!("{base}\n[issue]\npolicy = \"out_of_order\"\n"),
+                "in_order_blocking",
+            ),
+            (format!("{base}\n[issue]\noverlap = true\n"), "overlap"),
         ];
         for (text, field) in cases {
             let e = HwConfig::from_toml(&text, "my.toml")
