@@ -48,13 +48,44 @@ pub enum DesignArg {
     /// The hdl/ blocks side by side: NTT unit (P butterflies), P modmul lanes, automorphism
     /// unit (P lanes).
     Datapath,
+    /// The accelerator core (heaccel verify core): per prime an NTT unit of P butterflies and
+    /// 2P element-wise lanes, an automorphism unit of 2P lanes, scratchpad, instruction queue,
+    /// register file, AXI4-Stream ports.
+    Core,
 }
 
-impl DesignArg {
-    fn kind(self) -> DesignKind {
-        match self {
-            DesignArg::Datapath => DesignKind::Datapath,
+/// Defaults of the core's `--primes` and `--slots` (the issue's two-limb program uses 4 slots).
+const CORE_PRIMES: usize = 2;
+const CORE_SLOTS: usize = 4;
+
+impl DesignOpts {
+    /// The design kind with its parameters; `--primes`/`--slots` are refused for the datapath.
+    fn kind(&self) -> Result<DesignKind> {
+        match self.design {
+            DesignArg::Datapath => {
+                if let Some(m) = self.primes {
+                    bail!("--primes {m}: only for --design core (the datapath has one prime)");
+                }
+                if let Some(s) = self.slots {
+                    bail!("--slots {s}: only for --design core (the datapath has no scratchpad)");
+                }
+                Ok(DesignKind::Datapath)
+            }
+            DesignArg::Core => Ok(DesignKind::Core {
+                primes: self.primes.unwrap_or(CORE_PRIMES),
+                slots: self.slots.unwrap_or(CORE_SLOTS),
+            }),
         }
+    }
+
+    /// `--design NAME` and, for the core, `--primes M --slots S`, as on the command line.
+    fn design_flags(&self) -> Result<String> {
+        Ok(match self.kind()? {
+            DesignKind::Datapath => "--design datapath".to_string(),
+            DesignKind::Core { primes, slots } => {
+                format!("--design core --primes {primes} --slots {slots}")
+            }
+        })
     }
 }
 
@@ -73,9 +104,16 @@ pub struct DesignOpts {
     /// Core clock in MHz, in (0, 1000].
     #[arg(long = "clock-mhz", default_value_t = 300.0, value_name = "F")]
     pub clock_mhz: f64,
-    /// The prime (default: the largest 30-bit prime = 1 mod 2N).
+    /// The prime (default: the largest 30-bit prime = 1 mod 2N); the core's first prime.
     #[arg(long)]
     pub q: Option<u64>,
+    /// Primes (limbs) of the core, in [1, 16] (default 2): --q, then the largest other
+    /// 30-bit primes = 1 mod 2N. Core only.
+    #[arg(long, value_name = "M")]
+    pub primes: Option<usize>,
+    /// Scratchpad slots of the core, in [1, 256] (default 4). Core only.
+    #[arg(long, value_name = "S")]
+    pub slots: Option<usize>,
 }
 
 /// Arguments of `heaccel fpga build`.
@@ -120,6 +158,14 @@ fn target(t: TargetArg) -> Target {
 }
 
 fn design_params(o: &DesignOpts, lanes: u32) -> Result<DesignParams> {
+    if let DesignKind::Core { primes, slots } = o.kind()? {
+        if !(1..=16).contains(&primes) {
+            bail!("--primes {primes}: a core holds 1 to 16 primes");
+        }
+        if !(1..=256).contains(&slots) {
+            bail!("--slots {slots}: allowed range is [1, 256]");
+        }
+    }
     if !lanes.is_power_of_two() || lanes > 128 {
         bail!("--lanes {lanes}: must be a power of two in [1, 128]");
     }
@@ -148,23 +194,29 @@ fn design_params(o: &DesignOpts, lanes: u32) -> Result<DesignParams> {
     Ok(p)
 }
 
-fn build_command(t: TargetArg, o: &DesignOpts, p: &DesignParams, out: &Path) -> String {
-    format!(
-        "heaccel fpga build --target {} --design {} --lanes {} --log-n {} --clock-mhz {} --q {} \
+fn build_command(t: TargetArg, o: &DesignOpts, p: &DesignParams, out: &Path) -> Result<String> {
+    Ok(format!(
+        "heaccel fpga build --target {} {} --lanes {} --log-n {} --clock-mhz {} --q {} \
          --out {}",
         target(t).name(),
-        format!("{:?}", o.design).to_lowercase(),
+        o.design_flags()?,
         p.lanes,
         p.log_n,
         o.clock_mhz,
         p.q,
         out.display()
-    )
+    ))
 }
 
 fn describe(d: &Design) -> String {
+    let core = match d.kind {
+        DesignKind::Datapath => String::new(),
+        DesignKind::Core { primes, slots } => {
+            format!(" (first of {primes} primes), {slots} slots")
+        }
+    };
     format!(
-        "heaccel {} design (top module `{}`): N = 2^{}, P = {} lanes, q = {}",
+        "heaccel {} design (top module `{}`): N = 2^{}, P = {} lanes, q = {}{core}",
         d.kind.name(),
         d.top,
         d.params.log_n,
@@ -215,8 +267,8 @@ fn write_design(
 /// `heaccel fpga build`: returns the files written.
 pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
     let p = design_params(&args.design, args.design.lanes)?;
-    let design = build_design(args.design.design.kind(), &p)?;
-    let command = build_command(args.target, &args.design, &p, &args.out);
+    let design = build_design(args.design.kind()?, &p)?;
+    let command = build_command(args.target, &args.design, &p, &args.out)?;
     write_design(args.target, &args.design, &design, &args.out, &command)
 }
 
@@ -281,8 +333,8 @@ pub struct EstimateReport {
 }
 
 fn synthesize(o: &DesignOpts, p: &DesignParams, dir: &Path, keep: bool) -> Result<SynthRun> {
-    let design = build_design(o.design.kind(), p)?;
-    let command = build_command(TargetArg::U280, o, p, dir);
+    let design = build_design(o.kind()?, p)?;
+    let command = build_command(TargetArg::U280, o, p, dir)?;
     let files = design_files(TargetArg::U280, o, &design, &command)?;
     let log_path = dir.join("yosys.log");
     // A kept folder whose files are exactly these and whose Yosys log is complete is reused.
@@ -320,6 +372,13 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
         );
     }
     let p2 = design_params(o, fit_lanes_arg).context("--fit-lanes")?;
+    if args.write_preset.is_some() && o.design == DesignArg::Core {
+        bail!(
+            "--write-preset: the preset's lane mapping counts the datapath's lanes (one \
+             butterfly and one multiplier per lane); the core's simulator configuration is \
+             `heaccel verify core`'s (cli/src/corerun.rs core_hw_config)"
+        );
+    }
     if !heaccel_fpga::yosys::yosys_available() {
         bail!(
             "yosys is not installed (or not on PATH): `heaccel fpga estimate` runs Yosys \
@@ -371,7 +430,7 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
         resources,
     };
     let mut report = EstimateReport {
-        design: o.design.kind().name(),
+        design: o.kind()?.name(),
         log_n: o.log_n,
         q: p1.q,
         clock_mhz: o.clock_mhz,
@@ -398,8 +457,8 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
 fn estimate_command(args: &EstimateArgs) -> String {
     let o = &args.design;
     let mut s = format!(
-        "heaccel fpga estimate --design {} --lanes {} --fit-lanes {} --log-n {} --clock-mhz {}",
-        format!("{:?}", o.design).to_lowercase(),
+        "heaccel fpga estimate {} --lanes {} --fit-lanes {} --log-n {} --clock-mhz {}",
+        o.design_flags().unwrap_or_default(),
         o.lanes,
         args.fit_lanes.unwrap_or(2 * o.lanes),
         o.log_n,

@@ -77,6 +77,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel fpga build --target u280 --lanes 8 --log-n 12 --out u280-build",
             "heaccel fpga build --target generic --lanes 4 --log-n 10 --clock-mhz 250 --out gen",
+            "heaccel fpga build --target u280 --design core --lanes 4 --log-n 10 --primes 2 --out core",
         ],
     ),
     (
@@ -84,6 +85,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel fpga estimate --lanes 8 --fit-lanes 16 --log-n 12 --out est --json",
             "heaccel fpga estimate --lanes 2 --log-n 8 --write-preset my-u280.toml",
+            "heaccel fpga estimate --design core --lanes 1 --fit-lanes 2 --log-n 5 --out core-est",
         ],
     ),
     ("approx", &["heaccel approx sign --alpha 13"]),

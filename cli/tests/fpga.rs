@@ -82,6 +82,92 @@ fn build_writes_the_four_files_with_their_headers() {
     }
 }
 
+/// `--design core`: the four files; the Verilog holds the core's top with its register-file
+/// and AXI4-Stream ports and one NTT unit per prime, and every block `per_block` reports.
+#[test]
+fn build_core_writes_the_four_files_with_the_cores_top() {
+    let dir = temp("build-core");
+    let out = heaccel(&[
+        "fpga",
+        "build",
+        "--target",
+        "u280",
+        "--design",
+        "core",
+        "--lanes",
+        "2",
+        "--log-n",
+        "5",
+        "--primes",
+        "2",
+        "--slots",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["constraints.xdc", "design.v", "vivado.tcl", "yosys.ys"]
+    );
+    let command = "heaccel fpga build --target u280 --design core --primes 2 --slots 3 --lanes 2";
+    for name in &names {
+        assert!(
+            read(&dir.join(name)).contains(command),
+            "{name} names no command"
+        );
+    }
+    let v = read(&dir.join("design.v"));
+    assert!(
+        v.starts_with("// heaccel core design (top module `top`): N = 2^5, P = 2 lanes, q = "),
+        "{}",
+        v.lines().next().unwrap()
+    );
+    assert!(v.contains("(first of 2 primes), 3 slots"));
+    // The generated text equals the core's Verilog seam for the same geometry.
+    let q = heaccel_verification::arith::ntt_primes(30, 5, 2, &[]).unwrap();
+    let geo = heaccel_hdl::core::CoreGeometry::new(
+        5,
+        2,
+        &q,
+        3,
+        heaccel_hdl::core::CoreGeometry::DEFAULT_QUEUE,
+    )
+    .unwrap();
+    let want = heaccel_hdl::core::core_verilog(&geo).unwrap();
+    assert!(
+        v.contains(want.trim()),
+        "design.v differs from core_verilog"
+    );
+    let modules = heaccel_hdl::core::module_names(&v);
+    assert_eq!(modules[0], heaccel_hdl::core::TOP_MODULE);
+    for m in ["top$ntt$0", "top$ntt$1", "top$ew$7", "top$aut"] {
+        assert!(modules.iter().any(|x| x == m), "no module {m}");
+    }
+    assert!(!modules.iter().any(|x| x == "top$ew$8"));
+    let top = v
+        .split("module top(")
+        .nth(1)
+        .unwrap()
+        .split(");")
+        .next()
+        .unwrap();
+    for port in ["reg_we", "reg_addr", "s_tvalid", "m_tlast", "busy", "done"] {
+        assert!(top.contains(port), "top has no port {port}");
+    }
+    assert!(read(&dir.join("yosys.ys")).contains("synth_xilinx -family xcup -top top"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn fpga_rejects_bad_input_before_writing() {
     let dir = temp("bad");
@@ -111,6 +197,47 @@ fn fpga_rejects_bad_input_before_writing() {
         assert!(err.contains(want), "{extra:?}: {err}");
         assert!(!dir.exists(), "{extra:?} wrote files");
     }
+    let core_cases: [(&[&str], &str); 5] = [
+        (&["--primes", "2"], "--primes 2: only for --design core"),
+        (&["--slots", "4"], "--slots 4: only for --design core"),
+        (
+            &["--design", "core", "--primes", "17"],
+            "--primes 17: a core holds 1 to 16 primes",
+        ),
+        (
+            &["--design", "core", "--slots", "0"],
+            "--slots 0: allowed range is [1, 256]",
+        ),
+        (
+            &["--design", "core", "--lanes", "32", "--log-n", "6"],
+            "N >= 4P",
+        ),
+    ];
+    for (extra, want) in core_cases {
+        let mut args = vec!["fpga", "build", "--target", "u280", "--out", d];
+        args.extend_from_slice(extra);
+        let out = heaccel(&args);
+        assert!(!out.status.success(), "{extra:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{extra:?}: {err}");
+        assert!(!dir.exists(), "{extra:?} wrote files");
+    }
+    let out = heaccel(&[
+        "fpga",
+        "estimate",
+        "--design",
+        "core",
+        "--lanes",
+        "1",
+        "--log-n",
+        "5",
+        "--write-preset",
+        d,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--write-preset: the preset's lane mapping")
+    );
+    assert!(!dir.exists());
     let out = heaccel(&["fpga", "estimate", "--lanes", "4", "--fit-lanes", "2"]);
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--fit-lanes 2: must be larger than --lanes 4"));

@@ -3,6 +3,7 @@
 
 use rust_hdl::prelude::*;
 
+use heaccel_hdl::core::{block_instances, core_verilog, CoreGeometry, TOP_MODULE};
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
 
@@ -15,8 +16,17 @@ pub enum DesignKind {
     /// The verified hdl/ blocks side by side ([`Datapath`]): NTT unit of `P` butterflies,
     /// `P` element-wise multiplier lanes, automorphism unit of `P` lanes.
     Datapath,
-    // The accelerator core (issue 7, part 1) becomes one more variant here, built in
-    // `build_design` from `heaccel_hdl::core::core_verilog(&CoreGeometry)`.
+    /// The accelerator core (`heaccel_hdl::core`, top module `TOP_MODULE`): per prime one NTT
+    /// unit of `P` butterflies and `2P` element-wise lanes, one automorphism unit of `2P`
+    /// lanes, `slots` scratchpad slots of `N` words, the instruction queue
+    /// (`CoreGeometry::DEFAULT_QUEUE` entries), register file and AXI4-Stream ports.
+    Core {
+        /// Primes (limbs) baked in, `[1, 16]`: the design's prime `q` first, then the largest
+        /// other 30-bit primes `= 1 mod 2N`.
+        primes: usize,
+        /// Scratchpad slots, `[1, 256]`.
+        slots: usize,
+    },
 }
 
 impl DesignKind {
@@ -24,8 +34,27 @@ impl DesignKind {
     pub fn name(&self) -> &'static str {
         match self {
             DesignKind::Datapath => "datapath",
+            DesignKind::Core { .. } => "core",
         }
     }
+}
+
+/// The primes of a core: `q` first, then the largest other 30-bit primes `= 1 mod 2N`
+/// (`count` in all).
+pub fn core_primes(log_n: u32, q: u64, count: usize) -> Result<Vec<u64>, FpgaError> {
+    if !(1..=CoreGeometry::MAX_PRIMES).contains(&count) {
+        return Err(FpgaError::Parameter(format!(
+            "--primes {count}: a core holds 1 to {} primes",
+            CoreGeometry::MAX_PRIMES
+        )));
+    }
+    let mut primes = vec![q];
+    primes.extend(ntt_primes(30, log_n, count - 1, &[q]).map_err(|e| {
+        FpgaError::Parameter(format!(
+            "--primes {count}: not enough 30-bit primes for N = 2^{log_n}: {e}"
+        ))
+    })?);
+    Ok(primes)
 }
 
 /// Size of a design: `N = 2^log_n`, `lanes` = `P`, prime `q = 1 mod 2N` below `2^30`.
@@ -114,6 +143,42 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 kind,
                 params: *params,
                 top: "top".into(),
+                verilog,
+                blocks,
+            })
+        }
+        DesignKind::Core { primes, slots } => {
+            let primes = core_primes(params.log_n, params.q, primes)?;
+            let geo = CoreGeometry::new(
+                params.log_n,
+                params.lanes,
+                &primes,
+                slots,
+                CoreGeometry::DEFAULT_QUEUE,
+            )
+            .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            let verilog =
+                core_verilog(&geo).map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            let prefix = format!("{TOP_MODULE}$");
+            let blocks = block_instances(&geo)
+                .into_iter()
+                .map(|(name, kind)| BlockInstance {
+                    label: match kind {
+                        "ntt" => "ntt units",
+                        "ew_lane" => "ew lanes",
+                        other => other,
+                    }
+                    .into(),
+                    instance: name
+                        .strip_prefix(&prefix)
+                        .expect("block_instances names start with the top module")
+                        .to_string(),
+                })
+                .collect();
+            Ok(Design {
+                kind,
+                params: *params,
+                top: TOP_MODULE.into(),
                 verilog,
                 blocks,
             })

@@ -5,6 +5,7 @@ use heaccel_fpga::flow::{self, clock_period_ns, Target};
 use heaccel_fpga::{
     build_design, lanes_within, parse_stat, per_block, preset_lanes, DesignKind, DesignParams, U280,
 };
+use heaccel_verification::arith::ntt_primes;
 
 /// `yosys -s yosys.ys` on `heaccel fpga build --target u280 --lanes 1 --log-n 4` (Yosys 0.23),
 /// from "Printing statistics." on: the report synth_xilinx prints, then the script's `stat`.
@@ -187,4 +188,56 @@ fn design_rejects_bad_sizes() {
         &DesignParams::with_default_prime(4, 8).unwrap()
     )
     .is_err());
+}
+
+/// The core design: primes `q` first then the largest others (distinct, `= 1 mod 2N`), its
+/// blocks named as `heaccel_hdl::core::block_instances` names them, bad sizes refused.
+#[test]
+fn core_design_primes_blocks_and_refusals() {
+    use heaccel_fpga::design::core_primes;
+    let p = DesignParams::with_default_prime(5, 2).unwrap();
+    let primes = core_primes(5, p.q, 3).unwrap();
+    assert_eq!(primes, ntt_primes(30, 5, 3, &[]).unwrap());
+    let other = ntt_primes(30, 5, 1, &[p.q]).unwrap()[0];
+    let from_other = core_primes(5, other, 2).unwrap();
+    assert_eq!(from_other, vec![other, p.q]);
+    assert!(core_primes(5, p.q, 0).is_err() && core_primes(5, p.q, 17).is_err());
+    let d = build_design(
+        DesignKind::Core {
+            primes: 2,
+            slots: 2,
+        },
+        &p,
+    )
+    .unwrap();
+    assert_eq!((d.top.as_str(), d.kind.name()), ("top", "core"));
+    let labels: Vec<(&str, &str)> = d
+        .blocks
+        .iter()
+        .map(|b| (b.label.as_str(), b.instance.as_str()))
+        .collect();
+    assert_eq!(labels.len(), 2 + 2 * 4 + 1);
+    assert_eq!(labels[0], ("ntt units", "ntt$0"));
+    assert_eq!(labels[2], ("ew lanes", "ew$0"));
+    assert_eq!(labels[10], ("automorph", "aut"));
+    assert!(d.blocks[0].owns("top", "top$ntt$0$lanes$1"));
+    assert!(!d.blocks[0].owns("top", "top$ntt$1"));
+    for (kind, params) in [
+        (
+            DesignKind::Core {
+                primes: 2,
+                slots: 0,
+            },
+            p,
+        ),
+        (
+            DesignKind::Core {
+                primes: 1,
+                slots: 2,
+            },
+            DesignParams::with_default_prime(4, 8).unwrap(),
+        ),
+    ] {
+        assert!(build_design(kind, &params).is_err(), "{kind:?}");
+    }
 }
