@@ -74,9 +74,24 @@ type Result<T> = std::result::Result<T, NetsimError>;
 /// Precision range of the minimax approximations (the degree table's).
 pub const ALPHA_RANGE: std::ops::RangeInclusive<u32> = 4..=14;
 
-fn parse_alpha(field: &'static str, prefix: &str, s: &str, forms: &str) -> Result<Option<u32>> {
-    let Some(rest) = s.strip_prefix(prefix) else {
+/// Parses `plain` (`Ok(None)`) or `{prefix}ALPHA` (`Ok(Some(alpha))`, alpha in
+/// [`ALPHA_RANGE`]); anything else is an error naming `field` and both forms.
+fn parse_choice(
+    field: &'static str,
+    noun: &str,
+    plain: &str,
+    prefix: &str,
+    s: &str,
+) -> Result<Option<u32>> {
+    let forms = format!("{plain}, {prefix}ALPHA");
+    if s == plain {
         return Ok(None);
+    }
+    let Some(rest) = s.strip_prefix(prefix) else {
+        return Err(NetsimError::Choice {
+            field,
+            problem: format!("unknown {noun} `{s}` (allowed: {forms})"),
+        });
     };
     match rest.parse::<u32>() {
         Ok(a) if ALPHA_RANGE.contains(&a) => Ok(Some(a)),
@@ -105,17 +120,12 @@ impl FromStr for ActivationChoice {
     type Err = NetsimError;
     /// `poly` or `relu-minimax:ALPHA`.
     fn from_str(s: &str) -> Result<Self> {
-        const FORMS: &str = "poly, relu-minimax:ALPHA";
-        if s == "poly" {
-            return Ok(ActivationChoice::Poly);
-        }
-        match parse_alpha("--activation", "relu-minimax:", s, FORMS)? {
-            Some(a) => Ok(ActivationChoice::ReluMinimax(a)),
-            None => Err(NetsimError::Choice {
-                field: "--activation",
-                problem: format!("unknown activation `{s}` (allowed: {FORMS})"),
-            }),
-        }
+        Ok(
+            match parse_choice("--activation", "activation", "poly", "relu-minimax:", s)? {
+                None => ActivationChoice::Poly,
+                Some(a) => ActivationChoice::ReluMinimax(a),
+            },
+        )
     }
 }
 
@@ -142,17 +152,12 @@ impl FromStr for PoolChoice {
     type Err = NetsimError;
     /// `avg` or `maxpool-minimax:ALPHA`.
     fn from_str(s: &str) -> Result<Self> {
-        const FORMS: &str = "avg, maxpool-minimax:ALPHA";
-        if s == "avg" {
-            return Ok(PoolChoice::Avg);
-        }
-        match parse_alpha("--pool", "maxpool-minimax:", s, FORMS)? {
-            Some(a) => Ok(PoolChoice::MaxMinimax(a)),
-            None => Err(NetsimError::Choice {
-                field: "--pool",
-                problem: format!("unknown pooling `{s}` (allowed: {FORMS})"),
-            }),
-        }
+        Ok(
+            match parse_choice("--pool", "pooling", "avg", "maxpool-minimax:", s)? {
+                None => PoolChoice::Avg,
+                Some(a) => PoolChoice::MaxMinimax(a),
+            },
+        )
     }
 }
 
