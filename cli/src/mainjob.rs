@@ -11,8 +11,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::infer::{format_infer, infer_command, BackendArg, InferArgs, InferReport};
-use crate::network::{compare_model, format_compare, Comparison, ModelArgs, RepackArg};
-use crate::plot::{layer_latency_svg, write_whole};
+use crate::network::{
+    compare_model, format_compare, network_figure, Comparison, ModelArgs, RepackArg,
+};
+use crate::plot::write_whole;
 
 /// The main job's settings (the defaults: LeNet, `fpga-u280`, seed 1, the functional
 /// executor, `heaccel-report/`).
@@ -53,21 +55,6 @@ pub struct MainJobReport {
     pub files: Vec<PathBuf>,
 }
 
-fn layer_svg(title: &str, sim: &heaccel_host::netsim::NetworkSim) -> Result<String> {
-    let layers: Vec<(String, Vec<(String, f64)>)> = sim
-        .layers
-        .iter()
-        .filter(|l| l.time_us > 0.0)
-        .map(|l| {
-            (
-                l.name.clone(),
-                vec![("simulated latency".into(), l.time_us)],
-            )
-        })
-        .collect();
-    layer_latency_svg(title, &layers)
-}
-
 /// Runs the main job (see the module docs); `progress` shows a progress bar on a terminal.
 pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
     let model_args = ModelArgs {
@@ -106,13 +93,10 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
         ("dense", &comparison.dense),
         ("spencnn", &comparison.spencnn),
     ] {
-        let title = format!(
-            "{} / {name} on {}: {:.1} ms simulated",
-            args.model,
-            args.config,
-            sim.total.time_us / 1e3
-        );
-        write(out(&format!("{name}-layers.svg")), layer_svg(&title, sim)?)?;
+        write(
+            out(&format!("{name}-layers.svg")),
+            network_figure(sim, &args.config)?,
+        )?;
     }
     Ok(MainJobReport {
         comparison,

@@ -181,25 +181,12 @@ pub fn simulation_svg(
     Ok(svg)
 }
 
-/// The layers of [`layer_latency_svg`]: `(name, [(unit, us)])`.
+/// The layers of [`network_svg`]: `layers[i] = (name, [(unit, us)])`, stacked per layer.
 pub type LayerParts = [(String, Vec<(String, f64)>)];
 
 /// Width in pixels of a figure with `layers` bars.
 fn layer_figure_width(layers: usize) -> u32 {
     (160 + 60 * layers).clamp(500, 2400) as u32
-}
-
-/// Per-layer latency split by unit as stacked bars: `layers[i] = (name, [(unit, us)])`.
-pub fn layer_latency_svg(title: &str, layers: &LayerParts) -> Result<String> {
-    let mut svg = String::new();
-    {
-        let width = layer_figure_width(layers.len());
-        let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
-        root.fill(&WHITE).context("background")?;
-        draw_layer_latency(&root, title, layers)?;
-        root.present().context("rendering the figure")?;
-    }
-    Ok(svg)
 }
 
 fn draw_layer_latency(
