@@ -9,9 +9,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use heaccel_fpga::flow::{self, Target};
 use heaccel_fpga::yosys::{per_block, run_yosys};
 use heaccel_fpga::{
-    build_design, fit_lanes, parse_stat, preset_lanes, BlockResources, Design, DesignKind,
-    DesignParams, PresetLanes, ResourceFit, Resources, U280,
+    build_design, core_preset_lanes, fit_lanes, parse_stat, preset_lanes, BlockResources, Design,
+    DesignKind, DesignParams, PresetLanes, ResourceFit, Resources, U280,
 };
+use heaccel_hdl::core::EwLane;
 use heaccel_hdl::{AutomorphUnit, ModMul, NttUnit};
 use heaccel_sim::config::HwConfig;
 use serde::Serialize;
@@ -145,7 +146,9 @@ pub struct EstimateArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Write the simulator preset (HwConfig TOML) whose lane counts come from the fit.
+    /// Write the simulator preset (HwConfig TOML) whose lane counts come from the fit: the
+    /// datapath's P lanes as P butterflies and P multipliers, the core's as its per-prime NTT
+    /// units and 2P element-wise lanes per prime (configs/fpga-u280.toml is the core's).
     #[arg(long = "write-preset", value_name = "FILE")]
     pub write_preset: Option<PathBuf>,
 }
@@ -314,6 +317,8 @@ pub struct FitReport {
 pub struct EstimateReport {
     /// The design.
     pub design: &'static str,
+    /// Primes of the core (`null` for the datapath, which has one).
+    pub primes: Option<usize>,
     /// log2(N).
     pub log_n: u32,
     /// The prime.
@@ -372,13 +377,6 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
         );
     }
     let p2 = design_params(o, fit_lanes_arg).context("--fit-lanes")?;
-    if args.write_preset.is_some() && o.design == DesignArg::Core {
-        bail!(
-            "--write-preset: the preset's lane mapping counts the datapath's lanes (one \
-             butterfly and one multiplier per lane); the core's simulator configuration is \
-             `heaccel verify core`'s (cli/src/corerun.rs core_hw_config)"
-        );
-    }
     if !heaccel_fpga::yosys::yosys_available() {
         bail!(
             "yosys is not installed (or not on PATH): `heaccel fpga estimate` runs Yosys \
@@ -431,6 +429,10 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
     };
     let mut report = EstimateReport {
         design: o.kind()?.name(),
+        primes: match o.kind()? {
+            DesignKind::Core { primes, .. } => Some(primes),
+            DesignKind::Datapath => None,
+        },
         log_n: o.log_n,
         q: p1.q,
         clock_mhz: o.clock_mhz,
@@ -445,7 +447,10 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
             .fit
             .lanes_fit
             .context("no resource grows with the lanes: the fit bounds nothing")?;
-        let preset = preset_lanes(lanes)?;
+        let preset = match o.kind()? {
+            DesignKind::Datapath => preset_lanes(lanes)?,
+            DesignKind::Core { primes, .. } => core_preset_lanes(lanes, primes as u64)?,
+        };
         let text = preset_toml(&report, &preset, &estimate_command(args))?;
         write_whole(path, &text)?;
         report.preset = Some(preset);
@@ -485,6 +490,39 @@ pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result
     };
     let (dsp, lut) = (f("dsp"), f("lut"));
     let lanes_str = |x: Option<u64>| x.map_or("unbounded".to_string(), |v| v.to_string());
+    let (bpu, used) = (p.butterflies_per_unit, p.replicas * p.butterflies_per_unit);
+    let (mapping, mm_comment, mm_lat) = match r.primes {
+        None => (
+            format!(
+                "# {units} NTT unit(s) of {bpu} butterflies (128 is the largest RTL unit), each \
+                 with {bpu} element-wise multiplier lanes and an automorphism unit of {bpu} \
+                 lanes: {used} of the {lf} lanes.\n",
+                units = p.ntt_units,
+                lf = p.lanes_fit
+            ),
+            "# heaccel-hdl ModMul::LATENCY (the 32-bit Shoup RTL multiplier); \
+             cli/tests/latency.rs fails\n# when they disagree.\n"
+                .to_string(),
+            <ModMul>::LATENCY,
+        ),
+        Some(primes) => (
+            format!(
+                "# {rep} core(s) of P = {bpu} (128 is the largest RTL NTT unit): per prime \
+                 ({primes}) an NTT unit of {bpu}\n# butterflies and {ew} element-wise lanes, one \
+                 automorphism unit of {ew} lanes; {used} of the {lf} lanes.\n# Each RTL NTT \
+                 unit bakes one prime's twiddles into ROM; the preset's units serve any limb, \
+                 which takes\n# twiddle RAM of the same size loaded per prime (not modelled).\n",
+                rep = p.replicas,
+                ew = 2 * bpu,
+                lf = p.lanes_fit
+            ),
+            "# heaccel-hdl EwLane::LATENCY (the core's element-wise lane: a product of two \
+             variables, split and\n# reduced by two Shoup steps); cli/tests/latency.rs fails \
+             when they disagree.\n"
+                .to_string(),
+            EwLane::LATENCY,
+        ),
+    };
     let text = format!(
         "# Alveo U280 class FPGA accelerator (heaccel preset `fpga-u280`).\n\
          # Generated by `{command}`; regenerate with that command.\n\
@@ -495,9 +533,7 @@ pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result
          {l2} CLB LUTs ({lpl:.1} per lane).\n\
          # Linear in P, the XCU280's 9,024 DSP48E2 fit {fd} lanes and its 1,303,680 LUTs fit {fl} \
          lanes; binding: {bind} ({lf} lanes).\n\
-         # {units} NTT unit(s) of {bpu} butterflies (128 is the largest RTL unit), each with {bpu} \
-         element-wise multiplier lanes and an automorphism unit of {bpu} lanes: {used} of the \
-         {lf} lanes.\n\
+         {mapping}\
          # Not derived from synthesis: bconv (no RTL unit yet; as many lanes as the element-wise \
          multipliers, whose\n\
          # DSPs a MAC would share, so this is optimistic), scratchpad (URAM + BRAM capacity), \
@@ -519,9 +555,7 @@ pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result
          \n\
          [modmul]\n\
          lanes = {mm}\n\
-         # heaccel-hdl ModMul::LATENCY (the 32-bit Shoup RTL multiplier); cli/tests/latency.rs \
-         fails\n\
-         # when they disagree.\n\
+         {mm_comment}\
          pipeline_latency = {mm_lat}\n\
          \n\
          [automorph]\n\
@@ -562,11 +596,9 @@ pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result
         bind = r.fit.binding.as_deref().unwrap_or("none"),
         lf = p.lanes_fit,
         units = p.ntt_units,
-        bpu = p.butterflies_per_unit,
-        used = p.ntt_units * p.butterflies_per_unit,
         ntt_lat = <NttUnit>::LATENCY,
         mm = p.modmul_lanes,
-        mm_lat = <ModMul>::LATENCY,
+        mm_lat = mm_lat,
         aut_units = p.automorph_units,
         aut_lanes = p.automorph_lanes,
         aut_lat = <AutomorphUnit>::LATENCY,

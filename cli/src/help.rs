@@ -86,6 +86,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "heaccel fpga estimate --lanes 8 --fit-lanes 16 --log-n 12 --out est --json",
             "heaccel fpga estimate --lanes 2 --log-n 8 --write-preset my-u280.toml",
             "heaccel fpga estimate --design core --lanes 1 --fit-lanes 2 --log-n 5 --out core-est",
+            "heaccel fpga estimate --design core --lanes 8 --fit-lanes 64 --log-n 12 --write-preset configs/fpga-u280.toml",
         ],
     ),
     ("approx", &["heaccel approx sign --alpha 13"]),

@@ -64,8 +64,11 @@ fn build_writes_the_four_files_with_their_headers() {
         assert!(
             v.contains("module top(")
                 && v.contains("module top$ntt(")
-                && v.contains("module top$mm$1(")
+                && v.contains("module top$mm$0(")
         );
+        // The two multiplier lanes are one shared module with two instances.
+        assert!(!v.contains("module top$mm$1("));
+        assert!(v.contains("    top$mm$0 mm$0(\n") && v.contains("    top$mm$0 mm$1(\n"));
         let tcl = read(&dir.join("vivado.tcl"));
         let xdc = read(&dir.join("constraints.xdc"));
         assert!(xdc.contains(&format!(
@@ -133,7 +136,8 @@ fn build_core_writes_the_four_files_with_the_cores_top() {
         v.lines().next().unwrap()
     );
     assert!(v.contains("(first of 2 primes), 3 slots"));
-    // The generated text equals the core's Verilog seam for the same geometry.
+    // The generated text is the core's Verilog seam for the same geometry with identical
+    // modules shared (rust-hdl emits one module per instance).
     let q = heaccel_verification::arith::ntt_primes(30, 5, 2, &[]).unwrap();
     let geo = heaccel_hdl::core::CoreGeometry::new(
         5,
@@ -143,17 +147,21 @@ fn build_core_writes_the_four_files_with_the_cores_top() {
         heaccel_hdl::core::CoreGeometry::DEFAULT_QUEUE,
     )
     .unwrap();
-    let want = heaccel_hdl::core::core_verilog(&geo).unwrap();
+    let emitted = heaccel_hdl::core::core_verilog(&geo).unwrap();
+    let want = heaccel_hdl::core::shared_core_verilog(&geo).unwrap();
     assert!(
         v.contains(want.trim()),
-        "design.v differs from core_verilog"
+        "design.v differs from shared_core_verilog"
     );
     let modules = heaccel_hdl::core::module_names(&v);
+    assert!(modules.len() * 5 < heaccel_hdl::core::module_names(&emitted).len());
     assert_eq!(modules[0], heaccel_hdl::core::TOP_MODULE);
-    for m in ["top$ntt$0", "top$ntt$1", "top$ew$7", "top$aut"] {
+    // One element-wise lane module per prime (lanes 0-3 and 4-7), instantiated 2P = 4 times.
+    for m in ["top$ntt$0", "top$ntt$1", "top$ew$0", "top$ew$4", "top$aut"] {
         assert!(modules.iter().any(|x| x == m), "no module {m}");
     }
-    assert!(!modules.iter().any(|x| x == "top$ew$8"));
+    assert!(!modules.iter().any(|x| x == "top$ew$7"));
+    assert!(v.contains("    top$ew$4 ew$7(\n"));
     let top = v
         .split("module top(")
         .nth(1)
@@ -222,22 +230,6 @@ fn fpga_rejects_bad_input_before_writing() {
         assert!(err.contains(want), "{extra:?}: {err}");
         assert!(!dir.exists(), "{extra:?} wrote files");
     }
-    let out = heaccel(&[
-        "fpga",
-        "estimate",
-        "--design",
-        "core",
-        "--lanes",
-        "1",
-        "--log-n",
-        "5",
-        "--write-preset",
-        d,
-    ]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--write-preset: the preset's lane mapping")
-    );
-    assert!(!dir.exists());
     let out = heaccel(&["fpga", "estimate", "--lanes", "4", "--fit-lanes", "2"]);
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--fit-lanes 2: must be larger than --lanes 4"));
@@ -367,5 +359,68 @@ fn estimate_json_has_the_documented_shape_and_a_loadable_preset() {
     let w: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(w["runs"][0]["reused"], true);
     assert_eq!(w["runs"][1]["total"], v["runs"][1]["total"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--design core --write-preset`: the core's mapping (per replica one NTT unit per prime,
+/// 2P element-wise lanes per prime, one automorphism unit of 2P lanes) with the core's lane
+/// latency, in a preset the simulator loads.
+#[test]
+fn estimate_core_writes_a_preset_with_per_prime_units() {
+    if Command::new("yosys").arg("-V").output().is_err() {
+        eprintln!("notice: yosys not installed; the live core estimate test is skipped");
+        return;
+    }
+    let dir = temp("estimate-core");
+    std::fs::create_dir_all(&dir).unwrap();
+    let preset = dir.join("core.toml");
+    let out = heaccel(&[
+        "fpga",
+        "estimate",
+        "--design",
+        "core",
+        "--lanes",
+        "1",
+        "--fit-lanes",
+        "2",
+        "--log-n",
+        "4",
+        "--json",
+        "--write-preset",
+        preset.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["design"].as_str(), v["primes"].as_u64()),
+        (Some("core"), Some(2))
+    );
+    // Per lane: two butterflies (one per prime) and four element-wise lanes.
+    let dsp = &v["fit"]["resources"][2];
+    assert_eq!(dsp["resource"], "dsp");
+    assert!(dsp["per_lane"].as_f64().unwrap() > 0.0);
+    let p = &v["preset"];
+    let (rep, bpu) = (
+        p["replicas"].as_u64().unwrap(),
+        p["butterflies_per_unit"].as_u64().unwrap(),
+    );
+    assert!(rep >= 1 && bpu.is_power_of_two() && bpu <= 128);
+    assert!(rep * bpu <= v["fit"]["lanes_fit"].as_u64().unwrap());
+    assert_eq!(p["ntt_units"].as_u64(), Some(2 * rep));
+    assert_eq!(p["modmul_lanes"].as_u64(), Some(rep * 2 * 2 * bpu));
+    assert_eq!(p["automorph_lanes"].as_u64(), Some(2 * bpu));
+    let text = read(&preset);
+    assert!(text.contains("# Generated by `heaccel fpga estimate --design core --primes 2"));
+    assert!(text.contains("EwLane::LATENCY"));
+    let config = heaccel_sim::config::HwConfig::from_toml(&text, "core.toml").unwrap();
+    assert_eq!(
+        config.modmul.pipeline_latency as usize,
+        heaccel_hdl::core::EwLane::LATENCY
+    );
+    assert_eq!(config.ntt.units as u64, 2 * rep);
     let _ = std::fs::remove_dir_all(dir);
 }

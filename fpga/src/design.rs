@@ -3,7 +3,8 @@
 
 use rust_hdl::prelude::*;
 
-use heaccel_hdl::core::{block_instances, core_verilog, CoreGeometry, TOP_MODULE};
+use heaccel_hdl::core::{block_instances, shared_core_verilog, CoreGeometry, TOP_MODULE};
+use heaccel_hdl::netlist::share_identical_modules;
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
 
@@ -85,7 +86,9 @@ impl DesignParams {
 
 /// One block of a design: its instance name under the top module. Its resources are those
 /// of every module whose name is `top$INSTANCE` or starts with `top$INSTANCE$` (rust-hdl
-/// emits one module per instance), so the top module's own cells are the glue.
+/// names modules by instance path; shared modules keep the name of their first instance, and
+/// sharing never crosses blocks), times its instance count, so the top module's own cells
+/// are the glue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockInstance {
     /// Name shown in reports, e.g. `ntt`; instances with one label are reported together
@@ -112,10 +115,32 @@ pub struct Design {
     pub params: DesignParams,
     /// Top module name.
     pub top: String,
-    /// The Verilog of every module.
+    /// The Verilog: rust-hdl's modules with identical copies shared within each block
+    /// ([`share_identical_modules`]), so a module may have many instances.
     pub verilog: String,
     /// The blocks reported separately, in order.
     pub blocks: Vec<BlockInstance>,
+    /// Modules rust-hdl emitted (one per instance) and modules kept after sharing.
+    pub modules: (usize, usize),
+}
+
+impl Design {
+    /// The label of the block owning module `module` (`glue` for the top's own modules).
+    pub fn owner(&self, module: &str) -> &str {
+        self.blocks
+            .iter()
+            .find(|b| b.owns(&self.top, module))
+            .map_or("glue", |b| b.label.as_str())
+    }
+
+    /// Replaces `verilog` (one module per instance, as rust-hdl emits it) by its shared form.
+    fn with_verilog(mut self, verilog: &str) -> Result<Self, FpgaError> {
+        let shared = share_identical_modules(verilog, |m| self.owner(m).to_string())
+            .map_err(|e| FpgaError::Parameter(format!("the generated Verilog: {e}")))?;
+        self.verilog = shared.verilog;
+        self.modules = (shared.modules_before, shared.modules_after);
+        Ok(self)
+    }
 }
 
 /// Builds the design's Verilog.
@@ -139,13 +164,15 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 label: "automorph".into(),
                 instance: "aut".into(),
             });
-            Ok(Design {
+            Design {
                 kind,
                 params: *params,
                 top: "top".into(),
-                verilog,
+                verilog: String::new(),
                 blocks,
-            })
+                modules: (0, 0),
+            }
+            .with_verilog(&verilog)
         }
         DesignKind::Core { primes, slots } => {
             let primes = core_primes(params.log_n, params.q, primes)?;
@@ -157,8 +184,8 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 CoreGeometry::DEFAULT_QUEUE,
             )
             .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
-            let verilog =
-                core_verilog(&geo).map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            let verilog = shared_core_verilog(&geo)
+                .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
             let prefix = format!("{TOP_MODULE}$");
             let blocks = block_instances(&geo)
                 .into_iter()
@@ -175,13 +202,15 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                         .to_string(),
                 })
                 .collect();
-            Ok(Design {
+            Design {
                 kind,
                 params: *params,
                 top: TOP_MODULE.into(),
-                verilog,
+                verilog: String::new(),
                 blocks,
-            })
+                modules: (0, 0),
+            }
+            .with_verilog(&verilog)
         }
     }
 }

@@ -126,15 +126,23 @@ pub fn fit_lanes(
         .collect())
 }
 
-/// Lane counts of the simulator preset derived from a total lane count `lanes`: NTT units of
-/// `butterflies_per_unit = min(128, largest power of two <= lanes)` (128 is the largest RTL
-/// NTT unit), as many whole units as fit, and as many element-wise, automorphism and
-/// basis-conversion lanes as butterflies (the datapath's lanes, replicated per unit).
+/// Lane counts of the simulator preset derived from the lanes that fit (`lanes_fit`, the
+/// design's `P`). NTT units have `butterflies_per_unit = min(128, largest power of two <=
+/// lanes_fit)` butterflies (128 is the largest RTL NTT unit), and the design is replicated as
+/// many whole times as fit (`replicas = lanes_fit / butterflies_per_unit`):
+/// - the datapath ([`preset_lanes`]): per replica one NTT unit, as many element-wise
+///   multiplier lanes and one automorphism unit of as many lanes;
+/// - the core ([`core_preset_lanes`]): per replica one NTT unit per prime, `2P` element-wise
+///   lanes per prime and one automorphism unit of `2P` lanes.
+///
+/// Basis conversion gets as many lanes as the element-wise multipliers (no RTL unit yet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PresetLanes {
-    /// Total lanes the fit allows.
+    /// Lanes `P` the fit allows.
     pub lanes_fit: u64,
-    /// NTT units (datapath replicas).
+    /// Whole copies of the synthesized design at `butterflies_per_unit` lanes.
+    pub replicas: u64,
+    /// NTT units.
     pub ntt_units: u64,
     /// Butterflies per NTT unit.
     pub butterflies_per_unit: u64,
@@ -146,22 +154,44 @@ pub struct PresetLanes {
     pub automorph_lanes: u64,
 }
 
-/// See [`PresetLanes`]; fails when not even one lane fits.
-pub fn preset_lanes(lanes_fit: u64) -> Result<PresetLanes, FpgaError> {
+fn unit_size(lanes_fit: u64) -> Result<(u64, u64), FpgaError> {
     if lanes_fit == 0 {
         return Err(FpgaError::Parameter(
             "no lane fits the device budget: no preset can be derived".into(),
         ));
     }
-    let pow2 = 1u64 << (63 - lanes_fit.leading_zeros());
-    let bpu = pow2.min(128);
-    let units = lanes_fit / bpu;
+    let bpu = (1u64 << (63 - lanes_fit.leading_zeros())).min(128);
+    Ok((bpu, lanes_fit / bpu))
+}
+
+/// The datapath's preset lanes (see [`PresetLanes`]); fails when not even one lane fits.
+pub fn preset_lanes(lanes_fit: u64) -> Result<PresetLanes, FpgaError> {
+    let (bpu, replicas) = unit_size(lanes_fit)?;
     Ok(PresetLanes {
         lanes_fit,
-        ntt_units: units,
+        replicas,
+        ntt_units: replicas,
         butterflies_per_unit: bpu,
-        modmul_lanes: units * bpu,
-        automorph_units: units,
+        modmul_lanes: replicas * bpu,
+        automorph_units: replicas,
         automorph_lanes: bpu,
+    })
+}
+
+/// The core's preset lanes for a core of `primes` primes (see [`PresetLanes`]); fails when
+/// not even one lane fits or `primes` is 0.
+pub fn core_preset_lanes(lanes_fit: u64, primes: u64) -> Result<PresetLanes, FpgaError> {
+    if primes == 0 {
+        return Err(FpgaError::Parameter("a core has at least one prime".into()));
+    }
+    let (bpu, replicas) = unit_size(lanes_fit)?;
+    Ok(PresetLanes {
+        lanes_fit,
+        replicas,
+        ntt_units: replicas * primes,
+        butterflies_per_unit: bpu,
+        modmul_lanes: replicas * primes * 2 * bpu,
+        automorph_units: replicas,
+        automorph_lanes: 2 * bpu,
     })
 }

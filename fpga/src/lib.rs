@@ -1,6 +1,6 @@
 //! FPGA flows of heaccel: the designs built from the hdl/ blocks ([`design`]), the Vivado,
-//! XDC and Yosys scripts `heaccel fpga build` writes ([`flow`]), the Yosys `stat` parser and
-//! runner ([`yosys`]), and the lane fit against a device budget ([`fit`]).
+//! XDC and Yosys scripts `heaccel fpga build` writes ([`flow`]), the Yosys `stat` parser and runner
+//! ([`yosys`]), and the lane fit against a device budget ([`fit`]).
 
 pub mod datapath;
 pub mod design;
@@ -9,7 +9,10 @@ pub mod flow;
 pub mod yosys;
 
 pub use design::{build_design, Design, DesignKind, DesignParams};
-pub use fit::{fit_lanes, lanes_within, preset_lanes, Budget, PresetLanes, ResourceFit, U280};
+pub use fit::{
+    core_preset_lanes, fit_lanes, lanes_within, preset_lanes, Budget, PresetLanes, ResourceFit,
+    U280,
+};
 pub use flow::{Target, U280_PART};
 pub use yosys::{parse_stat, per_block, BlockResources, Resources, StatReport};
 

@@ -108,8 +108,10 @@ pub struct ModuleStat {
 pub struct StatReport {
     /// Every module's own cells (not counting its submodules).
     pub modules: BTreeMap<String, ModuleStat>,
-    /// Instances of each module in the whole design (from the `design hierarchy` section;
-    /// 1 for the top).
+    /// Instances of each module in the whole design, 1 for the top: from the `design
+    /// hierarchy` section, an indented tree whose counts are per instance of the parent (a
+    /// module under several parents appears once under each), so a module's instances are
+    /// the sum over its appearances of the product of the counts on the path to it.
     pub instances: BTreeMap<String, u64>,
     /// Cells of the whole design as Yosys summed them in the `design hierarchy` section.
     pub total_cells: Vec<(String, u64)>,
@@ -140,6 +142,8 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
     let mut section: Option<String> = None;
     let mut in_cells = false;
     let mut hierarchy = false;
+    // The open path of the hierarchy tree: (indentation, instances in the whole design).
+    let mut path: Vec<(usize, u64)> = Vec::new();
     for line in log[start..].lines() {
         let t = line.trim();
         if let Some(name) = t.strip_prefix("=== ").and_then(|r| r.strip_suffix(" ===")) {
@@ -147,6 +151,7 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
             if name == "design hierarchy" {
                 hierarchy = true;
                 section = None;
+                path.clear();
             } else {
                 hierarchy = false;
                 report
@@ -182,7 +187,13 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
             if in_cells {
                 report.total_cells.push((name.to_string(), count));
             } else {
-                report.instances.insert(name.to_string(), count);
+                let indent = line.len() - line.trim_start().len();
+                while path.last().is_some_and(|&(i, _)| i >= indent) {
+                    path.pop();
+                }
+                let total = path.last().map_or(1, |&(_, k)| k) * count;
+                *report.instances.entry(name.to_string()).or_insert(0) += total;
+                path.push((indent, total));
             }
         } else if in_cells {
             if let Some(s) = &section {

@@ -3,7 +3,8 @@
 
 use heaccel_fpga::flow::{self, clock_period_ns, Target};
 use heaccel_fpga::{
-    build_design, lanes_within, parse_stat, per_block, preset_lanes, DesignKind, DesignParams, U280,
+    build_design, core_preset_lanes, lanes_within, parse_stat, per_block, preset_lanes, DesignKind,
+    DesignParams, U280,
 };
 use heaccel_verification::arith::ntt_primes;
 
@@ -60,6 +61,34 @@ fn recorded_stat_splits_into_blocks() {
     assert_eq!(sum, total);
 }
 
+/// A shared netlist's hierarchy (the form Yosys 0.23 prints: indented, counts per instance of
+/// the parent, a module listed under each parent): instances multiply down the tree and add
+/// across parents, and the per-module sum equals the printed total.
+#[test]
+fn hierarchy_counts_multiply_down_the_tree() {
+    let log = "Printing statistics.\n\n=== top ===\n\n   Number of cells:  3\n     FDRE 1\n     \
+               lane 2\n     aut 1\n\n=== lane ===\n\n   Number of cells:  4\n     DSP48E2 1\n     \
+               reg 3\n\n=== aut ===\n\n   Number of cells:  2\n     LUT2 5\n     reg 1\n\n=== \
+               reg ===\n\n   Number of cells:  1\n     FDRE 2\n\n=== design hierarchy ===\n\n   \
+               top                1\n     lane             2\n       reg            3\n     \
+               aut              1\n       reg            1\n\n   Number of cells:  14\n     \
+               DSP48E2 2\n     FDRE 15\n     LUT2 5\n\nEnd of script.\n";
+    let r = parse_stat(log).unwrap();
+    let want: Vec<(&str, u64)> = vec![("aut", 1), ("lane", 2), ("reg", 2 * 3 + 1), ("top", 1)];
+    let got: Vec<(&str, u64)> = r.instances.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(got, want);
+    // 1 + 7 x 2 flip-flops, 2 DSPs, 5 LUTs: the printed total.
+    let total = r.total();
+    assert_eq!((total.ff, total.dsp, total.lut), (15, 2, 5));
+    let mut sum = heaccel_fpga::Resources::default();
+    for (name, k) in &r.instances {
+        for _ in 0..*k {
+            sum = sum.plus(&r.module_resources(name));
+        }
+    }
+    assert_eq!(sum, total);
+}
+
 #[test]
 fn stat_parser_rejects_logs_without_a_report() {
     assert!(parse_stat("Yosys 0.23\nEnd of script.\n").is_err());
@@ -109,6 +138,37 @@ fn preset_lanes_use_whole_units_of_at_most_128() {
     );
     assert_eq!(preset_lanes(1).unwrap().butterflies_per_unit, 1);
     assert!(preset_lanes(0).is_err());
+}
+
+/// The core's mapping: per replica one NTT unit per prime, 2P element-wise lanes per prime,
+/// one automorphism unit of 2P lanes.
+#[test]
+fn core_preset_lanes_count_per_prime_units() {
+    // 73 lanes, 2 primes: one core of P = 64.
+    let p = core_preset_lanes(73, 2).unwrap();
+    assert_eq!(
+        (
+            p.replicas,
+            p.ntt_units,
+            p.butterflies_per_unit,
+            p.modmul_lanes
+        ),
+        (1, 2, 64, 256)
+    );
+    assert_eq!((p.automorph_units, p.automorph_lanes), (1, 128));
+    // 300 lanes, 3 primes: two cores of P = 128.
+    let p = core_preset_lanes(300, 3).unwrap();
+    assert_eq!(
+        (
+            p.replicas,
+            p.ntt_units,
+            p.butterflies_per_unit,
+            p.modmul_lanes
+        ),
+        (2, 6, 128, 1536)
+    );
+    assert_eq!((p.automorph_units, p.automorph_lanes), (2, 256));
+    assert!(core_preset_lanes(0, 2).is_err() && core_preset_lanes(8, 0).is_err());
 }
 
 #[test]

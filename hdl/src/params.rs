@@ -25,6 +25,9 @@ pub enum HdlError {
         /// The allowed range.
         reason: String,
     },
+    /// Generated Verilog that a netlist pass cannot read (a generator bug, not an input).
+    #[error("generated Verilog: {0}")]
+    Netlist(String),
 }
 
 /// An odd prime `q` in `[3, 2^(W-2))` for a machine word of `W` bits: the modulus of a

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{core_verilog, reg, CoreGeometry, CoreInstr};
+use super::{reg, shared_core_verilog, CoreGeometry, CoreInstr};
 use crate::params::HdlError;
 use crate::verilog::{Bench, Bundle, VECTOR_END, VECTOR_MAGIC};
 
@@ -135,7 +135,7 @@ pub fn core_bundle(
     Ok(Bundle {
         name: "core".into(),
         command: command.into(),
-        verilog: core_verilog(geo)?,
+        verilog: shared_core_verilog(geo)?,
         bench: Bench::Custom(tb),
         word: 32,
         records: vec![record.into_iter().map(u64::from).collect()],

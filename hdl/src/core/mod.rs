@@ -364,6 +364,32 @@ pub fn core_verilog(geo: &CoreGeometry) -> Result<String, HdlError> {
     Ok(rust_hdl::prelude::generate_verilog(&core))
 }
 
+/// [`core_verilog`] with identical modules shared
+/// ([`crate::netlist::share_identical_modules`]) within each block of [`block_instances`]:
+/// the same hierarchy and behaviour, one module per distinct body (e.g. one element-wise
+/// lane per prime instead of `2P`), which Verilator and synthesis tools build once; sharing
+/// never crosses blocks, so per-block resource counts stay exact. The co-run bundle
+/// ([`core_bundle`]) and `heaccel fpga build --design core` use it.
+pub fn shared_core_verilog(geo: &CoreGeometry) -> Result<String, HdlError> {
+    let v = core_verilog(geo)?;
+    let blocks = block_instances(geo);
+    let owner = |module: &str| {
+        blocks
+            .iter()
+            .find(|(name, _)| {
+                module == name
+                    || module
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|r| r.starts_with('$'))
+            })
+            .map_or("", |(_, kind)| kind)
+            .to_string()
+    };
+    crate::netlist::share_identical_modules(&v, owner)
+        .map(|s| s.verilog)
+        .map_err(HdlError::Netlist)
+}
+
 use rust_hdl::prelude::Block as _;
 
 /// Module names defined in a Verilog text such as [`core_verilog`]'s output, in order
