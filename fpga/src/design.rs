@@ -3,7 +3,7 @@
 
 use rust_hdl::prelude::*;
 
-use heaccel_hdl::core::{block_instances, shared_core_verilog, CoreGeometry, TOP_MODULE};
+use heaccel_hdl::core::{block_instances, core_verilog, CoreGeometry, TOP_MODULE};
 use heaccel_hdl::netlist::share_identical_modules;
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
@@ -184,8 +184,10 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 CoreGeometry::DEFAULT_QUEUE,
             )
             .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
-            let verilog = shared_core_verilog(&geo)
-                .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            // rust-hdl's netlist, shared below by block label: the same grouping as
+            // `shared_core_verilog` (block kinds), so the text is the same.
+            let verilog =
+                core_verilog(&geo).map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
             let prefix = format!("{TOP_MODULE}$");
             let blocks = block_instances(&geo)
                 .into_iter()
