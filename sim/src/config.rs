@@ -309,14 +309,17 @@ mod tests {
                 "word_bits",
             ),
             (
-                base.replace("butterflies_per_unit = 128", "butterflies_per_unit = 100"),
+                base.replace("butterflies_per_unit = 32", "butterflies_per_unit = 100"),
                 "ntt.butterflies_per_unit",
             ),
             (
                 base.replace("bandwidth_gb_s = 460.0", "bandwidth_gb_s = -1.0"),
                 "memory.bandwidth_gb_s",
             ),
-            (base.replace("lanes = 256", "lanes = 0"), "modmul.lanes"),
+            (
+                base.replace("[modmul]\nlanes = 128", "[modmul]\nlanes = 0"),
+                "modmul.lanes",
+            ),
             (
                 base.replace("clock_mhz = 300.0", "clock_mhz = 300.0\nclock_ghz = 1"),
                 "clock_ghz",
@@ -333,6 +336,8 @@ mod tests {
             (format!("{base}\n[issue]\noverlap = true\n"), "overlap"),
         ];
         for (text, field) in cases {
+            // Each case edits the preset's text (a preset change must update the case).
+            assert_ne!(text, base, "the `{field}` case edits nothing");
             let e = HwConfig::from_toml(&text, "my.toml")
                 .unwrap_err()
                 .to_string();
