@@ -4,7 +4,7 @@
 use rust_hdl::prelude::*;
 
 use heaccel_hdl::core::{block_instances, core_verilog, CoreGeometry, TOP_MODULE};
-use heaccel_hdl::netlist::share_identical_modules;
+use heaccel_hdl::netlist::{share_identical_modules, within_instance};
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
 
@@ -101,8 +101,7 @@ pub struct BlockInstance {
 impl BlockInstance {
     /// `true` when the module named `module` belongs to this block.
     pub fn owns(&self, top: &str, module: &str) -> bool {
-        let prefix = format!("{top}${}", self.instance);
-        module == prefix || module.starts_with(&(prefix + "$"))
+        within_instance(module, &format!("{top}${}", self.instance))
     }
 }
 
@@ -132,21 +131,13 @@ impl Design {
             .find(|b| b.owns(&self.top, module))
             .map_or("glue", |b| b.label.as_str())
     }
-
-    /// Replaces `verilog` (one module per instance, as rust-hdl emits it) by its shared form.
-    fn with_verilog(mut self, verilog: &str) -> Result<Self, FpgaError> {
-        let shared = share_identical_modules(verilog, |m| self.owner(m).to_string())
-            .map_err(|e| FpgaError::Parameter(format!("the generated Verilog: {e}")))?;
-        self.verilog = shared.verilog;
-        self.modules = (shared.modules_before, shared.modules_after);
-        Ok(self)
-    }
 }
 
 /// Builds the design's Verilog.
 pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, FpgaError> {
     let q = Prime::new(params.q).map_err(|e| FpgaError::Parameter(format!("--q: {e}")))?;
-    match kind {
+    // rust-hdl's netlist (one module per instance), its top and its blocks.
+    let (emitted, top, blocks) = match kind {
         DesignKind::Datapath => {
             let mut dp = Datapath::new(q, params.log_n, params.lanes)
                 .map_err(|e| FpgaError::Parameter(format!("--{e}")))?;
@@ -164,15 +155,7 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 label: "automorph".into(),
                 instance: "aut".into(),
             });
-            Design {
-                kind,
-                params: *params,
-                top: "top".into(),
-                verilog: String::new(),
-                blocks,
-                modules: (0, 0),
-            }
-            .with_verilog(&verilog)
+            (verilog, "top", blocks)
         }
         DesignKind::Core { primes, slots } => {
             let primes = core_primes(params.log_n, params.q, primes)?;
@@ -184,8 +167,8 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 CoreGeometry::DEFAULT_QUEUE,
             )
             .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
-            // rust-hdl's netlist, shared below by block label: the same grouping as
-            // `shared_core_verilog` (block kinds), so the text is the same.
+            // Shared below by block label: the grouping of `shared_core_verilog` (block
+            // kinds), so the text is the same.
             let verilog =
                 core_verilog(&geo).map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
             let prefix = format!("{TOP_MODULE}$");
@@ -204,15 +187,20 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                         .to_string(),
                 })
                 .collect();
-            Design {
-                kind,
-                params: *params,
-                top: TOP_MODULE.into(),
-                verilog: String::new(),
-                blocks,
-                modules: (0, 0),
-            }
-            .with_verilog(&verilog)
+            (verilog, TOP_MODULE, blocks)
         }
-    }
+    };
+    let mut design = Design {
+        kind,
+        params: *params,
+        top: top.into(),
+        verilog: String::new(),
+        blocks,
+        modules: (0, 0),
+    };
+    let shared = share_identical_modules(&emitted, |m| design.owner(m).to_string())
+        .map_err(|e| FpgaError::Parameter(format!("the generated Verilog: {e}")))?;
+    design.verilog = shared.verilog;
+    design.modules = (shared.modules_before, shared.modules_after);
+    Ok(design)
 }

@@ -4,7 +4,7 @@
 //! instance at it; the hierarchy, and so the design, is unchanged, and Yosys's `stat` counts
 //! each shared module once per instance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{btree_map::Entry, BTreeMap, HashMap};
 
 /// One module of a Verilog text: its name and its text from `module NAME(` through the
 /// `endmodule` line (inclusive, with the line's newline).
@@ -27,7 +27,7 @@ pub struct Sharing {
 
 /// Splits `verilog` into its preamble (text before the first module) and its modules; a
 /// module is the text from a line starting `module NAME(` to the next line starting
-/// `endmodule`. Fails on a module without its `endmodule` or on two modules of one name.
+/// `endmodule`. Fails on a module without its `endmodule`.
 fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), String> {
     let mut modules = Vec::new();
     let mut preamble_end = None;
@@ -62,12 +62,6 @@ fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), String> {
     if let Some((_, name)) = start {
         return Err(format!("module {name} has no endmodule"));
     }
-    let mut seen = HashMap::new();
-    for m in &modules {
-        if seen.insert(m.name, ()).is_some() {
-            return Err(format!("module {} is defined twice", m.name));
-        }
-    }
     Ok((&verilog[..preamble_end.unwrap_or(verilog.len())], modules))
 }
 
@@ -95,6 +89,15 @@ fn instance_types<'a>(
     out
 }
 
+/// `true` when module `module` is the instance `instance` (an instance path such as
+/// `top$ew$3`) or one of its descendants: rust-hdl names every module by its instance path,
+/// so `top$ew$3$mul_hi` is inside `top$ew$3` and `top$ew$31` is not.
+pub fn within_instance(module: &str, instance: &str) -> bool {
+    module
+        .strip_prefix(instance)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('$'))
+}
+
 /// Keeps one module per distinct body. Two modules are merged when they are in the same
 /// `group` (e.g. the block that owns them, so per-block accounting stays exact) and their
 /// texts are equal once their own names (in the `module` line and rust-hdl's
@@ -109,11 +112,12 @@ pub fn share_identical_modules(
     group: impl Fn(&str) -> String,
 ) -> Result<Sharing, String> {
     let (preamble, modules) = split_modules(verilog)?;
-    let index: HashMap<&str, usize> = modules
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.name, i))
-        .collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(modules.len());
+    for (i, m) in modules.iter().enumerate() {
+        if index.insert(m.name, i).is_some() {
+            return Err(format!("module {} is defined twice", m.name));
+        }
+    }
     let is_module = |n: &str| index.contains_key(n);
     let children: Vec<Vec<(std::ops::Range<usize>, &str)>> = modules
         .iter()
@@ -170,10 +174,10 @@ pub fn share_identical_modules(
         let canonical = text
             .replacen(&header, "module \u{0}(", 1)
             .replace(&trailer, "endmodule // \u{0}\n");
-        match by_body.get(&(group(m.name), canonical.clone())) {
-            Some(&r) => representative[i] = r,
-            None => {
-                by_body.insert((group(m.name), canonical), i);
+        match by_body.entry((group(m.name), canonical)) {
+            Entry::Occupied(r) => representative[i] = *r.get(),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
                 rewritten[i] = text;
             }
         }
@@ -261,6 +265,14 @@ mod tests {
                 .modules_after,
             3
         );
+    }
+
+    #[test]
+    fn instances_contain_their_descendants_only() {
+        assert!(within_instance("top$ew$3", "top$ew$3"));
+        assert!(within_instance("top$ew$3$mul_hi$out", "top$ew$3"));
+        assert!(!within_instance("top$ew$31", "top$ew$3"));
+        assert!(!within_instance("top$ew", "top$ew$3"));
     }
 
     #[test]

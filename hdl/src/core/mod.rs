@@ -369,19 +369,14 @@ pub fn core_verilog(geo: &CoreGeometry) -> Result<String, HdlError> {
 /// the same hierarchy and behaviour, one module per distinct body (e.g. one element-wise
 /// lane per prime instead of `2P`), which Verilator and synthesis tools build once; sharing
 /// never crosses blocks, so per-block resource counts stay exact. The co-run bundle
-/// ([`core_bundle`]) and `heaccel fpga build --design core` use it.
+/// ([`core_bundle`]) uses it; `heaccel fpga build --design core` groups the same way.
 pub fn shared_core_verilog(geo: &CoreGeometry) -> Result<String, HdlError> {
     let v = core_verilog(geo)?;
     let blocks = block_instances(geo);
     let owner = |module: &str| {
         blocks
             .iter()
-            .find(|(name, _)| {
-                module == name
-                    || module
-                        .strip_prefix(name.as_str())
-                        .is_some_and(|r| r.starts_with('$'))
-            })
+            .find(|(name, _)| crate::netlist::within_instance(module, name))
             .map_or("", |(_, kind)| kind)
             .to_string()
     };
