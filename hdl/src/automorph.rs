@@ -30,6 +30,7 @@ use rust_hdl::prelude::*;
 
 use heaccel_verification::arith::bit_reverse;
 
+use crate::muxtree::{pick, pick_functions};
 use crate::params::HdlError;
 
 /// Size of an automorphism unit: `N = 2^log_n` coefficients, `P = lanes` per cycle.
@@ -337,6 +338,7 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
         v,
         "// Automorphism unit: N = 2^{n}, P = {p} lanes and banks of {rows} words."
     );
+    v += &pick_functions("pick", w, p);
     let _ = writeln!(
         v,
         "function [31:0] brev;\n  input [31:0] x;\n  integer i;\n  begin\n    brev = 32'd0;\n    \
@@ -409,8 +411,8 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
     for j in 0..p {
         let _ = writeln!(
             v,
-            "  dout${j} = rd_flat[sb2_{j}[{}:0] * {w} +: {w}];",
-            lb - 1
+            "  dout${j} = {};",
+            pick("pick", w, p, "rd_flat", &format!("sb2_{j}[{}:0]", lb - 1))
         );
     }
     let _ = writeln!(v, "end");

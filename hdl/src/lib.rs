@@ -24,6 +24,7 @@ pub mod blocks;
 pub mod butterfly;
 pub mod core;
 pub mod modarith;
+mod muxtree;
 pub mod netlist;
 pub mod ntt;
 pub mod params;

@@ -29,6 +29,16 @@
 //! the window `[0, p)`: row `r` of the ports (`2P` consecutive coefficients `2P r + j`) is
 //! row `r` of every bank, coefficient `j` in bank `j ^ fold(2P r)`.
 //!
+//! **Routing.** No `2P`-way crossbar is needed: every bank-to-lane route is a fixed
+//! permutation chosen by the stage, composed with an XOR by `z = fold(a(c, 0))`. Lane `k`
+//! reads bank `rotl_p(v_x, w0 mod p) ^ z`: an XOR network (`p` stages of 2:1 multiplexers,
+//! stage `s` swapping the banks whose numbers differ in bit `s` when `z` has it set) followed
+//! by a multiplexer over the at most `log_n` distinct banks `rotl_p(v_x, w0 mod p)` of the
+//! stages. Write-back is the mirror image (a stage-selected source per position, then the XOR
+//! network by the write cycle's `z`), loading and unloading are XOR networks by
+//! `fold(2P r)`. Per word and route that is `p` two-input stages and one `log_n`-input
+//! multiplexer instead of a `2P`-input one (at `P = 64`, `N = 2^12`: 7 + 12 inputs, not 128).
+//!
 //! **Twiddles.** Lane `k` has its own ROM (`w` and its Shoup constant) holding, per stage,
 //! the twiddles it needs in issue order: `2^(log_n-1-b)` words for stages whose window lies
 //! at or below `b` (all lanes of a cycle share one group, the word changes every `2^w0`
@@ -779,11 +789,6 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     );
     let _ = writeln!(
         v,
-        "function [31:0] rotl;\n  input [31:0] x;\n  input [31:0] s;\n  begin\n    rotl = \
-         ((((x << {p}) | x) << s) >> {p}) & MASKP;\n  end\nendfunction"
-    );
-    let _ = writeln!(
-        v,
         "function [31:0] rotr;\n  input [31:0] x;\n  input [31:0] s;\n  begin\n    rotr = \
          (((x << {p}) | x) >> s) & MASKP;\n  end\nendfunction"
     );
@@ -791,10 +796,6 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     v += &case_function(
         "w0_of",
         &bits.iter().map(|&b| g.window(b)).collect::<Vec<_>>(),
-    );
-    v += &case_function(
-        "pair_of",
-        &bits.iter().map(|&b| g.pair_pos(b)).collect::<Vec<_>>(),
     );
     v += &case_function(
         "rot_of",
@@ -826,8 +827,8 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
         let _ = writeln!(
             v,
             "wire [31:0] b{tag} = q_inv ? {stage} : (32'd{} - {stage});\nwire [31:0] w0{tag} = \
-             w0_of(b{tag});\nwire [31:0] r{tag} = pair_of(b{tag});\nwire [31:0] rot{tag} = \
-             rot_of(b{tag});\nwire [31:0] z{tag} = fold(slot_addr({c}, w0{tag}, 32'd0));",
+             w0_of(b{tag});\nwire [31:0] rot{tag} = rot_of(b{tag});\nwire [31:0] z{tag} = \
+             fold(slot_addr({c}, w0{tag}, 32'd0));",
             n - 1
         );
     }
@@ -837,14 +838,6 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
          q_inv}} * 32'd{n} + q_stage) + (q_t >> w00)) : 32'd0;\nwire [31:0] zl = fold(({{16'd0, \
          wr_row}} & MASKR) << {p});\nwire [31:0] zr = fold(({{16'd0, q_row}} & MASKR) << {p});"
     );
-    // Flat views of the read registers, lane outputs and data inputs.
-    let flat = |prefix: &str, count: usize, suffix: &str| -> String {
-        (0..count)
-            .rev()
-            .map(|i| format!("{prefix}{i}{suffix}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for m in 0..banks {
         let _ = writeln!(
             v,
@@ -853,44 +846,54 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
             w1 = w - 1
         );
     }
-    let _ = writeln!(
-        v,
-        "wire [{}:0] rd_flat = {{{}}};",
-        w * banks - 1,
-        flat("rd_", banks, "")
-    );
-    let _ = writeln!(
-        v,
-        "wire [{}:0] din_flat = {{{}}};",
-        w * banks - 1,
-        flat("din$", banks, "")
-    );
-    let _ = writeln!(
-        v,
-        "wire [{}:0] lu_flat = {{{}}};\nwire [{}:0] lv_flat = {{{}}};",
-        w * lanes - 1,
-        flat("lanes$", lanes, "$u"),
-        w * lanes - 1,
-        flat("lanes$", lanes, "$v")
-    );
+    // Routing (see "Routing" in the module documentation): one-hot stage decodes, then per
+    // direction a stage-selected fixed permutation and an XOR network.
+    for b in 0..n {
+        let _ = writeln!(
+            v,
+            "wire s1_{b} = (b1 == 32'd{b});\nwire sw_{b} = (bw == 32'd{b});"
+        );
+    }
+    let words = |prefix: &str, suffix: &str| -> Vec<String> {
+        (0..banks).map(|i| format!("{prefix}{i}{suffix}")).collect()
+    };
+    // Write-back: bank m takes source(m ^ zw), source(c) the lane output of window value
+    // rotr(c, rot); loads: bank m takes din(m ^ zl).
+    let sources: Vec<String> = (0..banks)
+        .map(|c| {
+            stage_select(&g, "sw", |b| {
+                let (r, rot) = (g.pair_pos(b), g.rotation(b));
+                let wv = g.rotr(c, rot);
+                let lane = ((wv >> (r + 1)) << r) | (wv & ((1 << r) - 1));
+                let half = if (wv >> r) & 1 == 1 { "v" } else { "u" };
+                format!("lanes${lane}${half}")
+            })
+        })
+        .collect();
+    for (c, src) in sources.iter().enumerate() {
+        let _ = writeln!(v, "wire [{}:0] ws_{c} = {src};", w - 1);
+    }
+    let wb = xor_network(&mut v, "xw", &words("ws_", ""), "zw", w);
+    let ld = xor_network(&mut v, "xl", &words("din$", ""), "zl", w);
     // Banks: one read and one write per edge.
     for m in 0..banks {
         let _ = writeln!(
             v,
             "wire [31:0] ra_{m} = q_busy ? (slot_addr(q_t, w00, rotr(32'd{m} ^ z0, rot0)) >> {p}) \
-             : {{16'd0, rd_row}};\nwire [31:0] wv_{m} = rotr(32'd{m} ^ zw, rotw);\nwire [31:0] \
-             wl_{m} = ((wv_{m} >> (rw + 32'd1)) << rw) | (wv_{m} & ((32'd1 << rw) - 32'd1));\n\
-             wire [31:0] wa_{m} = q_busy ? (slot_addr(i{pipe}_c, w0w, wv_{m}) >> {p}) : {{16'd0, \
-             wr_row}};\nwire [{w1}:0] wd_{m} = q_busy ? (((wv_{m} >> rw) & 32'd1) == 32'd1 ? \
-             lv_flat[wl_{m}[{lb}:0] * {w} +: {w}] : lu_flat[wl_{m}[{lb}:0] * {w} +: {w}]) : \
-             din_flat[(32'd{m} ^ zl) * {w} +: {w}];\nwire we_{m} = q_busy ? i{pipe}_valid : wr_en;\n\
-             always @(posedge clock) begin\n  if (we_{m}) bank_{m}[wa_{m}[{ab1}:0]] <= wd_{m};\n  \
-             rd_{m} <= bank_{m}[ra_{m}[{ab1}:0]];\nend",
-            lb = (lanes.trailing_zeros() as usize).max(1) - 1,
+             : {{16'd0, rd_row}};\nwire [31:0] wa_{m} = q_busy ? (slot_addr(i{pipe}_c, w0w, \
+             rotr(32'd{m} ^ zw, rotw)) >> {p}) : {{16'd0, wr_row}};\nwire [{w1}:0] wd_{m} = q_busy \
+             ? {} : {};\nwire we_{m} = q_busy ? i{pipe}_valid : wr_en;\nalways @(posedge clock) \
+             begin\n  if (we_{m}) bank_{m}[wa_{m}[{ab1}:0]] <= wd_{m};\n  rd_{m} <= \
+             bank_{m}[ra_{m}[{ab1}:0]];\nend",
+            wb[m],
+            ld[m],
             ab1 = ab - 1,
             w1 = w - 1
         );
     }
+    // Reads: lane k's x (y) is rd(rotl(v_x, rot) ^ z1); port j is rd(j ^ zr).
+    let lane_in = xor_network(&mut v, "xr", &words("rd_", ""), "z1", w);
+    let unload = xor_network(&mut v, "xo", &words("rd_", ""), "zr", w);
     // Twiddle ROMs.
     for k in 0..lanes {
         for (name, rom) in [("rom_w", &u._rom_w[k]), ("rom_s", &u._rom_s[k])] {
@@ -939,22 +942,31 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     );
     // Outputs and lane inputs.
     let [s1, ss1, sn, ssn] = u._scale;
+    let lane_words: Vec<[String; 2]> = (0..lanes)
+        .map(|k| {
+            [0, 1].map(|which| {
+                stage_select(&g, "s1", |b| {
+                    let slots = g.lane_slots(k, g.pair_pos(b));
+                    let slot = if which == 0 { slots.0 } else { slots.1 };
+                    lane_in[g.rotl(slot, g.rotation(b))].clone()
+                })
+            })
+        })
+        .collect();
     let _ = writeln!(
         v,
         "wire last_inv = q_inv && (b1 == 32'd{});\nalways @(*) begin\n  busy = q_busy;\n  cycles \
          = q_cycles;",
         n - 1
     );
-    for j in 0..banks {
-        let _ = writeln!(v, "  dout${j} = rd_flat[(32'd{j} ^ zr) * {w} +: {w}];");
+    for (j, word) in unload.iter().enumerate() {
+        let _ = writeln!(v, "  dout${j} = {word};");
     }
-    for k in 0..lanes {
-        let (lx, ly) = lane_slot_exprs(k);
+    for (k, [x, y]) in lane_words.iter().enumerate() {
         let _ = writeln!(
             v,
-            "  lanes${k}$clock = clock;\n  lanes${k}$inverse = q_inv;\n  lanes${k}$x = \
-             rd_flat[(rotl({lx}, rot1) ^ z1) * {w} +: {w}];\n  lanes${k}$y = rd_flat[(rotl({ly}, \
-             rot1) ^ z1) * {w} +: {w}];\n  lanes${k}$w = tw_{k};\n  lanes${k}$w_shoup = tws_{k};\n  \
+            "  lanes${k}$clock = clock;\n  lanes${k}$inverse = q_inv;\n  lanes${k}$x = {x};\n  \
+             lanes${k}$y = {y};\n  lanes${k}$w = tw_{k};\n  lanes${k}$w_shoup = tws_{k};\n  \
              lanes${k}$s = last_inv ? {w}'h{sn:0hw$x} : {w}'h{s1:0hw$x};\n  lanes${k}$s_shoup = \
              last_inv ? {w}'h{ssn:0hw$x} : {w}'h{ss1:0hw$x};"
         );
@@ -963,11 +975,47 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     v
 }
 
-/// Verilog expressions of lane `k`'s window values `(v_x, v_y)` for the pair position `r1`.
-fn lane_slot_exprs(k: usize) -> (String, String) {
-    let vx = format!("(((32'd{k} >> r1) << (r1 + 32'd1)) | (32'd{k} & ((32'd1 << r1) - 32'd1)))");
-    let vy = format!("({vx} | (32'd1 << r1))");
-    (vx, vy)
+/// The word chosen by stage: `word(b)` for the stage pairing bit `b` (`b` in `[0, log_n)`),
+/// as a chain of multiplexers on the one-hot decodes `{decode}_{b}` with one arm per distinct
+/// word (at most `log_n` arms; a single word needs no multiplexer).
+fn stage_select(g: &NttGeometry, decode: &str, word: impl Fn(usize) -> String) -> String {
+    let mut arms: Vec<(String, Vec<usize>)> = Vec::new();
+    for b in 0..g.log_n() as usize {
+        let wd = word(b);
+        match arms.iter_mut().find(|(x, _)| *x == wd) {
+            Some((_, stages)) => stages.push(b),
+            None => arms.push((wd, vec![b])),
+        }
+    }
+    let (last, _) = arms.pop().expect("log_n >= 2 stages");
+    arms.iter().rev().fold(last, |rest, (wd, stages)| {
+        let hit: Vec<String> = stages.iter().map(|b| format!("{decode}_{b}")).collect();
+        format!("({}) ? {wd} : ({rest})", hit.join(" | "))
+    })
+}
+
+/// Emits the `p`-stage XOR network `out[i] = inputs[i ^ z]` (`z` a Verilog expression whose
+/// low `log2(inputs.len())` bits are read): stage `s` swaps the words whose indices differ in
+/// bit `s` when bit `s` of `z` is set. Returns the names of the outputs, in index order.
+fn xor_network(v: &mut String, name: &str, inputs: &[String], z: &str, w: usize) -> Vec<String> {
+    let mut cur: Vec<String> = inputs.to_vec();
+    let stages = inputs.len().trailing_zeros() as usize;
+    for s in 0..stages {
+        let next: Vec<String> = (0..inputs.len())
+            .map(|i| format!("{name}{}_{i}", s + 1))
+            .collect();
+        for (i, out) in next.iter().enumerate() {
+            let _ = writeln!(
+                v,
+                "wire [{}:0] {out} = {z}[{s}] ? {} : {};",
+                w - 1,
+                cur[i ^ (1 << s)],
+                cur[i]
+            );
+        }
+        cur = next;
+    }
+    cur
 }
 
 /// A started [`NttUnit`] under hand-stepped rust-hdl simulation.

@@ -129,10 +129,8 @@ fn verilator_lint_is_clean() {
 }
 
 /// Yosys `synth_xilinx` + `check -assert` + no latches on the core (N = 2^5, P = 2, two
-/// primes). Slow (6.5 minutes measured on 2 shared cores):
-/// `cargo test -p heaccel-hdl --test core -- --ignored yosys`.
+/// primes): about 30 s measured on 2 shared cores.
 #[test]
-#[ignore]
 fn yosys_synthesizes_the_core() {
     use heaccel_hdl::core::core_bundle;
     use heaccel_hdl::verilog::{synth, tool_available};
@@ -147,7 +145,7 @@ fn yosys_synthesizes_the_core() {
         &[],
         &[],
         2,
-        "cargo test -p heaccel-hdl --test core -- --ignored",
+        "cargo test -p heaccel-hdl --test core",
     )
     .unwrap();
     let dir = std::env::temp_dir().join(format!("heaccel-core-yosys-{}", std::process::id()));

@@ -223,6 +223,25 @@ fn ntt_unit_verilog() {
     expect_fail("ntt 2^8 icarus corrupted", run_icarus(&files, &bad, n));
 }
 
+/// The NTT unit's routing (XOR networks and stage-selected permutations) under Icarus at the
+/// corners of the geometry: one lane (one-stage XOR network), `N = 4P` (a single window),
+/// `log_n` a multiple of `p` and not (windows rotating onto the bank bits), up to 16 lanes.
+#[test]
+fn ntt_unit_verilog_geometries() {
+    let cmd = "cargo test -p heaccel-hdl --test cosim";
+    for (log_n, lanes) in [(2, 1), (6, 1), (5, 8), (8, 8), (9, 8), (7, 16)] {
+        let geo = heaccel_hdl::NttGeometry::new(log_n, lanes).unwrap();
+        let b = heaccel_hdl::blocks::ntt_bundle::<32>(prime(), geo, 1, cmd);
+        let dir = out_dir(&format!("ntt-geo-{log_n}-{lanes}"));
+        let files = b.write(&dir).unwrap();
+        let n = b.records.len();
+        expect_pass(
+            &format!("ntt 2^{log_n} P = {lanes} icarus"),
+            run_icarus(&files, &files.vectors, n),
+        );
+    }
+}
+
 #[test]
 #[ignore = "slow (Verilator and Yosys builds of four lanes): cargo test -p heaccel-hdl --test cosim -- --ignored"]
 fn ntt_unit_verilog_n256_p4_every_check() {
