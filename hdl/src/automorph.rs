@@ -30,7 +30,7 @@ use rust_hdl::prelude::*;
 
 use heaccel_verification::arith::bit_reverse;
 
-use crate::muxtree::{pick, pick_functions};
+use crate::muxtree::pick_tree;
 use crate::params::HdlError;
 
 /// Size of an automorphism unit: `N = 2^log_n` coefficients, `P = lanes` per cycle.
@@ -332,13 +332,11 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
     let p = geo.lanes();
     let rows = geo.rows();
     let rb = (rows.trailing_zeros() as usize).max(1);
-    let lb = (p.trailing_zeros() as usize).max(1);
     let mut v = String::new();
     let _ = writeln!(
         v,
         "// Automorphism unit: N = 2^{n}, P = {p} lanes and banks of {rows} words."
     );
-    v += &pick_functions("pick", w, p);
     let _ = writeln!(
         v,
         "function [31:0] brev;\n  input [31:0] x;\n  integer i;\n  begin\n    brev = 32'd0;\n    \
@@ -376,13 +374,11 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
             w1 = w - 1
         );
     }
-    let flat: Vec<String> = (0..p).rev().map(|m| format!("rd_{m}")).collect();
-    let _ = writeln!(
-        v,
-        "wire [{}:0] rd_flat = {{{}}};",
-        w * p - 1,
-        flat.join(", ")
-    );
+    // Lane j's word: bank sb2_j's read register.
+    let rd: Vec<String> = (0..p).map(|m| format!("rd_{m}")).collect();
+    let outs: Vec<String> = (0..p)
+        .map(|j| pick_tree(&mut v, &format!("ad{j}"), &rd, &format!("sb2_{j}"), w))
+        .collect();
     let _ = writeln!(v, "always @(posedge clock) begin");
     for j in 0..p {
         let _ = writeln!(
@@ -408,12 +404,8 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
         "always @(*) begin\n  busy = q_busy;\n  cycles = q_cycles;\n  out_valid = v2;\n  out_row \
          = row2[15:0];"
     );
-    for j in 0..p {
-        let _ = writeln!(
-            v,
-            "  dout${j} = {};",
-            pick("pick", w, p, "rd_flat", &format!("sb2_{j}[{}:0]", lb - 1))
-        );
+    for (j, out) in outs.iter().enumerate() {
+        let _ = writeln!(v, "  dout${j} = {out};");
     }
     let _ = writeln!(v, "end");
     v

@@ -4,15 +4,11 @@
 //! A variable part-select `flat[idx * W +: W]` is what a crossbar looks like in Verilog, but
 //! Yosys maps it as a shifter as wide as `flat` (one stage per index bit, every stage
 //! `count * W` bits) before it prunes the unread outputs: at 128 banks of 32 bits one select
-//! is ~53,000 two-input multiplexers before optimisation, and the NTT unit at P = 64 has
-//! hundreds of them (Yosys ran out of 24 GB). A tree of `count - 1` word-wide multiplexers
-//! steered by the index bits is the circuit meant, and what Yosys keeps.
-//!
-//! [`pick_functions`] emits one Verilog function per tree size (`{name}2`, `{name}4`, ... up
-//! to `count` rounded up to a power of two), each built from two of the next smaller; [`pick`]
-//! is the call selecting one word. Words are ordered as in a Verilog concatenation `{w_{count-1},
-//! ..., w_1, w_0}`: word `i` is bits `[i * W + W - 1 : i * W]`; an index `>= count` selects
-//! zero (only reachable where the block's own checks already refuse it).
+//! is ~53,000 two-input multiplexers before optimisation, and the NTT unit at P = 64 had
+//! hundreds of them (Yosys ran out of 24 GB). Nested Verilog functions are no better: Yosys's
+//! frontend copies the whole argument at every call level (minutes for the automorphism
+//! unit's 128 selects of 128 words). [`pick_tree`] writes the circuit meant: `count - 1`
+//! word-wide multiplexers on named wires, steered by the index bits.
 
 use std::fmt::Write as _;
 
@@ -21,77 +17,73 @@ pub(crate) fn index_bits(count: usize) -> usize {
     (count.next_power_of_two().trailing_zeros() as usize).max(1)
 }
 
-/// Verilog functions `{name}2`, `{name}4`, ..., `{name}{S}` (`S` = `count` rounded up to a
-/// power of two, at least 2) selecting one `w`-bit word of `S` by an index of `log2(S)` bits.
-pub(crate) fn pick_functions(name: &str, w: usize, count: usize) -> String {
-    let mut v = String::new();
-    let top = 1usize << index_bits(count);
-    let mut size = 2;
-    while size <= top {
-        let (half, b) = (size / 2, size.trailing_zeros() as usize);
-        let (hi, lo) = if half == 1 {
-            (format!("f[{}:{w}]", 2 * w - 1), format!("f[{}:0]", w - 1))
-        } else {
-            let sub = |from: usize| {
-                format!(
-                    "{name}{half}(f[{}:{}], i[{}:0])",
-                    from + half * w - 1,
-                    from,
-                    b - 2
-                )
-            };
-            (sub(half * w), sub(0))
-        };
-        let _ = writeln!(
-            v,
-            "function [{}:0] {name}{size};\n  input [{}:0] f;\n  input [{}:0] i;\n  begin\n    \
-             {name}{size} = i[{}] ? {hi} : {lo};\n  end\nendfunction",
-            w - 1,
-            size * w - 1,
-            b - 1,
-            b - 1
-        );
-        size *= 2;
+/// Emits the multiplexer tree selecting `words[i]` (`w`-bit Verilog expressions) by `index`
+/// (a vector of at least [`index_bits`]`(words.len())` bits; higher bits are ignored) as
+/// wires `{name}_{level}_{node}`, and returns the root's name. Level `l` (from 1) steers by
+/// index bit `l - 1`; an index `>= words.len()` selects zero (only reachable where the block's
+/// own checks already refuse it).
+pub(crate) fn pick_tree(
+    v: &mut String,
+    name: &str,
+    words: &[String],
+    index: &str,
+    w: usize,
+) -> String {
+    let bits = index_bits(words.len());
+    let mut level: Vec<String> = words.to_vec();
+    level.resize(1 << bits, format!("{w}'d0"));
+    for l in 1..=bits {
+        let next: Vec<String> = (0..level.len() / 2)
+            .map(|i| format!("{name}_{l}_{i}"))
+            .collect();
+        for (i, node) in next.iter().enumerate() {
+            let _ = writeln!(
+                v,
+                "wire [{}:0] {node} = {index}[{}] ? {} : {};",
+                w - 1,
+                l - 1,
+                level[2 * i + 1],
+                level[2 * i]
+            );
+        }
+        level = next;
     }
-    v
-}
-
-/// The expression selecting word `index` (a Verilog expression of at least
-/// [`index_bits`]`(count)` bits; higher bits are ignored) of `flat` (`count` words of `w`
-/// bits), through the functions of [`pick_functions`]`(name, w, count)`.
-pub(crate) fn pick(name: &str, w: usize, count: usize, flat: &str, index: &str) -> String {
-    let top = 1usize << index_bits(count);
-    let padded = if top == count {
-        flat.to_string()
-    } else {
-        format!("{{{}'d0, {flat}}}", (top - count) * w)
-    };
-    format!("{name}{top}({padded}, {index})")
+    level.pop().expect("one root")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn functions_halve_down_to_two_words() {
-        let v = pick_functions("sel", 8, 4);
-        assert!(v.contains("function [7:0] sel2;\n  input [15:0] f;\n  input [0:0] i;"));
-        assert!(v.contains("sel2 = i[0] ? f[15:8] : f[7:0];"));
-        assert!(v.contains("function [7:0] sel4;\n  input [31:0] f;\n  input [1:0] i;"));
-        assert!(v.contains("sel4 = i[1] ? sel2(f[31:16], i[0:0]) : sel2(f[15:0], i[0:0]);"));
-        assert!(!v.contains("sel8"));
+    fn words(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("d{i}")).collect()
     }
 
     #[test]
-    fn counts_round_up_and_pad_with_zero_words() {
+    fn four_words_take_three_multiplexers_on_two_index_bits() {
+        let mut v = String::new();
+        assert_eq!(pick_tree(&mut v, "t", &words(4), "k", 8), "t_2_0");
+        assert_eq!(
+            v,
+            "wire [7:0] t_1_0 = k[0] ? d1 : d0;\nwire [7:0] t_1_1 = k[0] ? d3 : d2;\n\
+             wire [7:0] t_2_0 = k[1] ? t_1_1 : t_1_0;\n"
+        );
+    }
+
+    #[test]
+    fn counts_round_up_with_zero_words() {
         assert_eq!(index_bits(1), 1);
         assert_eq!(index_bits(2), 1);
         assert_eq!(index_bits(3), 2);
         assert_eq!(index_bits(128), 7);
-        assert_eq!(pick("s", 32, 4, "x", "k[1:0]"), "s4(x, k[1:0])");
-        assert_eq!(pick("s", 32, 3, "x", "k[1:0]"), "s4({32'd0, x}, k[1:0])");
-        assert_eq!(pick("s", 16, 1, "x", "k[0:0]"), "s2({16'd0, x}, k[0:0])");
-        assert!(pick_functions("s", 16, 1).contains("function [15:0] s2;"));
+        let mut v = String::new();
+        assert_eq!(pick_tree(&mut v, "t", &words(3), "k", 4), "t_2_0");
+        assert!(v.contains("wire [3:0] t_1_1 = k[0] ? 4'd0 : d2;"));
+        let mut v = String::new();
+        assert_eq!(pick_tree(&mut v, "u", &words(1), "k", 4), "u_1_0");
+        assert_eq!(v, "wire [3:0] u_1_0 = k[0] ? 4'd0 : d0;\n");
+        let mut v = String::new();
+        pick_tree(&mut v, "x", &words(128), "k", 32);
+        assert_eq!(v.lines().count(), 127);
     }
 }

@@ -8,7 +8,7 @@ use rust_hdl::prelude::*;
 use super::lane::{lane_op, EwLane};
 use super::{cycles_of, opcode, reg, CoreGeometry, CoreInstr};
 use crate::automorph::{AutomorphGeometry, AutomorphUnit};
-use crate::muxtree::{index_bits, pick, pick_functions};
+use crate::muxtree::pick_tree;
 use crate::ntt::NttUnit;
 use crate::params::HdlError;
 
@@ -568,22 +568,15 @@ fn core_verilog_body(geo: &CoreGeometry) -> String {
         }
     }
     // Operands: the registered read data of slots a, b and dst, lane by lane.
-    v += &pick_functions("pick_slot", 32, s_count);
-    let sb1 = index_bits(s_count) - 1;
-    let slot =
-        |col: &str, index: &str| pick("pick_slot", 32, s_count, col, &format!("{index}[{sb1}:0]"));
     for j in 0..w {
-        let col: Vec<String> = (0..s_count).rev().map(|s| format!("rd_{s}_{j}")).collect();
+        let col: Vec<String> = (0..s_count).map(|s| format!("rd_{s}_{j}")).collect();
+        let [a, b, c] = [("a", "q_a"), ("b", "q_b"), ("c", "q_dst")]
+            .map(|(tag, index)| pick_tree(&mut v, &format!("rd{tag}{j}"), &col, index, 32));
         let _ = writeln!(
             v,
-            "wire [{}:0] rdcol_{j} = {{{}}};\nwire [31:0] rda_{j} = {};\nwire [31:0] rdb_{j} = \
-             {};\nwire [31:0] rdc_{j} = {};\nwire [31:0] lb_{j} = ((q_op == 32'd{as_}) || (q_op == \
-             32'd{ms})) ? q_imm : (q_op == 32'd{cp}) ? 32'd0 : rdb_{j};",
-            32 * s_count - 1,
-            col.join(", "),
-            slot(&format!("rdcol_{j}"), "q_a"),
-            slot(&format!("rdcol_{j}"), "q_b"),
-            slot(&format!("rdcol_{j}"), "q_dst"),
+            "wire [31:0] rda_{j} = {a};\nwire [31:0] rdb_{j} = {b};\nwire [31:0] rdc_{j} = {c};\n\
+             wire [31:0] lb_{j} = ((q_op == 32'd{as_}) || (q_op == 32'd{ms})) ? q_imm : (q_op == \
+             32'd{cp}) ? 32'd0 : rdb_{j};",
             as_ = opcode::ADD_SCALAR,
             ms = opcode::MUL_SCALAR,
             cp = opcode::COPY
