@@ -2,12 +2,15 @@
 //! rust-hdl emits it (one module per instance) and the shared Verilog `build_design` writes
 //! synthesize to the same flip-flops, DSPs, LUT RAM and block RAM, in total and per block.
 //!
-//! LUTs agree within 3%, not exactly: Yosys is not invariant under module and net names. In
+//! LUTs are compared in total, within 3%, not exactly and not per block: Yosys is not
+//! invariant under module and net names. In
 //! rust-hdl's own netlist at N = 2^5, P = 2, modules with equal text map to different gate
 //! counts before LUT mapping (`top$ew$0$fadd` and `top$ew$0$padd`: 37 and 36 `$_AND_`; the
 //! NTT lanes' `mul_a` and `mul_b`: 259, 273 or 275), and ABC's mapping moves with the names
 //! of its inputs (the unit `top$ntt$0`, the same text in both netlists: 3,411 LUTs in one
-//! run, 3,897 in the other); totals measured: 23,034 and 23,275 LUTs (1.0%).
+//! run, 3,897 in the other); totals measured: 23,034 and 23,275 LUTs (1.0%). With the XOR-network
+//! routing the NTT units of this test's core came out at 3,860 and 3,998 LUTs (3.6%), so a
+//! per-block LUT bound would measure ABC, not sharing.
 
 use heaccel_fpga::design::core_primes;
 use heaccel_fpga::yosys::{run_yosys, yosys_available};
@@ -82,13 +85,16 @@ fn shared_core_synthesizes_to_the_same_cells_as_rust_hdls_netlist() {
             "{}",
             x.block
         );
-        let (l1, l2) = (r.lut as f64, s.lut as f64);
-        assert!(
-            (l1 - l2).abs() <= 0.03 * l1.max(l2),
-            "{}: {l1} vs {l2} LUTs",
-            x.block
-        );
+        eprintln!("{}: {} vs {} LUTs", x.block, r.lut, s.lut);
     }
+    let (l1, l2) = (
+        a.last().unwrap().resources.lut as f64,
+        b.last().unwrap().resources.lut as f64,
+    );
+    assert!(
+        (l1 - l2).abs() <= 0.03 * l1.max(l2),
+        "total: {l1} vs {l2} LUTs"
+    );
     let total = &b.last().unwrap().resources;
     assert!(total.dsp > 0 && total.ff > 0 && total.lut > 0);
 }
