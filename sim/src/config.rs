@@ -309,7 +309,7 @@ mod tests {
                 "word_bits",
             ),
             (
-                base.replace("butterflies_per_unit = 32", "butterflies_per_unit = 100"),
+                base.replace("butterflies_per_unit = 64", "butterflies_per_unit = 100"),
                 "ntt.butterflies_per_unit",
             ),
             (
@@ -317,7 +317,7 @@ mod tests {
                 "memory.bandwidth_gb_s",
             ),
             (
-                base.replace("[modmul]\nlanes = 128", "[modmul]\nlanes = 0"),
+                base.replace("[modmul]\nlanes = 256", "[modmul]\nlanes = 0"),
                 "modmul.lanes",
             ),
             (
@@ -325,7 +325,7 @@ mod tests {
                 "clock_ghz",
             ),
             (
-                base.replace("[bconv]\nlanes = 128", "[bconv]\nlanes = \"many\""),
+                base.replace("[bconv]\nlanes = 256", "[bconv]\nlanes = \"many\""),
                 "lanes",
             ),
             (base.replace("banks = 64", ""), "banks"),
