@@ -854,9 +854,8 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
             "wire s1_{b} = (b1 == 32'd{b});\nwire sw_{b} = (bw == 32'd{b});"
         );
     }
-    let words = |prefix: &str, suffix: &str| -> Vec<String> {
-        (0..banks).map(|i| format!("{prefix}{i}{suffix}")).collect()
-    };
+    let words =
+        |prefix: &str| -> Vec<String> { (0..banks).map(|i| format!("{prefix}{i}")).collect() };
     // Write-back: bank m takes source(m ^ zw), source(c) the lane output of window value
     // rotr(c, rot); loads: bank m takes din(m ^ zl).
     let sources: Vec<String> = (0..banks)
@@ -873,8 +872,8 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
     for (c, src) in sources.iter().enumerate() {
         let _ = writeln!(v, "wire [{}:0] ws_{c} = {src};", w - 1);
     }
-    let wb = xor_network(&mut v, "xw", &words("ws_", ""), "zw", w);
-    let ld = xor_network(&mut v, "xl", &words("din$", ""), "zl", w);
+    let wb = xor_network(&mut v, "xw", &words("ws_"), "zw", w);
+    let ld = xor_network(&mut v, "xl", &words("din$"), "zl", w);
     // Banks: one read and one write per edge.
     for m in 0..banks {
         let _ = writeln!(
@@ -892,8 +891,8 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
         );
     }
     // Reads: lane k's x (y) is rd(rotl(v_x, rot) ^ z1); port j is rd(j ^ zr).
-    let lane_in = xor_network(&mut v, "xr", &words("rd_", ""), "z1", w);
-    let unload = xor_network(&mut v, "xo", &words("rd_", ""), "zr", w);
+    let lane_in = xor_network(&mut v, "xr", &words("rd_"), "z1", w);
+    let unload = xor_network(&mut v, "xo", &words("rd_"), "zr", w);
     // Twiddle ROMs.
     for k in 0..lanes {
         for (name, rom) in [("rom_w", &u._rom_w[k]), ("rom_s", &u._rom_s[k])] {
@@ -994,8 +993,8 @@ fn stage_select(g: &NttGeometry, decode: &str, word: impl Fn(usize) -> String) -
     })
 }
 
-/// Emits the `p`-stage XOR network `out[i] = inputs[i ^ z]` (`z` a Verilog expression whose
-/// low `log2(inputs.len())` bits are read): stage `s` swaps the words whose indices differ in
+/// Emits the `p`-stage XOR network `out[i] = inputs[i ^ z]` over a power-of-two number of
+/// inputs (`z` a Verilog expression whose low `log2(inputs.len())` bits are read): stage `s` swaps the words whose indices differ in
 /// bit `s` when bit `s` of `z` is set. Returns the names of the outputs, in index order.
 fn xor_network(v: &mut String, name: &str, inputs: &[String], z: &str, w: usize) -> Vec<String> {
     let mut cur: Vec<String> = inputs.to_vec();
