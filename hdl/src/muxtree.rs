@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 /// Index bits of a selection among `count` words (at least 1).
-pub(crate) fn index_bits(count: usize) -> usize {
+fn index_bits(count: usize) -> usize {
     (count.next_power_of_two().trailing_zeros() as usize).max(1)
 }
 

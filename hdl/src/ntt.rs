@@ -818,19 +818,22 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
             "reg i{i}_valid = 1'b0;\nreg [31:0] i{i}_c = 32'd0;\nreg [31:0] i{i}_stage = 32'd0;"
         );
     }
-    // Stage decode at issue (0), lane input (1) and write-back (pipe).
-    for (tag, stage, c) in [
-        ("0", "q_stage".to_string(), "q_t".to_string()),
-        ("1", "i1_stage".to_string(), "i1_c".to_string()),
-        ("w", format!("i{pipe}_stage"), format!("i{pipe}_c")),
+    // Stage decode at issue (0), lane input (1) and write-back (pipe); the rotation only
+    // where bank addresses are generated (the lanes' routing decodes the stage itself).
+    for (tag, stage, c, addresses) in [
+        ("0", "q_stage".to_string(), "q_t".to_string(), true),
+        ("1", "i1_stage".to_string(), "i1_c".to_string(), false),
+        ("w", format!("i{pipe}_stage"), format!("i{pipe}_c"), true),
     ] {
         let _ = writeln!(
             v,
             "wire [31:0] b{tag} = q_inv ? {stage} : (32'd{} - {stage});\nwire [31:0] w0{tag} = \
-             w0_of(b{tag});\nwire [31:0] rot{tag} = rot_of(b{tag});\nwire [31:0] z{tag} = \
-             fold(slot_addr({c}, w0{tag}, 32'd0));",
+             w0_of(b{tag});\nwire [31:0] z{tag} = fold(slot_addr({c}, w0{tag}, 32'd0));",
             n - 1
         );
+        if addresses {
+            let _ = writeln!(v, "wire [31:0] rot{tag} = rot_of(b{tag});");
+        }
     }
     let _ = writeln!(
         v,
@@ -954,8 +957,8 @@ fn ntt_verilog<const W: usize>(u: &NttUnit<W>, w: usize) -> String {
         .collect();
     let _ = writeln!(
         v,
-        "wire last_inv = q_inv && (b1 == 32'd{});\nalways @(*) begin\n  busy = q_busy;\n  cycles \
-         = q_cycles;",
+        "wire last_inv = q_inv && s1_{};\nalways @(*) begin\n  busy = q_busy;\n  cycles = \
+         q_cycles;",
         n - 1
     );
     for (j, word) in unload.iter().enumerate() {
