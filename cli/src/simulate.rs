@@ -102,6 +102,7 @@ pub fn op_params(
         p: vec![],
         log_scale: bits,
         dnum,
+        hamming_weight: None,
         allow_insecure,
     };
     literal.build().with_context(|| {

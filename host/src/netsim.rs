@@ -245,6 +245,7 @@ impl ParameterChoice {
             p: vec![],
             log_scale: self.bits,
             dnum: self.dnum,
+            hamming_weight: None,
             allow_insecure: false,
         }
     }

@@ -27,6 +27,7 @@ fn small_params() -> Parameters {
         p: vec![],
         log_scale: 40,
         dnum: 3,
+        hamming_weight: None,
         allow_insecure: true,
     }
     .build()

@@ -31,6 +31,7 @@ fn setups() -> Vec<Setup> {
         p: vec![],
         log_scale: 30,
         dnum: 3,
+        hamming_weight: None,
         allow_insecure: true,
     };
     [

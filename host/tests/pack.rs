@@ -19,6 +19,7 @@ fn insecure_test_params() -> Parameters {
         p: vec![],
         log_scale: 40,
         dnum: 2,
+        hamming_weight: None,
         allow_insecure: true,
     }
     .build()

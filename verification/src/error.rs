@@ -15,6 +15,18 @@ pub enum Error {
          set `allow_insecure` to opt in explicitly"
     )]
     Insecure { log_n: u32, log_pq: f64, bound: u32 },
+    #[error(
+        "parameters have no 128-bit estimate for a sparse secret of Hamming weight {hamming_weight} \
+         at N = 2^{log_n}: log2(PQ) = {log_pq:.1}, published bound {}; set `allow_insecure` to opt in \
+         explicitly",
+        bound.map_or("none".to_string(), |b| b.to_string())
+    )]
+    InsecureSparse {
+        log_n: u32,
+        hamming_weight: usize,
+        log_pq: f64,
+        bound: Option<u32>,
+    },
     #[error("not enough NTT-friendly primes of {bits} bits for N = 2^{log_n}: wanted {wanted}, found {found}")]
     NotEnoughPrimes {
         bits: u32,

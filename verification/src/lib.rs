@@ -4,10 +4,11 @@
 //! Layering, bottom up: [`arith`] (moduli, products, primes) -> [`ntt`] -> [`automorphism`]
 //! -> [`rns`] (bases, CRT, polynomials, basis conversion) -> [`ckks`]; [`minimax`] (Remez and
 //! composite sign approximations) stands beside them; [`circuits`] (polynomials, ReLU, max) sits
-//! on [`ckks`] and [`minimax`].
+//! on [`ckks`] and [`minimax`]; [`bootstrap`] on [`circuits`].
 
 pub mod arith;
 pub mod automorphism;
+pub mod bootstrap;
 pub mod circuits;
 pub mod ckks;
 pub mod error;

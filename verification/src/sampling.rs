@@ -32,6 +32,27 @@ pub fn ternary<R: RngCore + CryptoRng>(rng: &mut R, n: usize) -> Vec<i64> {
         .collect()
 }
 
+/// `n` coefficients in `{-1, 0, 1}` with exactly `hamming_weight` nonzero ones (`<= n`), at
+/// uniformly random distinct positions, each sign uniform (partial Fisher-Yates shuffle).
+pub fn sparse_ternary<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    n: usize,
+    hamming_weight: usize,
+) -> Vec<i64> {
+    assert!(
+        hamming_weight <= n,
+        "hamming weight {hamming_weight} > n = {n}"
+    );
+    let mut positions: Vec<usize> = (0..n).collect();
+    let mut out = vec![0i64; n];
+    for k in 0..hamming_weight {
+        let pick = rng.gen_range(k..n);
+        positions.swap(k, pick);
+        out[positions[k]] = if rng.next_u32() & 1 == 0 { -1 } else { 1 };
+    }
+    out
+}
+
 /// `n` coefficients of a rounded Gaussian of standard deviation [`ERROR_STD_DEV`], rejected
 /// beyond [`ERROR_TAIL_CUT`] standard deviations.
 pub fn gaussian<R: RngCore + CryptoRng>(rng: &mut R, n: usize) -> Vec<i64> {
@@ -73,6 +94,21 @@ mod tests {
             (var.sqrt() - ERROR_STD_DEV).abs() < 0.1,
             "std dev {}",
             var.sqrt()
+        );
+        let h = 192;
+        let s = sparse_ternary(&mut rng, n, h);
+        assert_eq!(s.iter().filter(|&&x| x != 0).count(), h);
+        assert!(s.iter().all(|x| x.abs() <= 1));
+        let plus = s.iter().filter(|&&x| x == 1).count();
+        assert!((60..=132).contains(&plus), "{plus} of {h} signs positive");
+        let again = sparse_ternary(&mut rng, n, h);
+        assert_ne!(s, again, "positions are random");
+        assert_eq!(
+            sparse_ternary(&mut rng, 8, 8)
+                .iter()
+                .filter(|&&x| x != 0)
+                .count(),
+            8
         );
         let m = Modulus::new(97).unwrap();
         let u = uniform(&mut rng, n, &m);

@@ -40,6 +40,7 @@ fn fixture() -> Fixture {
         p: vec![],
         log_scale: 40,
         dnum: 8,
+        hamming_weight: None,
         allow_insecure: true,
     };
     let params = literal.build().unwrap();

@@ -514,6 +514,32 @@ fn eval_node(
     }
 }
 
+/// The Chebyshev interpolant of `f` on `[-1, 1]` at the `degree + 1` Chebyshev nodes
+/// `cos(pi (j + 1/2) / (degree + 1))`: coefficients `c_0..=c_degree` of `sum_k c_k T_k`, exact
+/// at the nodes (discrete cosine transform in `f64`).
+pub fn chebyshev_interpolate(f: impl Fn(f64) -> f64, degree: usize) -> Vec<f64> {
+    let count = degree + 1;
+    let angles: Vec<f64> = (0..count)
+        .map(|j| std::f64::consts::PI * (j as f64 + 0.5) / count as f64)
+        .collect();
+    let values: Vec<f64> = angles.iter().map(|&a| f(a.cos())).collect();
+    (0..count)
+        .map(|k| {
+            let sum: f64 = values
+                .iter()
+                .zip(&angles)
+                .map(|(v, a)| v * (k as f64 * a).cos())
+                .sum();
+            let c = 2.0 * sum / count as f64;
+            if k == 0 {
+                c / 2.0
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// `sum_k c_k T_k(t)` in `f64` (Clenshaw), the plaintext twin of [`evaluate_polynomial`].
 pub fn chebyshev_eval(coeffs: &[f64], t: f64) -> f64 {
     crate::minimax::clenshaw_f64(coeffs, t)
@@ -552,6 +578,33 @@ mod tests {
             let coeffs: Vec<f64> = (0..=d).map(|k| 1.0 / (k + 1) as f64).collect();
             let plan = PolynomialPlan::new(&coeffs).unwrap();
             assert_eq!(plan.depth(), minimal_depth(d), "degree {d}");
+        }
+    }
+
+    #[test]
+    fn interpolation_is_exact_at_the_nodes_and_converges() {
+        let f = |t: f64| (3.0 * t).sin() + 0.25 * t * t;
+        let coeffs = chebyshev_interpolate(f, 9);
+        for j in 0..10 {
+            let t = (std::f64::consts::PI * (j as f64 + 0.5) / 10.0).cos();
+            assert!(
+                (chebyshev_eval(&coeffs, t) - f(t)).abs() < 1e-13,
+                "node {j}"
+            );
+        }
+        let coeffs = chebyshev_interpolate(f, 25);
+        let worst = (0..=1000)
+            .map(|i| -1.0 + i as f64 / 500.0)
+            .map(|t| (chebyshev_eval(&coeffs, t) - f(t)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-14, "{worst}");
+        // T_3 is its own interpolant
+        let t3 = chebyshev_interpolate(|t| 4.0 * t * t * t - 3.0 * t, 5);
+        for (k, c) in t3.iter().enumerate() {
+            assert!(
+                (c - if k == 3 { 1.0 } else { 0.0 }).abs() < 1e-14,
+                "c_{k} = {c}"
+            );
         }
     }
 

@@ -78,6 +78,16 @@ impl Evaluator {
         &self.params
     }
 
+    /// Whether the evaluator holds the Galois key of element `g`.
+    pub fn has_galois_key(&self, g: u64) -> bool {
+        self.galois.keys.contains_key(&g)
+    }
+
+    /// Whether the evaluator holds a relinearization key.
+    pub fn has_relin_key(&self) -> bool {
+        self.relin.is_some()
+    }
+
     fn tables(&self, level: usize) -> &[crate::ntt::NttTable] {
         &self.params.q_tables()[..=level]
     }
@@ -245,6 +255,44 @@ impl Evaluator {
         }
         out.scale = a.scale * const_scale;
         Ok(out)
+    }
+
+    /// Multiplies by the monomial `X^k` (`k` in `[0, 2N)`; `X^N = -1`): exact, no level spent.
+    /// `X^(N/2)` multiplies every slot by the imaginary unit `i` (see [`Evaluator::mul_i`]).
+    pub fn mul_monomial(&self, a: &Ciphertext, k: usize) -> Result<Ciphertext> {
+        a.validate(&self.params)?;
+        let n = self.params.n();
+        if k >= 2 * n {
+            return Err(Error::OutOfRange(format!(
+                "monomial exponent {k} is outside [0, 2N = {})",
+                2 * n
+            )));
+        }
+        let tables = self.tables(a.level());
+        let monomial = RnsPoly {
+            limbs: tables
+                .iter()
+                .map(|t| {
+                    let mut limb = vec![0u64; n];
+                    let m = t.modulus();
+                    limb[k % n] = if k < n { 1 } else { m.neg(1) };
+                    t.forward(&mut limb);
+                    limb
+                })
+                .collect(),
+            ntt_form: true,
+        };
+        let mut out = a.clone();
+        for p in &mut out.parts {
+            p.mul_assign(&monomial, tables);
+        }
+        Ok(out)
+    }
+
+    /// Multiplies every slot by `i` (the monomial `X^(N/2)`, whose value at every slot's root
+    /// `zeta^(5^j)` is `zeta^(5^j N/2) = i`): exact, no level spent.
+    pub fn mul_i(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        self.mul_monomial(a, self.params.n() / 2)
     }
 
     /// The tensor product `(a_0 b_0, a_0 b_1 + a_1 b_0, a_1 b_1)` of two degree-1 ciphertexts

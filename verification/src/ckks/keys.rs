@@ -11,7 +11,7 @@ use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation,
 use crate::error::{Error, Result};
 use crate::ntt::NttTable;
 use crate::rns::RnsPoly;
-use crate::sampling::{gaussian, secure_rng, ternary, uniform};
+use crate::sampling::{gaussian, secure_rng, sparse_ternary, ternary, uniform};
 
 /// A polynomial over `Q_L * P`: limbs of `q_0 .. q_L` and of `p_0 .. p_{K-1}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,8 @@ pub struct PolyQP {
     pub p: RnsPoly,
 }
 
-/// The secret key: a uniform ternary polynomial `s`, kept in NTT form over `Q_L * P`.
+/// The secret key: a ternary polynomial `s` (uniform, or sparse of the parameters' Hamming
+/// weight), kept in NTT form over `Q_L * P`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecretKey {
     /// Fingerprint of the parameters.
@@ -153,9 +154,13 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
         &self.params
     }
 
-    /// A fresh secret key with coefficients uniform in `{-1, 0, 1}`.
+    /// A fresh secret key: coefficients uniform in `{-1, 0, 1}`, or, when the parameters name a
+    /// Hamming weight `h`, exactly `h` coefficients in `{-1, 1}` at random positions.
     pub fn gen_secret_key(&mut self) -> SecretKey {
-        let coeffs = ternary(&mut self.rng, self.params.n());
+        let coeffs = match self.params.hamming_weight() {
+            None => ternary(&mut self.rng, self.params.n()),
+            Some(h) => sparse_ternary(&mut self.rng, self.params.n(), h),
+        };
         SecretKey {
             params_id: self.params.id(),
             key_id: self.rng.next_u64(),

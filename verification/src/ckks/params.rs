@@ -39,6 +39,25 @@ pub fn security_level(log_n: u32, log_pq: f64) -> Option<u32> {
         .find(|&bits| he_standard_bound(log_n, bits).is_some_and(|bound| log_pq <= bound as f64))
 }
 
+/// Sparse ternary secrets with a published 128-bit security estimate: `(log_n, smallest
+/// Hamming weight h, largest log2(PQ))`. A denser secret of the same ring is at least as hard,
+/// so a weight `>= h` inherits the bound.
+///
+/// - `N = 2^16`, `h = 192`, `log2(PQ) <= 1550`: Lattigo v6 states that "LogN = 16 with H = 192"
+///   is "at least 128-bit if LogQP <= 1550" (`examples/singleparty/ckks_bootstrapping/basics/
+///   main.go`, estimated with the lattice-estimator per its `SECURITY.md`); its default
+///   bootstrapping set `N16QP1546H192H32` has 1546 bits.
+pub const SPARSE_SECRET_BOUNDS: [(u32, usize, u32); 1] = [(16, 192, 1550)];
+
+/// The largest `log2(PQ)` with a 128-bit estimate for a sparse ternary secret of Hamming weight
+/// `h` at `N = 2^log_n` (see [`SPARSE_SECRET_BOUNDS`]), or `None` where none is published.
+pub fn sparse_secret_bound(log_n: u32, h: usize) -> Option<u32> {
+    SPARSE_SECRET_BOUNDS
+        .iter()
+        .find(|&&(n, min_h, _)| n == log_n && h >= min_h)
+        .map(|&(_, _, bound)| bound)
+}
+
 /// Parameters as a user writes them (JSON or TOML). Each prime chain is given either by bit
 /// sizes (`log_q`, `log_p`: primes are then searched, largest first below `2^bits`) or by
 /// explicit primes (`q`, `p`), never both.
@@ -64,6 +83,11 @@ pub struct ParametersLiteral {
     /// Number of key-switching digits, in `[1, L + 1]`; each digit holds
     /// `ceil((L + 1) / dnum)` consecutive primes of `Q`.
     pub dnum: usize,
+    /// Hamming weight `h` of a sparse ternary secret (exactly `h` coefficients in `{-1, 1}`, in
+    /// `[1, N]`); absent for a uniform ternary secret. Sparse secrets are checked against
+    /// [`SPARSE_SECRET_BOUNDS`] instead of the HE-standard table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hamming_weight: Option<usize>,
     /// Accept parameters beyond the 128-bit HE-standard bound. Off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure: bool,
@@ -119,6 +143,7 @@ pub fn preset(name: &str) -> Result<ParametersLiteral> {
         p: vec![],
         log_scale,
         dnum,
+        hamming_weight: None,
         allow_insecure: false,
     };
     let chain = |first: u32, rest: u32, count: usize| {
@@ -276,7 +301,27 @@ impl Parameters {
             ));
         }
         let log_pq: f64 = q.iter().chain(&p).map(|&x| (x as f64).log2()).sum();
-        if !literal.allow_insecure {
+        if let Some(h) = literal.hamming_weight {
+            if h == 0 || h > 1 << log_n {
+                return Err(invalid(
+                    "hamming_weight",
+                    format!("{h} is outside [1, N = {}]", 1u64 << log_n),
+                ));
+            }
+        }
+        if let (Some(h), false) = (literal.hamming_weight, literal.allow_insecure) {
+            match sparse_secret_bound(log_n, h) {
+                Some(bound) if log_pq <= bound as f64 => {}
+                bound => {
+                    return Err(Error::InsecureSparse {
+                        log_n,
+                        hamming_weight: h,
+                        log_pq,
+                        bound,
+                    })
+                }
+            }
+        } else if !literal.allow_insecure {
             match he_standard_bound(log_n, 128) {
                 Some(bound) if log_pq <= bound as f64 => {}
                 Some(bound) => {
@@ -313,7 +358,9 @@ impl Parameters {
                 .into_iter()
                 .chain(q.iter().copied())
                 .chain([u64::MAX])
-                .chain(p.iter().copied()),
+                .chain(p.iter().copied())
+                // the secret's weight, only when sparse (uniform secrets keep their fingerprints)
+                .chain(literal.hamming_weight.map(|h| h as u64)),
         );
         let mut p_mod_q = Vec::with_capacity(q.len());
         let mut p_inv_mod_q = Vec::with_capacity(q.len());
@@ -420,9 +467,20 @@ impl Parameters {
         self.inner.log_pq
     }
 
-    /// Highest HE-standard security level met (see [`security_level`]).
+    /// Highest security level met: the HE-standard table for a uniform ternary secret (see
+    /// [`security_level`]), 128 for a sparse secret within [`sparse_secret_bound`], else `None`.
     pub fn security_bits(&self) -> Option<u32> {
-        security_level(self.log_n(), self.inner.log_pq)
+        match self.hamming_weight() {
+            None => security_level(self.log_n(), self.inner.log_pq),
+            Some(h) => sparse_secret_bound(self.log_n(), h)
+                .filter(|&b| self.inner.log_pq <= b as f64)
+                .map(|_| 128),
+        }
+    }
+
+    /// Hamming weight of the sparse ternary secret, `None` for a uniform ternary secret.
+    pub fn hamming_weight(&self) -> Option<usize> {
+        self.inner.literal.hamming_weight
     }
 
     /// A fingerprint of `N`, the primes, `dnum` and the scale: keys and ciphertexts carry it so

@@ -1,0 +1,440 @@
+//! CKKS bootstrapping: ModRaise, CoeffToSlot, EvalMod, SlotToCoeff (Cheon-Han-Kim-Kim-Song
+//! 2018, with the level-collapsed FFT of Chen-Chillotti-Song 2019 and the scale management of
+//! Bossuat et al. 2021), for full (`N/2`) and sparse packing.
+//!
+//! The pipeline on a level-0 ciphertext of `n` slots at scale `Delta` (`q_0 / Delta` at least
+//! the message ratio `2^log_message_ratio`; a smaller scale is raised by an integer factor):
+//! 1. **ModRaise** to level `L`: it now decrypts to `t = m + q_0 I`; read at scale `q_0`.
+//! 2. **SubSum** (sparse only): the trace onto `R[X^(N/2n)]`, which multiplies by `N/2n`.
+//! 3. **CoeffToSlot**: `budget` merged stages of the inverse special FFT (the constant
+//!    `1 / (2 K gap)` folded into the first), so the slots hold `BR w / (2K)`; then the
+//!    conjugation trick: `Re = v + conj v` and `Im = -i (v - conj v)` in two ciphertexts (full
+//!    packing), or, for sparse packing, one ciphertext of `2n` slots `[Re, Im]` (the last
+//!    factor writes `[A x, -i A x]`, one conjugation adds the halves).
+//! 4. **EvalMod** on each: `x - round(x)` for `x = t / q_0` in `[-K, K]`, i.e. `m / q_0`; the
+//!    scale is then read as `Delta_out / Delta * q_0`... so the slots decode to `m / Delta`.
+//! 5. **SlotToCoeff**: the special FFT in `budget` merged stages, landing on the default scale
+//!    at level `L - depth`, where `depth` = both budgets + EvalMod's depth.
+//!
+//! Only the Galois keys of the rotations the factorization uses are needed
+//! ([`Bootstrapper::galois_elements`]).
+
+pub mod dft;
+pub mod evalmod;
+pub mod linear;
+pub mod modraise;
+
+use std::time::Instant;
+
+use num_complex::Complex64;
+use serde::{Deserialize, Serialize};
+
+use crate::automorphism::galois_element_conjugate;
+use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters};
+use crate::error::{Error, Result};
+pub use dft::DiagonalMatrix;
+pub use evalmod::{k_for_secret, EvalMod, EvalModConfig};
+pub use linear::{BsgsSplit, EncodedTransform};
+pub use modraise::{mod_raise, sub_sum, sub_sum_elements};
+
+/// Largest level budget of CoeffToSlot and SlotToCoeff.
+pub const MAX_BUDGET: usize = 5;
+
+/// How to bootstrap: slot count, level budgets, EvalMod.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// `log2` of the slot count, in `[1, log_n - 1]` (`log_n - 1` is full packing).
+    pub log_slots: u32,
+    /// Levels of CoeffToSlot, in `[1, min(5, log_slots)]`.
+    pub cts_budget: usize,
+    /// Levels of SlotToCoeff, in `[1, min(5, log_slots)]`.
+    pub stc_budget: usize,
+    /// The modular reduction.
+    pub evalmod: EvalModConfig,
+}
+
+/// `log2(q_0 / Delta)` of the default configuration (Lattigo's `LogMessageRatio`): inputs are
+/// raised to the scale `q_0 / 2^8` before ModRaise.
+pub const DEFAULT_LOG_MESSAGE_RATIO: u32 = 8;
+
+/// Failure probability of the bound `K` per bootstrapping, `2^-FAILURE_BITS`.
+pub const FAILURE_BITS: u32 = 30;
+
+impl BootstrapConfig {
+    /// The default for `params` and `2^log_slots` slots: budgets of 3, `K` from the secret's
+    /// Hamming weight ([`k_for_secret`]; a uniform ternary secret counts as weight
+    /// `2N/3 + 8 sqrt(2N/9)`, eight standard deviations above its mean), the double-angle count
+    /// that gives the shallowest EvalMod, the message ratio `q_0 / Delta`, no arcsine.
+    pub fn default_for(params: &Parameters, log_slots: u32) -> Result<Self> {
+        let n = params.n();
+        let weight = params.hamming_weight().unwrap_or_else(|| {
+            let mean = 2.0 * n as f64 / 3.0;
+            (mean + 8.0 * (2.0 * n as f64 / 9.0).sqrt()).ceil() as usize
+        });
+        let k = k_for_secret(weight, n, FAILURE_BITS);
+        let log_message_ratio = DEFAULT_LOG_MESSAGE_RATIO;
+        let mut best: Option<(usize, usize, EvalModConfig)> = None;
+        for r in 0..=10u32 {
+            if std::f64::consts::TAU * k / 2f64.powi(r as i32) > 80.0 {
+                continue;
+            }
+            let cfg = EvalModConfig {
+                k,
+                double_angle: r,
+                degree: None,
+                interpolation_bits: (35 + 2 * r).min(46),
+                arcsine_degree: 0,
+                log_message_ratio,
+            };
+            let Ok(em) = EvalMod::new(&cfg) else { continue };
+            let key = (em.depth(), em.ct_mults());
+            if best.as_ref().is_none_or(|(d, m, _)| key < (*d, *m)) {
+                best = Some((key.0, key.1, cfg));
+            }
+        }
+        let evalmod = best
+            .ok_or_else(|| Error::InvalidParameter {
+                field: "evalmod.k".into(),
+                reason: format!("no EvalMod configuration reaches K = {k}"),
+            })?
+            .2;
+        let budget = 3.min(log_slots as usize).max(1);
+        Ok(BootstrapConfig {
+            log_slots,
+            cts_budget: budget,
+            stc_budget: budget,
+            evalmod,
+        })
+    }
+}
+
+/// One stage of a bootstrapping run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// `mod_raise`, `sub_sum`, `coeff_to_slot`, `eval_mod`, `slot_to_coeff`.
+    pub name: String,
+    /// Level before and after.
+    pub level_in: usize,
+    /// Level after.
+    pub level_out: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// A bootstrapping key set's shape and the precomputed transforms.
+#[derive(Debug)]
+pub struct Bootstrapper {
+    params: Parameters,
+    config: BootstrapConfig,
+    evalmod: EvalMod,
+    cts: Vec<EncodedTransform>,
+    stc: Vec<EncodedTransform>,
+    /// Level of the EvalMod input.
+    evalmod_level: usize,
+    /// Level of the output.
+    level_after: usize,
+    /// Galois elements needed, ascending.
+    galois: Vec<u64>,
+}
+
+fn budget_error(field: &str, budget: usize, log_slots: u32) -> Error {
+    Error::InvalidParameter {
+        field: field.into(),
+        reason: format!(
+            "{budget} is outside [1, {}] (at most {MAX_BUDGET}, and at most log2(slots) = {log_slots})",
+            MAX_BUDGET.min(log_slots as usize)
+        ),
+    }
+}
+
+impl Bootstrapper {
+    /// Checks `config` against `params` and precomputes the encoded transforms.
+    pub fn new(params: &Parameters, config: &BootstrapConfig) -> Result<Self> {
+        let log_slots = config.log_slots;
+        if log_slots == 0 || log_slots >= params.log_n() {
+            return Err(Error::InvalidParameter {
+                field: "log_slots".into(),
+                reason: format!(
+                    "{log_slots} is outside [1, {}]: the slots must be a power of two dividing N/2 = {}",
+                    params.log_n() - 1,
+                    params.max_slots()
+                ),
+            });
+        }
+        for (field, b) in [
+            ("cts_budget", config.cts_budget),
+            ("stc_budget", config.stc_budget),
+        ] {
+            if b == 0 || b > MAX_BUDGET.min(log_slots as usize) {
+                return Err(budget_error(field, b, log_slots));
+            }
+        }
+        let evalmod = EvalMod::new(&config.evalmod)?;
+        let depth = config.cts_budget + evalmod.depth() + config.stc_budget;
+        let top = params.max_level();
+        if depth > top {
+            return Err(Error::InvalidParameter {
+                field: "levels".into(),
+                reason: format!(
+                    "bootstrapping needs {depth} levels (CoeffToSlot {}, EvalMod {}, SlotToCoeff {}) \
+                     above level 0; the parameters have {top}",
+                    config.cts_budget,
+                    evalmod.depth(),
+                    config.stc_budget
+                ),
+            });
+        }
+        let encoder = Encoder::new(params);
+        let n = 1usize << log_slots;
+        let sparse = log_slots < params.log_n() - 1;
+        let gap = (params.max_slots() / n) as f64;
+        let q0 = params.q_tables()[0].modulus().value() as f64;
+        let evalmod_level = top - config.cts_budget;
+        let work_scale = params.q_tables()[evalmod_level].modulus().value() as f64;
+        let out_scale = params.default_scale();
+
+        // CoeffToSlot: the constant 1 / (2 K gap) on the first factor; for sparse packing the
+        // last factor widened to 2n slots, writing [A x, -i A x].
+        let mut factors = dft::coeff_to_slot_factors(n, config.cts_budget);
+        factors[0] = factors[0]
+            .clone()
+            .scaled(Complex64::new(1.0 / (2.0 * config.evalmod.k * gap), 0.0));
+        if sparse {
+            let last = factors.pop().expect("budget >= 1");
+            factors.push(last.periodic_to_halves(Complex64::new(0.0, -1.0)));
+        }
+        let mut cts = Vec::with_capacity(factors.len());
+        let mut in_scale = q0;
+        for (k, m) in factors.iter().enumerate() {
+            cts.push(EncodedTransform::new(
+                params,
+                &encoder,
+                m,
+                top - k,
+                in_scale,
+                work_scale,
+            )?);
+            in_scale = work_scale;
+        }
+
+        // SlotToCoeff: for sparse packing the first factor reads [x, y] as x + i y.
+        let mut factors = dft::slot_to_coeff_factors(n, config.stc_budget);
+        if sparse {
+            factors[0] = factors[0].halves_to_periodic(Complex64::new(0.0, 1.0));
+        }
+        let stc_level = evalmod_level - evalmod.depth();
+        let stc = factors
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                EncodedTransform::new(params, &encoder, m, stc_level - k, out_scale, out_scale)
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let log_n = params.log_n();
+        let mut galois: Vec<u64> = cts
+            .iter()
+            .chain(&stc)
+            .flat_map(|t| t.galois_elements(log_n))
+            .chain([galois_element_conjugate(log_n)])
+            .chain(if sparse {
+                sub_sum_elements(log_n, log_slots)
+            } else {
+                vec![]
+            })
+            .collect();
+        galois.sort_unstable();
+        galois.dedup();
+        Ok(Bootstrapper {
+            params: params.clone(),
+            config: config.clone(),
+            evalmod,
+            cts,
+            stc,
+            evalmod_level,
+            level_after: stc_level - config.stc_budget,
+            galois,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BootstrapConfig {
+        &self.config
+    }
+
+    /// The EvalMod plan.
+    pub fn evalmod(&self) -> &EvalMod {
+        &self.evalmod
+    }
+
+    /// The level of bootstrapped ciphertexts.
+    pub fn level_after(&self) -> usize {
+        self.level_after
+    }
+
+    /// Levels consumed by bootstrapping.
+    pub fn depth(&self) -> usize {
+        self.params.max_level() - self.level_after
+    }
+
+    /// The Galois elements whose keys bootstrapping uses (rotations of both transforms,
+    /// conjugation, the sparse trace), ascending.
+    pub fn galois_elements(&self) -> &[u64] {
+        &self.galois
+    }
+
+    /// CoeffToSlot's encoded factors, in the order applied.
+    pub fn coeff_to_slot(&self) -> &[EncodedTransform] {
+        &self.cts
+    }
+
+    /// SlotToCoeff's encoded factors, in the order applied.
+    pub fn slot_to_coeff(&self) -> &[EncodedTransform] {
+        &self.stc
+    }
+
+    /// The scale a level-0 input must have at most: `q_0 / 2^log_message_ratio`.
+    pub fn max_input_scale(&self) -> f64 {
+        self.params.q_tables()[0].modulus().value() as f64
+            / 2f64.powi(self.config.evalmod.log_message_ratio as i32)
+    }
+
+    /// Checks that `eval` holds every Galois key bootstrapping uses and a relinearization key.
+    pub fn check_keys(&self, eval: &Evaluator) -> Result<()> {
+        for &g in &self.galois {
+            if !eval.has_galois_key(g) {
+                return Err(Error::MissingKey(format!(
+                    "bootstrapping needs the Galois key of element {g} ({})",
+                    describe_element(g, self.params.log_n())
+                )));
+            }
+        }
+        if !eval.has_relin_key() {
+            return Err(Error::MissingKey(
+                "bootstrapping needs the relinearization key (EvalMod)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bootstraps a level-0 ciphertext of `2^log_slots` slots: the result holds the same
+    /// slots at level [`Bootstrapper::level_after`] with the default scale.
+    pub fn bootstrap(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+    ) -> Result<(Ciphertext, Vec<StageReport>)> {
+        ct.validate(&self.params)?;
+        if ct.log_slots != self.config.log_slots {
+            return Err(Error::Mismatch(format!(
+                "bootstrapping was set up for 2^{} slots, the ciphertext has 2^{}",
+                self.config.log_slots, ct.log_slots
+            )));
+        }
+        self.check_keys(eval)?;
+        let max_scale = self.max_input_scale();
+        if ct.scale > max_scale * (1.0 + 1e-9) {
+            return Err(Error::OutOfRange(format!(
+                "input scale {:e} exceeds q_0 / 2^{} = {max_scale:e}: the message would leave \
+                 EvalMod's range",
+                ct.scale, self.config.evalmod.log_message_ratio
+            )));
+        }
+        let mut stages = Vec::new();
+        let mut timed = |name: &str, level_in: usize, start: Instant, out: &Ciphertext| {
+            stages.push(StageReport {
+                name: name.into(),
+                level_in,
+                level_out: out.level(),
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        };
+        // Raise the scale to the message ratio by an integer factor (exact, no level).
+        let factor = (max_scale / ct.scale).floor();
+        let input = if factor >= 2.0 {
+            eval.mul_const(ct, 1.0, factor)?
+        } else {
+            ct.clone()
+        };
+        let delta_in = input.scale;
+        let q0 = self.params.q_tables()[0].modulus().value() as f64;
+
+        let start = Instant::now();
+        let mut raised = mod_raise(&self.params, &input)?;
+        raised.scale = q0;
+        timed("mod_raise", 0, start, &raised);
+        let top = raised.level();
+        if self.config.log_slots < self.params.log_n() - 1 {
+            let start = Instant::now();
+            raised = sub_sum(eval, &raised)?;
+            timed("sub_sum", top, start, &raised);
+        }
+
+        let start = Instant::now();
+        let mut v = raised;
+        let sparse = self.config.log_slots < self.params.log_n() - 1;
+        for (k, t) in self.cts.iter().enumerate() {
+            if sparse && k + 1 == self.cts.len() {
+                v.log_slots += 1; // the last factor works on the 2n-slot view
+            }
+            v = t.evaluate(eval, &v)?;
+        }
+        let conj = eval.conjugate(&v)?;
+        let halves = if sparse {
+            vec![eval.add(&v, &conj)?]
+        } else {
+            let re = eval.add(&v, &conj)?;
+            let im = eval.mul_i(&eval.neg(&eval.sub(&v, &conj)?)?)?;
+            vec![re, im]
+        };
+        timed("coeff_to_slot", top, start, &halves[0]);
+
+        // EvalMod lands on Delta_out q_0 / Delta_in, read as Delta_out after the reduction.
+        let start = Instant::now();
+        let out_scale = self.params.default_scale();
+        let evalmod_scale = out_scale * q0 / delta_in;
+        let mut reduced = halves
+            .iter()
+            .map(|h| {
+                let mut r = self.evalmod.evaluate(eval, h, evalmod_scale)?;
+                r.scale = out_scale;
+                Ok(r)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        timed("eval_mod", self.evalmod_level, start, &reduced[0]);
+
+        let start = Instant::now();
+        let mut w = if sparse {
+            reduced.remove(0)
+        } else {
+            let im = eval.mul_i(&reduced[1])?;
+            eval.add(&reduced[0], &im)?
+        };
+        let level_in = w.level();
+        for (k, t) in self.stc.iter().enumerate() {
+            w = t.evaluate(eval, &w)?;
+            if sparse && k == 0 {
+                w.log_slots -= 1; // back to the n-slot view
+            }
+        }
+        timed("slot_to_coeff", level_in, start, &w);
+        Ok((w, stages))
+    }
+}
+
+/// `"rotation by k"` or `"conjugation"` for a Galois element.
+pub fn describe_element(g: u64, log_n: u32) -> String {
+    if g == galois_element_conjugate(log_n) {
+        return "conjugation".into();
+    }
+    let two_n = 2u64 << log_n;
+    let mut acc = 1u64;
+    for k in 0..(1u64 << (log_n - 1)) {
+        if acc == g {
+            return format!("rotation by {k}");
+        }
+        acc = acc * 5 % two_n;
+    }
+    "not a rotation".into()
+}
