@@ -26,6 +26,14 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("ckks presets", &["heaccel ckks presets"]),
     (
+        "ckks bootstrap",
+        &[
+            "heaccel ckks bootstrap --preset boot-test --allow-insecure",
+            "heaccel ckks bootstrap --preset n16-boot --json",
+            "heaccel ckks bootstrap --preset boot-test --allow-insecure --slots 256 --arcsine-degree 5",
+        ],
+    ),
+    (
         "simulate",
         &[
             "heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280",

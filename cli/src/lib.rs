@@ -2,6 +2,7 @@
 //! returns a serializable report, so that tests can check it without a terminal.
 
 pub mod approx;
+pub mod bootstrap;
 pub mod ckks_report;
 pub mod corerun;
 pub mod fpga;

@@ -123,6 +123,86 @@ enum CkksCommand {
     Params(ParamsArgs),
     /// List the named parameter presets.
     Presets(PresetsArgs),
+    /// Bootstrap random slots: per-stage time and levels, keys, peak memory, precision.
+    ///
+    /// Makes keys (only the Galois keys the CoeffToSlot/SlotToCoeff factorization uses),
+    /// encrypts uniform random real slots in [-1, 1] at level 0, bootstraps, decrypts and
+    /// compares.
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Args)]
+struct BootstrapArgs {
+    /// Named parameter set (see `heaccel ckks presets`); `boot-test` needs --allow-insecure.
+    #[arg(long, default_value = "n16-boot", conflicts_with = "params")]
+    preset: String,
+    /// A parameter file (.json or .toml) with room for bootstrapping.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Slots to bootstrap, a power of two dividing N/2 (default N/2, full packing).
+    #[arg(long)]
+    slots: Option<usize>,
+    /// Seed of the random slot values (keys always come from the OS entropy source).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Levels of CoeffToSlot (1..=5).
+    #[arg(long)]
+    cts_budget: Option<usize>,
+    /// Levels of SlotToCoeff (1..=5).
+    #[arg(long)]
+    stc_budget: Option<usize>,
+    /// Degree of EvalMod's arcsine correction (odd; 0 for none).
+    #[arg(long)]
+    arcsine_degree: Option<usize>,
+    /// log2(q_0 / scale) at the input of bootstrapping (default 8).
+    #[arg(long)]
+    log_message_ratio: Option<u32>,
+    /// Double-angle steps of EvalMod (default: the shallowest).
+    #[arg(long)]
+    double_angle: Option<u32>,
+    /// Accept parameters below the 128-bit bound (test presets such as `boot-test`).
+    #[arg(long)]
+    allow_insecure: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bootstrap_command(args: &BootstrapArgs) -> Result<()> {
+    use anyhow::Context as _;
+    let (source, params) = match &args.params {
+        Some(path) => {
+            let p = params_file::load_params_file_opt_in(path, args.allow_insecure)?;
+            (path.display().to_string(), p)
+        }
+        None => {
+            let mut lit = heaccel_verification::ckks::preset(&args.preset)
+                .with_context(|| format!("preset `{}`", args.preset))?;
+            lit.allow_insecure |= args.allow_insecure;
+            let p = lit.build().with_context(|| {
+                format!(
+                    "preset `{}` (test presets below the 128-bit bound need --allow-insecure)",
+                    args.preset
+                )
+            })?;
+            (args.preset.clone(), p)
+        }
+    };
+    let overrides = heaccel_cli::bootstrap::ConfigOverrides {
+        cts_budget: args.cts_budget,
+        stc_budget: args.stc_budget,
+        arcsine_degree: args.arcsine_degree,
+        log_message_ratio: args.log_message_ratio,
+        double_angle: args.double_angle,
+    };
+    let slots = args.slots.unwrap_or(params.max_slots());
+    let report = heaccel_cli::bootstrap::run(&params, &source, slots, args.seed, &overrides)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Ckks(CkksCommand::Report(args))) => report(&args),
+        Some(Command::Ckks(CkksCommand::Bootstrap(args))) => bootstrap_command(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
         Some(Command::Compare(args)) => {
             let c = network::compare_model(&args.model, &args.model_args, &args.config)?;

@@ -8,6 +8,12 @@ use heaccel_verification::ckks::{Parameters, ParametersLiteral};
 /// Reads a parameter literal from `path` (`.json` or `.toml`) and validates it; every error
 /// names the file.
 pub fn load_params_file(path: &Path) -> Result<Parameters> {
+    load_params_file_opt_in(path, false)
+}
+
+/// As [`load_params_file`], with `allow_insecure` forced on when `opt_in` (a command's
+/// `--allow-insecure`).
+pub fn load_params_file_opt_in(path: &Path, opt_in: bool) -> Result<Parameters> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read parameter file {}", path.display()))?;
     let literal = match path.extension().and_then(|e| e.to_str()) {
@@ -19,6 +25,10 @@ pub fn load_params_file(path: &Path) -> Result<Parameters> {
         ),
     }
     .with_context(|| format!("parameter file {}", path.display()))?;
+    let literal = ParametersLiteral {
+        allow_insecure: literal.allow_insecure || opt_in,
+        ..literal
+    };
     literal
         .build()
         .with_context(|| format!("parameter file {}", path.display()))

@@ -33,6 +33,22 @@ impl DiagonalMatrix {
         DiagonalMatrix { slots, diagonals }
     }
 
+    /// The matrix with the given diagonals (shifts taken modulo `slots`, entries of equal
+    /// shifts added); every diagonal must have `slots` entries.
+    pub fn from_diagonals(
+        slots: usize,
+        diagonals: impl IntoIterator<Item = (i64, Vec<Complex64>)>,
+    ) -> Self {
+        let mut m = DiagonalMatrix::zero(slots);
+        for (s, d) in diagonals {
+            assert_eq!(d.len(), slots, "diagonal {s} length");
+            for (i, v) in d.into_iter().enumerate() {
+                m.add_entry(s, i, v);
+            }
+        }
+        m
+    }
+
     /// An empty (zero) matrix.
     fn zero(slots: usize) -> Self {
         DiagonalMatrix {
@@ -354,7 +370,10 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[0].shifts(), (-7..=7).collect::<Vec<i64>>());
         assert_eq!(f[1].shifts(), (-7..=7).map(|s| 8 * s).collect::<Vec<i64>>());
-        assert_eq!(f[2].shifts(), (-3..=4).map(|s| 64 * s).collect::<Vec<i64>>());
+        assert_eq!(
+            f[2].shifts(),
+            (-3..=4).map(|s| 64 * s).collect::<Vec<i64>>()
+        );
         assert_eq!(split_stages(11, 3), vec![3, 4, 4]);
         assert_eq!(split_stages(4, 9), vec![1, 1, 1, 1]);
     }

@@ -320,8 +320,14 @@ mod tests {
             let em = EvalMod::new(&config(k, r, arcsine)).unwrap();
             let edge = message_bits(&em, 2f64.powi(-8));
             let inner = message_bits(&em, 2f64.powi(-13));
-            assert!(edge >= edge_bits, "K={k} r={r} arcsine {arcsine}: edge {edge}");
-            assert!(inner >= inner_bits, "K={k} r={r} arcsine {arcsine}: inner {inner}");
+            assert!(
+                edge >= edge_bits,
+                "K={k} r={r} arcsine {arcsine}: edge {edge}"
+            );
+            assert!(
+                inner >= inner_bits,
+                "K={k} r={r} arcsine {arcsine}: inner {inner}"
+            );
         }
         // and it is not the identity: far from an integer it is far from x - round(x)
         let em = EvalMod::new(&config(12.0, 3, 0)).unwrap();

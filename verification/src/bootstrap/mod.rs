@@ -11,8 +11,8 @@
 //!    conjugation trick: `Re = v + conj v` and `Im = -i (v - conj v)` in two ciphertexts (full
 //!    packing), or, for sparse packing, one ciphertext of `2n` slots `[Re, Im]` (the last
 //!    factor writes `[A x, -i A x]`, one conjugation adds the halves).
-//! 4. **EvalMod** on each: `x - round(x)` for `x = t / q_0` in `[-K, K]`, i.e. `m / q_0`; the
-//!    scale is then read as `Delta_out / Delta * q_0`... so the slots decode to `m / Delta`.
+//! 4. **EvalMod** on each: `x - round(x)` for `x = t / q_0` in `[-K, K]`, i.e. `m / q_0`, at a
+//!    scale `S`; read at scale `S Delta / q_0` the slots decode to `m / Delta`.
 //! 5. **SlotToCoeff**: the special FFT in `budget` merged stages, landing on the default scale
 //!    at level `L - depth`, where `depth` = both budgets + EvalMod's depth.
 //!
@@ -36,6 +36,9 @@ pub use dft::DiagonalMatrix;
 pub use evalmod::{k_for_secret, EvalMod, EvalModConfig};
 pub use linear::{BsgsSplit, EncodedTransform};
 pub use modraise::{mod_raise, sub_sum, sub_sum_elements};
+
+/// Largest difference, in bits, between the primes EvalMod consumes.
+pub const MAX_EVALMOD_PRIME_SPREAD_BITS: f64 = 0.05;
 
 /// Largest level budget of CoeffToSlot and SlotToCoeff.
 pub const MAX_BUDGET: usize = 5;
@@ -185,12 +188,34 @@ impl Bootstrapper {
                 ),
             });
         }
+        // EvalMod squares its way down: a scale S rescaled by q becomes S^2 / q, so every prime
+        // it consumes must equal its working scale (the first of them) to within a hair, or
+        // the scales run away (the deviation doubles per level).
+        let evalmod_level = top - config.cts_budget;
+        let work_bits = (params.q_tables()[evalmod_level].modulus().value() as f64).log2();
+        for level in (evalmod_level + 1 - evalmod.depth())..=evalmod_level {
+            let bits = (params.q_tables()[level].modulus().value() as f64).log2();
+            if (bits - work_bits).abs() > MAX_EVALMOD_PRIME_SPREAD_BITS {
+                return Err(Error::InvalidParameter {
+                    field: "log_q".into(),
+                    reason: format!(
+                        "EvalMod consumes levels {} down to {} and needs primes of one size \
+                         (within {MAX_EVALMOD_PRIME_SPREAD_BITS} bits of q_{evalmod_level}, \
+                         {work_bits:.2} bits): q_{level} has {bits:.2} bits; give the chain {} \
+                         primes of that size below the {} CoeffToSlot primes",
+                        evalmod_level,
+                        evalmod_level + 1 - evalmod.depth(),
+                        evalmod.depth(),
+                        config.cts_budget
+                    ),
+                });
+            }
+        }
         let encoder = Encoder::new(params);
         let n = 1usize << log_slots;
         let sparse = log_slots < params.log_n() - 1;
         let gap = (params.max_slots() / n) as f64;
         let q0 = params.q_tables()[0].modulus().value() as f64;
-        let evalmod_level = top - config.cts_budget;
         let work_scale = params.q_tables()[evalmod_level].modulus().value() as f64;
         let out_scale = params.default_scale();
 
@@ -218,19 +243,36 @@ impl Bootstrapper {
             in_scale = work_scale;
         }
 
-        // SlotToCoeff: for sparse packing the first factor reads [x, y] as x + i y.
+        // SlotToCoeff: for sparse packing the first factor reads [x, y] as x + i y. Its input
+        // is EvalMod's output read at the message's scale: the working scale over the message
+        // ratio. The scale comes down to the default geometrically, the same factor per level,
+        // so that every factor's diagonals are encoded at the same, largest possible, scale
+        // (landing at once would encode the first at `q Delta / in_scale`, ~2^29 here).
         let mut factors = dft::slot_to_coeff_factors(n, config.stc_budget);
         if sparse {
             factors[0] = factors[0].halves_to_periodic(Complex64::new(0.0, 1.0));
         }
         let stc_level = evalmod_level - evalmod.depth();
-        let stc = factors
-            .iter()
-            .enumerate()
-            .map(|(k, m)| {
-                EncodedTransform::new(params, &encoder, m, stc_level - k, out_scale, out_scale)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let stc_in = work_scale / 2f64.powi(config.evalmod.log_message_ratio as i32);
+        let step = (out_scale / stc_in).powf(1.0 / factors.len() as f64);
+        let mut in_scale = stc_in;
+        let mut stc = Vec::with_capacity(factors.len());
+        for (k, m) in factors.iter().enumerate() {
+            let target = if k + 1 == factors.len() {
+                out_scale
+            } else {
+                in_scale * step
+            };
+            stc.push(EncodedTransform::new(
+                params,
+                &encoder,
+                m,
+                stc_level - k,
+                in_scale,
+                target,
+            )?);
+            in_scale = target;
+        }
 
         let log_n = params.log_n();
         let mut galois: Vec<u64> = cts
@@ -390,15 +432,19 @@ impl Bootstrapper {
         };
         timed("coeff_to_slot", top, start, &halves[0]);
 
-        // EvalMod lands on Delta_out q_0 / Delta_in, read as Delta_out after the reduction.
+        // EvalMod's output decodes to m / q_0 at scale S; read at scale S Delta_in / q_0 it
+        // decodes to m / Delta_in. S is chosen so that this is the working scale over the
+        // message ratio, SlotToCoeff's input scale: S = work max_scale / Delta_in, in [work,
+        // 2 work) (a high scale: EvalMod's last rescale adds little noise).
         let start = Instant::now();
-        let out_scale = self.params.default_scale();
-        let evalmod_scale = out_scale * q0 / delta_in;
+        let work_scale = self.params.q_tables()[self.evalmod_level].modulus().value() as f64;
+        let ratio = 2f64.powi(self.config.evalmod.log_message_ratio as i32);
+        let evalmod_scale = work_scale * max_scale / delta_in;
         let mut reduced = halves
             .iter()
             .map(|h| {
                 let mut r = self.evalmod.evaluate(eval, h, evalmod_scale)?;
-                r.scale = out_scale;
+                r.scale = work_scale / ratio;
                 Ok(r)
             })
             .collect::<Result<Vec<_>>>()?;

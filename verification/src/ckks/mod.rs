@@ -14,7 +14,7 @@ pub use encoder::Encoder;
 pub use encryptor::{Decryptor, EncryptionKey, Encryptor};
 pub use evaluator::Evaluator;
 pub use keys::{GaloisKeys, KeyGenerator, PolyQP, PublicKey, RelinKey, SecretKey, SwitchingKey};
-pub use params::{preset, Parameters, ParametersLiteral, PRESET_NAMES};
+pub use params::{preset, Parameters, ParametersLiteral, INSECURE_PRESET_NAMES, PRESET_NAMES};
 pub use types::{Ciphertext, Plaintext};
 
 use num_complex::Complex64;

@@ -122,7 +122,19 @@ impl ParametersLiteral {
 }
 
 /// Named parameter sets.
-pub const PRESET_NAMES: [&str; 5] = ["test-n13", "spencnn-n14", "n14-ks", "n15-deep", "n16-deep"];
+pub const PRESET_NAMES: [&str; 7] = [
+    "test-n13",
+    "spencnn-n14",
+    "n14-ks",
+    "n15-deep",
+    "n16-deep",
+    "n16-boot",
+    "boot-test",
+];
+
+/// Presets below the 128-bit bound, for functional tests only: [`Parameters::preset`] refuses
+/// them; set `allow_insecure` on the literal to opt in.
+pub const INSECURE_PRESET_NAMES: [&str; 1] = ["boot-test"];
 
 /// The literal of a named preset (see [`PRESET_NAMES`]).
 ///
@@ -134,6 +146,12 @@ pub const PRESET_NAMES: [&str; 5] = ["test-n13", "spencnn-n14", "n14-ks", "n15-d
 ///   hybrid key switching as in Lattigo/OpenFHE.
 /// - `n15-deep`: `N = 2^15`, 50 + 17 x 40 bits, 3 x 50-bit special primes, scale `2^40`, dnum 6.
 /// - `n16-deep`: `N = 2^16`, 55 + 32 x 40 bits, 7 x 55-bit special primes, scale `2^40`, dnum 5.
+/// - `n16-boot`: `N = 2^16` for bootstrapping 2^15 slots, sparse secret `h = 192`: `q_0` 60 bits,
+///   9 x 40 (left after bootstrapping), 3 x 42 (SlotToCoeff), 9 x 61 (EvalMod), 3 x 56
+///   (CoeffToSlot); 4 x 61-bit special primes, dnum 7 (digits of 4 primes, below `P`); 1507
+///   bits, within the 1550 of [`SPARSE_SECRET_BOUNDS`].
+/// - `boot-test`: **insecure** (refused unless `allow_insecure`), `N = 2^12`, `h = 192`, the
+///   same chain shape with 2 x 40 left: bootstrapping in seconds for tests.
 pub fn preset(name: &str) -> Result<ParametersLiteral> {
     let lit = |log_n, log_q: Vec<u32>, log_p: Vec<u32>, log_scale, dnum| ParametersLiteral {
         log_n,
@@ -157,6 +175,14 @@ pub fn preset(name: &str) -> Result<ParametersLiteral> {
         "n14-ks" => lit(14, chain(50, 40, 7), vec![50, 50], 40, 4),
         "n15-deep" => lit(15, chain(50, 40, 17), vec![50; 3], 40, 6),
         "n16-deep" => lit(16, chain(55, 40, 32), vec![55; 7], 40, 5),
+        "n16-boot" => ParametersLiteral {
+            hamming_weight: Some(192),
+            ..lit(16, boot_chain(9), vec![61; 4], 40, 7)
+        },
+        "boot-test" => ParametersLiteral {
+            hamming_weight: Some(192),
+            ..lit(12, boot_chain(2), vec![61; 5], 40, 5)
+        },
         other => {
             return Err(invalid(
                 "preset",
@@ -167,6 +193,18 @@ pub fn preset(name: &str) -> Result<ParametersLiteral> {
             ))
         }
     })
+}
+
+/// The bootstrapping chain: `q_0` of 60 bits, `left` x 40 bits for the circuit after
+/// bootstrapping, 3 x 42 (SlotToCoeff), 9 x 61 (EvalMod: a degree-54 cosine and 3 double angles
+/// for `K = 34`), 3 x 56 (CoeffToSlot).
+fn boot_chain(left: usize) -> Vec<u32> {
+    std::iter::once(60)
+        .chain(std::iter::repeat_n(40, left))
+        .chain(std::iter::repeat_n(42, 3))
+        .chain(std::iter::repeat_n(61, 9))
+        .chain(std::iter::repeat_n(56, 3))
+        .collect()
 }
 
 /// Validated CKKS parameters with their primes and NTT tables. Cheap to clone.
@@ -508,12 +546,37 @@ mod tests {
     #[test]
     fn presets_build_and_are_secure() {
         for name in PRESET_NAMES {
+            if INSECURE_PRESET_NAMES.contains(&name) {
+                let err = Parameters::preset(name).unwrap_err();
+                assert!(matches!(err, Error::InsecureSparse { .. }), "{name}: {err}");
+                let mut lit = preset(name).unwrap();
+                lit.allow_insecure = true;
+                assert_eq!(lit.build().unwrap().security_bits(), None, "{name}");
+                continue;
+            }
             let p = Parameters::preset(name).unwrap();
-            let bound = he_standard_bound(p.log_n(), 128).unwrap() as f64;
+            let bound = match p.hamming_weight() {
+                None => he_standard_bound(p.log_n(), 128).unwrap(),
+                Some(h) => sparse_secret_bound(p.log_n(), h).unwrap(),
+            } as f64;
             assert!(p.log_pq() <= bound, "{name}: {} > {bound}", p.log_pq());
             assert_eq!(p.security_bits(), Some(128), "{name}");
             let again = p.literal().build().unwrap();
             assert_eq!(again, p);
+        }
+        let b = Parameters::preset("n16-boot").unwrap();
+        assert_eq!(
+            (b.max_level(), b.dnum(), b.hamming_weight()),
+            (24, 7, Some(192))
+        );
+        assert!((1506.0..1508.0).contains(&b.log_pq()), "{}", b.log_pq());
+        // key-switching digits are at most P (within 2^-20: the EvalMod primes were searched
+        // first, so 4 of them exceed the 4 special primes by a hair), so the key-switching
+        // noise, multiplied by Q_j / P, is not amplified
+        let p_bits: f64 = b.p_moduli().iter().map(|m| (m.value() as f64).log2()).sum();
+        for digit in b.q_moduli(b.max_level()).chunks(b.digit_size()) {
+            let bits: f64 = digit.iter().map(|m| (m.value() as f64).log2()).sum();
+            assert!(bits < p_bits + 1e-6, "digit of {bits} bits > P of {p_bits}");
         }
         let s = Parameters::preset("spencnn-n14").unwrap();
         assert_eq!(s.max_level(), 12);
