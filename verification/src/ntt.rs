@@ -9,6 +9,7 @@
 //! - Twiddles are stored in bit-reversed order: `psi_rev[k] = psi^brev(k)`,
 //!   `inv_psi_rev[k] = psi^-brev(k)`, each with its Shoup constant.
 
+use crate::arith::modulus::reduce_once;
 use crate::arith::{bit_reverse, minimal_primitive_root, Modulus};
 use crate::error::{Error, Result};
 use crate::ntt_simd::SimdTables;
@@ -134,10 +135,8 @@ impl NttTable {
                 let ws = self.psi_rev_shoup[m + i];
                 let (lo, hi) = a[2 * i * t..2 * i * t + 2 * t].split_at_mut(t);
                 for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let mut u = *x;
-                    if u >= two_q {
-                        u -= two_q;
-                    }
+                    // branch-free [0, 4q) -> [0, 2q): the data are random, a branch mispredicts
+                    let u = reduce_once(*x, two_q);
                     let v = self.modulus.mul_shoup_lazy(*y, w, ws);
                     *x = u + v;
                     *y = u + two_q - v;
@@ -233,11 +232,7 @@ impl NttTable {
                 let (lo, hi) = a[2 * i * t..2 * i * t + 2 * t].split_at_mut(t);
                 for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
                     let (u, v) = (*x, *y);
-                    let mut s = u + v;
-                    if s >= two_q {
-                        s -= two_q;
-                    }
-                    *x = s;
+                    *x = reduce_once(u + v, two_q);
                     *y = self.modulus.mul_shoup_lazy(u + two_q - v, w, ws);
                 }
             }
@@ -251,14 +246,8 @@ impl NttTable {
 }
 
 #[inline(always)]
-fn reduce_from_4q(mut x: u64, q: u64) -> u64 {
-    if x >= 2 * q {
-        x -= 2 * q;
-    }
-    if x >= q {
-        x -= q;
-    }
-    x
+fn reduce_from_4q(x: u64, q: u64) -> u64 {
+    reduce_once(reduce_once(x, 2 * q), q)
 }
 
 /// Negacyclic product `a * b mod (X^N + 1, q)` by schoolbook multiplication, `O(N^2)`:

@@ -424,3 +424,35 @@ fn bad_input_gets_clear_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("levels"), "{err}");
 }
+
+#[test]
+fn fused_inner_product_equals_the_chain_of_products_and_sums() {
+    let f = fixture();
+    let level = f.params.max_level();
+    let scale = f.params.q_tables()[level].modulus().value() as f64;
+    let mut rng = ChaCha20Rng::seed_from_u64(70);
+    let n = f.params.max_slots();
+    // 40 terms: more than one 32-term chunk of the 128-bit accumulator
+    let babies: Vec<Ciphertext> = (0..5)
+        .map(|b| encrypt(f, &random_slots(&mut rng, n), level, scale, 71 + b))
+        .collect();
+    let row: Vec<(usize, heaccel_verification::ckks::Plaintext)> = (0..40)
+        .map(|j| {
+            let pt = f
+                .encoder
+                .encode(&random_slots(&mut rng, n), level, scale)
+                .unwrap();
+            (j % 5, pt)
+        })
+        .collect();
+    let fused =
+        heaccel_verification::bootstrap::linear::inner_product(&f.eval, &babies, &row, level);
+    let mut chain = f.eval.mul_plain(&babies[row[0].0], &row[0].1).unwrap();
+    for (b, pt) in &row[1..] {
+        chain = f
+            .eval
+            .add(&chain, &f.eval.mul_plain(&babies[*b], pt).unwrap())
+            .unwrap();
+    }
+    assert_eq!(fused, chain);
+}

@@ -17,6 +17,7 @@ use crate::automorphism::galois_element_for_rotation;
 use crate::ckks::evaluator::SCALE_TOLERANCE;
 use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters, Plaintext};
 use crate::error::{Error, Result};
+use crate::rns::RnsPoly;
 
 /// The baby-step/giant-step split of a set of shifts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,15 +204,7 @@ impl EncodedTransform {
         let babies = eval.rotate_hoisted(ct, &self.split.babies)?;
         let mut acc: Option<Ciphertext> = None;
         for (&g, row) in &self.plaintexts {
-            let mut inner: Option<Ciphertext> = None;
-            for (i, pt) in row {
-                let term = eval.mul_plain(&babies[*i], pt)?;
-                inner = Some(match inner {
-                    None => term,
-                    Some(x) => eval.add(&x, &term)?,
-                });
-            }
-            let inner = inner.expect("every giant step has a baby step");
+            let inner = inner_product(eval, &babies, row, self.level);
             let rotated = if g == 0 {
                 inner
             } else {
@@ -228,6 +221,57 @@ impl EncodedTransform {
         // `in_scale * (q out_scale / in_scale) / q`: `out_scale` up to rounding
         out.scale = self.out_scale;
         Ok(out)
+    }
+}
+
+/// `sum_b babies[b] * pt_b` over one giant step's row (at least one term), fused: each word
+/// accumulates its products in 128 bits, reduced every 32 terms: the residues of a chain of
+/// [`Evaluator::mul_plain`] and [`Evaluator::add`], without their copies and checks (the
+/// babies come from the evaluator, the plaintexts were encoded for this level).
+pub fn inner_product(
+    eval: &Evaluator,
+    babies: &[Ciphertext],
+    row: &[(usize, Plaintext)],
+    level: usize,
+) -> Ciphertext {
+    let first = &babies[row[0].0];
+    let tables = &eval.params().q_tables()[..=level];
+    let parts = (0..first.parts.len())
+        .map(|p| RnsPoly {
+            limbs: tables
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let m = t.modulus();
+                    let n = t.n();
+                    let mut acc = vec![0u128; n];
+                    let mut out = vec![0u64; n];
+                    for (c, chunk) in row.chunks(32).enumerate() {
+                        for (b, pt) in chunk {
+                            let x = &babies[*b].parts[p].limbs[i];
+                            let y = &pt.poly.limbs[i];
+                            for ((a, &u), &v) in acc.iter_mut().zip(x).zip(y) {
+                                *a += u as u128 * v as u128;
+                            }
+                        }
+                        for (o, a) in out.iter_mut().zip(acc.iter_mut()) {
+                            let r = m.reduce_u128(*a);
+                            *o = if c == 0 { r } else { m.add(*o, r) };
+                            *a = 0;
+                        }
+                    }
+                    out
+                })
+                .collect(),
+            ntt_form: true,
+        })
+        .collect();
+    Ciphertext {
+        params_id: first.params_id,
+        key_id: first.key_id,
+        parts,
+        scale: first.scale * row[0].1.scale,
+        log_slots: first.log_slots,
     }
 }
 
