@@ -14,6 +14,7 @@ pub mod ckks;
 pub mod error;
 pub mod minimax;
 pub mod ntt;
+pub(crate) mod ntt_avx2;
 pub(crate) mod ntt_simd;
 pub mod rns;
 pub mod sampling;

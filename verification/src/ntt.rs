@@ -110,6 +110,18 @@ impl NttTable {
         &self.psi_rev
     }
 
+    /// Shoup constants `floor(w 2^64 / q)` of [`NttTable::psi_rev`] (test hook).
+    #[cfg(test)]
+    pub(crate) fn psi_rev_shoup(&self) -> &[u64] {
+        &self.psi_rev_shoup
+    }
+
+    /// Shoup constants of [`NttTable::inv_psi_rev`] (test hook).
+    #[cfg(test)]
+    pub(crate) fn inv_psi_rev_shoup(&self) -> &[u64] {
+        &self.inv_psi_rev_shoup
+    }
+
     /// Inverse twiddles `psi^-brev(k)`, bit-reversed order.
     pub fn inv_psi_rev(&self) -> &[u64] {
         &self.inv_psi_rev
@@ -175,7 +187,8 @@ impl NttTable {
 
     /// Forward NTT in place: input in `[0, 4q)` standard order, output in `[0, q)` bit-reversed order.
     ///
-    /// Runs an AVX-512 path when the CPU has one for this table (same output, bit for bit).
+    /// Runs an AVX-512 path when the CPU has one for this table, else the AVX2 path where
+    /// available (same output, bit for bit).
     pub fn forward(&self, a: &mut [u64]) {
         assert_eq!(
             a.len(),
@@ -186,6 +199,9 @@ impl NttTable {
             if simd.forward(a, &self.psi_rev, &self.psi_rev_shoup, None) {
                 return;
             }
+        }
+        if crate::ntt_avx2::forward(a, &self.psi_rev, &self.psi_rev_shoup, &self.modulus) {
+            return;
         }
         self.forward_scalar(a);
     }
@@ -202,7 +218,8 @@ impl NttTable {
     /// Inverse NTT in place: input in `[0, 2q)` bit-reversed order, output in `[0, q)` standard
     /// order, including the factor `N^-1`.
     ///
-    /// Runs an AVX-512 path when the CPU has one for this table (same output, bit for bit).
+    /// Runs an AVX-512 path when the CPU has one for this table, else the AVX2 path where
+    /// available (same output, bit for bit).
     pub fn inverse(&self, a: &mut [u64]) {
         assert_eq!(
             a.len(),
@@ -213,6 +230,16 @@ impl NttTable {
             if simd.inverse(a, &self.inv_psi_rev, &self.inv_psi_rev_shoup, None) {
                 return;
             }
+        }
+        let n_inv = (self.n_inv, self.n_inv_shoup);
+        if crate::ntt_avx2::inverse(
+            a,
+            &self.inv_psi_rev,
+            &self.inv_psi_rev_shoup,
+            n_inv,
+            &self.modulus,
+        ) {
+            return;
         }
         self.inverse_scalar(a);
     }

@@ -1,0 +1,109 @@
+//! `heaccel ckks bootstrap`: the JSON contract on the insecure test preset, its refusal
+//! without `--allow-insecure`, and bad input.
+
+use std::process::{Command, Output};
+
+fn heaccel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaccel"))
+        .args(args)
+        .output()
+        .expect("the heaccel binary runs")
+}
+
+#[test]
+fn bootstrap_json_has_the_documented_fields_and_precision() {
+    let out = heaccel(&[
+        "ckks",
+        "bootstrap",
+        "--preset",
+        "boot-test",
+        "--allow-insecure",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["slots"], 2048);
+    assert_eq!(v["levels_after"], 2);
+    assert_eq!(v["log_n"], 12);
+    assert!(v["security_bits"].is_null());
+    assert!((1320.0..1330.0).contains(&v["log_qp"].as_f64().unwrap()));
+    // the floor for the test preset: a mean of at least 15 bits (measured 25.5)
+    assert!(v["precision_mean_bits"].as_f64().unwrap() >= 15.0, "{v}");
+    assert!(v["precision_min_bits"].as_f64().unwrap() >= 12.0, "{v}");
+    assert!(v["time_ms"].as_f64().unwrap() > 0.0);
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["mod_raise", "coeff_to_slot", "eval_mod", "slot_to_coeff"]
+    );
+    assert!(v["galois_keys"].as_u64().unwrap() > 10);
+    assert!(v["key_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sparse_slots_and_the_table() {
+    let out = heaccel(&[
+        "ckks",
+        "bootstrap",
+        "--preset",
+        "boot-test",
+        "--allow-insecure",
+        "--slots",
+        "64",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["sub_sum", "precision: mean", "INSECURE", "keys:"] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_error() {
+    for (args, needle) in [
+        (vec!["--preset", "boot-test"], "--allow-insecure"),
+        (
+            vec![
+                "--preset",
+                "boot-test",
+                "--allow-insecure",
+                "--slots",
+                "100",
+            ],
+            "power of two",
+        ),
+        (
+            vec![
+                "--preset",
+                "boot-test",
+                "--allow-insecure",
+                "--cts-budget",
+                "9",
+            ],
+            "cts_budget",
+        ),
+        (vec!["--preset", "test-n13"], "levels"),
+        (vec!["--preset", "nope"], "unknown preset"),
+    ] {
+        let mut all = vec!["ckks", "bootstrap"];
+        all.extend(args.iter());
+        let out = heaccel(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{all:?}: {err}");
+        assert!(!err.contains("panicked"), "{all:?}: {err}");
+    }
+}
