@@ -377,8 +377,9 @@ fn bad_input_gets_clear_errors() {
     let base = BootstrapConfig::default_for(&f.params, 11).unwrap();
     let mut arcsine = base.clone();
     arcsine.evalmod.arcsine_degree = 5;
-    let mut shallow = base.clone();
-    shallow.cts_budget = 2;
+    // CoeffToSlot of 4 levels pushes EvalMod's last level onto a 50-bit SlotToCoeff prime
+    let mut deep_cts = base.clone();
+    deep_cts.cts_budget = 4;
     for (cfg, field) in [
         (
             BootstrapConfig {
@@ -410,7 +411,7 @@ fn bad_input_gets_clear_errors() {
             "levels",
         ),
         (arcsine, "levels"),
-        (shallow, "log_q"),
+        (deep_cts, "log_q"),
     ] {
         let err = Bootstrapper::new(&f.params, &cfg).unwrap_err();
         assert!(

@@ -249,38 +249,38 @@ pub fn split_stages(stages: usize, budget: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Stages of lengths `lens` (in the order applied, `inverse` or not) merged into groups of
+/// [`split_stages`]`(log2 n, budget)` consecutive stages.
+fn merged_stages(
+    n: usize,
+    budget: usize,
+    mut lens: impl Iterator<Item = usize>,
+    inverse: bool,
+) -> Vec<DiagonalMatrix> {
+    split_stages(n.trailing_zeros() as usize, budget)
+        .into_iter()
+        .map(|count| {
+            lens.by_ref()
+                .take(count)
+                .fold(DiagonalMatrix::identity(n), |m, len| {
+                    stage(n, len, inverse).compose(&m)
+                })
+        })
+        .collect()
+}
+
 /// The factors of `D = S_n ... S_2` (SlotToCoeff) on `n` slots merged into `budget` matrices,
 /// in the order they are applied: the first merges `S_2, S_4, ..`.
 pub fn slot_to_coeff_factors(n: usize, budget: usize) -> Vec<DiagonalMatrix> {
-    let log_n = n.trailing_zeros() as usize;
-    let mut lens = (1..=log_n).map(|k| 1usize << k);
-    split_stages(log_n, budget)
-        .into_iter()
-        .map(|count| {
-            let mut m = DiagonalMatrix::identity(n);
-            for len in lens.by_ref().take(count) {
-                m = stage(n, len, false).compose(&m);
-            }
-            m
-        })
-        .collect()
+    let log_n = n.trailing_zeros();
+    merged_stages(n, budget, (1..=log_n).map(|k| 1usize << k), false)
 }
 
 /// The factors of `D^-1 = S_2^-1 ... S_n^-1` (CoeffToSlot) on `n` slots merged into `budget`
 /// matrices, in the order they are applied: the first merges `S_n^-1, S_(n/2)^-1, ..`.
 pub fn coeff_to_slot_factors(n: usize, budget: usize) -> Vec<DiagonalMatrix> {
-    let log_n = n.trailing_zeros() as usize;
-    let mut lens = (1..=log_n).rev().map(|k| 1usize << k);
-    split_stages(log_n, budget)
-        .into_iter()
-        .map(|count| {
-            let mut m = DiagonalMatrix::identity(n);
-            for len in lens.by_ref().take(count) {
-                m = stage(n, len, true).compose(&m);
-            }
-            m
-        })
-        .collect()
+    let log_n = n.trailing_zeros();
+    merged_stages(n, budget, (1..=log_n).rev().map(|k| 1usize << k), true)
 }
 
 #[cfg(test)]
