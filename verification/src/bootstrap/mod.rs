@@ -407,7 +407,8 @@ impl Bootstrapper {
         raised.scale = q0;
         timed("mod_raise", 0, start, &raised);
         let top = raised.level();
-        if self.config.log_slots < self.params.log_n() - 1 {
+        let sparse = self.config.log_slots < self.params.log_n() - 1;
+        if sparse {
             let start = Instant::now();
             raised = sub_sum(eval, &raised)?;
             timed("sub_sum", top, start, &raised);
@@ -415,7 +416,6 @@ impl Bootstrapper {
 
         let start = Instant::now();
         let mut v = raised;
-        let sparse = self.config.log_slots < self.params.log_n() - 1;
         for (k, t) in self.cts.iter().enumerate() {
             if sparse && k + 1 == self.cts.len() {
                 v.log_slots += 1; // the last factor works on the 2n-slot view
