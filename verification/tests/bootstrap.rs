@@ -457,3 +457,83 @@ fn fused_inner_product_equals_the_chain_of_products_and_sums() {
     }
     assert_eq!(fused, chain);
 }
+
+#[test]
+fn the_shape_trace_of_the_plan_is_the_trace_of_a_real_run() {
+    use heaccel_verification::ckks::ops::{shape_ciphertext, OpRecord, Recorder, ShapeTracer};
+    let f = fixture();
+    for (boot, log_slots, scale) in [
+        (&f.full, f.params.log_n() - 1, f.params.default_scale()),
+        (&f.sparse, 7, 2f64.powi(38)),
+    ] {
+        let n = 1usize << log_slots;
+        let mut rng = ChaCha20Rng::seed_from_u64(40);
+        let ct = encrypt(f, &random_slots(&mut rng, n), 0, scale, 41);
+        let recorder = Recorder::new(&f.eval);
+        let (real, _) = boot.bootstrap_with(&recorder, &ct).unwrap();
+        let real_trace = recorder.into_trace();
+
+        let plan = Bootstrapper::plan(&f.params, boot.config()).unwrap();
+        let tracer = ShapeTracer::new(&f.params);
+        let shape_in = shape_ciphertext(&f.params, 0, scale, log_slots);
+        let (shape, _) = plan.bootstrap_with(&tracer, &shape_in).unwrap();
+        let shape_trace = tracer.into_trace();
+
+        assert_eq!(shape_trace, real_trace, "2^{log_slots} slots");
+        assert_eq!(shape.level(), real.level());
+        assert_eq!(shape.scale, real.scale);
+        assert_eq!(shape.log_slots, real.log_slots);
+        // The trace is the factorization's: every stage present, one hoisted baby-step
+        // rotation set per transform factor, EvalMod's products on its levels.
+        let stages: Vec<&str> = {
+            let mut s: Vec<&str> = real_trace.iter().map(|t| t.stage.as_str()).collect();
+            s.dedup();
+            s
+        };
+        let want: &[&str] = if log_slots + 1 < f.params.log_n() {
+            &[
+                "mod_raise",
+                "sub_sum",
+                "coeff_to_slot",
+                "eval_mod",
+                "slot_to_coeff",
+            ]
+        } else {
+            &["mod_raise", "coeff_to_slot", "eval_mod", "slot_to_coeff"]
+        };
+        assert_eq!(stages, want);
+        let factors = boot.coeff_to_slot().len() + boot.slot_to_coeff().len();
+        let hoisted = real_trace
+            .iter()
+            .filter(|t| matches!(&t.op, OpRecord::Automorphisms { galois, .. } if galois.len() > 1))
+            .count();
+        assert!(
+            hoisted <= factors && hoisted >= factors / 2,
+            "{hoisted} of {factors}"
+        );
+        let mults = real_trace
+            .iter()
+            .filter(|t| t.stage == "eval_mod" && matches!(t.op, OpRecord::MulRelin { .. }))
+            .count();
+        let halves = if log_slots + 1 < f.params.log_n() {
+            1
+        } else {
+            2
+        };
+        assert_eq!(mults, halves * boot.evalmod().ct_mults());
+    }
+    // A real backend refuses the plan's shape-only diagonals.
+    let plan = Bootstrapper::plan(&f.params, f.full.config()).unwrap();
+    let ct = encrypt(
+        f,
+        &vec![Complex64::new(0.5, 0.0); f.params.max_slots()],
+        0,
+        f.params.default_scale(),
+        42,
+    );
+    let err = plan.bootstrap(&f.eval, &ct).unwrap_err();
+    assert!(
+        matches!(&err, Error::Mismatch(m) if m.contains("plaintext") && m.contains("0 coefficients")),
+        "{err:?}"
+    );
+}

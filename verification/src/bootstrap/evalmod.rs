@@ -16,7 +16,7 @@
 use std::f64::consts::TAU;
 
 use crate::circuits::{chebyshev_eval, chebyshev_interpolate, evaluate_polynomial, PolynomialPlan};
-use crate::ckks::{Ciphertext, Evaluator};
+use crate::ckks::{Ciphertext, CkksOps};
 use crate::error::{Error, Result};
 
 /// Largest interpolation degree searched for.
@@ -226,18 +226,19 @@ impl EvalMod {
     /// Evaluates EvalMod on `ct`, whose slots hold `u = x / K` in `[-1, 1]` (real), at least
     /// [`EvalMod::depth`] levels above 0. The result is `depth` levels lower and decodes to
     /// the approximation of `x - round(x)` at scale `out_scale` (`ct.scale` is `out_scale`).
-    pub fn evaluate(
+    pub fn evaluate<B: CkksOps + ?Sized>(
         &self,
-        eval: &Evaluator,
+        eval: &B,
         ct: &Ciphertext,
         out_scale: f64,
-    ) -> Result<Ciphertext> {
+    ) -> std::result::Result<Ciphertext, B::Error> {
         let depth = self.depth();
         if ct.level() < depth {
             return Err(Error::Level(format!(
                 "EvalMod needs {depth} levels; the ciphertext is at level {}",
                 ct.level()
-            )));
+            ))
+            .into());
         }
         let primes = eval.params().q_tables();
         let r = self.config.double_angle as usize;

@@ -15,7 +15,8 @@ use num_complex::Complex64;
 use super::dft::DiagonalMatrix;
 use crate::automorphism::galois_element_for_rotation;
 use crate::ckks::evaluator::SCALE_TOLERANCE;
-use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters, Plaintext};
+use crate::ckks::ops::shape_poly;
+use crate::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters, Plaintext};
 use crate::error::{Error, Result};
 use crate::rns::RnsPoly;
 
@@ -98,6 +99,30 @@ impl EncodedTransform {
         in_scale: f64,
         out_scale: f64,
     ) -> Result<Self> {
+        Self::build(params, Some(encoder), matrix, level, in_scale, out_scale)
+    }
+
+    /// The transform's structure (split, levels, scales) with shape-only diagonals (limbs of
+    /// no words, see [`crate::ckks::ops::ShapeTracer`]): for tracing and costing at any `N`
+    /// without encoding; evaluating it on a real backend is refused.
+    pub fn shape_only(
+        params: &Parameters,
+        matrix: &DiagonalMatrix,
+        level: usize,
+        in_scale: f64,
+        out_scale: f64,
+    ) -> Result<Self> {
+        Self::build(params, None, matrix, level, in_scale, out_scale)
+    }
+
+    fn build(
+        params: &Parameters,
+        encoder: Option<&Encoder>,
+        matrix: &DiagonalMatrix,
+        level: usize,
+        in_scale: f64,
+        out_scale: f64,
+    ) -> Result<Self> {
         let slots = matrix.slots();
         if level == 0 || level > params.max_level() {
             return Err(Error::Level(format!(
@@ -119,6 +144,18 @@ impl EncodedTransform {
         for (&g, babies) in &split.giants {
             let mut row = Vec::with_capacity(babies.len());
             for &b in babies {
+                let Some(encoder) = encoder else {
+                    row.push((
+                        baby_index[&b],
+                        Plaintext {
+                            params_id: params.id(),
+                            poly: shape_poly(level),
+                            scale: pt_scale,
+                            log_slots: slots.trailing_zeros(),
+                        },
+                    ));
+                    continue;
+                };
                 let diag = matrix
                     .diagonal(g + b)
                     .expect("the split's shifts are the matrix's");
@@ -181,7 +218,31 @@ impl EncodedTransform {
 
     /// Applies the transform to `ct` (at [`EncodedTransform::level`], `2^log_slots` slots,
     /// the scale it was encoded for).
-    pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext> {
+    pub fn evaluate<B: CkksOps + ?Sized>(
+        &self,
+        eval: &B,
+        ct: &Ciphertext,
+    ) -> std::result::Result<Ciphertext, B::Error> {
+        self.check_input(ct)?;
+        let babies = eval.rotate_hoisted(ct, &self.split.babies)?;
+        let mut acc: Option<Ciphertext> = None;
+        for (&g, row) in &self.plaintexts {
+            let inner = eval.inner_product(&babies, row, self.level)?;
+            let rotated = eval.rotate(&inner, g)?;
+            acc = Some(match acc {
+                None => rotated,
+                Some(x) => eval.add(&x, &rotated)?,
+            });
+        }
+        let acc =
+            acc.ok_or_else(|| Error::Malformed("linear transform without diagonals".into()))?;
+        let mut out = eval.rescale(&acc)?;
+        // `in_scale * (q out_scale / in_scale) / q`: `out_scale` up to rounding
+        out.scale = self.out_scale;
+        Ok(out)
+    }
+
+    fn check_input(&self, ct: &Ciphertext) -> Result<()> {
         if ct.level() != self.level {
             return Err(Error::Level(format!(
                 "linear transform encoded for level {}, ciphertext at level {}",
@@ -201,26 +262,7 @@ impl EncodedTransform {
                 self.in_scale, ct.scale
             )));
         }
-        let babies = eval.rotate_hoisted(ct, &self.split.babies)?;
-        let mut acc: Option<Ciphertext> = None;
-        for (&g, row) in &self.plaintexts {
-            let inner = inner_product(eval, &babies, row, self.level);
-            let rotated = if g == 0 {
-                inner
-            } else {
-                eval.rotate(&inner, g)?
-            };
-            acc = Some(match acc {
-                None => rotated,
-                Some(x) => eval.add(&x, &rotated)?,
-            });
-        }
-        let acc =
-            acc.ok_or_else(|| Error::Malformed("linear transform without diagonals".into()))?;
-        let mut out = eval.rescale(&acc)?;
-        // `in_scale * (q out_scale / in_scale) / q`: `out_scale` up to rounding
-        out.scale = self.out_scale;
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -30,7 +30,7 @@ use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
 use crate::automorphism::galois_element_conjugate;
-use crate::ckks::{Ciphertext, Encoder, Evaluator, Parameters};
+use crate::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters};
 use crate::error::{Error, Result};
 pub use dft::DiagonalMatrix;
 pub use evalmod::{k_for_secret, EvalMod, EvalModConfig};
@@ -154,6 +154,18 @@ fn budget_error(field: &str, budget: usize, log_slots: u32) -> Error {
 impl Bootstrapper {
     /// Checks `config` against `params` and precomputes the encoded transforms.
     pub fn new(params: &Parameters, config: &BootstrapConfig) -> Result<Self> {
+        Self::build(params, config, true)
+    }
+
+    /// The same checks and structure as [`Bootstrapper::new`] with shape-only diagonals (no
+    /// encoding, a few MB at any `N`): for [`Bootstrapper::bootstrap_with`] on a
+    /// [`crate::ckks::ops::ShapeTracer`], which traces and costs bootstrapping without running
+    /// it. A real backend refuses its diagonals.
+    pub fn plan(params: &Parameters, config: &BootstrapConfig) -> Result<Self> {
+        Self::build(params, config, false)
+    }
+
+    fn build(params: &Parameters, config: &BootstrapConfig, encode: bool) -> Result<Self> {
         let log_slots = config.log_slots;
         if log_slots == 0 || log_slots >= params.log_n() {
             return Err(Error::InvalidParameter {
@@ -211,7 +223,12 @@ impl Bootstrapper {
                 });
             }
         }
-        let encoder = Encoder::new(params);
+        let encoder = encode.then(|| Encoder::new(params));
+        let transform =
+            |m: &DiagonalMatrix, level: usize, in_scale: f64, out_scale: f64| match &encoder {
+                Some(e) => EncodedTransform::new(params, e, m, level, in_scale, out_scale),
+                None => EncodedTransform::shape_only(params, m, level, in_scale, out_scale),
+            };
         let n = 1usize << log_slots;
         let sparse = log_slots < params.log_n() - 1;
         let gap = (params.max_slots() / n) as f64;
@@ -232,14 +249,7 @@ impl Bootstrapper {
         let mut cts = Vec::with_capacity(factors.len());
         let mut in_scale = q0;
         for (k, m) in factors.iter().enumerate() {
-            cts.push(EncodedTransform::new(
-                params,
-                &encoder,
-                m,
-                top - k,
-                in_scale,
-                work_scale,
-            )?);
+            cts.push(transform(m, top - k, in_scale, work_scale)?);
             in_scale = work_scale;
         }
 
@@ -263,14 +273,7 @@ impl Bootstrapper {
             } else {
                 in_scale * step
             };
-            stc.push(EncodedTransform::new(
-                params,
-                &encoder,
-                m,
-                stc_level - k,
-                in_scale,
-                target,
-            )?);
+            stc.push(transform(m, stc_level - k, in_scale, target)?);
             in_scale = target;
         }
 
@@ -368,20 +371,42 @@ impl Bootstrapper {
         ct: &Ciphertext,
     ) -> Result<(Ciphertext, Vec<StageReport>)> {
         ct.validate(&self.params)?;
+        self.check_keys(eval)?;
+        self.bootstrap_with(eval, ct)
+    }
+
+    /// [`Bootstrapper::bootstrap`] on any backend (the reference evaluator, the accelerator's
+    /// functional executor, a [`crate::ckks::ops::ShapeTracer`] with a
+    /// [`Bootstrapper::plan`]): the same operations in the same order, each stage announced by
+    /// [`CkksOps::begin_stage`] with the name of its report. The backend checks its keys.
+    pub fn bootstrap_with<B: CkksOps + ?Sized>(
+        &self,
+        eval: &B,
+        ct: &Ciphertext,
+    ) -> std::result::Result<(Ciphertext, Vec<StageReport>), B::Error> {
         if ct.log_slots != self.config.log_slots {
             return Err(Error::Mismatch(format!(
                 "bootstrapping was set up for 2^{} slots, the ciphertext has 2^{}",
                 self.config.log_slots, ct.log_slots
-            )));
+            ))
+            .into());
         }
-        self.check_keys(eval)?;
+        if ct.level() != 0 {
+            return Err(Error::Level(format!(
+                "bootstrapping takes a ciphertext at level 0, got level {}; drop it to level 0 \
+                 first",
+                ct.level()
+            ))
+            .into());
+        }
         let max_scale = self.max_input_scale();
         if ct.scale > max_scale * (1.0 + 1e-9) {
             return Err(Error::OutOfRange(format!(
                 "input scale {:e} exceeds q_0 / 2^{} = {max_scale:e}: the message would leave \
                  EvalMod's range",
                 ct.scale, self.config.evalmod.log_message_ratio
-            )));
+            ))
+            .into());
         }
         let mut stages = Vec::new();
         let mut timed = |name: &str, level_in: usize, start: Instant, out: &Ciphertext| {
@@ -394,6 +419,7 @@ impl Bootstrapper {
         };
         // Raise the scale to the message ratio by an integer factor (exact, no level).
         let factor = (max_scale / ct.scale).floor();
+        eval.begin_stage("mod_raise");
         let input = if factor >= 2.0 {
             eval.mul_const(ct, 1.0, factor)?
         } else {
@@ -403,18 +429,20 @@ impl Bootstrapper {
         let q0 = self.params.q_tables()[0].modulus().value() as f64;
 
         let start = Instant::now();
-        let mut raised = mod_raise(&self.params, &input)?;
+        let mut raised = eval.mod_raise(&input)?;
         raised.scale = q0;
         timed("mod_raise", 0, start, &raised);
         let top = raised.level();
         let sparse = self.config.log_slots < self.params.log_n() - 1;
         if sparse {
             let start = Instant::now();
+            eval.begin_stage("sub_sum");
             raised = sub_sum(eval, &raised)?;
             timed("sub_sum", top, start, &raised);
         }
 
         let start = Instant::now();
+        eval.begin_stage("coeff_to_slot");
         let mut v = raised;
         for (k, t) in self.cts.iter().enumerate() {
             if sparse && k + 1 == self.cts.len() {
@@ -437,6 +465,7 @@ impl Bootstrapper {
         // message ratio, SlotToCoeff's input scale: S = work max_scale / Delta_in, in [work,
         // 2 work) (a high scale: EvalMod's last rescale adds little noise).
         let start = Instant::now();
+        eval.begin_stage("eval_mod");
         let work_scale = self.params.q_tables()[self.evalmod_level].modulus().value() as f64;
         let ratio = 2f64.powi(self.config.evalmod.log_message_ratio as i32);
         let evalmod_scale = work_scale * max_scale / delta_in;
@@ -447,10 +476,11 @@ impl Bootstrapper {
                 r.scale = work_scale / ratio;
                 Ok(r)
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<std::result::Result<Vec<_>, B::Error>>()?;
         timed("eval_mod", self.evalmod_level, start, &reduced[0]);
 
         let start = Instant::now();
+        eval.begin_stage("slot_to_coeff");
         let mut w = if sparse {
             reduced.remove(0)
         } else {

@@ -1,7 +1,7 @@
 //! ModRaise and the sparse-packing trace (SubSum).
 
 use crate::automorphism::galois_element_for_rotation;
-use crate::ckks::{Ciphertext, Evaluator, Parameters};
+use crate::ckks::{Ciphertext, CkksOps, Parameters};
 use crate::error::{Error, Result};
 use crate::rns::RnsPoly;
 
@@ -52,7 +52,10 @@ pub fn sub_sum_elements(log_n: u32, log_slots: u32) -> Vec<u64> {
 /// The trace onto the subring `R[X^gap]` of sparse packing (`gap = N / 2n`), times `gap`:
 /// `sum_t sigma_(5^(n t))`, in `log2(gap)` automorphisms. Coefficients at multiples of `gap`
 /// are multiplied by `gap`, all others cancel, so the result is a genuine `n`-slot plaintext.
-pub fn sub_sum(eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext> {
+pub fn sub_sum<B: CkksOps + ?Sized>(
+    eval: &B,
+    ct: &Ciphertext,
+) -> std::result::Result<Ciphertext, B::Error> {
     let log_n = eval.params().log_n();
     let mut acc = ct.clone();
     for g in sub_sum_elements(log_n, ct.log_slots) {

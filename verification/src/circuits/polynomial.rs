@@ -12,7 +12,7 @@
 //! consumer needs, by choosing the scale of each encoded constant, so additions always meet equal
 //! scales.
 
-use crate::ckks::{Ciphertext, Evaluator};
+use crate::ckks::{Ciphertext, CkksOps};
 use crate::{Error, Result};
 
 /// Largest degree accepted.
@@ -304,20 +304,20 @@ impl PolynomialPlan {
 
 /// The scale to encode a factor at so that its product with a ciphertext of scale
 /// `from_scale` at level `level + 1` has exactly `scale` after the rescale by `q_{level+1}`.
-fn landing_scale(eval: &Evaluator, from_scale: f64, level: usize, scale: f64) -> f64 {
+fn landing_scale<B: CkksOps + ?Sized>(eval: &B, from_scale: f64, level: usize, scale: f64) -> f64 {
     let q = eval.params().q_tables()[level + 1].modulus().value() as f64;
     scale * q / from_scale
 }
 
 /// `c * ct` at exactly `(level, scale)` (`ct` above `level`): a drop to `level + 1`, the
 /// constant encoded at the [`landing_scale`], and a rescale. One level of `ct` is spent.
-pub fn mul_const_landing(
-    eval: &Evaluator,
+pub fn mul_const_landing<B: CkksOps + ?Sized>(
+    eval: &B,
     ct: &Ciphertext,
     c: f64,
     level: usize,
     scale: f64,
-) -> Result<Ciphertext> {
+) -> std::result::Result<Ciphertext, B::Error> {
     let lifted = eval.drop_level(ct, level + 1)?;
     let product = eval.mul_const(&lifted, c, landing_scale(eval, lifted.scale, level, scale))?;
     eval.rescale(&product)
@@ -326,13 +326,13 @@ pub fn mul_const_landing(
 /// Brings `ct` to `(level, scale)`: a level drop when the scale already matches, else a drop
 /// to `level + 1` and a multiplication by 1 encoded at the scale that lands exactly on `scale`
 /// after the rescale. Fails when `ct` is already at `level` with another scale.
-pub fn align(
-    eval: &Evaluator,
+pub fn align<B: CkksOps + ?Sized>(
+    eval: &B,
     ct: &Ciphertext,
     level: usize,
     scale: f64,
     counts: &mut OpCounts,
-) -> Result<Ciphertext> {
+) -> std::result::Result<Ciphertext, B::Error> {
     let same_scale = ((ct.scale - scale) / scale).abs() <= crate::ckks::evaluator::SCALE_TOLERANCE;
     if ct.level() == level && same_scale {
         return Ok(ct.clone());
@@ -342,7 +342,8 @@ pub fn align(
             "cannot bring a ciphertext at level {} (scale {:e}) to level {level} (scale {scale:e})",
             ct.level(),
             ct.scale
-        )));
+        ))
+        .into());
     }
     if same_scale {
         return eval.drop_level(ct, level);
@@ -356,19 +357,20 @@ pub fn align(
 /// levels below `x` at scale `out_scale`, and the operations performed (ciphertext
 /// multiplications, constant products and additions equal [`PolynomialPlan::counts`]; scale
 /// alignments of the basis add `const_mults`/`rescales`, reported in `alignments`).
-pub fn evaluate_polynomial(
-    eval: &Evaluator,
+pub fn evaluate_polynomial<B: CkksOps + ?Sized>(
+    eval: &B,
     x: &Ciphertext,
     plan: &PolynomialPlan,
     out_scale: f64,
-) -> Result<(Ciphertext, PolynomialRun)> {
+) -> std::result::Result<(Ciphertext, PolynomialRun), B::Error> {
     let depth = plan.depth() as usize;
     if x.level() < depth {
         return Err(Error::Level(format!(
             "a degree-{} polynomial needs {depth} levels; the input is at level {}",
             plan.degree(),
             x.level()
-        )));
+        ))
+        .into());
     }
     let mut run = PolynomialRun::default();
     let max_index = plan.basis.last().copied().unwrap_or(1);
@@ -418,7 +420,8 @@ pub fn evaluate_polynomial(
     .ok_or_else(|| Error::InvalidParameter {
         field: "coefficients".into(),
         reason: "a constant series has no ciphertext result".into(),
-    })?;
+    })
+    .map_err(B::Error::from)?;
     run.performed.depth = depth as u32;
     Ok((out, run))
 }
@@ -433,14 +436,14 @@ pub struct PolynomialRun {
 }
 
 /// Evaluates a node at exactly `(level, scale)`; `None` for a constant-only leaf.
-fn eval_node(
-    eval: &Evaluator,
+fn eval_node<B: CkksOps + ?Sized>(
+    eval: &B,
     node: &Node,
     basis: &[Option<Ciphertext>],
     level: usize,
     scale: f64,
     counts: &mut OpCounts,
-) -> Result<Option<Ciphertext>> {
+) -> std::result::Result<Option<Ciphertext>, B::Error> {
     match node {
         Node::Leaf { terms, constant } => {
             let mut acc: Option<Ciphertext> = None;

@@ -7,6 +7,7 @@ pub mod encryptor;
 pub mod evaluator;
 pub mod keys;
 pub mod keyswitch;
+pub mod ops;
 pub mod params;
 pub mod types;
 
@@ -14,6 +15,7 @@ pub use encoder::Encoder;
 pub use encryptor::{Decryptor, EncryptionKey, Encryptor};
 pub use evaluator::Evaluator;
 pub use keys::{GaloisKeys, KeyGenerator, PolyQP, PublicKey, RelinKey, SecretKey, SwitchingKey};
+pub use ops::CkksOps;
 pub use params::{preset, Parameters, ParametersLiteral, INSECURE_PRESET_NAMES, PRESET_NAMES};
 pub use types::{Ciphertext, Plaintext};
 
