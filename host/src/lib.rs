@@ -5,6 +5,7 @@
 //! an accelerator configuration ([`netsim`]).
 
 pub mod funcexec;
+pub mod funcops;
 pub mod infer;
 pub mod lowering;
 pub mod netsim;

@@ -28,6 +28,9 @@ pub enum LowerError {
     /// From the accelerator model.
     #[error(transparent)]
     Sim(#[from] heaccel_sim::SimError),
+    /// From the reference model (a circuit's own checks, shapes of operands).
+    #[error(transparent)]
+    Ckks(#[from] heaccel_verification::Error),
 }
 
 type Result<T> = std::result::Result<T, LowerError>;
@@ -341,6 +344,190 @@ pub fn lower_add(params: &Parameters, level: usize) -> Result<Program> {
             b.store(s, out[part], i);
             b.release([s, t]);
         }
+    }
+    b.finish()
+}
+
+/// `out = a - b` (degree 1, same level).
+pub fn lower_sub(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for part in 0..2 {
+        for i in 0..=level {
+            let (s, t) = (b.load(x[part], i), b.load(y[part], i));
+            b.emit(Instruction::Sub {
+                dst: s,
+                a: s,
+                b: t,
+                modulus: q_idx(i),
+            });
+            b.store(s, out[part], i);
+            b.release([s, t]);
+        }
+    }
+    b.finish()
+}
+
+/// `out = -a`: every limb times `q_i - 1` (exactly `-x mod q_i`, zero staying zero).
+pub fn lower_neg(params: &Parameters, level: usize) -> Result<Program> {
+    check_level(params, level)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for part in 0..2 {
+        for i in 0..=level {
+            let q = params.q_tables()[i].modulus().value();
+            let s = b.load(x[part], i);
+            b.emit(Instruction::MulScalar {
+                dst: s,
+                a: s,
+                scalar: q - 1,
+                modulus: q_idx(i),
+            });
+            b.store(s, out[part], i);
+            b.release([s]);
+        }
+    }
+    b.finish()
+}
+
+/// `out` = the limbs `0..=to` of `a` at level `from >= to` (a copy through the scratchpad).
+pub fn lower_drop_level(params: &Parameters, from: usize, to: usize) -> Result<Program> {
+    check_level(params, from)?;
+    if to > from {
+        return Err(LowerError::Invalid(format!(
+            "drop_level from level {from} to {to}: can only go down"
+        )));
+    }
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, from, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, to, BufferRole::Output);
+    for part in 0..2 {
+        for i in 0..=to {
+            let s = b.load(x[part], i);
+            b.store(s, out[part], i);
+            b.release([s]);
+        }
+    }
+    b.finish()
+}
+
+/// `out = a * X^k`: both parts times the plaintext `m` holding the monomial in NTT form
+/// (see [`monomial_limbs`]).
+pub fn lower_mul_monomial(params: &Parameters, level: usize) -> Result<Program> {
+    lower_pmult(params, level)
+}
+
+/// The limbs (NTT form, `q_0 ..= q_level`) of the monomial `X^k`, `k` in `[0, 2N)`
+/// (`X^N = -1`): the plaintext of [`lower_mul_monomial`].
+pub fn monomial_limbs(params: &Parameters, level: usize, k: usize) -> Result<Vec<Vec<u64>>> {
+    let n = params.n();
+    if k >= 2 * n {
+        return Err(LowerError::Invalid(format!(
+            "monomial exponent {k} is outside [0, 2N = {})",
+            2 * n
+        )));
+    }
+    Ok(params.q_tables()[..=level]
+        .iter()
+        .map(|t| {
+            let mut limb = vec![0u64; n];
+            limb[k % n] = if k < n { 1 } else { t.modulus().neg(1) };
+            t.forward(&mut limb);
+            limb
+        })
+        .collect())
+}
+
+/// `out = sum_t x{t} * m{t}` over `terms >= 1` ciphertexts `x{t}` and plaintexts `m{t}`, all
+/// at `level`: one multiply and `terms - 1` multiply-accumulates per limb and part (the
+/// fused inner product of a baby-step/giant-step linear transform).
+pub fn lower_inner_product(params: &Parameters, level: usize, terms: usize) -> Result<Program> {
+    check_level(params, level)?;
+    if terms == 0 {
+        return Err(LowerError::Invalid("inner product of no terms".into()));
+    }
+    let mut b = Builder::new(params);
+    let xs: Vec<Vec<u32>> = (0..terms)
+        .map(|t| ciphertext_buffers(&mut b, &format!("x{t}"), 2, level, BufferRole::Input))
+        .collect();
+    let ms: Vec<u32> = (0..terms)
+        .map(|t| b.buffer(format!("m{t}.m"), level + 1, BufferRole::Input))
+        .collect();
+    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    for i in 0..=level {
+        let acc = [b.alloc(), b.alloc()];
+        for (t, (x, &m)) in xs.iter().zip(&ms).enumerate() {
+            let mi = b.load(m, i);
+            for part in 0..2 {
+                let s = b.load(x[part], i);
+                b.emit(if t == 0 {
+                    Instruction::Mul {
+                        dst: acc[part],
+                        a: s,
+                        b: mi,
+                        modulus: q_idx(i),
+                    }
+                } else {
+                    Instruction::Mac {
+                        acc: acc[part],
+                        a: s,
+                        b: mi,
+                        modulus: q_idx(i),
+                    }
+                });
+                b.release([s]);
+            }
+            b.release([mi]);
+        }
+        for (part, &a) in acc.iter().enumerate() {
+            b.store(a, out[part], i);
+        }
+        b.release(acc);
+    }
+    b.finish()
+}
+
+/// ModRaise: `a` at level 0 to `out` at `to`: each part's limb brought to coefficient form,
+/// converted exactly and centered to every `q_i` (`|x| < q_0 / 2`), back to NTT form.
+pub fn lower_mod_raise(params: &Parameters, to: usize) -> Result<Program> {
+    check_level(params, to)?;
+    let mut b = Builder::new(params);
+    let x = ciphertext_buffers(&mut b, "a", 2, 0, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, "out", 2, to, BufferRole::Output);
+    for part in 0..2 {
+        let ntt = b.load(x[part], 0);
+        let coeff = b.alloc();
+        b.emit(Instruction::Copy {
+            dst: coeff,
+            src: ntt,
+        });
+        b.emit(Instruction::Intt {
+            slot: coeff,
+            modulus: q_idx(0),
+        });
+        b.store(ntt, out[part], 0);
+        b.release([ntt]);
+        for i in 1..=to {
+            let t = b.alloc();
+            b.emit(Instruction::Bconv {
+                src: vec![coeff],
+                from: vec![q_idx(0)],
+                dst: vec![t],
+                to: vec![q_idx(i)],
+                centered: true,
+            });
+            b.emit(Instruction::Ntt {
+                slot: t,
+                modulus: q_idx(i),
+            });
+            b.store(t, out[part], i);
+            b.release([t]);
+        }
+        b.release([coeff]);
     }
     b.finish()
 }
