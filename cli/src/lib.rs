@@ -14,6 +14,7 @@ pub mod params_file;
 pub mod plot;
 pub mod progress;
 pub mod rtl;
+pub mod simboot;
 pub mod simulate;
 pub mod sweep;
 pub mod waveform;

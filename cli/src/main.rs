@@ -81,9 +81,17 @@ struct SimulateArgs {
     /// Key-switching digits for --op (ceil((L + 1) / dnum) special primes).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=200))]
     dnum: u64,
-    /// Run the lowered --op on real data and check it bit-exactly against the reference model.
+    /// Run the lowered --op on real data and check it bit-exactly against the reference model
+    /// (--op bootstrap: on --ckks-preset, N <= 2^13).
     #[arg(long)]
     functional: bool,
+    /// CKKS parameter preset of --op bootstrap (`boot-test` needs --allow-insecure); primes
+    /// wider than the configuration's words are capped to fit them.
+    #[arg(long, default_value = "n16-boot", value_name = "NAME")]
+    ckks_preset: String,
+    /// Slots of --op bootstrap (a power of two up to N/2; default N/2).
+    #[arg(long)]
+    slots: Option<usize>,
     /// Accept --op parameters beyond the 128-bit HE-standard bound.
     #[arg(long)]
     allow_insecure: bool,
@@ -271,6 +279,27 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
         return Ok(());
     }
     let config = simulate::load_config(&args.config)?;
+    if args.program.is_none() && args.op == Some(simulate::Op::Bootstrap) {
+        let report = heaccel_cli::simboot::run(
+            &args.ckks_preset,
+            args.slots,
+            args.allow_insecure,
+            args.functional,
+            &config,
+        )?;
+        if let Some(path) = &args.svg {
+            heaccel_cli::plot::write_whole(path, &report.figure(&config)?)?;
+            if !args.json {
+                println!("wrote {}", path.display());
+            }
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.to_table());
+        }
+        return Ok(());
+    }
     let (program, what, op) = match (&args.program, args.op) {
         (Some(path), _) => (
             simulate::load_program(path)?,

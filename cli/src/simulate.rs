@@ -81,6 +81,8 @@ pub enum Op {
     Rescale,
     /// Plaintext multiplication.
     Pmult,
+    /// A whole bootstrapping of --ckks-preset, stage by stage (see `heaccel_host::bootsim`).
+    Bootstrap,
 }
 
 /// Parameters for `--op`: `N = 2^log_n`, `levels + 1` primes in `Q`, `dnum` digits and
@@ -153,6 +155,7 @@ pub fn op_program(op: Op, params: &heaccel_verification::ckks::Parameters) -> Re
         }
         Op::Rescale => lower_rescale(params, level)?,
         Op::Pmult => lower_pmult(params, level)?,
+        Op::Bootstrap => bail!("--op bootstrap is many programs; see heaccel_cli::simboot"),
     })
 }
 
@@ -227,6 +230,7 @@ pub fn check_functional(
             write_ciphertext(&mut memory, "a", &x)?;
             (Evaluator::new(params, None, None)?.rescale(&x)?, "out")
         }
+        Op::Bootstrap => bail!("--op bootstrap is checked by heaccel_cli::simboot"),
         Op::Pmult => {
             write_ciphertext(&mut memory, "a", &x)?;
             write_plaintext(&mut memory, "m", &pt)?;

@@ -4,6 +4,7 @@
 //! layers into CKKS operation graphs ([`pack`]), and whole networks compiled and simulated on
 //! an accelerator configuration ([`netsim`]).
 
+pub mod bootsim;
 pub mod funcexec;
 pub mod funcops;
 pub mod infer;

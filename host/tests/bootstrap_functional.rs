@@ -68,3 +68,65 @@ fn functional_bootstrapping_is_the_reference_word_for_word() {
         );
     }
 }
+
+#[test]
+fn simulated_bootstrapping_costs_every_stage() {
+    use heaccel_host::bootsim::{bootstrap_trace, fit_to_words, simulate_bootstrap};
+    use heaccel_verification::ckks::ops::{OpRecord, TracedOp};
+    let mut lit = preset("boot-test").unwrap();
+    lit.allow_insecure = true;
+    let mut times = Vec::new();
+    for config in ["asic", "fpga-u280"] {
+        let hw = heaccel_sim::HwConfig::preset(config).unwrap();
+        let sim = simulate_bootstrap(&lit, 11, &hw).unwrap();
+        assert!(
+            sim.primes_capped,
+            "61-bit primes do not fit {config}'s words"
+        );
+        assert_eq!(sim.prime_bits, hw.word_bits - 2);
+        assert_eq!((sim.level_top, sim.levels_after), (17, 2));
+        // The capped set has the reference set's key switches and transforms; EvalMod may
+        // align a few more scales (a constant product and a rescale each).
+        let (_, reference) = bootstrap_trace(&lit.build().unwrap(), None, 11).unwrap();
+        let fitted = fit_to_words(&lit, hw.word_bits).unwrap().build().unwrap();
+        let (_, capped) = bootstrap_trace(&fitted, None, 11).unwrap();
+        let outside = |t: &[TracedOp]| -> Vec<TracedOp> {
+            t.iter()
+                .filter(|o| o.stage != "eval_mod")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(outside(&capped), outside(&reference));
+        let switches = |t: &[TracedOp]| {
+            t.iter()
+                .filter(|o| {
+                    matches!(
+                        o.op,
+                        OpRecord::MulRelin { .. } | OpRecord::Automorphisms { .. }
+                    )
+                })
+                .count()
+        };
+        assert_eq!(switches(&capped), switches(&reference));
+        assert!(
+            capped.len() <= reference.len() + 16,
+            "{} vs {}",
+            capped.len(),
+            reference.len()
+        );
+        assert_eq!(sim.ops, capped.len());
+        let names: Vec<&str> = sim.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["mod_raise", "coeff_to_slot", "eval_mod", "slot_to_coeff"]
+        );
+        for s in &sim.stages {
+            assert!(s.time_us > 0.0 && s.offchip_bytes > 0, "{config}: {s:?}");
+            let shares: f64 = s.time_by_bound.values().sum();
+            assert!((shares - s.time_us).abs() <= 1e-9 * s.time_us.max(1.0));
+        }
+        times.push(sim.time_us);
+    }
+    // The ASIC preset (1 GHz, 1 TB/s) is faster than the FPGA one (300 MHz, 460 GB/s).
+    assert!(times[0] < times[1], "{times:?}");
+}
