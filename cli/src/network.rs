@@ -345,9 +345,30 @@ fn params_line(r: &NetworkSim) -> String {
     if p.needs_bootstrapping {
         let _ = write!(
             s,
-            "\n  needs bootstrapping: depth {} > L = {}; {} refreshes (not simulated) placed greedily",
-            p.depth, p.levels, r.total.refreshes
+            "\n  needs bootstrapping: depth {} > L = {}; {} refreshes placed greedily, {} ciphertext \
+             bootstrappings (levels {} -> {}, sparse secret h = {}), {:.1} ms of the total",
+            p.depth,
+            p.levels,
+            r.total.refreshes,
+            r.total.bootstrappings,
+            p.top_level(),
+            p.levels,
+            p.hamming_weight.unwrap_or(0),
+            r.total.bootstrap_us / 1e3
         );
+        if let Some(b) = &r.bootstrap {
+            let stages: Vec<String> = b
+                .stages
+                .iter()
+                .map(|(name, us)| format!("{name} {:.2}", us / 1e3))
+                .collect();
+            let _ = write!(
+                s,
+                "\n  one bootstrapping: {:.2} ms ({} ms)",
+                b.time_us / 1e3,
+                stages.join(", ")
+            );
+        }
     }
     s
 }
@@ -413,7 +434,7 @@ pub fn format_sim(r: &NetworkSim) -> String {
         s,
         "\n  each operation simulated alone at its level (operands from off-chip memory, no\n  overlap between operations): a conservative estimate{}",
         if r.total.refreshes > 0 {
-            "; * = after a refresh (bootstrapping, not simulated)"
+            "; * = after a refresh (its bootstrappings included in the layer's time)"
         } else {
             ""
         }

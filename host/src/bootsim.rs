@@ -375,3 +375,47 @@ pub fn simulate_bootstrap(
         stages,
     })
 }
+
+/// One bootstrapping's simulated time and its split by bounding unit: what
+/// [`crate::netsim`] charges per ciphertext at every refresh.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BootstrapCost {
+    /// Level ModRaise lifts to.
+    pub level_top: usize,
+    /// Level the result lands on.
+    pub level_after: usize,
+    /// Simulated time, microseconds.
+    pub time_us: f64,
+    /// `time_us` by bounding unit, by unit name.
+    pub time_by_bound: BTreeMap<&'static str, f64>,
+    /// Per stage: name and microseconds.
+    pub stages: Vec<(String, f64)>,
+}
+
+impl BootstrapCost {
+    /// Costs `trace` (a bootstrapping under `params`) on `hw`.
+    pub fn of(params: &Parameters, hw: &HwConfig, trace: &[TracedOp]) -> Result<Self> {
+        let stages = TraceCoster::new(params, hw).stages(trace)?;
+        let mut time_by_bound = BTreeMap::new();
+        for s in &stages {
+            for (u, us) in &s.time_by_bound {
+                *time_by_bound.entry(*u).or_insert(0.0) += us;
+            }
+        }
+        let level_after = trace
+            .iter()
+            .rev()
+            .find_map(|t| match t.op {
+                OpRecord::Rescale { level } => Some(level - 1),
+                _ => None,
+            })
+            .unwrap_or(0);
+        Ok(BootstrapCost {
+            level_top: params.max_level(),
+            level_after,
+            time_us: stages.iter().map(|s| s.time_us).sum(),
+            time_by_bound,
+            stages: stages.iter().map(|s| (s.name.clone(), s.time_us)).collect(),
+        })
+    }
+}

@@ -11,9 +11,16 @@
 //!   at `word_bits - 2` bits so they fit the accelerator's words; the smallest `N` in
 //!   `2^14 .. 2^16` and, for it, the smallest `dnum` (the least key traffic) whose
 //!   `log2(PQ)` stays within the 128-bit HE-standard bound. Beyond `2^16` the network needs
-//!   bootstrapping: the deep set is `N = 2^16`, `dnum = 3`, the largest `L` within the bound,
-//!   and layers are scheduled with refreshes (see [`simulate_network`]). `dnum` is then raised
-//!   until a key switch fits the accelerator's scratchpad ([`fit_scratchpad`]).
+//!   bootstrapping: the deep set is `N = 2^16` with a sparse secret (`h = 192`), the
+//!   bootstrapping's own levels (CoeffToSlot, EvalMod, SlotToCoeff of the default
+//!   configuration, primes of the widest size the words hold) above the network's `L`,
+//!   `dnum = 3`, the largest `L` within the sparse-secret bound; layers are scheduled with
+//!   refreshes (see [`simulate_network`]). `dnum` is then raised until a key switch at the
+//!   top level fits the accelerator's scratchpad ([`fit_scratchpad`]).
+//! - Bootstrapping ([`crate::bootsim`]): every refresh bootstraps each ciphertext of its
+//!   layer's input, from level 0 through ModRaise to the top and down to `L`, costed by the
+//!   simulated bootstrapping of the deep set on the configuration: it is part of every
+//!   latency printed.
 //! - Latency ([`OpCoster`]): every operation of a layer's profile is lowered at its level
 //!   (`level_in - depth below the layer input`) and simulated alone with
 //!   [`heaccel_sim::simulate`]; results are cached per `(kind, level)`. A group of `k`
@@ -32,7 +39,10 @@ use std::sync::{Arc, Mutex};
 
 use heaccel_sim::{HwConfig, Program, Unit};
 use heaccel_verification::automorphism::galois_element_for_rotation;
+use heaccel_verification::bootstrap::BootstrapConfig;
 use heaccel_verification::circuits::MinimaxActivation;
+use heaccel_verification::ckks::ops::TracedOp;
+use heaccel_verification::ckks::params::sparse_secret_bound;
 use heaccel_verification::ckks::{Parameters, ParametersLiteral};
 use heaccel_verification::minimax::CompositeSign;
 use serde::Serialize;
@@ -205,11 +215,19 @@ pub fn report_options(
 pub struct ParameterChoice {
     /// `log2(N)`, in `14..=16`.
     pub log_n: u32,
-    /// Levels `L` (`L + 1` primes in `Q`).
+    /// Levels `L` the network computes in (`L + 1` primes in `Q` below the bootstrapping's):
+    /// a fresh or bootstrapped ciphertext starts at level `L`.
     pub levels: usize,
+    /// Levels above `L` that only bootstrapping consumes (ModRaise lifts to `L +
+    /// bootstrap_levels`, SlotToCoeff lands on `L`); 0 without bootstrapping.
+    pub bootstrap_levels: usize,
+    /// Bits of each bootstrapping prime.
+    pub bootstrap_bits: u32,
+    /// Hamming weight of the sparse secret bootstrapping needs (`None`: uniform ternary).
+    pub hamming_weight: Option<usize>,
     /// Key-switching digits, in `[1, L + 1]`.
     pub dnum: usize,
-    /// Special primes `K = ceil((L + 1) / dnum)`.
+    /// Special primes `K = ceil((L + bootstrap_levels + 1) / dnum)`.
     pub special_primes: usize,
     /// Bits of `q_0`.
     pub first_bits: u32,
@@ -219,7 +237,8 @@ pub struct ParameterChoice {
     pub special_bits: u32,
     /// `log2(PQ)` by the bit sizes (the primes sit just below them).
     pub log_pq: u32,
-    /// The 128-bit HE-standard bound on `log2(PQ)` at this `N`.
+    /// The 128-bit bound on `log2(PQ)` at this `N` (the HE standard's for a uniform ternary
+    /// secret, the sparse-secret estimate for `hamming_weight`).
     pub bound: u32,
     /// The depth asked for; above `levels` when bootstrapping is needed.
     pub depth: usize,
@@ -233,10 +252,20 @@ impl ParameterChoice {
         1 << (self.log_n - 1)
     }
 
-    /// The literal the reference model builds.
+    /// The top level `L + bootstrap_levels`.
+    pub fn top_level(&self) -> usize {
+        self.levels + self.bootstrap_levels
+    }
+
+    /// The literal the reference model builds: `q_0`, the network's `L` primes, then the
+    /// bootstrapping's.
     pub fn literal(&self) -> ParametersLiteral {
         let mut log_q = vec![self.bits; self.levels + 1];
         log_q[0] = self.first_bits;
+        log_q.extend(std::iter::repeat_n(
+            self.bootstrap_bits,
+            self.bootstrap_levels,
+        ));
         ParametersLiteral {
             log_n: self.log_n,
             log_q,
@@ -245,7 +274,7 @@ impl ParameterChoice {
             p: vec![],
             log_scale: self.bits,
             dnum: self.dnum,
-            hamming_weight: None,
+            hamming_weight: self.hamming_weight,
             allow_insecure: false,
         }
     }
@@ -283,6 +312,9 @@ pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice
         ParameterChoice {
             log_n,
             levels,
+            bootstrap_levels: 0,
+            bootstrap_bits: 0,
+            hamming_weight: None,
             dnum,
             special_primes,
             first_bits,
@@ -302,25 +334,52 @@ pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice
             return Ok(c);
         }
     }
+    // The deep set: N = 2^16 with the sparse secret bootstrapping needs, its levels (of the
+    // widest primes the words hold) above the network's, the most network levels in the
+    // sparse-secret bound.
+    let boot = BootstrapConfig::default_for_secret(1 << 16, Some(BOOTSTRAP_HAMMING_WEIGHT), 15)?;
+    let bootstrap_levels = boot.depth()?;
+    let bootstrap_bits = cap.min(61);
+    let bound = sparse_secret_bound(16, BOOTSTRAP_HAMMING_WEIGHT).expect("a published bound");
     let deep = (1..=levels)
         .rev()
-        .map(|l| choice(16, l, 3.min(l + 1)))
+        .map(|l| {
+            with_dnum(
+                &ParameterChoice {
+                    bootstrap_levels,
+                    bootstrap_bits,
+                    hamming_weight: Some(BOOTSTRAP_HAMMING_WEIGHT),
+                    bound,
+                    needs_bootstrapping: true,
+                    ..choice(16, l, 3)
+                },
+                3,
+            )
+        })
         .find(|c| c.log_pq <= c.bound)
-        .expect("one level fits N = 2^16");
-    Ok(ParameterChoice {
-        needs_bootstrapping: true,
-        ..deep
-    })
+        .ok_or_else(|| NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "no network level fits N = 2^16 beside the {bootstrap_levels} bootstrapping levels \
+                 within the {bound}-bit bound"
+            ),
+        })?;
+    Ok(deep)
 }
+
+/// Hamming weight of the sparse secret of the deep (bootstrapped) set: Lattigo's default and
+/// `n16-boot`'s, with the 128-bit estimate of [`sparse_secret_bound`].
+pub const BOOTSTRAP_HAMMING_WEIGHT: usize = 192;
 
 /// `choice` with `dnum` digits (fewer special primes, a smaller `log2(PQ)`).
 fn with_dnum(choice: &ParameterChoice, dnum: usize) -> ParameterChoice {
-    let special_primes = (choice.levels + 1).div_ceil(dnum);
+    let special_primes = (choice.top_level() + 1).div_ceil(dnum);
     ParameterChoice {
         dnum,
         special_primes,
         log_pq: choice.first_bits
             + choice.bits * choice.levels as u32
+            + choice.bootstrap_bits * choice.bootstrap_levels as u32
             + choice.special_bits * special_primes as u32,
         ..choice.clone()
     }
@@ -341,7 +400,7 @@ pub fn fit_scratchpad(
 fn build_with_key_switch_words(choice: &ParameterChoice) -> Result<(Parameters, u64)> {
     let params = choice.literal().build()?;
     let g = galois_element_for_rotation(1, params.log_n());
-    let program = lowering::lower_automorphisms(&params, choice.levels, &[g])?;
+    let program = lowering::lower_automorphisms(&params, choice.top_level(), &[g])?;
     Ok((params, program.slots as u64 * program.n() as u64))
 }
 
@@ -352,7 +411,7 @@ fn fit_scratchpad_with(
     mut build: impl FnMut(&ParameterChoice) -> Result<(Parameters, u64)>,
 ) -> Result<(ParameterChoice, Parameters)> {
     let mut last = 0;
-    for dnum in choice.dnum..=choice.levels + 1 {
+    for dnum in choice.dnum..=choice.top_level() + 1 {
         let c = with_dnum(&choice, dnum);
         if c.special_primes == last {
             continue; // same primes, same program size
@@ -367,8 +426,11 @@ fn fit_scratchpad_with(
     Err(NetsimError::Choice {
         field: "scratchpad.bytes",
         problem: format!(
-            "a key switch at N = 2^{}, L = {} does not fit the {} bytes of `{}` for any dnum",
-            choice.log_n, choice.levels, config.scratchpad.bytes, config.name
+            "a key switch at N = 2^{}, level {} does not fit the {} bytes of `{}` for any dnum",
+            choice.log_n,
+            choice.top_level(),
+            config.scratchpad.bytes,
+            config.name
         ),
     })
 }
@@ -516,8 +578,11 @@ pub struct LayerSim {
     pub level_in: usize,
     /// Level of its output.
     pub level_out: usize,
-    /// Whether a refresh (bootstrapping, not simulated) precedes this layer.
+    /// Whether a refresh (a bootstrapping of each input ciphertext) precedes this layer.
     pub refreshed: bool,
+    /// Simulated time of that refresh, microseconds (`ciphertexts` bootstrappings; included
+    /// in `time_us`), 0 without one.
+    pub bootstrap_us: f64,
     /// Whether a pooling repacked its output into fewer ciphertexts (counted in this row).
     pub repacked: bool,
     /// Simulated time, microseconds.
@@ -546,9 +611,13 @@ pub struct TotalSim {
     pub key_switches: usize,
     /// The network's multiplicative depth (residual branches in parallel).
     pub depth: usize,
-    /// Refreshes (bootstrappings) the schedule needs; their cost is not included.
+    /// Refreshes the schedule needs (each bootstraps every ciphertext of its layer's input).
     pub refreshes: usize,
-    /// Simulated time, microseconds (sum of the layers').
+    /// Ciphertext bootstrappings of all refreshes.
+    pub bootstrappings: usize,
+    /// Their simulated time, microseconds (included in `time_us`).
+    pub bootstrap_us: f64,
+    /// Simulated time, microseconds (sum of the layers', bootstrapping included).
     pub time_us: f64,
 }
 
@@ -569,6 +638,9 @@ pub struct NetworkSim {
     pub params: ParameterChoice,
     /// Slots per ciphertext.
     pub slots: usize,
+    /// One simulated bootstrapping of a ciphertext on the deep set (its stages at their real
+    /// levels, [`crate::bootsim`]), when the schedule refreshes.
+    pub bootstrap: Option<crate::bootsim::BootstrapCost>,
     /// Rows in execution order.
     pub layers: Vec<LayerSim>,
     /// Sums.
@@ -605,6 +677,7 @@ fn layer_sim(
         level_in,
         level_out: level_in - c.depth,
         refreshed,
+        bootstrap_us: 0.0,
         repacked: row.repacked,
         time_us,
         time_by_bound: BTreeMap::new(),
@@ -626,6 +699,8 @@ pub struct CompiledNetwork {
     params: ParameterChoice,
     /// `dnum` -> the built parameters and the key-switch words.
     built: Arc<Mutex<HashMap<usize, (Parameters, u64)>>>,
+    /// `dnum` -> the operations of one bootstrapping (deep sets only).
+    traces: Arc<Mutex<HashMap<usize, Arc<Vec<TracedOp>>>>>,
 }
 
 impl CompiledNetwork {
@@ -637,6 +712,25 @@ impl CompiledNetwork {
     /// The parameter choice before the scratchpad fit.
     pub fn params(&self) -> &ParameterChoice {
         &self.params
+    }
+
+    /// The operations of one bootstrapping of `2^log_slots` slots under `built` (the deep set
+    /// with `dnum` digits), traced once per `dnum` and shared by every configuration.
+    fn bootstrap_trace(
+        &self,
+        built: &Parameters,
+        dnum: usize,
+        log_slots: u32,
+    ) -> Result<Arc<Vec<TracedOp>>> {
+        // a poisoned lock only means another thread panicked; the map is still valid
+        let mut cache = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(&dnum) {
+            return Ok(t.clone());
+        }
+        let (_, trace) = crate::bootsim::bootstrap_trace(built, None, log_slots)?;
+        let trace = Arc::new(trace);
+        cache.insert(dnum, trace.clone());
+        Ok(trace)
     }
 }
 
@@ -664,6 +758,7 @@ pub fn compile_network(
         report,
         params,
         built: Arc::default(),
+        traces: Arc::default(),
     })
 }
 
@@ -685,8 +780,8 @@ pub fn simulate_network(
 ///
 /// Levels: the network input starts at level `L`; a layer starts at `L` minus the depth
 /// consumed before it on its path. When bootstrapping is needed, layers are placed greedily
-/// in execution order: a refresh (back to level `L`, its own levels and time not counted)
-/// precedes a layer that would end below level 0; a layer that starts before the last
+/// in execution order: a refresh (each input ciphertext bootstrapped back to level `L`, its
+/// simulated time counted in the layer's) precedes a layer that would end below level 0; a layer that starts before the last
 /// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: `config`'s
 /// words differ from the compiled ones, parameters, a layer deeper than `L`.
 pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Result<NetworkSim> {
@@ -710,6 +805,23 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         cache.insert(c.dnum, made.clone());
         Ok(made)
     })?;
+    let bootstrap = if params.needs_bootstrapping {
+        let log_slots = params.slots().trailing_zeros();
+        let trace = compiled.bootstrap_trace(&built, params.dnum, log_slots)?;
+        let cost = crate::bootsim::BootstrapCost::of(&built, config, &trace)?;
+        if cost.level_after != params.levels {
+            return Err(NetsimError::Choice {
+                field: "params",
+                problem: format!(
+                    "bootstrapping lands on level {}, the network starts at {}",
+                    cost.level_after, params.levels
+                ),
+            });
+        }
+        Some(cost)
+    } else {
+        None
+    };
     let mut coster = OpCoster::new(built, config.clone());
     let top = params.levels;
     let mut last_refresh = 0;
@@ -745,7 +857,18 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
                 *by_bound.entry(unit.name()).or_insert(0.0) += t.count as f64 * us;
             }
         }
-        let mut layer = layer_sim(row, level_in, refreshed, time);
+        let mut boot_us = 0.0;
+        if refreshed {
+            let b = bootstrap
+                .as_ref()
+                .expect("refreshes only on the deep set, which has a bootstrapping");
+            boot_us = row.ciphertexts_in as f64 * b.time_us;
+            for (unit, us) in &b.time_by_bound {
+                *by_bound.entry(*unit).or_insert(0.0) += row.ciphertexts_in as f64 * us;
+            }
+        }
+        let mut layer = layer_sim(row, level_in, refreshed, time + boot_us);
+        layer.bootstrap_us = boot_us;
         layer.time_by_bound = by_bound;
         layers.push(layer);
     }
@@ -760,6 +883,12 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         key_switches: sum(|l| l.key_switches),
         depth: report.total.depth,
         refreshes,
+        bootstrappings: layers
+            .iter()
+            .filter(|l| l.refreshed)
+            .map(|l| l.ciphertexts)
+            .sum(),
+        bootstrap_us: layers.iter().map(|l| l.bootstrap_us).sum(),
         time_us: layers.iter().map(|l| l.time_us).sum(),
     };
     Ok(NetworkSim {
@@ -770,6 +899,7 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         config: config.name.clone(),
         slots: params.slots(),
         params,
+        bootstrap,
         layers,
         total,
     })

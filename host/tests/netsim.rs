@@ -74,11 +74,21 @@ fn deep_networks_need_bootstrapping() {
     assert!(c.needs_bootstrapping);
     assert_eq!((c.log_n, c.dnum, c.depth), (16, 3, 286));
     let params = c.literal().build().unwrap();
+    // The bootstrapping's levels sit above the network's and its plan lands on L.
+    assert_eq!((c.bootstrap_levels, c.hamming_weight), (15, Some(192)));
+    assert_eq!(c.bootstrap_bits, 34);
+    let boot = heaccel_verification::bootstrap::Bootstrapper::plan(
+        &params,
+        &heaccel_verification::bootstrap::BootstrapConfig::default_for(&params, 15).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(boot.level_after(), c.levels);
+    assert_eq!(params.max_level(), c.top_level());
     assert_eq!(params.security_bits(), Some(128));
     // one more level would cross the bound
     let mut more = c.literal();
     more.log_q.push(c.bits);
-    more.log_p = vec![c.special_bits; (c.levels + 2).div_ceil(3)];
+    more.log_p = vec![c.special_bits; (c.top_level() + 2).div_ceil(3)];
     assert!(more.build().is_err());
     assert!(select_parameters(5, 16).is_err());
 }
@@ -375,6 +385,32 @@ fn resnet20_with_minimax_relu_is_scheduled_with_refreshes() {
         );
         assert!(l.time_us >= 0.0);
     }
+    // Every refresh is costed: each input ciphertext bootstrapped once, at the simulated
+    // bootstrapping of the deep set, and the total includes it.
+    let boot = sim.bootstrap.as_ref().expect("a simulated bootstrapping");
+    assert_eq!(boot.level_after, sim.params.levels);
+    assert_eq!(boot.level_top, sim.params.top_level());
+    assert!(boot.time_us > 0.0);
+    let stage_sum: f64 = boot.stages.iter().map(|s| s.1).sum();
+    assert!((stage_sum - boot.time_us).abs() <= 1e-9 * boot.time_us);
+    for l in &sim.layers {
+        let want = if l.refreshed {
+            l.ciphertexts as f64 * boot.time_us
+        } else {
+            0.0
+        };
+        assert!(
+            (l.bootstrap_us - want).abs() <= 1e-9 * want.max(1.0),
+            "{l:?}"
+        );
+        assert!(l.time_us >= l.bootstrap_us);
+    }
+    assert!(sim.total.bootstrappings >= sim.total.refreshes);
+    let boot_total: f64 = sim.layers.iter().map(|l| l.bootstrap_us).sum();
+    assert!((sim.total.bootstrap_us - boot_total).abs() <= 1e-9 * boot_total);
+    let layer_total: f64 = sim.layers.iter().map(|l| l.time_us).sum();
+    assert!((sim.total.time_us - layer_total).abs() <= 1e-9 * layer_total);
+    assert!(sim.total.bootstrap_us > 0.0 && sim.total.bootstrap_us < sim.total.time_us);
 }
 
 #[test]

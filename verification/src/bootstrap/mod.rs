@@ -70,8 +70,17 @@ impl BootstrapConfig {
     /// `2N/3 + 8 sqrt(2N/9)`, eight standard deviations above its mean), the double-angle count
     /// that gives the shallowest EvalMod, the message ratio `q_0 / Delta`, no arcsine.
     pub fn default_for(params: &Parameters, log_slots: u32) -> Result<Self> {
-        let n = params.n();
-        let weight = params.hamming_weight().unwrap_or_else(|| {
+        Self::default_for_secret(params.n(), params.hamming_weight(), log_slots)
+    }
+
+    /// [`BootstrapConfig::default_for`] from the ring degree `n` and the secret's Hamming
+    /// weight (`None`: uniform ternary) alone, before any parameters exist (to size a chain).
+    pub fn default_for_secret(
+        n: usize,
+        hamming_weight: Option<usize>,
+        log_slots: u32,
+    ) -> Result<Self> {
+        let weight = hamming_weight.unwrap_or_else(|| {
             let mean = 2.0 * n as f64 / 3.0;
             (mean + 8.0 * (2.0 * n as f64 / 9.0).sqrt()).ceil() as usize
         });
@@ -109,6 +118,12 @@ impl BootstrapConfig {
             stc_budget: budget,
             evalmod,
         })
+    }
+
+    /// Levels a bootstrapping with this configuration consumes (both budgets and EvalMod's
+    /// depth); an error when the EvalMod configuration is invalid.
+    pub fn depth(&self) -> Result<usize> {
+        Ok(self.cts_budget + EvalMod::new(&self.evalmod)?.depth() + self.stc_budget)
     }
 }
 
