@@ -46,7 +46,11 @@ fn bootstrap_json_has_the_documented_fields_and_precision() {
         ["mod_raise", "coeff_to_slot", "eval_mod", "slot_to_coeff"]
     );
     assert!(v["galois_keys"].as_u64().unwrap() > 10);
-    assert!(v["key_bytes"].as_u64().unwrap() > 0);
+    let key_bytes = v["key_bytes"].as_u64().unwrap();
+    let seeded = v["key_bytes_seeded"].as_u64().unwrap();
+    // the stored form keeps b_j and a 32-byte seed per key: half the words
+    let keys = v["galois_keys"].as_u64().unwrap() + 1;
+    assert_eq!(seeded, key_bytes / 2 + 32 * keys, "{v}");
 }
 
 #[test]

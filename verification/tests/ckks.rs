@@ -246,6 +246,77 @@ fn serialization_round_trips() {
 }
 
 #[test]
+fn seeded_switching_keys_store_half_and_expand_to_the_key() {
+    use heaccel_verification::automorphism::galois_element_for_rotation;
+    use heaccel_verification::ckks::{GaloisKeys, SeededSwitchingKey};
+    let mut f = fixture(11);
+    let g = galois_element_for_rotation(1, f.params.log_n());
+    let key = KeyGenerator::with_rng(&f.params, ChaCha20Rng::seed_from_u64(13))
+        .gen_galois_key(&f.sk, g)
+        .unwrap();
+    let seeded = key.seeded().expect("generated keys carry their seed");
+    // Stored form: b_j and 32 bytes, against b_j and a_j (8 bytes a word in both).
+    let words: usize = key
+        .digits
+        .iter()
+        .flat_map(|(b, a)| [b, a])
+        .flat_map(|p| p.q.limbs.iter().chain(&p.p.limbs))
+        .map(Vec::len)
+        .sum();
+    assert_eq!(seeded.bytes(), words * 8 / 2 + 32);
+    let bytes = bincode::serialize(&seeded).unwrap();
+    let full = bincode::serialize(&key).unwrap();
+    assert!(
+        bytes.len() * 2 <= full.len() + 128,
+        "{} vs {}",
+        bytes.len(),
+        full.len()
+    );
+    let back: SeededSwitchingKey = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(back.expand(&f.params).unwrap(), key);
+    // The expanded key rotates as the original.
+    let x = random_slots(12, f.params.max_slots());
+    let cx = f.encrypt(&x);
+    let galois = |k| GaloisKeys {
+        params_id: f.params.id(),
+        key_id: f.sk.key_id,
+        keys: [(g, k)].into_iter().collect(),
+    };
+    let original = Evaluator::new(&f.params, None, Some(galois(key.clone()))).unwrap();
+    let eval = Evaluator::new(
+        &f.params,
+        None,
+        Some(galois(back.expand(&f.params).unwrap())),
+    )
+    .unwrap();
+    assert_eq!(
+        eval.rotate(&cx, 1).unwrap(),
+        original.rotate(&cx, 1).unwrap()
+    );
+    // Another seed expands to other uniform halves: the key no longer switches.
+    let mut wrong = seeded.clone();
+    wrong.seed[0] ^= 1;
+    let eval = Evaluator::new(
+        &f.params,
+        None,
+        Some(galois(wrong.expand(&f.params).unwrap())),
+    )
+    .unwrap();
+    let got = f.decrypt(&eval.rotate(&cx, 1).unwrap());
+    let want: Vec<_> = (0..x.len()).map(|j| x[(j + 1) % x.len()]).collect();
+    assert!(
+        precision_bits(&want, &got) < 0.0,
+        "a wrong seed must not decrypt"
+    );
+    // Under other parameters, or with a digit missing, expansion is refused.
+    let other = Parameters::preset("spencnn-n14").unwrap();
+    assert!(matches!(seeded.expand(&other), Err(Error::Mismatch(_))));
+    let mut short = seeded;
+    short.b.pop();
+    assert!(matches!(short.expand(&f.params), Err(Error::Malformed(_))));
+}
+
+#[test]
 fn misuse_is_an_error_not_garbage() {
     let mut f = fixture(11);
     let x = random_slots(12, f.params.max_slots());

@@ -60,6 +60,69 @@ pub struct SwitchingKey {
     pub key_id: u64,
     /// `(b_j, a_j)` per digit, `dnum` entries.
     pub digits: Vec<(PolyQP, PolyQP)>,
+    /// The seed every uniform half `a_j` was expanded from ([`expand_uniform_half`]), when the
+    /// key was generated that way: [`SwitchingKey::seeded`] then stores it in half the words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<[u8; 32]>,
+}
+
+/// A switching key in its stored form (the standard compression): the `b_j` halves and the
+/// 32-byte seed the uniform halves `a_j` expand from, half the words of [`SwitchingKey`].
+/// The seed is public (it fixes only the uniform `a_j`); the secret stays in `b_j`'s noise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeededSwitchingKey {
+    /// Fingerprint of the parameters.
+    pub params_id: u64,
+    /// Identifier of the key set.
+    pub key_id: u64,
+    /// The seed of the uniform halves.
+    pub seed: [u8; 32],
+    /// `b_j` per digit, `dnum` entries.
+    pub b: Vec<PolyQP>,
+}
+
+/// The uniform half `a_j` of digit `j` expanded from `seed`: ChaCha20 keyed by the seed on
+/// stream `j`, residues drawn limb by limb (`q_0 .. q_L`, then `p_0 ..`) by rejection-free
+/// uniform sampling, taken as NTT evaluations.
+pub fn expand_uniform_half(params: &Parameters, seed: &[u8; 32], j: usize) -> PolyQP {
+    use rand::SeedableRng;
+    let mut rng = ChaCha20Rng::from_seed(*seed);
+    rng.set_stream(j as u64);
+    PolyQP {
+        q: uniform_poly(&mut rng, params.q_tables()),
+        p: uniform_poly(&mut rng, params.p_tables()),
+    }
+}
+
+impl SeededSwitchingKey {
+    /// The full key: every `a_j` expanded from the seed. Errors when the fingerprint or the
+    /// shape of `b` does not match `params`.
+    pub fn expand(&self, params: &Parameters) -> Result<SwitchingKey> {
+        let key = SwitchingKey {
+            params_id: self.params_id,
+            key_id: self.key_id,
+            digits: self
+                .b
+                .iter()
+                .enumerate()
+                .map(|(j, b)| (b.clone(), expand_uniform_half(params, &self.seed, j)))
+                .collect(),
+            seed: Some(self.seed),
+        };
+        key.validate(params, "seeded switching key")?;
+        Ok(key)
+    }
+
+    /// Bytes of the stored form at 8 bytes a word (the seed included).
+    pub fn bytes(&self) -> usize {
+        32 + self
+            .b
+            .iter()
+            .flat_map(|b| b.q.limbs.iter().chain(&b.p.limbs))
+            .map(|l| l.len() * 8)
+            .sum::<usize>()
+    }
 }
 
 /// The relinearization key: switches `s^2` to `s`.
@@ -82,6 +145,16 @@ pub struct GaloisKeys {
 }
 
 impl SwitchingKey {
+    /// The stored form (`b_j` and the seed), when the key was generated from a seed.
+    pub fn seeded(&self) -> Option<SeededSwitchingKey> {
+        Some(SeededSwitchingKey {
+            params_id: self.params_id,
+            key_id: self.key_id,
+            seed: self.seed?,
+            b: self.digits.iter().map(|(b, _)| b.clone()).collect(),
+        })
+    }
+
     /// Checks the key's fingerprint and shape against `params`.
     pub fn validate(&self, params: &Parameters, what: &str) -> Result<()> {
         params.check_id(self.params_id, what)?;
@@ -185,6 +258,12 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
             q: uniform_poly(&mut self.rng, qt),
             p: uniform_poly(&mut self.rng, pt),
         };
+        self.rlwe_sample_with(t, a)
+    }
+
+    /// `(b, a)` with `b = -a t + e` for a given uniform `a` and fresh noise `e`.
+    fn rlwe_sample_with(&mut self, t: &PolyQP, a: PolyQP) -> (PolyQP, PolyQP) {
+        let (qt, pt) = (self.params.q_tables(), self.params.p_tables());
         let e = gaussian(&mut self.rng, self.params.n());
         let mut b = PolyQP {
             q: small_poly(&e, qt),
@@ -220,9 +299,13 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
         let alpha = params.digit_size();
         let level_count = qt.len();
         let p_mod_q = params.p_mod_q();
+        // The uniform halves expand from one fresh seed (the stored form keeps only it).
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
         let digits = (0..params.dnum())
             .map(|j| {
-                let (mut b, a) = self.rlwe_sample_qp(target);
+                let a = expand_uniform_half(&params, &seed, j);
+                let (mut b, a) = self.rlwe_sample_with(target, a);
                 for i in (j * alpha)..((j + 1) * alpha).min(level_count) {
                     let m = qt[i].modulus();
                     let f = p_mod_q[i];
@@ -237,6 +320,7 @@ impl<R: RngCore + CryptoRng> KeyGenerator<R> {
             params_id: self.params.id(),
             key_id,
             digits,
+            seed: Some(seed),
         }
     }
 

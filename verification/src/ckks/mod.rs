@@ -14,7 +14,10 @@ pub mod types;
 pub use encoder::Encoder;
 pub use encryptor::{Decryptor, EncryptionKey, Encryptor};
 pub use evaluator::Evaluator;
-pub use keys::{GaloisKeys, KeyGenerator, PolyQP, PublicKey, RelinKey, SecretKey, SwitchingKey};
+pub use keys::{
+    GaloisKeys, KeyGenerator, PolyQP, PublicKey, RelinKey, SecretKey, SeededSwitchingKey,
+    SwitchingKey,
+};
 pub use ops::CkksOps;
 pub use params::{preset, Parameters, ParametersLiteral, INSECURE_PRESET_NAMES, PRESET_NAMES};
 pub use types::{Ciphertext, Plaintext};
