@@ -37,6 +37,8 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         "simulate",
         &[
             "heaccel simulate --op hrot --log-n 16 --levels 35 --dnum 3 --config fpga-u280",
+            "heaccel simulate --op bootstrap --config asic --svg boot.svg",
+            "heaccel simulate --op bootstrap --config fpga-u280 --ckks-preset boot-test --allow-insecure --functional",
             "heaccel simulate --program prog.json --config asic --json",
             "heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic --svg lenet.svg",
         ],
