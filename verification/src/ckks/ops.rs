@@ -154,7 +154,9 @@ impl CkksOps for Evaluator {
 }
 
 /// Checks the operands of [`CkksOps::inner_product`]: a nonempty row, every index a baby,
-/// every baby and plaintext at `level` with `n` words a limb (shape-only operands refused).
+/// every baby and plaintext of these parameters at `level` with `N` words a limb (shape-only
+/// operands refused). Structural only (no scan of the words: babies come from the backend's
+/// rotations, plaintexts from the encoder), so it costs nothing beside the products.
 pub fn check_inner_product(
     params: &Parameters,
     babies: &[Ciphertext],
@@ -165,6 +167,21 @@ pub fn check_inner_product(
         return Err(Error::Malformed("inner product of no terms".into()));
     }
     let n = params.n();
+    let shape = |p: &RnsPoly, what: &str| -> Result<()> {
+        if p.limbs.len() != level + 1 {
+            return Err(Error::Level(format!(
+                "inner product at level {level}: a {what} at level {}",
+                p.limbs.len().saturating_sub(1)
+            )));
+        }
+        match p.limbs.iter().position(|l| l.len() != n) {
+            Some(i) => Err(Error::Mismatch(format!(
+                "inner product: {what} limb {i} has {} coefficients, expected N = {n}",
+                p.limbs[i].len()
+            ))),
+            None => Ok(()),
+        }
+    };
     for (b, pt) in row {
         let ct = babies.get(*b).ok_or_else(|| {
             Error::Malformed(format!(
@@ -172,21 +189,18 @@ pub fn check_inner_product(
                 babies.len()
             ))
         })?;
-        ct.validate(params)?;
-        pt.validate(params)?;
-        let full = |p: &RnsPoly| p.limbs.iter().all(|l| l.len() == n);
-        if ct.level() != level
-            || pt.level() != level
-            || !full(&pt.poly)
-            || !ct.parts.iter().all(full)
-        {
-            return Err(Error::Level(format!(
-                "inner product at level {level}: a term has a ciphertext at level {} and a \
-                 plaintext at level {} (or is shape-only)",
-                ct.level(),
-                pt.level()
+        params.check_id(ct.params_id, "ciphertext")?;
+        params.check_id(pt.params_id, "plaintext")?;
+        if ct.parts.len() != 2 {
+            return Err(Error::Mismatch(format!(
+                "inner product takes degree-1 ciphertexts, got {} parts",
+                ct.parts.len()
             )));
         }
+        for part in &ct.parts {
+            shape(part, "ciphertext")?;
+        }
+        shape(&pt.poly, "plaintext")?;
     }
     Ok(())
 }
