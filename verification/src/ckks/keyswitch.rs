@@ -121,21 +121,7 @@ fn inner_product(
             } else {
                 (&mut out0.q.limbs[i], &mut out1.q.limbs[i])
             };
-            for k in 0..n {
-                let (mut acc0, mut acc1) = (0u128, 0u128);
-                for j in 0..d.len() {
-                    let x = d[j][k] as u128;
-                    acc0 += x * b[j][k] as u128;
-                    acc1 += x * a[j][k] as u128;
-                    // Each term is below 2^122: reduce every 32 terms to stay below 2^128.
-                    if j % 32 == 31 {
-                        acc0 = m.reduce_u128(acc0) as u128;
-                        acc1 = m.reduce_u128(acc1) as u128;
-                    }
-                }
-                o0[k] = m.reduce_u128(acc0);
-                o1[k] = m.reduce_u128(acc1);
-            }
+            crate::rns::dot::dot2(m, &d, &b, &a, o0, o1);
         }
     }
     (out0, out1)

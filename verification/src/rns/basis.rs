@@ -238,27 +238,20 @@ impl BasisConverter {
         } else {
             Vec::new()
         };
+        let scaled_refs: Vec<&[u64]> = scaled.iter().map(|s| s.as_slice()).collect();
+        let x_bound = self.from.iter().map(|m| m.value()).max().unwrap_or(0);
         for (j, out) in output.iter_mut().enumerate() {
             let mj = &self.to[j];
-            let factors = &self.q_hat_mod_b[j];
-            let q_mod = self.q_mod_b[j];
             assert_eq!(out.len(), n, "target limb length");
-            // Accumulate in u128; reduce every 8 terms so the sum stays below 2^128
-            // (each term < 2^122).
-            for (c, o) in out.iter_mut().enumerate() {
-                let mut acc: u128 = 0;
-                for (i, s) in scaled.iter().enumerate() {
-                    acc += s[c] as u128 * factors[i] as u128;
-                    if i % 8 == 7 {
-                        acc = mj.reduce_u128(acc) as u128;
-                    }
+            super::dot::dot_const(mj, &scaled_refs, &self.q_hat_mod_b[j], x_bound, out);
+            if centered {
+                // u Q mod b_j for every correction u in [0, len(from)].
+                let u_q: Vec<u64> = (0..=self.from.len() as u64)
+                    .map(|u| mj.mul(u, self.q_mod_b[j]))
+                    .collect();
+                for (o, &u) in out.iter_mut().zip(&corrections) {
+                    *o = mj.sub(*o, u_q[u as usize]);
                 }
-                let v = mj.reduce_u128(acc);
-                *o = if centered {
-                    mj.sub(v, mj.mul(corrections[c], q_mod))
-                } else {
-                    v
-                };
             }
         }
     }
