@@ -11,6 +11,8 @@ primes=$(./target/release/heaccel ckks params --preset spencnn-n14 |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print(",".join(map(str, d["q"] + d["p"])))')
 out=target/compare-seal
 mkdir -p "$out"
+# The CPU and the kernels each prime dispatches to, so the figures can be traced to their path.
+./target/release/heaccel ckks kernels --preset spencnn-n14
 ops="hmult_relin rotate rescale conjugate pmult add"
 for round in 1 2; do
   OMP_NUM_THREADS=1 python3 bench/seal_baseline.py --log-n 14 --primes "$primes" --scale-bits 31 \

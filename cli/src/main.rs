@@ -131,6 +131,8 @@ enum CkksCommand {
     Params(ParamsArgs),
     /// List the named parameter presets.
     Presets(PresetsArgs),
+    /// Print the CPU and the NTT and key-switching kernels each prime of a preset runs on it.
+    Kernels(KernelsArgs),
     /// Bootstrap random slots: per-stage time and levels, keys, peak memory, precision.
     ///
     /// Makes keys (only the Galois keys the CoeffToSlot/SlotToCoeff factorization uses),
@@ -238,6 +240,19 @@ struct ReportArgs {
     /// Timed runs per operation (after one warm-up run); the median is reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
     reps: u64,
+}
+
+#[derive(Debug, Args)]
+struct KernelsArgs {
+    /// Named parameter set (see `heaccel ckks presets`).
+    #[arg(long, default_value = "spencnn-n14", conflicts_with = "params")]
+    preset: String,
+    /// A parameter file (.json or .toml).
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +506,23 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&params)?);
             Ok(())
         }
+        Some(Command::Ckks(CkksCommand::Kernels(args))) => {
+            let (source, params) =
+                params_file::resolve_params(&args.preset, args.params.as_deref())?;
+            let report = heaccel_verification::ckks::kernels::KernelReport::of(&params);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("cpu: {}", report.cpu);
+                println!("features: {}", report.features.join(" "));
+                println!("threads: {}", report.threads);
+                println!("kernels of {source}:");
+                for line in report.summary() {
+                    println!("  {line}");
+                }
+            }
+            Ok(())
+        }
         Some(Command::Ckks(CkksCommand::Presets(args))) => {
             if args.json {
                 let list = PRESET_NAMES
@@ -517,6 +549,8 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
+    // Freed polynomials stay in the process for reuse (see heaccel_verification::memory).
+    heaccel_verification::memory::keep_freed_memory();
     let matches = heaccel_cli::help::with_examples(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {

@@ -88,6 +88,7 @@ fn bench_preset(c: &mut Criterion, preset: &str) {
 }
 
 fn benches(c: &mut Criterion) {
+    heaccel_verification::memory::keep_freed_memory();
     bench_preset(c, "spencnn-n14");
 }
 

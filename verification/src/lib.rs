@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod circuits;
 pub mod ckks;
 pub mod error;
+pub mod memory;
 pub mod minimax;
 pub mod ntt;
 pub(crate) mod ntt_avx2;

@@ -14,6 +14,22 @@ use crate::arith::{bit_reverse, minimal_primitive_root, Modulus};
 use crate::error::{Error, Result};
 use crate::ntt_simd::SimdTables;
 
+/// The back end an NTT runs on (see [`NttTable::kernel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NttKernel {
+    /// AVX-512F, 16 lanes of 32 bits (`q < 2^30`).
+    Avx512U32,
+    /// AVX-512 IFMA, 52-bit products (`q < 2^50`).
+    Ifma52,
+    /// AVX-512F/DQ, 64-bit products from 32-bit multiplies.
+    Avx512,
+    /// AVX2, 4 lanes.
+    Avx2,
+    /// Portable scalar code.
+    Scalar,
+}
+
 /// Precomputed twiddles of one prime `q` and degree `N` (a power of two in `[2, 2^17]`).
 #[derive(Clone, Debug)]
 pub struct NttTable {
@@ -155,6 +171,19 @@ impl NttTable {
                 }
             }
             m <<= 1;
+        }
+    }
+
+    /// The back end [`NttTable::forward`] and [`NttTable::inverse`] run for this table on this
+    /// CPU (the first that applies: AVX-512 32-bit lanes, IFMA, AVX-512, AVX2, scalar).
+    pub fn kernel(&self) -> NttKernel {
+        use crate::ntt_simd::Path;
+        match self.simd.as_ref().and_then(|s| s.path(None)) {
+            Some(Path::U32x16) => NttKernel::Avx512U32,
+            Some(Path::Ifma52) => NttKernel::Ifma52,
+            Some(Path::Avx512) => NttKernel::Avx512,
+            None if self.n() >= 8 && crate::ntt_avx2::available() => NttKernel::Avx2,
+            None => NttKernel::Scalar,
         }
     }
 

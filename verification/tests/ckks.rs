@@ -356,6 +356,36 @@ fn misuse_is_an_error_not_garbage() {
     let mut bad = cx.clone();
     bad.parts[1].limbs[0][5] = u64::MAX;
     assert!(matches!(ev.add(&bad, &cx), Err(Error::OutOfRange(_))));
+    // in either operand, at the last word of the last limb, for every checked-in-pass operation
+    let mut bad = cx.clone();
+    let last = bad.parts[0].limbs.last_mut().unwrap();
+    *last.last_mut().unwrap() = f.params.q_moduli(cx.level()).last().unwrap().value();
+    assert!(matches!(ev.sub(&cx, &bad), Err(Error::OutOfRange(_))));
+    assert!(matches!(ev.add(&cx, &bad), Err(Error::OutOfRange(_))));
+    let pt = f
+        .encoder
+        .encode(&x, cx.level(), f.params.default_scale())
+        .unwrap();
+    assert!(matches!(ev.mul_plain(&bad, &pt), Err(Error::OutOfRange(_))));
+    let mut bad_pt = pt.clone();
+    bad_pt.poly.limbs[0][0] = u64::MAX;
+    assert!(matches!(
+        ev.mul_plain(&cx, &bad_pt),
+        Err(Error::OutOfRange(_))
+    ));
+    // the third part of a degree-2 operand, which add copies rather than adds
+    let mut bad_d2 = ev.mul(&cx, &cx).unwrap();
+    bad_d2.parts[2].limbs[0][1] = u64::MAX;
+    let same_scale = ev.mul_const(&cx, 1.0, cx.scale).unwrap();
+    assert!(ev.add(&ev.mul(&cx, &cx).unwrap(), &same_scale).is_ok());
+    assert!(matches!(
+        ev.add(&bad_d2, &same_scale),
+        Err(Error::OutOfRange(_))
+    ));
+    assert!(matches!(
+        ev.sub(&same_scale, &bad_d2),
+        Err(Error::OutOfRange(_))
+    ));
     let mut bad = cx.clone();
     bad.parts[1].limbs.pop();
     assert!(ev.add(&bad, &bad).is_err());

@@ -139,8 +139,8 @@ impl Evaluator {
         what: &str,
         subtract: bool,
     ) -> Result<Ciphertext> {
-        a.validate(&self.params)?;
-        b.validate(&self.params)?;
+        a.validate_structure(&self.params)?;
+        b.validate_structure(&self.params)?;
         self.same_shape(a, b.level(), b.scale, b.log_slots, what)?;
         if a.key_id != b.key_id {
             return Err(Error::Mismatch(format!(
@@ -148,20 +148,40 @@ impl Evaluator {
             )));
         }
         let tables = self.tables(a.level());
-        let parts = (0..a.parts.len().max(b.parts.len()))
-            .map(|i| match (a.parts.get(i), b.parts.get(i)) {
-                (Some(x), Some(y)) => RnsPoly::add_or_sub(x, y, subtract, tables),
-                (Some(x), None) => x.clone(),
-                (None, Some(y)) => {
-                    let mut r = y.clone();
-                    if subtract {
-                        r.neg_assign(tables);
-                    }
-                    r
+        // The words of the common parts are range-checked in the pass that adds them, the
+        // others (a degree-2 operand's last part) before they are copied.
+        let common = a.parts.len().min(b.parts.len());
+        for extra in a.parts[common..].iter().chain(&b.parts[common..]) {
+            extra.check_shape(tables, what)?;
+        }
+        let mut parts = Vec::with_capacity(a.parts.len().max(b.parts.len()));
+        for (x, y) in a.parts.iter().zip(&b.parts) {
+            let sum = if subtract {
+                RnsPoly::zip_map_checked(x, y, tables, |m, u, v| {
+                    reduce_once(u.wrapping_add(m.value()).wrapping_sub(v), m.value())
+                })
+            } else {
+                RnsPoly::zip_map_checked(x, y, tables, |m, u, v| {
+                    reduce_once(u.wrapping_add(v), m.value())
+                })
+            };
+            match sum {
+                Some(s) => parts.push(s),
+                None => {
+                    a.validate(&self.params)?;
+                    b.validate(&self.params)?;
+                    return Err(Error::OutOfRange(format!("{what}: an unreduced word")));
                 }
-                (None, None) => unreachable!("index below the longer operand's length"),
-            })
-            .collect();
+            }
+        }
+        parts.extend(a.parts[common..].iter().cloned());
+        for y in &b.parts[common..] {
+            let mut r = y.clone();
+            if subtract {
+                r.neg_assign(tables);
+            }
+            parts.push(r);
+        }
         Ok(Ciphertext {
             params_id: a.params_id,
             key_id: a.key_id,
@@ -203,16 +223,28 @@ impl Evaluator {
 
     /// `a * pt` slot-wise: same level and slot count; the scale becomes the product of scales.
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
-        a.validate(&self.params)?;
-        pt.validate(&self.params)?;
+        a.validate_structure(&self.params)?;
+        pt.validate_structure(&self.params)?;
         self.same_shape(a, pt.level(), a.scale, pt.log_slots, "mul_plain")?;
         let tables = self.tables(a.level());
-        let mut out = a.clone();
-        for p in &mut out.parts {
-            p.mul_assign(&pt.poly, tables);
-        }
-        out.scale = a.scale * pt.scale;
-        Ok(out)
+        // Words range-checked in the pass that multiplies them.
+        let parts: Option<Vec<RnsPoly>> = a
+            .parts
+            .iter()
+            .map(|p| RnsPoly::zip_map_checked(p, &pt.poly, tables, |m, u, v| m.mul(u, v)))
+            .collect();
+        let Some(parts) = parts else {
+            a.validate(&self.params)?;
+            pt.validate(&self.params)?;
+            return Err(Error::OutOfRange("mul_plain: an unreduced word".into()));
+        };
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
+            parts,
+            scale: a.scale * pt.scale,
+            log_slots: a.log_slots,
+        })
     }
 
     /// Adds the real constant `c` to every slot (scale unchanged).

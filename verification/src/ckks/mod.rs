@@ -5,6 +5,7 @@ pub mod embedding;
 pub mod encoder;
 pub mod encryptor;
 pub mod evaluator;
+pub mod kernels;
 pub mod keys;
 pub mod keyswitch;
 pub mod ops;

@@ -43,6 +43,14 @@ impl Plaintext {
 
     /// Checks that the plaintext belongs to `params` and is well formed.
     pub fn validate(&self, params: &Parameters) -> Result<()> {
+        self.validate_structure(params)?;
+        self.poly
+            .check_shape(&params.q_tables()[..=self.level()], "plaintext")
+    }
+
+    /// [`Plaintext::validate`] without the scan of every word (see
+    /// [`Ciphertext::validate_structure`]).
+    pub(crate) fn validate_structure(&self, params: &Parameters) -> Result<()> {
         params.check_id(self.params_id, "plaintext")?;
         check_common(
             params,
@@ -55,7 +63,7 @@ impl Plaintext {
             return Err(Error::Malformed("plaintext is not in NTT form".into()));
         }
         self.poly
-            .check_shape(&params.q_tables()[..=self.level()], "plaintext")
+            .check_lengths(&params.q_tables()[..=self.level()], "plaintext")
     }
 }
 
@@ -75,6 +83,18 @@ impl Ciphertext {
     /// Checks that the ciphertext belongs to `params` and is well formed: 2 or 3 parts of equal
     /// level in NTT form, reduced coefficients, a finite positive scale, a valid slot count.
     pub fn validate(&self, params: &Parameters) -> Result<()> {
+        self.validate_structure(params)?;
+        let limbs = self.parts[0].limb_count();
+        for (i, part) in self.parts.iter().enumerate() {
+            part.check_shape(&params.q_tables()[..limbs], &format!("ciphertext part {i}"))?;
+        }
+        Ok(())
+    }
+
+    /// [`Ciphertext::validate`] without the scan of every word: parameters, part count, limb
+    /// counts and lengths, scale, slot count and NTT form. For operations that check the words
+    /// in the same pass that reads them ([`RnsPoly::zip_map_checked`]).
+    pub(crate) fn validate_structure(&self, params: &Parameters) -> Result<()> {
         params.check_id(self.params_id, "ciphertext")?;
         if !(2..=3).contains(&self.parts.len()) {
             return Err(Error::Malformed(format!(
@@ -90,7 +110,7 @@ impl Ciphertext {
                     "ciphertext part {i} is not in NTT form"
                 )));
             }
-            part.check_shape(&params.q_tables()[..limbs], &format!("ciphertext part {i}"))?;
+            part.check_lengths(&params.q_tables()[..limbs], &format!("ciphertext part {i}"))?;
         }
         Ok(())
     }

@@ -51,6 +51,22 @@ impl RnsPoly {
 
     /// Checks the shape against a basis: one limb per table, each of length `N`, values reduced.
     pub fn check_shape(&self, tables: &[NttTable], what: &str) -> Result<()> {
+        self.check_lengths(tables, what)?;
+        for (i, (limb, t)) in self.limbs.iter().zip(tables).enumerate() {
+            let q = t.modulus().value();
+            if let Some(k) = first_unreduced(limb, q) {
+                return Err(Error::OutOfRange(format!(
+                    "{what}: limb {i} coefficient {k} is {} >= q = {q}",
+                    limb[k]
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`RnsPoly::check_shape`] without the range check of the words: one limb per table,
+    /// each of length `N`.
+    pub fn check_lengths(&self, tables: &[NttTable], what: &str) -> Result<()> {
         if self.limbs.len() != tables.len() {
             return Err(Error::Mismatch(format!(
                 "{what}: {} limbs, expected {}",
@@ -64,13 +80,6 @@ impl RnsPoly {
                     "{what}: limb {i} has {} coefficients, expected N = {}",
                     limb.len(),
                     t.n()
-                )));
-            }
-            let q = t.modulus().value();
-            if let Some(k) = first_unreduced(limb, q) {
-                return Err(Error::OutOfRange(format!(
-                    "{what}: limb {i} coefficient {k} is {} >= q = {q}",
-                    limb[k]
                 )));
             }
         }
@@ -134,6 +143,42 @@ impl RnsPoly {
             limbs,
             ntt_form: a.ntt_form,
         }
+    }
+
+    /// `f(a_k, b_k)` word by word into a new polynomial over `tables`' limbs, checking in the
+    /// same pass that every word of `a` and `b` is reduced: `None` when one is not (the caller
+    /// then reports it with [`RnsPoly::check_shape`]). `f` must accept any words without
+    /// panicking; it is only trusted on reduced ones. Shapes must match (checked by the caller).
+    pub fn zip_map_checked(
+        a: &RnsPoly,
+        b: &RnsPoly,
+        tables: &[NttTable],
+        f: impl Fn(&Modulus, u64, u64) -> u64,
+    ) -> Option<RnsPoly> {
+        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
+        let mut limbs = Vec::with_capacity(tables.len());
+        for ((x, y), t) in a.limbs.iter().zip(&b.limbs).zip(tables) {
+            let m = t.modulus();
+            let top = m.value() - 1;
+            // x >= q exactly when the top bit of x | (q - 1 - x) is set (q < 2^61).
+            let mut flags = 0u64;
+            let limb: Vec<u64> = x
+                .iter()
+                .zip(y)
+                .map(|(&u, &v)| {
+                    flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+                    f(m, u, v)
+                })
+                .collect();
+            if flags >> 63 != 0 {
+                return None;
+            }
+            limbs.push(limb);
+        }
+        Some(RnsPoly {
+            limbs,
+            ntt_form: a.ntt_form,
+        })
     }
 
     /// `self += other` limb-wise over the first `tables.len()` limbs.
