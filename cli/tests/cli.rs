@@ -380,3 +380,36 @@ fn ckks_presets_json_lists_every_preset_with_its_literal() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--jsn"));
 }
+
+#[test]
+fn ckks_kernels_names_the_cpu_and_every_prime() {
+    let out = heaccel(&["ckks", "kernels", "--preset", "n16-boot", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(!v["cpu"].as_str().unwrap().is_empty());
+    assert_eq!(v["threads"], 1);
+    let primes = v["primes"].as_array().unwrap();
+    // n16-boot: 25 primes of q, 4 special primes
+    assert_eq!(primes.len(), 29);
+    assert_eq!(primes[0]["role"], "q");
+    assert_eq!(primes[0]["bits"], 60);
+    assert_eq!(primes[28]["role"], "p");
+    let ifma = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "avx512ifma");
+    // a 40-bit prime takes the IFMA dot product exactly where the CPU has IFMA; a 61-bit one never
+    assert_eq!(primes[1]["key_switch_dot"] == "ifma52", ifma);
+    assert_eq!(primes[28]["key_switch_dot"], "scalar");
+    let text = heaccel(&["ckks", "kernels", "--preset", "n16-boot"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("q 1..=9: 40 bits"), "{text}");
+    let bad = heaccel(&["ckks", "kernels", "--preset", "no-such-preset"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no-such-preset"));
+}
