@@ -21,6 +21,10 @@ struct Cli {
     /// Folder for the main job's reports (no subcommand only).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Threads for the CKKS evaluator, encoder and key switching (default: one per core; 1
+    /// for reproducible single-thread timings). Results are bit-identical for every count.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -553,7 +557,11 @@ fn main() -> ExitCode {
     heaccel_verification::memory::keep_freed_memory();
     let matches = heaccel_cli::help::with_examples(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match run(cli) {
+    let threads = cli.threads;
+    let outcome = heaccel_verification::threads::run_in_pool(threads, || run(cli))
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

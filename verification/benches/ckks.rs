@@ -4,7 +4,7 @@
 //! 33 + 12 x 31-bit primes, one 33-bit special prime, dnum 13): run
 //! `cargo bench -p heaccel-verification --bench ckks` beside `python3 bench/seal_baseline.py`.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, BatchSize, Criterion};
 use heaccel_verification::ckks::{
     Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
 };
@@ -89,8 +89,23 @@ fn bench_preset(c: &mut Criterion, preset: &str) {
 
 fn benches(c: &mut Criterion) {
     heaccel_verification::memory::keep_freed_memory();
+    println!(
+        "threads: {} (RAYON_NUM_THREADS sets it)",
+        heaccel_verification::threads::current_threads()
+    );
     bench_preset(c, "spencnn-n14");
 }
 
 criterion_group!(ckks, benches);
-criterion_main!(ckks);
+
+/// `criterion_main!`, run on a pool thread (RAYON_NUM_THREADS threads, default one per core) so
+/// that with one thread every parallel loop runs inline rather than being handed to a worker.
+fn main() {
+    heaccel_verification::threads::run_in_pool(None, || {
+        ckks();
+        criterion::Criterion::default()
+            .configure_from_args()
+            .final_summary();
+    })
+    .expect("a thread pool");
+}

@@ -19,5 +19,6 @@ pub(crate) mod ntt_avx2;
 pub(crate) mod ntt_simd;
 pub mod rns;
 pub mod sampling;
+pub mod threads;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ use crate::arith::modulus::reduce_once;
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
 use crate::error::{Error, Result};
 use crate::rns::RnsPoly;
+use rayon::prelude::*;
 
 /// Largest relative difference of two scales that addition accepts.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
@@ -415,28 +416,45 @@ impl Evaluator {
             })
             .collect();
         let mut out = a.clone();
-        let mut tmp = vec![0u64; self.params.n()];
+        let n = self.params.n();
         for part in &mut out.parts {
             let mut last = part
                 .limbs
                 .pop()
                 .expect("level >= 1 means two limbs or more");
             qt[level].inverse(&mut last);
-            for (i, &(minus_q_last, inv, inv_s)) in constants.iter().enumerate() {
-                let m = qt[i].modulus();
-                let q = m.value();
-                // [centered(last)]_{q_i}: values above q_last/2 stand for last - q_last.
-                for (t, &x) in tmp.iter_mut().zip(&last) {
-                    let r = if q_last < q { x } else { m.reduce(x) };
-                    // add -q_last exactly when x > q_last / 2, without a branch
-                    let shift = minus_q_last & 0u64.wrapping_sub((x > half) as u64);
-                    *t = reduce_once(r + shift, q);
-                }
-                qt[i].forward(&mut tmp);
-                for (x, &y) in part.limbs[i].iter_mut().zip(&tmp) {
-                    *x = m.mul_shoup(reduce_once(*x + q - y, q), inv, inv_s);
-                }
-            }
+            part.limbs
+                .par_iter_mut()
+                .zip(&constants)
+                .zip(qt)
+                .for_each_init(
+                    || vec![0u64; n],
+                    |tmp, ((limb, &(minus_q_last, inv, inv_s)), t)| {
+                        let (q_last, half) = (q_last, half);
+                        let m = *t.modulus();
+                        let q = m.value();
+                        // [centered(last)]_{q_i}: values above q_last/2 stand for last - q_last.
+                        if q_last < q {
+                            for (t, &x) in tmp.iter_mut().zip(&last) {
+                                // add -q_last exactly when x > q_last / 2: the sign of half - x
+                                // (both below 2^63), arithmetic so the loop vectorizes
+                                let shift =
+                                    minus_q_last & ((half.wrapping_sub(x) as i64 >> 63) as u64);
+                                *t = reduce_once(x + shift, q);
+                            }
+                        } else {
+                            for (t, &x) in tmp.iter_mut().zip(&last) {
+                                let shift =
+                                    minus_q_last & ((half.wrapping_sub(x) as i64 >> 63) as u64);
+                                *t = reduce_once(m.reduce(x) + shift, q);
+                            }
+                        }
+                        t.forward(tmp);
+                        for (x, &y) in limb.iter_mut().zip(tmp.iter()) {
+                            *x = m.mul_shoup(reduce_once(*x + q - y, q), inv, inv_s);
+                        }
+                    },
+                );
         }
         out.scale = a.scale / q_last as f64;
         Ok(out)
@@ -584,7 +602,7 @@ impl Evaluator {
         }
         let digits = decompose(&self.params, a.level(), &a.parts[1])?;
         elements
-            .iter()
+            .par_iter()
             .map(|g| match g {
                 None => Ok(a.clone()),
                 Some(g) => self.automorphism_from_digits(

@@ -30,7 +30,7 @@ pub struct KernelReport {
     /// The x86-64 vector extensions the kernels look for that this CPU has, in that order:
     /// `avx2`, `avx512f`, `avx512dq`, `avx512ifma`.
     pub features: Vec<&'static str>,
-    /// Threads the evaluator uses (it is single-threaded).
+    /// Threads the evaluator uses (rayon's global pool).
     pub threads: usize,
     /// One entry per prime: the `q` chain in order, then the special primes.
     pub primes: Vec<PrimeKernels>,
@@ -63,7 +63,7 @@ impl KernelReport {
         KernelReport {
             cpu: cpu_model(),
             features: cpu_features(),
-            threads: 1,
+            threads: crate::threads::current_threads(),
             primes,
         }
     }

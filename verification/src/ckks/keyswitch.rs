@@ -6,6 +6,7 @@ use super::keys::{PolyQP, SwitchingKey};
 use super::params::Parameters;
 use crate::error::Result;
 use crate::rns::{BasisConverter, RnsPoly};
+use rayon::prelude::*;
 
 /// Decomposes `c` (NTT form over `q_0 .. q_level`) into one polynomial per active digit, each
 /// extended to `Q_level * P` and in NTT form. Digit `j` holds the primes
@@ -22,61 +23,61 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
     coeff.intt(qt);
     let alpha = params.digit_size();
     let n = params.n();
-    let mut digits = Vec::new();
-    let mut start = 0;
-    while start <= level {
-        let end = (start + alpha).min(level + 1);
-        let targets: Vec<usize> = (0..=level).filter(|i| !(start..end).contains(i)).collect();
-        let to: Vec<_> = targets
-            .iter()
-            .map(|&i| q_moduli[i])
-            .chain(p_moduli.iter().copied())
-            .collect();
-        let conv = BasisConverter::new(&q_moduli[start..end], &to)?;
-        let inputs: Vec<&[u64]> = coeff.limbs[start..end]
-            .iter()
-            .map(|l| l.as_slice())
-            .collect();
-        let mut converted = vec![vec![0u64; n]; to.len()];
-        {
-            let mut outs: Vec<&mut [u64]> =
-                converted.iter_mut().map(|l| l.as_mut_slice()).collect();
-            conv.convert_centered(&inputs, &mut outs);
-        }
-        let mut converted = converted.into_iter();
-        let mut q_limbs = Vec::with_capacity(level + 1);
-        for i in 0..=level {
-            if (start..end).contains(&i) {
-                q_limbs.push(c.limbs[i].clone());
-            } else {
-                let mut limb = converted.next().expect("one converted limb per target");
-                qt[i].forward(&mut limb);
-                q_limbs.push(limb);
+    let ranges: Vec<(usize, usize)> = (0..=level)
+        .step_by(alpha)
+        .map(|start| (start, (start + alpha).min(level + 1)))
+        .collect();
+    // Digits are independent: one task each, their limbs' NTTs in parallel inside.
+    ranges
+        .into_par_iter()
+        .map(|(start, end)| {
+            let targets: Vec<usize> = (0..=level).filter(|i| !(start..end).contains(i)).collect();
+            let to: Vec<_> = targets
+                .iter()
+                .map(|&i| q_moduli[i])
+                .chain(p_moduli.iter().copied())
+                .collect();
+            let conv = BasisConverter::new(&q_moduli[start..end], &to)?;
+            let inputs: Vec<&[u64]> = coeff.limbs[start..end]
+                .iter()
+                .map(|l| l.as_slice())
+                .collect();
+            let mut converted = vec![vec![0u64; n]; to.len()];
+            {
+                let mut outs: Vec<&mut [u64]> =
+                    converted.iter_mut().map(|l| l.as_mut_slice()).collect();
+                conv.convert_centered(&inputs, &mut outs);
             }
-        }
-        let p_limbs: Vec<Vec<u64>> = pt
-            .iter()
-            .map(|t| {
-                let mut limb = converted
-                    .next()
-                    .expect("one converted limb per special prime");
-                t.forward(&mut limb);
-                limb
+            // Target t of `converted` is q-limb targets[t] or, past them, special prime t - |targets|.
+            let tables: Vec<&crate::ntt::NttTable> =
+                targets.iter().map(|&i| &qt[i]).chain(pt.iter()).collect();
+            converted
+                .par_iter_mut()
+                .zip(&tables)
+                .for_each(|(limb, t)| t.forward(limb));
+            let mut converted = converted.into_iter();
+            let mut q_limbs = Vec::with_capacity(level + 1);
+            for i in 0..=level {
+                if (start..end).contains(&i) {
+                    q_limbs.push(c.limbs[i].clone());
+                } else {
+                    q_limbs.push(converted.next().expect("one converted limb per target"));
+                }
+            }
+            let p_limbs: Vec<Vec<u64>> = converted.collect();
+            debug_assert_eq!(p_limbs.len(), pt.len());
+            Ok(PolyQP {
+                q: RnsPoly {
+                    limbs: q_limbs,
+                    ntt_form: true,
+                },
+                p: RnsPoly {
+                    limbs: p_limbs,
+                    ntt_form: true,
+                },
             })
-            .collect();
-        digits.push(PolyQP {
-            q: RnsPoly {
-                limbs: q_limbs,
-                ntt_form: true,
-            },
-            p: RnsPoly {
-                limbs: p_limbs,
-                ntt_form: true,
-            },
-        });
-        start = end;
-    }
-    Ok(digits)
+        })
+        .collect()
 }
 
 /// Limb `i` of the `P` part (`is_p`) or of the `Q` part of `x`.
@@ -103,26 +104,27 @@ fn inner_product(
         p: RnsPoly::zero(pt.len(), n, true),
     };
     let mut out1 = out0.clone();
-    let limb_sets = [(qt, false), (pt, true)];
-    for (tables, is_p) in limb_sets {
-        for (i, t) in tables.iter().enumerate() {
-            let m = t.modulus();
-            let d: Vec<&[u64]> = digits.iter().map(|x| limb_of(x, is_p, i)).collect();
-            let b: Vec<&[u64]> = key.digits[..digits.len()]
-                .iter()
-                .map(|(b, _)| limb_of(b, is_p, i))
-                .collect();
-            let a: Vec<&[u64]> = key.digits[..digits.len()]
-                .iter()
-                .map(|(_, a)| limb_of(a, is_p, i))
-                .collect();
-            let (o0, o1) = if is_p {
-                (&mut out0.p.limbs[i], &mut out1.p.limbs[i])
-            } else {
-                (&mut out0.q.limbs[i], &mut out1.q.limbs[i])
-            };
-            crate::rns::dot::dot2(m, &d, &b, &a, o0, o1);
-        }
+    let limb_sets = [
+        (qt, false, &mut out0.q.limbs, &mut out1.q.limbs),
+        (pt, true, &mut out0.p.limbs, &mut out1.p.limbs),
+    ];
+    for (tables, is_p, o0s, o1s) in limb_sets {
+        o0s.par_iter_mut()
+            .zip(o1s.par_iter_mut())
+            .zip(tables)
+            .enumerate()
+            .for_each(|(i, ((o0, o1), t))| {
+                let d: Vec<&[u64]> = digits.iter().map(|x| limb_of(x, is_p, i)).collect();
+                let b: Vec<&[u64]> = key.digits[..digits.len()]
+                    .iter()
+                    .map(|(b, _)| limb_of(b, is_p, i))
+                    .collect();
+                let a: Vec<&[u64]> = key.digits[..digits.len()]
+                    .iter()
+                    .map(|(_, a)| limb_of(a, is_p, i))
+                    .collect();
+                crate::rns::dot::dot2(t.modulus(), &d, &b, &a, o0, o1);
+            });
     }
     (out0, out1)
 }
@@ -164,5 +166,9 @@ pub fn switch(
     key: &SwitchingKey,
 ) -> Result<(RnsPoly, RnsPoly)> {
     let (x0, x1) = inner_product(params, level, digits, key);
-    Ok((mod_down(params, level, &x0)?, mod_down(params, level, &x1)?))
+    let (k0, k1) = rayon::join(
+        || mod_down(params, level, &x0),
+        || mod_down(params, level, &x1),
+    );
+    Ok((k0?, k1?))
 }

@@ -2,7 +2,9 @@
 
 use num_bigint::BigUint;
 use num_traits::{One, ToPrimitive, Zero};
+use rayon::prelude::*;
 
+use crate::arith::modulus::reduce_once;
 use crate::arith::Modulus;
 use crate::error::{Error, Result};
 
@@ -181,27 +183,23 @@ impl BasisConverter {
         let n = input.first().map_or(0, |l| l.len());
         if self.from.len() == 1 {
             // One source prime: Q/q_0 = 1, so y = x and u = 0 (centered: u = [x >= q_0/2]).
-            let (m0, x) = (&self.from[0], input[0]);
-            let half = m0.value().div_ceil(2);
-            for (j, out) in output.iter_mut().enumerate() {
+            let (q0, x) = (self.from[0].value(), input[0]);
+            // Values at or above `threshold` stand for x - q_0 (none when not centered: every
+            // value is below 2^61).
+            let threshold = if centered { q0.div_ceil(2) } else { 1 << 63 };
+            output.par_iter_mut().enumerate().for_each(|(j, out)| {
                 assert_eq!(out.len(), n, "target limb length");
-                let mj = &self.to[j];
+                let mj = self.to[j];
                 let p = mj.value();
-                // -q_0 mod p, added to the residue of the values taken as x - q_0.
+                // -q_0 mod p, added (branch-free) to the residue of the values taken as x - q_0.
                 let minus_q = mj.neg(self.q_mod_b[j]);
-                let shift = |v: u64, r: u64| {
-                    if centered && v >= half {
-                        let t = r + minus_q;
-                        if t >= p {
-                            t - p
-                        } else {
-                            t
-                        }
-                    } else {
-                        r
-                    }
+                let shift = move |v: u64, r: u64| {
+                    // All ones exactly when v >= threshold (both below 2^63): the sign of
+                    // threshold - 1 - v, as arithmetic, so the loop has no branch to vectorize.
+                    let mask = ((threshold - 1).wrapping_sub(v) as i64 >> 63) as u64;
+                    reduce_once(r + (minus_q & mask), p)
                 };
-                if m0.value() <= p {
+                if q0 <= p {
                     // Residues mod q_0 are already reduced mod p.
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = shift(v, v);
@@ -211,12 +209,12 @@ impl BasisConverter {
                         *o = shift(v, mj.reduce(v));
                     }
                 }
-            }
+            });
             return;
         }
         // Scaled residues y_i = [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
         let scaled: Vec<Vec<u64>> = input
-            .iter()
+            .par_iter()
             .zip(&self.from)
             .zip(&self.q_hat_inv)
             .map(|((limb, m), &(w, ws))| limb.iter().map(|&x| m.mul_shoup(x, w, ws)).collect())
@@ -226,6 +224,7 @@ impl BasisConverter {
         let corrections: Vec<u64> = if centered {
             let inv_q: Vec<f64> = self.from.iter().map(|m| 1.0 / m.value() as f64).collect();
             (0..n)
+                .into_par_iter()
                 .map(|c| {
                     let v: f64 = scaled
                         .iter()
@@ -240,7 +239,7 @@ impl BasisConverter {
         };
         let scaled_refs: Vec<&[u64]> = scaled.iter().map(|s| s.as_slice()).collect();
         let x_bound = self.from.iter().map(|m| m.value()).max().unwrap_or(0);
-        for (j, out) in output.iter_mut().enumerate() {
+        output.par_iter_mut().enumerate().for_each(|(j, out)| {
             let mj = &self.to[j];
             assert_eq!(out.len(), n, "target limb length");
             super::dot::dot_const(mj, &scaled_refs, &self.q_hat_mod_b[j], x_bound, out);
@@ -253,7 +252,7 @@ impl BasisConverter {
                     *o = mj.sub(*o, u_q[u as usize]);
                 }
             }
-        }
+        });
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
@@ -89,9 +91,10 @@ impl RnsPoly {
     /// Forward NTT of every limb (`tables[i]` for limb `i`); no-op when already in NTT form.
     pub fn ntt(&mut self, tables: &[NttTable]) {
         if !self.ntt_form {
-            for (limb, t) in self.limbs.iter_mut().zip(tables) {
-                t.forward(limb);
-            }
+            self.limbs
+                .par_iter_mut()
+                .zip(tables)
+                .for_each(|(limb, t)| t.forward(limb));
             self.ntt_form = true;
         }
     }
@@ -99,9 +102,10 @@ impl RnsPoly {
     /// Inverse NTT of every limb; no-op when already in coefficient form.
     pub fn intt(&mut self, tables: &[NttTable]) {
         if self.ntt_form {
-            for (limb, t) in self.limbs.iter_mut().zip(tables) {
-                t.inverse(limb);
-            }
+            self.limbs
+                .par_iter_mut()
+                .zip(tables)
+                .for_each(|(limb, t)| t.inverse(limb));
             self.ntt_form = false;
         }
     }
@@ -110,15 +114,19 @@ impl RnsPoly {
         &mut self,
         other: &RnsPoly,
         tables: &[NttTable],
-        f: impl Fn(&Modulus, u64, u64) -> u64,
+        f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) {
         assert_eq!(self.ntt_form, other.ntt_form, "operands in different forms");
-        for ((a, b), t) in self.limbs.iter_mut().zip(&other.limbs).zip(tables) {
-            let m = t.modulus();
-            for (x, &y) in a.iter_mut().zip(b) {
-                *x = f(m, *x, y);
-            }
-        }
+        self.limbs
+            .par_iter_mut()
+            .zip(&other.limbs)
+            .zip(tables)
+            .for_each(|((a, b), t)| {
+                let m = t.modulus();
+                for (x, &y) in a.iter_mut().zip(b) {
+                    *x = f(m, *x, y);
+                }
+            });
     }
 
     /// `a + b` (or `a - b` when `subtract`) limb-wise into a new polynomial, both operands in the
@@ -153,28 +161,31 @@ impl RnsPoly {
         a: &RnsPoly,
         b: &RnsPoly,
         tables: &[NttTable],
-        f: impl Fn(&Modulus, u64, u64) -> u64,
+        f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) -> Option<RnsPoly> {
         assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
-        let mut limbs = Vec::with_capacity(tables.len());
-        for ((x, y), t) in a.limbs.iter().zip(&b.limbs).zip(tables) {
-            let m = t.modulus();
-            let top = m.value() - 1;
-            // x >= q exactly when the top bit of x | (q - 1 - x) is set (q < 2^61).
-            let mut flags = 0u64;
-            let limb: Vec<u64> = x
-                .iter()
-                .zip(y)
-                .map(|(&u, &v)| {
-                    flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
-                    f(m, u, v)
-                })
-                .collect();
-            if flags >> 63 != 0 {
-                return None;
-            }
-            limbs.push(limb);
-        }
+        let limbs: Option<Vec<Vec<u64>>> = a
+            .limbs
+            .par_iter()
+            .zip(&b.limbs)
+            .zip(tables)
+            .map(|((x, y), t)| {
+                let m = t.modulus();
+                let top = m.value() - 1;
+                // x >= q exactly when the top bit of x | (q - 1 - x) is set (q < 2^61).
+                let mut flags = 0u64;
+                let limb: Vec<u64> = x
+                    .iter()
+                    .zip(y)
+                    .map(|(&u, &v)| {
+                        flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+                        f(m, u, v)
+                    })
+                    .collect();
+                (flags >> 63 == 0).then_some(limb)
+            })
+            .collect();
+        let limbs = limbs?;
         Some(RnsPoly {
             limbs,
             ntt_form: a.ntt_form,
@@ -199,23 +210,27 @@ impl RnsPoly {
 
     /// `self = -self`.
     pub fn neg_assign(&mut self, tables: &[NttTable]) {
-        for (a, t) in self.limbs.iter_mut().zip(tables) {
+        self.limbs.par_iter_mut().zip(tables).for_each(|(a, t)| {
             let m = t.modulus();
             for x in a.iter_mut() {
                 *x = m.neg(*x);
             }
-        }
+        });
     }
 
     /// `self *= c_i` with one scalar per limb (`scalars[i]` in `[0, q_i)`).
     pub fn mul_scalars(&mut self, scalars: &[u64], tables: &[NttTable]) {
-        for ((a, &c), t) in self.limbs.iter_mut().zip(scalars).zip(tables) {
-            let m = t.modulus();
-            let cs = m.shoup(c);
-            for x in a.iter_mut() {
-                *x = m.mul_shoup(*x, c, cs);
-            }
-        }
+        self.limbs
+            .par_iter_mut()
+            .zip(scalars)
+            .zip(tables)
+            .for_each(|((a, &c), t)| {
+                let m = t.modulus();
+                let cs = m.shoup(c);
+                for x in a.iter_mut() {
+                    *x = m.mul_shoup(*x, c, cs);
+                }
+            });
     }
 
     /// The product of two polynomials in NTT form, as a new polynomial.
@@ -240,12 +255,12 @@ impl RnsPoly {
     ) -> Result<RnsPoly> {
         let limbs = if self.ntt_form {
             self.limbs
-                .iter()
+                .par_iter()
                 .map(|l| ntt_index.iter().map(|&j| l[j]).collect())
                 .collect()
         } else {
             self.limbs
-                .iter()
+                .par_iter()
                 .zip(tables)
                 .map(|(l, t)| automorphism_coeff(l, g, t.modulus()))
                 .collect::<Result<_>>()?
