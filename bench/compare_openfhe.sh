@@ -14,8 +14,8 @@
 # Run:  bash bench/compare_openfhe.sh [--quick] [--out FILE]
 # It makes bench/.venv-openfhe from a CPython 3.10 (pyenv's, python3.10 on PATH, uv's, or
 # Debian/Ubuntu's python3.10 package where the distribution has one; PYTHON310=/path/to/python3.10
-# picks one) and pip-installs openfhe and numpy into it. heaccel is built only if
-# target/release/heaccel is missing. Run on an otherwise idle machine: concurrent jobs distort
+# picks one) and pip-installs openfhe and numpy into it. heaccel is built (incrementally) first;
+# it runs with --threads 1. Run on an otherwise idle machine: concurrent jobs distort
 # both sides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,13 +81,17 @@ py="$venv/bin/python"
 "$py" -c 'import openfhe, numpy' 2>/dev/null || "$py" -m pip install -q "$openfhe_pin" numpy
 
 heaccel=./target/release/heaccel
-[ -x "$heaccel" ] || cargo build --release -q -p heaccel-cli
+cargo build --release -q -p heaccel-cli
 
 logs=target/compare-openfhe
 mkdir -p "$logs" "$(dirname "$out")"
 # One thread each: OpenFHE's OpenMP obeys OMP_NUM_THREADS (openfhe_bootstrap.py sets it too);
-# heaccel is single-threaded.
+# heaccel runs with --threads 1.
 export OMP_NUM_THREADS=1
+# The CPU's features and the kernel each prime of both heaccel presets runs on.
+"$heaccel" --threads 1 ckks kernels --preset boot-test --allow-insecure --json > "$logs/kernels-boot-test.json"
+"$heaccel" --threads 1 ckks kernels --preset n16-boot --json > "$logs/kernels-n16-boot.json"
+"$heaccel" --threads 1 ckks kernels --preset n16-boot
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' || true)
 load=$(cat /proc/loadavg)
 if [ "$quick" = 1 ]; then command="bash bench/compare_openfhe.sh --quick --out $out"
@@ -102,7 +106,7 @@ run() {
   if [ "$lib" = heaccel ]; then
     local extra=()
     [ "$preset" = boot-test ] && extra=(--allow-insecure)
-    "$heaccel" ckks bootstrap --preset "$preset" "${extra[@]}" --json > "$f.json" 2> "$f.log"
+    "$heaccel" --threads 1 ckks bootstrap --preset "$preset" "${extra[@]}" --json > "$f.json" 2> "$f.log"
   else
     local reps=3
     [ "$preset" = n16 ] && reps=1
@@ -127,10 +131,11 @@ if [ "$quick" = 0 ]; then
   run 1 n16 openfhe n16
 fi
 
-"$py" - "$logs/runs.jsonl" "$out" "$command" "$started" "$cpu" "$load" <<'PY'
+"$py" - "$logs/runs.jsonl" "$out" "$command" "$started" "$cpu" "$load" "$logs" <<'PY'
 import json, os, sys
-runs_path, out, command, started, cpu, load = sys.argv[1:]
+runs_path, out, command, started, cpu, load, logs = sys.argv[1:]
 runs = [json.loads(l) for l in open(runs_path) if l.strip()]
+kernels = {p: json.load(open(os.path.join(logs, f"kernels-{p}.json"))) for p in ("boot-test", "n16-boot")}
 
 
 def row(r):
@@ -164,7 +169,8 @@ for (round_, pair), t in sorted(by.items()):
 print("heaccel: one bootstrapping per run (cold); OpenFHE: median of its reps after one warm-up "
       "(1st s = the warm-up). Levels left: count x bits of each remaining prime.")
 
-doc = {"command": command, "date": started, "cpu": cpu, "load": load, "runs": runs}
+doc = {"command": command, "date": started, "cpu": cpu, "load": load, "heaccel_threads": 1,
+       "heaccel_kernels": kernels, "runs": runs}
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
     json.dump(doc, f, indent=1)

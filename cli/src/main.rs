@@ -183,25 +183,11 @@ struct BootstrapArgs {
 }
 
 fn bootstrap_command(args: &BootstrapArgs) -> Result<()> {
-    use anyhow::Context as _;
-    let (source, params) = match &args.params {
-        Some(path) => {
-            let p = params_file::load_params_file_opt_in(path, args.allow_insecure)?;
-            (path.display().to_string(), p)
-        }
-        None => {
-            let mut lit = heaccel_verification::ckks::preset(&args.preset)
-                .with_context(|| format!("preset `{}`", args.preset))?;
-            lit.allow_insecure |= args.allow_insecure;
-            let p = lit.build().with_context(|| {
-                format!(
-                    "preset `{}` (test presets below the 128-bit bound need --allow-insecure)",
-                    args.preset
-                )
-            })?;
-            (args.preset.clone(), p)
-        }
-    };
+    let (source, params) = params_file::resolve_params_opt_in(
+        &args.preset,
+        args.params.as_deref(),
+        args.allow_insecure,
+    )?;
     let overrides = heaccel_cli::bootstrap::ConfigOverrides {
         cts_budget: args.cts_budget,
         stc_budget: args.stc_budget,
@@ -254,6 +240,9 @@ struct KernelsArgs {
     /// A parameter file (.json or .toml).
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
+    /// Accept parameters below the 128-bit bound (test presets such as `boot-test`).
+    #[arg(long)]
+    allow_insecure: bool,
     /// Print one JSON object instead of lines.
     #[arg(long)]
     json: bool,
@@ -511,8 +500,11 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Ckks(CkksCommand::Kernels(args))) => {
-            let (source, params) =
-                params_file::resolve_params(&args.preset, args.params.as_deref())?;
+            let (source, params) = params_file::resolve_params_opt_in(
+                &args.preset,
+                args.params.as_deref(),
+                args.allow_insecure,
+            )?;
             let report = heaccel_verification::ckks::kernels::KernelReport::of(&params);
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -34,6 +34,32 @@ pub fn load_params_file_opt_in(path: &Path, opt_in: bool) -> Result<Parameters> 
         .with_context(|| format!("parameter file {}", path.display()))
 }
 
+/// As [`resolve_params`], accepting parameters below the 128-bit bound when `allow_insecure`
+/// (a command's `--allow-insecure`), for presets and files alike.
+pub fn resolve_params_opt_in(
+    preset: &str,
+    file: Option<&Path>,
+    allow_insecure: bool,
+) -> Result<(String, Parameters)> {
+    match file {
+        Some(path) => Ok((
+            path.display().to_string(),
+            load_params_file_opt_in(path, allow_insecure)?,
+        )),
+        None => {
+            let mut lit = heaccel_verification::ckks::preset(preset)
+                .with_context(|| format!("preset `{preset}`"))?;
+            lit.allow_insecure |= allow_insecure;
+            let p = lit.build().with_context(|| {
+                format!(
+                    "preset `{preset}` (test presets below the 128-bit bound need --allow-insecure)"
+                )
+            })?;
+            Ok((preset.to_string(), p))
+        }
+    }
+}
+
 /// Parameters from `--params FILE` if given, else from the preset `name`.
 pub fn resolve_params(preset: &str, file: Option<&Path>) -> Result<(String, Parameters)> {
     match file {
