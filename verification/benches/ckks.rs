@@ -1,24 +1,35 @@
-//! CKKS operation benchmarks, single thread. Ids: `ckks/<op>/<preset>`.
+//! CKKS operation benchmarks. Ids: `ckks/<op>/<set>`. Threads: `RAYON_NUM_THREADS` (default
+//! one per core; 1 for single-thread figures).
 //!
 //! `spencnn-n14` is the parameter set of the SEAL comparison in the README (N = 2^14,
-//! 33 + 12 x 31-bit primes, one 33-bit special prime, dnum 13): run
-//! `cargo bench -p heaccel-verification --bench ckks` beside `python3 bench/seal_baseline.py`.
+//! 33 + 12 x 31-bit primes, one 33-bit special prime, dnum 13); `HEACCEL_BENCH_PARAMS=FILE`
+//! (a `.toml` or `.json` literal) adds a set named after the file's stem, with one rotation key
+//! (the eight-rotation benchmarks are left out there). `bash bench/compare_seal.sh` runs both
+//! beside `bench/seal_baseline.py`.
 
 use criterion::{criterion_group, BatchSize, Criterion};
 use heaccel_verification::ckks::{
     Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
+    ParametersLiteral,
 };
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 
-fn bench_preset(c: &mut Criterion, preset: &str) {
-    let params = Parameters::preset(preset).unwrap();
+fn bench_preset(c: &mut Criterion, preset: &str, params: &Parameters, many_rotations: bool) {
+    let params = params.clone();
+    for line in heaccel_verification::ckks::kernels::KernelReport::of(&params).summary() {
+        println!("kernels of {preset}: {line}");
+    }
     let mut keygen = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(1));
     let sk = keygen.gen_secret_key();
     let pk = keygen.gen_public_key(&sk).unwrap();
     let rlk = keygen.gen_relin_key(&sk).unwrap();
-    let steps: Vec<i64> = (1..=8).collect();
+    let steps: Vec<i64> = if many_rotations {
+        (1..=8).collect()
+    } else {
+        vec![1]
+    };
     let gks = keygen.gen_galois_keys(&sk, &steps, true).unwrap();
     let encoder = Encoder::new(&params);
     let mut encryptor = Encryptor::with_rng(
@@ -70,17 +81,19 @@ fn bench_preset(c: &mut Criterion, preset: &str) {
     g.bench_function(format!("conjugate/{preset}"), |b| {
         b.iter(|| evaluator.conjugate(&ct).unwrap())
     });
-    g.bench_function(format!("rotate_8_one_by_one/{preset}"), |b| {
-        b.iter(|| {
-            steps
-                .iter()
-                .map(|&s| evaluator.rotate(&ct, s).unwrap())
-                .collect::<Vec<_>>()
-        })
-    });
-    g.bench_function(format!("rotate_8_hoisted/{preset}"), |b| {
-        b.iter(|| evaluator.rotate_hoisted(&ct, &steps).unwrap())
-    });
+    if many_rotations {
+        g.bench_function(format!("rotate_8_one_by_one/{preset}"), |b| {
+            b.iter(|| {
+                steps
+                    .iter()
+                    .map(|&s| evaluator.rotate(&ct, s).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        });
+        g.bench_function(format!("rotate_8_hoisted/{preset}"), |b| {
+            b.iter(|| evaluator.rotate_hoisted(&ct, &steps).unwrap())
+        });
+    }
     g.bench_function(format!("decrypt_decode/{preset}"), |b| {
         b.iter(|| encoder.decode(&decryptor.decrypt(&ct).unwrap()).unwrap())
     });
@@ -93,7 +106,25 @@ fn benches(c: &mut Criterion) {
         "threads: {} (RAYON_NUM_THREADS sets it)",
         heaccel_verification::threads::current_threads()
     );
-    bench_preset(c, "spencnn-n14");
+    let n14 = Parameters::preset("spencnn-n14").unwrap();
+    bench_preset(c, "spencnn-n14", &n14, true);
+    if let Ok(path) = std::env::var("HEACCEL_BENCH_PARAMS") {
+        let path = std::path::Path::new(&path);
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("HEACCEL_BENCH_PARAMS {}: {e}", path.display()));
+        let literal = if path.extension().is_some_and(|e| e == "json") {
+            ParametersLiteral::from_json(&text)
+        } else {
+            ParametersLiteral::from_toml(&text)
+        };
+        let params = literal
+            .and_then(|l| l.build())
+            .unwrap_or_else(|e| panic!("HEACCEL_BENCH_PARAMS {}: {e}", path.display()));
+        let name = path
+            .file_stem()
+            .map_or("params".into(), |s| s.to_string_lossy());
+        bench_preset(c, &name, &params, false);
+    }
 }
 
 criterion_group!(ckks, benches);
