@@ -74,7 +74,7 @@ filter="ckks/(hmult_relin|rotate|rescale|conjugate|pmult|add)/"
 heaccel_run() {
   local round=$1 threads=$2 f="$logs/heaccel-$1-$2"
   local env=(RAYON_NUM_THREADS="$threads")
-  [ "$quick" = 0 ] && env+=(HEACCEL_BENCH_PARAMS=bench/params/seal-n16.toml)
+  [ "$quick" = 0 ] && env+=(HEACCEL_BENCH_PARAMS="$PWD/bench/params/seal-n16.toml")
   echo "round $round: heaccel, $threads thread(s) ..." >&2
   env "${env[@]}" cargo bench -q -p heaccel-verification --bench ckks -- "$filter" \
     --warm-up-time 1 --measurement-time 3 --noplot > "$f.log" 2>&1
@@ -92,11 +92,13 @@ PY
 
 # seal ROUND SET: SEAL's medians into $logs/seal-ROUND-SET.json
 seal_run() {
-  local round=$1 set=$2 log_n=14 scale=31 reps=20
-  [ "$set" = seal-n16 ] && { log_n=16; scale=50; reps=5; }
+  local round=$1 set=$2 log_n=14 scale=31 reps=20 sec=tc128
+  # SEAL's security table stops at N = 2^15 and refuses every N = 2^16 set; seal-n16 is inside
+  # the 128-bit bound heaccel checks (log2 PQ = 1320), so SEAL's check is turned off for it.
+  [ "$set" = seal-n16 ] && { log_n=16; scale=50; reps=5; sec=none; }
   echo "round $round: SEAL $set ..." >&2
   OMP_NUM_THREADS=1 "$py" bench/seal_baseline.py --log-n "$log_n" --primes "$(primes_of "$set")" \
-    --scale-bits "$scale" --reps "$reps" > "$logs/seal-$round-$set.json" 2> "$logs/seal-$round-$set.log"
+    --scale-bits "$scale" --reps "$reps" --sec-level "$sec" > "$logs/seal-$round-$set.json" 2> "$logs/seal-$round-$set.log"
 }
 
 for round in 1 2; do
