@@ -75,8 +75,9 @@ impl<R: RngCore + CryptoRng> Encryptor<R> {
                     p.add_assign(&e.p, pt_);
                     PolyQP { q, p }
                 });
-                let c1 = mod_down(&params, level, &halves[1])?;
-                let c0 = mod_down(&params, level, &halves[0])?;
+                let [h0, h1] = halves;
+                let c1 = mod_down(&params, level, h1)?;
+                let c0 = mod_down(&params, level, h0)?;
                 (c0, c1)
             }
             EncryptionKey::Secret(sk) => {

@@ -131,13 +131,16 @@ fn inner_product(
 
 /// `round(x / P)`: `(x - [x]_P) * P^-1` over `q_0 .. q_level`, with `[x]_P` the centered
 /// representative (exact conversion), so the division rounds rather than floors.
-/// Input and output in NTT form.
-pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly> {
+/// Input and output in NTT form; `x` is consumed (its `Q` limbs become the output).
+pub fn mod_down(params: &Parameters, level: usize, x: PolyQP) -> Result<RnsPoly> {
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
     let q_moduli = params.q_moduli(level);
     let p_moduli = params.p_moduli();
-    let mut xp = x.p.clone();
+    let PolyQP {
+        q: mut out,
+        p: mut xp,
+    } = x;
     xp.intt(pt);
     let conv = BasisConverter::new(&p_moduli, &q_moduli)?;
     let mut converted = RnsPoly::zero(level + 1, params.n(), false);
@@ -151,9 +154,19 @@ pub fn mod_down(params: &Parameters, level: usize, x: &PolyQP) -> Result<RnsPoly
         conv.convert_centered(&inputs, &mut outs);
     }
     converted.ntt(qt);
-    let mut out = x.q.clone();
-    out.sub_assign(&converted, qt);
-    out.mul_scalars(&params.p_inv_mod_q()[..=level], qt);
+    // out = (out - converted) * P^-1 mod q_i, one pass per limb.
+    out.limbs
+        .par_iter_mut()
+        .zip(&converted.limbs)
+        .zip(qt)
+        .zip(&params.p_inv_mod_q()[..=level])
+        .for_each(|(((o, c), t), &inv)| {
+            let m = *t.modulus();
+            let inv_s = m.shoup(inv);
+            for (x, &y) in o.iter_mut().zip(c) {
+                *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
+            }
+        });
     Ok(out)
 }
 
@@ -167,8 +180,8 @@ pub fn switch(
 ) -> Result<(RnsPoly, RnsPoly)> {
     let (x0, x1) = inner_product(params, level, digits, key);
     let (k0, k1) = rayon::join(
-        || mod_down(params, level, &x0),
-        || mod_down(params, level, &x1),
+        || mod_down(params, level, x0),
+        || mod_down(params, level, x1),
     );
     Ok((k0?, k1?))
 }
