@@ -3,14 +3,15 @@
 //! split). Keys and inputs come from seeded RNGs, so both runs see identical operands.
 
 use heaccel_verification::ckks::{
-    Ciphertext, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
+    Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
 };
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 
-/// Every operation that has a parallel loop, on fixed operands: its outputs in order.
-fn run_all(params: &Parameters, seed: u64) -> Vec<Ciphertext> {
+/// Every operation that has a parallel loop, on fixed operands: its outputs in order, the
+/// encoded plaintext's words and the decoding (with the secret key) of a product.
+fn run_all(params: &Parameters, seed: u64) -> (Vec<Ciphertext>, Vec<Vec<u64>>, Vec<Complex64>) {
     let mut keygen = KeyGenerator::with_rng(params, ChaCha20Rng::seed_from_u64(seed));
     let sk = keygen.gen_secret_key();
     let pk = keygen.gen_public_key(&sk).unwrap();
@@ -51,7 +52,11 @@ fn run_all(params: &Parameters, seed: u64) -> Vec<Ciphertext> {
         ev.neg(&a).unwrap(),
     ];
     out.extend(ev.rotate_hoisted(&a, &steps).unwrap());
-    out
+    let decryptor = Decryptor::new(params, &sk).unwrap();
+    let decoded = encoder
+        .decode(&decryptor.decrypt(&ev.rescale(&prod).unwrap()).unwrap())
+        .unwrap();
+    (out, pt.poly.limbs.clone(), decoded)
 }
 
 #[test]
@@ -63,9 +68,17 @@ fn one_thread_and_several_give_the_same_words() {
             .build()
             .unwrap()
     };
-    let single = pool(1).install(|| run_all(&params, 5));
+    let (single, single_pt, single_dec) = pool(1).install(|| run_all(&params, 5));
     for k in [2, 3] {
-        let multi = pool(k).install(|| run_all(&params, 5));
+        let (multi, multi_pt, multi_dec) = pool(k).install(|| run_all(&params, 5));
+        assert!(single_pt == multi_pt, "encoding differs on {k} threads");
+        assert!(
+            single_dec
+                .iter()
+                .zip(&multi_dec)
+                .all(|(a, b)| a.re.to_bits() == b.re.to_bits() && a.im.to_bits() == b.im.to_bits()),
+            "decoding differs on {k} threads"
+        );
         assert_eq!(single.len(), multi.len());
         for (i, (s, m)) in single.iter().zip(&multi).enumerate() {
             assert_eq!(s.parts.len(), m.parts.len(), "output {i}, {k} threads");

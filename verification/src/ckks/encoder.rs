@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use num_complex::Complex64;
+use rayon::prelude::*;
 
 use super::embedding::SpecialFft;
 use super::params::Parameters;
@@ -93,7 +94,7 @@ impl Encoder {
         let tables = &self.params.q_tables()[..=level];
         let mut poly = RnsPoly {
             limbs: tables
-                .iter()
+                .par_iter()
                 .map(|t| {
                     rounded
                         .iter()
@@ -130,14 +131,17 @@ impl Encoder {
             poly.limbs[0].iter().map(|&x| m.center(x) as f64).collect()
         } else {
             let basis = RnsBasis::new(&self.params.q_moduli(level))?;
-            let mut residues = vec![0u64; level + 1];
             (0..poly.n())
-                .map(|k| {
-                    for (r, limb) in residues.iter_mut().zip(&poly.limbs) {
-                        *r = limb[k];
-                    }
-                    basis.compose_centered_f64(&residues)
-                })
+                .into_par_iter()
+                .map_init(
+                    || vec![0u64; level + 1],
+                    |residues, k| {
+                        for (r, limb) in residues.iter_mut().zip(&poly.limbs) {
+                            *r = limb[k];
+                        }
+                        basis.compose_centered_f64(residues)
+                    },
+                )
                 .collect()
         };
         let scaled: Vec<f64> = coeffs.iter().map(|c| c / pt.scale).collect();
