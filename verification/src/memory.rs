@@ -13,7 +13,7 @@
 pub const MMAP_THRESHOLD_BYTES: i32 = 32 << 20;
 
 /// Keeps freed heap memory in the process for reuse (glibc: fixed `M_MMAP_THRESHOLD` of
-/// [`MMAP_THRESHOLD_BYTES`], no trimming). Returns whether the setting took effect; a no-op
+/// [`MMAP_THRESHOLD_BYTES`], no trimming, one arena for all threads). Returns whether the setting took effect; a no-op
 /// returning `false` on other C libraries. Call it once at program start, before threads.
 pub fn keep_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -23,7 +23,10 @@ pub fn keep_freed_memory() -> bool {
         unsafe {
             let mmap = libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
             let trim = libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-            mmap == 1 && trim == 1
+            // One arena: the pool threads' own arenas (64 MiB heaps) would still hand
+            // emptied heaps back to the kernel; a lock per allocation of whole limbs is cheap.
+            let arenas = libc::mallopt(libc::M_ARENA_MAX, 1);
+            mmap == 1 && trim == 1 && arenas == 1
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -157,16 +157,7 @@ impl Evaluator {
         }
         let mut parts = Vec::with_capacity(a.parts.len().max(b.parts.len()));
         for (x, y) in a.parts.iter().zip(&b.parts) {
-            let sum = if subtract {
-                RnsPoly::zip_map_checked(x, y, tables, |m, u, v| {
-                    reduce_once(u.wrapping_add(m.value()).wrapping_sub(v), m.value())
-                })
-            } else {
-                RnsPoly::zip_map_checked(x, y, tables, |m, u, v| {
-                    reduce_once(u.wrapping_add(v), m.value())
-                })
-            };
-            match sum {
+            match RnsPoly::add_or_sub_checked(x, y, tables, subtract) {
                 Some(s) => parts.push(s),
                 None => {
                     a.validate(&self.params)?;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use rayon::prelude::*;
 
+use crate::arith::modulus::reduce_once;
 use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
@@ -163,6 +164,35 @@ impl RnsPoly {
         tables: &[NttTable],
         f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) -> Option<RnsPoly> {
+        Self::zip_map_checked_on(a, b, tables, false, f)
+    }
+
+    /// `a + b` (or `a - b` when `subtract`) as [`RnsPoly::zip_map_checked`] does it, with the
+    /// loop compiled for AVX-512 or AVX2 where the CPU has them (the same words on every path).
+    pub fn add_or_sub_checked(
+        a: &RnsPoly,
+        b: &RnsPoly,
+        tables: &[NttTable],
+        subtract: bool,
+    ) -> Option<RnsPoly> {
+        if subtract {
+            Self::zip_map_checked_on(a, b, tables, true, |m, u, v| {
+                reduce_once(u.wrapping_add(m.value()).wrapping_sub(v), m.value())
+            })
+        } else {
+            Self::zip_map_checked_on(a, b, tables, true, |m, u, v| {
+                reduce_once(u.wrapping_add(v), m.value())
+            })
+        }
+    }
+
+    fn zip_map_checked_on(
+        a: &RnsPoly,
+        b: &RnsPoly,
+        tables: &[NttTable],
+        wide: bool,
+        f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
+    ) -> Option<RnsPoly> {
         assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
         let limbs: Option<Vec<Vec<u64>>> = a
             .limbs
@@ -171,17 +201,25 @@ impl RnsPoly {
             .zip(tables)
             .map(|((x, y), t)| {
                 let m = t.modulus();
-                let top = m.value() - 1;
-                // x >= q exactly when the top bit of x | (q - 1 - x) is set (q < 2^61).
-                let mut flags = 0u64;
-                let limb: Vec<u64> = x
-                    .iter()
-                    .zip(y)
-                    .map(|(&u, &v)| {
-                        flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
-                        f(m, u, v)
-                    })
-                    .collect();
+                let (limb, flags) = if wide {
+                    let mut limb = vec![0u64; x.len().min(y.len())];
+                    let flags = map2_checked_wide(m, x, y, &mut limb, &f);
+                    (limb, flags)
+                } else {
+                    // Kept as an iterator: LLVM leaves its u128 products scalar, which is
+                    // faster than the baseline vectorization a counted loop gets.
+                    let top = m.value() - 1;
+                    let mut flags = 0u64;
+                    let limb: Vec<u64> = x
+                        .iter()
+                        .zip(y)
+                        .map(|(&u, &v)| {
+                            flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+                            f(m, u, v)
+                        })
+                        .collect();
+                    (limb, flags)
+                };
                 (flags >> 63 == 0).then_some(limb)
             })
             .collect();
@@ -272,6 +310,73 @@ impl RnsPoly {
     }
 }
 
+/// `out[k] = f(m, x[k], y[k])`, returning the OR of `x | (q - 1 - x)` over both operands'
+/// words, whose top bit is set exactly when one of them is `>= q` (`q < 2^61`). Runs the loop
+/// compiled for AVX-512 or AVX2 where the CPU has them (the same words on every path: only the
+/// instruction set differs). For word-size arithmetic only: `u128` products compiled this way
+/// are slower than the baseline's.
+fn map2_checked_wide<F: Fn(&Modulus, u64, u64) -> u64>(
+    m: &Modulus,
+    x: &[u64],
+    y: &[u64],
+    out: &mut [u64],
+    f: &F,
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has avx512f, the only feature the function enables.
+            return unsafe { map2_checked_avx512(m, x, y, out, f) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has avx2, the only feature the function enables.
+            return unsafe { map2_checked_avx2(m, x, y, out, f) };
+        }
+    }
+    map2_checked_body(m, x, y, out, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn map2_checked_avx512<F: Fn(&Modulus, u64, u64) -> u64>(
+    m: &Modulus,
+    x: &[u64],
+    y: &[u64],
+    out: &mut [u64],
+    f: &F,
+) -> u64 {
+    map2_checked_body(m, x, y, out, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn map2_checked_avx2<F: Fn(&Modulus, u64, u64) -> u64>(
+    m: &Modulus,
+    x: &[u64],
+    y: &[u64],
+    out: &mut [u64],
+    f: &F,
+) -> u64 {
+    map2_checked_body(m, x, y, out, f)
+}
+
+#[inline(always)]
+fn map2_checked_body<F: Fn(&Modulus, u64, u64) -> u64>(
+    m: &Modulus,
+    x: &[u64],
+    y: &[u64],
+    out: &mut [u64],
+    f: &F,
+) -> u64 {
+    let top = m.value() - 1;
+    let mut flags = 0u64;
+    for ((o, &u), &v) in out.iter_mut().zip(x).zip(y) {
+        flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+        *o = f(m, u, v);
+    }
+    flags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +385,55 @@ mod tests {
     use crate::ntt::negacyclic_schoolbook;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn checked_sums_and_products_match_u128_and_flag_unreduced_words() {
+        let log_n = 7;
+        let tables: Vec<NttTable> = [30u32, 50, 60]
+            .iter()
+            .map(|&bits| NttTable::new(ntt_primes(bits, log_n, 1, &[]).unwrap()[0], log_n).unwrap())
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let poly = |rng: &mut ChaCha8Rng| RnsPoly {
+            limbs: tables
+                .iter()
+                .map(|t| {
+                    let q = t.modulus().value();
+                    // random words with the corners 0 and q - 1
+                    (0..128)
+                        .map(|k| match k % 9 {
+                            0 => 0,
+                            1 => q - 1,
+                            _ => rng.gen_range(0..q),
+                        })
+                        .collect()
+                })
+                .collect(),
+            ntt_form: true,
+        };
+        let (a, b) = (poly(&mut rng), poly(&mut rng));
+        let sum = RnsPoly::add_or_sub_checked(&a, &b, &tables, false).unwrap();
+        let diff = RnsPoly::add_or_sub_checked(&a, &b, &tables, true).unwrap();
+        let prod = RnsPoly::zip_map_checked(&a, &b, &tables, |m, u, v| m.mul(u, v)).unwrap();
+        for (i, t) in tables.iter().enumerate() {
+            let q = t.modulus().value() as u128;
+            for k in 0..128 {
+                let (x, y) = (a.limbs[i][k] as u128, b.limbs[i][k] as u128);
+                assert_eq!(sum.limbs[i][k] as u128, (x + y) % q);
+                assert_eq!(diff.limbs[i][k] as u128, (x + q - y) % q);
+                assert_eq!(prod.limbs[i][k] as u128, x * y % q);
+            }
+        }
+        // an unreduced word in either operand, first or last position, is flagged
+        for (which, pos) in [(0, 0), (1, 127), (0, 127)] {
+            let mut bad = if which == 0 { a.clone() } else { b.clone() };
+            bad.limbs[2][pos] = tables[2].modulus().value();
+            let (x, y) = if which == 0 { (&bad, &b) } else { (&a, &bad) };
+            assert!(RnsPoly::add_or_sub_checked(x, y, &tables, false).is_none());
+            assert!(RnsPoly::add_or_sub_checked(x, y, &tables, true).is_none());
+            assert!(RnsPoly::zip_map_checked(x, y, &tables, |m, u, v| m.mul(u, v)).is_none());
+        }
+    }
 
     #[test]
     fn ring_operations_match_limbwise_oracles() {
