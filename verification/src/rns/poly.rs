@@ -336,29 +336,26 @@ fn map2_checked_wide<F: Fn(&Modulus, u64, u64) -> u64>(
     map2_checked_body(m, x, y, out, f)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn map2_checked_avx512<F: Fn(&Modulus, u64, u64) -> u64>(
-    m: &Modulus,
-    x: &[u64],
-    y: &[u64],
-    out: &mut [u64],
-    f: &F,
-) -> u64 {
-    map2_checked_body(m, x, y, out, f)
+/// [`map2_checked_body`] compiled with the target feature `$feature` (call only where the CPU
+/// has it).
+macro_rules! map2_checked_for {
+    ($name:ident, $feature:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $name<F: Fn(&Modulus, u64, u64) -> u64>(
+            m: &Modulus,
+            x: &[u64],
+            y: &[u64],
+            out: &mut [u64],
+            f: &F,
+        ) -> u64 {
+            map2_checked_body(m, x, y, out, f)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn map2_checked_avx2<F: Fn(&Modulus, u64, u64) -> u64>(
-    m: &Modulus,
-    x: &[u64],
-    y: &[u64],
-    out: &mut [u64],
-    f: &F,
-) -> u64 {
-    map2_checked_body(m, x, y, out, f)
-}
+map2_checked_for!(map2_checked_avx512, "avx512f");
+map2_checked_for!(map2_checked_avx2, "avx2");
 
 #[inline(always)]
 fn map2_checked_body<F: Fn(&Modulus, u64, u64) -> u64>(
