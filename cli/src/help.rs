@@ -26,10 +26,18 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("ckks presets", &["heaccel ckks presets"]),
     (
+        "ckks kernels",
+        &[
+            "heaccel ckks kernels --preset n16-boot",
+            "heaccel --threads 1 ckks kernels --preset boot-test --allow-insecure --json",
+        ],
+    ),
+    (
         "ckks bootstrap",
         &[
             "heaccel ckks bootstrap --preset boot-test --allow-insecure",
             "heaccel ckks bootstrap --preset n16-boot --json",
+            "heaccel --threads 1 ckks bootstrap --preset n16-boot --json",
             "heaccel ckks bootstrap --preset boot-test --allow-insecure --slots 256 --arcsine-degree 5",
         ],
     ),
