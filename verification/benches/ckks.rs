@@ -17,11 +17,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 
 fn bench_preset(c: &mut Criterion, preset: &str, params: &Parameters, many_rotations: bool) {
-    let params = params.clone();
-    for line in heaccel_verification::ckks::kernels::KernelReport::of(&params).summary() {
+    for line in heaccel_verification::ckks::kernels::KernelReport::of(params).summary() {
         println!("kernels of {preset}: {line}");
     }
-    let mut keygen = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(1));
+    let mut keygen = KeyGenerator::with_rng(params, ChaCha20Rng::seed_from_u64(1));
     let sk = keygen.gen_secret_key();
     let pk = keygen.gen_public_key(&sk).unwrap();
     let rlk = keygen.gen_relin_key(&sk).unwrap();
@@ -31,15 +30,15 @@ fn bench_preset(c: &mut Criterion, preset: &str, params: &Parameters, many_rotat
         vec![1]
     };
     let gks = keygen.gen_galois_keys(&sk, &steps, true).unwrap();
-    let encoder = Encoder::new(&params);
+    let encoder = Encoder::new(params);
     let mut encryptor = Encryptor::with_rng(
-        &params,
+        params,
         EncryptionKey::Public(pk),
         ChaCha20Rng::seed_from_u64(2),
     )
     .unwrap();
-    let decryptor = Decryptor::new(&params, &sk).unwrap();
-    let evaluator = Evaluator::new(&params, Some(rlk), Some(gks)).unwrap();
+    let decryptor = Decryptor::new(params, &sk).unwrap();
+    let evaluator = Evaluator::new(params, Some(rlk), Some(gks)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let values: Vec<Complex64> = (0..params.max_slots())
         .map(|_| Complex64::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)))

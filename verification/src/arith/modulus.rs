@@ -44,14 +44,20 @@ pub fn reduce_once(x: u64, q: u64) -> u64 {
     x.min(x.wrapping_sub(q))
 }
 
+/// `x | (q - 1 - x)`, whose top bit is set exactly when `x >= q` (`1 <= q < 2^61`): `x` in
+/// `[q, 2^63)` wraps the difference, larger `x` has the bit itself. Branch-free, so an OR of
+/// it over a slice checks the slice in one vectorizable pass.
+#[inline(always)]
+pub fn unreduced_flag(x: u64, q: u64) -> u64 {
+    x | (q - 1).wrapping_sub(x)
+}
+
 /// Position of the first value `>= q` in `values`, or `None` when all are reduced
-/// (`q < 2^61`). The common all-reduced case is one branch-free, vectorizable pass: `x >= q`
-/// exactly when the top bit of `x | (q - 1 - x)` is set (`x` in `[q, 2^63)` wraps the
-/// difference; larger `x` has the bit itself).
+/// (`q < 2^61`). The common all-reduced case is one branch-free pass of [`unreduced_flag`].
 pub fn first_unreduced(values: &[u64], q: u64) -> Option<usize> {
     let flags = values
         .iter()
-        .fold(0u64, |acc, &x| acc | x | (q - 1).wrapping_sub(x));
+        .fold(0u64, |acc, &x| acc | unreduced_flag(x, q));
     if flags >> 63 == 0 {
         None
     } else {

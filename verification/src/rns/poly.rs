@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
 
 use crate::arith::modulus::reduce_once;
+use crate::arith::modulus::unreduced_flag;
 use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
@@ -130,30 +131,6 @@ impl RnsPoly {
             });
     }
 
-    /// `a + b` (or `a - b` when `subtract`) limb-wise into a new polynomial, both operands in the
-    /// same form.
-    pub fn add_or_sub(a: &RnsPoly, b: &RnsPoly, subtract: bool, tables: &[NttTable]) -> RnsPoly {
-        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
-        let limbs = a
-            .limbs
-            .iter()
-            .zip(&b.limbs)
-            .zip(tables)
-            .map(|((x, y), t)| {
-                let m = t.modulus();
-                if subtract {
-                    x.iter().zip(y).map(|(&u, &v)| m.sub(u, v)).collect()
-                } else {
-                    x.iter().zip(y).map(|(&u, &v)| m.add(u, v)).collect()
-                }
-            })
-            .collect();
-        RnsPoly {
-            limbs,
-            ntt_form: a.ntt_form,
-        }
-    }
-
     /// `f(a_k, b_k)` word by word into a new polynomial over `tables`' limbs, checking in the
     /// same pass that every word of `a` and `b` is reduced: `None` when one is not (the caller
     /// then reports it with [`RnsPoly::check_shape`]). `f` must accept any words without
@@ -208,13 +185,13 @@ impl RnsPoly {
                 } else {
                     // Kept as an iterator: LLVM leaves its u128 products scalar, which is
                     // faster than the baseline vectorization a counted loop gets.
-                    let top = m.value() - 1;
+                    let q = m.value();
                     let mut flags = 0u64;
                     let limb: Vec<u64> = x
                         .iter()
                         .zip(y)
                         .map(|(&u, &v)| {
-                            flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+                            flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
                             f(m, u, v)
                         })
                         .collect();
@@ -310,7 +287,7 @@ impl RnsPoly {
     }
 }
 
-/// `out[k] = f(m, x[k], y[k])`, returning the OR of `x | (q - 1 - x)` over both operands'
+/// `out[k] = f(m, x[k], y[k])`, returning the OR of [`unreduced_flag`] over both operands'
 /// words, whose top bit is set exactly when one of them is `>= q` (`q < 2^61`). Runs the loop
 /// compiled for AVX-512 or AVX2 where the CPU has them (the same words on every path: only the
 /// instruction set differs). For word-size arithmetic only: `u128` products compiled this way
@@ -365,10 +342,10 @@ fn map2_checked_body<F: Fn(&Modulus, u64, u64) -> u64>(
     out: &mut [u64],
     f: &F,
 ) -> u64 {
-    let top = m.value() - 1;
+    let q = m.value();
     let mut flags = 0u64;
     for ((o, &u), &v) in out.iter_mut().zip(x).zip(y) {
-        flags |= u | top.wrapping_sub(u) | v | top.wrapping_sub(v);
+        flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
         *o = f(m, u, v);
     }
     flags
