@@ -61,6 +61,14 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "accuracy",
+        &[
+            "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test",
+            "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test --activation relu-minimax:13 --per-class 100 --json",
+            "heaccel accuracy --model lenet --weights lenet.safetensors --data mnist --per-class 50",
+        ],
+    ),
+    (
         "verilog",
         &["heaccel verilog --block ntt --log-n 10 --lanes 8 --out ntt-rtl"],
     ),

@@ -1,6 +1,7 @@
 //! The library behind the `heaccel` command: each subcommand's work as a function that
 //! returns a serializable report, so that tests can check it without a terminal.
 
+pub mod accuracy;
 pub mod approx;
 pub mod bootstrap;
 pub mod ckks_report;

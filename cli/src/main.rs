@@ -43,6 +43,13 @@ enum Command {
     /// Compiles the network into one CKKS program at N = 2^14, encrypts the input, runs the
     /// program (on the accelerator's functional executor by default), decrypts and compares.
     Infer(heaccel_cli::infer::InferArgs),
+    /// Top-1 accuracy of a trained network on labelled images, ReLU exact or minimax.
+    ///
+    /// Loads the weights (safetensors, PyTorch names), reads the images (ImageFolder, CIFAR-10
+    /// binary or MNIST IDX) and classifies them with a multi-threaded f32 forward pass. With
+    /// `--activation relu-minimax:ALPHA` every ReLU is the composite minimax polynomial the
+    /// encrypted circuit evaluates, scaled by one bound per layer chosen on calibration images.
+    Accuracy(heaccel_cli::accuracy::AccuracyArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`, `heaccel verify core`).
@@ -433,6 +440,15 @@ fn run(cli: Cli) -> Result<()> {
                     r.summary.count,
                     r.tolerance
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Accuracy(args)) => {
+            let run = heaccel_cli::accuracy::accuracy_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                print!("{}", heaccel_cli::accuracy::format_accuracy(&run));
             }
             Ok(())
         }

@@ -4,7 +4,9 @@
 //! layers into CKKS operation graphs ([`pack`]), and whole networks compiled and simulated on
 //! an accelerator configuration ([`netsim`]).
 
+pub mod accuracy;
 pub mod bootsim;
+pub mod data;
 pub mod funcexec;
 pub mod funcops;
 pub mod infer;

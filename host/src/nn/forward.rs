@@ -106,6 +106,7 @@ fn run_list(
             Layer::Activation(act) => activation(act.function, x),
             Layer::Flatten => x.flattened(),
             Layer::Linear(linear) => fully_connected(linear, &x),
+            Layer::Downsample(d) => d.apply(&x),
             Layer::Residual(block) => {
                 let mut sum = run_list(&block.body, &format!("{path}.body"), x.clone(), record);
                 let shortcut = run_list(&block.shortcut, &format!("{path}.shortcut"), x, record);

@@ -18,6 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::shortcut::Downsample;
 use super::NnError;
 
 /// Largest feature map a network may produce (2^30 values, 8 GiB of `f64`): larger shapes are
@@ -587,11 +588,13 @@ pub enum Layer {
     Linear(Linear),
     /// `body(x) + shortcut(x)`.
     Residual(Residual),
+    /// Strided subsampling with zero channel padding (ResNet's option-A shortcut).
+    Downsample(Downsample),
 }
 
 impl Layer {
     /// Short kind name used in messages: `conv2d`, `batch_norm`, `avg_pool`, `max_pool`,
-    /// `activation`, `flatten`, `linear`, `residual`.
+    /// `activation`, `flatten`, `linear`, `residual`, `downsample`.
     pub fn kind(&self) -> &'static str {
         match self {
             Layer::Conv2d(_) => "conv2d",
@@ -604,6 +607,7 @@ impl Layer {
             Layer::Flatten => "flatten",
             Layer::Linear(_) => "linear",
             Layer::Residual(_) => "residual",
+            Layer::Downsample(_) => "downsample",
         }
     }
 
@@ -615,7 +619,7 @@ impl Layer {
             Layer::Activation(l) => &l.name,
             Layer::Linear(l) => &l.name,
             Layer::Residual(l) => &l.name,
-            Layer::Pool(_) | Layer::Flatten => "",
+            Layer::Pool(_) | Layer::Flatten | Layer::Downsample(_) => "",
         }
     }
 
@@ -637,6 +641,15 @@ impl Layer {
             }
             Layer::Flatten => Ok(Shape::flat(input.len())),
             Layer::Linear(l) => l.output_shape(input),
+            Layer::Downsample(d) => d.output_shape(input).ok_or_else(|| {
+                LayerProblem::field(
+                    "stride",
+                    format!(
+                        "stride {} must be >= 1 and the padded channel count must fit",
+                        d.stride
+                    ),
+                )
+            }),
             // Handled by the list walker (it needs the nested locations).
             Layer::Residual(_) => Ok(input),
         }
@@ -1099,7 +1112,7 @@ fn collect_parameters<'a>(layers: &'a [Layer], out: &mut Vec<Parameter<'a>>) {
                 collect_parameters(&r.body, out);
                 collect_parameters(&r.shortcut, out);
             }
-            Layer::Pool(_) | Layer::Flatten => {}
+            Layer::Pool(_) | Layer::Flatten | Layer::Downsample(_) => {}
         }
     }
 }
@@ -1195,7 +1208,7 @@ fn collect_parameters_mut<'a>(layers: &'a mut [Layer], out: &mut Vec<ParameterMu
                 collect_parameters_mut(&mut r.body, out);
                 collect_parameters_mut(&mut r.shortcut, out);
             }
-            Layer::Pool(_) | Layer::Flatten => {}
+            Layer::Pool(_) | Layer::Flatten | Layer::Downsample(_) => {}
         }
     }
 }

@@ -20,12 +20,16 @@
 //! assert_eq!(pass.output.data().len(), 10);
 //! ```
 
+pub mod cifar_resnet;
+pub mod fast;
 pub mod fold;
 pub mod forward;
 pub mod ir;
+pub mod shortcut;
 pub mod weights;
 pub mod zoo;
 
+pub use cifar_resnet::CifarResNet;
 pub use fold::fold_batch_norm;
 pub use forward::{forward, infer, ForwardPass, LayerOutput};
 pub use ir::{
@@ -33,6 +37,7 @@ pub use ir::{
     Linear, Network, Parameter, ParameterMut, ParameterRole, PlacedLayer, Pool, PoolKind, Residual,
     Shape,
 };
+pub use shortcut::Downsample;
 pub use weights::WeightsError;
 
 use thiserror::Error;

@@ -744,6 +744,13 @@ impl Walker<'_> {
                 Layer::BatchNorm(_) => {
                     return Err(unsupported("batch norm left after folding"));
                 }
+                Layer::Downsample(_) => {
+                    return Err(unsupported(
+                        "the option-A downsampling shortcut (strided subsampling with zero \
+                         channels) is not packed yet: simulate the zoo's resnet20, whose \
+                         downsampling shortcuts are 1x1 convolutions",
+                    ));
+                }
                 Layer::Residual(block) => {
                     let last_body_conv = last_conv_path(&block.body, &format!("{path}.body"));
                     let start = base + depth;

@@ -1,0 +1,375 @@
+//! `heaccel accuracy`: top-1 accuracy of a trained network on a labelled dataset, with ReLU
+//! exact or as the composite minimax polynomial of the encrypted circuit
+//! ([`heaccel_host::accuracy`]).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use heaccel_host::accuracy::{
+    bounds_with_margin, calibrate, evaluate, AccuracyReport, MinimaxRelu, ReluChoice,
+};
+use heaccel_host::data::{Dataset, LoadOptions, Normalization};
+use heaccel_host::nn::fast::FastNetwork;
+use heaccel_host::nn::weights::load_safetensors;
+use heaccel_host::nn::{zoo, CifarResNet, Network};
+use serde::Serialize;
+
+use crate::plot::write_whole;
+use crate::progress;
+
+/// Default images per class of the calibration set.
+pub const CALIBRATION_PER_CLASS: usize = 100;
+
+/// `heaccel accuracy` options.
+#[derive(Debug, Clone, Args)]
+pub struct AccuracyArgs {
+    /// The network: resnet20, resnet32, resnet44, resnet56 (the CIFAR-10 ResNets with option-A
+    /// shortcuts, PyTorch names as in akamaster/pytorch_resnet_cifar10), or lenet, vgg5, hefnet
+    /// (the zoo's).
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// Trained weights: safetensors with PyTorch `state_dict` names.
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Test images: an ImageFolder (class folders of JPEG/PNG), a CIFAR-10 `.bin` batch (or a
+    /// folder of data_batch_*.bin), or a folder with MNIST idx3/idx1 files (gzipped or not).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Only the first K images of each class (by sorted file name; file order for binary
+    /// formats).
+    #[arg(long, value_name = "K")]
+    pub per_class: Option<usize>,
+    /// ReLU as `relu` (exact) or `relu-minimax:ALPHA` (the composite minimax polynomial of
+    /// precision ALPHA in 4..=14, input scaled by one bound B per layer).
+    #[arg(long, default_value = "relu", value_name = "FN")]
+    pub activation: String,
+    /// Images the minimax bounds B are chosen on (each layer's largest |x| there, times
+    /// --bound-margin). Default: the `train` folder beside --data when --data is a folder
+    /// named `test`.
+    #[arg(long, value_name = "DIR")]
+    pub calibration: Option<PathBuf>,
+    /// Images per class of the calibration set.
+    #[arg(long, default_value_t = CALIBRATION_PER_CLASS, value_name = "K")]
+    pub calibration_per_class: usize,
+    /// B = margin x the largest calibration |x| of the layer (>= 1). The default 1.5 keeps
+    /// test inputs inside [-B, B] (ResNet-20 on CIFAR-10 JPEG, 100 images per class: margin 1
+    /// left 0.0006 % of ReLU inputs outside and 14 of 1,000 images with non-finite logits).
+    #[arg(long, default_value_t = 1.5, value_name = "M")]
+    pub bound_margin: f64,
+    /// Design the minimax composite for [EPS, 1] instead of its alpha's default interval
+    /// (same degrees: a wider interval costs precision); a number in (0, 1) or `2^-K`.
+    #[arg(long, value_name = "EPS", value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// Per-channel mean after scaling pixels to [0, 1], comma-separated. Default: ImageNet's
+    /// (0.485,0.456,0.406) for the CIFAR ResNets (as they were trained), 0 otherwise.
+    #[arg(
+        long,
+        value_name = "M,M,M",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    pub mean: Option<Vec<f32>>,
+    /// Per-channel standard deviation, comma-separated. Default: ImageNet's (0.229,0.224,0.225)
+    /// for the CIFAR ResNets, 1 otherwise.
+    #[arg(
+        long,
+        value_name = "S,S,S",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    pub std: Option<Vec<f32>>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to FILE (whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// What `heaccel accuracy --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccuracyRun {
+    /// The network.
+    pub model: String,
+    /// The weights file.
+    pub weights: PathBuf,
+    /// The dataset.
+    pub data: PathBuf,
+    /// Its format.
+    pub format: String,
+    /// `--per-class`.
+    pub per_class: Option<usize>,
+    /// The normalization applied.
+    pub normalization: Normalization,
+    /// `relu` or `relu-minimax:ALPHA`.
+    pub activation: String,
+    /// Correct top-1 predictions.
+    pub correct: usize,
+    /// Images.
+    pub total: usize,
+    /// `correct / total`.
+    pub top1: f64,
+    /// For minimax runs: the calibration set, its size and the margin.
+    pub calibration: Option<Calibration>,
+    /// ReLU inputs outside `[-B, B]` over all layers and images (minimax runs).
+    pub outside_bound: u64,
+    /// ReLU inputs with `|x| / B < eps` (minimax runs).
+    pub below_eps: u64,
+    /// ReLU inputs over all layers and images.
+    pub relu_values: u64,
+    /// Wall-clock seconds of the evaluation (not calibration or loading).
+    pub seconds: f64,
+    /// Images per second.
+    pub images_per_second: f64,
+    /// Threads.
+    pub threads: usize,
+    /// CPU model.
+    pub cpu: String,
+    /// The full report: per class, per activation layer, the approximation.
+    pub report: AccuracyReport,
+}
+
+/// Where the bounds came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    /// The calibration images.
+    pub data: PathBuf,
+    /// Their number.
+    pub images: usize,
+    /// The margin.
+    pub margin: f64,
+}
+
+/// `2^-K` or a number, in (0, 1).
+fn parse_eps(s: &str) -> Result<f64, String> {
+    let value = match s.strip_prefix("2^") {
+        Some(k) => k
+            .parse::<i32>()
+            .map(|k| 2f64.powi(k))
+            .map_err(|_| format!("'{s}': expected 2^-K with K an integer"))?,
+        None => s
+            .parse::<f64>()
+            .map_err(|_| format!("'{s}': expected a number in (0, 1) or 2^-K"))?,
+    };
+    if !(value > 0.0 && value < 1.0) {
+        return Err(format!("'{s}' = {value}: expected a number in (0, 1)"));
+    }
+    Ok(value)
+}
+
+enum Model {
+    Cifar(CifarResNet),
+    Zoo(zoo::ZooModel),
+}
+
+fn parse_model(name: &str) -> Result<Model> {
+    if let Ok(m) = name.parse::<CifarResNet>() {
+        return Ok(Model::Cifar(m));
+    }
+    match name.parse::<zoo::ZooModel>() {
+        Ok(zoo::ZooModel::Resnet20(_)) | Err(_) => bail!(
+            "--model: unknown network '{name}' (expected one of: {}, lenet, vgg5, hefnet)",
+            CifarResNet::NAMES.join(", ")
+        ),
+        Ok(m) => Ok(Model::Zoo(m)),
+    }
+}
+
+fn normalization(args: &AccuracyArgs, model: &Model, channels: usize) -> Result<Normalization> {
+    let default = match model {
+        Model::Cifar(_) => Normalization::imagenet(),
+        Model::Zoo(_) => Normalization::identity(channels),
+    };
+    let n = Normalization {
+        mean: args.mean.clone().unwrap_or(default.mean),
+        std: args.std.clone().unwrap_or(default.std),
+    };
+    n.check(channels).context("--mean/--std")?;
+    Ok(n)
+}
+
+/// The calibration folder: `--calibration`, else `train` beside a `test` --data.
+fn calibration_dir(args: &AccuracyArgs) -> Result<PathBuf> {
+    if let Some(dir) = &args.calibration {
+        return Ok(dir.clone());
+    }
+    let sibling = (args.data.file_name().is_some_and(|n| n == "test"))
+        .then(|| args.data.with_file_name("train"))
+        .filter(|p| p.is_dir());
+    sibling.with_context(|| {
+        format!(
+            "--activation {}: the minimax bounds need calibration images: pass --calibration DIR \
+             (there is no `train` folder beside {})",
+            args.activation,
+            args.data.display()
+        )
+    })
+}
+
+fn load_network(model: &Model, weights: &Path) -> Result<Network> {
+    let mut network = match model {
+        Model::Cifar(m) => m.architecture(),
+        Model::Zoo(m) => zoo::architecture(*m)?,
+    };
+    load_safetensors(&mut network, weights)?;
+    Ok(network)
+}
+
+/// Runs `heaccel accuracy`; progress bars on stderr when `show_progress`.
+pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<AccuracyRun> {
+    let model = parse_model(&args.model)?;
+    let relu: ReluChoice = args
+        .activation
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--activation {e}"))?;
+    if !(args.bound_margin.is_finite() && args.bound_margin >= 1.0) {
+        bail!(
+            "--bound-margin {}: expected a number >= 1",
+            args.bound_margin
+        );
+    }
+    if args.per_class == Some(0) || args.calibration_per_class == 0 {
+        bail!("--per-class and --calibration-per-class must be >= 1");
+    }
+    let network = load_network(&model, &args.weights)?;
+    let fast = FastNetwork::new(&network)?;
+    let shape = network.input_shape;
+    let norm = normalization(args, &model, shape.channels)?;
+    let load = |dir: &Path, per_class: Option<usize>| -> Result<Dataset> {
+        Ok(Dataset::open(dir, LoadOptions { shape, per_class })?)
+    };
+    let dataset = load(&args.data, args.per_class)?;
+    let bar = |len: usize, what: &str| {
+        if show_progress {
+            progress::bar(len as u64, what)
+        } else {
+            indicatif::ProgressBar::hidden()
+        }
+    };
+    let (minimax, calibration) = match relu {
+        ReluChoice::Exact if args.eps.is_some() => {
+            bail!("--eps needs --activation relu-minimax:ALPHA")
+        }
+        ReluChoice::Exact => (None, None),
+        ReluChoice::Minimax { alpha } => {
+            let dir = calibration_dir(args)?;
+            let calib = load(&dir, Some(args.calibration_per_class))?;
+            let b = bar(calib.len(), "calibrating");
+            let max_abs = calibrate(&fast, &calib, &norm, &|n| b.set_position(n as u64))?;
+            b.finish_and_clear();
+            let bounds = bounds_with_margin(&max_abs, args.bound_margin);
+            (
+                Some(MinimaxRelu::new(alpha, args.eps, bounds)?),
+                Some(Calibration {
+                    data: dir,
+                    images: calib.len(),
+                    margin: args.bound_margin,
+                }),
+            )
+        }
+    };
+    let b = bar(dataset.len(), "classifying");
+    let start = Instant::now();
+    let report = evaluate(&fast, &dataset, &norm, minimax.as_ref(), &|n| {
+        b.set_position(n as u64)
+    })?;
+    let seconds = start.elapsed().as_secs_f64();
+    b.finish_and_clear();
+    let run = AccuracyRun {
+        model: args.model.clone(),
+        weights: args.weights.clone(),
+        data: args.data.clone(),
+        format: dataset.format.to_string(),
+        per_class: args.per_class,
+        normalization: norm,
+        activation: relu.to_string(),
+        correct: report.correct,
+        total: report.total,
+        top1: report.top1,
+        calibration,
+        outside_bound: report.outside(),
+        below_eps: report.below_eps(),
+        relu_values: report.values(),
+        seconds,
+        images_per_second: report.total as f64 / seconds.max(1e-9),
+        threads: rayon::current_num_threads(),
+        cpu: heaccel_verification::ckks::kernels::cpu_model(),
+        report,
+    };
+    if let Some(out) = &args.out {
+        write_whole(out, &(serde_json::to_string_pretty(&run)? + "\n"))?;
+    }
+    Ok(run)
+}
+
+/// The human-readable report.
+pub fn format_accuracy(run: &AccuracyRun) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} on {} ({}, {} images), ReLU {}",
+        run.model,
+        run.data.display(),
+        run.format,
+        run.total,
+        run.activation
+    );
+    let _ = writeln!(
+        s,
+        "top-1: {} / {} = {:.2} %",
+        run.correct,
+        run.total,
+        100.0 * run.top1
+    );
+    if let (Some(m), Some(c)) = (&run.report.minimax, &run.calibration) {
+        let _ = writeln!(
+            s,
+            "minimax: alpha {} (degrees {:?}, depth {}), sign error {:.2e} on [2^{}, 1]; bounds B \
+             from {} images of {} (margin {})",
+            m.alpha,
+            m.degrees,
+            m.relu_depth,
+            m.sign_error,
+            m.log2_eps,
+            c.images,
+            c.data.display(),
+            c.margin
+        );
+        let share = |n: u64| 100.0 * n as f64 / run.relu_values.max(1) as f64;
+        let _ = writeln!(
+            s,
+            "ReLU inputs: {} outside [-B, B] ({:.4} %), {} with |x|/B < eps ({:.2} %)",
+            run.outside_bound,
+            share(run.outside_bound),
+            run.below_eps,
+            share(run.below_eps)
+        );
+    }
+    if run.report.non_finite > 0 {
+        let _ = writeln!(
+            s,
+            "{} images had non-finite logits (counted wrong)",
+            run.report.non_finite
+        );
+    }
+    let _ = writeln!(s, "per class:");
+    for c in &run.report.per_class {
+        let _ = writeln!(
+            s,
+            "  {:<12} {:>5} / {:<5} {:6.2} %",
+            c.class,
+            c.correct,
+            c.total,
+            100.0 * c.correct as f64 / c.total.max(1) as f64
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{:.1} s, {:.0} images/s on {} threads ({})",
+        run.seconds, run.images_per_second, run.threads, run.cpu
+    );
+    s
+}
