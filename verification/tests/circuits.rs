@@ -176,6 +176,35 @@ fn relu_alpha_13_decrypts_to_relu_within_the_promise() {
 }
 
 #[test]
+fn relu_scaled_lands_its_multiplier_without_a_level() {
+    let mut f = fixture();
+    let act = MinimaxActivation::new(CompositeSign::for_alpha(8, None).unwrap()).unwrap();
+    let t = values(5, f.params.max_slots(), 1.0);
+    let ct = f.encrypt(&t);
+    let (plain_relu, relu_counts) = act.relu(&f.evaluator, &ct).unwrap();
+    let (same, _) = act.relu_scaled(&f.evaluator, &ct, 1.0).unwrap();
+    assert_eq!(same, plain_relu, "multiplier 1 is relu itself");
+    for multiplier in [0.37, 2.5, -1.25] {
+        let (out, counts) = act.relu_scaled(&f.evaluator, &ct, multiplier).unwrap();
+        assert_eq!(
+            out.level(),
+            plain_relu.level(),
+            "no extra level for {multiplier}"
+        );
+        assert_eq!(out.scale, plain_relu.scale);
+        assert_eq!(counts.const_mults, relu_counts.const_mults + 1);
+        assert_eq!(counts.ct_mults, relu_counts.ct_mults);
+        let got = f.decrypt(&out);
+        let want: Vec<f64> = t.iter().map(|&v| multiplier * act.relu_plain(v)).collect();
+        let noise = worst(&got, &want);
+        assert!(noise < 2f64.powi(-25), "multiplier {multiplier}: {noise:e}");
+    }
+    for bad in [0.0, f64::NAN, f64::INFINITY] {
+        assert!(act.relu_scaled(&f.evaluator, &ct, bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn max_pool_2x2_alpha_13_decrypts_to_the_window_max() {
     let mut f = fixture();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(13, None).unwrap()).unwrap();

@@ -21,7 +21,7 @@
 //! max ([`max_error_bound`]); in the original units both are multiplied by the normalizing
 //! bound (`B` for ReLU, `2B` for max of values in `[-B, B]`).
 
-use crate::ckks::{Ciphertext, Evaluator};
+use crate::ckks::{Ciphertext, CkksOps, Evaluator};
 use crate::minimax::CompositeSign;
 use crate::{Error, Result};
 
@@ -86,12 +86,12 @@ impl SignCircuit {
 
     /// Evaluates the circuit on `t` (messages in `[-1, 1]`); the result is at scale
     /// `out_scale`, `depth()` levels lower.
-    pub fn evaluate(
+    pub fn evaluate<B: CkksOps + ?Sized>(
         &self,
-        eval: &Evaluator,
+        eval: &B,
         t: &Ciphertext,
         out_scale: f64,
-    ) -> Result<(Ciphertext, OpCounts)> {
+    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
         let mut counts = OpCounts::default();
         let mut y = t.clone();
         for (_, plan) in &self.stages {
@@ -223,10 +223,41 @@ impl MinimaxActivation {
     }
 
     /// `ReLU(t)` slot-wise for `|t| <= 1`; `relu_depth()` levels below `t`.
-    pub fn relu(&self, eval: &Evaluator, t: &Ciphertext) -> Result<(Ciphertext, OpCounts)> {
+    pub fn relu<B: CkksOps + ?Sized>(
+        &self,
+        eval: &B,
+        t: &Ciphertext,
+    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+        self.relu_scaled(eval, t, 1.0)
+    }
+
+    /// `multiplier * ReLU(t)` slot-wise for `|t| <= 1`, at the depth of [`Self::relu`]: the
+    /// multiplier lands on `t`'s branch, which has levels to spare while the sign is evaluated
+    /// (a constant product and a rescale there, none on the critical path). With multiplier 1
+    /// it is [`Self::relu`] exactly. Lets a network change its activations' normalizing bound
+    /// from one ReLU to the next without spending a level.
+    pub fn relu_scaled<B: CkksOps + ?Sized>(
+        &self,
+        eval: &B,
+        t: &Ciphertext,
+        multiplier: f64,
+    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+        if !(multiplier.is_finite() && multiplier != 0.0) {
+            return Err(Error::InvalidParameter {
+                field: "multiplier".into(),
+                reason: format!("{multiplier}: expected a finite nonzero number"),
+            }
+            .into());
+        }
         let scale = eval.params().default_scale();
         let (h, mut counts) = self.half_step.evaluate(eval, t, scale)?;
-        let t_low = eval.drop_level(t, h.level())?;
+        let t_low = if multiplier == 1.0 {
+            eval.drop_level(t, h.level())?
+        } else {
+            counts.const_mults += 1;
+            counts.rescales += 1;
+            mul_const_landing(eval, t, multiplier, h.level(), t.scale)?
+        };
         let out = eval.rescale(&eval.mul_relin(&t_low, &h)?)?;
         counts.ct_mults += 1;
         counts.rescales += 1;
@@ -236,12 +267,12 @@ impl MinimaxActivation {
 
     /// `max(a, b)` slot-wise for `|a|, |b| <= 1/2` (same level and scale); `max_depth()`
     /// levels below them.
-    pub fn max(
+    pub fn max<B: CkksOps + ?Sized>(
         &self,
-        eval: &Evaluator,
+        eval: &B,
         a: &Ciphertext,
         b: &Ciphertext,
-    ) -> Result<(Ciphertext, OpCounts)> {
+    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
         let scale = eval.params().default_scale();
         let diff = eval.sub(a, b)?;
         let (h, mut counts) = self.half_sign.evaluate(eval, &diff, scale)?;
@@ -260,13 +291,13 @@ impl MinimaxActivation {
     }
 
     /// `max` of two ciphertexts at any levels/scales: the higher one is aligned to the other.
-    fn max_aligned(
+    fn max_aligned<B: CkksOps + ?Sized>(
         &self,
-        eval: &Evaluator,
+        eval: &B,
         a: &Ciphertext,
         b: &Ciphertext,
         counts: &mut OpCounts,
-    ) -> Result<Ciphertext> {
+    ) -> std::result::Result<Ciphertext, B::Error> {
         let (a, b) = if a.level() > b.level() {
             (align(eval, a, b.level(), b.scale, counts)?, b.clone())
         } else {
@@ -282,24 +313,28 @@ impl MinimaxActivation {
     /// (`0 <= dx, dy < kernel`, indices mod the slot count). Needs Galois keys for left
     /// rotations by `1, width` (and `2, 2 width` for kernel 3). Depth: `2 max_depth()` for
     /// kernel 2, `4 max_depth()` for kernel 3.
-    pub fn max_pool(
+    pub fn max_pool<B: CkksOps + ?Sized>(
         &self,
-        eval: &Evaluator,
+        eval: &B,
         x: &Ciphertext,
         kernel: usize,
         width: usize,
-    ) -> Result<(Ciphertext, OpCounts)> {
+    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
         if !(kernel == 2 || kernel == 3) || width == 0 {
             return Err(Error::InvalidParameter {
                 field: "kernel".into(),
                 reason: format!(
                     "kernel {kernel}, width {width}: expected kernel 2 or 3, width >= 1"
                 ),
-            });
+            }
+            .into());
         }
         let mut counts = OpCounts::default();
         // one direction: max over x, rot(x, s), (rot(x, 2s))
-        let reduce = |v: &Ciphertext, step: usize, counts: &mut OpCounts| -> Result<Ciphertext> {
+        let reduce = |v: &Ciphertext,
+                      step: usize,
+                      counts: &mut OpCounts|
+         -> std::result::Result<Ciphertext, B::Error> {
             let r1 = eval.rotate(v, step as i64)?;
             counts.rotations += 1;
             let m = self.max_aligned(eval, v, &r1, counts)?;
