@@ -182,16 +182,20 @@ fn relu_scaled_lands_its_multiplier_without_a_level() {
     let t = values(5, f.params.max_slots(), 1.0);
     let ct = f.encrypt(&t);
     let (plain_relu, relu_counts) = act.relu(&f.evaluator, &ct).unwrap();
-    let (same, _) = act.relu_scaled(&f.evaluator, &ct, 1.0).unwrap();
-    assert_eq!(same, plain_relu, "multiplier 1 is relu itself");
-    for multiplier in [0.37, 2.5, -1.25] {
+    let delta = f.params.default_scale();
+    assert_ne!(plain_relu.scale, delta, "relu leaves t.scale * Delta / q");
+    for multiplier in [1.0, 0.37, 2.5, -1.25] {
         let (out, counts) = act.relu_scaled(&f.evaluator, &ct, multiplier).unwrap();
         assert_eq!(
             out.level(),
             plain_relu.level(),
             "no extra level for {multiplier}"
         );
-        assert_eq!(out.scale, plain_relu.scale);
+        assert!(
+            ((out.scale - delta) / delta).abs() < 1e-12,
+            "{multiplier}: scale {} vs {delta}",
+            out.scale
+        );
         assert_eq!(counts.const_mults, relu_counts.const_mults + 1);
         assert_eq!(counts.ct_mults, relu_counts.ct_mults);
         let got = f.decrypt(&out);

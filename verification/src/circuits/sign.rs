@@ -228,14 +228,23 @@ impl MinimaxActivation {
         eval: &B,
         t: &Ciphertext,
     ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
-        self.relu_scaled(eval, t, 1.0)
+        let scale = eval.params().default_scale();
+        let (h, mut counts) = self.half_step.evaluate(eval, t, scale)?;
+        let t_low = eval.drop_level(t, h.level())?;
+        let out = eval.rescale(&eval.mul_relin(&t_low, &h)?)?;
+        counts.ct_mults += 1;
+        counts.rescales += 1;
+        counts.depth += 1;
+        Ok((out, counts))
     }
 
-    /// `multiplier * ReLU(t)` slot-wise for `|t| <= 1`, at the depth of [`Self::relu`]: the
+    /// `multiplier * ReLU(t)` slot-wise for `|t| <= 1`, at the depth of [`Self::relu`] and at
+    /// the parameters' default scale (where [`Self::relu`] leaves `t.scale * Delta / q`): the
     /// multiplier lands on `t`'s branch, which has levels to spare while the sign is evaluated
-    /// (a constant product and a rescale there, none on the critical path). With multiplier 1
-    /// it is [`Self::relu`] exactly. Lets a network change its activations' normalizing bound
-    /// from one ReLU to the next without spending a level.
+    /// (one constant product and rescale there, none on the critical path), at the scale the
+    /// final rescale divides away. Lets a network change its activations' normalizing bound
+    /// from one ReLU to the next without spending a level, and keeps every ReLU's output at one
+    /// scale, so outputs of different branches add.
     pub fn relu_scaled<B: CkksOps + ?Sized>(
         &self,
         eval: &B,
@@ -251,16 +260,12 @@ impl MinimaxActivation {
         }
         let scale = eval.params().default_scale();
         let (h, mut counts) = self.half_step.evaluate(eval, t, scale)?;
-        let t_low = if multiplier == 1.0 {
-            eval.drop_level(t, h.level())?
-        } else {
-            counts.const_mults += 1;
-            counts.rescales += 1;
-            mul_const_landing(eval, t, multiplier, h.level(), t.scale)?
-        };
+        let q = eval.params().q_tables()[h.level()].modulus().value() as f64;
+        let t_low = mul_const_landing(eval, t, multiplier, h.level(), q * scale / h.scale)?;
         let out = eval.rescale(&eval.mul_relin(&t_low, &h)?)?;
+        counts.const_mults += 1;
         counts.ct_mults += 1;
-        counts.rescales += 1;
+        counts.rescales += 2;
         counts.depth += 1;
         Ok((out, counts))
     }
