@@ -6,7 +6,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageReader};
+use image::{DynamicImage, ImageFormat, ImageReader};
 use rayon::prelude::*;
 
 use super::{list_dir, read_limited, DataError, DataFormat, Dataset, LoadOptions, Sample};
@@ -88,6 +88,11 @@ pub fn decode(file: &Path, shape: Shape) -> Result<Vec<u8>, DataError> {
     let reader = ImageReader::new(Cursor::new(&bytes))
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?;
+    if reader.format() == Some(ImageFormat::Jpeg) && !jpeg_complete(&bytes) {
+        return Err(bad(
+            "the JPEG data ends before its end-of-image marker (a truncated file)".to_string(),
+        ));
+    }
     let (got_width, got_height) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
     let (width, height) = (shape.width as u32, shape.height as u32);
     if (got_width, got_height) != (width, height) {
@@ -110,6 +115,58 @@ pub fn decode(file: &Path, shape: Shape) -> Result<Vec<u8>, DataError> {
             shape.channels
         ))
     })
+}
+
+/// Whether JPEG `bytes` run to the image's end-of-image marker (EOI). The decoder fills the
+/// missing part of a JPEG cut short in its entropy-coded data with made-up pixels, without an
+/// error, so a truncated file would be classified silently. Walks the marker segments from SOI
+/// (each skipped by its length, so a thumbnail inside APP1 is skipped whole) and the
+/// entropy-coded data after each SOS (where a 0xFF byte is stuffed as `FF 00` or starts a
+/// restart marker) up to EOI; bytes after EOI are allowed.
+fn jpeg_complete(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        // a marker: 0xFF, any 0xFF fill bytes, then its code
+        if bytes.get(i) != Some(&0xFF) {
+            return false;
+        }
+        while bytes.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&code) = bytes.get(i) else {
+            return false;
+        };
+        i += 1;
+        match code {
+            0xD9 => return true,
+            // standalone markers: TEM, RST0..RST7
+            0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let Some(&[high, low]) = bytes.get(i..i + 2) else {
+                    return false;
+                };
+                let length = usize::from(u16::from_be_bytes([high, low]));
+                if length < 2 {
+                    return false;
+                }
+                i += length;
+                if code == 0xDA {
+                    // entropy-coded data, up to the next marker that is not stuffing or RSTn
+                    loop {
+                        match bytes.get(i..i + 2) {
+                            None => return false,
+                            Some([0xFF, 0x00]) | Some([0xFF, 0xD0..=0xD7]) => i += 2,
+                            Some([0xFF, _]) => break,
+                            Some(_) => i += 1,
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn to_chw(image: &DynamicImage, channels: usize) -> Option<Vec<u8>> {

@@ -1,0 +1,574 @@
+//! `heaccel accuracy`: the JSON report on generated images and seeded weights, on the real
+//! CIFAR-10 JPEG test images with the trained ResNet-20 of `../shared/data` (skipped with a
+//! notice when absent), exact and minimax ReLU, and bad input (clear errors, exit code 2, no
+//! panic, no `--out` file).
+
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use heaccel_host::nn::weights::{init_seeded, to_safetensors_bytes, WeightDtype};
+use heaccel_host::nn::{CifarResNet, Conv2d, Layer, Network};
+use serde_json::Value;
+
+fn heaccel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heaccel"))
+        .args(args)
+        .output()
+        .expect("the heaccel binary runs")
+}
+
+/// Runs a successful `heaccel accuracy ... --json` and returns its JSON.
+fn accuracy_json(args: &[&str]) -> Value {
+    let mut all = vec!["accuracy"];
+    all.extend(args);
+    all.push("--json");
+    let out = heaccel(&all);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs a failing `heaccel accuracy ...` with `--out FILE`: exit code 2, no panic, no file
+/// (nor its partial). Returns stderr.
+fn failure(args: &[&str], out: &Path) -> String {
+    let mut all = vec!["accuracy"];
+    all.extend(args);
+    all.extend(["--json", "--out", out.to_str().unwrap()]);
+    let o = heaccel(&all);
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{all:?} should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "{all:?} panicked: {stderr}");
+    assert!(stderr.starts_with("error: "), "{all:?}: {stderr}");
+    assert!(o.stdout.is_empty(), "{all:?} printed a report");
+    assert!(!out.exists(), "{all:?} wrote {}", out.display());
+    assert!(
+        !out.with_extension("json.partial").exists(),
+        "{all:?} left a partial file"
+    );
+    stderr
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heaccel-accuracy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+// ------------------------------------------------------------- fixtures
+
+/// A network's seeded parameters as a safetensors file (F32, PyTorch names).
+fn write_weights(network: &mut Network, file: &Path) {
+    init_seeded(network, 7);
+    std::fs::write(
+        file,
+        to_safetensors_bytes(network, WeightDtype::F32).unwrap(),
+    )
+    .unwrap();
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// An 8-bit RGB PNG written by hand (stored deflate blocks), `rgb` row-major interleaved:
+/// the CLI crate does not depend on the `image` crate.
+fn png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+    assert_eq!(rgb.len(), (3 * width * height) as usize);
+    let mut raw = Vec::new();
+    for row in rgb.chunks(3 * width as usize) {
+        raw.push(0); // filter: none
+        raw.extend(row);
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend(len.to_le_bytes());
+        zlib.extend((!len).to_le_bytes());
+        zlib.extend(*block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend(((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]); // 8 bits, RGB, deflate, no filter, no interlace
+    let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", zlib), (b"IEND", Vec::new())] {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut chunk = kind.to_vec();
+        chunk.extend(&data);
+        out.extend(&chunk);
+        out.extend(crc32(&chunk).to_be_bytes());
+    }
+    out
+}
+
+/// A `size` x `size` PNG of pseudo-random pixels from `seed`.
+fn noise_png(size: u32, seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let pixels: Vec<u8> = (0..3 * size * size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect();
+    png(size, size, &pixels)
+}
+
+/// An ImageFolder of `classes` x `per_class` 32x32 PNGs.
+fn image_folder(root: &Path, classes: &[&str], per_class: u32) {
+    for (c, class) in classes.iter().enumerate() {
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..per_class {
+            let seed = 100 * c as u32 + i;
+            std::fs::write(dir.join(format!("{i:04}.png")), noise_png(32, seed)).unwrap();
+        }
+    }
+}
+
+// ------------------------------------------------------------- report checks
+
+/// ReLU layers of the CIFAR ResNet-20, in execution order, with their values per image.
+fn resnet20_relus() -> Vec<(String, u64)> {
+    let mut layers = vec![("relu1".to_string(), 16 * 32 * 32)];
+    for (stage, values) in [(1, 16 * 32 * 32), (2, 32 * 16 * 16), (3, 64 * 8 * 8)] {
+        for block in 0..3 {
+            for relu in ["relu1", "relu2"] {
+                layers.push((format!("layer{stage}.{block}.{relu}"), values));
+            }
+        }
+    }
+    layers
+}
+
+fn as_u64(v: &Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("`{key}` is not a count: {v}"))
+}
+
+/// The figures every report must agree on; returns the per-class totals.
+fn check_consistent(v: &Value, classes: &[&str], images: u64) -> Vec<u64> {
+    let (correct, total) = (as_u64(v, "correct"), as_u64(v, "total"));
+    assert_eq!(total, images);
+    assert!(correct <= total);
+    let top1 = v["top1"].as_f64().unwrap();
+    assert!(
+        (top1 - correct as f64 / total as f64).abs() < 1e-12,
+        "{top1}"
+    );
+    let report = &v["report"];
+    assert_eq!(as_u64(report, "correct"), correct);
+    assert_eq!(as_u64(report, "total"), total);
+    assert_eq!(report["model"], v["model"]);
+    assert_eq!(report["activation"], v["activation"]);
+    let per_class = report["per_class"].as_array().unwrap();
+    let names: Vec<&str> = per_class
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, classes);
+    let sum = |key: &str| per_class.iter().map(|c| as_u64(c, key)).sum::<u64>();
+    assert_eq!(sum("correct"), correct);
+    assert_eq!(sum("total"), total);
+    for c in per_class {
+        assert!(as_u64(c, "correct") <= as_u64(c, "total"), "{c}");
+    }
+    // one row per ReLU of ResNet-20, each seeing every value of every image
+    let layers = report["activations"].as_array().unwrap();
+    let expected = resnet20_relus();
+    assert_eq!(layers.len(), expected.len());
+    for (layer, (name, per_image)) in layers.iter().zip(&expected) {
+        assert_eq!(layer["name"], name.as_str());
+        assert_eq!(as_u64(layer, "values"), per_image * images, "{name}");
+        assert!(layer["max_abs"].as_f64().unwrap() > 0.0, "{name}");
+    }
+    let total_values: u64 = layers.iter().map(|l| as_u64(l, "values")).sum();
+    assert_eq!(total_values, 188_416 * images);
+    assert_eq!(as_u64(v, "relu_values"), total_values);
+    let outside: u64 = layers.iter().map(|l| as_u64(l, "outside")).sum();
+    let below: u64 = layers.iter().map(|l| as_u64(l, "below_eps")).sum();
+    assert_eq!(as_u64(v, "outside_bound"), outside);
+    assert_eq!(as_u64(v, "below_eps"), below);
+    assert!(outside + below <= total_values);
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    assert!(v["threads"].as_u64().unwrap() >= 1);
+    per_class.iter().map(|c| as_u64(c, "total")).collect()
+}
+
+/// An exact-ReLU report: no bounds, nothing counted outside or below eps.
+fn check_exact(v: &Value) {
+    assert_eq!(v["activation"], "relu");
+    assert!(v["calibration"].is_null() && v["report"]["minimax"].is_null());
+    assert_eq!((as_u64(v, "outside_bound"), as_u64(v, "below_eps")), (0, 0));
+    for layer in v["report"]["activations"].as_array().unwrap() {
+        assert_eq!(layer["bound"], 0.0, "{layer}");
+    }
+}
+
+/// A minimax report whose bounds came from `calibration` (an exact report on the same
+/// calibration images): each bound is `margin` times that run's largest |x| of the layer, and
+/// values beyond it are counted exactly when the test images exceed it.
+fn check_minimax(v: &Value, alpha: u64, calibration: &Value, margin: f64) {
+    assert_eq!(v["activation"], format!("relu-minimax:{alpha}"));
+    let m = &v["report"]["minimax"];
+    assert_eq!(as_u64(m, "alpha"), alpha);
+    let eps = m["eps"].as_f64().unwrap();
+    assert!(eps > 0.0 && eps < 1.0, "{eps}");
+    assert!((m["log2_eps"].as_f64().unwrap() - eps.log2()).abs() < 1e-12);
+    assert!(!m["degrees"].as_array().unwrap().is_empty());
+    assert!(as_u64(m, "relu_depth") > 0);
+    let sign_error = m["sign_error"].as_f64().unwrap();
+    assert!(
+        sign_error > 0.0 && sign_error <= 2f64.powi(-(alpha as i32)),
+        "{sign_error}"
+    );
+    let c = &v["calibration"];
+    assert_eq!(c["margin"].as_f64(), Some(margin));
+    assert_eq!(c["images"], calibration["total"]);
+    let layers = v["report"]["activations"].as_array().unwrap();
+    let calibrated = calibration["report"]["activations"].as_array().unwrap();
+    for (layer, cal) in layers.iter().zip(calibrated) {
+        let name = &layer["name"];
+        assert_eq!(name, &cal["name"]);
+        let bound = layer["bound"].as_f64().unwrap();
+        let want = margin * cal["max_abs"].as_f64().unwrap();
+        assert!(
+            (bound - want).abs() <= 1e-12 * want,
+            "{name}: bound {bound}, calibration gives {want}"
+        );
+        let max_abs = layer["max_abs"].as_f64().unwrap();
+        let outside = as_u64(layer, "outside");
+        assert_eq!(outside > 0, max_abs > bound, "{name}: {layer}");
+    }
+}
+
+// ------------------------------------------------------------- tests
+
+#[test]
+fn accuracy_on_generated_images_and_seeded_weights() {
+    // no shared data needed: seeded ResNet-20 weights, 3 classes of 2 noise images
+    let dir = temp_dir("generated");
+    let weights = dir.join("seeded.safetensors");
+    write_weights(&mut CifarResNet::ResNet20.architecture(), &weights);
+    let data = dir.join("images");
+    let classes = ["cats", "dogs", "zebras"];
+    image_folder(&data, &classes, 2);
+    std::fs::write(data.join("zebras/notes.txt"), "ignored").unwrap();
+    let out = dir.join("report.json");
+    let base = [
+        "--model",
+        "resnet20",
+        "--weights",
+        s(&weights),
+        "--data",
+        s(&data),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--out", s(&out)]);
+    let v = accuracy_json(&args);
+    // --out holds the printed report
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written, v);
+    assert_eq!(v["model"], "resnet20");
+    assert_eq!(v["format"], "ImageFolder");
+    assert_eq!(v["data"], s(&data));
+    assert_eq!(v["weights"], s(&weights));
+    assert!(v["per_class"].is_null());
+    assert_eq!(
+        v["normalization"],
+        serde_json::json!({"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]})
+    );
+    assert_eq!(check_consistent(&v, &classes, 6), [2, 2, 2]);
+    check_exact(&v);
+
+    // --per-class 1, minimax with the same folder as calibration images
+    let mut args = base.to_vec();
+    args.extend([
+        "--per-class",
+        "1",
+        "--activation",
+        "relu-minimax:9",
+        "--calibration",
+        s(&data),
+        "--calibration-per-class",
+        "2",
+        "--bound-margin",
+        "2",
+    ]);
+    let m = accuracy_json(&args);
+    assert_eq!(m["per_class"], 1);
+    assert_eq!(check_consistent(&m, &classes, 3), [1, 1, 1]);
+    check_minimax(&m, 9, &v, 2.0);
+    assert_eq!(m["calibration"]["data"], s(&data));
+    // the test images are among the calibration images and the margin is 2: all inside
+    assert_eq!(as_u64(&m, "outside_bound"), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn resnet20_on_cifar10_jpeg_exact_and_minimax() {
+    let (Some(weights), Some(root)) = (common::resnet_weights(20), common::cifar10_jpeg()) else {
+        return;
+    };
+    const CIFAR: [&str; 10] = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
+    let test = root.join("test");
+    let train = root.join("train");
+    let base = ["--model", "resnet20", "--weights", s(&weights)];
+    let run = |data: &Path, extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(["--data", s(data)]);
+        args.extend(extra);
+        accuracy_json(&args)
+    };
+
+    // exact ReLU on the first 10 test images of each class
+    let v = run(&test, &["--per-class", "10"]);
+    assert_eq!(v["per_class"], 10);
+    assert_eq!(v["format"], "ImageFolder");
+    assert_eq!(check_consistent(&v, &CIFAR, 100), [10; 10]);
+    check_exact(&v);
+    assert_eq!(as_u64(&v["report"], "non_finite"), 0);
+    // a trained network (91.78 % on the original test set; JPEG costs some): far above the
+    // 10 % of chance
+    let correct = as_u64(&v, "correct");
+    assert!((70..=100).contains(&correct), "{correct} of 100");
+
+    // minimax ReLU, bounds from the first 5 training images of each class (the `train` folder
+    // beside `test`); the exact run on those images gives the calibration maxima
+    let m = run(
+        &test,
+        &[
+            "--per-class",
+            "5",
+            "--activation",
+            "relu-minimax:7",
+            "--calibration-per-class",
+            "5",
+        ],
+    );
+    assert_eq!(check_consistent(&m, &CIFAR, 50), [5; 10]);
+    let calibration = run(&train, &["--per-class", "5"]);
+    check_exact(&calibration);
+    check_minimax(&m, 7, &calibration, 1.5);
+    assert_eq!(m["calibration"]["data"], s(&train));
+    assert_eq!(m["calibration"]["images"], 50);
+    // alpha 7's composite is designed for |x| / B >= 2^-3: most ReLU inputs fall below that
+    let (values, below) = (as_u64(&m, "relu_values"), as_u64(&m, "below_eps"));
+    assert!(below > values / 2 && below < values, "{below} of {values}");
+    // test images can exceed the training images' maxima times 1.5, but rarely
+    assert!(as_u64(&m, "outside_bound") < values / 1000);
+    assert!(as_u64(&m, "correct") >= 20, "{m}");
+}
+
+#[test]
+fn weights_of_another_network_are_refused() {
+    let dir = temp_dir("weights");
+    let data = dir.join("images");
+    image_folder(&data, &["a", "b"], 1);
+    let out = dir.join("report.json");
+    let run = |model: &str, weights: &Path| {
+        failure(
+            &[
+                "--model",
+                model,
+                "--weights",
+                s(weights),
+                "--data",
+                s(&data),
+            ],
+            &out,
+        )
+    };
+
+    // ResNet-32's tensors for ResNet-20: its extra blocks are named
+    let resnet32 = dir.join("resnet32.safetensors");
+    write_weights(&mut CifarResNet::ResNet32.architecture(), &resnet32);
+    let e = run("resnet20", &resnet32);
+    assert!(
+        e.contains(s(&resnet32))
+            && e.contains("unexpected tensors for network 'resnet20'")
+            && e.contains("layer1.3.conv1.weight")
+            && e.contains("layer3.4.bn2.running_var"),
+        "{e}"
+    );
+    // ... and ResNet-20's for ResNet-32: the missing ones are
+    let resnet20 = dir.join("resnet20.safetensors");
+    write_weights(&mut CifarResNet::ResNet20.architecture(), &resnet20);
+    let e = run("resnet32", &resnet20);
+    assert!(
+        e.contains(s(&resnet20))
+            && e.contains("missing tensors for network 'resnet32'")
+            && e.contains("layer2.4.conv2.weight"),
+        "{e}"
+    );
+    // the trained ResNet-32 checkpoint, when present
+    if let Some(trained) = common::resnet_weights(32) {
+        let e = run("resnet20", &trained);
+        assert!(
+            e.contains(s(&trained)) && e.contains("unexpected tensors") && e.contains("layer1.3."),
+            "{e}"
+        );
+    }
+
+    // a tensor of the wrong shape: conv1 with 5x5 kernels
+    let mut network = CifarResNet::ResNet20.architecture();
+    network.layers[0] = Layer::Conv2d(Conv2d::zeroed("conv1", 3, 16, 5, 1, 2, 1, false));
+    let misshaped = dir.join("conv1-5x5.safetensors");
+    write_weights(&mut network, &misshaped);
+    let e = run("resnet20", &misshaped);
+    assert!(
+        e.contains(s(&misshaped))
+            && e.contains("tensor 'conv1.weight' has shape [16, 3, 5, 5], expected [16, 3, 3, 3]"),
+        "{e}"
+    );
+
+    // not a safetensors file, and no file
+    let text = dir.join("weights.txt");
+    std::fs::write(&text, "not weights").unwrap();
+    let e = run("resnet20", &text);
+    assert!(
+        e.contains(s(&text)) && e.contains("not a valid safetensors file"),
+        "{e}"
+    );
+    let missing = dir.join("missing.safetensors");
+    let e = run("resnet20", &missing);
+    assert!(e.contains(s(&missing)), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_options_and_images_are_clear_errors() {
+    let dir = temp_dir("options");
+    let weights = dir.join("seeded.safetensors");
+    write_weights(&mut CifarResNet::ResNet20.architecture(), &weights);
+    let data = dir.join("images");
+    image_folder(&data, &["a", "b"], 2);
+    let out = dir.join("report.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--weights", s(&weights), "--data", s(&data)];
+        args.extend(extra);
+        failure(&args, &out)
+    };
+
+    let e = run(&["--model", "resnet21"]);
+    assert!(
+        e.contains("--model: unknown network 'resnet21'")
+            && e.contains("resnet20, resnet32, resnet44, resnet56"),
+        "{e}"
+    );
+    let e = run(&["--model", "resnet20", "--activation", "relu-minimax:3"]);
+    assert!(
+        e.contains("--activation 'relu-minimax:3'") && e.contains("ALPHA in 4..=14"),
+        "{e}"
+    );
+    let e = run(&["--model", "resnet20", "--activation", "relu-minimax:15"]);
+    assert!(e.contains("'relu-minimax:15'"), "{e}");
+    let e = run(&["--model", "resnet20", "--activation", "gelu"]);
+    assert!(e.contains("--activation 'gelu'"), "{e}");
+    let e = run(&["--model", "resnet20", "--per-class", "0"]);
+    assert!(e.contains("--per-class") && e.contains(">= 1"), "{e}");
+    let e = run(&[
+        "--model",
+        "resnet20",
+        "--activation",
+        "relu-minimax:7",
+        "--calibration",
+        s(&data),
+        "--calibration-per-class",
+        "0",
+    ]);
+    assert!(
+        e.contains("--calibration-per-class") && e.contains(">= 1"),
+        "{e}"
+    );
+    // minimax without calibration images (the data folder is not named `test`)
+    let e = run(&["--model", "resnet20", "--activation", "relu-minimax:7"]);
+    assert!(
+        e.contains("--calibration DIR") && e.contains(s(&data)),
+        "{e}"
+    );
+    let e = run(&["--model", "resnet20", "--mean", "0.5,0.5"]);
+    assert!(
+        e.contains("--mean/--std") && e.contains("2 values for 3 channels"),
+        "{e}"
+    );
+    let e = run(&["--model", "resnet20", "--std", "0.2,0,0.2"]);
+    assert!(e.contains("`std`: 0 must be > 0"), "{e}");
+
+    // an image of the wrong size among good ones
+    let small = data.join("b/0001.png");
+    std::fs::write(&small, noise_png(16, 1)).unwrap();
+    let e = run(&["--model", "resnet20"]);
+    assert!(
+        e.contains(s(&small)) && e.contains("image is 16x16, expected 32x32"),
+        "{e}"
+    );
+    // ... and one that is no image
+    std::fs::write(&small, b"\x89PNG\r\n\x1a\n garbage").unwrap();
+    let e = run(&["--model", "resnet20"]);
+    assert!(
+        e.contains(s(&small)) && e.contains("not a valid image"),
+        "{e}"
+    );
+    // a data path that is not there
+    let missing = dir.join("nowhere");
+    let e = failure(
+        &[
+            "--model",
+            "resnet20",
+            "--weights",
+            s(&weights),
+            "--data",
+            s(&missing),
+        ],
+        &out,
+    );
+    assert!(
+        e.contains(s(&missing)) && e.contains("no such file or folder"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
