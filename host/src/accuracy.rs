@@ -143,6 +143,39 @@ impl MinimaxRelu {
         })
     }
 
+    /// The network's output on one input (CHW, normalized) with every ReLU this
+    /// approximation, each value computed in `f64` as the circuit does (`B t (1 + p(t)) / 2`):
+    /// the plaintext twin of an encrypted run.
+    pub fn forward(&self, network: &FastNetwork, input: &[f32]) -> Result<Vec<f32>, AccuracyError> {
+        let layers = network.activation_names().len();
+        if self.bounds.len() != layers {
+            return Err(AccuracyError::Bounds {
+                expected: layers,
+                got: self.bounds.len(),
+            });
+        }
+        let mut hook = RecordingHook {
+            minimax: Some(self),
+            stats: fresh_stats(network, Some(self)),
+        };
+        Ok(network.run(input, &mut hook)?)
+    }
+
+    /// The precision.
+    pub fn alpha(&self) -> u32 {
+        self.alpha
+    }
+
+    /// The bound `B` of each activation layer, in execution order.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// The circuits.
+    pub fn activation(&self) -> &MinimaxActivation {
+        &self.activation
+    }
+
     /// The summary the report carries.
     pub fn summary(&self) -> MinimaxSummary {
         let composite = self.activation.composite();
@@ -341,21 +374,7 @@ fn run(
             outputs: network.output_len(),
         });
     }
-    let fresh_stats = || -> Vec<ActivationStats> {
-        network
-            .activation_names()
-            .iter()
-            .enumerate()
-            .map(|(i, name)| ActivationStats {
-                name: name.clone(),
-                bound: minimax.map_or(0.0, |m| m.bounds[i]),
-                max_abs: 0.0,
-                values: 0,
-                outside: 0,
-                below_eps: 0,
-            })
-            .collect()
-    };
+
     let done = AtomicUsize::new(0);
     let indices: Vec<usize> = (0..dataset.len()).collect();
     let chunks: Vec<Result<ChunkResult, NnError>> = indices
@@ -363,7 +382,7 @@ fn run(
         .map(|chunk| {
             let mut hook = RecordingHook {
                 minimax,
-                stats: fresh_stats(),
+                stats: fresh_stats(network, minimax),
             };
             let mut predictions = Vec::with_capacity(chunk.len());
             for &i in chunk {
@@ -374,7 +393,7 @@ fn run(
             Ok((predictions, hook.stats))
         })
         .collect();
-    let mut stats = fresh_stats();
+    let mut stats = fresh_stats(network, minimax);
     let mut predictions = Vec::with_capacity(dataset.len());
     for chunk in chunks {
         let (p, s) = chunk?;
@@ -423,6 +442,23 @@ fn run(
             .map(|p| p.unwrap_or(usize::MAX))
             .collect(),
     })
+}
+
+/// Empty statistics of every activation layer of `network` (bounds from `minimax`).
+fn fresh_stats(network: &FastNetwork, minimax: Option<&MinimaxRelu>) -> Vec<ActivationStats> {
+    network
+        .activation_names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ActivationStats {
+            name: name.clone(),
+            bound: minimax.map_or(0.0, |m| m.bounds[i]),
+            max_abs: 0.0,
+            values: 0,
+            outside: 0,
+            below_eps: 0,
+        })
+        .collect()
 }
 
 /// Index of the first largest value, `None` when any value is not finite.

@@ -19,8 +19,13 @@ use std::collections::HashMap;
 use heaccel_sim::isa::Program;
 use heaccel_sim::{FunctionalExecutor, Memory};
 use heaccel_verification::automorphism::galois_element_for_rotation;
-use heaccel_verification::ckks::{Ciphertext, GaloisKeys, Parameters, Plaintext, RelinKey};
+use heaccel_verification::bootstrap::Bootstrapper;
+use heaccel_verification::circuits::MinimaxActivation;
+use heaccel_verification::ckks::{
+    Ciphertext, CkksOps, GaloisKeys, Parameters, Plaintext, RelinKey,
+};
 
+use crate::funcops::FunctionalOps;
 use crate::lowering::{self, LowerError};
 use crate::pack::{HeBackend, PackError};
 
@@ -63,6 +68,7 @@ fn sim_error(e: heaccel_sim::SimError) -> PackError {
 /// Runs CKKS operations on the accelerator's functional executor (see the module docs).
 #[derive(Debug)]
 pub struct FunctionalBackend<'a> {
+    template: &'a Program,
     params: &'a Parameters,
     relin: Option<&'a RelinKey>,
     galois: &'a GaloisKeys,
@@ -82,6 +88,7 @@ impl<'a> FunctionalBackend<'a> {
         galois: &'a GaloisKeys,
     ) -> Result<Self, PackError> {
         Ok(FunctionalBackend {
+            template,
             params,
             relin,
             galois,
@@ -333,5 +340,56 @@ impl HeBackend for FunctionalBackend<'_> {
         let program = lowering::lower_mul_const(self.params, a.level(), value, const_scale)
             .map_err(lower_error)?;
         self.run_once(program, a, a.scale * const_scale)
+    }
+
+    fn drop_level(&mut self, a: &Ciphertext, level: usize) -> Result<Ciphertext, PackError> {
+        let ops = self.circuit_ops()?;
+        let out = CkksOps::drop_level(&ops, a, level).map_err(lower_error);
+        self.absorb(&ops);
+        out
+    }
+
+    fn relu(
+        &mut self,
+        activation: &MinimaxActivation,
+        t: &Ciphertext,
+        multiplier: f64,
+    ) -> Result<Ciphertext, PackError> {
+        let ops = self.circuit_ops()?;
+        let out = activation
+            .relu_scaled(&ops, t, multiplier)
+            .map(|(ct, _)| ct)
+            .map_err(lower_error);
+        self.absorb(&ops);
+        out
+    }
+
+    fn bootstrap(
+        &mut self,
+        bootstrapper: &Bootstrapper,
+        a: &Ciphertext,
+    ) -> Result<Ciphertext, PackError> {
+        let ops = self.circuit_ops()?;
+        let out = CkksOps::drop_level(&ops, a, 0)
+            .and_then(|low| bootstrapper.bootstrap_with(&ops, &low))
+            .map(|(ct, _)| ct)
+            .map_err(lower_error);
+        self.absorb(&ops);
+        out
+    }
+}
+
+impl<'a> FunctionalBackend<'a> {
+    /// A [`FunctionalOps`] on this backend's parameters and keys, for circuits (ReLU,
+    /// bootstrapping) run operation by operation on the functional executor.
+    fn circuit_ops(&self) -> Result<FunctionalOps<'a>, PackError> {
+        FunctionalOps::new(self.template, self.params, self.relin, self.galois).map_err(lower_error)
+    }
+
+    /// Adds what a circuit ran to this backend's statistics.
+    fn absorb(&mut self, ops: &FunctionalOps<'_>) {
+        let s = ops.stats();
+        self.stats.programs += s.programs;
+        self.stats.instructions += s.instructions;
     }
 }

@@ -207,6 +207,7 @@ pub fn report_options(
         relu,
         max_pool,
         repack_pooled,
+        ..ReportOptions::default()
     })
 }
 

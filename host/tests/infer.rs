@@ -321,7 +321,7 @@ fn compiled_programs_have_the_report_counts() {
 }
 
 #[test]
-fn minimax_activations_and_deep_networks_are_refused_with_the_layer_or_depth() {
+fn minimax_activations_need_their_bounds_and_deep_networks_are_refused_with_the_depth() {
     let lenet = zoo::seeded(zoo::ZooModel::Lenet, zoo::DEFAULT_SEED).unwrap();
     let nl = heaccel_host::netsim::report_options(
         "relu-minimax:6".parse().unwrap(),
@@ -333,9 +333,31 @@ fn minimax_activations_and_deep_networks_are_refused_with_the_layer_or_depth() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("#1 activation 'act1'") && e.contains("polynomial"),
+        e.contains("0 ReLU bounds for a network with 3 activation layers"),
         "{e}"
     );
+    // with one bound per activation layer every activation compiles to a minimax ReLU
+    let bounded = ReportOptions {
+        relu_bounds: vec![4.0; 3],
+        ..nl.clone()
+    };
+    let compiled = compile_he_program(&lenet, &Strategy::Dense, 8192, &bounded).unwrap();
+    let relus = compiled
+        .program
+        .ops
+        .iter()
+        .filter(|op| op.name() == "relu")
+        .count();
+    assert!(relus >= 3, "{relus} relu ops");
+    assert_eq!(compiled.program.relu.map(|r| r.alpha), Some(6));
+    let bad = ReportOptions {
+        relu_bounds: vec![4.0, f64::NAN, 4.0],
+        ..nl
+    };
+    let e = compile_he_program(&lenet, &Strategy::Dense, 8192, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ReLU bound NaN"), "{e}");
     let resnet = zoo::seeded(
         zoo::ZooModel::Resnet20(Default::default()),
         zoo::DEFAULT_SEED,

@@ -275,6 +275,7 @@ fn lenet_latency_is_the_sum_of_its_lowered_operations() {
             HeOp::MulRelin { .. } => TallyKind::MulRelin,
             HeOp::AddConst { .. } => TallyKind::AddConst,
             HeOp::MulConst { .. } => TallyKind::MulConst,
+            other => panic!("a convolution's program has no {}", other.name()),
         };
         want += coster.time_us(kind, lv).unwrap();
     }

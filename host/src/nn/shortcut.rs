@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ir::{FeatureMap, Shape};
+use super::ir::{Conv2d, FeatureMap, Shape};
 
 /// `(C, H, W) -> (pad_before + C + pad_after, ceil(H / stride), ceil(W / stride))`: output
 /// channel `pad_before + c`, row `i`, column `j` is input `(c, i * stride, j * stride)`; the
@@ -36,6 +36,19 @@ impl Downsample {
             input.height.div_ceil(self.stride),
             input.width.div_ceil(self.stride),
         ))
+    }
+
+    /// The same map as a 1x1 convolution of stride `stride` without padding or bias from
+    /// `in_channels` to `pad_before + in_channels + pad_after` channels, weight 1 from input
+    /// channel `c` to output channel `pad_before + c` and 0 elsewhere (how an encrypted
+    /// network runs it: a linear map of the packed slots).
+    pub fn as_conv(&self, name: &str, in_channels: usize) -> Conv2d {
+        let out_channels = self.pad_before + in_channels + self.pad_after;
+        let mut conv = Conv2d::zeroed(name, in_channels, out_channels, 1, self.stride, 0, 1, false);
+        for c in 0..in_channels {
+            conv.weight[(self.pad_before + c) * in_channels + c] = 1.0;
+        }
+        conv
     }
 
     /// Applies the layer to `x` (whose shape it must accept: see [`Self::output_shape`]).

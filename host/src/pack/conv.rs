@@ -371,13 +371,15 @@ pub fn conv2d(
     output_order: ChannelOrder,
     options: BuildOptions,
 ) -> Result<LayerPlan, PackError> {
-    conv2d_scaled(conv, input, strategy, output_order, options, 1.0)
+    conv2d_scaled(conv, input, strategy, output_order, options, 1.0, 1.0)
 }
 
 /// [`conv2d`] for an input whose ciphertexts hold the feature map divided by `input_scale`
-/// (a factor an earlier activation or pooling left to the next linear layer): the packed
-/// weights are multiplied by `input_scale` after regrouping and pruning (which see the
-/// layer's own weights, so the plan's effective layer and pruning do not depend on it).
+/// (a factor an earlier activation or pooling left to the next linear layer), writing its
+/// output divided by `output_unit` (what the next minimax ReLU reads: `x / B`): the packed
+/// weights are multiplied by `input_scale / output_unit` and the bias divided by `output_unit`
+/// after regrouping and pruning (which see the layer's own weights, so the plan's effective
+/// layer and pruning do not depend on either).
 pub fn conv2d_scaled(
     conv: &Conv2d,
     input: &Layout,
@@ -385,7 +387,9 @@ pub fn conv2d_scaled(
     output_order: ChannelOrder,
     options: BuildOptions,
     input_scale: f64,
+    output_unit: f64,
 ) -> Result<LayerPlan, PackError> {
+    let weight_scale = input_scale / output_unit;
     let out_shape = conv_output_shape(conv, input.shape)?;
     let groups = strategy.groups_for(conv, input.shape, input.slots);
     let mut effective = regroup(conv, groups)?;
@@ -451,14 +455,19 @@ pub fn conv2d_scaled(
                             }
                             let (j, u) = input.slot(i, iy - conv.padding, ix - conv.padding);
                             let (m, t) = output.slot(o, yo, xo);
-                            diags.add(j, u, m, t, wv * input_scale);
+                            diags.add(j, u, m, t, wv * weight_scale);
                         }
                     }
                 }
             }
         }
     }
-    let bias = bias_vectors(&output, effective.bias.as_deref(), options.materialize);
+    let bias = bias_vectors(
+        &output,
+        effective.bias.as_deref(),
+        output_unit,
+        options.materialize,
+    );
     let (program, giant_step) = diags.compile(bias.as_deref(), options.bsgs)?;
     let counts = program.counts()?;
     Ok(LayerPlan {
@@ -473,7 +482,13 @@ pub fn conv2d_scaled(
     })
 }
 
-fn bias_vectors(output: &Layout, bias: Option<&[f64]>, materialize: bool) -> Option<Vec<Vec<f64>>> {
+/// The bias divided by `unit`, in `output`'s slots (empty vectors when not materializing).
+fn bias_vectors(
+    output: &Layout,
+    bias: Option<&[f64]>,
+    unit: f64,
+    materialize: bool,
+) -> Option<Vec<Vec<f64>>> {
     let bias = bias?;
     if !materialize {
         return Some(vec![Vec::new(); output.ciphertexts]);
@@ -485,7 +500,7 @@ fn bias_vectors(output: &Layout, bias: Option<&[f64]>, materialize: bool) -> Opt
             for x in 0..sh.width {
                 let (m, t) = output.slot(c, y, x);
                 for k in 0..output.replicas {
-                    v[m][t + k * output.period()] = b;
+                    v[m][t + k * output.period()] = b / unit;
                 }
             }
         }
@@ -650,16 +665,18 @@ pub fn linear(
     input: &Layout,
     options: BuildOptions,
 ) -> Result<LayerPlan, PackError> {
-    linear_scaled(linear, input, options, 1.0)
+    linear_scaled(linear, input, options, 1.0, 1.0)
 }
 
-/// [`linear`] for an input holding the features divided by `input_scale` (see
-/// [`conv2d_scaled`]): the packed weights are multiplied by it, the bias is not.
+/// [`linear`] for an input holding the features divided by `input_scale`, writing its output
+/// divided by `output_unit` (see [`conv2d_scaled`]): the packed weights are multiplied by
+/// `input_scale / output_unit`, the bias divided by `output_unit`.
 pub fn linear_scaled(
     linear: &Linear,
     input: &Layout,
     options: BuildOptions,
     input_scale: f64,
+    output_unit: f64,
 ) -> Result<LayerPlan, PackError> {
     if input.shape != Shape::flat(linear.in_features) {
         return Err(layer_error(
@@ -703,10 +720,15 @@ pub fn linear_scaled(
         let row = &linear.weight[o * linear.in_features..(o + 1) * linear.in_features];
         for (i, &wv) in row.iter().enumerate() {
             let (j, u) = input.slot(i, 0, 0);
-            diags.add(j, u, m, t, wv * input_scale);
+            diags.add(j, u, m, t, wv * input_scale / output_unit);
         }
     }
-    let bias = bias_vectors(&output, linear.bias.as_deref(), options.materialize);
+    let bias = bias_vectors(
+        &output,
+        linear.bias.as_deref(),
+        output_unit,
+        options.materialize,
+    );
     let (program, giant_step) = diags.compile(bias.as_deref(), options.bsgs)?;
     let counts = program.counts()?;
     Ok(LayerPlan {

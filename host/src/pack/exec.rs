@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use heaccel_verification::ckks::{Ciphertext, Encoder, Evaluator, Parameters, Plaintext};
+use heaccel_verification::bootstrap::Bootstrapper;
+use heaccel_verification::circuits::MinimaxActivation;
+use heaccel_verification::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters, Plaintext};
 
 use super::program::{HeOp, HeProgram, ValueId};
 use super::PackError;
@@ -48,6 +50,32 @@ pub trait HeBackend {
         value: f64,
         const_scale: f64,
     ) -> Result<Ciphertext, PackError>;
+    /// Drops `a` to `level` (`<= a.level()`), scale unchanged.
+    fn drop_level(&mut self, a: &Ciphertext, level: usize) -> Result<Ciphertext, PackError>;
+    /// `multiplier * ReLU(t)` by `activation` ([`MinimaxActivation::relu_scaled`]).
+    fn relu(
+        &mut self,
+        activation: &MinimaxActivation,
+        t: &Ciphertext,
+        multiplier: f64,
+    ) -> Result<Ciphertext, PackError>;
+    /// Bootstraps `a` (dropped to level 0 first) with `bootstrapper`, whose keys the backend
+    /// holds.
+    fn bootstrap(
+        &mut self,
+        bootstrapper: &Bootstrapper,
+        a: &Ciphertext,
+    ) -> Result<Ciphertext, PackError>;
+}
+
+/// What [`HeOp::Relu`] and [`HeOp::Bootstrap`] run: the program's activation and the
+/// session's bootstrapper (keys included in the backend's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Circuits<'a> {
+    /// The minimax ReLU of [`HeProgram::relu`].
+    pub relu: Option<&'a MinimaxActivation>,
+    /// The bootstrapping.
+    pub bootstrapper: Option<&'a Bootstrapper>,
 }
 
 /// The reference model's evaluator as a backend.
@@ -94,6 +122,25 @@ impl HeBackend for ReferenceBackend<'_> {
     ) -> Result<Ciphertext, PackError> {
         Ok(self.0.mul_const(a, value, const_scale)?)
     }
+    fn drop_level(&mut self, a: &Ciphertext, level: usize) -> Result<Ciphertext, PackError> {
+        Ok(self.0.drop_level(a, level)?)
+    }
+    fn relu(
+        &mut self,
+        activation: &MinimaxActivation,
+        t: &Ciphertext,
+        multiplier: f64,
+    ) -> Result<Ciphertext, PackError> {
+        Ok(activation.relu_scaled(self.0, t, multiplier)?.0)
+    }
+    fn bootstrap(
+        &mut self,
+        bootstrapper: &Bootstrapper,
+        a: &Ciphertext,
+    ) -> Result<Ciphertext, PackError> {
+        let low = CkksOps::drop_level(self.0, a, 0)?;
+        Ok(bootstrapper.bootstrap_with(self.0, &low)?.0)
+    }
 }
 
 /// Executes programs with an evaluator (which holds the relinearization key and the Galois
@@ -139,10 +186,31 @@ impl<'a> HeExecutor<'a> {
 
 /// Runs `program` on `inputs` with `backend` and `encoder` (same parameters), calling
 /// `progress(done, total)` after each op; returns the outputs. Errors: an invalid or
-/// unmaterialized program, wrong inputs, any operation's error.
+/// unmaterialized program, wrong inputs, any operation's error, a ReLU or bootstrapping
+/// (which need [`run_with_circuits`]).
 pub fn run_with(
     backend: &mut dyn HeBackend,
     encoder: &Encoder,
+    program: &HeProgram,
+    inputs: &[Ciphertext],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Ciphertext>, PackError> {
+    run_with_circuits(
+        backend,
+        encoder,
+        Circuits::default(),
+        program,
+        inputs,
+        progress,
+    )
+}
+
+/// [`run_with`] for programs with [`HeOp::Relu`] (evaluated by `circuits.relu`, which must be
+/// the program's [`HeProgram::relu`]) and [`HeOp::Bootstrap`] (by `circuits.bootstrapper`).
+pub fn run_with_circuits(
+    backend: &mut dyn HeBackend,
+    encoder: &Encoder,
+    circuits: Circuits<'_>,
     program: &HeProgram,
     inputs: &[Ciphertext],
     progress: &mut dyn FnMut(usize, usize),
@@ -272,6 +340,34 @@ pub fn run_with(
                     let ct = get(src)?;
                     let scale = q(&*ev, ct);
                     ev.mul_const(ct, value, scale)?
+                }
+                HeOp::DropLevel { src, levels } => {
+                    let ct = get(src)?;
+                    let level =
+                        ct.level()
+                            .checked_sub(levels)
+                            .ok_or_else(|| PackError::Program {
+                                op: k,
+                                problem: format!(
+                                    "drop_level of {levels} levels from level {}",
+                                    ct.level()
+                                ),
+                            })?;
+                    ev.drop_level(ct, level)?
+                }
+                HeOp::Relu { src, multiplier } => {
+                    let activation = circuits.relu.ok_or_else(|| PackError::Program {
+                        op: k,
+                        problem: "relu: the executor was given no minimax activation".into(),
+                    })?;
+                    ev.relu(activation, get(src)?, multiplier)?
+                }
+                HeOp::Bootstrap { src } => {
+                    let bootstrapper = circuits.bootstrapper.ok_or_else(|| PackError::Program {
+                        op: k,
+                        problem: "bootstrap: the executor was given no bootstrapper".into(),
+                    })?;
+                    ev.bootstrap(bootstrapper, get(src)?)?
                 }
             };
             values[me] = Some(result);

@@ -25,9 +25,11 @@ pub use conv::{
     Strategy,
 };
 pub use diag::{Bsgs, Diagonals};
-pub use exec::{run_with, HeBackend, HeExecutor, ReferenceBackend};
+pub use exec::{run_with, run_with_circuits, Circuits, HeBackend, HeExecutor, ReferenceBackend};
 pub use layout::{ChannelOrder, ChannelPlacement, Layout};
-pub use program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, TallyKind};
+pub use program::{
+    merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, ReluSpec, TallyKind,
+};
 pub use report::{
     compile_he_program, densified, network_report, network_report_with, CompiledNetwork,
     LayerReport, NetworkReport, Repack, ReportOptions,

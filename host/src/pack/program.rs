@@ -5,8 +5,11 @@
 //! value `inputs + k`. Every operand must be defined before it is read. Levels are tracked
 //! relative to the inputs (all inputs start at the same level): a value's *depth* is the number
 //! of rescales on its longest path from an input; [`HeProgram::check`] requires the operands
-//! of binary operations to have the same depth. Scales are the executor's business: see
-//! [`crate::pack::exec`].
+//! of binary operations to have the same depth ([`HeOp::DropLevel`] aligns them). A
+//! [`HeOp::Bootstrap`] refreshes its value to the inputs' level, so depths count the levels
+//! consumed since the input or the last bootstrapping, and a program with bootstrappings runs
+//! when every depth fits the levels left after bootstrapping. Scales are the executor's
+//! business: see [`crate::pack::exec`].
 
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +84,26 @@ pub enum HeOp {
         /// The constant.
         value: f64,
     },
+    /// `multiplier * ReLU(t)` slot-wise by the program's minimax ReLU ([`HeProgram::relu`]) for
+    /// `t` in `[-1, 1]`: [`ReluSpec::depth`] levels, rescales included.
+    Relu {
+        /// The value (`t = x / B`).
+        src: ValueId,
+        /// Finite, nonzero; lands without a level (the next layer's bound change).
+        multiplier: f64,
+    },
+    /// Bootstrapping: the value refreshed to the inputs' level (depth 0).
+    Bootstrap {
+        /// The value.
+        src: ValueId,
+    },
+    /// Drops `levels` levels (limbs discarded, no arithmetic): aligns an addition's operands.
+    DropLevel {
+        /// The value.
+        src: ValueId,
+        /// Levels dropped, `>= 1`.
+        levels: usize,
+    },
 }
 
 impl HeOp {
@@ -92,13 +115,16 @@ impl HeOp {
             | HeOp::AddPlain { src, .. }
             | HeOp::Rescale { src }
             | HeOp::AddConst { src, .. }
-            | HeOp::MulConst { src, .. } => vec![src],
+            | HeOp::MulConst { src, .. }
+            | HeOp::Relu { src, .. }
+            | HeOp::Bootstrap { src }
+            | HeOp::DropLevel { src, .. } => vec![src],
             HeOp::Add { a, b } | HeOp::MulRelin { a, b } => vec![a, b],
         }
     }
 
     /// Short name: `rotate`, `pmult`, `add_plain`, `add`, `mul_relin`, `rescale`, `add_const`,
-    /// `mul_const`.
+    /// `mul_const`, `relu`, `bootstrap`, `drop_level`.
     pub fn name(&self) -> &'static str {
         match self {
             HeOp::Rotate { .. } => "rotate",
@@ -109,6 +135,9 @@ impl HeOp {
             HeOp::Rescale { .. } => "rescale",
             HeOp::AddConst { .. } => "add_const",
             HeOp::MulConst { .. } => "mul_const",
+            HeOp::Relu { .. } => "relu",
+            HeOp::Bootstrap { .. } => "bootstrap",
+            HeOp::DropLevel { .. } => "drop_level",
         }
     }
 }
@@ -136,6 +165,21 @@ pub struct HeProgram {
     pub plaintexts: Vec<PlainVector>,
     /// The output values, in order.
     pub outputs: Vec<ValueId>,
+    /// The ReLU [`HeOp::Relu`] evaluates (required when the program has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relu: Option<ReluSpec>,
+}
+
+/// The composite minimax ReLU of a program (Lee et al.; `heaccel_verification::circuits`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReluSpec {
+    /// Precision, in `4..=14`.
+    pub alpha: u32,
+    /// The composite is designed for `eps <= |t| <= 1`, `eps` in `(0, 1)`.
+    pub eps: f64,
+    /// Levels one ReLU consumes (the sign's depth + 1).
+    pub depth: usize,
 }
 
 /// What an [`OpTally`] counts: one CKKS operation kind, as costed by the simulator.
@@ -251,6 +295,7 @@ impl HeProgram {
             ops: Vec::new(),
             plaintexts: Vec::new(),
             outputs: Vec::new(),
+            relu: None,
         }
     }
 
@@ -345,27 +390,36 @@ impl HeProgram {
                 {
                     return Err(bad(k, format!("constant {value} is not finite")));
                 }
-                _ => {}
-            }
-            let d = match *op {
-                HeOp::Add { a, b } | HeOp::MulRelin { a, b } => {
-                    if depth[a] != depth[b] {
+                HeOp::Relu { multiplier, .. } => {
+                    if self.relu.is_none() {
+                        return Err(bad(k, "relu in a program without a ReluSpec".into()));
+                    }
+                    if !(multiplier.is_finite() && *multiplier != 0.0) {
                         return Err(bad(
                             k,
-                            format!(
-                                "{} of values at depths {} and {}",
-                                op.name(),
-                                depth[a],
-                                depth[b]
-                            ),
+                            format!("relu multiplier {multiplier} is not finite and nonzero"),
                         ));
                     }
-                    depth[a]
                 }
-                HeOp::Rescale { src } => depth[src] + 1,
-                _ => depth[op.operands()[0]],
-            };
-            depth.push(d);
+                HeOp::DropLevel { levels: 0, .. } => {
+                    return Err(bad(k, "drop_level of 0 levels".into()));
+                }
+                _ => {}
+            }
+            if let HeOp::Add { a, b } | HeOp::MulRelin { a, b } = *op {
+                if depth[a] != depth[b] {
+                    return Err(bad(
+                        k,
+                        format!(
+                            "{} of values at depths {} and {}",
+                            op.name(),
+                            depth[a],
+                            depth[b]
+                        ),
+                    ));
+                }
+            }
+            depth.push(op_depth(op, &depth, self.relu.map_or(0, |r| r.depth)));
         }
         for &o in &self.outputs {
             if o >= depth.len() {
@@ -379,8 +433,9 @@ impl HeProgram {
     }
 
     /// The operations by kind and by the depth of their operands (hoisted rotations of one
-    /// value grouped into one [`TallyKind::Rotations`]), merged and sorted by depth; errors as
-    /// [`HeProgram::check`].
+    /// value grouped into one [`TallyKind::Rotations`]), merged and sorted by depth; level
+    /// drops are free. Errors as [`HeProgram::check`], and for [`HeOp::Relu`] and
+    /// [`HeOp::Bootstrap`], whose layers count them (`crate::pack::report`, `crate::netsim`).
     pub fn profile(&self) -> Result<Vec<OpTally>, PackError> {
         let depth = self.check()?;
         let mut hoisted: std::collections::BTreeMap<ValueId, usize> = Default::default();
@@ -402,6 +457,8 @@ impl HeProgram {
                 HeOp::Rescale { .. } => TallyKind::Rescale,
                 HeOp::AddConst { .. } => TallyKind::AddConst,
                 HeOp::MulConst { .. } => TallyKind::MulConst,
+                HeOp::DropLevel { .. } => continue,
+                HeOp::Relu { .. } | HeOp::Bootstrap { .. } => return Err(composite_op(op)),
             };
             tallies.push(OpTally {
                 kind,
@@ -419,7 +476,7 @@ impl HeProgram {
         Ok(merge_tallies(tallies))
     }
 
-    /// The operation counts (see [`OpCounts`]); errors as [`HeProgram::check`].
+    /// The operation counts (see [`OpCounts`]); errors as [`HeProgram::profile`].
     pub fn counts(&self) -> Result<OpCounts, PackError> {
         let depth = self.check()?;
         let mut c = OpCounts::default();
@@ -446,10 +503,37 @@ impl HeProgram {
                 }
                 HeOp::Rescale { .. } => c.rescales += 1,
                 HeOp::MulConst { .. } => c.const_mults += 1,
+                HeOp::DropLevel { .. } => {}
+                HeOp::Relu { .. } | HeOp::Bootstrap { .. } => return Err(composite_op(op)),
             }
         }
         c.key_switches = c.rotations + c.hmults;
         c.depth = self.outputs.iter().map(|&o| depth[o]).max().unwrap_or(0);
         Ok(c)
+    }
+}
+
+/// The depth of the value `op` defines, from its operands' (`depth`, indexed by value) and
+/// the program's ReLU depth: a rescale adds 1, a ReLU its depth, a level drop its levels, a
+/// bootstrapping resets to 0; binary operations take their first operand's (equal depths are
+/// [`HeProgram::check`]'s business).
+pub(crate) fn op_depth(op: &HeOp, depth: &[usize], relu_depth: usize) -> usize {
+    match *op {
+        HeOp::Rescale { src } => depth[src] + 1,
+        HeOp::Relu { src, .. } => depth[src] + relu_depth,
+        HeOp::DropLevel { src, levels } => depth[src] + levels,
+        HeOp::Bootstrap { .. } => 0,
+        _ => depth[op.operands()[0]],
+    }
+}
+
+/// The error of tallying an operation made of others.
+fn composite_op(op: &HeOp) -> PackError {
+    PackError::Program {
+        op: 0,
+        problem: format!(
+            "{} is a composite operation: its layer counts it, not the program's tally",
+            op.name()
+        ),
     }
 }

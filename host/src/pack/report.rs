@@ -49,10 +49,13 @@ use super::conv::{
 };
 use super::diag::Bsgs;
 use super::layout::{ChannelOrder, Layout};
-use super::program::{merge_tallies, HeOp, HeProgram, OpCounts, OpTally, TallyKind, ValueId};
+use super::program::{
+    merge_tallies, op_depth, HeOp, HeProgram, OpCounts, OpTally, ReluSpec, TallyKind, ValueId,
+};
 use super::PackError;
 use crate::nn::{
-    fold_batch_norm, weights::init_seeded, Activation, FeatureMap, Layer, Network, PoolKind, Shape,
+    fold_batch_norm, weights::init_seeded, Activation, Conv2d, FeatureMap, Layer, Network,
+    PoolKind, Shape,
 };
 use heaccel_verification::circuits::{MinimaxActivation, OpCounts as CircuitCounts};
 
@@ -97,6 +100,18 @@ pub struct ReportOptions {
     pub max_pool: Option<(u32, MinimaxActivation)>,
     /// Which poolings' maps are repacked into fewer ciphertexts when they can ([`repack`]).
     pub repack_pooled: Repack,
+    /// Compiling [`ReportOptions::relu`]: the bound `B` of each activation layer in execution
+    /// order (bodies before shortcuts), each finite and > 0. A ReLU reads `t = x / B`: the
+    /// linear layer before it writes its output divided by `B`, and the ReLU writes its own in
+    /// the unit its consumers read (the next ReLU's bound across an identity shortcut, else
+    /// its own `B`), so no level is spent on normalizing. Unused when counting.
+    pub relu_bounds: Vec<f64>,
+    /// Compiling with bootstrapping: the levels a value may consume between refreshes (the
+    /// program's inputs are at that level, and bootstrapping returns to it). A bootstrapping
+    /// of every ciphertext of the flow is placed before each layer that would exceed it (and
+    /// before a residual block with no level left), so that both branches of a block share it.
+    /// `None`: no bootstrapping. Unused when counting (netsim costs its refreshes itself).
+    pub bootstrap_levels: Option<usize>,
 }
 
 /// Which poolings repack their output (see [`ReportOptions::repack_pooled`]).
@@ -127,6 +142,8 @@ impl Default for ReportOptions {
             relu: None,
             max_pool: None,
             repack_pooled: Repack::Always,
+            relu_bounds: Vec::new(),
+            bootstrap_levels: None,
         }
     }
 }
@@ -279,6 +296,8 @@ pub struct CompiledNetwork {
     pub reference: Network,
     /// Pruning of each pruned convolution, by path (`#path kind 'name'`).
     pub pruning: Vec<(String, PruneReport)>,
+    /// Bootstrapping operations in the program (one per refreshed ciphertext).
+    pub bootstrappings: usize,
 }
 
 impl CompiledNetwork {
@@ -309,9 +328,13 @@ impl CompiledNetwork {
 /// The whole-network program being assembled (compile mode of the walk).
 struct Assembly {
     program: HeProgram,
+    /// The depth of every value of `program` (see [`HeProgram::check`]).
+    depths: Vec<usize>,
     /// Effective convolutions by path.
     effective: Vec<(String, EffectiveLayer)>,
     pruning: Vec<(String, PruneReport)>,
+    /// Bootstrapping operations emitted.
+    bootstrappings: usize,
 }
 
 /// A feature map in flight: its layout, its ciphertexts in the assembled program (empty when
@@ -356,6 +379,15 @@ fn renumber(op: HeOp, value: impl Fn(ValueId) -> ValueId, plain_offset: usize) -
             src: value(src),
             value: c,
         },
+        HeOp::Relu { src, multiplier } => HeOp::Relu {
+            src: value(src),
+            multiplier,
+        },
+        HeOp::Bootstrap { src } => HeOp::Bootstrap { src: value(src) },
+        HeOp::DropLevel { src, levels } => HeOp::DropLevel {
+            src: value(src),
+            levels,
+        },
     }
 }
 
@@ -370,6 +402,10 @@ struct Walker<'a> {
     convs_seen: usize,
     /// Poolings walked so far.
     pools_seen: usize,
+    /// Paths of the activation layers in execution order (index = bound index).
+    activations: Vec<String>,
+    /// Compiling minimax ReLUs (units land on their bounds).
+    compiles_relu: bool,
     /// The program being assembled, when compiling.
     assembly: Option<Assembly>,
 }
@@ -429,6 +465,7 @@ pub fn compile_he_program(
         output_factor: output.factor,
         reference,
         pruning: assembly.pruning,
+        bootstrappings: assembly.bootstrappings,
     })
 }
 
@@ -467,6 +504,36 @@ fn walk_network(
         strategy.channel_order(first_groups),
     )?;
     let ciphertexts = input.ciphertexts;
+    let mut activations = Vec::new();
+    activation_paths(&folded.layers, "", &mut activations);
+    let compiles_relu = compile && nonlinear.relu.is_some();
+    if compiles_relu {
+        if nonlinear.relu_bounds.len() != activations.len() {
+            return Err(PackError::Inputs(format!(
+                "{} ReLU bounds for a network with {} activation layers",
+                nonlinear.relu_bounds.len(),
+                activations.len()
+            )));
+        }
+        if let Some(b) = nonlinear
+            .relu_bounds
+            .iter()
+            .find(|b| !(b.is_finite() && **b > 0.0))
+        {
+            return Err(PackError::Inputs(format!(
+                "ReLU bound {b}: expected finite and > 0"
+            )));
+        }
+    }
+    let relu_spec = nonlinear
+        .relu
+        .as_ref()
+        .filter(|_| compiles_relu)
+        .map(|(alpha, act)| ReluSpec {
+            alpha: *alpha,
+            eps: act.composite().eps(),
+            depth: act.relu_depth() as usize,
+        });
     let mut walker = Walker {
         strategy,
         nonlinear,
@@ -476,10 +543,17 @@ fn walk_network(
         convs_seen: 0,
         pools_seen: 0,
         assembly: compile.then(|| Assembly {
-            program: HeProgram::new(slots, ciphertexts),
+            program: HeProgram {
+                relu: relu_spec,
+                ..HeProgram::new(slots, ciphertexts)
+            },
+            depths: vec![0; ciphertexts],
             effective: Vec::new(),
             pruning: Vec::new(),
+            bootstrappings: 0,
         }),
+        activations,
+        compiles_relu,
     };
     let flow = Flow {
         layout: input.clone(),
@@ -490,7 +564,7 @@ fn walk_network(
         },
         factor: 1.0,
     };
-    let (output, depth) = walker.walk(&folded.layers, "", flow, None, 0)?;
+    let (output, depth) = walker.walk(&folded.layers, "", flow, None, 0, 1.0)?;
     let mut total = walker
         .rows
         .iter()
@@ -549,9 +623,11 @@ impl Walker<'_> {
             return Vec::new();
         };
         debug_assert_eq!(inputs.len(), prog.inputs);
-        let whole = &mut asm.program;
-        let (base, plain_offset, local_inputs) =
-            (whole.value_count(), whole.plaintexts.len(), prog.inputs);
+        let (base, plain_offset, local_inputs) = (
+            asm.program.value_count(),
+            asm.program.plaintexts.len(),
+            prog.inputs,
+        );
         let value = |v: ValueId| {
             if v < local_inputs {
                 inputs[v]
@@ -559,18 +635,135 @@ impl Walker<'_> {
                 base + v - local_inputs
             }
         };
-        whole.ops.extend(
-            prog.ops
-                .into_iter()
-                .map(|op| renumber(op, value, plain_offset)),
-        );
-        whole.plaintexts.extend(prog.plaintexts);
+        let relu_depth = asm.program.relu.map_or(0, |r| r.depth);
+        for op in prog.ops {
+            let op = renumber(op, value, plain_offset);
+            asm.depths.push(op_depth(&op, &asm.depths, relu_depth));
+            asm.program.ops.push(op);
+        }
+        asm.program.plaintexts.extend(prog.plaintexts);
         prog.outputs.iter().map(|&o| value(o)).collect()
+    }
+
+    /// The deepest of `values` (0 when counting).
+    fn depth_of(&self, values: &[ValueId]) -> usize {
+        self.assembly.as_ref().map_or(0, |asm| {
+            values.iter().map(|&v| asm.depths[v]).max().unwrap_or(0)
+        })
+    }
+
+    /// Compiling with bootstrapping: bootstraps every ciphertext of `flow` when `need` more
+    /// levels would exceed [`ReportOptions::bootstrap_levels`]; an error when `need` alone
+    /// does.
+    fn refresh(&mut self, flow: &mut Flow, need: usize, location: &str) -> Result<(), PackError> {
+        let Some(levels) = self.nonlinear.bootstrap_levels else {
+            return Ok(());
+        };
+        if self.assembly.is_none() {
+            return Ok(());
+        }
+        if need > levels {
+            return Err(PackError::Unsupported {
+                location: location.to_string(),
+                problem: format!(
+                    "needs {need} levels, more than the {levels} left after bootstrapping"
+                ),
+            });
+        }
+        if self.depth_of(&flow.values) + need <= levels {
+            return Ok(());
+        }
+        let count = flow.values.len();
+        let mut prog = HeProgram::new(self.slots, count);
+        for ct in 0..count {
+            let refreshed = prog.push(HeOp::Bootstrap { src: ct });
+            prog.outputs.push(refreshed);
+        }
+        flow.values = self.emit(prog, &flow.values);
+        if let Some(asm) = self.assembly.as_mut() {
+            asm.bootstrappings += count;
+        }
+        Ok(())
+    }
+
+    /// Drops `values` to `depth` where they are shallower (compile mode).
+    fn drop_to(&mut self, values: &[ValueId], depth: usize) -> Vec<ValueId> {
+        let mut out = Vec::with_capacity(values.len());
+        for &v in values {
+            let d = self.depth_of(&[v]);
+            if d < depth {
+                let mut prog = HeProgram::new(self.slots, 1);
+                let dropped = prog.push(HeOp::DropLevel {
+                    src: 0,
+                    levels: depth - d,
+                });
+                prog.outputs.push(dropped);
+                out.extend(self.emit(prog, &[v]));
+            } else {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// The bound of the activation layer at `path` (compiling minimax ReLUs).
+    fn bound(&self, path: &str) -> Result<f64, PackError> {
+        let index = self
+            .activations
+            .iter()
+            .position(|p| p == path)
+            .ok_or_else(|| PackError::Unsupported {
+                location: format!("#{path}"),
+                problem: "no activation layer at this path".into(),
+            })?;
+        Ok(self.nonlinear.relu_bounds[index])
+    }
+
+    /// The unit the output of `layers[i]` is written in when compiling minimax ReLUs: the
+    /// next layer's bound when it is an activation, `tail` when `layers[i]` ends the list,
+    /// else 1 (true values).
+    fn unit_after(
+        &self,
+        layers: &[Layer],
+        prefix: &str,
+        i: usize,
+        tail: f64,
+    ) -> Result<f64, PackError> {
+        if !self.compiles_relu {
+            return Ok(1.0);
+        }
+        match layers.get(i + 1) {
+            None => Ok(tail),
+            Some(Layer::Activation(_)) => self.bound(&join(prefix, i + 1)),
+            Some(_) => Ok(1.0),
+        }
+    }
+
+    /// The unit a minimax ReLU at `layers[i]` with bound `bound` writes: what an identity
+    /// shortcut right after it must carry (the block's output unit), `tail` at the end of
+    /// the list, else its own bound (multiplier 1).
+    fn relu_output_unit(
+        &self,
+        layers: &[Layer],
+        prefix: &str,
+        i: usize,
+        tail: f64,
+        bound: f64,
+    ) -> Result<f64, PackError> {
+        match layers.get(i + 1) {
+            None => Ok(tail),
+            Some(Layer::Residual(block)) if block.shortcut.is_empty() => {
+                self.unit_after(layers, prefix, i + 1, tail)
+            }
+            Some(_) => Ok(bound),
+        }
     }
 
     /// Walks a layer list starting `base` levels below the network input; `shortcut_of` is
     /// the path of the last body convolution of the block when walking a shortcut (its output
-    /// order must match). Returns the output and the depth consumed.
+    /// order must match); `tail` is the unit the list's output is written in when compiling
+    /// minimax ReLUs (see [`ReportOptions::relu_bounds`]). Returns the output and the depth
+    /// consumed.
     fn walk(
         &mut self,
         layers: &[Layer],
@@ -578,6 +771,7 @@ impl Walker<'_> {
         mut flow: Flow,
         shortcut_of: Option<&str>,
         base: usize,
+        tail: f64,
     ) -> Result<(Flow, usize), PackError> {
         let mut depth = 0;
         let compiling = self.assembly.is_some();
@@ -596,9 +790,29 @@ impl Walker<'_> {
                 location: location.clone(),
                 problem: problem.to_string(),
             };
+            let nonlinear = self.nonlinear;
+            let need = match layer {
+                Layer::Activation(_) => nonlinear
+                    .relu
+                    .as_ref()
+                    .map_or(1, |(_, act)| act.relu_depth() as usize),
+                Layer::Flatten | Layer::BatchNorm(_) => 0,
+                _ => 1,
+            };
+            self.refresh(&mut flow, need, &location)?;
             let layout = flow.layout.clone();
             let input_shape = layout.shape;
             let cts_in = layout.ciphertexts;
+            // a downsampling shortcut runs as the 1x1 convolution it is
+            let as_conv;
+            let conv_layer: Option<&Conv2d> = match layer {
+                Layer::Conv2d(conv) => Some(conv),
+                Layer::Downsample(d) => {
+                    as_conv = d.as_conv(&path, input_shape.channels);
+                    Some(&as_conv)
+                }
+                _ => None,
+            };
             let options = BuildOptions {
                 bsgs: Bsgs::Auto,
                 materialize: compiling,
@@ -610,13 +824,22 @@ impl Walker<'_> {
             let mut program: Option<HeProgram> = None;
             let mut factor = flow.factor;
             let (counts, groups, next) = match layer {
-                Layer::Conv2d(conv) => {
-                    if shortcut_of.is_none() {
+                Layer::Conv2d(_) | Layer::Downsample(_) => {
+                    let conv = conv_layer.expect("a convolution or a downsampling");
+                    if shortcut_of.is_none() && matches!(layer, Layer::Conv2d(_)) {
                         self.convs_seen += 1;
                     }
                     let order = self.output_order(shortcut_of.unwrap_or(&path));
-                    let plan =
-                        conv2d_scaled(conv, &layout, self.strategy, order, options, flow.factor)?;
+                    let unit = self.unit_after(layers, prefix, i, tail)?;
+                    let plan = conv2d_scaled(
+                        conv,
+                        &layout,
+                        self.strategy,
+                        order,
+                        options,
+                        flow.factor,
+                        unit,
+                    )?;
                     profile = Some(plan.program.profile()?);
                     if let Some(asm) = self.assembly.as_mut() {
                         asm.effective.push((path.clone(), plan.effective));
@@ -625,25 +848,43 @@ impl Walker<'_> {
                         }
                     }
                     program = Some(plan.program);
-                    factor = 1.0;
+                    factor = unit;
                     (plan.counts, plan.groups, plan.output)
                 }
                 Layer::Linear(fc) => {
-                    let plan = linear_scaled(fc, &layout, options, flow.factor)?;
+                    let unit = self.unit_after(layers, prefix, i, tail)?;
+                    let plan = linear_scaled(fc, &layout, options, flow.factor, unit)?;
                     profile = Some(plan.program.profile()?);
                     program = Some(plan.program);
-                    factor = 1.0;
+                    factor = unit;
                     (plan.counts, 1, plan.output)
                 }
-                Layer::Activation(_) if self.nonlinear.relu.is_some() => {
-                    if compiling {
-                        return Err(unsupported(
-                            "the minimax ReLU is counted, not compiled: polynomial activations only",
-                        ));
-                    }
-                    let (alpha, act) = self.nonlinear.relu.as_ref().expect("checked");
+                Layer::Activation(_) if nonlinear.relu.is_some() => {
+                    let (alpha, act) = nonlinear.relu.as_ref().expect("checked");
                     let rc = act.relu_counts();
                     let cts = layout.ciphertexts;
+                    if compiling {
+                        let bound = self.bound(&path)?;
+                        if (flow.factor - bound).abs() > 1e-12 * bound {
+                            return Err(unsupported(&format!(
+                                "its input is held in units of {}, not its bound {bound} (a \
+                                 pooling or polynomial activation before a minimax ReLU is \
+                                 not compiled)",
+                                flow.factor
+                            )));
+                        }
+                        let out_unit = self.relu_output_unit(layers, prefix, i, tail, bound)?;
+                        let mut prog = HeProgram::new(self.slots, cts);
+                        for ct in 0..cts {
+                            let out = prog.push(HeOp::Relu {
+                                src: ct,
+                                multiplier: bound / out_unit,
+                            });
+                            prog.outputs.push(out);
+                        }
+                        program = Some(prog);
+                        factor = out_unit;
+                    }
                     approximation = Some(format!("relu-minimax:{alpha}"));
                     profile = Some(merge_tallies(spread(
                         &rc,
@@ -744,22 +985,17 @@ impl Walker<'_> {
                 Layer::BatchNorm(_) => {
                     return Err(unsupported("batch norm left after folding"));
                 }
-                Layer::Downsample(_) => {
-                    return Err(unsupported(
-                        "the option-A downsampling shortcut (strided subsampling with zero \
-                         channels) is not packed yet: simulate the zoo's resnet20, whose \
-                         downsampling shortcuts are 1x1 convolutions",
-                    ));
-                }
                 Layer::Residual(block) => {
                     let last_body_conv = last_conv_path(&block.body, &format!("{path}.body"));
                     let start = base + depth;
+                    let unit = self.unit_after(layers, prefix, i, tail)?;
                     let (body, body_depth) = self.walk(
                         &block.body,
                         &format!("{path}.body"),
                         flow.clone(),
                         None,
                         start,
+                        unit,
                     )?;
                     let (short, short_depth) = self.walk(
                         &block.shortcut,
@@ -767,6 +1003,7 @@ impl Walker<'_> {
                         flow.clone(),
                         Some(last_body_conv.as_deref().unwrap_or(&path)),
                         start,
+                        unit,
                     )?;
                     if body.layout != short.layout {
                         return Err(unsupported(
@@ -790,8 +1027,12 @@ impl Walker<'_> {
                     // Depth of the block = the deeper branch; rows of the branches hold theirs.
                     depth += body_depth.max(short_depth);
                     counts.depth = 0;
-                    let inputs: Vec<ValueId> =
-                        body.values.iter().chain(&short.values).copied().collect();
+                    // the shallower branch is dropped to the deeper one's level
+                    let level = self
+                        .depth_of(&body.values)
+                        .max(self.depth_of(&short.values));
+                    let mut inputs = self.drop_to(&body.values, level);
+                    inputs.extend(self.drop_to(&short.values, level));
                     flow.values = self.emit(prog, &inputs);
                     factor = body.factor;
                     (counts, 1, body.layout)
@@ -858,6 +1099,22 @@ impl Walker<'_> {
             flow.layout = next;
         }
         Ok((flow, depth))
+    }
+}
+
+/// The paths of the activation layers of `layers` in execution order (bodies before
+/// shortcuts), as the walk meets them.
+fn activation_paths(layers: &[Layer], prefix: &str, out: &mut Vec<String>) {
+    for (i, layer) in layers.iter().enumerate() {
+        let path = join(prefix, i);
+        match layer {
+            Layer::Activation(_) => out.push(path),
+            Layer::Residual(block) => {
+                activation_paths(&block.body, &format!("{path}.body"), out);
+                activation_paths(&block.shortcut, &format!("{path}.shortcut"), out);
+            }
+            _ => {}
+        }
     }
 }
 
