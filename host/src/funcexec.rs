@@ -87,6 +87,8 @@ impl<'a> FunctionalBackend<'a> {
         relin: Option<&'a RelinKey>,
         galois: &'a GaloisKeys,
     ) -> Result<Self, PackError> {
+        lowering::check_whole_keys(params, galois.keys.values().chain(relin.map(|r| &r.key)))
+            .map_err(lower_error)?;
         Ok(FunctionalBackend {
             template,
             params,

@@ -47,6 +47,7 @@ impl<'a> FunctionalOps<'a> {
         relin: Option<&'a RelinKey>,
         galois: &'a GaloisKeys,
     ) -> Result<Self> {
+        lowering::check_whole_keys(params, galois.keys.values().chain(relin.map(|r| &r.key)))?;
         Ok(FunctionalOps {
             params,
             relin,

@@ -835,6 +835,25 @@ pub fn write_plaintext(memory: &mut Memory, name: &str, pt: &Plaintext) -> Resul
     Ok(())
 }
 
+/// Refuses keys [`SwitchingKey::restricted`] to fewer levels: the lowered programs read
+/// every key at the whole chain's limb positions.
+pub fn check_whole_keys<'k>(
+    params: &Parameters,
+    keys: impl IntoIterator<Item = &'k SwitchingKey>,
+) -> Result<()> {
+    for key in keys {
+        if key.max_level() != params.max_level() {
+            return Err(LowerError::Invalid(format!(
+                "a switching key restricted to levels up to {} (the functional executor takes \
+                 keys over the whole chain, up to level {})",
+                key.max_level(),
+                params.max_level()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Writes a switching key into the buffers `name.d{j}.b` / `.a` (`Q` limbs, then `P`).
 pub fn write_switching_key(memory: &mut Memory, name: &str, key: &SwitchingKey) -> Result<()> {
     for (j, (kb, ka)) in key.digits.iter().enumerate() {

@@ -155,20 +155,67 @@ impl SwitchingKey {
         })
     }
 
-    /// Checks the key's fingerprint and shape against `params`.
+    /// The highest ciphertext level the key switches: `L` for a whole key, `level` for one
+    /// [`SwitchingKey::restricted`] to it.
+    pub fn max_level(&self) -> usize {
+        self.digits
+            .first()
+            .map_or(0, |(b, _)| b.q.limbs.len().saturating_sub(1))
+    }
+
+    /// The key for ciphertexts at levels `<= level` only: the digits those levels decompose
+    /// into (`ceil((level + 1) / alpha)`) over `q_0 .. q_level` and `P`. Key switching reads no
+    /// other word, so the results are bit for bit those of the whole key; at `N = 2^16` a key
+    /// for the 10 levels left after bootstrapping is a fifth of the whole. Restricted keys have
+    /// no seeded form. Errors: `level` above the key's.
+    pub fn restricted(&self, params: &Parameters, level: usize) -> Result<SwitchingKey> {
+        if level > self.max_level() {
+            return Err(Error::Level(format!(
+                "a key serving levels up to {} cannot be restricted to level {level}",
+                self.max_level()
+            )));
+        }
+        let digits = (level + 1).div_ceil(params.digit_size());
+        let cut = |x: &PolyQP| PolyQP {
+            q: RnsPoly {
+                limbs: x.q.limbs[..=level].to_vec(),
+                ntt_form: x.q.ntt_form,
+            },
+            p: x.p.clone(),
+        };
+        Ok(SwitchingKey {
+            params_id: self.params_id,
+            key_id: self.key_id,
+            digits: self.digits[..digits]
+                .iter()
+                .map(|(b, a)| (cut(b), cut(a)))
+                .collect(),
+            seed: None,
+        })
+    }
+
+    /// Checks the key's fingerprint and shape against `params`: `dnum` digits over every
+    /// prime, or (a [`SwitchingKey::restricted`] key) the digits of `q_0 .. q_l` over those.
     pub fn validate(&self, params: &Parameters, what: &str) -> Result<()> {
         params.check_id(self.params_id, what)?;
-        if self.digits.len() != params.dnum() {
+        let level = self.max_level();
+        let expected = if level == params.max_level() {
+            params.dnum()
+        } else {
+            (level + 1).div_ceil(params.digit_size())
+        };
+        if self.digits.len() != expected {
             return Err(Error::Malformed(format!(
-                "{what} has {} digits, expected dnum = {}",
+                "{what} has {} digits, expected {expected} for levels up to {level}",
                 self.digits.len(),
-                params.dnum()
             )));
         }
         for (j, (b, a)) in self.digits.iter().enumerate() {
             for (poly, name) in [(b, "b"), (a, "a")] {
-                poly.q
-                    .check_shape(params.q_tables(), &format!("{what} digit {j} {name} (Q)"))?;
+                poly.q.check_shape(
+                    &params.q_tables()[..=level],
+                    &format!("{what} digit {j} {name} (Q)"),
+                )?;
                 poly.p
                     .check_shape(params.p_tables(), &format!("{what} digit {j} {name} (P)"))?;
             }

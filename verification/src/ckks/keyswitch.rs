@@ -178,6 +178,12 @@ pub fn switch(
     digits: &[PolyQP],
     key: &SwitchingKey,
 ) -> Result<(RnsPoly, RnsPoly)> {
+    if level > key.max_level() || digits.len() > key.digits.len() {
+        return Err(crate::Error::MissingKey(format!(
+            "the switching key serves levels up to {}, the ciphertext is at level {level}",
+            key.max_level()
+        )));
+    }
     let (x0, x1) = inner_product(params, level, digits, key);
     let (k0, k1) = rayon::join(
         || mod_down(params, level, x0),
