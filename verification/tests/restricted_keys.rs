@@ -100,7 +100,6 @@ fn validation_takes_whole_and_restricted_shapes_only() {
     // a restricted relinearization key multiplies at its levels and refuses above
     let restricted_relin = RelinKey {
         key: relin.key.restricted(&params, 2).unwrap(),
-        ..relin.clone()
     };
     let eval = Evaluator::new(&params, Some(restricted_relin), None).unwrap();
     let whole = Evaluator::new(&params, Some(relin), None).unwrap();
