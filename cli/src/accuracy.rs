@@ -46,23 +46,9 @@ pub struct AccuracyArgs {
     /// precision ALPHA in 4..=14, input scaled by one bound B per layer).
     #[arg(long, default_value = "relu", value_name = "FN")]
     pub activation: String,
-    /// Images the minimax bounds B are chosen on (each layer's largest |x| there, times
-    /// --bound-margin). Default: the `train` folder beside --data when --data is a folder
-    /// named `test`.
-    #[arg(long, value_name = "DIR")]
-    pub calibration: Option<PathBuf>,
-    /// Images per class of the calibration set.
-    #[arg(long, default_value_t = CALIBRATION_PER_CLASS, value_name = "K")]
-    pub calibration_per_class: usize,
-    /// B = margin x the largest calibration |x| of the layer (>= 1). The default 1.5 keeps
-    /// test inputs inside [-B, B] (ResNet-20 on CIFAR-10 JPEG, 100 images per class: margin 1
-    /// left 0.0006 % of ReLU inputs outside and 14 of 1,000 images with non-finite logits).
-    #[arg(long, default_value_t = 1.5, value_name = "M")]
-    pub bound_margin: f64,
-    /// Design the minimax composite for [EPS, 1] instead of its alpha's default interval
-    /// (same degrees: a wider interval costs precision); a number in (0, 1) or `2^-K`.
-    #[arg(long, value_name = "EPS", value_parser = parse_eps)]
-    pub eps: Option<f64>,
+    /// How the minimax bounds are chosen.
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
     /// Per-channel mean after scaling pixels to [0, 1], comma-separated. Default: ImageNet's
     /// (0.485,0.456,0.406) for the CIFAR ResNets (as they were trained), 0 otherwise.
     #[arg(
@@ -87,6 +73,29 @@ pub struct AccuracyArgs {
     /// Also write the JSON report to FILE (whole or not at all).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// How the minimax ReLU's bounds are chosen (shared by `heaccel accuracy` and
+/// `heaccel infer-boot`).
+#[derive(Debug, Clone, Args)]
+pub struct CalibrationArgs {
+    /// Images the minimax bounds B are chosen on (each layer's largest |x| there, times
+    /// --bound-margin). Default: the `train` folder beside --data when --data is a folder
+    /// named `test`.
+    #[arg(long, value_name = "DIR")]
+    pub calibration: Option<PathBuf>,
+    /// Images per class of the calibration set.
+    #[arg(long, default_value_t = CALIBRATION_PER_CLASS, value_name = "K")]
+    pub calibration_per_class: usize,
+    /// B = margin x the largest calibration |x| of the layer (>= 1). The default 1.5 keeps
+    /// test inputs inside [-B, B] (ResNet-20 on CIFAR-10 JPEG, 100 images per class: margin 1
+    /// left 0.0006 % of ReLU inputs outside and 14 of 1,000 images with non-finite logits).
+    #[arg(long, default_value_t = 1.5, value_name = "M")]
+    pub bound_margin: f64,
+    /// Design the minimax composite for [EPS, 1] instead of its alpha's default interval
+    /// (same degrees: a wider interval costs precision); a number in (0, 1) or `2^-K`.
+    #[arg(long, value_name = "EPS", value_parser = parse_eps)]
+    pub eps: Option<f64>,
 }
 
 /// What `heaccel accuracy --json` prints.
@@ -191,22 +200,82 @@ fn normalization(args: &AccuracyArgs, model: &Model, channels: usize) -> Result<
     Ok(n)
 }
 
-/// The calibration folder: `--calibration`, else `train` beside a `test` --data.
-fn calibration_dir(args: &AccuracyArgs) -> Result<PathBuf> {
+/// The calibration folder: `--calibration`, else `train` beside a `test` `data` folder.
+fn calibration_dir(args: &CalibrationArgs, data: &Path, activation: &str) -> Result<PathBuf> {
     if let Some(dir) = &args.calibration {
         return Ok(dir.clone());
     }
-    let sibling = (args.data.file_name().is_some_and(|n| n == "test"))
-        .then(|| args.data.with_file_name("train"))
+    let sibling = (data.file_name().is_some_and(|n| n == "test"))
+        .then(|| data.with_file_name("train"))
         .filter(|p| p.is_dir());
     sibling.with_context(|| {
         format!(
-            "--activation {}: the minimax bounds need calibration images: pass --calibration DIR \
-             (there is no `train` folder beside {})",
-            args.activation,
-            args.data.display()
+            "--activation {activation}: the minimax bounds need calibration images: pass \
+             --calibration DIR (there is no `train` folder beside {})",
+            data.display()
         )
     })
+}
+
+/// The minimax ReLU of `alpha` with one bound per activation layer of `network`: each
+/// layer's largest |x| over the calibration images (`args`, else `train` beside `data`),
+/// times the margin. A progress bar on stderr when `show_progress`.
+pub fn calibrated_minimax(
+    network: &FastNetwork,
+    normalization: &Normalization,
+    alpha: u32,
+    args: &CalibrationArgs,
+    data: &Path,
+    show_progress: bool,
+) -> Result<(MinimaxRelu, Calibration)> {
+    if !(args.bound_margin.is_finite() && args.bound_margin >= 1.0) {
+        bail!(
+            "--bound-margin {}: expected a number >= 1",
+            args.bound_margin
+        );
+    }
+    if args.calibration_per_class == 0 {
+        bail!("--calibration-per-class must be >= 1");
+    }
+    let dir = calibration_dir(args, data, &format!("relu-minimax:{alpha}"))?;
+    let options = LoadOptions {
+        shape: network.input_shape(),
+        per_class: Some(args.calibration_per_class),
+    };
+    let calib = Dataset::open(&dir, options)?;
+    let bar = progress_bar(show_progress, calib.len(), "calibrating");
+    let max_abs = calibrate(network, &calib, normalization, &|n| {
+        bar.set_position(n as u64)
+    })?;
+    bar.finish_and_clear();
+    let bounds = bounds_with_margin(&max_abs, args.bound_margin);
+    Ok((
+        MinimaxRelu::new(alpha, args.eps, bounds)?,
+        Calibration {
+            data: dir,
+            images: calib.len(),
+            margin: args.bound_margin,
+        },
+    ))
+}
+
+fn progress_bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
+    if show {
+        progress::bar(len as u64, what)
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// The CIFAR ResNet `name` with the weights of `weights` (ImageNet normalization, as trained).
+pub(crate) fn cifar_resnet(name: &str, weights: &Path) -> Result<(Network, Normalization)> {
+    let model = name
+        .parse::<CifarResNet>()
+        .map_err(|e| anyhow::anyhow!("--model {e}"))?;
+    Ok((
+        load_network(&Model::Cifar(model), weights)?,
+        Normalization::imagenet(),
+    ))
 }
 
 fn load_network(model: &Model, weights: &Path) -> Result<Network> {
@@ -225,53 +294,38 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
         .activation
         .parse()
         .map_err(|e| anyhow::anyhow!("--activation {e}"))?;
-    if !(args.bound_margin.is_finite() && args.bound_margin >= 1.0) {
-        bail!(
-            "--bound-margin {}: expected a number >= 1",
-            args.bound_margin
-        );
-    }
-    if args.per_class == Some(0) || args.calibration_per_class == 0 {
-        bail!("--per-class and --calibration-per-class must be >= 1");
+    if args.per_class == Some(0) {
+        bail!("--per-class must be >= 1");
     }
     let network = load_network(&model, &args.weights)?;
     let fast = FastNetwork::new(&network)?;
     let shape = network.input_shape;
     let norm = normalization(args, &model, shape.channels)?;
-    let load = |dir: &Path, per_class: Option<usize>| -> Result<Dataset> {
-        Ok(Dataset::open(dir, LoadOptions { shape, per_class })?)
-    };
-    let dataset = load(&args.data, args.per_class)?;
-    let bar = |len: usize, what: &str| {
-        if show_progress {
-            progress::bar(len as u64, what)
-        } else {
-            indicatif::ProgressBar::hidden()
-        }
-    };
+    let dataset = Dataset::open(
+        &args.data,
+        LoadOptions {
+            shape,
+            per_class: args.per_class,
+        },
+    )?;
     let (minimax, calibration) = match relu {
-        ReluChoice::Exact if args.eps.is_some() => {
+        ReluChoice::Exact if args.calibration.eps.is_some() => {
             bail!("--eps needs --activation relu-minimax:ALPHA")
         }
         ReluChoice::Exact => (None, None),
         ReluChoice::Minimax { alpha } => {
-            let dir = calibration_dir(args)?;
-            let calib = load(&dir, Some(args.calibration_per_class))?;
-            let b = bar(calib.len(), "calibrating");
-            let max_abs = calibrate(&fast, &calib, &norm, &|n| b.set_position(n as u64))?;
-            b.finish_and_clear();
-            let bounds = bounds_with_margin(&max_abs, args.bound_margin);
-            (
-                Some(MinimaxRelu::new(alpha, args.eps, bounds)?),
-                Some(Calibration {
-                    data: dir,
-                    images: calib.len(),
-                    margin: args.bound_margin,
-                }),
-            )
+            let (minimax, calibration) = calibrated_minimax(
+                &fast,
+                &norm,
+                alpha,
+                &args.calibration,
+                &args.data,
+                show_progress,
+            )?;
+            (Some(minimax), Some(calibration))
         }
     };
-    let b = bar(dataset.len(), "classifying");
+    let b = progress_bar(show_progress, dataset.len(), "classifying");
     let start = Instant::now();
     let report = evaluate(&fast, &dataset, &norm, minimax.as_ref(), &|n| {
         b.set_position(n as u64)

@@ -100,20 +100,6 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn switching_key_bytes(key: &heaccel_verification::ckks::SwitchingKey) -> u64 {
-    key.digits
-        .iter()
-        .flat_map(|(b, a)| [b, a])
-        .map(|p| {
-            p.q.limbs
-                .iter()
-                .chain(&p.p.limbs)
-                .map(|l| l.len() as u64 * 8)
-                .sum::<u64>()
-        })
-        .sum()
-}
-
 /// The configuration for `params`: the default for `log_slots` with `overrides` applied.
 pub fn config_for(
     params: &Parameters,
@@ -174,16 +160,13 @@ pub fn run(
         galois.keys.insert(g, keygen.gen_galois_key(&sk, g)?);
     }
     let keygen_ms = start.elapsed().as_secs_f64() * 1e3;
-    let key_bytes = galois.keys.values().map(switching_key_bytes).sum::<u64>()
-        + switching_key_bytes(&relin.key);
+    let key_bytes =
+        galois.keys.values().map(|k| k.bytes() as u64).sum::<u64>() + relin.key.bytes() as u64;
     let key_bytes_seeded = galois
         .keys
         .values()
         .chain([&relin.key])
-        .map(|k| {
-            k.seeded()
-                .map_or(switching_key_bytes(k), |s| s.bytes() as u64)
-        })
+        .map(|k| k.seeded().map_or(k.bytes() as u64, |s| s.bytes() as u64))
         .sum::<u64>();
     let galois_keys = galois.keys.len();
     let eval = Evaluator::new(params, Some(relin), Some(galois))?;

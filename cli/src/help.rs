@@ -61,6 +61,13 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "infer-boot",
+        &[
+            "heaccel infer-boot --model resnet20 --weights resnet20.safetensors --data cifar10/test --count 2",
+            "heaccel infer-boot --model resnet20 --weights resnet20.safetensors --data cifar10/test --preset boot-test --allow-insecure --activation relu-minimax:4 --count 1 --verify",
+        ],
+    ),
+    (
         "accuracy",
         &[
             "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test",

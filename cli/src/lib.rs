@@ -9,6 +9,7 @@ pub mod corerun;
 pub mod fpga;
 pub mod help;
 pub mod infer;
+pub mod infer_boot;
 pub mod mainjob;
 pub mod network;
 pub mod params_file;

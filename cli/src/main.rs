@@ -43,6 +43,14 @@ enum Command {
     /// Compiles the network into one CKKS program at N = 2^14, encrypts the input, runs the
     /// program (on the accelerator's functional executor by default), decrypts and compares.
     Infer(heaccel_cli::infer::InferArgs),
+    /// A trained CIFAR ResNet on encrypted images with minimax ReLU and bootstrapping.
+    ///
+    /// Chooses the minimax bounds on calibration images, compiles the network into one CKKS
+    /// program at N/2 slots of a bootstrapping parameter set (bootstrappings placed where the
+    /// levels run out), generates the keys, and for each image encrypts, runs the program on
+    /// the reference evaluator, decrypts and compares with the plaintext pass with the same
+    /// minimax ReLU (top-1 agreement, largest logit error).
+    InferBoot(heaccel_cli::infer_boot::InferBootArgs),
     /// Top-1 accuracy of a trained network on labelled images, ReLU exact or minimax.
     ///
     /// Loads the weights (safetensors, PyTorch names), reads the images (ImageFolder, CIFAR-10
@@ -439,6 +447,23 @@ fn run(cli: Cli) -> Result<()> {
                     r.summary.passed,
                     r.summary.count,
                     r.tolerance
+                );
+            }
+            Ok(())
+        }
+        Some(Command::InferBoot(args)) => {
+            let run = heaccel_cli::infer_boot::infer_boot_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                print!("{}", heaccel_cli::infer_boot::format_infer_boot(&run));
+            }
+            if args.verify && run.agree_with_plaintext < run.images {
+                anyhow::bail!(
+                    "--verify: the encrypted top-1 differs from the plaintext minimax pass on {} \
+                     of {} images",
+                    run.images - run.agree_with_plaintext,
+                    run.images
                 );
             }
             Ok(())

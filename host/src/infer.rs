@@ -62,6 +62,9 @@ pub enum InferError {
     /// The plaintext forward pass.
     #[error(transparent)]
     Nn(#[from] NnError),
+    /// The minimax ReLU's plaintext pass.
+    #[error(transparent)]
+    Minimax(#[from] crate::accuracy::AccuracyError),
     /// The network does not fit `N = 2^14`.
     #[error("network '{network}': {problem}")]
     Depth {

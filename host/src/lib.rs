@@ -5,6 +5,7 @@
 //! an accelerator configuration ([`netsim`]).
 
 pub mod accuracy;
+pub mod bootinfer;
 pub mod bootsim;
 pub mod data;
 pub mod funcexec;

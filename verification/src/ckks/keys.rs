@@ -155,6 +155,16 @@ impl SwitchingKey {
         })
     }
 
+    /// Bytes in memory at 8 bytes a word (both halves of every digit).
+    pub fn bytes(&self) -> usize {
+        self.digits
+            .iter()
+            .flat_map(|(b, a)| [b, a])
+            .flat_map(|p| p.q.limbs.iter().chain(&p.p.limbs))
+            .map(|l| l.len() * 8)
+            .sum()
+    }
+
     /// The highest ciphertext level the key switches: `L` for a whole key, `level` for one
     /// [`SwitchingKey::restricted`] to it.
     pub fn max_level(&self) -> usize {

@@ -122,7 +122,7 @@ impl ParametersLiteral {
 }
 
 /// Named parameter sets.
-pub const PRESET_NAMES: [&str; 7] = [
+pub const PRESET_NAMES: [&str; 8] = [
     "test-n13",
     "spencnn-n14",
     "n14-ks",
@@ -130,11 +130,12 @@ pub const PRESET_NAMES: [&str; 7] = [
     "n16-deep",
     "n16-boot",
     "boot-test",
+    "boot-test-deep",
 ];
 
 /// Presets below the 128-bit bound, for functional tests only: [`Parameters::preset`] refuses
 /// them; set `allow_insecure` on the literal to opt in.
-pub const INSECURE_PRESET_NAMES: [&str; 1] = ["boot-test"];
+pub const INSECURE_PRESET_NAMES: [&str; 2] = ["boot-test", "boot-test-deep"];
 
 /// The literal of a named preset (see [`PRESET_NAMES`]).
 ///
@@ -152,6 +153,8 @@ pub const INSECURE_PRESET_NAMES: [&str; 1] = ["boot-test"];
 ///   bits, within the 1550 of [`SPARSE_SECRET_BOUNDS`].
 /// - `boot-test`: **insecure** (refused unless `allow_insecure`), `N = 2^12`, `h = 192`, the
 ///   same chain shape with 2 x 40 left: bootstrapping in seconds for tests.
+/// - `boot-test-deep`: **insecure**, `n16-boot`'s chain (9 x 40 left) at `N = 2^12`: the
+///   encrypted networks of `heaccel infer-boot` in seconds, for tests.
 pub fn preset(name: &str) -> Result<ParametersLiteral> {
     let lit = |log_n, log_q: Vec<u32>, log_p: Vec<u32>, log_scale, dnum| ParametersLiteral {
         log_n,
@@ -182,6 +185,10 @@ pub fn preset(name: &str) -> Result<ParametersLiteral> {
         "boot-test" => ParametersLiteral {
             hamming_weight: Some(192),
             ..lit(12, boot_chain(2), vec![61; 5], 40, 5)
+        },
+        "boot-test-deep" => ParametersLiteral {
+            hamming_weight: Some(192),
+            ..lit(12, boot_chain(9), vec![61; 4], 40, 7)
         },
         other => {
             return Err(invalid(
