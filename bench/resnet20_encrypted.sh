@@ -30,16 +30,7 @@ while [ $# -gt 0 ]; do
 done
 
 shared=../shared/data
-[ -d "$shared" ] || { echo "resnet20_encrypted.sh: $shared is absent" >&2; exit 1; }
-data=target/shared-data/cifar10
-if [ ! -d "$data/test" ] || [ ! -d "$data/train" ]; then
-  mkdir -p target/shared-data
-  partial=$(mktemp -d target/shared-data/partial.XXXXXX)
-  tar -xzf "$shared/cifar10-jpeg.tar.gz" -C "$partial"
-  rm -rf "$data"
-  mv "$partial/cifar10" "$data"
-  rmdir "$partial"
-fi
+data=$(bash bench/cifar10_dir.sh)
 cargo build --release -q -p heaccel-cli
 mkdir -p target/resnet20-encrypted "$(dirname "$out")"
 raw=target/resnet20-encrypted/run.json

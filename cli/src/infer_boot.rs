@@ -179,7 +179,7 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
         );
     }
     let mut session = BootSession::new(&network, &params, minimax, &Strategy::Dense)
-        .context("setting up the encrypted network")?;
+        .with_context(|| format!("setting up {} encrypted at {name}", args.model))?;
     let mut per_image = Vec::with_capacity(order.len());
     for (k, &i) in order.iter().enumerate() {
         let sample = &dataset.samples[i];
@@ -267,7 +267,7 @@ pub fn format_infer_boot(run: &InferBootRun) -> String {
     let _ = writeln!(
         s,
         "program: {} operations, {} plaintexts, {} bootstrappings of depth {}; keys: {} \
-         rotation (restricted to {} levels) + {} bootstrapping, {:.2} GB; compile {:.1} s, \
+         rotation (restricted to levels <= {}) + {} bootstrapping, {:.2} GB; compile {:.1} s, \
          keygen {:.1} s",
         setup.program_ops,
         setup.plaintexts,
