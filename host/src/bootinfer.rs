@@ -9,7 +9,7 @@
 //! ([`ReportOptions::bootstrap_levels`]), and generates the keys from the operating system's
 //! entropy: secret, public, relinearization, the bootstrapping's Galois keys over the whole
 //! chain, and one Galois key per rotation step of the program restricted to the levels left
-//! after bootstrapping ([`SwitchingKey::restricted`]: the network never rotates above them,
+//! after bootstrapping (`SwitchingKey::restricted`: the network never rotates above them,
 //! and at `N = 2^16` such a key is a fifth of a whole one).
 //!
 //! [`BootSession::infer`] encrypts an input at that level, runs the program on the reference

@@ -41,6 +41,14 @@
 //!
 //! Max pooling without [`ReportOptions::max_pool`], exact ReLU without [`ReportOptions::relu`] and
 //! pooling with stride different from its window are refused ([`PackError::Unsupported`]).
+//!
+//! Compiling ([`compile_he_program`]) with [`ReportOptions::relu`] emits one [`HeOp::Relu`] per
+//! ciphertext, given one bound per activation layer ([`ReportOptions::relu_bounds`]: linear
+//! layers write their output divided by the next ReLU's bound, ReLUs write theirs in the unit an
+//! identity shortcut after them needs); with [`ReportOptions::bootstrap_levels`] it places a
+//! [`HeOp::Bootstrap`] of every ciphertext of the flow before a layer that would exceed the
+//! levels left; residual branches are aligned by [`HeOp::DropLevel`]; an option-A downsampling
+//! shortcut runs as its 1x1 convolution (counted the same way).
 
 use serde::Serialize;
 
