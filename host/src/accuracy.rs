@@ -147,6 +147,16 @@ impl MinimaxRelu {
     /// approximation, each value computed in `f64` as the circuit does (`B t (1 + p(t)) / 2`):
     /// the plaintext twin of an encrypted run.
     pub fn forward(&self, network: &FastNetwork, input: &[f32]) -> Result<Vec<f32>, AccuracyError> {
+        self.check_layers(network)?;
+        let mut hook = RecordingHook {
+            minimax: Some(self),
+            stats: fresh_stats(network, Some(self)),
+        };
+        Ok(network.run(input, &mut hook)?)
+    }
+
+    /// Checks that there is one bound per activation layer of `network`.
+    fn check_layers(&self, network: &FastNetwork) -> Result<(), AccuracyError> {
         let layers = network.activation_names().len();
         if self.bounds.len() != layers {
             return Err(AccuracyError::Bounds {
@@ -154,11 +164,7 @@ impl MinimaxRelu {
                 got: self.bounds.len(),
             });
         }
-        let mut hook = RecordingHook {
-            minimax: Some(self),
-            stats: fresh_stats(network, Some(self)),
-        };
-        Ok(network.run(input, &mut hook)?)
+        Ok(())
     }
 
     /// The precision.
@@ -348,12 +354,7 @@ pub fn evaluate(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<AccuracyReport, AccuracyError> {
     if let Some(m) = minimax {
-        if m.bounds.len() != network.activation_names().len() {
-            return Err(AccuracyError::Bounds {
-                expected: network.activation_names().len(),
-                got: m.bounds.len(),
-            });
-        }
+        m.check_layers(network)?;
     }
     run(network, dataset, normalization, minimax, progress)
 }
