@@ -49,6 +49,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "heaccel simulate --op bootstrap --config fpga-u280 --ckks-preset boot-test --allow-insecure --functional",
             "heaccel simulate --program prog.json --config asic --json",
             "heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic --svg lenet.svg",
+            "heaccel simulate --model resnet20 --weights resnet20.safetensors --activation relu-minimax:8 --strategy dense --config asic",
         ],
     ),
     ("compare", &["heaccel compare --model vgg5 --config fpga-u280 --json"]),

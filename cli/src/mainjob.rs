@@ -62,6 +62,7 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
         activation: "poly".into(),
         pool: "avg".into(),
         repack: RepackArg::Auto,
+        weights: None,
     };
     let comparison = compare_model(&args.model, &model_args, &args.config)?;
     let verification = infer_command(

@@ -37,6 +37,11 @@ pub struct ModelArgs {
     /// every choice of poolings and keeps the fastest.
     #[arg(long, value_enum, default_value = "auto")]
     pub repack: RepackArg,
+    /// Trained weights (safetensors, PyTorch names). With resnet20/32/44/56: the CIFAR-10
+    /// ResNet with option-A shortcuts that `heaccel accuracy` and `heaccel infer-boot` run;
+    /// with a zoo name: that network's tensors. Default: the zoo network, seeded.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<std::path::PathBuf>,
 }
 
 /// The choices of `--repack`.
@@ -57,6 +62,24 @@ pub enum StrategyArg {
     Dense,
     /// SpENCNN on the grouped network.
     Spencnn,
+}
+
+/// The network `--model NAME [--weights FILE]` names (see [`ModelArgs::weights`]).
+pub fn load_model_with(name: &str, weights: Option<&std::path::Path>) -> Result<Network> {
+    let Some(file) = weights else {
+        return load_model(name);
+    };
+    let mut network = match name.parse::<heaccel_host::nn::CifarResNet>() {
+        Ok(cifar) => cifar.architecture(),
+        Err(_) => {
+            let model: ZooModel = name.parse().map_err(|e: String| {
+                anyhow::anyhow!("--model: {e} (or resnet32, resnet44, resnet56 with --weights)")
+            })?;
+            zoo::architecture(model)?
+        }
+    };
+    heaccel_host::nn::weights::load_safetensors(&mut network, file)?;
+    Ok(network)
 }
 
 /// A zoo model by name; errors name `--model` and the allowed names.
@@ -178,7 +201,7 @@ impl ModelSweep {
         if strategy == StrategyArg::Dense && choices.prune.is_some() {
             bail!("--prune applies to --strategy spencnn only");
         }
-        let grouped = load_model(model)?;
+        let grouped = load_model_with(model, args.weights.as_deref())?;
         let nl = report_options(choices.activation, choices.pool, Repack::Always)?;
         Ok(ModelSweep {
             grouped,
@@ -225,7 +248,7 @@ pub fn simulate_model(
     if strategy == StrategyArg::Dense && c.prune.is_some() {
         bail!("--prune applies to --strategy spencnn only");
     }
-    let network = load_model(model)?;
+    let network = load_model_with(model, args.weights.as_deref())?;
     let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let progress = crate::progress::bar(2, &network.name);
@@ -294,7 +317,7 @@ pub struct Comparison {
 /// `heaccel compare --model NAME`.
 pub fn compare_model(model: &str, args: &ModelArgs, config: &str) -> Result<Comparison> {
     let c = choices(args)?;
-    let network = load_model(model)?;
+    let network = load_model_with(model, args.weights.as_deref())?;
     let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let progress = crate::progress::bar(4, &network.name);

@@ -1,8 +1,9 @@
 //! `heaccel infer-boot`: the trained ResNet-20 of `../shared/data` on one encrypted CIFAR-10
 //! JPEG test image with minimax ReLU and bootstrapping at the insecure `boot-test-deep`
 //! preset (N = 2^12, `n16-boot`'s chain; about two minutes), against the plaintext minimax
-//! pass; and its refusals (clear errors, exit code 2, no `--out` file). Skipped with a notice
-//! where the shared data is absent. The N = 2^16 run is `bash bench/resnet20_encrypted.sh`.
+//! pass; and its refusals (clear errors, exit code 2, no `--out` file); and `heaccel simulate`
+//! on the same trained network (`--weights`). Skipped with a notice where the shared data is
+//! absent. The N = 2^16 run is `bash bench/resnet20_encrypted.sh`.
 
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
@@ -127,4 +128,56 @@ fn refusals_are_clear_errors_without_a_report() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--allow-insecure"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn simulate_runs_the_trained_cifar_resnet_with_its_bootstrappings() {
+    let Some(weights) = common::resnet_weights(20) else {
+        return;
+    };
+    let out = heaccel(&[
+        "simulate",
+        "--model",
+        "resnet20",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--activation",
+        "relu-minimax:8",
+        "--strategy",
+        "dense",
+        "--config",
+        "asic",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = v["layers"].as_array().unwrap();
+    let kinds = |k: &str| layers.iter().filter(|l| l["kind"] == k).count();
+    // the option-A network: two downsampling shortcuts, 19 ReLUs, no shortcut convolution
+    assert_eq!(kinds("downsample"), 2);
+    assert_eq!(kinds("activation"), 19);
+    assert_eq!(kinds("conv2d"), 19);
+    let total = &v["total"];
+    assert!(total["bootstrappings"].as_u64().unwrap() >= 1);
+    assert!(total["bootstrap_us"].as_f64().unwrap() > 0.0);
+    assert!(total["time_us"].as_f64().unwrap() > total["bootstrap_us"].as_f64().unwrap());
+    // a checkpoint of another depth is refused naming its tensors
+    if let Some(other) = common::resnet_weights(32) {
+        let out = heaccel(&[
+            "simulate",
+            "--model",
+            "resnet20",
+            "--weights",
+            other.to_str().unwrap(),
+            "--config",
+            "asic",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("layer2.3"), "{stderr}");
+    }
 }
