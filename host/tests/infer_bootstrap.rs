@@ -5,6 +5,7 @@
 //! bound, opted into for this functional test only (the secure N = 2^16 run is the documented
 //! `heaccel infer` command, not a test).
 
+use heaccel_host::funcexec::{prime_table_program, FunctionalBackend};
 use heaccel_host::nn::fast::{ActivationHook, FastNetwork};
 use heaccel_host::nn::weights::{init_seeded, seeded_input};
 use heaccel_host::nn::{
@@ -179,7 +180,7 @@ fn residual_network_with_bootstrapping_matches_the_plaintext_minimax_pass() {
     for &g in boot.galois_elements() {
         galois.keys.insert(g, kg.gen_galois_key(&sk, g).unwrap());
     }
-    let eval = Evaluator::new(&params, Some(relin), Some(galois)).unwrap();
+    let eval = Evaluator::new(&params, Some(relin.clone()), Some(galois.clone())).unwrap();
     let encoder = Encoder::new(&params);
     let mut encryptor = Encryptor::with_rng(
         &params,
@@ -211,6 +212,30 @@ fn residual_network_with_bootstrapping_matches_the_plaintext_minimax_pass() {
         &mut |_, _| {},
     )
     .unwrap();
+    // the accelerator's functional executor runs the same program to the same words
+    let template = prime_table_program(&params).unwrap();
+    let mut functional = FunctionalBackend::new(&template, &params, Some(&relin), &galois).unwrap();
+    let on_accelerator = run_with_circuits(
+        &mut functional,
+        &encoder,
+        circuits,
+        program,
+        &inputs,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(on_accelerator == outputs, "functional executor differs");
+    assert!(functional.stats().instructions > 0);
+    // it reads keys at whole-chain positions: a restricted key is refused, not misread
+    let mut restricted = galois.clone();
+    let (&g, key) = restricted.keys.iter().next().unwrap();
+    let key = key.restricted(&params, LEVELS).unwrap();
+    restricted.keys.insert(g, key);
+    let err = FunctionalBackend::new(&template, &params, Some(&relin), &restricted).unwrap_err();
+    assert!(
+        err.to_string().contains("restricted to levels up to 5"),
+        "{err}"
+    );
     let decryptor = Decryptor::new(&params, &sk).unwrap();
     let slots: Vec<Vec<f64>> = outputs
         .iter()
