@@ -158,17 +158,19 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
             per_class: Some(per_class),
         },
     )?;
-    // the first of each class, then the second of each, ...
-    let classes = dataset.classes.len().max(1);
-    let mut order: Vec<usize> = (0..dataset.len()).collect();
-    order.sort_by_key(|&i| {
-        let s = &dataset.samples[i];
-        let rank = dataset.samples[..i]
-            .iter()
-            .filter(|t| t.label == s.label)
-            .count();
-        rank * classes + s.label
-    });
+    // the first of each class, then the second of each, ...: by (rank within class, label)
+    let mut seen = vec![0usize; dataset.classes.len()];
+    let mut keyed: Vec<((usize, usize), usize)> = dataset
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            seen[s.label] += 1;
+            ((seen[s.label], s.label), i)
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     order.truncate(args.count);
     if order.len() < args.count {
         bail!(

@@ -22,13 +22,13 @@ use std::time::Instant;
 use heaccel_verification::automorphism::galois_element_for_rotation;
 use heaccel_verification::bootstrap::{BootstrapConfig, Bootstrapper};
 use heaccel_verification::ckks::{
-    Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
+    Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
 };
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 use crate::accuracy::MinimaxRelu;
-use crate::infer::{argmax, InferError};
+use crate::infer::{argmax, decrypt_output, encrypt_input, InferError};
 use crate::nn::fast::FastNetwork;
 use crate::nn::{FeatureMap, Network};
 use crate::pack::{
@@ -205,19 +205,6 @@ impl BootSession {
         &self.params
     }
 
-    /// Encrypts `input` in the program's input layout at the level left after bootstrapping.
-    fn encrypt(&mut self, input: &FeatureMap) -> Result<Vec<Ciphertext>, InferError> {
-        let scale = self.params.default_scale();
-        self.compiled
-            .encode_input(input)?
-            .iter()
-            .map(|v| {
-                let pt = self.encoder.encode_real(v, self.setup.levels, scale)?;
-                Ok(self.encryptor.encrypt(&pt)?)
-            })
-            .collect()
-    }
-
     /// One encrypted inference of `input` against the plaintext minimax pass;
     /// `progress(done, total)` is called after each op of the program.
     pub fn infer(
@@ -226,7 +213,15 @@ impl BootSession {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<BootInferResult, InferError> {
         let start = Instant::now();
-        let cts = self.encrypt(input)?;
+        // at the level left after bootstrapping
+        let cts = encrypt_input(
+            &self.compiled,
+            &self.encoder,
+            &mut self.encryptor,
+            input,
+            self.setup.levels,
+            self.params.default_scale(),
+        )?;
         let t = Instant::now();
         let circuits = Circuits {
             relu: Some(self.minimax.activation()),
@@ -242,14 +237,8 @@ impl BootSession {
         )?;
         let evaluate_seconds = t.elapsed().as_secs_f64();
         drop(cts);
-        let slots = outputs
-            .iter()
-            .map(|ct| {
-                let pt = self.decryptor.decrypt(ct)?;
-                Ok(self.encoder.decode(&pt)?.iter().map(|z| z.re).collect())
-            })
-            .collect::<Result<Vec<Vec<f64>>, InferError>>()?;
-        let encrypted = self.compiled.decode_output(&slots)?.into_data();
+        let encrypted =
+            decrypt_output(&self.compiled, &self.encoder, &self.decryptor, &outputs)?.into_data();
         let seconds = start.elapsed().as_secs_f64();
         let input_f32: Vec<f32> = input.data().iter().map(|&v| v as f32).collect();
         let plain: Vec<f64> = self

@@ -76,6 +76,9 @@ pub struct FunctionalBackend<'a> {
     cached: HashMap<Cached, (Program, Memory)>,
     rotations: HashMap<(usize, u64), Program>,
     stats: FunctionalStats,
+    /// Runs the circuits (ReLU, bootstrapping, level drops) operation by operation, made on
+    /// first use and kept so that its lowered programs are cached across calls.
+    circuits: Option<FunctionalOps<'a>>,
 }
 
 impl<'a> FunctionalBackend<'a> {
@@ -98,12 +101,21 @@ impl<'a> FunctionalBackend<'a> {
             cached: HashMap::new(),
             rotations: HashMap::new(),
             stats: FunctionalStats::default(),
+            circuits: None,
         })
     }
 
     /// What has run so far.
     pub fn stats(&self) -> FunctionalStats {
-        self.stats
+        let circuits = self
+            .circuits
+            .as_ref()
+            .map(FunctionalOps::stats)
+            .unwrap_or_default();
+        FunctionalStats {
+            programs: self.stats.programs + circuits.programs,
+            instructions: self.stats.instructions + circuits.instructions,
+        }
     }
 
     fn note(&mut self, program: &Program) {
@@ -345,10 +357,7 @@ impl HeBackend for FunctionalBackend<'_> {
     }
 
     fn drop_level(&mut self, a: &Ciphertext, level: usize) -> Result<Ciphertext, PackError> {
-        let ops = self.circuit_ops()?;
-        let out = CkksOps::drop_level(&ops, a, level).map_err(lower_error);
-        self.absorb(&ops);
-        out
+        CkksOps::drop_level(self.circuit_ops()?, a, level).map_err(lower_error)
     }
 
     fn relu(
@@ -357,13 +366,10 @@ impl HeBackend for FunctionalBackend<'_> {
         t: &Ciphertext,
         multiplier: f64,
     ) -> Result<Ciphertext, PackError> {
-        let ops = self.circuit_ops()?;
-        let out = activation
-            .relu_scaled(&ops, t, multiplier)
+        activation
+            .relu_scaled(self.circuit_ops()?, t, multiplier)
             .map(|(ct, _)| ct)
-            .map_err(lower_error);
-        self.absorb(&ops);
-        out
+            .map_err(lower_error)
     }
 
     fn bootstrap(
@@ -372,26 +378,23 @@ impl HeBackend for FunctionalBackend<'_> {
         a: &Ciphertext,
     ) -> Result<Ciphertext, PackError> {
         let ops = self.circuit_ops()?;
-        let out = CkksOps::drop_level(&ops, a, 0)
-            .and_then(|low| bootstrapper.bootstrap_with(&ops, &low))
+        CkksOps::drop_level(ops, a, 0)
+            .and_then(|low| bootstrapper.bootstrap_with(ops, &low))
             .map(|(ct, _)| ct)
-            .map_err(lower_error);
-        self.absorb(&ops);
-        out
+            .map_err(lower_error)
     }
 }
 
 impl<'a> FunctionalBackend<'a> {
-    /// A [`FunctionalOps`] on this backend's parameters and keys, for circuits (ReLU,
-    /// bootstrapping) run operation by operation on the functional executor.
-    fn circuit_ops(&self) -> Result<FunctionalOps<'a>, PackError> {
-        FunctionalOps::new(self.template, self.params, self.relin, self.galois).map_err(lower_error)
-    }
-
-    /// Adds what a circuit ran to this backend's statistics.
-    fn absorb(&mut self, ops: &FunctionalOps<'_>) {
-        let s = ops.stats();
-        self.stats.programs += s.programs;
-        self.stats.instructions += s.instructions;
+    /// The [`FunctionalOps`] on this backend's parameters and keys that runs circuits (ReLU,
+    /// bootstrapping) operation by operation on the functional executor.
+    fn circuit_ops(&mut self) -> Result<&FunctionalOps<'a>, PackError> {
+        if self.circuits.is_none() {
+            self.circuits = Some(
+                FunctionalOps::new(self.template, self.params, self.relin, self.galois)
+                    .map_err(lower_error)?,
+            );
+        }
+        Ok(self.circuits.as_ref().expect("made above"))
     }
 }

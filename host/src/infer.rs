@@ -227,6 +227,43 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
+/// `input` encoded in `compiled`'s input layout at `level` and `scale`, encrypted.
+pub(crate) fn encrypt_input(
+    compiled: &CompiledNetwork,
+    encoder: &Encoder,
+    encryptor: &mut Encryptor<ChaCha20Rng>,
+    input: &FeatureMap,
+    level: usize,
+    scale: f64,
+) -> Result<Vec<Ciphertext>, InferError> {
+    compiled
+        .encode_input(input)?
+        .iter()
+        .map(|v| {
+            let pt = encoder.encode_real(v, level, scale)?;
+            Ok(encryptor.encrypt(&pt)?)
+        })
+        .collect()
+}
+
+/// The network output of `compiled` from its output ciphertexts: decrypted, decoded (real
+/// parts) and read in the output layout.
+pub(crate) fn decrypt_output(
+    compiled: &CompiledNetwork,
+    encoder: &Encoder,
+    decryptor: &Decryptor,
+    outputs: &[Ciphertext],
+) -> Result<FeatureMap, InferError> {
+    let slots = outputs
+        .iter()
+        .map(|ct| {
+            let pt = decryptor.decrypt(ct)?;
+            Ok(encoder.decode(&pt)?.iter().map(|z| z.re).collect())
+        })
+        .collect::<Result<Vec<Vec<f64>>, InferError>>()?;
+    Ok(compiled.decode_output(&slots)?)
+}
+
 /// Index of the largest value (the first on ties; NaN never wins).
 pub fn argmax(values: &[f64]) -> usize {
     let mut best = 0;
@@ -316,16 +353,14 @@ impl Session {
 
     /// Encrypts `input` in the program's input layout at the top level and default scale.
     pub fn encrypt(&mut self, input: &FeatureMap) -> Result<Vec<Ciphertext>, InferError> {
-        let level = self.params.max_level();
-        let scale = self.params.default_scale();
-        self.compiled
-            .encode_input(input)?
-            .iter()
-            .map(|v| {
-                let pt = self.encoder.encode_real(v, level, scale)?;
-                Ok(self.encryptor.encrypt(&pt)?)
-            })
-            .collect()
+        encrypt_input(
+            &self.compiled,
+            &self.encoder,
+            &mut self.encryptor,
+            input,
+            self.params.max_level(),
+            self.params.default_scale(),
+        )
     }
 
     /// Runs the program on encrypted inputs, calling `progress(done, total)` after each op.
@@ -357,14 +392,7 @@ impl Session {
 
     /// Decrypts and decodes the output ciphertexts into the network's output.
     pub fn decrypt(&self, outputs: &[Ciphertext]) -> Result<FeatureMap, InferError> {
-        let slots = outputs
-            .iter()
-            .map(|ct| {
-                let pt = self.decryptor.decrypt(ct)?;
-                Ok(self.encoder.decode(&pt)?.iter().map(|z| z.re).collect())
-            })
-            .collect::<Result<Vec<Vec<f64>>, InferError>>()?;
-        Ok(self.compiled.decode_output(&slots)?)
+        decrypt_output(&self.compiled, &self.encoder, &self.decryptor, outputs)
     }
 
     /// One encrypted inference of `input` against the plaintext forward pass (see the module
