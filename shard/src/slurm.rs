@@ -67,8 +67,7 @@ pub fn check_time(t: &str) -> Result<()> {
         return Err(bad());
     }
     let parts: Vec<&str> = rest.split(':').collect();
-    let max_parts = if days.is_some() { 3 } else { 3 };
-    if parts.is_empty() || parts.len() > max_parts || !parts.iter().all(|p| numeric(p)) {
+    if parts.is_empty() || parts.len() > 3 || !parts.iter().all(|p| numeric(p)) {
         return Err(bad());
     }
     Ok(())
