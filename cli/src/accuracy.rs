@@ -9,13 +9,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use heaccel_host::accuracy::{
-    bounds_with_margin, calibrate, evaluate, AccuracyReport, MinimaxRelu, ReluChoice,
+    bounds_with_margin, calibrate, classify, AccuracyReport, ImageOutcome, MinimaxRelu, ReluChoice,
+    ReportFrame,
 };
 use heaccel_host::data::{Dataset, LoadOptions, Normalization};
 use heaccel_host::nn::fast::FastNetwork;
 use heaccel_host::nn::weights::load_safetensors;
 use heaccel_host::nn::{zoo, CifarResNet, Network};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plot::write_whole;
 use crate::progress;
@@ -73,6 +74,8 @@ pub struct AccuracyArgs {
     /// Also write the JSON report to FILE (whole or not at all).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub distribute: crate::distribute::DistributeArgs,
 }
 
 /// How the minimax ReLU's bounds are chosen (shared by `heaccel accuracy` and
@@ -139,10 +142,40 @@ pub struct AccuracyRun {
     pub cpu: String,
     /// The full report: per class, per activation layer, the approximation.
     pub report: AccuracyReport,
+    /// With --shard: the shard, the dataset's size and the partial written (the figures above
+    /// are the shard's images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::distribute::ShardDone>,
+}
+
+/// The kind partial accuracy results carry.
+pub const SHARD_KIND: &str = "accuracy";
+
+/// What every shard of an accuracy run shares (the merge rebuilds the report from it and the
+/// images' rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AccuracyContext {
+    model: String,
+    weights: PathBuf,
+    data: PathBuf,
+    format: String,
+    per_class: Option<usize>,
+    normalization: Normalization,
+    calibration: Option<Calibration>,
+    frame: ReportFrame,
+}
+
+/// One image's row in a partial result: its outcome and the shard's time per image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AccuracyRow {
+    outcome: ImageOutcome,
+    seconds: f64,
+    threads: usize,
+    cpu: String,
 }
 
 /// Where the bounds came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// The calibration images.
     pub data: PathBuf,
@@ -287,8 +320,18 @@ fn load_network(model: &Model, weights: &Path) -> Result<Network> {
     Ok(network)
 }
 
-/// Runs `heaccel accuracy`; progress bars on stderr when `show_progress`.
-pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<AccuracyRun> {
+/// A loaded accuracy run: the network, its input normalization, the dataset, the minimax
+/// ReLU (with its calibration) when asked for.
+struct Loaded {
+    fast: FastNetwork,
+    norm: Normalization,
+    dataset: Dataset,
+    relu: ReluChoice,
+    minimax: Option<MinimaxRelu>,
+    calibration: Option<Calibration>,
+}
+
+fn load(args: &AccuracyArgs, show_progress: bool) -> Result<Loaded> {
     let model = parse_model(&args.model)?;
     let relu: ReluChoice = args
         .activation
@@ -325,43 +368,294 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
             (Some(minimax), Some(calibration))
         }
     };
-    let b = progress_bar(show_progress, dataset.len(), "classifying");
-    let start = Instant::now();
-    let report = evaluate(&fast, &dataset, &norm, minimax.as_ref(), &|n| {
-        b.set_position(n as u64)
-    })?;
-    let seconds = start.elapsed().as_secs_f64();
-    b.finish_and_clear();
-    let run = AccuracyRun {
-        model: args.model.clone(),
-        weights: args.weights.clone(),
-        data: args.data.clone(),
-        format: dataset.format.to_string(),
-        per_class: args.per_class,
-        normalization: norm,
-        activation: relu.to_string(),
+    Ok(Loaded {
+        fast,
+        norm,
+        dataset,
+        relu,
+        minimax,
+        calibration,
+    })
+}
+
+impl Loaded {
+    fn context(&self, args: &AccuracyArgs) -> AccuracyContext {
+        AccuracyContext {
+            model: args.model.clone(),
+            weights: args.weights.clone(),
+            data: args.data.clone(),
+            format: self.dataset.format.to_string(),
+            per_class: args.per_class,
+            normalization: self.norm.clone(),
+            calibration: self.calibration.clone(),
+            frame: ReportFrame::new(&self.fast, &self.dataset, self.minimax.as_ref()),
+        }
+    }
+
+    /// Everything that decides the run's rows: the context (bounds included), the weights by
+    /// content and the images by name and label.
+    fn job_hash(&self, args: &AccuracyArgs) -> Result<String> {
+        let samples: Vec<(&str, usize)> = self
+            .dataset
+            .samples
+            .iter()
+            .map(|s| (s.origin.as_str(), s.label))
+            .collect();
+        Ok(heaccel_shard::job_hash(&serde_json::json!({
+            "command": SHARD_KIND,
+            "context": serde_json::to_value(self.context(args))?,
+            "weights": crate::distribute::file_digest(&args.weights)?,
+            "samples": heaccel_shard::job_hash(&serde_json::to_value(samples)?),
+        })))
+    }
+}
+
+fn assemble(
+    context: AccuracyContext,
+    report: AccuracyReport,
+    seconds: f64,
+    threads: usize,
+    cpu: String,
+    shard: Option<crate::distribute::ShardDone>,
+) -> AccuracyRun {
+    AccuracyRun {
+        model: context.model,
+        weights: context.weights,
+        data: context.data,
+        format: context.format,
+        per_class: context.per_class,
+        normalization: context.normalization,
+        activation: report.activation.clone(),
         correct: report.correct,
         total: report.total,
         top1: report.top1,
-        calibration,
+        calibration: context.calibration,
         outside_bound: report.outside(),
         below_eps: report.below_eps(),
         relu_values: report.values(),
         seconds,
         images_per_second: report.total as f64 / seconds.max(1e-9),
-        threads: rayon::current_num_threads(),
-        cpu: heaccel_verification::ckks::kernels::cpu_model(),
+        threads,
+        cpu,
         report,
-    };
-    if let Some(out) = &args.out {
-        write_whole(out, &(serde_json::to_string_pretty(&run)? + "\n"))?;
+        shard,
     }
+}
+
+/// Runs `heaccel accuracy`; progress bars on stderr when `show_progress`. With `--shard I/N`
+/// only the shard's images, written as a partial result for `heaccel merge` (skipped when a
+/// finished partial of the same job is there).
+pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<AccuracyRun> {
+    let loaded = load(args, show_progress)?;
+    let shard = args.distribute.shard;
+    crate::distribute::check_shard_count(shard, loaded.dataset.len(), "images")?;
+    let indices: Vec<usize> = match shard {
+        None => (0..loaded.dataset.len()).collect(),
+        Some(spec) => crate::distribute::uniform_slice(loaded.dataset.len(), spec),
+    };
+    let context = loaded.context(args);
+    let shard_dir = args
+        .distribute
+        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
+    let job_hash = match shard {
+        Some(_) => loaded.job_hash(args)?,
+        None => String::new(),
+    };
+    if let Some(spec) = shard {
+        if let Some(done) =
+            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
+        {
+            let rows: Vec<AccuracyRow> = done
+                .rows
+                .into_iter()
+                .map(|(_, r)| serde_json::from_value(r))
+                .collect::<std::result::Result<_, _>>()?;
+            return Ok(shard_run(
+                &context,
+                &rows,
+                spec,
+                loaded.dataset.len(),
+                job_hash,
+                &shard_dir,
+                true,
+            ));
+        }
+    }
+    let b = progress_bar(show_progress, indices.len(), "classifying");
+    let start = Instant::now();
+    if let Some(m) = &loaded.minimax {
+        m.check_layers(&loaded.fast)?;
+    }
+    let outcomes = classify(
+        &loaded.fast,
+        &loaded.dataset,
+        &loaded.norm,
+        loaded.minimax.as_ref(),
+        &indices,
+        &|n| b.set_position(n as u64),
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    b.finish_and_clear();
+    let threads = rayon::current_num_threads();
+    let cpu = heaccel_verification::ckks::kernels::cpu_model();
+    let _ = loaded.relu;
+    let run = match shard {
+        None => {
+            let report = context.frame.summarize(&outcomes);
+            let run = assemble(context, report, seconds, threads, cpu, None);
+            if let Some(out) = &args.out {
+                write_whole(out, &(serde_json::to_string_pretty(&run)? + "\n"))?;
+            }
+            run
+        }
+        Some(spec) => {
+            let per_image = seconds / outcomes.len().max(1) as f64;
+            let rows: Vec<AccuracyRow> = outcomes
+                .into_iter()
+                .map(|outcome| AccuracyRow {
+                    outcome,
+                    seconds: per_image,
+                    threads,
+                    cpu: cpu.clone(),
+                })
+                .collect();
+            let partial = heaccel_shard::Partial {
+                header: heaccel_shard::PartialHeader::new(
+                    SHARD_KIND,
+                    job_hash.clone(),
+                    spec,
+                    loaded.dataset.len(),
+                    indices.clone(),
+                    serde_json::to_value(&context)?,
+                ),
+                rows: indices
+                    .iter()
+                    .zip(&rows)
+                    .map(|(&i, r)| Ok((i, serde_json::to_value(r)?)))
+                    .collect::<Result<_>>()?,
+            };
+            partial.write_into(&shard_dir)?;
+            shard_run(
+                &context,
+                &rows,
+                spec,
+                loaded.dataset.len(),
+                job_hash,
+                &shard_dir,
+                false,
+            )
+        }
+    };
     Ok(run)
+}
+
+/// The report of one shard's rows (its images only).
+fn shard_run(
+    context: &AccuracyContext,
+    rows: &[AccuracyRow],
+    spec: heaccel_shard::ShardSpec,
+    items: usize,
+    job_hash: String,
+    dir: &Path,
+    skipped: bool,
+) -> AccuracyRun {
+    let outcomes: Vec<ImageOutcome> = rows.iter().map(|r| r.outcome.clone()).collect();
+    let (seconds, threads, cpu) = timing(rows);
+    let report = context.frame.summarize(&outcomes);
+    let done = crate::distribute::ShardDone {
+        shard: spec.to_string(),
+        items,
+        job_hash,
+        partial: dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec)),
+        skipped,
+    };
+    assemble(context.clone(), report, seconds, threads, cpu, Some(done))
+}
+
+/// Seconds summed over rows, the most threads, the CPU models (distinct, in order met).
+fn timing(rows: &[AccuracyRow]) -> (f64, usize, String) {
+    let mut cpus: Vec<&str> = Vec::new();
+    for r in rows {
+        if !cpus.contains(&r.cpu.as_str()) {
+            cpus.push(&r.cpu);
+        }
+    }
+    (
+        rows.iter().map(|r| r.seconds).sum(),
+        rows.iter().map(|r| r.threads).max().unwrap_or(0),
+        cpus.join("; "),
+    )
+}
+
+/// `heaccel accuracy --slurm`: the job array of the dataset's images (see
+/// [`crate::distribute::slurm_plan`]).
+pub fn accuracy_slurm(args: &AccuracyArgs) -> Result<crate::distribute::SlurmPlan> {
+    let loaded = load(args, true)?;
+    let job_hash = loaded.job_hash(args)?;
+    let base = args
+        .distribute
+        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
+    crate::distribute::slurm_plan(
+        &args.distribute,
+        SHARD_KIND,
+        &base,
+        loaded.dataset.len(),
+        &job_hash,
+    )
+}
+
+/// Puts a sharded accuracy run back together: the report of every image, written as
+/// `accuracy.json` in `out` (what `--out` of the unsharded run holds; seconds summed over the
+/// shards).
+pub fn finish_merged(
+    context: &serde_json::Value,
+    rows: Vec<serde_json::Value>,
+    out: &Path,
+) -> Result<(AccuracyRun, Vec<PathBuf>)> {
+    let context: AccuracyContext = serde_json::from_value(context.clone())
+        .context("the partial results' context is not an accuracy run's")?;
+    let rows: Vec<AccuracyRow> = rows
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<std::result::Result<_, _>>()
+        .context("a partial result's row is not an image's outcome")?;
+    let classes = context.frame.classes.len();
+    let layers = context.frame.layers.len();
+    if let Some(bad) = rows
+        .iter()
+        .find(|r| r.outcome.label >= classes || r.outcome.layers.len() != layers)
+    {
+        bail!(
+            "a partial result's row has label {} or {} layers (the run has {classes} classes, \
+             {layers} activation layers)",
+            bad.outcome.label,
+            bad.outcome.layers.len()
+        );
+    }
+    let outcomes: Vec<ImageOutcome> = rows.iter().map(|r| r.outcome.clone()).collect();
+    let (seconds, threads, cpu) = timing(&rows);
+    let report = context.frame.summarize(&outcomes);
+    let run = assemble(context, report, seconds, threads, cpu, None);
+    let files = crate::distribute::write_all_or_nothing(
+        out,
+        &[("accuracy.json", serde_json::to_string_pretty(&run)? + "\n")],
+    )?;
+    Ok((run, files))
 }
 
 /// The human-readable report.
 pub fn format_accuracy(run: &AccuracyRun) -> String {
     let mut s = String::new();
+    if let Some(shard) = &run.shard {
+        let _ = writeln!(
+            s,
+            "shard {} of a run of {} images{}: {} (figures below: this shard's images)",
+            shard.shard,
+            shard.items,
+            if shard.skipped { ", done earlier" } else { "" },
+            shard.partial.display()
+        );
+    }
     let _ = writeln!(
         s,
         "{} on {} ({}, {} images), ReLU {}",

@@ -3,7 +3,7 @@
 //! same minimax ReLU ([`heaccel_host::bootinfer`]).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -14,7 +14,7 @@ use heaccel_host::data::{Dataset, LoadOptions};
 use heaccel_host::nn::fast::FastNetwork;
 use heaccel_host::nn::FeatureMap;
 use heaccel_host::pack::Strategy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{calibrated_minimax, cifar_resnet, Calibration, CalibrationArgs};
 use crate::bootstrap::peak_memory_bytes;
@@ -65,10 +65,37 @@ pub struct InferBootArgs {
     /// Also write the JSON report to FILE (whole or not at all).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub distribute: crate::distribute::DistributeArgs,
+}
+
+/// The kind partial infer-boot results carry.
+pub const SHARD_KIND: &str = "infer-boot";
+
+/// What every shard of an infer-boot run shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct BootContext {
+    model: String,
+    weights: PathBuf,
+    data: PathBuf,
+    params: String,
+    minimax: MinimaxSummary,
+    calibration: Calibration,
+    bounds: Vec<f64>,
+}
+
+/// One image's row in a partial result: its run and its shard's session and machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BootRow {
+    image: ImageRun,
+    setup: BootSetup,
+    peak_memory_bytes: Option<u64>,
+    threads: usize,
+    cpu: String,
 }
 
 /// One image of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageRun {
     /// Where it came from.
     pub origin: String,
@@ -118,10 +145,26 @@ pub struct InferBootRun {
     pub cpu: String,
     /// Per image.
     pub per_image: Vec<ImageRun>,
+    /// With --shard: the shard, the run's images and the partial written (the figures above
+    /// are the shard's images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::distribute::ShardDone>,
 }
 
-/// Runs `heaccel infer-boot`; progress bars on stderr when `show_progress`.
-pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<InferBootRun> {
+/// The images of a run, loaded and ordered, with the minimax ReLU and the parameters.
+struct Prepared {
+    name: String,
+    params: heaccel_verification::ckks::Parameters,
+    network: heaccel_host::nn::Network,
+    norm: heaccel_host::data::Normalization,
+    minimax: heaccel_host::accuracy::MinimaxRelu,
+    context: BootContext,
+    dataset: Dataset,
+    /// Dataset positions of the run's images, in run order.
+    order: Vec<usize>,
+}
+
+fn prepare(args: &InferBootArgs, show_progress: bool) -> Result<Prepared> {
     if args.count == 0 {
         bail!("--count must be >= 1");
     }
@@ -148,8 +191,6 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
         &args.data,
         show_progress,
     )?;
-    let summary = minimax.summary();
-    let bounds = minimax.bounds().to_vec();
     let per_class = args.count.div_ceil(10);
     let dataset = Dataset::open(
         &args.data,
@@ -180,54 +221,198 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
             args.count
         );
     }
-    let mut session = BootSession::new(&network, &params, minimax, &Strategy::Dense)
-        .with_context(|| format!("setting up {} encrypted at {name}", args.model))?;
-    let mut per_image = Vec::with_capacity(order.len());
-    for (k, &i) in order.iter().enumerate() {
-        let sample = &dataset.samples[i];
-        let input = FeatureMap::new(
-            shape,
-            dataset.input(i, &norm).into_iter().map(f64::from).collect(),
-        )?;
-        let bar = if show_progress {
-            progress::bar(
-                session.compiled.program.ops.len() as u64,
-                &format!("image {}/{}", k + 1, order.len()),
-            )
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        let t = Instant::now();
-        let result = session.infer(&input, &mut |done, _| bar.set_position(done as u64))?;
-        bar.finish_and_clear();
-        if show_progress {
-            eprintln!(
-                "{}: encrypted top-1 {} (plaintext {}, label {}), max logit error {:.2e}, {:.1} s",
-                sample.origin,
-                result.argmax_encrypted,
-                result.argmax_plain,
-                sample.label,
-                result.max_logit_error,
-                t.elapsed().as_secs_f64()
-            );
-        }
-        per_image.push(ImageRun {
-            origin: sample.origin.clone(),
-            label: sample.label,
-            result,
-        });
-    }
-    let images = per_image.len();
-    let run = InferBootRun {
+    let context = BootContext {
         model: args.model.clone(),
         weights: args.weights.clone(),
         data: args.data.clone(),
-        params: name,
-        minimax: summary,
+        params: name.clone(),
+        minimax: minimax.summary(),
         calibration,
-        bounds,
-        bootstrappings: session.setup.bootstrappings,
-        setup: session.setup.clone(),
+        bounds: minimax.bounds().to_vec(),
+    };
+    Ok(Prepared {
+        name,
+        params,
+        network,
+        norm,
+        minimax,
+        context,
+        dataset,
+        order,
+    })
+}
+
+impl Prepared {
+    /// Everything that decides the run's rows: the context (bounds included), the parameters,
+    /// the weights by content and the images by name and label.
+    fn job_hash(&self, args: &InferBootArgs) -> Result<String> {
+        let samples: Vec<(&str, usize)> = self
+            .order
+            .iter()
+            .map(|&i| {
+                let s = &self.dataset.samples[i];
+                (s.origin.as_str(), s.label)
+            })
+            .collect();
+        Ok(heaccel_shard::job_hash(&serde_json::json!({
+            "command": SHARD_KIND,
+            "context": serde_json::to_value(&self.context)?,
+            "params": serde_json::to_value(self.params.literal())?,
+            "weights": crate::distribute::file_digest(&args.weights)?,
+            "samples": samples,
+        })))
+    }
+}
+
+/// Runs `heaccel infer-boot`; progress bars on stderr when `show_progress`. With `--shard I/N`
+/// only the shard's images (keys generated once per shard), written as a partial result for
+/// `heaccel merge` (skipped when a finished partial of the same job is there).
+pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<InferBootRun> {
+    let p = prepare(args, show_progress)?;
+    let shard = args.distribute.shard;
+    crate::distribute::check_shard_count(shard, p.order.len(), "images")?;
+    let positions: Vec<usize> = match shard {
+        None => (0..p.order.len()).collect(),
+        Some(spec) => crate::distribute::uniform_slice(p.order.len(), spec),
+    };
+    let shard_dir = args
+        .distribute
+        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
+    let job_hash = match shard {
+        Some(_) => p.job_hash(args)?,
+        None => String::new(),
+    };
+    let done = |skipped| {
+        shard.map(|spec| crate::distribute::ShardDone {
+            shard: spec.to_string(),
+            items: p.order.len(),
+            job_hash: job_hash.clone(),
+            partial: shard_dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec)),
+            skipped,
+        })
+    };
+    if let Some(spec) = shard {
+        if let Some(partial) =
+            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
+        {
+            let rows: Vec<BootRow> = partial
+                .rows
+                .into_iter()
+                .map(|(_, r)| serde_json::from_value(r))
+                .collect::<std::result::Result<_, _>>()?;
+            return assemble(p.context.clone(), rows, done(true));
+        }
+    }
+    let mut rows = Vec::with_capacity(positions.len());
+    if !positions.is_empty() {
+        let shape = p.network.input_shape;
+        let mut session =
+            BootSession::new(&p.network, &p.params, p.minimax.clone(), &Strategy::Dense)
+                .with_context(|| format!("setting up {} encrypted at {}", args.model, p.name))?;
+        for (k, &position) in positions.iter().enumerate() {
+            let i = p.order[position];
+            let sample = &p.dataset.samples[i];
+            let input = FeatureMap::new(
+                shape,
+                p.dataset
+                    .input(i, &p.norm)
+                    .into_iter()
+                    .map(f64::from)
+                    .collect(),
+            )?;
+            let bar = if show_progress {
+                progress::bar(
+                    session.compiled.program.ops.len() as u64,
+                    &format!("image {}/{}", k + 1, positions.len()),
+                )
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let t = Instant::now();
+            let result = session.infer(&input, &mut |done, _| bar.set_position(done as u64))?;
+            bar.finish_and_clear();
+            if show_progress {
+                eprintln!(
+                    "{}: encrypted top-1 {} (plaintext {}, label {}), max logit error {:.2e}, \
+                     {:.1} s",
+                    sample.origin,
+                    result.argmax_encrypted,
+                    result.argmax_plain,
+                    sample.label,
+                    result.max_logit_error,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            rows.push(BootRow {
+                image: ImageRun {
+                    origin: sample.origin.clone(),
+                    label: sample.label,
+                    result,
+                },
+                setup: session.setup.clone(),
+                peak_memory_bytes: None,
+                threads: rayon::current_num_threads(),
+                cpu: heaccel_verification::ckks::kernels::cpu_model(),
+            });
+        }
+        let peak = peak_memory_bytes();
+        rows.iter_mut().for_each(|r| r.peak_memory_bytes = peak);
+    }
+    if let Some(spec) = shard {
+        let partial = heaccel_shard::Partial {
+            header: heaccel_shard::PartialHeader::new(
+                SHARD_KIND,
+                job_hash.clone(),
+                spec,
+                p.order.len(),
+                positions.clone(),
+                serde_json::to_value(&p.context)?,
+            ),
+            rows: positions
+                .iter()
+                .zip(&rows)
+                .map(|(&i, r)| Ok((i, serde_json::to_value(r)?)))
+                .collect::<Result<_>>()?,
+        };
+        partial.write_into(&shard_dir)?;
+        return assemble(p.context.clone(), rows, done(false));
+    }
+    let run = assemble(p.context.clone(), rows, None)?;
+    if let Some(out) = &args.out {
+        write_whole(out, &(serde_json::to_string_pretty(&run)? + "\n"))?;
+    }
+    Ok(run)
+}
+
+/// The run of `rows` (in run order): counts, the largest error, seconds per image; the
+/// session of the first row; the largest peak memory and thread count; the CPU models.
+fn assemble(
+    context: BootContext,
+    rows: Vec<BootRow>,
+    shard: Option<crate::distribute::ShardDone>,
+) -> Result<InferBootRun> {
+    let first = rows.first().context("no image was run (an empty shard)")?;
+    let setup = first.setup.clone();
+    let mut cpus: Vec<String> = Vec::new();
+    for r in &rows {
+        if !cpus.contains(&r.cpu) {
+            cpus.push(r.cpu.clone());
+        }
+    }
+    let peak = rows.iter().filter_map(|r| r.peak_memory_bytes).max();
+    let threads = rows.iter().map(|r| r.threads).max().unwrap_or(0);
+    let per_image: Vec<ImageRun> = rows.into_iter().map(|r| r.image).collect();
+    let images = per_image.len();
+    Ok(InferBootRun {
+        model: context.model,
+        weights: context.weights,
+        data: context.data,
+        params: context.params,
+        minimax: context.minimax,
+        calibration: context.calibration,
+        bounds: context.bounds,
+        bootstrappings: setup.bootstrappings,
+        setup,
         images,
         agree_with_plaintext: per_image.iter().filter(|r| r.result.agrees).count(),
         max_logit_error: per_image
@@ -239,20 +424,69 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
             .filter(|r| r.result.argmax_encrypted == r.label)
             .count(),
         seconds_per_image: per_image.iter().map(|r| r.result.seconds).sum::<f64>() / images as f64,
-        peak_memory_bytes: peak_memory_bytes(),
-        threads: rayon::current_num_threads(),
-        cpu: heaccel_verification::ckks::kernels::cpu_model(),
+        peak_memory_bytes: peak,
+        threads,
+        cpu: cpus.join("; "),
         per_image,
-    };
-    if let Some(out) = &args.out {
-        write_whole(out, &(serde_json::to_string_pretty(&run)? + "\n"))?;
-    }
-    Ok(run)
+        shard,
+    })
+}
+
+/// `heaccel infer-boot --slurm`: the job array of the run's images (see
+/// [`crate::distribute::slurm_plan`]).
+pub fn infer_boot_slurm(args: &InferBootArgs) -> Result<crate::distribute::SlurmPlan> {
+    let p = prepare(args, true)?;
+    let job_hash = p.job_hash(args)?;
+    let base = args
+        .distribute
+        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
+    crate::distribute::slurm_plan(
+        &args.distribute,
+        SHARD_KIND,
+        &base,
+        p.order.len(),
+        &job_hash,
+    )
+}
+
+/// Puts a sharded infer-boot run back together, written as `infer-boot.json` in `out` (what
+/// `--out` of the unsharded run holds).
+pub fn finish_merged(
+    context: &serde_json::Value,
+    rows: Vec<serde_json::Value>,
+    out: &Path,
+) -> Result<(InferBootRun, Vec<PathBuf>)> {
+    let context: BootContext = serde_json::from_value(context.clone())
+        .context("the partial results' context is not an infer-boot run's")?;
+    let rows: Vec<BootRow> = rows
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<std::result::Result<_, _>>()
+        .context("a partial result's row is not an image's run")?;
+    let run = assemble(context, rows, None)?;
+    let files = crate::distribute::write_all_or_nothing(
+        out,
+        &[(
+            "infer-boot.json",
+            serde_json::to_string_pretty(&run)? + "\n",
+        )],
+    )?;
+    Ok((run, files))
 }
 
 /// The human-readable report.
 pub fn format_infer_boot(run: &InferBootRun) -> String {
     let mut s = String::new();
+    if let Some(shard) = &run.shard {
+        let _ = writeln!(
+            s,
+            "shard {} of a run of {} images{}: {} (figures below: this shard's images)",
+            shard.shard,
+            shard.items,
+            if shard.skipped { ", done earlier" } else { "" },
+            shard.partial.display()
+        );
+    }
     let setup = &run.setup;
     let _ = writeln!(
         s,

@@ -66,6 +66,9 @@ enum Command {
     /// Simulate every configuration of a grid (an operation or a network) in parallel; CSV
     /// and Pareto front.
     Sweep(heaccel_cli::sweep::SweepArgs),
+    /// Merge the partial results of a sharded run (`--shard I/N` of sweep, accuracy,
+    /// infer-boot) into exactly what the unsharded run writes.
+    Merge(heaccel_cli::merge::MergeArgs),
     /// Polynomial approximations (`heaccel approx sign`).
     #[command(subcommand)]
     Approx(heaccel_cli::approx::ApproxCommand),
@@ -395,11 +398,23 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
 }
 
 fn sweep_command(args: &heaccel_cli::sweep::SweepArgs) -> Result<()> {
+    if args.distribute.slurm {
+        return print_plan(&heaccel_cli::sweep::slurm(args)?, args.json);
+    }
     let report = heaccel_cli::sweep::command(args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", heaccel_cli::sweep::format_report(&report));
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &heaccel_cli::distribute::SlurmPlan, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(plan)?);
+    } else {
+        print!("{}", heaccel_cli::distribute::format_plan(plan));
     }
     Ok(())
 }
@@ -451,6 +466,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Some(Command::InferBoot(args)) if args.distribute.slurm => print_plan(
+            &heaccel_cli::infer_boot::infer_boot_slurm(&args)?,
+            args.json,
+        ),
         Some(Command::InferBoot(args)) => {
             let run = heaccel_cli::infer_boot::infer_boot_command(&args, true)?;
             if args.json {
@@ -467,6 +486,9 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             Ok(())
+        }
+        Some(Command::Accuracy(args)) if args.distribute.slurm => {
+            print_plan(&heaccel_cli::accuracy::accuracy_slurm(&args)?, args.json)
         }
         Some(Command::Accuracy(args)) => {
             let run = heaccel_cli::accuracy::accuracy_command(&args, true)?;
@@ -511,6 +533,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(&args),
+        Some(Command::Merge(args)) => {
+            let report = heaccel_cli::merge::merge_command(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", heaccel_cli::merge::format_merge(&report));
+            }
+            Ok(())
+        }
         Some(Command::Approx(heaccel_cli::approx::ApproxCommand::Sign(args))) => {
             let report = heaccel_cli::approx::sign_report(&args)?;
             if args.json {

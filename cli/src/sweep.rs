@@ -33,7 +33,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use heaccel_sim::HwConfig;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Arguments of `heaccel sweep`.
 #[derive(Debug, Args)]
@@ -69,16 +69,20 @@ pub struct SweepArgs {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
-    /// Folder for sweep.csv and pareto.svg.
+    /// Folder for sweep.csv, sweep.json and pareto.svg (with --shard: for the shard's partial
+    /// result; with --slurm: for the scripts, shards/, slurm-logs/ and the merged outputs).
     #[arg(long, default_value = "heaccel-sweep", value_name = "DIR")]
     pub out: PathBuf,
     /// Print one JSON object (the rows and the files written) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub distribute: crate::distribute::DistributeArgs,
 }
 
 /// What a sweep simulates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Workload {
     /// One CKKS operation (`--op`).
     Op,
@@ -93,9 +97,10 @@ pub struct SweepReport {
     pub title: String,
     /// The grid's keys, in column order.
     pub axes: Vec<String>,
-    /// One row per configuration, by index.
+    /// One row per configuration run, by index (with --shard: this shard's only, Pareto
+    /// unmarked: the front is the merge's).
     pub rows: Vec<SweepRow>,
-    /// The CSV and SVG written.
+    /// The files written (CSV, JSON and SVG; with --shard: the partial result).
     pub files: Vec<PathBuf>,
     /// Word sizes the workload was compiled (`--model`) or lowered (`--op`) for.
     pub compiled_word_sizes: Vec<u32>,
@@ -105,15 +110,115 @@ pub struct SweepReport {
     pub simulate_seconds: f64,
     /// Worker threads used.
     pub jobs: usize,
+    /// With --shard: this shard, the grid's points, and whether the shard's partial was
+    /// already there (nothing run).
+    pub shard: Option<ShardRun>,
+}
+
+/// What one shard of a sweep did.
+#[derive(Debug, Serialize)]
+pub struct ShardRun {
+    /// `I/N`.
+    pub shard: String,
+    /// Points of the whole grid.
+    pub grid_points: usize,
+    /// The job hash its partial carries.
+    pub job_hash: String,
+    /// The partial was there from an earlier run of the same job; nothing was simulated.
+    pub skipped: bool,
+}
+
+/// What `sweep.json` holds (and the merge of a sharded sweep reproduces): everything but
+/// wall-clock figures, so equal runs write equal files.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SweepResult {
+    /// What was simulated.
+    pub title: String,
+    /// The grid's keys, in column order.
+    pub axes: Vec<String>,
+    /// `op` or `model`.
+    pub workload: Workload,
+    /// Word sizes of the grid.
+    pub word_sizes: Vec<u32>,
+    /// One row per configuration, by index, Pareto marked.
+    pub rows: Vec<SweepRow>,
+}
+
+/// The workload prepared for the grid's word sizes: lowered programs or compiled networks.
+enum Prepared {
+    Op(HashMap<u32, heaccel_sim::Program>),
+    Model(HashMap<u32, std::result::Result<Vec<heaccel_host::netsim::CompiledNetwork>, String>>),
+}
+
+impl Prepared {
+    fn evaluate(&self, config: &HwConfig) -> Result<Point> {
+        match self {
+            Prepared::Op(programs) => {
+                let report = heaccel_sim::simulate(&programs[&config.word_bits], config)?;
+                Ok(Point {
+                    time_us: report.time_us,
+                    bound: Some(report.bound.name().to_string()),
+                    params: None,
+                })
+            }
+            Prepared::Model(compiled) => {
+                let choices = compiled[&config.word_bits]
+                    .as_ref()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let sim = crate::network::simulate_compiled_choices(choices, config)?;
+                Ok(Point {
+                    time_us: sim.total.time_us,
+                    bound: None,
+                    params: Some(params_label(&sim)),
+                })
+            }
+        }
+    }
+}
+
+/// The kind partial sweep results carry.
+pub const SHARD_KIND: &str = "sweep";
+
+/// Everything that decides a sweep's rows: the resolved base configuration, the axes and the
+/// workload with its options (the weights file by content). Its hash names the job in partial
+/// results, so shards of different grids or options never merge.
+fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
+    let weights = match &args.model_args.weights {
+        Some(path) => Some(crate::distribute::file_digest(path)?),
+        None => None,
+    };
+    let m = &args.model_args;
+    Ok(serde_json::json!({
+        "command": SHARD_KIND,
+        "base": serde_json::to_value(&grid.base)?,
+        "axes": grid.axes.iter().map(|(k, v)| (k.clone(), v.iter().map(|x| x.to_string()).collect::<Vec<_>>())).collect::<Vec<_>>(),
+        "op": args.op.map(|o| format!("{o:?}")),
+        "log_n": args.log_n,
+        "levels": args.levels,
+        "dnum": args.dnum,
+        "allow_insecure": args.allow_insecure,
+        "model": args.model,
+        "strategy": format!("{:?}", args.strategy),
+        "prune": m.prune,
+        "activation": m.activation,
+        "pool": m.pool,
+        "repack": format!("{:?}", m.repack),
+        "weights": weights,
+    }))
 }
 
 /// `heaccel sweep`: prepares the workload once per word size of the grid, simulates every
-/// point on `--jobs` threads and writes the CSV and the Pareto figure under `--out`.
+/// point on `--jobs` threads and writes the CSV, the JSON and the Pareto figure under `--out`.
+/// With `--shard I/N` only the shard's points (see [`heaccel_shard::partition`]: points
+/// grouped by word size, one compilation per shard) and a partial result instead.
 pub fn command(args: &SweepArgs) -> Result<SweepReport> {
-    let text = std::fs::read_to_string(&args.grid)
-        .with_context(|| format!("cannot read grid file {}", args.grid.display()))?;
+    let shard = args.distribute.shard_for_run()?;
+    let text = crate::distribute::read_input(&args.grid, "grid file")?;
     let grid = Grid::parse(&text, &args.grid.display().to_string())?;
     let configs = grid.configs()?;
+    if args.model.is_some() && args.allow_insecure {
+        bail!("--allow-insecure applies to --op only (networks choose secure parameters)");
+    }
     let mut word_sizes: Vec<u32> = configs.iter().map(|c| c.word_bits).collect();
     word_sizes.sort_unstable();
     word_sizes.dedup();
@@ -122,82 +227,209 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     } else {
         args.jobs
     };
-    let started = Instant::now();
-    let (workload, rows, prepared, what) = if let Some(model) = &args.model {
-        if args.allow_insecure {
-            bail!("--allow-insecure applies to --op only (networks choose secure parameters)");
-        }
-        let sweep = crate::network::ModelSweep::new(model, args.strategy, &args.model_args)?;
-        // One compilation per word size, shared by the points (an error makes its points
-        // infeasible with that reason).
-        let compiled: HashMap<u32, std::result::Result<_, String>> = word_sizes
-            .iter()
-            .map(|&w| (w, sweep.compile(w).map_err(|e| format!("{e:#}"))))
-            .collect();
-        let prepared = started.elapsed();
-        let progress = crate::progress::bar(grid.len() as u64, "sweep");
-        let rows = run(&grid, &configs, args.jobs, &progress, |config| {
-            let choices = compiled[&config.word_bits]
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let sim = crate::network::simulate_compiled_choices(choices, config)?;
-            Ok(Point {
-                time_us: sim.total.time_us,
-                bound: None,
-                params: Some(params_label(&sim)),
-            })
-        })?;
-        let what = format!(
-            "{} ({:?}) on {} configurations",
-            sweep.name(),
-            args.strategy,
-            rows.len()
-        )
-        .to_lowercase();
-        (Workload::Model, rows, prepared, what)
-    } else {
-        let op = args.op.expect("clap requires --op or --model");
-        let mut programs = HashMap::new();
-        for &w in &word_sizes {
-            let params = crate::simulate::op_params(
-                args.log_n,
-                args.levels as usize,
-                args.dnum as usize,
-                w,
-                args.allow_insecure,
-            )?;
-            programs.insert(w, crate::simulate::op_program(op, &params)?);
-        }
-        let prepared = started.elapsed();
-        let progress = crate::progress::bar(grid.len() as u64, "sweep");
-        let rows = run(&grid, &configs, args.jobs, &progress, |config| {
-            let report = heaccel_sim::simulate(&programs[&config.word_bits], config)?;
-            Ok(Point {
-                time_us: report.time_us,
-                bound: Some(report.bound.name().to_string()),
-                params: None,
-            })
-        })?;
-        let what = format!(
-            "{op:?} at N = 2^{}, L = {}: {} configurations",
-            args.log_n,
-            args.levels,
-            rows.len()
-        );
-        (Workload::Op, rows, prepared, what)
+    let (workload, name) = match (&args.model, args.op) {
+        (Some(model), _) => (Workload::Model, model.clone()),
+        (None, Some(op)) => (Workload::Op, format!("{op:?}")),
+        (None, None) => bail!("one of --op or --model is required"),
     };
+    let job = job_description(args, &grid)?;
+    let job_hash = heaccel_shard::job_hash(&job);
+    // The points this run simulates.
+    let indices: Vec<usize> = match shard {
+        None => (0..configs.len()).collect(),
+        Some(spec) => {
+            let items: Vec<heaccel_shard::Item> = configs
+                .iter()
+                .map(|c| heaccel_shard::Item {
+                    group: c.word_bits as u64,
+                    cost: 1.0,
+                })
+                .collect();
+            heaccel_shard::partition(&items, spec.count as usize).swap_remove(spec.position())
+        }
+    };
+    let shard_dir = args.distribute.dir(&args.out);
+    if let Some(spec) = shard {
+        if let Some(done) =
+            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
+        {
+            let rows = done
+                .rows
+                .into_iter()
+                .map(|(_, r)| serde_json::from_value(r))
+                .collect::<std::result::Result<Vec<SweepRow>, _>>()?;
+            return Ok(SweepReport {
+                title: title(&name, args, workload, &grid)?,
+                axes: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+                rows,
+                files: vec![shard_dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec))],
+                compiled_word_sizes: Vec::new(),
+                prepare_seconds: 0.0,
+                simulate_seconds: 0.0,
+                jobs,
+                shard: Some(ShardRun {
+                    shard: spec.to_string(),
+                    grid_points: configs.len(),
+                    job_hash,
+                    skipped: true,
+                }),
+            });
+        }
+    }
+    let mut needed: Vec<u32> = indices.iter().map(|&i| configs[i].word_bits).collect();
+    needed.sort_unstable();
+    needed.dedup();
+
+    let started = Instant::now();
+    let prepared = match workload {
+        Workload::Model => {
+            let sweep = crate::network::ModelSweep::new(&name, args.strategy, &args.model_args)?;
+            // One compilation per word size, shared by the points (an error makes its points
+            // infeasible with that reason).
+            Prepared::Model(
+                needed
+                    .iter()
+                    .map(|&w| (w, sweep.compile(w).map_err(|e| format!("{e:#}"))))
+                    .collect(),
+            )
+        }
+        Workload::Op => {
+            let op = args.op.expect("workload op");
+            let mut programs = HashMap::new();
+            for &w in &needed {
+                let params = crate::simulate::op_params(
+                    args.log_n,
+                    args.levels as usize,
+                    args.dnum as usize,
+                    w,
+                    args.allow_insecure,
+                )?;
+                programs.insert(w, crate::simulate::op_program(op, &params)?);
+            }
+            Prepared::Op(programs)
+        }
+    };
+    let prepare_time = started.elapsed();
+    let progress = crate::progress::bar(indices.len() as u64, "sweep");
+    let mut rows = run_points(&grid, &configs, &indices, args.jobs, &progress, |config| {
+        prepared.evaluate(config)
+    })?;
     let total = started.elapsed();
-    let files = write_outputs(&args.out, &grid, &rows, &what, workload)?;
+    let title = title(&name, args, workload, &grid)?;
+    let axes: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();
+    let (files, shard_run) = match shard {
+        None => {
+            mark_pareto(&mut rows);
+            let result = SweepResult {
+                title: title.clone(),
+                axes: axes.clone(),
+                workload,
+                word_sizes: word_sizes.clone(),
+                rows,
+            };
+            let files = write_outputs(&args.out, &result)?;
+            rows = result.rows;
+            (files, None)
+        }
+        Some(spec) => {
+            let context = serde_json::to_value(SweepResult {
+                title: title.clone(),
+                axes: axes.clone(),
+                workload,
+                word_sizes: word_sizes.clone(),
+                rows: Vec::new(),
+            })?;
+            let partial = heaccel_shard::Partial {
+                header: heaccel_shard::PartialHeader::new(
+                    SHARD_KIND,
+                    job_hash.clone(),
+                    spec,
+                    configs.len(),
+                    indices.clone(),
+                    context,
+                ),
+                rows: rows
+                    .iter()
+                    .map(|r| Ok((r.index, serde_json::to_value(r)?)))
+                    .collect::<Result<_>>()?,
+            };
+            let path = partial.write_into(&shard_dir)?;
+            (
+                vec![path],
+                Some(ShardRun {
+                    shard: spec.to_string(),
+                    grid_points: configs.len(),
+                    job_hash,
+                    skipped: false,
+                }),
+            )
+        }
+    };
     Ok(SweepReport {
-        title: what,
-        axes: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+        title,
+        axes,
         rows,
         files,
-        compiled_word_sizes: word_sizes,
-        prepare_seconds: prepared.as_secs_f64(),
-        simulate_seconds: (total - prepared).as_secs_f64(),
+        compiled_word_sizes: needed,
+        prepare_seconds: prepare_time.as_secs_f64(),
+        simulate_seconds: (total - prepare_time).as_secs_f64(),
         jobs,
+        shard: shard_run,
     })
+}
+
+/// `heaccel sweep --slurm`: the job array of the grid's points in `--shard-dir` (default
+/// `--out`), see [`crate::distribute::slurm_plan`].
+pub fn slurm(args: &SweepArgs) -> Result<crate::distribute::SlurmPlan> {
+    let text = crate::distribute::read_input(&args.grid, "grid file")?;
+    let grid = Grid::parse(&text, &args.grid.display().to_string())?;
+    grid.configs()?;
+    let job_hash = heaccel_shard::job_hash(&job_description(args, &grid)?);
+    let base = args.distribute.dir(&args.out);
+    crate::distribute::slurm_plan(&args.distribute, SHARD_KIND, &base, grid.len(), &job_hash)
+}
+
+/// The figure's and report's title (independent of the shard: every shard and the merge
+/// agree on it).
+fn title(name: &str, args: &SweepArgs, workload: Workload, grid: &Grid) -> Result<String> {
+    Ok(match workload {
+        Workload::Model => {
+            let network =
+                crate::network::load_model_with(name, args.model_args.weights.as_deref())?;
+            format!(
+                "{} ({:?}) on {} configurations",
+                network.name,
+                args.strategy,
+                grid.len()
+            )
+            .to_lowercase()
+        }
+        Workload::Op => format!(
+            "{name} at N = 2^{}, L = {}: {} configurations",
+            args.log_n,
+            args.levels,
+            grid.len()
+        ),
+    })
+}
+
+/// Puts a sharded sweep back together: the rows of every shard, the Pareto front over all of
+/// them, and the files the unsharded run writes, in `out`.
+pub fn finish_merged(
+    context: &serde_json::Value,
+    rows: Vec<serde_json::Value>,
+    out: &Path,
+) -> Result<(SweepResult, Vec<PathBuf>)> {
+    let mut result: SweepResult = serde_json::from_value(context.clone())
+        .context("the partial results' context is not a sweep's")?;
+    result.rows = rows
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<std::result::Result<_, _>>()
+        .context("a partial result's row is not a sweep row")?;
+    mark_pareto(&mut result.rows);
+    let files = write_outputs(out, &result)?;
+    Ok((result, files))
 }
 
 /// `N=2^14 L=7 dnum=2` (and `+R refreshes` when bootstrapping is needed).
@@ -214,6 +446,26 @@ fn params_label(sim: &heaccel_host::netsim::NetworkSim) -> String {
 /// the files.
 pub fn format_report(r: &SweepReport) -> String {
     let mut s = String::new();
+    if let Some(shard) = &r.shard {
+        let _ = writeln!(
+            s,
+            "{}: shard {} ran {} of {} points{}",
+            r.title,
+            shard.shard,
+            r.rows.len(),
+            shard.grid_points,
+            if shard.skipped {
+                " earlier (its partial result is there; nothing simulated)"
+            } else {
+                ""
+            }
+        );
+        for f in &r.files {
+            let _ = writeln!(s, "wrote {}", f.display());
+        }
+        let _ = writeln!(s, "merge every shard with: heaccel merge DIR... --out DIR");
+        return s;
+    }
     let _ = writeln!(
         s,
         "{}; Pareto front (cost = multiplier lanes x word bits):",
@@ -403,7 +655,7 @@ pub struct Point {
 }
 
 /// One simulated grid point.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SweepRow {
     /// Point index in the grid.
     pub index: usize,
@@ -424,11 +676,13 @@ pub struct SweepRow {
     pub pareto: bool,
 }
 
-/// Simulates every point with `evaluate` on `jobs` threads (0: all cores), ascending index;
-/// `configs` are [`Grid::configs`].
-pub fn run(
+/// Simulates the points `indices` (ascending) of `grid` with `evaluate` on `jobs` threads (0:
+/// all cores); `configs` are [`Grid::configs`]. Rows come back in `indices` order, Pareto
+/// unmarked.
+pub fn run_points(
     grid: &Grid,
     configs: &[HwConfig],
+    indices: &[usize],
     jobs: usize,
     progress: &indicatif::ProgressBar,
     evaluate: impl Fn(&HwConfig) -> Result<Point> + Sync,
@@ -437,12 +691,12 @@ pub fn run(
         .num_threads(jobs)
         .build()
         .context("starting the worker threads")?;
-    progress.set_length(configs.len() as u64);
-    let mut rows: Vec<SweepRow> = pool.install(|| {
-        configs
+    progress.set_length(indices.len() as u64);
+    let rows: Vec<SweepRow> = pool.install(|| {
+        indices
             .par_iter()
-            .enumerate()
-            .map(|(index, config)| {
+            .map(|&index| {
+                let config = &configs[index];
                 let result = evaluate(config);
                 progress.inc(1);
                 let (time_us, bound, params, infeasible) = match result {
@@ -463,6 +717,19 @@ pub fn run(
             .collect()
     });
     progress.finish_and_clear();
+    Ok(rows)
+}
+
+/// Simulates every point of `grid` (see [`run_points`]) and marks the Pareto front.
+pub fn run(
+    grid: &Grid,
+    configs: &[HwConfig],
+    jobs: usize,
+    progress: &indicatif::ProgressBar,
+    evaluate: impl Fn(&HwConfig) -> Result<Point> + Sync,
+) -> Result<Vec<SweepRow>> {
+    let indices: Vec<usize> = (0..configs.len()).collect();
+    let mut rows = run_points(grid, configs, &indices, jobs, progress, evaluate)?;
     mark_pareto(&mut rows);
     Ok(rows)
 }
@@ -492,10 +759,10 @@ pub fn mark_pareto(rows: &mut [SweepRow]) {
 /// The CSV text: a header, then one row per point in index order. The column after
 /// `time_us` is `bound` (the busiest unit) for `--op` sweeps and `params` (the parameter set)
 /// for `--model` sweeps; it reads `infeasible` when the point cannot run the workload.
-pub fn to_csv(grid: &Grid, rows: &[SweepRow], workload: Workload) -> String {
+pub fn to_csv(axes: &[String], rows: &[SweepRow], workload: Workload) -> String {
     let model = workload == Workload::Model;
     let mut s = String::from("index");
-    for (key, _) in &grid.axes {
+    for key in axes {
         let _ = write!(s, ",{key}");
     }
     let label = if model { "params" } else { "bound" };
@@ -516,30 +783,33 @@ pub fn to_csv(grid: &Grid, rows: &[SweepRow], workload: Workload) -> String {
     s
 }
 
-/// Writes `sweep.csv` and `pareto.svg` into `dir` (created if missing), each whole.
-pub fn write_outputs(
-    dir: &Path,
-    grid: &Grid,
-    rows: &[SweepRow],
-    title: &str,
-    workload: Workload,
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let csv = dir.join("sweep.csv");
-    crate::plot::write_whole(&csv, &to_csv(grid, rows, workload))?;
-    let svg = dir.join("pareto.svg");
-    let points: Vec<(f64, f64, bool)> = rows
+/// Writes `sweep.csv`, `sweep.json` and `pareto.svg` into `dir` (created if missing): all
+/// three or none (staged, then moved into place).
+pub fn write_outputs(dir: &Path, result: &SweepResult) -> Result<Vec<PathBuf>> {
+    let points: Vec<(f64, f64, bool)> = result
+        .rows
         .iter()
         .filter_map(|r| r.time_us.map(|t| (r.cost_lane_bits as f64, t, r.pareto)))
         .collect();
     if points.is_empty() {
         bail!(
             "no grid point could run the workload; the first reason: {}",
-            rows.first()
+            result
+                .rows
+                .first()
                 .and_then(|r| r.infeasible.clone())
                 .unwrap_or_default()
         );
     }
-    crate::plot::write_whole(&svg, &crate::plot::pareto_svg(title, &points)?)?;
-    Ok(vec![csv, svg])
+    let csv = to_csv(&result.axes, &result.rows, result.workload);
+    let json = serde_json::to_string_pretty(result)? + "\n";
+    let svg = crate::plot::pareto_svg(&result.title, &points)?;
+    crate::distribute::write_all_or_nothing(
+        dir,
+        &[
+            ("sweep.csv", csv),
+            ("sweep.json", json),
+            ("pareto.svg", svg),
+        ],
+    )
 }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use heaccel_verification::circuits::MinimaxActivation;
 use heaccel_verification::minimax::{alpha_default_eps, CompositeSign};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::data::{Dataset, Normalization};
@@ -67,6 +67,14 @@ pub enum AccuracyError {
     /// The dataset is empty.
     #[error("the dataset holds no image")]
     Empty,
+    /// An image index beyond the dataset.
+    #[error("image {index} of a dataset of {len}")]
+    Index {
+        /// The index asked for.
+        index: usize,
+        /// Images in the dataset.
+        len: usize,
+    },
 }
 
 /// How ReLU layers are evaluated. Other activations (polynomials) are always exact.
@@ -150,13 +158,13 @@ impl MinimaxRelu {
         self.check_layers(network)?;
         let mut hook = RecordingHook {
             minimax: Some(self),
-            stats: fresh_stats(network, Some(self)),
+            stats: vec![LayerCounts::default(); network.activation_names().len()],
         };
         Ok(network.run(input, &mut hook)?)
     }
 
     /// Checks that there is one bound per activation layer of `network`.
-    fn check_layers(&self, network: &FastNetwork) -> Result<(), AccuracyError> {
+    pub fn check_layers(&self, network: &FastNetwork) -> Result<(), AccuracyError> {
         let layers = network.activation_names().len();
         if self.bounds.len() != layers {
             return Err(AccuracyError::Bounds {
@@ -197,7 +205,7 @@ impl MinimaxRelu {
 }
 
 /// The approximation's figures (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MinimaxSummary {
     /// Precision.
     pub alpha: u32,
@@ -214,7 +222,7 @@ pub struct MinimaxSummary {
 }
 
 /// One activation layer's inputs over a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivationStats {
     /// Layer name.
     pub name: String,
@@ -230,21 +238,9 @@ pub struct ActivationStats {
     pub below_eps: u64,
 }
 
-impl ActivationStats {
-    fn merge(&mut self, other: &ActivationStats) {
-        self.max_abs = self.max_abs.max(other.max_abs);
-        self.values += other.values;
-        self.outside += other.outside;
-        self.below_eps += other.below_eps;
-    }
-}
-
-/// One work item's predictions (`None`: non-finite logits) and activation statistics.
-type ChunkResult = (Vec<Option<usize>>, Vec<ActivationStats>);
-
 struct RecordingHook<'a> {
     minimax: Option<&'a MinimaxRelu>,
-    stats: Vec<ActivationStats>,
+    stats: Vec<LayerCounts>,
 }
 
 impl ActivationHook for RecordingHook<'_> {
@@ -272,7 +268,7 @@ impl ActivationHook for RecordingHook<'_> {
 }
 
 /// One class's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassAccuracy {
     /// Class name.
     pub class: String,
@@ -283,7 +279,7 @@ pub struct ClassAccuracy {
 }
 
 /// The result of [`evaluate`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyReport {
     /// Network name.
     pub model: String,
@@ -366,6 +362,46 @@ fn run(
     minimax: Option<&MinimaxRelu>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<AccuracyReport, AccuracyError> {
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    let outcomes = classify(network, dataset, normalization, minimax, &indices, progress)?;
+    Ok(ReportFrame::new(network, dataset, minimax).summarize(&outcomes))
+}
+
+/// One image's outcome: its label, its prediction and what each activation layer saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageOutcome {
+    /// The image's label.
+    pub label: usize,
+    /// Top-1 class; `None` when the logits held NaN or an infinity.
+    pub predicted: Option<usize>,
+    /// Per activation layer, in execution order.
+    pub layers: Vec<LayerCounts>,
+}
+
+/// What one activation layer saw on one image (summed or maxed over images in the report).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LayerCounts {
+    /// Largest `|x|`.
+    pub max_abs: f64,
+    /// Values.
+    pub values: u64,
+    /// Values with `|x| > B`.
+    pub outside: u64,
+    /// Values with `0 < |x| / B < eps`.
+    pub below_eps: u64,
+}
+
+/// Classifies the images `indices` of `dataset` (each checked against the dataset) with ReLU
+/// as `minimax` (exact when `None`), in parallel; outcomes in `indices` order. `progress` gets
+/// the number of images done.
+pub fn classify(
+    network: &FastNetwork,
+    dataset: &Dataset,
+    normalization: &Normalization,
+    minimax: Option<&MinimaxRelu>,
+    indices: &[usize],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<ImageOutcome>, AccuracyError> {
     if dataset.is_empty() {
         return Err(AccuracyError::Empty);
     }
@@ -375,91 +411,138 @@ fn run(
             outputs: network.output_len(),
         });
     }
-
+    if let Some(&bad) = indices.iter().find(|&&i| i >= dataset.len()) {
+        return Err(AccuracyError::Index {
+            index: bad,
+            len: dataset.len(),
+        });
+    }
     let done = AtomicUsize::new(0);
-    let indices: Vec<usize> = (0..dataset.len()).collect();
-    let chunks: Vec<Result<ChunkResult, NnError>> = indices
+    let chunks: Vec<Result<Vec<ImageOutcome>, NnError>> = indices
         .par_chunks(CHUNK)
         .map(|chunk| {
-            let mut hook = RecordingHook {
-                minimax,
-                stats: fresh_stats(network, minimax),
-            };
-            let mut predictions = Vec::with_capacity(chunk.len());
+            let mut out = Vec::with_capacity(chunk.len());
             for &i in chunk {
+                let mut hook = RecordingHook {
+                    minimax,
+                    stats: vec![LayerCounts::default(); network.activation_names().len()],
+                };
                 let logits = network.run(&dataset.input(i, normalization), &mut hook)?;
-                predictions.push(argmax(&logits));
+                out.push(ImageOutcome {
+                    label: dataset.samples[i].label,
+                    predicted: argmax(&logits),
+                    layers: hook.stats,
+                });
             }
             progress(done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len());
-            Ok((predictions, hook.stats))
+            Ok(out)
         })
         .collect();
-    let mut stats = fresh_stats(network, minimax);
-    let mut predictions = Vec::with_capacity(dataset.len());
+    let mut outcomes = Vec::with_capacity(indices.len());
     for chunk in chunks {
-        let (p, s) = chunk?;
-        predictions.extend(p);
-        for (total, part) in stats.iter_mut().zip(&s) {
-            total.merge(part);
-        }
+        outcomes.extend(chunk?);
     }
-    let mut per_class: Vec<ClassAccuracy> = dataset
-        .classes
-        .iter()
-        .map(|c| ClassAccuracy {
-            class: c.clone(),
-            correct: 0,
-            total: 0,
-        })
-        .collect();
-    let mut non_finite = 0;
-    for (sample, predicted) in dataset.samples.iter().zip(&predictions) {
-        let class = &mut per_class[sample.label];
-        class.total += 1;
-        match predicted {
-            Some(p) if *p == sample.label => class.correct += 1,
-            Some(_) => {}
-            None => non_finite += 1,
-        }
-    }
-    let correct = per_class.iter().map(|c| c.correct).sum();
-    let total = dataset.len();
-    Ok(AccuracyReport {
-        model: network.name().to_string(),
-        activation: minimax
-            .map_or(ReluChoice::Exact, |m| ReluChoice::Minimax {
-                alpha: m.alpha,
-            })
-            .to_string(),
-        correct,
-        total,
-        top1: correct as f64 / total as f64,
-        non_finite,
-        per_class,
-        minimax: minimax.map(MinimaxRelu::summary),
-        activations: stats,
-        predictions: predictions
-            .into_iter()
-            .map(|p| p.unwrap_or(usize::MAX))
-            .collect(),
-    })
+    Ok(outcomes)
 }
 
-/// Empty statistics of every activation layer of `network` (bounds from `minimax`).
-fn fresh_stats(network: &FastNetwork, minimax: Option<&MinimaxRelu>) -> Vec<ActivationStats> {
-    network
-        .activation_names()
-        .iter()
-        .enumerate()
-        .map(|(i, name)| ActivationStats {
-            name: name.clone(),
-            bound: minimax.map_or(0.0, |m| m.bounds[i]),
-            max_abs: 0.0,
-            values: 0,
-            outside: 0,
-            below_eps: 0,
-        })
-        .collect()
+/// What a report says besides the images' outcomes: the network, the classes, the activation
+/// layers and the approximation. [`ReportFrame::summarize`] turns outcomes into the report,
+/// so outcomes classified in slices (shards) sum to the report of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportFrame {
+    /// Network name.
+    pub model: String,
+    /// `relu` or `relu-minimax:ALPHA`.
+    pub activation: String,
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// Activation layer names, in execution order.
+    pub layers: Vec<String>,
+    /// Their bounds (minimax runs; 0 otherwise).
+    pub bounds: Vec<f64>,
+    /// The approximation, for minimax runs.
+    pub minimax: Option<MinimaxSummary>,
+}
+
+impl ReportFrame {
+    /// The frame of classifying `dataset` with `network` and `minimax`.
+    pub fn new(network: &FastNetwork, dataset: &Dataset, minimax: Option<&MinimaxRelu>) -> Self {
+        let layers = network.activation_names().to_vec();
+        ReportFrame {
+            model: network.name().to_string(),
+            activation: minimax
+                .map_or(ReluChoice::Exact, |m| ReluChoice::Minimax {
+                    alpha: m.alpha,
+                })
+                .to_string(),
+            classes: dataset.classes.clone(),
+            bounds: (0..layers.len())
+                .map(|i| minimax.map_or(0.0, |m| m.bounds[i]))
+                .collect(),
+            layers,
+            minimax: minimax.map(MinimaxRelu::summary),
+        }
+    }
+
+    /// The report of `outcomes` (every image's, in dataset order). Labels must be below the
+    /// class count and every outcome must have one entry per layer (true of [`classify`]'s).
+    pub fn summarize(&self, outcomes: &[ImageOutcome]) -> AccuracyReport {
+        let mut stats: Vec<ActivationStats> = self
+            .layers
+            .iter()
+            .zip(&self.bounds)
+            .map(|(name, &bound)| ActivationStats {
+                name: name.clone(),
+                bound,
+                max_abs: 0.0,
+                values: 0,
+                outside: 0,
+                below_eps: 0,
+            })
+            .collect();
+        let mut per_class: Vec<ClassAccuracy> = self
+            .classes
+            .iter()
+            .map(|c| ClassAccuracy {
+                class: c.clone(),
+                correct: 0,
+                total: 0,
+            })
+            .collect();
+        let mut non_finite = 0;
+        for outcome in outcomes {
+            for (total, part) in stats.iter_mut().zip(&outcome.layers) {
+                total.max_abs = total.max_abs.max(part.max_abs);
+                total.values += part.values;
+                total.outside += part.outside;
+                total.below_eps += part.below_eps;
+            }
+            let class = &mut per_class[outcome.label];
+            class.total += 1;
+            match outcome.predicted {
+                Some(p) if p == outcome.label => class.correct += 1,
+                Some(_) => {}
+                None => non_finite += 1,
+            }
+        }
+        let correct = per_class.iter().map(|c| c.correct).sum();
+        let total = outcomes.len();
+        AccuracyReport {
+            model: self.model.clone(),
+            activation: self.activation.clone(),
+            correct,
+            total,
+            top1: correct as f64 / total as f64,
+            non_finite,
+            per_class,
+            minimax: self.minimax.clone(),
+            activations: stats,
+            predictions: outcomes
+                .iter()
+                .map(|o| o.predicted.unwrap_or(usize::MAX))
+                .collect(),
+        }
+    }
 }
 
 /// Index of the first largest value, `None` when any value is not finite.

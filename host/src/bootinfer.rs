@@ -25,7 +25,7 @@ use heaccel_verification::ckks::{
     Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
 };
 use rand_chacha::ChaCha20Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accuracy::MinimaxRelu;
 use crate::infer::{argmax, decrypt_output, encrypt_input, InferError};
@@ -37,7 +37,7 @@ use crate::pack::{
 };
 
 /// What the session was set up with, and what that cost.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootSetup {
     /// `log2 N`.
     pub log_n: u32,
@@ -68,7 +68,7 @@ pub struct BootSetup {
 }
 
 /// One encrypted inference against the plaintext minimax pass.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootInferResult {
     /// The decrypted logits.
     pub encrypted: Vec<f64>,

@@ -19,7 +19,7 @@ mod spec;
 pub use error::ShardError;
 pub use partial::{job_hash, Partial, PartialHeader};
 pub use partition::{partition, Item};
-pub use spec::ShardSpec;
+pub use spec::{ShardSpec, MAX_SHARDS};
 
 /// The heaccel version partial files are stamped with (every crate of the workspace shares it).
 pub const HEACCEL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -169,19 +169,25 @@ fn truncated_or_foreign_files_are_refused_naming_file_and_line() {
     let cut: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
     let path = dir.join("sweep.shard-1-of-1.partial.jsonl");
     std::fs::write(&path, cut).unwrap();
-    let e = merge_inputs(std::slice::from_ref(&dir)).unwrap_err().to_string();
+    let e = merge_inputs(std::slice::from_ref(&dir))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("sweep.shard-1-of-1.partial.jsonl, line 4: 3 rows for 6 items"),
         "{e}"
     );
 
     std::fs::write(&path, "index,time_us\n0,1.5\n").unwrap();
-    let e = merge_inputs(std::slice::from_ref(&dir)).unwrap_err().to_string();
+    let e = merge_inputs(std::slice::from_ref(&dir))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 1: not a partial-result header"), "{e}");
 
     let swapped = text.replacen("{\"index\":0,", "{\"index\":1,", 1);
     std::fs::write(&path, swapped).unwrap();
-    let e = merge_inputs(std::slice::from_ref(&dir)).unwrap_err().to_string();
+    let e = merge_inputs(std::slice::from_ref(&dir))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 2: row of item 1; expected item 0"), "{e}");
 
     let empty = temp_dir("shard-empty");

@@ -13,7 +13,7 @@ pub mod mnist_idx;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::nn::Shape;
@@ -263,7 +263,7 @@ pub(crate) fn take_per_class(samples: Vec<Sample>, classes: usize, k: usize) -> 
 }
 
 /// Per-channel normalization of `[0, 1]` pixels: `(x - mean[c]) / std[c]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
     /// Per channel mean.
     pub mean: Vec<f32>,
