@@ -7,9 +7,12 @@ set -euo pipefail
 action=${1:?usage: slurm-local.sh start|stop DIR}
 dir=$(mkdir -p "${2:?usage: slurm-local.sh start|stop DIR}" && cd "$2" && pwd)
 
-stop() {
+stop() { # the daemons of this cluster, waiting until they are gone (10 s at most)
   for pidfile in "$dir"/slurmd.pid "$dir"/slurmctld.pid; do
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
 }
 
@@ -22,6 +25,10 @@ for tool in munged slurmctld slurmd sbatch squeue; do
   command -v "$tool" >/dev/null 2>&1 || { echo "slurm-local: $tool not installed" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "slurm-local: the daemons need root here" >&2; exit 1; }
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+  echo "slurm-local: a Slurm daemon already runs on this machine; not starting a second" >&2
+  exit 1
+fi
 
 host=$(hostname -s)
 cpus=$(nproc)
