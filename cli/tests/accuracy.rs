@@ -337,6 +337,85 @@ fn accuracy_on_generated_images_and_seeded_weights() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The deterministic fields of an accuracy report (all but wall time, threads and CPU).
+fn deterministic(v: &Value) -> Value {
+    let mut v = v.clone();
+    for key in ["seconds", "images_per_second", "threads", "cpu"] {
+        v.as_object_mut().unwrap().remove(key);
+    }
+    v
+}
+
+#[test]
+fn sharded_accuracy_merges_into_the_unsharded_report() {
+    let dir = temp_dir("sharded");
+    let weights = dir.join("seeded.safetensors");
+    write_weights(&mut CifarResNet::ResNet20.architecture(), &weights);
+    let data = dir.join("images");
+    let classes = ["a", "b", "c"];
+    image_folder(&data, &classes, 3);
+    let base = [
+        "--model",
+        "resnet20",
+        "--weights",
+        s(&weights),
+        "--data",
+        s(&data),
+        "--activation",
+        "relu-minimax:9",
+        "--calibration",
+        s(&data),
+        "--calibration-per-class",
+        "2",
+    ];
+    let whole = accuracy_json(&base);
+    let shards = dir.join("shards");
+    let mut images = 0;
+    for i in 1..=4 {
+        let spec = format!("{i}/4");
+        let mut args = base.to_vec();
+        args.extend(["--shard", &spec, "--shard-dir", s(&shards)]);
+        let part = accuracy_json(&args);
+        assert_eq!(part["shard"]["shard"], spec.as_str());
+        assert_eq!(part["shard"]["items"], 9);
+        assert_eq!(part["shard"]["skipped"], false);
+        let total = as_u64(&part, "total");
+        assert!((2..=3).contains(&total), "shard {spec}: {total} images");
+        images += total;
+    }
+    assert_eq!(images, 9);
+    // a finished shard is not run again
+    let mut again = base.to_vec();
+    again.extend(["--shard", "2/4", "--shard-dir", s(&shards)]);
+    assert_eq!(accuracy_json(&again)["shard"]["skipped"], true);
+
+    let merged_dir = dir.join("merged");
+    let out = heaccel(&["merge", s(&shards), "--out", s(&merged_dir), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["kind"], "accuracy");
+    assert_eq!(report["shards"], 4);
+    assert_eq!(report["items"], 9);
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged_dir.join("accuracy.json")).unwrap())
+            .unwrap();
+    assert_eq!(deterministic(&merged), deterministic(&whole));
+
+    // more shards than images is refused before any work
+    let mut args = base.to_vec();
+    args.extend(["--shard", "1/10", "--shard-dir", s(&shards)]);
+    let err = failure(&args, &dir.join("none.json"));
+    assert!(
+        err.contains("--shard 1/10: 10 shards for 9 images"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn resnet20_on_cifar10_jpeg_exact_and_minimax() {
     let (Some(weights), Some(root)) = (common::resnet_weights(20), common::cifar10_jpeg()) else {

@@ -1,7 +1,7 @@
-//! `heaccel infer-boot`: the trained ResNet-20 of `../shared/data` on one encrypted CIFAR-10
-//! JPEG test image with minimax ReLU and bootstrapping at the insecure `boot-test-deep`
-//! preset (N = 2^12, `n16-boot`'s chain; about two minutes), against the plaintext minimax
-//! pass; and its refusals (clear errors, exit code 2, no `--out` file); and `heaccel simulate`
+//! `heaccel infer-boot`: the trained ResNet-20 of `../shared/data` on two encrypted CIFAR-10
+//! JPEG test images (two shards, merged) with minimax ReLU and bootstrapping at the insecure
+//! `boot-test-deep` preset (N = 2^12, `n16-boot`'s chain; about 40 s per image), against the
+//! plaintext minimax pass; and its refusals (clear errors, exit code 2, no `--out` file); and `heaccel simulate`
 //! on the same trained network (`--weights`). Skipped with a notice where the shared data is
 //! absent. The N = 2^16 run is `bash bench/resnet20_encrypted.sh`.
 
@@ -42,24 +42,49 @@ fn base<'a>(weights: &'a Path, root: &'a Path, test: &'a str) -> Vec<&'a str> {
 const TEST_PRESET: [&str; 3] = ["--preset", "boot-test-deep", "--allow-insecure"];
 
 #[test]
-fn resnet20_on_an_encrypted_cifar10_image_agrees_with_the_plaintext_minimax_pass() {
+fn resnet20_on_encrypted_cifar10_images_agrees_with_the_plaintext_minimax_pass() {
+    // Two images as two shards (one each, keys generated per shard) merged into one report.
     let Some((weights, root)) = shared() else {
         return;
     };
     let test = root.join("test");
     let train = root.join("train");
-    let mut args = base(&weights, &train, test.to_str().unwrap());
-    args.extend(TEST_PRESET);
-    args.extend(["--model", "resnet20", "--count", "1", "--verify", "--json"]);
-    let out = heaccel(&args);
+    let shards = std::env::temp_dir().join(format!("heaccel-infer-boot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&shards);
+    for spec in ["1/2", "2/2"] {
+        let mut args = base(&weights, &train, test.to_str().unwrap());
+        args.extend(TEST_PRESET);
+        args.extend(["--model", "resnet20", "--count", "2", "--verify", "--json"]);
+        args.extend(["--shard", spec, "--shard-dir", shards.to_str().unwrap()]);
+        let out = heaccel(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["images"], 1);
+        assert_eq!(v["shard"]["shard"], spec);
+        assert_eq!(v["shard"]["items"], 2);
+    }
+    let merged = shards.join("merged");
+    let out = heaccel(&[
+        "merge",
+        shards.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["images"], 1);
-    assert_eq!(v["agree_with_plaintext"], 1);
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("infer-boot.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["images"], 2);
+    assert_eq!(v["agree_with_plaintext"], 2);
+    assert!(v.get("shard").is_none());
     let err = v["max_logit_error"].as_f64().unwrap();
     assert!(err > 0.0 && err < 1e-2, "max logit error {err}");
     assert_eq!(v["minimax"]["alpha"], 8);
@@ -70,11 +95,19 @@ fn resnet20_on_an_encrypted_cifar10_image_agrees_with_the_plaintext_minimax_pass
     assert!(boots >= 19, "{boots} bootstrappings");
     assert_eq!(v["setup"]["bootstrappings"].as_u64(), Some(boots));
     assert_eq!(v["bounds"].as_array().unwrap().len(), 19);
-    let image = &v["per_image"][0];
-    assert_eq!(image["origin"], "airplane/0000.jpg");
-    assert_eq!(image["argmax_encrypted"], image["argmax_plain"]);
-    assert_eq!(image["encrypted"].as_array().unwrap().len(), 10);
+    // the first image of each class, in label order
+    for (k, origin) in ["airplane/0000.jpg", "automobile/0000.jpg"]
+        .iter()
+        .enumerate()
+    {
+        let image = &v["per_image"][k];
+        assert_eq!(image["origin"], *origin);
+        assert_eq!(image["label"], k);
+        assert_eq!(image["argmax_encrypted"], image["argmax_plain"]);
+        assert_eq!(image["encrypted"].as_array().unwrap().len(), 10);
+    }
     assert!(v["seconds_per_image"].as_f64().unwrap() > 0.0);
+    let _ = std::fs::remove_dir_all(shards);
 }
 
 #[test]
