@@ -326,7 +326,6 @@ struct Loaded {
     fast: FastNetwork,
     norm: Normalization,
     dataset: Dataset,
-    relu: ReluChoice,
     minimax: Option<MinimaxRelu>,
     calibration: Option<Calibration>,
 }
@@ -372,7 +371,6 @@ fn load(args: &AccuracyArgs, show_progress: bool) -> Result<Loaded> {
         fast,
         norm,
         dataset,
-        relu,
         minimax,
         calibration,
     })
@@ -498,7 +496,6 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
     b.finish_and_clear();
     let threads = rayon::current_num_threads();
     let cpu = heaccel_verification::ckks::kernels::cpu_model();
-    let _ = loaded.relu;
     let run = match shard {
         None => {
             let report = context.frame.summarize(&outcomes);

@@ -91,11 +91,6 @@ pub struct DistributeArgs {
 }
 
 impl DistributeArgs {
-    /// The shard of this run, if any (`--shard`).
-    pub fn shard_for_run(&self) -> Result<Option<ShardSpec>> {
-        Ok(self.shard)
-    }
-
     /// The folder of partial results / Slurm files, `--shard-dir` or `default`.
     pub fn dir(&self, default: &Path) -> PathBuf {
         self.shard_dir

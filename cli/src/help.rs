@@ -66,6 +66,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel infer-boot --model resnet20 --weights resnet20.safetensors --data cifar10/test --count 2",
             "heaccel infer-boot --model resnet20 --weights resnet20.safetensors --data cifar10/test --preset boot-test --allow-insecure --activation relu-minimax:4 --count 1 --verify",
+            "heaccel infer-boot --model resnet20 --weights resnet20.safetensors --data cifar10/test --count 100 --slurm --array-size 50 --time 2:00:00 --submit",
         ],
     ),
     (
@@ -74,6 +75,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test",
             "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test --activation relu-minimax:13 --per-class 100 --json",
             "heaccel accuracy --model lenet --weights lenet.safetensors --data mnist --per-class 50",
+            "heaccel accuracy --model resnet56 --weights resnet56.safetensors --data cifar10/test --activation relu-minimax:14 --shard 2/8 --shard-dir shards",
         ],
     ),
     (
@@ -100,6 +102,15 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out",
             "heaccel sweep --model lenet --strategy spencnn --prune 0.5 --grid grid.toml --json",
+            "heaccel sweep --model vgg5 --grid grid.toml --out run --shard 3/8",
+            "heaccel sweep --model lenet --grid grid.toml --out run --slurm --array-size 4 --partition debug --time 10:00 --submit",
+        ],
+    ),
+    (
+        "merge",
+        &[
+            "heaccel merge run/shards --out run",
+            "heaccel merge node1/shards node2/shards --out merged --json",
         ],
     ),
     (

@@ -212,7 +212,7 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
 /// With `--shard I/N` only the shard's points (see [`heaccel_shard::partition`]: points
 /// grouped by word size, one compilation per shard) and a partial result instead.
 pub fn command(args: &SweepArgs) -> Result<SweepReport> {
-    let shard = args.distribute.shard_for_run()?;
+    let shard = args.distribute.shard;
     let text = crate::distribute::read_input(&args.grid, "grid file")?;
     let grid = Grid::parse(&text, &args.grid.display().to_string())?;
     let configs = grid.configs()?;
