@@ -445,38 +445,17 @@ fn assemble(
 /// finished partial of the same job is there).
 pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<AccuracyRun> {
     let loaded = load(args, show_progress)?;
-    let shard = args.distribute.shard;
-    crate::distribute::check_shard_count(shard, loaded.dataset.len(), "images")?;
-    let indices: Vec<usize> = match shard {
-        None => (0..loaded.dataset.len()).collect(),
-        Some(spec) => crate::distribute::uniform_slice(loaded.dataset.len(), spec),
-    };
     let context = loaded.context(args);
-    let shard_dir = args
+    let job = args
         .distribute
-        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
-    let job_hash = match shard {
-        Some(_) => loaded.job_hash(args)?,
-        None => String::new(),
+        .dataset_job(SHARD_KIND, loaded.dataset.len(), || loaded.job_hash(args))?;
+    let indices: Vec<usize> = match &job {
+        None => (0..loaded.dataset.len()).collect(),
+        Some(job) => job.uniform_items(),
     };
-    if let Some(spec) = shard {
-        if let Some(done) =
-            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
-        {
-            let rows: Vec<AccuracyRow> = done
-                .rows
-                .into_iter()
-                .map(|(_, r)| serde_json::from_value(r))
-                .collect::<std::result::Result<_, _>>()?;
-            return Ok(shard_run(
-                &context,
-                &rows,
-                spec,
-                loaded.dataset.len(),
-                job_hash,
-                &shard_dir,
-                true,
-            ));
+    if let Some(job) = &job {
+        if let Some(rows) = job.finished::<AccuracyRow>()? {
+            return Ok(shard_run(&context, &rows, job.done(true)));
         }
     }
     let b = progress_bar(show_progress, indices.len(), "classifying");
@@ -496,7 +475,7 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
     b.finish_and_clear();
     let threads = rayon::current_num_threads();
     let cpu = heaccel_verification::ckks::kernels::cpu_model();
-    let run = match shard {
+    let run = match job {
         None => {
             let report = context.frame.summarize(&outcomes);
             let run = assemble(context, report, seconds, threads, cpu, None);
@@ -505,7 +484,7 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
             }
             run
         }
-        Some(spec) => {
+        Some(job) => {
             let per_image = seconds / outcomes.len().max(1) as f64;
             let rows: Vec<AccuracyRow> = outcomes
                 .into_iter()
@@ -516,31 +495,8 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
                     cpu: cpu.clone(),
                 })
                 .collect();
-            let partial = heaccel_shard::Partial {
-                header: heaccel_shard::PartialHeader::new(
-                    SHARD_KIND,
-                    job_hash.clone(),
-                    spec,
-                    loaded.dataset.len(),
-                    indices.clone(),
-                    serde_json::to_value(&context)?,
-                ),
-                rows: indices
-                    .iter()
-                    .zip(&rows)
-                    .map(|(&i, r)| Ok((i, serde_json::to_value(r)?)))
-                    .collect::<Result<_>>()?,
-            };
-            partial.write_into(&shard_dir)?;
-            shard_run(
-                &context,
-                &rows,
-                spec,
-                loaded.dataset.len(),
-                job_hash,
-                &shard_dir,
-                false,
-            )
+            job.write(&indices, &context, &rows)?;
+            shard_run(&context, &rows, job.done(false))
         }
     };
     Ok(run)
@@ -550,22 +506,11 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
 fn shard_run(
     context: &AccuracyContext,
     rows: &[AccuracyRow],
-    spec: heaccel_shard::ShardSpec,
-    items: usize,
-    job_hash: String,
-    dir: &Path,
-    skipped: bool,
+    done: crate::distribute::ShardDone,
 ) -> AccuracyRun {
     let outcomes: Vec<ImageOutcome> = rows.iter().map(|r| r.outcome.clone()).collect();
     let (seconds, threads, cpu) = timing(rows);
     let report = context.frame.summarize(&outcomes);
-    let done = crate::distribute::ShardDone {
-        shard: spec.to_string(),
-        items,
-        job_hash,
-        partial: dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec)),
-        skipped,
-    };
     assemble(context.clone(), report, seconds, threads, cpu, Some(done))
 }
 
@@ -589,13 +534,9 @@ fn timing(rows: &[AccuracyRow]) -> (f64, usize, String) {
 pub fn accuracy_slurm(args: &AccuracyArgs) -> Result<crate::distribute::SlurmPlan> {
     let loaded = load(args, true)?;
     let job_hash = loaded.job_hash(args)?;
-    let base = args
-        .distribute
-        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
-    crate::distribute::slurm_plan(
+    crate::distribute::dataset_slurm(
         &args.distribute,
         SHARD_KIND,
-        &base,
         loaded.dataset.len(),
         &job_hash,
     )
@@ -609,13 +550,8 @@ pub fn finish_merged(
     rows: Vec<serde_json::Value>,
     out: &Path,
 ) -> Result<(AccuracyRun, Vec<PathBuf>)> {
-    let context: AccuracyContext = serde_json::from_value(context.clone())
-        .context("the partial results' context is not an accuracy run's")?;
-    let rows: Vec<AccuracyRow> = rows
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<std::result::Result<_, _>>()
-        .context("a partial result's row is not an image's outcome")?;
+    let (context, rows): (AccuracyContext, Vec<AccuracyRow>) =
+        crate::distribute::decode_merged(context, rows, "an accuracy run")?;
     let classes = context.frame.classes.len();
     let layers = context.frame.layers.len();
     if let Some(bad) = rows

@@ -10,7 +10,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use heaccel_shard::slurm::{self, ArrayJob, SHARD_PLACEHOLDER};
 use heaccel_shard::{Partial, ShardSpec};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 
 /// Largest input file (grid, weights digest) read.
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
@@ -31,6 +33,106 @@ pub struct ShardDone {
     pub partial: PathBuf,
     /// The partial was there from an earlier run of the same job; nothing was run.
     pub skipped: bool,
+}
+
+/// One shard of a run: its kind, its place, the job it belongs to and where its partial goes.
+#[derive(Debug, Clone)]
+pub struct ShardJob {
+    /// The command's kind (`sweep`, `accuracy`, `infer-boot`).
+    pub kind: &'static str,
+    /// This shard.
+    pub spec: ShardSpec,
+    /// The job hash.
+    pub job_hash: String,
+    /// Folder of the partial results.
+    pub dir: PathBuf,
+    /// Items of the whole run.
+    pub total: usize,
+}
+
+impl ShardJob {
+    /// The rows of this shard's finished partial (same job, same heaccel), if it is there.
+    pub fn finished<R: DeserializeOwned>(&self) -> Result<Option<Vec<R>>> {
+        match Partial::existing(&self.dir, self.kind, self.spec, &self.job_hash) {
+            None => Ok(None),
+            Some(p) => Ok(Some(decode_rows(p.rows.into_iter().map(|(_, r)| r))?)),
+        }
+    }
+
+    /// Writes the partial: `rows[k]` is the result of item `items[k]`; `context` is what the
+    /// merge needs, identical in every shard.
+    pub fn write<C: Serialize, R: Serialize>(
+        &self,
+        items: &[usize],
+        context: &C,
+        rows: &[R],
+    ) -> Result<PathBuf> {
+        anyhow::ensure!(items.len() == rows.len(), "one row per item");
+        let partial = Partial {
+            header: heaccel_shard::PartialHeader::new(
+                self.kind,
+                self.job_hash.clone(),
+                self.spec,
+                self.total,
+                items.to_vec(),
+                serde_json::to_value(context)?,
+            ),
+            rows: items
+                .iter()
+                .zip(rows)
+                .map(|(&i, r)| Ok((i, serde_json::to_value(r)?)))
+                .collect::<Result<_>>()?,
+        };
+        Ok(partial.write_into(&self.dir)?)
+    }
+
+    /// This shard's items when all cost the same (images): see [`uniform_slice`].
+    pub fn uniform_items(&self) -> Vec<usize> {
+        uniform_slice(self.total, self.spec)
+    }
+
+    /// What a report says about this shard.
+    pub fn done(&self, skipped: bool) -> ShardDone {
+        ShardDone {
+            shard: self.spec.to_string(),
+            items: self.total,
+            job_hash: self.job_hash.clone(),
+            partial: self
+                .dir
+                .join(heaccel_shard::partial::file_name(self.kind, self.spec)),
+            skipped,
+        }
+    }
+}
+
+/// Rows of partial results decoded as the command's row type.
+pub fn decode_rows<R: DeserializeOwned>(rows: impl IntoIterator<Item = Value>) -> Result<Vec<R>> {
+    rows.into_iter()
+        .map(|r| serde_json::from_value(r).context("a partial result's row is not this run's"))
+        .collect()
+}
+
+/// A merged run's context and rows decoded as the command's types; `what` names the command.
+pub fn decode_merged<C: DeserializeOwned, R: DeserializeOwned>(
+    context: &Value,
+    rows: Vec<Value>,
+    what: &str,
+) -> Result<(C, Vec<R>)> {
+    let context = serde_json::from_value(context.clone())
+        .with_context(|| format!("the partial results' context is not {what}'s"))?;
+    Ok((context, decode_rows(rows)?))
+}
+
+/// `--slurm` of a dataset run (`accuracy`, `infer-boot`) of `items` images: the job array in
+/// `--shard-dir` (default [`DEFAULT_SHARD_DIR`]), see [`slurm_plan`].
+pub fn dataset_slurm(
+    args: &DistributeArgs,
+    kind: &str,
+    items: usize,
+    job_hash: &str,
+) -> Result<SlurmPlan> {
+    let base = args.dir(Path::new(DEFAULT_SHARD_DIR));
+    slurm_plan(args, kind, &base, items, job_hash)
 }
 
 /// The positions of shard `spec` among `items` items of equal cost (images of one dataset):
@@ -91,6 +193,27 @@ pub struct DistributeArgs {
 }
 
 impl DistributeArgs {
+    /// The shard job of a dataset run (`accuracy`, `infer-boot`) of `total` images, when
+    /// `--shard` is given; `job_hash` is computed only then.
+    pub fn dataset_job(
+        &self,
+        kind: &'static str,
+        total: usize,
+        job_hash: impl FnOnce() -> Result<String>,
+    ) -> Result<Option<ShardJob>> {
+        check_shard_count(self.shard, total, "images")?;
+        Ok(match self.shard {
+            Some(spec) => Some(ShardJob {
+                kind,
+                spec,
+                job_hash: job_hash()?,
+                dir: self.dir(Path::new(DEFAULT_SHARD_DIR)),
+                total,
+            }),
+            None => None,
+        })
+    }
+
     /// The folder of partial results / Slurm files, `--shard-dir` or `default`.
     pub fn dir(&self, default: &Path) -> PathBuf {
         self.shard_dir

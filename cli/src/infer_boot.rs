@@ -269,38 +269,16 @@ impl Prepared {
 /// `heaccel merge` (skipped when a finished partial of the same job is there).
 pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<InferBootRun> {
     let p = prepare(args, show_progress)?;
-    let shard = args.distribute.shard;
-    crate::distribute::check_shard_count(shard, p.order.len(), "images")?;
-    let positions: Vec<usize> = match shard {
-        None => (0..p.order.len()).collect(),
-        Some(spec) => crate::distribute::uniform_slice(p.order.len(), spec),
-    };
-    let shard_dir = args
+    let job = args
         .distribute
-        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
-    let job_hash = match shard {
-        Some(_) => p.job_hash(args)?,
-        None => String::new(),
+        .dataset_job(SHARD_KIND, p.order.len(), || p.job_hash(args))?;
+    let positions: Vec<usize> = match &job {
+        None => (0..p.order.len()).collect(),
+        Some(job) => job.uniform_items(),
     };
-    let done = |skipped| {
-        shard.map(|spec| crate::distribute::ShardDone {
-            shard: spec.to_string(),
-            items: p.order.len(),
-            job_hash: job_hash.clone(),
-            partial: shard_dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec)),
-            skipped,
-        })
-    };
-    if let Some(spec) = shard {
-        if let Some(partial) =
-            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
-        {
-            let rows: Vec<BootRow> = partial
-                .rows
-                .into_iter()
-                .map(|(_, r)| serde_json::from_value(r))
-                .collect::<std::result::Result<_, _>>()?;
-            return assemble(p.context.clone(), rows, done(true));
+    if let Some(job) = &job {
+        if let Some(rows) = job.finished::<BootRow>()? {
+            return assemble(p.context.clone(), rows, Some(job.done(true)));
         }
     }
     let mut rows = Vec::with_capacity(positions.len());
@@ -358,24 +336,9 @@ pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<I
         let peak = peak_memory_bytes();
         rows.iter_mut().for_each(|r| r.peak_memory_bytes = peak);
     }
-    if let Some(spec) = shard {
-        let partial = heaccel_shard::Partial {
-            header: heaccel_shard::PartialHeader::new(
-                SHARD_KIND,
-                job_hash.clone(),
-                spec,
-                p.order.len(),
-                positions.clone(),
-                serde_json::to_value(&p.context)?,
-            ),
-            rows: positions
-                .iter()
-                .zip(&rows)
-                .map(|(&i, r)| Ok((i, serde_json::to_value(r)?)))
-                .collect::<Result<_>>()?,
-        };
-        partial.write_into(&shard_dir)?;
-        return assemble(p.context.clone(), rows, done(false));
+    if let Some(job) = &job {
+        job.write(&positions, &p.context, &rows)?;
+        return assemble(p.context.clone(), rows, Some(job.done(false)));
     }
     let run = assemble(p.context.clone(), rows, None)?;
     if let Some(out) = &args.out {
@@ -437,16 +400,7 @@ fn assemble(
 pub fn infer_boot_slurm(args: &InferBootArgs) -> Result<crate::distribute::SlurmPlan> {
     let p = prepare(args, true)?;
     let job_hash = p.job_hash(args)?;
-    let base = args
-        .distribute
-        .dir(Path::new(crate::distribute::DEFAULT_SHARD_DIR));
-    crate::distribute::slurm_plan(
-        &args.distribute,
-        SHARD_KIND,
-        &base,
-        p.order.len(),
-        &job_hash,
-    )
+    crate::distribute::dataset_slurm(&args.distribute, SHARD_KIND, p.order.len(), &job_hash)
 }
 
 /// Puts a sharded infer-boot run back together, written as `infer-boot.json` in `out` (what
@@ -456,13 +410,8 @@ pub fn finish_merged(
     rows: Vec<serde_json::Value>,
     out: &Path,
 ) -> Result<(InferBootRun, Vec<PathBuf>)> {
-    let context: BootContext = serde_json::from_value(context.clone())
-        .context("the partial results' context is not an infer-boot run's")?;
-    let rows: Vec<BootRow> = rows
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<std::result::Result<_, _>>()
-        .context("a partial result's row is not an image's run")?;
+    let (context, rows): (BootContext, Vec<BootRow>) =
+        crate::distribute::decode_merged(context, rows, "an infer-boot run")?;
     let run = assemble(context, rows, None)?;
     let files = crate::distribute::write_all_or_nothing(
         out,

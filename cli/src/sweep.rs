@@ -110,22 +110,9 @@ pub struct SweepReport {
     pub simulate_seconds: f64,
     /// Worker threads used.
     pub jobs: usize,
-    /// With --shard: this shard, the grid's points, and whether the shard's partial was
-    /// already there (nothing run).
-    pub shard: Option<ShardRun>,
-}
-
-/// What one shard of a sweep did.
-#[derive(Debug, Serialize)]
-pub struct ShardRun {
-    /// `I/N`.
-    pub shard: String,
-    /// Points of the whole grid.
-    pub grid_points: usize,
-    /// The job hash its partial carries.
-    pub job_hash: String,
-    /// The partial was there from an earlier run of the same job; nothing was simulated.
-    pub skipped: bool,
+    /// With --shard: this shard, the grid's points (`items`), and whether the shard's partial
+    /// was already there (nothing run).
+    pub shard: Option<crate::distribute::ShardDone>,
 }
 
 /// What `sweep.json` holds (and the merge of a sharded sweep reproduces): everything but
@@ -248,31 +235,25 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
             heaccel_shard::partition(&items, spec.count as usize).swap_remove(spec.position())
         }
     };
-    let shard_dir = args.distribute.dir(&args.out);
-    if let Some(spec) = shard {
-        if let Some(done) =
-            heaccel_shard::Partial::existing(&shard_dir, SHARD_KIND, spec, &job_hash)
-        {
-            let rows = done
-                .rows
-                .into_iter()
-                .map(|(_, r)| serde_json::from_value(r))
-                .collect::<std::result::Result<Vec<SweepRow>, _>>()?;
+    let job = shard.map(|spec| crate::distribute::ShardJob {
+        kind: SHARD_KIND,
+        spec,
+        job_hash: job_hash.clone(),
+        dir: args.distribute.dir(&args.out),
+        total: configs.len(),
+    });
+    if let Some(job) = &job {
+        if let Some(rows) = job.finished::<SweepRow>()? {
             return Ok(SweepReport {
                 title: title(&name, args, workload, &grid)?,
                 axes: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
                 rows,
-                files: vec![shard_dir.join(heaccel_shard::partial::file_name(SHARD_KIND, spec))],
+                files: vec![job.done(true).partial],
                 compiled_word_sizes: Vec::new(),
                 prepare_seconds: 0.0,
                 simulate_seconds: 0.0,
                 jobs,
-                shard: Some(ShardRun {
-                    shard: spec.to_string(),
-                    grid_points: configs.len(),
-                    job_hash,
-                    skipped: true,
-                }),
+                shard: Some(job.done(true)),
             });
         }
     }
@@ -317,7 +298,7 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     let total = started.elapsed();
     let title = title(&name, args, workload, &grid)?;
     let axes: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();
-    let (files, shard_run) = match shard {
+    let (files, shard_run) = match job {
         None => {
             mark_pareto(&mut rows);
             let result = SweepResult {
@@ -331,38 +312,16 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
             rows = result.rows;
             (files, None)
         }
-        Some(spec) => {
-            let context = serde_json::to_value(SweepResult {
+        Some(job) => {
+            let context = SweepResult {
                 title: title.clone(),
                 axes: axes.clone(),
                 workload,
                 word_sizes: word_sizes.clone(),
                 rows: Vec::new(),
-            })?;
-            let partial = heaccel_shard::Partial {
-                header: heaccel_shard::PartialHeader::new(
-                    SHARD_KIND,
-                    job_hash.clone(),
-                    spec,
-                    configs.len(),
-                    indices.clone(),
-                    context,
-                ),
-                rows: rows
-                    .iter()
-                    .map(|r| Ok((r.index, serde_json::to_value(r)?)))
-                    .collect::<Result<_>>()?,
             };
-            let path = partial.write_into(&shard_dir)?;
-            (
-                vec![path],
-                Some(ShardRun {
-                    shard: spec.to_string(),
-                    grid_points: configs.len(),
-                    job_hash,
-                    skipped: false,
-                }),
-            )
+            let path = job.write(&indices, &context, &rows)?;
+            (vec![path], Some(job.done(false)))
         }
     };
     Ok(SweepReport {
@@ -420,13 +379,9 @@ pub fn finish_merged(
     rows: Vec<serde_json::Value>,
     out: &Path,
 ) -> Result<(SweepResult, Vec<PathBuf>)> {
-    let mut result: SweepResult = serde_json::from_value(context.clone())
-        .context("the partial results' context is not a sweep's")?;
-    result.rows = rows
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<std::result::Result<_, _>>()
-        .context("a partial result's row is not a sweep row")?;
+    let (mut result, rows): (SweepResult, Vec<SweepRow>) =
+        crate::distribute::decode_merged(context, rows, "a sweep")?;
+    result.rows = rows;
     mark_pareto(&mut result.rows);
     let files = write_outputs(out, &result)?;
     Ok((result, files))
@@ -453,7 +408,7 @@ pub fn format_report(r: &SweepReport) -> String {
             r.title,
             shard.shard,
             r.rows.len(),
-            shard.grid_points,
+            shard.items,
             if shard.skipped {
                 " earlier (its partial result is there; nothing simulated)"
             } else {

@@ -70,7 +70,7 @@ fn sharded_equals_unsharded(tag: &str, workload: &[&str]) {
             a.extend(["--shard", &spec, "--out", &shard_dir, "--json"]);
             let v: Value = serde_json::from_str(&ok(&dir, &a)).unwrap();
             assert_eq!(v["shard"]["shard"], spec.as_str());
-            assert_eq!(v["shard"]["grid_points"], 16);
+            assert_eq!(v["shard"]["items"], 16);
             assert_eq!(v["shard"]["skipped"], false);
             // with at least one shard per word size, no shard compiles for two
             let compiled = v["compiled_word_sizes"].as_array().unwrap().len();
@@ -196,28 +196,28 @@ fn bad_shards_and_merges_are_refused_and_nothing_is_written() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `heaccel sweep --model lenet --grid grid.toml` followed by `extra` (split at spaces).
+fn lenet_sweep(extra: &str) -> Vec<String> {
+    "sweep --model lenet --grid grid.toml"
+        .split(' ')
+        .chain(extra.split(' '))
+        .map(String::from)
+        .collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[test]
 fn slurm_scripts_run_one_shard_per_task_and_sbatch_must_exist() {
     let dir = scratch("slurm");
     std::fs::write(dir.join("grid.toml"), GRID).unwrap();
     let out = ok(
         &dir,
-        &[
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--out",
-            "run",
-            "--slurm",
-            "--array-size",
-            "5",
-            "--partition",
-            "debug",
-            "--time=1:00:00",
-            "--json",
-        ],
+        &strs(&lenet_sweep(
+            "--out run --slurm --array-size 5 --partition debug --time=1:00:00 --json",
+        )),
     );
     let plan: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(plan["shards"], 5);
@@ -247,33 +247,11 @@ fn slurm_scripts_run_one_shard_per_task_and_sbatch_must_exist() {
     // shards already finished are left out of the array
     ok(
         &dir,
-        &[
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--shard",
-            "2/5",
-            "--shard-dir",
-            "run/shards",
-        ],
+        &strs(&lenet_sweep("--shard 2/5 --shard-dir run/shards")),
     );
     let plan: Value = serde_json::from_str(&ok(
         &dir,
-        &[
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--out",
-            "run",
-            "--slurm",
-            "--array-size",
-            "5",
-            "--json",
-        ],
+        &strs(&lenet_sweep("--out run --slurm --array-size 5 --json")),
     ))
     .unwrap();
     assert_eq!(plan["pending"], serde_json::json!([1, 3, 4, 5]));
@@ -282,58 +260,25 @@ fn slurm_scripts_run_one_shard_per_task_and_sbatch_must_exist() {
     let out = Command::new(env!("CARGO_BIN_EXE_heaccel"))
         .current_dir(&dir)
         .env("PATH", "/nonexistent")
-        .args([
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--out",
-            "run",
-            "--slurm",
-            "--submit",
-        ])
+        .args(lenet_sweep("--out run --slurm --submit"))
         .output()
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("`sbatch` is not installed"), "{err}");
     // options are checked
-    for (args, why) in [
-        (
-            vec!["--array-size", "0"],
-            "--array-size 0: expected 1 ..= 100000",
-        ),
-        (vec!["--time", "1h"], "--time `1h`: expected minutes"),
-        (vec!["--partition", "a b"], "--partition `a b`"),
+    for (extra, why) in [
+        ("--array-size 0", "--array-size 0: expected 1 ..= 100000"),
+        ("--time 1h", "--time `1h`: expected minutes"),
+        ("--partition a+b", "--partition `a+b`"),
     ] {
-        let mut a = vec![
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--out",
-            "run",
-            "--slurm",
-        ];
-        a.extend(args);
-        let err = fails(&dir, &a);
+        let err = fails(
+            &dir,
+            &strs(&lenet_sweep(&format!("--out run --slurm {extra}"))),
+        );
         assert!(err.contains(why), "{err}");
     }
-    let err = fails(
-        &dir,
-        &[
-            "sweep",
-            "--model",
-            "lenet",
-            "--grid",
-            "grid.toml",
-            "--shard",
-            "1/2",
-            "--slurm",
-        ],
-    );
+    let err = fails(&dir, &strs(&lenet_sweep("--shard 1/2 --slurm")));
     assert!(err.contains("cannot be used with"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
