@@ -18,7 +18,7 @@ use heaccel_host::nn::weights::load_safetensors;
 use heaccel_host::nn::{zoo, CifarResNet, Network};
 use serde::{Deserialize, Serialize};
 
-use crate::plot::write_whole;
+use crate::output::write_whole;
 use crate::progress;
 
 /// Default images per class of the calibration set.
@@ -444,6 +444,9 @@ fn assemble(
 /// only the shard's images, written as a partial result for `heaccel merge` (skipped when a
 /// finished partial of the same job is there).
 pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<AccuracyRun> {
+    if let Some(out) = &args.out {
+        crate::output::check_output_file(out).context("--out")?;
+    }
     let loaded = load(args, show_progress)?;
     let context = loaded.context(args);
     let job = args
@@ -569,7 +572,7 @@ pub fn finish_merged(
     let (seconds, threads, cpu) = timing(&rows);
     let report = context.frame.summarize(&outcomes);
     let run = assemble(context, report, seconds, threads, cpu, None);
-    let files = crate::distribute::write_all_or_nothing(
+    let files = crate::output::write_all_or_nothing(
         out,
         &[("accuracy.json", serde_json::to_string_pretty(&run)? + "\n")],
     )?;

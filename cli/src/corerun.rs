@@ -18,7 +18,7 @@ use heaccel_sim::config::{
     ScratchpadConfig,
 };
 use heaccel_sim::functional::{FunctionalExecutor, Memory};
-use heaccel_sim::isa::{BufferRole, Instruction, PolyForm, Program, BINARY_MAGIC};
+use heaccel_sim::isa::{BufferRole, Instruction, PolyForm, Program};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -75,7 +75,16 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
             bail!("{source}: moduli[{i}] = {q}: the core's primes must be below 2^{MAX_Q_BITS}");
         }
     }
-    let queue = program.instructions.len().max(2).next_power_of_two();
+    let count = program.instructions.len();
+    if count > CoreGeometry::MAX_QUEUE {
+        bail!(
+            "{source}: {count} instructions; the core's instruction queue holds at most {} \
+             (verify core runs programs of up to that many instructions)",
+            CoreGeometry::MAX_QUEUE
+        );
+    }
+    check_memory(program, source)?;
+    let queue = count.max(2).next_power_of_two();
     let geometry = CoreGeometry::new(
         program.log_n,
         lanes,
@@ -86,13 +95,14 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
     .map_err(|e| anyhow::anyhow!("{source}: the core for this program: {e}"))?;
     let mut instructions = Vec::new();
     let (mut loads, mut stores) = (Vec::new(), Vec::new());
+    let mut stored = std::collections::HashSet::new();
     for (k, ins) in program.instructions.iter().enumerate() {
         use Instruction::*;
         let field = format!("{source}: instructions[{k}] ({})", ins.name());
         let (op, m, dst, a, b, imm) = match ins {
             Load { dst, buffer, limb } => {
                 let key = (*buffer as usize, *limb as usize);
-                if stores.contains(&key) {
+                if stored.contains(&key) {
                     bail!(
                         "{field}: loads limb {limb} of buffer `{}` after a store to it; the \
                          co-run streams loads from the initial memory",
@@ -104,6 +114,7 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
             }
             Store { src, buffer, limb } => {
                 stores.push((*buffer as usize, *limb as usize));
+                stored.insert((*buffer as usize, *limb as usize));
                 (opcode::STORE, 0, 0, *src, 0, 0)
             }
             Ntt { slot, modulus } => (opcode::NTT, *modulus, *slot, *slot, 0, 0),
@@ -278,15 +289,37 @@ pub struct VerifyCoreReport {
 }
 
 fn read_program(path: &Path) -> Result<Program> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
-    let program = if bytes.starts_with(&BINARY_MAGIC) {
-        Program::from_binary(&bytes, &name)?
-    } else {
-        let text = String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 JSON"))?;
-        Program::from_json(&text, &name)?
-    };
-    Ok(program)
+    crate::simulate::load_program(path)
+}
+
+/// Most words of off-chip memory a program run here (core co-run, functional executor) may
+/// declare: 2^28 words, 2 GiB.
+pub const MAX_MEMORY_WORDS: u64 = 1 << 28;
+
+/// Refuses a program whose buffers need more than [`MAX_MEMORY_WORDS`] words of memory to run
+/// here, before anything is allocated, naming the largest buffer.
+pub fn check_memory(program: &Program, source: &str) -> Result<()> {
+    let n = program.n() as u64;
+    let words = program
+        .buffers
+        .iter()
+        .map(|b| b.limbs as u64 * n)
+        .fold(0u64, u64::saturating_add);
+    if words > MAX_MEMORY_WORDS {
+        let largest = program
+            .buffers
+            .iter()
+            .max_by_key(|b| b.limbs)
+            .expect("validated programs have buffers");
+        bail!(
+            "{source}: the buffers hold {words} words ({:.1} GiB; largest `{}` of {} limbs); \
+             running a program here takes at most {MAX_MEMORY_WORDS} words (2 GiB)",
+            words as f64 * 8.0 / (1u64 << 30) as f64,
+            largest.name,
+            largest.limbs
+        );
+    }
+    Ok(())
 }
 
 /// Random inputs and keys below the smallest prime of the program (valid under every

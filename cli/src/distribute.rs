@@ -14,9 +14,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Largest input file (grid, weights digest) read.
-pub const MAX_INPUT_BYTES: u64 = 1 << 30;
-
 /// Default folder of partial results for `accuracy` and `infer-boot` (`sweep`: its `--out`).
 pub const DEFAULT_SHARD_DIR: &str = "heaccel-shards";
 
@@ -390,20 +387,6 @@ pub fn format_plan(plan: &SlurmPlan) -> String {
     s
 }
 
-/// Reads a text input of at most [`MAX_INPUT_BYTES`], naming `what` and the file in errors.
-pub fn read_input(path: &Path, what: &str) -> Result<String> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_INPUT_BYTES + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if text.len() as u64 > MAX_INPUT_BYTES {
-        bail!("{what} {}: larger than 1 GiB", path.display());
-    }
-    Ok(text)
-}
-
 /// The SHA-256 (hex) of a file's bytes, so a job names its inputs by content.
 pub fn file_digest(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
@@ -425,39 +408,4 @@ pub fn file_digest(path: &Path) -> Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
-}
-
-/// Writes `files` (`(name, text)`) into `dir` (created if missing), all or none: each is
-/// written into a staging folder inside `dir`, and only when every one succeeded are they
-/// renamed into place. Returns the paths.
-pub fn write_all_or_nothing(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let staging = dir.join(format!(".heaccel-staging-{}", std::process::id()));
-    let staged = (|| -> Result<()> {
-        std::fs::create_dir_all(&staging)
-            .with_context(|| format!("cannot create {}", staging.display()))?;
-        for (name, text) in files {
-            let target = dir.join(name);
-            if target.exists() && !target.is_file() {
-                bail!("{}: exists and is not a regular file", target.display());
-            }
-            let path = staging.join(name);
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = staged {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    let mut written = Vec::new();
-    for (name, _) in files {
-        let target = dir.join(name);
-        std::fs::rename(staging.join(name), &target)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        written.push(target);
-    }
-    let _ = std::fs::remove_dir_all(&staging);
-    Ok(written)
 }

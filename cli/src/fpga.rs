@@ -17,7 +17,7 @@ use heaccel_hdl::{AutomorphUnit, ModMul, NttUnit};
 use heaccel_sim::config::HwConfig;
 use serde::Serialize;
 
-use crate::plot::write_whole;
+use crate::output::write_whole;
 
 /// `heaccel fpga ...`.
 #[derive(Debug, Subcommand)]
@@ -257,18 +257,14 @@ fn write_design(
     out: &Path,
     command: &str,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut written = Vec::new();
-    for (name, text) in design_files(t, o, design, command)? {
-        let path = out.join(name);
-        write_whole(&path, &text)?;
-        written.push(path);
-    }
-    Ok(written)
+    let files = design_files(t, o, design, command)?;
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.clone())).collect();
+    crate::output::write_all_or_nothing(out, &files)
 }
 
 /// `heaccel fpga build`: returns the files written.
 pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
+    crate::output::check_output_dir(&args.out).context("--out")?;
     let p = design_params(&args.design, args.design.lanes)?;
     let design = build_design(args.design.kind()?, &p)?;
     let command = build_command(args.target, &args.design, &p, &args.out)?;
@@ -367,6 +363,9 @@ fn synthesize(o: &DesignOpts, p: &DesignParams, dir: &Path, keep: bool) -> Resul
 
 /// `heaccel fpga estimate`.
 pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
+    if let Some(path) = &args.write_preset {
+        crate::output::check_output_file(path).context("--write-preset")?;
+    }
     let o = &args.design;
     let p1 = design_params(o, o.lanes)?;
     let fit_lanes_arg = args.fit_lanes.unwrap_or(2 * o.lanes);

@@ -159,11 +159,16 @@ fn examples_text(lines: &[&str]) -> String {
 }
 
 /// `command` with the examples of [`EXAMPLES`] attached to it and its subcommands.
+/// Also lets every command take negative numbers as option values, so a negative count gets
+/// clap's clear "invalid value" error.
 pub fn with_examples(command: clap::Command) -> clap::Command {
     attach(command, "")
 }
 
 fn attach(mut command: clap::Command, path: &str) -> clap::Command {
+    // `--count -1` is a value clap then refuses as out of range or not a number, instead of
+    // "unexpected argument '-1' found".
+    command = command.allow_negative_numbers(true);
     if let Some((_, lines)) = EXAMPLES.iter().find(|(p, _)| *p == path) {
         command = command.after_help(examples_text(lines));
     }

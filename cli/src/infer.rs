@@ -19,7 +19,7 @@ use heaccel_host::infer::{
     RELATIVE_TOLERANCE,
 };
 use heaccel_host::netsim::ParameterChoice;
-use heaccel_host::nn::weights::{load_input_safetensors, seeded_input};
+use heaccel_host::nn::weights::{load_input_safetensors_bytes, seeded_input};
 use heaccel_host::nn::zoo;
 use heaccel_host::nn::{FeatureMap, Network, Shape};
 use heaccel_host::pack::{
@@ -62,8 +62,10 @@ pub struct InferArgs {
     /// Seed of the first seeded input (uniform in [-1, 1)).
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
-    /// Number of seeded inputs (seeds S, S+1, ...).
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    /// Number of seeded inputs (seeds S, S+1, ...), 1 ..= 10000 (each is made when its turn
+    /// comes, so memory does not grow with K).
+    #[arg(long, default_value_t = 1, value_name = "K",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     pub count: u64,
     /// Exit non-zero unless every input has max abs error < 1e-3 of the output range and
     /// the same argmax as the plaintext pass.
@@ -160,11 +162,13 @@ pub struct InferReport {
     pub pass: bool,
 }
 
+/// Most seeded inputs one `heaccel infer` runs (each takes seconds to minutes).
+pub const MAX_COUNT: u64 = 10_000;
+
 /// Reads an input file (see the module docs) of the network's input `shape`.
 pub fn load_input(path: &Path, shape: Shape) -> Result<FeatureMap> {
     if path.extension().is_some_and(|e| e == "json") {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read input file {}", path.display()))?;
+        let text = crate::input::read_text(path, "input file", crate::input::MAX_INPUT_BYTES)?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("{}: not valid JSON", path.display()))?;
         let Some(values) = v.get("input") else {
@@ -188,7 +192,8 @@ pub fn load_input(path: &Path, shape: Shape) -> Result<FeatureMap> {
         }
         Ok(FeatureMap::new(shape, data)?)
     } else {
-        Ok(load_input_safetensors(path, shape)?)
+        let bytes = crate::input::read_bytes(path, "input file", crate::input::MAX_INPUT_BYTES)?;
+        Ok(load_input_safetensors_bytes(&bytes, path, shape)?)
     }
 }
 
@@ -205,11 +210,16 @@ fn flatten_json(
             if dims.len() == depth {
                 dims.push(items.len());
             } else if dims.get(depth) != Some(&items.len()) {
-                return Err(format!(
-                    "ragged arrays: a level-{depth} array has {} items, another {:?}",
-                    items.len(),
-                    dims.get(depth)
-                ));
+                return Err(match dims.get(depth) {
+                    Some(first) => format!(
+                        "ragged arrays: a level-{depth} array has {} items where the first had \
+                         {first}",
+                        items.len()
+                    ),
+                    None => format!(
+                        "ragged arrays: an array at level {depth} where others hold numbers"
+                    ),
+                });
             }
             items
                 .iter()
@@ -273,20 +283,26 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
     }
     let grouped = load_model(&args.model)?;
     let (network, strategy) = strategy_for(&grouped, args.strategy, args.prune)?;
-    let inputs: Vec<(String, FeatureMap)> = match &args.input {
-        Some(path) => vec![(
+    // The file's input, or the seeded inputs made one at a time in the loop below.
+    let file_input = match &args.input {
+        Some(path) => Some((
             path.display().to_string(),
             load_input(path, network.input_shape)?,
-        )],
-        None => (0..args.count)
-            .map(|i| {
+        )),
+        None => None,
+    };
+    let count = if file_input.is_some() { 1 } else { args.count };
+    let nth_input = |i: u64| -> (String, FeatureMap) {
+        match &file_input {
+            Some(input) => input.clone(),
+            None => {
                 let seed = args.seed.wrapping_add(i);
                 (
                     format!("seed {seed}"),
                     seeded_input(network.input_shape, seed),
                 )
-            })
-            .collect(),
+            }
+        }
     };
     let repack = match args.repack {
         RepackArg::Auto => best_repack(&network, &strategy, &load_config(REPACK_CONFIG)?)
@@ -307,7 +323,7 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
         .with_context(|| format!("compiling {} for encrypted inference", network.name))?;
     let total_ops = session.compiled.program.ops.len() as u64;
     let bar = if progress && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total_ops * inputs.len() as u64);
+        let bar = indicatif::ProgressBar::new(total_ops.saturating_mul(count));
         bar.set_style(
             indicatif::ProgressStyle::with_template(
                 "{msg} [{bar:40}] {pos}/{len} ops ({elapsed} / ~{duration})",
@@ -319,12 +335,15 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut reports = Vec::with_capacity(inputs.len());
-    for (k, (name, input)) in inputs.iter().enumerate() {
+    let mut reports = Vec::new();
+    for k in 0..count {
+        let (name, input) = nth_input(k);
         bar.set_message(format!("{} {name}", network.name));
-        let offset = k as u64 * total_ops;
+        let offset = k * total_ops;
         let result = session
-            .infer(input, &mut |done, _| bar.set_position(offset + done as u64))
+            .infer(&input, &mut |done, _| {
+                bar.set_position(offset + done as u64)
+            })
             .with_context(|| format!("encrypted inference of {name}"))?;
         reports.push(InputReport {
             input: name.clone(),

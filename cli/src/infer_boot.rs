@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{calibrated_minimax, cifar_resnet, Calibration, CalibrationArgs};
 use crate::bootstrap::peak_memory_bytes;
+use crate::output::write_whole;
 use crate::params_file::resolve_params_opt_in;
-use crate::plot::write_whole;
 use crate::progress;
 
 /// `heaccel infer-boot` options.
@@ -268,6 +268,9 @@ impl Prepared {
 /// only the shard's images (keys generated once per shard), written as a partial result for
 /// `heaccel merge` (skipped when a finished partial of the same job is there).
 pub fn infer_boot_command(args: &InferBootArgs, show_progress: bool) -> Result<InferBootRun> {
+    if let Some(out) = &args.out {
+        crate::output::check_output_file(out).context("--out")?;
+    }
     let p = prepare(args, show_progress)?;
     let job = args
         .distribute
@@ -413,7 +416,7 @@ pub fn finish_merged(
     let (context, rows): (BootContext, Vec<BootRow>) =
         crate::distribute::decode_merged(context, rows, "an infer-boot run")?;
     let run = assemble(context, rows, None)?;
-    let files = crate::distribute::write_all_or_nothing(
+    let files = crate::output::write_all_or_nothing(
         out,
         &[(
             "infer-boot.json",

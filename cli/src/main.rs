@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use heaccel_cli::{ckks_report, network, params_file, simulate};
 use heaccel_verification::ckks::PRESET_NAMES;
@@ -288,11 +288,14 @@ fn report(args: &ReportArgs) -> Result<()> {
 }
 
 fn simulate_command(args: &SimulateArgs) -> Result<()> {
+    if let Some(path) = &args.svg {
+        heaccel_cli::output::check_output_file(path).context("--svg")?;
+    }
     if let Some(model) = &args.model {
         let r = network::simulate_model(model, args.strategy, &args.model_args, &args.config)?;
         if let Some(path) = &args.svg {
             let svg = network::network_figure(&r, &args.config)?;
-            heaccel_cli::plot::write_whole(path, &svg)?;
+            heaccel_cli::output::write_whole(path, &svg)?;
             if !args.json {
                 println!("wrote {}", path.display());
             }
@@ -314,7 +317,7 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
             &config,
         )?;
         if let Some(path) = &args.svg {
-            heaccel_cli::plot::write_whole(path, &report.figure(&config)?)?;
+            heaccel_cli::output::write_whole(path, &report.figure(&config)?)?;
             if !args.json {
                 println!("wrote {}", path.display());
             }
@@ -342,6 +345,7 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
             )?;
             let program = simulate::op_program(op, &params)?;
             if args.functional {
+                heaccel_cli::corerun::check_memory(&program, "--functional")?;
                 simulate::check_functional(op, &params, &program)?;
             }
             let what = format!(
@@ -363,7 +367,7 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
         let label = op.map_or("program".to_string(), |op| format!("{op:?}").to_lowercase());
         let point = heaccel_cli::plot::RooflinePoint::of(&label, &work, &report, &config);
         let svg = heaccel_cli::plot::simulation_svg(&report, &[point], &config)?;
-        heaccel_cli::plot::write_whole(path, &svg)?;
+        heaccel_cli::output::write_whole(path, &svg)?;
         if !args.json {
             println!("wrote {}", path.display());
         }
@@ -615,8 +619,20 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A closed stdout ends the program as it ends Unix tools: by SIGPIPE (exit status 141 in a
+/// shell), quietly, instead of Rust's default (the signal ignored, then a panic on the failed
+/// write).
+fn die_quietly_on_closed_stdout() {
+    // SAFETY: restoring a signal's default disposition at start-up, before any thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
+    die_quietly_on_closed_stdout();
     // Freed polynomials stay in the process for reuse (see heaccel_verification::memory).
     heaccel_verification::memory::keep_freed_memory();
     let matches = heaccel_cli::help::with_examples(Cli::command()).get_matches();

@@ -14,7 +14,7 @@ use crate::infer::{format_infer, infer_command, BackendArg, InferArgs, InferRepo
 use crate::network::{
     compare_model, format_compare, network_figure, Comparison, ModelArgs, RepackArg,
 };
-use crate::plot::write_whole;
+use crate::output::{check_output_dir, write_all_or_nothing};
 
 /// The main job's settings (the defaults: LeNet, `fpga-u280`, seed 1, the functional
 /// executor, `heaccel-report/`).
@@ -57,6 +57,7 @@ pub struct MainJobReport {
 
 /// Runs the main job (see the module docs); `progress` shows a progress bar on a terminal.
 pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
+    check_output_dir(&args.out).context("--out")?;
     let model_args = ModelArgs {
         prune: None,
         activation: "poly".into(),
@@ -73,32 +74,32 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
         },
         progress,
     )?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the report folder {}", args.out.display()))?;
-    let out = |name: &str| args.out.join(format!("{}-{name}", args.model));
-    let mut files = Vec::new();
-    let mut write = |path: PathBuf, text: String| -> Result<()> {
-        write_whole(&path, &text)?;
-        files.push(path);
-        Ok(())
-    };
-    write(
-        out("compare.json"),
-        serde_json::to_string_pretty(&comparison)?,
-    )?;
-    write(
-        out("infer.json"),
-        serde_json::to_string_pretty(&verification)?,
-    )?;
-    for (name, sim) in [
+    let name = |suffix: &str| format!("{}-{suffix}", args.model);
+    let mut outputs = vec![
+        (
+            name("compare.json"),
+            serde_json::to_string_pretty(&comparison)?,
+        ),
+        (
+            name("infer.json"),
+            serde_json::to_string_pretty(&verification)?,
+        ),
+    ];
+    for (strategy, sim) in [
         ("dense", &comparison.dense),
         ("spencnn", &comparison.spencnn),
     ] {
-        write(
-            out(&format!("{name}-layers.svg")),
+        outputs.push((
+            name(&format!("{strategy}-layers.svg")),
             network_figure(sim, &args.config)?,
-        )?;
+        ));
     }
+    let outputs: Vec<(&str, String)> = outputs
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.clone()))
+        .collect();
+    let files = write_all_or_nothing(&args.out, &outputs)
+        .with_context(|| format!("writing the reports into {}", args.out.display()))?;
     Ok(MainJobReport {
         comparison,
         verification,

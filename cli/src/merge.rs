@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
@@ -39,6 +39,7 @@ pub struct MergeReport {
 /// Runs `heaccel merge`: reads and checks every partial, then writes the outputs of the run's
 /// command (all of them or none).
 pub fn merge_command(args: &MergeArgs) -> Result<MergeReport> {
+    crate::output::check_output_dir(&args.out).context("--out")?;
     let merged = heaccel_shard::merge::merge_inputs(&args.inputs)?;
     let items = merged.rows.len();
     let files = match merged.kind.as_str() {

@@ -1,8 +1,6 @@
 //! SVG figures of simulation reports (plotters): unit utilization, a roofline with each HE
 //! operation's position, and per-layer latency split by unit.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use heaccel_sim::{HwConfig, TimingReport, Work};
 use plotters::coord::Shift;
@@ -338,16 +336,6 @@ pub fn network_svg(
         root.present().context("rendering the figure")?;
     }
     Ok(svg)
-}
-
-/// Writes `text` to `path` whole: a temporary file beside it, then a rename, so a failure
-/// leaves no half-written file.
-pub fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Latency against cost for every sweep point `(cost, time_us, on_front)`, the Pareto front

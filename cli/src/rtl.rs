@@ -42,8 +42,8 @@ pub struct VerilogArgs {
     /// Machine word in bits: 32, 36 or 64 (primes below 2^(W-2)).
     #[arg(long, default_value_t = 32, value_name = "W")]
     pub word: u32,
-    /// The prime, below 2^(W-2) (default: the largest prime = 1 mod 2N of W - 2 bits, 61 bits
-    /// at W = 64: the reference model's limit).
+    /// The prime, below 2^(W-2), and below 2^61 for the ntt block (its vectors come from the
+    /// reference NTT); default: the largest prime = 1 mod 2N of W - 2 bits, 61 bits at W = 64.
     #[arg(long)]
     pub q: Option<u64>,
     /// Output folder.
@@ -157,10 +157,27 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
     if !(2..=14).contains(&args.log_n) {
         bail!("--log-n {}: allowed range is [2, 14]", args.log_n);
     }
-    if !args.lanes.is_power_of_two() || args.lanes > 256 {
-        bail!("--lanes {}: must be a power of two in [1, 256]", args.lanes);
+    // The lane limit of the block that uses --lanes (the units' geometry checks the rest).
+    let max_lanes = match args.block {
+        Block::Ntt => NttGeometry::MAX_LANES,
+        _ => AutomorphGeometry::MAX_LANES,
+    } as u32;
+    if !args.lanes.is_power_of_two() || args.lanes > max_lanes {
+        bail!(
+            "--lanes {}: must be a power of two in [1, {max_lanes}] for --block {}",
+            args.lanes,
+            format!("{:?}", args.block).to_lowercase()
+        );
     }
     let q = check_prime(args.q, args.log_n, word)?;
+    if args.block == Block::Ntt && q.value() >= 1 << 61 {
+        bail!(
+            "--q {}: the ntt block's vectors come from the reference NTT, which takes primes \
+             below 2^61",
+            q.value()
+        );
+    }
+    crate::output::check_output_dir(&args.out).context("--out")?;
     let command = format!(
         "heaccel verilog --block {} --log-n {} --lanes {} --word {} --q {} --out {}",
         format!("{:?}", args.block).to_lowercase(),
@@ -183,8 +200,15 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
         } else {
             args.out.join(&b.name)
         };
-        b.write(&dir)
-            .with_context(|| format!("writing {}", dir.display()))?;
+        crate::output::write_all_or_nothing(
+            &dir,
+            &[
+                ("top.v", b.top_file()),
+                ("tb.v", b.testbench()),
+                ("vectors.hex", b.vector_file()),
+            ],
+        )
+        .with_context(|| format!("writing {}", dir.display()))?;
         dirs.push(dir);
     }
     Ok(dirs)
@@ -242,6 +266,7 @@ fn verify_at<const W: usize>(
     };
     let mut waveforms = Vec::new();
     if let Some(path) = &args.vcd {
+        crate::output::check_output_file(path).context("--vcd")?;
         for b in &bundles {
             let file = crate::waveform::vcd_path(path, &b.name, bundles.len());
             crate::waveform::write_vcd::<W>(b, q, &file)?;

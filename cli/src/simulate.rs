@@ -10,8 +10,8 @@ use heaccel_sim::{HwConfig, TimingReport};
 /// A preset name (`fpga-u280`, `asic`) or a path to a TOML file.
 pub fn load_config(spec: &str) -> Result<HwConfig> {
     if spec.ends_with(".toml") || spec.contains('/') {
-        let text = std::fs::read_to_string(spec)
-            .with_context(|| format!("cannot read config file {spec}"))?;
+        let text =
+            crate::input::read_text(Path::new(spec), "config file", crate::input::MAX_TEXT_BYTES)?;
         Ok(HwConfig::from_toml(&text, spec)?)
     } else {
         Ok(HwConfig::preset(spec)?)
@@ -20,8 +20,7 @@ pub fn load_config(spec: &str) -> Result<HwConfig> {
 
 /// Reads a program in JSON or binary form (recognized by its `HEAX` magic).
 pub fn load_program(path: &Path) -> Result<Program> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read program file {}", path.display()))?;
+    let bytes = crate::input::read_bytes(path, "program file", crate::input::MAX_PROGRAM_BYTES)?;
     let name = path.display().to_string();
     if bytes.starts_with(&BINARY_MAGIC) {
         Ok(Program::from_binary(&bytes, &name)?)

@@ -66,7 +66,7 @@ pub struct SweepArgs {
     /// Accept --op parameters beyond the 128-bit HE-standard bound.
     #[arg(long)]
     pub allow_insecure: bool,
-    /// Worker threads (0: one per core).
+    /// Worker threads (0: one per core; at most 4 per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
     /// Folder for sweep.csv, sweep.json and pareto.svg (with --shard: for the shard's partial
@@ -200,7 +200,12 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
 /// grouped by word size, one compilation per shard) and a partial result instead.
 pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     let shard = args.distribute.shard;
-    let text = crate::distribute::read_input(&args.grid, "grid file")?;
+    check_jobs(args.jobs)?;
+    crate::output::check_output_dir(&args.out).context("--out")?;
+    if shard.is_some() {
+        crate::output::check_output_dir(&args.distribute.dir(&args.out)).context("--shard-dir")?;
+    }
+    let text = crate::input::read_text(&args.grid, "grid file", crate::input::MAX_TEXT_BYTES)?;
     let grid = Grid::parse(&text, &args.grid.display().to_string())?;
     let configs = grid.configs()?;
     if args.model.is_some() && args.allow_insecure {
@@ -340,12 +345,24 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
 /// `heaccel sweep --slurm`: the job array of the grid's points in `--shard-dir` (default
 /// `--out`), see [`crate::distribute::slurm_plan`].
 pub fn slurm(args: &SweepArgs) -> Result<crate::distribute::SlurmPlan> {
-    let text = crate::distribute::read_input(&args.grid, "grid file")?;
+    let text = crate::input::read_text(&args.grid, "grid file", crate::input::MAX_TEXT_BYTES)?;
     let grid = Grid::parse(&text, &args.grid.display().to_string())?;
     grid.configs()?;
     let job_hash = heaccel_shard::job_hash(&job_description(args, &grid)?);
     let base = args.distribute.dir(&args.out);
     crate::distribute::slurm_plan(&args.distribute, SHARD_KIND, &base, grid.len(), &job_hash)
+}
+
+/// Refuses `--jobs` above 4 threads per core (0 is one per core).
+fn check_jobs(jobs: usize) -> Result<()> {
+    let cores = heaccel_verification::threads::available_cores();
+    let max = cores * heaccel_verification::threads::MAX_THREADS_PER_CORE;
+    if jobs > max {
+        bail!(
+            "--jobs {jobs}: at most {max} ({cores} cores, 4 threads per core); 0 is one per core"
+        );
+    }
+    Ok(())
 }
 
 /// The figure's and report's title (independent of the shard: every shard and the merge
@@ -759,7 +776,7 @@ pub fn write_outputs(dir: &Path, result: &SweepResult) -> Result<Vec<PathBuf>> {
     let csv = to_csv(&result.axes, &result.rows, result.workload);
     let json = serde_json::to_string_pretty(result)? + "\n";
     let svg = crate::plot::pareto_svg(&result.title, &points)?;
-    crate::distribute::write_all_or_nothing(
+    crate::output::write_all_or_nothing(
         dir,
         &[
             ("sweep.csv", csv),

@@ -193,7 +193,7 @@ fn fpga_rejects_bad_input_before_writing() {
         (&["--log-n", "17"], "--log-n 17: allowed range is [2, 16]"),
         (
             &["--clock-mhz", "0"],
-            "--clock-mhz 0: allowed range is (0, 1000]",
+            "--clock-mhz 0: allowed range is [1, 1000] MHz",
         ),
     ];
     for (extra, want) in cases {

@@ -40,9 +40,15 @@ impl Target {
 /// Clock period in nanoseconds for `mhz` in (0, 1000], rounded to picoseconds (Vivado's
 /// resolution), as written in the XDC.
 pub fn clock_period_ns(mhz: f64) -> Result<String, FpgaError> {
-    if !(mhz > 0.0 && mhz <= 1000.0) {
+    if !(1.0..=1000.0).contains(&mhz) {
+        // Scientific notation for absurd values, so the message stays one short line.
+        let shown = if mhz == 0.0 || (mhz.is_finite() && (1e-3..1e7).contains(&mhz.abs())) {
+            format!("{mhz}")
+        } else {
+            format!("{mhz:e}")
+        };
         return Err(FpgaError::Parameter(format!(
-            "--clock-mhz {mhz}: allowed range is (0, 1000]"
+            "--clock-mhz {shown}: allowed range is [1, 1000] MHz"
         )));
     }
     Ok(format!("{:.3}", 1000.0 / mhz))

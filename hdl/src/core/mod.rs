@@ -123,6 +123,8 @@ pub struct CoreGeometry {
 impl CoreGeometry {
     /// Most primes (limbs) a core holds.
     pub const MAX_PRIMES: usize = 16;
+    /// Most instructions the core's instruction queue holds.
+    pub const MAX_QUEUE: usize = 4096;
     /// Most scratchpad slots.
     pub const MAX_SLOTS: usize = 256;
     /// Default instruction-queue depth.
@@ -176,11 +178,11 @@ impl CoreGeometry {
                 format!("must lie in [1, {}]", Self::MAX_SLOTS),
             ));
         }
-        if !queue.is_power_of_two() || !(2..=4096).contains(&queue) {
+        if !queue.is_power_of_two() || !(2..=Self::MAX_QUEUE).contains(&queue) {
             return Err(bad(
                 "queue",
                 queue as u64,
-                "must be a power of two in [2, 4096]".into(),
+                format!("must be a power of two in [2, {}]", Self::MAX_QUEUE),
             ));
         }
         Ok(CoreGeometry {
