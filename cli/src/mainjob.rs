@@ -14,7 +14,7 @@ use crate::infer::{format_infer, infer_command, BackendArg, InferArgs, InferRepo
 use crate::network::{
     compare_model, format_compare, network_figure, Comparison, ModelArgs, RepackArg,
 };
-use crate::output::{check_output_dir, write_all_or_nothing};
+use crate::output::{check_output_dir, check_output_file, write_all_or_nothing};
 
 /// The main job's settings (the defaults: LeNet, `fpga-u280`, seed 1, the functional
 /// executor, `heaccel-report/`).
@@ -58,6 +58,18 @@ pub struct MainJobReport {
 /// Runs the main job (see the module docs); `progress` shows a progress bar on a terminal.
 pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
     check_output_dir(&args.out).context("--out")?;
+    let name = |suffix: &str| format!("{}-{suffix}", args.model);
+    let names = [
+        name("compare.json"),
+        name("infer.json"),
+        name("dense-layers.svg"),
+        name("spencnn-layers.svg"),
+    ];
+    if args.out.is_dir() {
+        for n in &names {
+            check_output_file(&args.out.join(n)).context("--out")?;
+        }
+    }
     let model_args = ModelArgs {
         prune: None,
         activation: "poly".into(),

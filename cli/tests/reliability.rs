@@ -379,6 +379,13 @@ fn failed_outputs_leave_nothing_and_replace_nothing() {
         30.0,
     );
     assert!(e.contains("tb.v: exists and is not a regular file"), "{e}");
+    // the main job: one report blocked -> refused before the work, nothing written
+    std::fs::create_dir_all(dir.join("report/lenet-dense-layers.svg")).unwrap();
+    let e = refused(&dir, &["--out", "report"]);
+    assert!(
+        e.contains("lenet-dense-layers.svg: exists and is not a regular file"),
+        "{e}"
+    );
     // an output folder that is a file is refused before any work
     std::fs::write(dir.join("plain"), "").unwrap();
     let e = refused(
@@ -403,6 +410,8 @@ fn failed_outputs_leave_nothing_and_replace_nothing() {
             "grid.toml",
             "link.svg",
             "plain",
+            "report",
+            "report/lenet-dense-layers.svg",
             "sw",
             "sw/pareto.svg",
             "target.txt",
