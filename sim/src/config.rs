@@ -1,5 +1,10 @@
 //! Hardware configuration: a serde struct read from TOML (unknown keys refused), validated
 //! into [`HwConfig`]. Named presets live in the workspace's `configs/` folder.
+//!
+//! Every physical quantity has a documented range (on its field below) that covers real designs
+//! from small FPGA boards to ASICs; [`HwConfig::validate`] refuses a value outside it with an
+//! error naming the file, the field and the range. The ranges also keep the timing model's
+//! figures far inside 64 bits (see [`crate::timing`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +49,7 @@ pub struct AutomorphConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScratchpadConfig {
-    /// Capacity in bytes, at least 1 KiB.
+    /// Capacity in bytes, `[1024, 2^40]` (1 KiB to 1 TiB).
     pub bytes: u64,
     /// Independent banks, `[1, 65536]`.
     pub banks: u32,
@@ -54,9 +59,10 @@ pub struct ScratchpadConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryConfig {
-    /// Sustained bandwidth in GB/s (10^9 bytes per second), `(0, 100000]`.
+    /// Sustained bandwidth in GB/s (10^9 bytes per second), `[0.1, 100000]`: from a narrow
+    /// DDR channel of a small FPGA board to many HBM stacks.
     pub bandwidth_gb_s: f64,
-    /// Access latency in nanoseconds, `[0, 100000]`.
+    /// Access latency in nanoseconds, `[0, 100000]` (up to 100 us).
     pub latency_ns: f64,
 }
 
@@ -98,7 +104,7 @@ impl IssueConfig {
 pub struct HwConfig {
     /// Name shown in reports.
     pub name: String,
-    /// Clock in MHz, `(0, 10000]`.
+    /// Clock in MHz, `[1, 10000]` (1 MHz to 10 GHz).
     pub clock_mhz: f64,
     /// Machine word in bits, `[16, 64]`: words held per coefficient in scratchpad and memory
     /// (the primes must fit below `2^word_bits`).
@@ -160,7 +166,14 @@ impl HwConfig {
         HwConfig::from_toml(text, &format!("configs/{name}.toml"))
     }
 
-    /// Checks every value against its documented range.
+    /// The TOML text of the configuration (the default `[issue]` table left out); reading it
+    /// back with [`HwConfig::from_toml`] gives the same configuration.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("configurations serialize")
+    }
+
+    /// Checks every value against its documented range (the ranges are inclusive; NaN and
+    /// infinities are outside every range).
     pub fn validate(&self, source_name: &str) -> Result<()> {
         let fail = |field: &str, reason: String| Err(invalid(source_name, field, reason));
         let in_range = |field: &str, v: u64, lo: u64, hi: u64| {
@@ -170,12 +183,14 @@ impl HwConfig {
                 fail(field, format!("{v} is outside [{lo}, {hi}]"))
             }
         };
-        if !(self.clock_mhz > 0.0 && self.clock_mhz <= 10_000.0) {
-            return fail(
-                "clock_mhz",
-                format!("{} is outside (0, 10000]", self.clock_mhz),
-            );
-        }
+        let in_range_f = |field: &str, v: f64, lo: f64, hi: f64, unit: &str| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                fail(field, format!("{v:?} is outside [{lo}, {hi}] {unit}"))
+            }
+        };
+        in_range_f("clock_mhz", self.clock_mhz, 1.0, 10_000.0, "MHz")?;
         in_range("word_bits", self.word_bits as u64, 16, 64)?;
         in_range("ntt.units", self.ntt.units as u64, 1, 1024)?;
         in_range(
@@ -220,18 +235,20 @@ impl HwConfig {
         )?;
         in_range("scratchpad.bytes", self.scratchpad.bytes, 1024, 1 << 40)?;
         in_range("scratchpad.banks", self.scratchpad.banks as u64, 1, 65_536)?;
-        if !(self.memory.bandwidth_gb_s > 0.0 && self.memory.bandwidth_gb_s <= 100_000.0) {
-            return fail(
-                "memory.bandwidth_gb_s",
-                format!("{} is outside (0, 100000]", self.memory.bandwidth_gb_s),
-            );
-        }
-        if !(0.0..=100_000.0).contains(&self.memory.latency_ns) {
-            return fail(
-                "memory.latency_ns",
-                format!("{} is outside [0, 100000]", self.memory.latency_ns),
-            );
-        }
+        in_range_f(
+            "memory.bandwidth_gb_s",
+            self.memory.bandwidth_gb_s,
+            0.1,
+            100_000.0,
+            "GB/s",
+        )?;
+        in_range_f(
+            "memory.latency_ns",
+            self.memory.latency_ns,
+            0.0,
+            100_000.0,
+            "ns",
+        )?;
         Ok(())
     }
 

@@ -24,6 +24,54 @@ pub enum SimError {
         /// The parser's message, with the field path where known.
         reason: String,
     },
+    /// A size a user controls (instructions, buffers, limbs, slots, primes, ...) exceeds its
+    /// documented limit (see the limits of [`crate::isa`]); checked before any work
+    /// proportional to it.
+    #[error("{source_name}: field `{field}`: {value} exceeds the limit of {limit}")]
+    Limit {
+        /// The file or object the field belongs to.
+        source_name: String,
+        /// Path of the field, e.g. `buffers[2].limbs`.
+        field: String,
+        /// The size found (or declared).
+        value: u64,
+        /// The largest size allowed.
+        limit: u64,
+    },
+    /// The binary form declares more data than the file holds.
+    #[error(
+        "{source_name}: the program body needs {needed} bytes for {what} at byte {offset}, \
+         beyond the file's {file_bytes} bytes (truncated or corrupt)"
+    )]
+    Truncated {
+        /// The file being read.
+        source_name: String,
+        /// What was being read: `a value` (a number, tag or length), `a string` (the bytes its
+        /// length prefix declares) or `a byte string`.
+        what: &'static str,
+        /// Bytes the read needs (a declared length, or a value's size).
+        needed: u64,
+        /// Byte offset in the file where the read starts.
+        offset: u64,
+        /// Size of the whole file in bytes.
+        file_bytes: u64,
+    },
+    /// A cycle or byte total of the timing model does not fit 64 bits (never reached within
+    /// the documented ranges of the configuration and the limits of the ISA).
+    #[error(
+        "{source_name}: instructions[{instruction}]: the {quantity} total overflows 64 bits \
+         on `{config}`"
+    )]
+    Overflow {
+        /// The program being simulated.
+        source_name: String,
+        /// The configuration's name.
+        config: String,
+        /// Index of the instruction whose cost overflowed the total.
+        instruction: u64,
+        /// The total: `cycles`, `busy cycles`, `off-chip bytes` or `basis-conversion work`.
+        quantity: &'static str,
+    },
 }
 
 /// Result alias of the accelerator model.

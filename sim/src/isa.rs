@@ -20,6 +20,28 @@
 //! writes, so `dst` may equal a source. Serialized as JSON (each instruction an object with one
 //! key, the op: `{"mul": {"dst": 1, "a": 0, "b": 2, "modulus": 0}}`) or as a compact binary
 //! form (magic `HEAX`, version, bincode body).
+//!
+//! **Limits.** Every size a program's author controls has a documented limit, checked by
+//! [`Program::validate`] before any work proportional to it (the readers also stop a list at
+//! its limit while reading, before reading or allocating further elements):
+//!
+//! | size | limit |
+//! |---|---|
+//! | `log_n` | `[4, 17]` ([`MIN_LOG_N`], [`MAX_LOG_N`]) |
+//! | primes in `moduli` | 1 to 1,024 ([`MAX_MODULI`]) |
+//! | `slots` | 1 to 2^20 ([`MAX_SLOTS`]) |
+//! | `buffers` | 2^20 ([`MAX_BUFFERS`]) |
+//! | `limbs` of a buffer | 1 to 2^16 ([`MAX_LIMBS`]) |
+//! | bytes of a buffer name | 1,024 ([`MAX_NAME_BYTES`]) |
+//! | `instructions` | 2^24 ([`MAX_INSTRUCTIONS`]) |
+//! | `src`/`from` and `dst`/`to` of a `bconv` | 1 to 1,024 each ([`MAX_MODULI`]) |
+//!
+//! They hold every program the lowering produces with room to spare (a rotation at
+//! N = 2^16, L = 35 uses under 100 primes and slots), and bound what a program can cost: the
+//! timing model's totals stay far inside 64 bits. A size over its limit is
+//! [`SimError::Limit`].
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +53,26 @@ pub const ISA_VERSION: u32 = 1;
 
 /// Magic bytes that open the binary form.
 pub const BINARY_MAGIC: [u8; 4] = *b"HEAX";
+
+/// Bytes of the binary form's header: [`BINARY_MAGIC`] and the version (u32 little-endian).
+pub const BINARY_HEADER_BYTES: usize = 8;
+
+/// Smallest `log_n` (`N = 16`).
+pub const MIN_LOG_N: u32 = 4;
+/// Largest `log_n` (`N = 2^17`).
+pub const MAX_LOG_N: u32 = 17;
+/// Most primes in [`Program::moduli`], and most limbs a basis conversion reads or writes.
+pub const MAX_MODULI: usize = 1024;
+/// Most scratchpad slots ([`Program::slots`]).
+pub const MAX_SLOTS: u32 = 1 << 20;
+/// Most off-chip buffers ([`Program::buffers`]).
+pub const MAX_BUFFERS: usize = 1 << 20;
+/// Most limb vectors in one buffer ([`Buffer::limbs`]).
+pub const MAX_LIMBS: u32 = 1 << 16;
+/// Longest buffer name, in bytes of UTF-8.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Most instructions in a program ([`Program::instructions`]).
+pub const MAX_INSTRUCTIONS: usize = 1 << 24;
 
 /// Index of a scratchpad slot, `0 .. Program::slots`.
 pub type Slot = u32;
@@ -55,9 +97,9 @@ pub enum BufferRole {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Buffer {
-    /// Unique name, e.g. `ct0.c1` or `rlk.digit3.b`.
+    /// Unique name, e.g. `ct0.c1` or `rlk.digit3.b`; at most [`MAX_NAME_BYTES`] bytes.
     pub name: String,
-    /// Number of limb vectors, at least 1.
+    /// Number of limb vectors, `[1, MAX_LIMBS]` (at most 65,536).
     pub limbs: u32,
     /// What the buffer holds.
     pub role: BufferRole,
@@ -135,11 +177,16 @@ pub enum Instruction {
         form: PolyForm,
         modulus: ModulusIndex,
     },
-    /// Basis conversion of coefficient-form vectors; `src`/`from` and `dst`/`to` pair up.
+    /// Basis conversion of coefficient-form vectors; `src`/`from` and `dst`/`to` pair up,
+    /// each list 1 to [`MAX_MODULI`] long.
     Bconv {
+        #[serde(deserialize_with = "bounded::bconv_slots")]
         src: Vec<Slot>,
+        #[serde(deserialize_with = "bounded::bconv_moduli")]
         from: Vec<ModulusIndex>,
+        #[serde(deserialize_with = "bounded::bconv_slots")]
         dst: Vec<Slot>,
+        #[serde(deserialize_with = "bounded::bconv_moduli")]
         to: Vec<ModulusIndex>,
         centered: bool,
     },
@@ -153,15 +200,20 @@ pub enum Instruction {
 pub struct Program {
     /// Must be [`ISA_VERSION`].
     pub version: u32,
-    /// `log2(N)`, in `[4, 17]`.
+    /// `log2(N)`, in `[MIN_LOG_N, MAX_LOG_N]` = `[4, 17]`.
     pub log_n: u32,
-    /// Prime table: NTT-friendly primes (`q = 1 mod 2N`, `q < 2^61`), distinct.
+    /// Prime table: NTT-friendly primes (`q = 1 mod 2N`, `q < 2^61`), distinct; 1 to
+    /// [`MAX_MODULI`] (1,024) of them.
+    #[serde(deserialize_with = "bounded::moduli")]
     pub moduli: Vec<u64>,
-    /// Scratchpad slots the program uses, at least 1.
+    /// Scratchpad slots the program uses, `[1, MAX_SLOTS]` (at most 2^20).
     pub slots: u32,
-    /// Off-chip buffers, names unique.
+    /// Off-chip buffers, names unique; at most [`MAX_BUFFERS`] (2^20).
+    #[serde(deserialize_with = "bounded::buffers")]
     pub buffers: Vec<Buffer>,
-    /// The instruction stream, executed in order (the timing model overlaps independent ones).
+    /// The instruction stream, executed in order (the timing model overlaps independent ones);
+    /// at most [`MAX_INSTRUCTIONS`] (2^24).
+    #[serde(deserialize_with = "bounded::instructions")]
     pub instructions: Vec<Instruction>,
 }
 
@@ -236,9 +288,23 @@ impl Program {
         1 << self.log_n
     }
 
-    /// Checks every field; `source_name` (a file name, say) starts every error message.
+    /// Checks every field; `source_name` (a file name, say) starts every error message. The
+    /// sizes (see the module's limits) are checked first, before any per-element work; the
+    /// checks are linear in the program's size.
     pub fn validate(&self, source_name: &str) -> Result<()> {
         let err = |field: String, reason: String| Err(invalid(source_name, field, reason));
+        let limit = |field: &str, value: usize, limit: usize| {
+            if value > limit {
+                Err(SimError::Limit {
+                    source_name: source_name.to_string(),
+                    field: field.to_string(),
+                    value: value as u64,
+                    limit: limit as u64,
+                })
+            } else {
+                Ok(())
+            }
+        };
         if self.version != ISA_VERSION {
             return err(
                 "version".into(),
@@ -248,20 +314,50 @@ impl Program {
                 ),
             );
         }
-        if !(4..=17).contains(&self.log_n) {
-            return err("log_n".into(), format!("{} is outside [4, 17]", self.log_n));
-        }
-        if self.moduli.is_empty() || self.moduli.len() > ModulusIndex::MAX as usize {
+        if !(MIN_LOG_N..=MAX_LOG_N).contains(&self.log_n) {
             return err(
-                "moduli".into(),
-                format!(
-                    "needs 1 to {} primes, found {}",
-                    ModulusIndex::MAX,
-                    self.moduli.len()
-                ),
+                "log_n".into(),
+                format!("{} is outside [{MIN_LOG_N}, {MAX_LOG_N}]", self.log_n),
             );
         }
+        if self.moduli.is_empty() {
+            return err("moduli".into(), "needs at least 1 prime".into());
+        }
+        limit("moduli", self.moduli.len(), MAX_MODULI)?;
+        if self.slots == 0 {
+            return err("slots".into(), "must be at least 1".into());
+        }
+        limit("slots", self.slots as usize, MAX_SLOTS as usize)?;
+        limit("buffers", self.buffers.len(), MAX_BUFFERS)?;
+        limit("instructions", self.instructions.len(), MAX_INSTRUCTIONS)?;
+        let mut names = HashSet::with_capacity(self.buffers.len());
+        for (i, b) in self.buffers.iter().enumerate() {
+            if b.limbs == 0 {
+                return err(format!("buffers[{i}].limbs"), "must be at least 1".into());
+            }
+            limit(
+                &format!("buffers[{i}].limbs"),
+                b.limbs as usize,
+                MAX_LIMBS as usize,
+            )?;
+            if b.name.len() > MAX_NAME_BYTES {
+                return err(
+                    format!("buffers[{i}].name"),
+                    format!(
+                        "{} bytes long; a name holds at most {MAX_NAME_BYTES} bytes",
+                        b.name.len()
+                    ),
+                );
+            }
+            if !names.insert(b.name.as_str()) {
+                return err(
+                    format!("buffers[{i}].name"),
+                    format!("`{}` is declared twice", b.name),
+                );
+            }
+        }
         let two_n = 2u64 << self.log_n;
+        let mut primes = HashSet::with_capacity(self.moduli.len());
         for (i, &q) in self.moduli.iter().enumerate() {
             if q >> 61 != 0 || q % two_n != 1 || !is_prime(q) {
                 return err(
@@ -269,22 +365,8 @@ impl Program {
                     format!("{q} must be a prime below 2^61 congruent to 1 mod 2N = {two_n}"),
                 );
             }
-            if self.moduli[..i].contains(&q) {
+            if !primes.insert(q) {
                 return err(format!("moduli[{i}]"), format!("{q} appears twice"));
-            }
-        }
-        if self.slots == 0 {
-            return err("slots".into(), "must be at least 1".into());
-        }
-        for (i, b) in self.buffers.iter().enumerate() {
-            if b.limbs == 0 {
-                return err(format!("buffers[{i}].limbs"), "must be at least 1".into());
-            }
-            if self.buffers[..i].iter().any(|other| other.name == b.name) {
-                return err(
-                    format!("buffers[{i}].name"),
-                    format!("`{}` is declared twice", b.name),
-                );
             }
         }
         for (k, ins) in self.instructions.iter().enumerate() {
@@ -460,24 +542,42 @@ impl Program {
                         ),
                     ));
                 }
-                for (i, &s) in src.iter().enumerate() {
-                    slot(&format!("src[{i}]"), s)?;
+                for (name, list) in [("src", src), ("dst", dst)] {
+                    if list.len() > MAX_MODULI {
+                        return Err((
+                            name.into(),
+                            format!(
+                                "{} slots exceed the limit of {MAX_MODULI} limbs a basis \
+                                 conversion reads or writes",
+                                list.len()
+                            ),
+                        ));
+                    }
+                    // Linear; the field name is formatted only for the slot at fault.
+                    if let Some((i, &s)) = list.iter().enumerate().find(|(_, &s)| s >= self.slots) {
+                        slot(&format!("{name}[{i}]"), s)?;
+                    }
                 }
-                for (i, &s) in dst.iter().enumerate() {
-                    slot(&format!("dst[{i}]"), s)?;
-                }
+                // Which moduli `from` names: a bit per index (all below MAX_MODULI).
+                let mut sources = [0u64; MAX_MODULI / 64];
                 for (i, &m) in from.iter().enumerate() {
-                    modulus(&format!("from[{i}]"), m)?;
-                    if from[..i].contains(&m) {
+                    if m as usize >= self.moduli.len() {
+                        modulus(&format!("from[{i}]"), m)?;
+                    }
+                    let (word, bit) = (m as usize / 64, 1u64 << (m % 64));
+                    if sources[word] & bit != 0 {
                         return Err((
                             format!("from[{i}]"),
                             format!("modulus index {m} appears twice"),
                         ));
                     }
+                    sources[word] |= bit;
                 }
                 for (i, &m) in to.iter().enumerate() {
-                    modulus(&format!("to[{i}]"), m)?;
-                    if from.contains(&m) {
+                    if m as usize >= self.moduli.len() {
+                        modulus(&format!("to[{i}]"), m)?;
+                    }
+                    if sources[m as usize / 64] & (1u64 << (m % 64)) != 0 {
                         return Err((
                             format!("to[{i}]"),
                             format!("modulus index {m} is also a source modulus"),
@@ -518,13 +618,23 @@ impl Program {
         out
     }
 
-    /// Parses and validates the binary form.
+    /// Parses and validates the binary form. Errors name `source_name`: a file shorter than
+    /// the header, a wrong magic or version, a list longer than its limit (refused when its
+    /// length is read), a length or value that runs past the end of the file
+    /// ([`SimError::Truncated`]) and any other malformation.
     pub fn from_binary(bytes: &[u8], source_name: &str) -> Result<Self> {
         let parse = |reason: String| SimError::Parse {
             source_name: source_name.to_string(),
             reason,
         };
-        if bytes.len() < 8 || bytes[..4] != BINARY_MAGIC {
+        if bytes.len() < BINARY_HEADER_BYTES {
+            return Err(parse(format!(
+                "{} bytes; a HEAX program starts with an {BINARY_HEADER_BYTES}-byte header \
+                 (magic `HEAX`, version)",
+                bytes.len()
+            )));
+        }
+        if bytes[..4] != BINARY_MAGIC {
             return Err(parse(
                 "not a heaccel binary program (missing `HEAX` magic)".into(),
             ));
@@ -535,16 +645,203 @@ impl Program {
                 "binary program version {version}; this reader takes {ISA_VERSION}"
             )));
         }
-        // bincode with a size limit, so a corrupt length cannot allocate without bound.
+        // bincode as `to_binary` writes it (fixed-size little-endian integers), read through
+        // a reader that refuses any length or value running past the end of the file before
+        // allocating for it; lists stop at their limits (`bounded`).
         use bincode::Options;
+        let reader = BodyReader {
+            bytes,
+            pos: BINARY_HEADER_BYTES,
+        };
         let program: Program = bincode::DefaultOptions::new()
             .with_fixint_encoding()
             .allow_trailing_bytes()
-            .with_limit(bytes.len() as u64 * 8 + 1024)
-            .deserialize(&bytes[8..])
-            .map_err(|e| parse(format!("malformed binary program: {e}")))?;
+            .deserialize_from_custom(reader)
+            .map_err(|e| {
+                if let bincode::ErrorKind::Io(io) = &*e {
+                    if let Some(past) = io.get_ref().and_then(|e| e.downcast_ref::<PastEnd>()) {
+                        return SimError::Truncated {
+                            source_name: source_name.to_string(),
+                            what: past.what,
+                            needed: past.needed as u64,
+                            offset: past.offset as u64,
+                            file_bytes: bytes.len() as u64,
+                        };
+                    }
+                }
+                parse(format!("malformed binary program: {e}"))
+            })?;
         program.validate(source_name)?;
         Ok(program)
+    }
+}
+
+/// A read past the end of a binary program (carried through bincode's I/O error).
+#[derive(Debug)]
+struct PastEnd {
+    what: &'static str,
+    needed: usize,
+    offset: usize,
+}
+
+impl std::fmt::Display for PastEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} bytes at byte {} runs past the end",
+            self.what, self.needed, self.offset
+        )
+    }
+}
+
+impl std::error::Error for PastEnd {}
+
+/// The body of a binary program: the whole file and the position in it, so errors give file
+/// offsets.
+struct BodyReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> BodyReader<'a> {
+    /// The next `needed` bytes, or a [`PastEnd`] error (nothing allocated) when the file ends
+    /// before them.
+    fn take(&mut self, needed: usize, what: &'static str) -> std::io::Result<&'a [u8]> {
+        let rest = &self.bytes[self.pos..];
+        if needed > rest.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                PastEnd {
+                    what,
+                    needed,
+                    offset: self.pos,
+                },
+            ));
+        }
+        self.pos += needed;
+        Ok(&rest[..needed])
+    }
+}
+
+impl std::io::Read for BodyReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let data = self.take(out.len(), "a value")?;
+        out.copy_from_slice(data);
+        Ok(out.len())
+    }
+
+    fn read_exact(&mut self, out: &mut [u8]) -> std::io::Result<()> {
+        self.read(out).map(|_| ())
+    }
+}
+
+impl<'a> bincode::BincodeRead<'a> for BodyReader<'a> {
+    fn forward_read_str<V: serde::de::Visitor<'a>>(
+        &mut self,
+        length: usize,
+        visitor: V,
+    ) -> bincode::Result<V::Value> {
+        let data = self.take(length, "a string")?;
+        let text = std::str::from_utf8(data)
+            .map_err(|e| Box::new(bincode::ErrorKind::InvalidUtf8Encoding(e)))?;
+        visitor.visit_borrowed_str(text)
+    }
+
+    fn get_byte_buffer(&mut self, length: usize) -> bincode::Result<Vec<u8>> {
+        Ok(self.take(length, "a string")?.to_vec())
+    }
+
+    fn forward_read_bytes<V: serde::de::Visitor<'a>>(
+        &mut self,
+        length: usize,
+        visitor: V,
+    ) -> bincode::Result<V::Value> {
+        visitor.visit_borrowed_bytes(self.take(length, "a byte string")?)
+    }
+}
+
+/// Deserializers of the program's lists that stop at the list's limit: a declared length
+/// (binary) over the limit is refused before any element is read, and a list (JSON) is
+/// refused at its first element past the limit.
+mod bounded {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
+
+    use super::{Buffer, Instruction, ModulusIndex, Slot};
+    use super::{MAX_BUFFERS, MAX_INSTRUCTIONS, MAX_MODULI};
+
+    struct Bounded<T> {
+        field: &'static str,
+        limit: usize,
+        marker: PhantomData<T>,
+    }
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {} elements", self.limit)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let declared = seq.size_hint();
+            if let Some(n) = declared.filter(|&n| n > self.limit) {
+                return Err(A::Error::custom(format!(
+                    "`{}` declares {n} elements, more than the limit of {}",
+                    self.field, self.limit
+                )));
+            }
+            // Never more capacity up front than the limit or a few pages.
+            let mut out = Vec::with_capacity(declared.unwrap_or(0).min(self.limit).min(4096));
+            while let Some(x) = seq.next_element()? {
+                if out.len() == self.limit {
+                    return Err(A::Error::custom(format!(
+                        "`{}` has more than the limit of {} elements",
+                        self.field, self.limit
+                    )));
+                }
+                out.push(x);
+            }
+            Ok(out)
+        }
+    }
+
+    fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+        field: &'static str,
+        limit: usize,
+    ) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(Bounded {
+            field,
+            limit,
+            marker: PhantomData,
+        })
+    }
+
+    pub(super) fn moduli<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        list(d, "moduli", MAX_MODULI)
+    }
+
+    pub(super) fn buffers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Buffer>, D::Error> {
+        list(d, "buffers", MAX_BUFFERS)
+    }
+
+    pub(super) fn instructions<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Instruction>, D::Error> {
+        list(d, "instructions", MAX_INSTRUCTIONS)
+    }
+
+    pub(super) fn bconv_slots<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Slot>, D::Error> {
+        list(d, "bconv slots", MAX_MODULI)
+    }
+
+    pub(super) fn bconv_moduli<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<ModulusIndex>, D::Error> {
+        list(d, "bconv moduli", MAX_MODULI)
     }
 }
 

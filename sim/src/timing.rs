@@ -21,11 +21,18 @@
 //! | `automorph` | `N` coefficients | `automorph.lanes` |
 //! | `bconv` | `N * (s + s * t)` multiply-adds for `s` sources, `t` targets | `bconv.lanes` |
 //! | `memory` | `N * word_bytes` bytes (load, store) | `bandwidth / clock` bytes |
+//!
+//! Every cycle and byte total is checked arithmetic: a total that would pass `u64::MAX` is
+//! [`SimError::Overflow`], never a wrapped number. Within the configuration's documented
+//! ranges and the ISA's limits no total gets near it: one instruction costs below 2^38 cycles
+//! (a basis conversion of 1,024 to 1,024 limbs at N = 2^17 on one lane; the slowest load,
+//! 2^20 bytes at 0.01 bytes a cycle, takes below 2^27) and a program holds at most 2^24
+//! instructions, so totals stay below 2^62.
 
 use serde::Serialize;
 
 use crate::config::{HwConfig, IssuePolicy};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Result, SimError};
 use crate::isa::{Instruction, Program, Slot};
 
 /// The units of the accelerator, in report order.
@@ -129,6 +136,10 @@ struct Costs {
 }
 
 impl Costs {
+    /// The costs at `N = 2^log_n`. Within the configuration's ranges and `log_n <= 17` a load
+    /// costs below 2^27 cycles (2^20 bytes at 0.01 bytes a cycle, plus 10^6 cycles of
+    /// latency); a memory cost that does not fit 64 bits saturates to `u64::MAX` (Rust's
+    /// float-to-integer conversion) and the checked totals of [`schedule`] then refuse it.
     fn new(config: &HwConfig, log_n: u32) -> Self {
         let n = 1u64 << log_n;
         let word_bytes = config.word_bytes();
@@ -137,7 +148,7 @@ impl Costs {
             ntt: (n / 2 * log_n as u64).div_ceil(config.ntt.butterflies_per_unit as u64),
             elementwise: n.div_ceil(config.modmul.lanes as u64),
             automorph: n.div_ceil(config.automorph.lanes as u64),
-            memory: ((n * word_bytes) as f64 / bytes_per_cycle).ceil() as u64,
+            memory: (n.saturating_mul(word_bytes) as f64 / bytes_per_cycle).ceil() as u64,
             memory_latency: (config.memory.latency_ns * config.clock_mhz / 1e3).ceil() as u64,
             bconv_lanes: config.bconv.lanes as u64,
             n,
@@ -152,11 +163,12 @@ impl Costs {
         }
     }
 
-    /// (unit index, occupancy cycles, extra latency) of an instruction.
+    /// (unit index, occupancy cycles, extra latency) of an instruction; `None` when the
+    /// work of a basis conversion does not fit 64 bits.
     #[inline]
-    fn of(&self, ins: &Instruction) -> (usize, u64, u64) {
+    fn of(&self, ins: &Instruction) -> Option<(usize, u64, u64)> {
         use Instruction::*;
-        match ins {
+        Some(match ins {
             Load { .. } => (4, self.memory, self.memory_latency),
             Store { .. } => (4, self.memory, 0),
             Ntt { .. } | Intt { .. } => (0, self.ntt, self.latency[0]),
@@ -170,13 +182,10 @@ impl Costs {
             Automorph { .. } => (2, self.automorph, self.latency[2]),
             Bconv { src, dst, .. } => {
                 let (s, t) = (src.len() as u64, dst.len() as u64);
-                (
-                    3,
-                    (self.n * (s + s * t)).div_ceil(self.bconv_lanes),
-                    self.latency[3],
-                )
+                let work = s.checked_mul(t)?.checked_add(s)?.checked_mul(self.n)?;
+                (3, work.div_ceil(self.bconv_lanes), self.latency[3])
             }
-        }
+        })
     }
 }
 
@@ -229,7 +238,10 @@ pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
     program.validate("program")?;
     config.validate(&config.name)?;
     let n = program.n() as u64;
-    let need = program.slots as u64 * n * config.word_bytes();
+    // Saturating: a product past 2^64 is over any scratchpad (and unreachable within limits).
+    let need = (program.slots as u64)
+        .saturating_mul(n)
+        .saturating_mul(config.word_bytes());
     if need > config.scratchpad.bytes {
         return Err(invalid(
             "program",
@@ -261,6 +273,14 @@ pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
         ));
     }
     let costs = Costs::new(config, program.log_n);
+    schedule(program, config, &costs)
+}
+
+/// Runs the scoreboard over `program` with per-instruction `costs`. Every cycle and byte total
+/// is checked: one that would pass `u64::MAX` is [`SimError::Overflow`], never a wrapped or
+/// saturated figure.
+fn schedule(program: &Program, config: &HwConfig, costs: &Costs) -> Result<TimingReport> {
+    let n = program.n() as u64;
     // Per unit kind, the cycle each instance becomes free.
     let mut free: Vec<Vec<u64>> = costs
         .instances
@@ -274,10 +294,19 @@ pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
     let mut last_read = vec![0u64; slots]; // last read's end
     let mut end = 0u64;
     let mut offchip = 0u64;
-    let word_bytes = config.word_bytes();
+    // Bytes of one limb vector; at most 2^17 * 8.
+    let vector_bytes = n.saturating_mul(config.word_bytes());
     let blocking = config.issue.policy == IssuePolicy::InOrderBlocking;
-    for ins in &program.instructions {
-        let (unit, occupancy, latency) = costs.of(ins);
+    for (k, ins) in program.instructions.iter().enumerate() {
+        let overflow = |quantity: &'static str| SimError::Overflow {
+            source_name: "program".to_string(),
+            config: config.name.clone(),
+            instruction: k as u64,
+            quantity,
+        };
+        let (unit, occupancy, latency) = costs
+            .of(ins)
+            .ok_or_else(|| overflow("basis-conversion work"))?;
         // Blocking: after every earlier result (`end`); that also covers every dependency
         // and every unit instance, each free by its last result.
         let mut start = if blocking { end } else { 0 };
@@ -293,18 +322,26 @@ pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
             .min_by_key(|(_, &t)| t)
             .expect("every unit has an instance");
         let start = start.max(at);
-        let done = start + occupancy;
+        let done = start
+            .checked_add(occupancy)
+            .ok_or_else(|| overflow("cycles"))?;
+        let result = done
+            .checked_add(latency)
+            .ok_or_else(|| overflow("cycles"))?;
         instances[idx] = done;
-        let result = done + latency;
         for_reads(ins, |s| {
             last_read[s as usize] = last_read[s as usize].max(done)
         });
         for_writes(ins, |s| ready[s as usize] = result);
-        busy[unit] += occupancy;
+        busy[unit] = busy[unit]
+            .checked_add(occupancy)
+            .ok_or_else(|| overflow("busy cycles"))?;
         count[unit] += 1;
         end = end.max(result);
         if unit == 4 {
-            offchip += n * word_bytes;
+            offchip = offchip
+                .checked_add(vector_bytes)
+                .ok_or_else(|| overflow("off-chip bytes"))?;
         }
     }
     let cycles = end;
@@ -641,6 +678,48 @@ mod tests {
                 "{name}: chain"
             );
         }
+    }
+
+    /// Issue 22: cycle and byte totals are checked; one that does not fit 64 bits is an
+    /// error naming the instruction, never a wrapped (small) number. No configuration within
+    /// the documented ranges gets there, so the costs are set by hand.
+    #[test]
+    fn totals_that_overflow_are_errors_not_wrapped_numbers() {
+        use Instruction::*;
+        let config = HwConfig::preset("asic").unwrap();
+        let loads = |k: u32| {
+            (0..k)
+                .map(|l| Load {
+                    dst: l % 2,
+                    buffer: 0,
+                    limb: 0,
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut costs = Costs::new(&config, 10);
+        costs.memory = 1 << 63;
+        // One such load fits; its cycles are exactly occupancy + latency.
+        let r = schedule(&program(10, 2, loads(1), 1), &config, &costs).unwrap();
+        assert_eq!(r.cycles, (1 << 63) + costs.memory_latency);
+        // The second one, queued behind it on the one channel, does not.
+        let e = schedule(&program(10, 2, loads(2), 1), &config, &costs).unwrap_err();
+        assert!(
+            matches!(e, crate::SimError::Overflow { instruction: 1, .. }),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("instructions[1]") && text.contains("asic"),
+            "{text}"
+        );
+        // Latency alone past the end of the range.
+        costs.memory = 1;
+        costs.memory_latency = u64::MAX;
+        let e = schedule(&program(10, 2, loads(1), 1), &config, &costs).unwrap_err();
+        assert!(
+            matches!(e, crate::SimError::Overflow { instruction: 0, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
