@@ -28,4 +28,7 @@ pub enum FpgaError {
     /// Yosys failed or its report could not be read.
     #[error("{0}")]
     Yosys(String),
+    /// A line of a Yosys `stat` report is malformed or out of range.
+    #[error(transparent)]
+    Stat(#[from] yosys::StatError),
 }

@@ -32,27 +32,63 @@ pub struct Resources {
 
 impl Resources {
     /// CLB LUTs: logic LUTs plus LUTs used as memory (the device's LUT budget counts both).
+    /// Saturates at `u64::MAX`, which counts from [`parse_stat`] (each at most [`MAX_CELLS`])
+    /// never reach.
     pub fn clb_luts(&self) -> u64 {
-        self.lut + self.lutram
+        self.lut.saturating_add(self.lutram)
     }
-    /// Block RAM in RAMB36 sites: `ramb36 + ceil(ramb18 / 2)`.
+    /// Block RAM in RAMB36 sites: `ramb36 + ceil(ramb18 / 2)` (saturating as
+    /// [`Resources::clb_luts`]).
     pub fn bram36(&self) -> u64 {
-        self.ramb36 + self.ramb18.div_ceil(2)
+        self.ramb36.saturating_add(self.ramb18.div_ceil(2))
     }
-    fn add_scaled(&mut self, o: &Resources, k: u64) {
-        self.lut += k * o.lut;
-        self.lutram += k * o.lutram;
-        self.ff += k * o.ff;
-        self.dsp += k * o.dsp;
-        self.ramb36 += k * o.ramb36;
-        self.ramb18 += k * o.ramb18;
-        self.uram += k * o.uram;
+    /// `self + k * o`, or `None` when a count would exceed [`MAX_CELLS`].
+    fn checked_add_scaled(&self, o: &Resources, k: u64) -> Option<Resources> {
+        let f = |a: u64, b: u64| {
+            k.checked_mul(b)
+                .and_then(|kb| a.checked_add(kb))
+                .filter(|&v| v <= MAX_CELLS)
+        };
+        Some(Resources {
+            lut: f(self.lut, o.lut)?,
+            lutram: f(self.lutram, o.lutram)?,
+            ff: f(self.ff, o.ff)?,
+            dsp: f(self.dsp, o.dsp)?,
+            ramb36: f(self.ramb36, o.ramb36)?,
+            ramb18: f(self.ramb18, o.ramb18)?,
+            uram: f(self.uram, o.uram)?,
+        })
     }
-    /// Sum of two resource counts.
-    pub fn plus(&self, o: &Resources) -> Resources {
-        let mut r = *self;
-        r.add_scaled(o, 1);
-        r
+    /// Sum of two resource counts, or `None` when a count would exceed [`MAX_CELLS`].
+    pub fn checked_plus(&self, o: &Resources) -> Option<Resources> {
+        self.checked_add_scaled(o, 1)
+    }
+}
+
+/// The largest count a `stat` report may state for a cell type or a module's instances, and
+/// the largest resource count derived from them (per module, per block, in total): `2^48`,
+/// far beyond any device (an Alveo U280 has 1.3 million LUTs). Larger counts are refused by
+/// [`parse_stat`], so no sum or product of them wraps.
+pub const MAX_CELLS: u64 = 1 << 48;
+
+/// A malformed or out-of-range part of a Yosys `stat` report.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Yosys `stat` report{}: `{field}`: {problem}", if *line > 0 { format!(", line {line}") } else { String::new() })]
+pub struct StatError {
+    /// 1-based line of the log; 0 when the problem is not on one line (a [`StatReport`]
+    /// built by hand).
+    pub line: usize,
+    /// The module or cell type concerned.
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn too_many(line: usize, field: &str, what: &str) -> StatError {
+    StatError {
+        line,
+        field: field.to_string(),
+        problem: format!("{what} exceed {MAX_CELLS} (MAX_CELLS)"),
     }
 }
 
@@ -68,31 +104,41 @@ fn lutram_luts(cell: &str) -> Option<u64> {
 }
 
 /// The resources of a list of `(cell type, count)`; cell types that are neither a known
-/// primitive nor in `modules` are returned as unknown (for the caller to report).
-fn classify(cells: &[(String, u64)], modules: &BTreeMap<String, ModuleStat>) -> Resources {
+/// primitive nor in `modules` count for nothing. Errors (with line 0) name the first cell
+/// type at which a count would exceed [`MAX_CELLS`].
+fn classify(
+    cells: &[(String, u64)],
+    modules: &BTreeMap<String, ModuleStat>,
+) -> Result<Resources, StatError> {
     let mut r = Resources::default();
     for (cell, n) in cells {
-        let n = *n;
         if modules.contains_key(cell) {
             continue;
         }
-        if let Some(l) = lutram_luts(cell) {
-            r.lutram += l * n;
+        let (field, per_cell) = if let Some(l) = lutram_luts(cell) {
+            (&mut r.lutram, l)
         } else if cell.starts_with("LUT") || cell == "INV" {
-            r.lut += n;
+            (&mut r.lut, 1)
         } else if cell.starts_with("FD") {
-            r.ff += n;
+            (&mut r.ff, 1)
         } else if cell.starts_with("DSP48") {
-            r.dsp += n;
+            (&mut r.dsp, 1)
         } else if cell.starts_with("RAMB36") {
-            r.ramb36 += n;
+            (&mut r.ramb36, 1)
         } else if cell.starts_with("RAMB18") {
-            r.ramb18 += n;
+            (&mut r.ramb18, 1)
         } else if cell.starts_with("URAM") {
-            r.uram += n;
-        }
+            (&mut r.uram, 1)
+        } else {
+            continue;
+        };
+        *field = per_cell
+            .checked_mul(*n)
+            .and_then(|add| field.checked_add(add))
+            .filter(|&v| v <= MAX_CELLS)
+            .ok_or_else(|| too_many(0, cell, "the resources counted up to this cell type"))?;
     }
-    r
+    Ok(r)
 }
 
 /// One module's section of a `stat` report.
@@ -118,15 +164,18 @@ pub struct StatReport {
 }
 
 impl StatReport {
-    /// Resources of module `name` alone (its own cells).
-    pub fn module_resources(&self, name: &str) -> Resources {
+    /// Resources of module `name` alone (its own cells); zero for a module not in the report.
+    /// Errors when a count exceeds [`MAX_CELLS`] (never for a report from [`parse_stat`]).
+    pub fn module_resources(&self, name: &str) -> Result<Resources, StatError> {
         self.modules
             .get(name)
-            .map(|m| classify(&m.cells, &self.modules))
-            .unwrap_or_default()
+            .map_or(Ok(Resources::default()), |m| {
+                classify(&m.cells, &self.modules)
+            })
     }
-    /// Resources of the whole design as Yosys summed them.
-    pub fn total(&self) -> Resources {
+    /// Resources of the whole design as Yosys summed them; errors as
+    /// [`StatReport::module_resources`].
+    pub fn total(&self) -> Result<Resources, StatError> {
         classify(&self.total_cells, &self.modules)
     }
 }
@@ -134,17 +183,25 @@ impl StatReport {
 /// Parses the last `stat` report in a Yosys log: sections `=== NAME ===` with
 /// `Number of cells:` followed by `CELL COUNT` lines, then `=== design hierarchy ===` with
 /// `MODULE COUNT` lines and the design's summed cells.
+///
+/// Errors name the line and the module or cell: no report, no module, a module's section
+/// twice, several modules without a `design hierarchy` section, and any count, instance total
+/// or resource count above [`MAX_CELLS`] (so every later sum is exact).
 pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
     let start = log.rfind("Printing statistics.").ok_or_else(|| {
         FpgaError::Yosys("no `stat` report (\"Printing statistics.\") in the log".into())
     })?;
+    let first_line = log[..start].matches('\n').count() + 1;
     let mut report = StatReport::default();
+    // The line of each module's section header, and of the hierarchy's cell list.
+    let mut header_line: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total_line = 0;
     let mut section: Option<String> = None;
     let mut in_cells = false;
     let mut hierarchy = false;
     // The open path of the hierarchy tree: (indentation, instances in the whole design).
     let mut path: Vec<(usize, u64)> = Vec::new();
-    for line in log[start..].lines() {
+    for (number, line) in (first_line..).zip(log[start..].lines()) {
         let t = line.trim();
         if let Some(name) = t.strip_prefix("=== ").and_then(|r| r.strip_suffix(" ===")) {
             in_cells = false;
@@ -154,6 +211,16 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
                 path.clear();
             } else {
                 hierarchy = false;
+                if let Some(first) = header_line.insert(name.to_string(), number) {
+                    return Err(StatError {
+                        line: number,
+                        field: name.to_string(),
+                        problem: format!(
+                            "a second section for this module (first at line {first})"
+                        ),
+                    }
+                    .into());
+                }
                 report
                     .modules
                     .insert(name.to_string(), ModuleStat::default());
@@ -166,6 +233,9 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
         }
         if t.starts_with("Number of cells:") {
             in_cells = true;
+            if hierarchy {
+                total_line = number;
+            }
             continue;
         }
         if t.starts_with("Number of") || t.starts_with("Estimated") || t.starts_with("Chip area") {
@@ -183,6 +253,9 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
         let Ok(count) = count.parse::<u64>() else {
             continue;
         };
+        if count > MAX_CELLS {
+            return Err(too_many(number, name, &format!("{count} cells")).into());
+        }
         if hierarchy {
             if in_cells {
                 report.total_cells.push((name.to_string(), count));
@@ -191,35 +264,50 @@ pub fn parse_stat(log: &str) -> Result<StatReport, FpgaError> {
                 while path.last().is_some_and(|&(i, _)| i >= indent) {
                     path.pop();
                 }
-                let total = path.last().map_or(1, |&(_, k)| k) * count;
-                *report.instances.entry(name.to_string()).or_insert(0) += total;
+                let instances = report.instances.entry(name.to_string()).or_insert(0);
+                let total = path
+                    .last()
+                    .map_or(Some(count), |&(_, k)| k.checked_mul(count))
+                    .filter(|&t| t <= MAX_CELLS)
+                    .and_then(|t| Some((t, instances.checked_add(t)?)))
+                    .filter(|&(_, sum)| sum <= MAX_CELLS);
+                let Some((total, sum)) = total else {
+                    return Err(too_many(number, name, "its instances in the design").into());
+                };
+                *instances = sum;
                 path.push((indent, total));
             }
         } else if in_cells {
-            if let Some(s) = &section {
-                report
-                    .modules
-                    .get_mut(s)
-                    .expect("section inserted")
-                    .cells
-                    .push((name.to_string(), count));
+            if let Some(module) = section.as_ref().and_then(|s| report.modules.get_mut(s)) {
+                module.cells.push((name.to_string(), count));
             }
         }
     }
-    if report.modules.is_empty() {
+    let Some((name, module)) = report.modules.iter().next() else {
         return Err(FpgaError::Yosys("the `stat` report lists no module".into()));
-    }
+    };
     if report.instances.is_empty() {
         // A design of one module has no hierarchy section: its cells are the total.
-        let (name, m) = report.modules.iter().next().expect("one module");
         if report.modules.len() > 1 {
             return Err(FpgaError::Yosys(
                 "the `stat` report has several modules but no `design hierarchy` section".into(),
             ));
         }
+        total_line = header_line[name];
+        report.total_cells = module.cells.clone();
         report.instances.insert(name.clone(), 1);
-        report.total_cells = m.cells.clone();
     }
+    // Every resource count is within MAX_CELLS (the per-block sums are checked by per_block).
+    for name in report.modules.keys() {
+        report.module_resources(name).map_err(|e| StatError {
+            line: header_line[name],
+            ..e
+        })?;
+    }
+    report.total().map_err(|e| StatError {
+        line: total_line,
+        ..e
+    })?;
     Ok(report)
 }
 
@@ -235,8 +323,9 @@ pub struct BlockResources {
 }
 
 /// Resources per block label of `design` (every module times its instance count, assigned
-/// to the block that owns it; the top's own cells are `glue`, the last row) and in total. Fails when the per-module sum
-/// disagrees with Yosys's own total.
+/// to the block that owns it; the top's own cells are `glue`, the last row) and in total.
+/// Fails when the per-module sum disagrees with Yosys's own total, or when a sum would exceed
+/// [`MAX_CELLS`].
 pub fn per_block(
     design: &Design,
     report: &StatReport,
@@ -262,16 +351,20 @@ pub fn per_block(
     let mut sum = Resources::default();
     for name in report.modules.keys() {
         let k = *report.instances.get(name).unwrap_or(&0);
-        let r = report.module_resources(name);
-        sum.add_scaled(&r, k);
+        let r = report.module_resources(name)?;
+        let exceeded = || too_many(0, name, &format!("its resources times its {k} instances"));
+        sum = sum.checked_add_scaled(&r, k).ok_or_else(exceeded)?;
         let i = match design.blocks.iter().find(|b| b.owns(&design.top, name)) {
             Some(b) => row_of(&b.label, &mut rows),
             None => glue,
         };
         rows[i].modules += 1;
-        rows[i].resources.add_scaled(&r, k);
+        rows[i].resources = rows[i]
+            .resources
+            .checked_add_scaled(&r, k)
+            .ok_or_else(exceeded)?;
     }
-    let total = report.total();
+    let total = report.total()?;
     if sum != total {
         return Err(FpgaError::Yosys(format!(
             "per-module resources sum to {sum:?} but Yosys's hierarchy total is {total:?}"

@@ -456,36 +456,67 @@ pub fn synth(files: &BundleFiles) -> Result<Resources, ToolOutcome> {
     if !ok {
         return Err(ToolOutcome::Fail(tail(&text)));
     }
-    Ok(parse_stat(&text))
+    parse_stat(&text).map_err(|e| ToolOutcome::Fail(format!("{}: {e}", log.display())))
 }
 
-/// Sums the cell counts of the last `stat` report of a Yosys log.
-pub fn parse_stat(log: &str) -> Resources {
-    let start = log.rfind("Number of cells:").unwrap_or(0);
+/// A malformed part of a Yosys `stat` report: no report, or a count whose sum overflows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Yosys `stat` report{}: `{field}`: {problem}", if *line > 0 { format!(", line {line}") } else { String::new() })]
+pub struct StatError {
+    /// 1-based line of the log; 0 when the problem is not on one line.
+    pub line: usize,
+    /// The cell type (or `Number of cells` for a missing report).
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Sums the cell counts of the last `stat` report of a Yosys log (from its last
+/// `Number of cells:` line on). Errors name the line and cell type: no report, or counts
+/// whose sum (or RAMB36 doubling) exceeds `u64`.
+pub fn parse_stat(log: &str) -> Result<Resources, StatError> {
+    let Some(start) = log.rfind("Number of cells:") else {
+        return Err(StatError {
+            line: 0,
+            field: "Number of cells".into(),
+            problem: "no `stat` report in the log".into(),
+        });
+    };
+    let first_line = log[..start].matches('\n').count() + 1;
     let mut r = Resources::default();
-    let mut bram18 = 0;
-    for line in log[start..].lines() {
+    // RAMB18 blocks, and RAMB36 blocks counted as two RAMB18 each
+    let mut bram18 = 0u64;
+    for (number, line) in (first_line..).zip(log[start..].lines()) {
         let mut it = line.split_whitespace();
         let (Some(cell), Some(n)) = (it.next(), it.next()) else {
             continue;
         };
         let Ok(n) = n.parse::<u64>() else { continue };
-        if cell.starts_with("LUT") {
-            r.lut += n;
+        let (field, add) = if cell.starts_with("LUT") {
+            (&mut r.lut, Some(n))
         } else if cell.starts_with("FD") {
-            r.ff += n;
+            (&mut r.ff, Some(n))
         } else if cell.starts_with("DSP48") {
-            r.dsp += n;
+            (&mut r.dsp, Some(n))
         } else if cell.starts_with("RAMB36") {
-            r.bram36 += 2 * n;
+            (&mut bram18, n.checked_mul(2))
         } else if cell.starts_with("RAMB18") {
-            bram18 += n;
+            (&mut bram18, Some(n))
         } else if cell.starts_with("RAM") {
-            r.lutram += n;
-        }
+            (&mut r.lutram, Some(n))
+        } else {
+            continue;
+        };
+        *field = add
+            .and_then(|add| field.checked_add(add))
+            .ok_or_else(|| StatError {
+                line: number,
+                field: cell.to_string(),
+                problem: format!("{n} cells make the count exceed {}", u64::MAX),
+            })?;
     }
-    r.bram36 = (r.bram36 + bram18).div_ceil(2);
-    r
+    r.bram36 = bram18.div_ceil(2);
+    Ok(r)
 }
 
 /// Copies `vectors` to `out` with the first expected-output word of record `record`
@@ -508,7 +539,15 @@ pub fn corrupt_vectors(
         }
         if seen == target {
             let t = line.trim();
-            let v = u64::from_str_radix(t, 16).expect("vector word");
+            let v = u64::from_str_radix(t, 16).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: word {seen} (`{t}`) is not a hex vector word: {e}",
+                        vectors.display()
+                    ),
+                )
+            })?;
             lines.push(format!("{:0w$x}", v ^ 1, w = t.len()));
         } else {
             lines.push(line.to_string());

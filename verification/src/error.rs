@@ -11,10 +11,19 @@ pub enum Error {
     #[error("invalid parameter `{field}`: {reason}")]
     InvalidParameter { field: String, reason: String },
     #[error(
-        "parameters exceed the 128-bit HE-standard bound: log2(PQ) = {log_pq:.1} > {bound} for N = 2^{log_n}; \
-         set `allow_insecure` to opt in explicitly"
+        "parameters exceed the 128-bit HE-standard bound: log2(PQ) = {log_pq:.1} > {bound} for N = 2^{log_n} \
+         (first exceeded at `{field}`); set `allow_insecure` to opt in explicitly"
     )]
-    Insecure { log_n: u32, log_pq: f64, bound: u32 },
+    Insecure {
+        /// The literal's entry at which the running sum of `log2(PQ)` (`q`, then `p`) first
+        /// exceeds the bound, e.g. `log_q[3]`; `log_n` when no bound is published for `N`.
+        field: String,
+        log_n: u32,
+        /// `log2(PQ)` as requested: bit sizes count in full, explicit primes by their `log2`.
+        log_pq: f64,
+        /// The bound (0 where none is published for `N`).
+        bound: u32,
+    },
     #[error(
         "parameters have no 128-bit estimate for a sparse secret of Hamming weight {hamming_weight} \
          at N = 2^{log_n}: log2(PQ) = {log_pq:.1}, published bound {}; set `allow_insecure` to opt in \

@@ -69,34 +69,7 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
     let mut samples = Vec::new();
     for file in &files {
         let bytes = read_limited(file)?;
-        if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
-            return Err(DataError::Format {
-                file: file.clone(),
-                field: "length",
-                problem: format!(
-                    "{} bytes is not a positive multiple of the {RECORD_BYTES}-byte record \
-                     (1 label byte, 3,072 pixel bytes): truncated or not a CIFAR-10 batch",
-                    bytes.len()
-                ),
-            });
-        }
-        let name = file.file_name().unwrap_or_default().to_string_lossy();
-        for (index, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
-            let label = usize::from(record[0]);
-            if label >= classes.len() {
-                return Err(DataError::Label {
-                    file: file.clone(),
-                    index,
-                    label,
-                    classes: classes.len(),
-                });
-            }
-            samples.push(Sample {
-                label,
-                origin: format!("{name}#{index}"),
-                pixels: record[1..].to_vec(),
-            });
-        }
+        samples.extend(records(&bytes, file, classes.len())?);
     }
     if let Some(k) = options.per_class {
         samples = take_per_class(samples, classes.len(), k);
@@ -108,6 +81,41 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
         classes,
         samples,
     })
+}
+
+/// The samples of one batch file's bytes (`file` names them in errors and origins): a
+/// positive multiple of [`RECORD_BYTES`], every label below `classes`.
+pub fn records(bytes: &[u8], file: &Path, classes: usize) -> Result<Vec<Sample>, DataError> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_BYTES) {
+        return Err(DataError::Format {
+            file: file.to_path_buf(),
+            field: "length",
+            problem: format!(
+                "{} bytes is not a positive multiple of the {RECORD_BYTES}-byte record \
+                 (1 label byte, 3,072 pixel bytes): truncated or not a CIFAR-10 batch",
+                bytes.len()
+            ),
+        });
+    }
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let mut samples = Vec::with_capacity(bytes.len() / RECORD_BYTES);
+    for (index, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+        let label = usize::from(record[0]);
+        if label >= classes {
+            return Err(DataError::Label {
+                file: file.to_path_buf(),
+                index,
+                label,
+                classes,
+            });
+        }
+        samples.push(Sample {
+            label,
+            origin: format!("{name}#{index}"),
+            pixels: record[1..].to_vec(),
+        });
+    }
+    Ok(samples)
 }
 
 fn class_names(folder: &Path) -> Result<Vec<String>, DataError> {

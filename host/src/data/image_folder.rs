@@ -81,14 +81,21 @@ pub fn load(root: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
 /// size against `shape`.
 pub fn decode(file: &Path, shape: Shape) -> Result<Vec<u8>, DataError> {
     let bytes = read_limited(file)?;
+    decode_bytes(&bytes, file, shape)
+}
+
+/// [`decode`] of an image file's bytes in memory; `file` names them in errors. The size is
+/// read from the header and checked against `shape` before any pixel is decoded, so the
+/// decoder allocates for `shape` only.
+pub fn decode_bytes(bytes: &[u8], file: &Path, shape: Shape) -> Result<Vec<u8>, DataError> {
     let bad = |message: String| DataError::Decode {
         file: file.to_path_buf(),
         message,
     };
-    let reader = ImageReader::new(Cursor::new(&bytes))
+    let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?;
-    if reader.format() == Some(ImageFormat::Jpeg) && !jpeg_complete(&bytes) {
+    if reader.format() == Some(ImageFormat::Jpeg) && !jpeg_complete(bytes) {
         return Err(bad(
             "the JPEG data ends before its end-of-image marker (a truncated file)".to_string(),
         ));
@@ -104,7 +111,7 @@ pub fn decode(file: &Path, shape: Shape) -> Result<Vec<u8>, DataError> {
             got_height,
         });
     }
-    let image = ImageReader::new(Cursor::new(&bytes))
+    let image = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?
         .decode()

@@ -3,6 +3,7 @@
 //! columns` bytes, row-major) and a labels file (magic `0x00000801`, count, then `count` bytes,
 //! each 0..=9). A folder holds exactly one file whose name contains `idx3` and one with `idx1`.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -26,12 +27,33 @@ pub fn load(folder: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
     let entries = list_dir(folder)?;
     let images = pick(folder, &entries, "idx3")?;
     let labels = pick(folder, &entries, "idx1")?;
-    let (header, pixels) = read_idx(&images, IMAGES_MAGIC, 3)?;
-    let (label_header, label_bytes) = read_idx(&labels, LABELS_MAGIC, 1)?;
+    let images_raw = read_limited(&images)?;
+    let labels_raw = read_limited(&labels)?;
+    let (shape, mut samples) = samples((&images, &images_raw), (&labels, &labels_raw))?;
+    if let Some(k) = options.per_class {
+        samples = take_per_class(samples, CLASSES, k);
+    }
+    Ok(Dataset {
+        source: folder.to_path_buf(),
+        format: DataFormat::MnistIdx,
+        shape,
+        classes: (0..CLASSES).map(|d| d.to_string()).collect(),
+        samples,
+    })
+}
+
+/// The image shape `(1, rows, columns)` and samples of an images file and a labels file, each
+/// given as `(path, bytes)` (raw or gzipped; the paths name them in errors and origins).
+pub fn samples(
+    (images, images_raw): (&Path, &[u8]),
+    (labels, labels_raw): (&Path, &[u8]),
+) -> Result<(Shape, Vec<Sample>), DataError> {
+    let (header, pixels) = parse_idx(images_raw, images, IMAGES_MAGIC, 3)?;
+    let (label_header, label_bytes) = parse_idx(labels_raw, labels, LABELS_MAGIC, 1)?;
     let (count, rows, cols) = (header[0], header[1], header[2]);
     if label_header[0] != count {
         return Err(DataError::Format {
-            file: labels.clone(),
+            file: labels.to_path_buf(),
             field: "count",
             problem: format!(
                 "{} labels for the {count} images of {}",
@@ -40,6 +62,7 @@ pub fn load(folder: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
             ),
         });
     }
+    // the payload's length was checked against the header: count <= file size
     let plane = rows * cols;
     let mut samples = Vec::with_capacity(count);
     for (index, (&label, pixels)) in label_bytes
@@ -50,7 +73,7 @@ pub fn load(folder: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
         let label = usize::from(label);
         if label >= CLASSES {
             return Err(DataError::Label {
-                file: labels.clone(),
+                file: labels.to_path_buf(),
                 index,
                 label,
                 classes: CLASSES,
@@ -58,20 +81,11 @@ pub fn load(folder: &Path, options: LoadOptions) -> Result<Dataset, DataError> {
         }
         samples.push(Sample {
             label,
-            origin: format!("{}#{index}", file_name(&images)),
+            origin: format!("{}#{index}", file_name(images)),
             pixels: pixels.to_vec(),
         });
     }
-    if let Some(k) = options.per_class {
-        samples = take_per_class(samples, CLASSES, k);
-    }
-    Ok(Dataset {
-        source: folder.to_path_buf(),
-        format: DataFormat::MnistIdx,
-        shape: Shape::new(1, rows, cols),
-        classes: (0..CLASSES).map(|d| d.to_string()).collect(),
-        samples,
-    })
+    Ok((Shape::new(1, rows, cols), samples))
 }
 
 fn file_name(path: &Path) -> String {
@@ -106,13 +120,17 @@ fn pick(folder: &Path, entries: &[PathBuf], tag: &str) -> Result<PathBuf, DataEr
     }
 }
 
-/// Reads an IDX file: its `dims` dimensions and its payload, whose length must be their
-/// product.
-fn read_idx(file: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>), DataError> {
-    let raw = read_limited(file)?;
+/// Parses an IDX file's bytes (`file` names them in errors): its `dims` dimensions and its
+/// payload, whose length must be their product.
+fn parse_idx(
+    raw: &[u8],
+    file: &Path,
+    magic: u32,
+    dims: usize,
+) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice())
+        GzDecoder::new(raw)
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| DataError::Format {
@@ -127,9 +145,9 @@ fn read_idx(file: &Path, magic: u32, dims: usize) -> Result<(Vec<usize>, Vec<u8>
                 problem: format!("decompresses to more than {MAX_FILE_BYTES} bytes"),
             });
         }
-        out
+        Cow::Owned(out)
     } else {
-        raw
+        Cow::Borrowed(raw)
     };
     let header_len = 4 + 4 * dims;
     let format = |field: &'static str, problem: String| DataError::Format {

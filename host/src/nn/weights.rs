@@ -197,12 +197,62 @@ const MEMORY: &str = "<memory>";
 /// Errors, in this order: the file cannot be read or parsed; the network is invalid; tensors
 /// missing (all listed); unexpected tensors (all listed; `*.num_batches_tracked` is ignored);
 /// per tensor in file order, a wrong dtype or shape, a non-finite value or a negative variance.
+///
+/// The file is refused by its size before it is read when larger than
+/// [`max_file_bytes`] of the network's parameter count (plus one batch-norm counter each).
 pub fn load_safetensors(network: &mut Network, path: &Path) -> Result<(), WeightsError> {
-    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+    let parameters = network.parameters();
+    let counters = parameters
+        .iter()
+        .filter(|p| p.role == ParameterRole::BatchNormMean)
+        .count();
+    let values = parameters
+        .iter()
+        .map(|p| p.values.len())
+        .fold(counters, usize::saturating_add);
+    let bytes = read_limited(path, max_file_bytes(values))?;
+    load_safetensors_bytes(network, &bytes, path)
+}
+
+/// The safetensors format's largest header (the `safetensors` crate refuses larger ones).
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// The largest safetensors file read for `values` tensor values: the 8-byte header length,
+/// [`MAX_HEADER_BYTES`] of header and 8 bytes (F64) per value; saturating.
+pub fn max_file_bytes(values: usize) -> u64 {
+    (values as u64)
+        .saturating_mul(8)
+        .saturating_add(8 + MAX_HEADER_BYTES)
+}
+
+/// The bytes of `path`, refused (naming the file, the size and the limit) when larger than
+/// `limit`: by its size before reading for a regular file, else after `limit + 1` bytes.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, WeightsError> {
+    use std::io::Read;
+    let io = |source| WeightsError::Io {
         file: path.to_path_buf(),
         source,
-    })?;
-    load_safetensors_bytes(network, &bytes, path)
+    };
+    let too_large = |size: String| WeightsError::Format {
+        file: path.to_path_buf(),
+        message: format!(
+            "{size} bytes, more than the {limit} a file of these tensors can hold (8 bytes per \
+             value and a header of at most {MAX_HEADER_BYTES} bytes)"
+        ),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(meta.len().to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(format!("at least {}", bytes.len())));
+    }
+    Ok(bytes)
 }
 
 /// [`load_safetensors`] from bytes in memory; `file` names them in errors.
@@ -322,11 +372,11 @@ pub const INPUT_TENSOR: &str = "input";
 ///
 /// Errors name the file and the tensor: unreadable or invalid file, `input` missing, other
 /// tensors present, wrong shape or dtype, a non-finite value.
+///
+/// The file is refused by its size before it is read when larger than [`max_file_bytes`] of
+/// `shape`'s values.
 pub fn load_input_safetensors(path: &Path, shape: Shape) -> Result<FeatureMap, WeightsError> {
-    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
-        file: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_limited(path, max_file_bytes(shape.len()))?;
     load_input_safetensors_bytes(&bytes, path, shape)
 }
 

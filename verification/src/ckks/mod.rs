@@ -20,7 +20,10 @@ pub use keys::{
     SwitchingKey,
 };
 pub use ops::CkksOps;
-pub use params::{preset, Parameters, ParametersLiteral, INSECURE_PRESET_NAMES, PRESET_NAMES};
+pub use params::{
+    preset, Parameters, ParametersLiteral, INSECURE_PRESET_NAMES, MAX_LITERAL_BYTES, MAX_PRIMES,
+    PRESET_NAMES,
+};
 pub use types::{Ciphertext, Plaintext};
 
 use num_complex::Complex64;

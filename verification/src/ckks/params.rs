@@ -58,24 +58,29 @@ pub fn sparse_secret_bound(log_n: u32, h: usize) -> Option<u32> {
         .map(|&(_, _, bound)| bound)
 }
 
-/// Parameters as a user writes them (JSON or TOML). Each prime chain is given either by bit
-/// sizes (`log_q`, `log_p`: primes are then searched, largest first below `2^bits`) or by
-/// explicit primes (`q`, `p`), never both.
+/// Parameters as a user writes them (JSON or TOML, at most [`MAX_LITERAL_BYTES`] of text).
+/// Each prime chain is given either by bit sizes (`log_q`, `log_p`: primes are then searched,
+/// largest first below `2^bits`) or by explicit primes (`q`, `p`), never both; `Q` and `P`
+/// together hold at most [`MAX_PRIMES`] primes. The security bound applies to `log2(PQ)` as
+/// requested (a bit size counts in full), and it and every range and limit are checked before
+/// any prime is searched ([`ParametersLiteral::check`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParametersLiteral {
     /// `log2(N)`, in `[4, 17]`.
     pub log_n: u32,
-    /// Bit sizes of `q_0, q_1, ..., q_L` (each in `[log_n + 2, 61]`).
+    /// Bit sizes of `q_0, q_1, ..., q_L` (each in `[log_n + 2, 61]`; 1 to [`MAX_PRIMES`]
+    /// entries).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_q: Vec<u32>,
-    /// Explicit primes `q_0 .. q_L`, each `= 1 mod 2N`.
+    /// Explicit primes `q_0 .. q_L`, each below `2^61`, `= 1 mod 2N` and distinct.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub q: Vec<u64>,
-    /// Bit sizes of the special primes `p_0 .. p_{K-1}`.
+    /// Bit sizes of the special primes `p_0 .. p_{K-1}` (each in `[log_n + 2, 61]`; at least
+    /// one, at most [`MAX_PRIMES`] with `Q`'s).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_p: Vec<u32>,
-    /// Explicit special primes.
+    /// Explicit special primes, as `q`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p: Vec<u64>,
     /// `log2` of the default scale, in `[1, 60]`.
@@ -100,9 +105,26 @@ fn invalid(field: &str, reason: impl Into<String>) -> Error {
     }
 }
 
+/// The longest literal text read (64 KiB), refused by its length before parsing: a literal of
+/// [`MAX_PRIMES`] explicit primes takes under 6 KiB, and the TOML parser keeps a tree of
+/// several hundred bytes per list entry of 2 to 4 bytes of text (so at most some 32 MiB).
+pub const MAX_LITERAL_BYTES: usize = 64 << 10;
+
+fn check_text_length(text: &str, format: &str) -> Result<()> {
+    if text.len() > MAX_LITERAL_BYTES {
+        return Err(Error::Malformed(format!(
+            "parameters: {} bytes of {format}, at most {MAX_LITERAL_BYTES} (a literal of {MAX_PRIMES} \
+             explicit primes takes under 6 KiB)",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
 impl ParametersLiteral {
-    /// Parses a literal from JSON text.
+    /// Parses a literal from JSON text of at most [`MAX_LITERAL_BYTES`].
     pub fn from_json(text: &str) -> Result<Self> {
+        check_text_length(text, "JSON")?;
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -110,14 +132,129 @@ impl ParametersLiteral {
         })
     }
 
-    /// Parses a literal from TOML text.
+    /// Parses a literal from TOML text of at most [`MAX_LITERAL_BYTES`].
     pub fn from_toml(text: &str) -> Result<Self> {
+        check_text_length(text, "TOML")?;
         toml::from_str(text).map_err(|e| Error::Malformed(format!("parameters: {e}")))
     }
 
     /// Validates the literal, searching primes where bit sizes were given.
     pub fn build(&self) -> Result<Parameters> {
         Parameters::new(self)
+    }
+
+    /// Every check [`ParametersLiteral::build`] makes before it searches primes or allocates:
+    /// `log_n` in `[4, 17]`; each chain given one way, bit sizes in `[log_n + 2, 61]`,
+    /// explicit primes below `2^61` and `= 1 mod 2N`; `log_scale`, `dnum` and
+    /// `hamming_weight` in range; `log2(PQ)` as requested (bit sizes counted in full) within
+    /// the 128-bit bound unless `allow_insecure`; at most [`MAX_PRIMES`] primes. Linear in the
+    /// number of entries. Primality and distinctness of explicit primes are checked by `build`.
+    pub fn check(&self) -> Result<()> {
+        self.checked_chains().map(|_| ())
+    }
+
+    fn checked_chains(&self) -> Result<(Chain<'_>, Chain<'_>)> {
+        let log_n = self.log_n;
+        if !(4..=17).contains(&log_n) {
+            return Err(invalid("log_n", format!("{log_n} is outside [4, 17]")));
+        }
+        let q = check_chain(("log_q", "q"), &self.log_q, &self.q, log_n)?;
+        let p = check_chain(("log_p", "p"), &self.log_p, &self.p, log_n)?;
+        if !(1..=60).contains(&self.log_scale) {
+            return Err(invalid(
+                "log_scale",
+                format!("{} is outside [1, 60]", self.log_scale),
+            ));
+        }
+        if self.dnum == 0 || self.dnum > q.len() {
+            return Err(invalid(
+                "dnum",
+                format!(
+                    "{} is outside [1, {}] (the number of primes in Q)",
+                    self.dnum,
+                    q.len()
+                ),
+            ));
+        }
+        if let Some(h) = self.hamming_weight {
+            if h == 0 || h > 1 << log_n {
+                return Err(invalid(
+                    "hamming_weight",
+                    format!("{h} is outside [1, N = {}]", 1u64 << log_n),
+                ));
+            }
+        }
+        if !self.allow_insecure {
+            self.check_bound(q, p)?;
+        }
+        let field = |chain: Chain<'_>, bits: &str, primes: &str| match chain {
+            Chain::Bits(_) => bits.to_string(),
+            Chain::Primes(_) => primes.to_string(),
+        };
+        if q.len() > MAX_PRIMES {
+            return Err(invalid(
+                &field(q, "log_q", "q"),
+                format!("{} primes, at most {MAX_PRIMES}", q.len()),
+            ));
+        }
+        if q.len() + p.len() > MAX_PRIMES {
+            return Err(invalid(
+                &field(p, "log_p", "p"),
+                format!(
+                    "{} special primes after {} in Q, at most {MAX_PRIMES} in Q and P together",
+                    p.len(),
+                    q.len()
+                ),
+            ));
+        }
+        Ok((q, p))
+    }
+
+    /// The security bound on `log2(PQ)` as requested: the HE-standard table for a uniform
+    /// ternary secret, [`SPARSE_SECRET_BOUNDS`] for a sparse one.
+    fn check_bound(&self, q: Chain<'_>, p: Chain<'_>) -> Result<()> {
+        let log_n = self.log_n;
+        let all = q.entries("log_q", "q").chain(p.entries("log_p", "p"));
+        let log_pq: f64 = all.clone().map(|(_, _, bits)| bits).sum();
+        if let Some(h) = self.hamming_weight {
+            return match sparse_secret_bound(log_n, h) {
+                Some(bound) if log_pq <= bound as f64 => Ok(()),
+                bound => Err(Error::InsecureSparse {
+                    log_n,
+                    hamming_weight: h,
+                    log_pq,
+                    bound,
+                }),
+            };
+        }
+        let Some(bound) = he_standard_bound(log_n, 128) else {
+            return Err(Error::Insecure {
+                field: "log_n".into(),
+                log_n,
+                log_pq,
+                bound: 0,
+            });
+        };
+        if log_pq <= bound as f64 {
+            return Ok(());
+        }
+        let mut sum = 0.0;
+        let field = all
+            .map(|(name, i, bits)| {
+                sum += bits;
+                (name, i, sum)
+            })
+            .find(|&(_, _, sum)| sum > bound as f64)
+            .map_or_else(
+                || "log_q".to_string(),
+                |(name, i, _)| format!("{name}[{i}]"),
+            );
+        Err(Error::Insecure {
+            field,
+            log_n,
+            log_pq,
+            bound,
+        })
     }
 }
 
@@ -253,14 +390,60 @@ impl<'de> Deserialize<'de> for Parameters {
     }
 }
 
-fn resolve_chain(
-    field_bits: &str,
-    field_primes: &str,
-    bits: &[u32],
-    explicit: &[u64],
+/// Most primes in `Q` and `P` together. More than any set within the 128-bit bound at any
+/// supported `N` (at `N = 2^17` the bound is 3523 bits and a prime has at least
+/// `log_n + 2 = 19` bits: at most 185 primes), and enforced with `allow_insecure` too, before
+/// any prime is searched or table allocated (a table takes `4 N` words: 4 MiB at `N = 2^17`).
+pub const MAX_PRIMES: usize = 256;
+
+/// Which of the two fields gives a chain, and its entries (checked for shape and range).
+#[derive(Clone, Copy)]
+enum Chain<'a> {
+    /// Bit sizes, each in `[log_n + 2, 61]`.
+    Bits(&'a [u32]),
+    /// Explicit primes, each below `2^61` and `= 1 mod 2N` (primality is checked later).
+    Primes(&'a [u64]),
+}
+
+impl<'a> Chain<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Chain::Bits(b) => b.len(),
+            Chain::Primes(p) => p.len(),
+        }
+    }
+
+    /// `(field, index, requested log2)` of every entry; `field` is `bits` or `primes`.
+    fn entries(
+        self,
+        bits: &'static str,
+        primes: &'static str,
+    ) -> impl Iterator<Item = (&'static str, usize, f64)> + Clone + 'a {
+        let name = match self {
+            Chain::Bits(_) => bits,
+            Chain::Primes(_) => primes,
+        };
+        (0..self.len()).map(move |i| (name, i, self.requested_log2(i)))
+    }
+
+    /// `log2` of entry `i` as requested: a bit size counts in full (an upper bound on the
+    /// `log2` of the prime searched for it), an explicit prime by its own `log2`.
+    fn requested_log2(&self, i: usize) -> f64 {
+        match self {
+            Chain::Bits(b) => f64::from(b[i]),
+            Chain::Primes(p) => (p[i] as f64).log2(),
+        }
+    }
+}
+
+/// The chain of `field_bits` / `field_primes`, with every entry's range checked: cheap checks
+/// only (no primality test, no search), linear in the entries.
+fn check_chain<'a>(
+    (field_bits, field_primes): (&str, &str),
+    bits: &'a [u32],
+    explicit: &'a [u64],
     log_n: u32,
-    taken: &mut Vec<u64>,
-) -> Result<Vec<u64>> {
+) -> Result<Chain<'a>> {
     match (bits.is_empty(), explicit.is_empty()) {
         (false, false) => Err(invalid(
             field_bits,
@@ -271,35 +454,89 @@ fn resolve_chain(
             format!("needs at least one prime (`{field_bits}` or `{field_primes}`)"),
         )),
         (false, true) => {
-            let mut out = Vec::with_capacity(bits.len());
-            for (i, &b) in bits.iter().enumerate() {
-                if b < log_n + 2 || b > 61 {
-                    return Err(invalid(
-                        &format!("{field_bits}[{i}]"),
-                        format!(
-                            "{b} bits is outside [{}, 61] for log_n = {log_n}",
-                            log_n + 2
-                        ),
-                    ));
+            if let Some((i, &b)) = bits
+                .iter()
+                .enumerate()
+                .find(|&(_, &b)| b < log_n + 2 || b > 61)
+            {
+                return Err(invalid(
+                    &format!("{field_bits}[{i}]"),
+                    format!(
+                        "{b} bits is outside [{}, 61] for log_n = {log_n}",
+                        log_n + 2
+                    ),
+                ));
+            }
+            Ok(Chain::Bits(bits))
+        }
+        (true, false) => {
+            let order = 2u64 << log_n;
+            if let Some((i, &p)) = explicit
+                .iter()
+                .enumerate()
+                .find(|&(_, &p)| p >> 61 != 0 || p % order != 1)
+            {
+                return Err(not_ntt_prime(field_primes, i, p, order));
+            }
+            Ok(Chain::Primes(explicit))
+        }
+    }
+}
+
+fn not_ntt_prime(field_primes: &str, i: usize, p: u64, order: u64) -> Error {
+    invalid(
+        &format!("{field_primes}[{i}]"),
+        format!("{p} must be a prime below 2^61 congruent to 1 mod 2N = {order}"),
+    )
+}
+
+/// The primes of a checked chain: explicit ones tested for primality and distinctness, bit
+/// sizes searched (largest first below `2^bits`, skipping primes already `taken`), one search
+/// per distinct size, so the cost is linear in the candidates scanned.
+fn resolve_chain(
+    field_primes: &str,
+    chain: Chain<'_>,
+    log_n: u32,
+    taken: &mut Vec<u64>,
+) -> Result<Vec<u64>> {
+    match chain {
+        Chain::Bits(bits) => {
+            // The k-th request of size b gets the k-th largest free prime of b bits: the same
+            // primes as searching each entry from the top in turn.
+            let mut sizes: Vec<(u32, usize)> = Vec::new();
+            for &b in bits {
+                match sizes.iter_mut().find(|(s, _)| *s == b) {
+                    Some((_, count)) => *count += 1,
+                    None => sizes.push((b, 1)),
                 }
-                let p = ntt_primes(b, log_n, 1, taken)?[0];
+            }
+            let mut found: Vec<(u32, std::vec::IntoIter<u64>)> = Vec::with_capacity(sizes.len());
+            for &(b, count) in &sizes {
+                found.push((b, ntt_primes(b, log_n, count, taken)?.into_iter()));
+            }
+            let mut out = Vec::with_capacity(bits.len());
+            for &b in bits {
+                let (_, primes) = found
+                    .iter_mut()
+                    .find(|(s, _)| *s == b)
+                    .expect("every size was searched");
+                let p = primes.next().expect("the search found `count` primes");
                 taken.push(p);
                 out.push(p);
             }
             Ok(out)
         }
-        (true, false) => {
+        Chain::Primes(explicit) => {
             let order = 2u64 << log_n;
             for (i, &p) in explicit.iter().enumerate() {
-                let field = format!("{field_primes}[{i}]");
-                if p >> 61 != 0 || !is_prime(p) || p % order != 1 {
-                    return Err(invalid(
-                        &field,
-                        format!("{p} must be a prime below 2^61 congruent to 1 mod 2N = {order}"),
-                    ));
+                if !is_prime(p) {
+                    return Err(not_ntt_prime(field_primes, i, p, order));
                 }
                 if taken.contains(&p) {
-                    return Err(invalid(&field, format!("{p} appears twice")));
+                    return Err(invalid(
+                        &format!("{field_primes}[{i}]"),
+                        format!("{p} appears twice"),
+                    ));
                 }
                 taken.push(p);
             }
@@ -320,72 +557,16 @@ fn fnv1a(words: impl Iterator<Item = u64>) -> u64 {
 }
 
 impl Parameters {
-    /// Validates a literal: ranges of every field, distinct NTT-friendly primes, and the
-    /// 128-bit security bound (unless `allow_insecure`).
+    /// Validates a literal: ranges of every field, the 128-bit security bound (unless
+    /// `allow_insecure`) and [`MAX_PRIMES`], all before any prime is searched or table built
+    /// ([`ParametersLiteral::check`]); then distinct NTT-friendly primes.
     pub fn new(literal: &ParametersLiteral) -> Result<Self> {
+        let (q_chain, p_chain) = literal.checked_chains()?;
         let log_n = literal.log_n;
-        if !(4..=17).contains(&log_n) {
-            return Err(invalid("log_n", format!("{log_n} is outside [4, 17]")));
-        }
-        let mut taken = Vec::new();
-        let q = resolve_chain("log_q", "q", &literal.log_q, &literal.q, log_n, &mut taken)?;
-        let p = resolve_chain("log_p", "p", &literal.log_p, &literal.p, log_n, &mut taken)?;
-        if !(1..=60).contains(&literal.log_scale) {
-            return Err(invalid(
-                "log_scale",
-                format!("{} is outside [1, 60]", literal.log_scale),
-            ));
-        }
-        if literal.dnum == 0 || literal.dnum > q.len() {
-            return Err(invalid(
-                "dnum",
-                format!(
-                    "{} is outside [1, {}] (the number of primes in Q)",
-                    literal.dnum,
-                    q.len()
-                ),
-            ));
-        }
+        let mut taken = Vec::with_capacity(q_chain.len() + p_chain.len());
+        let q = resolve_chain("q", q_chain, log_n, &mut taken)?;
+        let p = resolve_chain("p", p_chain, log_n, &mut taken)?;
         let log_pq: f64 = q.iter().chain(&p).map(|&x| (x as f64).log2()).sum();
-        if let Some(h) = literal.hamming_weight {
-            if h == 0 || h > 1 << log_n {
-                return Err(invalid(
-                    "hamming_weight",
-                    format!("{h} is outside [1, N = {}]", 1u64 << log_n),
-                ));
-            }
-        }
-        if let (Some(h), false) = (literal.hamming_weight, literal.allow_insecure) {
-            match sparse_secret_bound(log_n, h) {
-                Some(bound) if log_pq <= bound as f64 => {}
-                bound => {
-                    return Err(Error::InsecureSparse {
-                        log_n,
-                        hamming_weight: h,
-                        log_pq,
-                        bound,
-                    })
-                }
-            }
-        } else if !literal.allow_insecure {
-            match he_standard_bound(log_n, 128) {
-                Some(bound) if log_pq <= bound as f64 => {}
-                Some(bound) => {
-                    return Err(Error::Insecure {
-                        log_n,
-                        log_pq,
-                        bound,
-                    })
-                }
-                None => {
-                    return Err(Error::Insecure {
-                        log_n,
-                        log_pq,
-                        bound: 0,
-                    })
-                }
-            }
-        }
         let tables = |primes: &[u64]| {
             primes
                 .iter()
