@@ -264,7 +264,16 @@ fn write_design(
 
 /// `heaccel fpga build`: returns the files written.
 pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
-    crate::output::check_output_dir(&args.out).context("--out")?;
+    crate::output::check_outputs(
+        &args.out,
+        &[
+            flow::VERILOG_FILE,
+            flow::VIVADO_FILE,
+            flow::XDC_FILE,
+            flow::YOSYS_FILE,
+        ],
+    )
+    .context("--out")?;
     let p = design_params(&args.design, args.design.lanes)?;
     let design = build_design(args.design.kind()?, &p)?;
     let command = build_command(args.target, &args.design, &p, &args.out)?;

@@ -169,32 +169,38 @@ pub const MAX_COUNT: u64 = 10_000;
 pub fn load_input(path: &Path, shape: Shape) -> Result<FeatureMap> {
     if path.extension().is_some_and(|e| e == "json") {
         let text = crate::input::read_text(path, "input file", crate::input::MAX_INPUT_BYTES)?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not valid JSON", path.display()))?;
-        let Some(values) = v.get("input") else {
-            bail!(
-                "{}: expected an object with the field `input` (nested [C][H][W] arrays or a flat array)",
-                path.display()
-            );
-        };
-        let mut dims = Vec::new();
-        let mut data = Vec::new();
-        flatten_json(values, 0, &mut dims, &mut data)
-            .map_err(|e| anyhow::anyhow!("{}: field `input`: {e}", path.display()))?;
-        let chw = vec![shape.channels, shape.height, shape.width];
-        let ok = dims == chw || dims == [&[1][..], &chw].concat() || dims == [shape.len()];
-        if !ok {
-            bail!(
-                "{}: field `input` has shape {dims:?}, expected {chw:?} (or [1, ...], or a flat array of {})",
-                path.display(),
-                shape.len()
-            );
-        }
-        Ok(FeatureMap::new(shape, data)?)
+        parse_input_json(&text, &path.display().to_string(), shape)
     } else {
         let bytes = crate::input::read_bytes(path, "input file", crate::input::MAX_INPUT_BYTES)?;
         Ok(load_input_safetensors_bytes(&bytes, path, shape)?)
     }
+}
+
+/// Parses a JSON input (`{"input": ...}`: nested `[C][H][W]` arrays, `[1][C][H][W]`, or a
+/// flat array of `C H W` numbers) of the network's input `shape`; `source` names it in errors.
+pub fn parse_input_json(text: &str, source: &str, shape: Shape) -> Result<FeatureMap> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).with_context(|| format!("{source}: not valid JSON"))?;
+    let Some(values) = v.get("input") else {
+        bail!(
+            "{source}: expected an object with the field `input` (nested [C][H][W] arrays or a \
+             flat array)"
+        );
+    };
+    let mut dims = Vec::new();
+    let mut data = Vec::new();
+    flatten_json(values, 0, &mut dims, &mut data)
+        .map_err(|e| anyhow::anyhow!("{source}: field `input`: {e}"))?;
+    let chw = vec![shape.channels, shape.height, shape.width];
+    let ok = dims == chw || dims == [&[1][..], &chw].concat() || dims == [shape.len()];
+    if !ok {
+        bail!(
+            "{source}: field `input` has shape {dims:?}, expected {chw:?} (or [1, ...], or a \
+             flat array of {})",
+            shape.len()
+        );
+    }
+    Ok(FeatureMap::new(shape, data)?)
 }
 
 /// Flattens nested JSON arrays of numbers, recording the shape (every sub-array of a level

@@ -48,6 +48,13 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// [`check_output_dir`] of `dir` and [`check_output_file`] of each of `names` in it: the
+/// checks of a multi-file output, before the work.
+pub fn check_outputs(dir: &Path, names: &[&str]) -> Result<()> {
+    check_output_dir(dir)?;
+    names.iter().try_for_each(|n| check_output_file_in(dir, n))
+}
+
 fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

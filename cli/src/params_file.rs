@@ -14,7 +14,11 @@ pub fn load_params_file(path: &Path) -> Result<Parameters> {
 /// As [`load_params_file`], with `allow_insecure` forced on when `opt_in` (a command's
 /// `--allow-insecure`).
 pub fn load_params_file_opt_in(path: &Path, opt_in: bool) -> Result<Parameters> {
-    let text = crate::input::read_text(path, "parameter file", crate::input::MAX_TEXT_BYTES)?;
+    let text = crate::input::read_text(
+        path,
+        "parameter file",
+        heaccel_verification::ckks::MAX_LITERAL_BYTES as u64,
+    )?;
     let literal = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => ParametersLiteral::from_json(&text),
         Some("toml") => ParametersLiteral::from_toml(&text),

@@ -177,7 +177,13 @@ pub fn verilog_command(args: &VerilogArgs) -> Result<Vec<PathBuf>> {
             q.value()
         );
     }
-    crate::output::check_output_dir(&args.out).context("--out")?;
+    let outputs = ["top.v", "tb.v", "vectors.hex"];
+    crate::output::check_outputs(&args.out, &outputs).context("--out")?;
+    if args.block == Block::Butterfly {
+        for sub in ["ct_butterfly", "gs_butterfly"] {
+            crate::output::check_outputs(&args.out.join(sub), &outputs).context("--out")?;
+        }
+    }
     let command = format!(
         "heaccel verilog --block {} --log-n {} --lanes {} --word {} --q {} --out {}",
         format!("{:?}", args.block).to_lowercase(),

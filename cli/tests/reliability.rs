@@ -18,8 +18,8 @@ fn heaccel_in(dir: &Path, args: &[&str]) -> (Output, Duration) {
 }
 
 /// Runs a command that must be refused quickly: exit status 2, an `error: ` line, no panic,
-/// nothing on stdout, within `seconds`. Returns stderr.
-fn refused_within(dir: &Path, args: &[&str], seconds: f64) -> String {
+/// nothing on stdout, within 2 s. Returns stderr.
+fn refused(dir: &Path, args: &[&str]) -> String {
     let (out, took) = heaccel_in(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{args:?} should fail: {stderr}");
@@ -27,14 +27,10 @@ fn refused_within(dir: &Path, args: &[&str], seconds: f64) -> String {
     assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
     assert!(out.stdout.is_empty(), "{args:?} printed a report");
     assert!(
-        took.as_secs_f64() < seconds,
+        took.as_secs_f64() < 2.0,
         "{args:?} took {took:?} before refusing"
     );
     stderr
-}
-
-fn refused(dir: &Path, args: &[&str]) -> String {
-    refused_within(dir, args, 2.0)
 }
 
 fn scratch(tag: &str) -> PathBuf {
@@ -159,10 +155,58 @@ fn special_files_are_read_with_a_limit() {
         vec!["sweep", "--op", "hrot", "--grid", "/dev/zero"],
         vec!["infer", "--model", "lenet", "--input", "/dev/zero"],
     ] {
-        let e = refused_within(&dir, &args, 5.0);
+        let e = refused(&dir, &args);
         assert!(e.contains("/dev/zero"), "{args:?}: {e}");
     }
+    // the largest child of this test process so far stayed under 500 MB
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct it is given.
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
+    let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+    assert!(
+        peak_mb < 500.0,
+        "a refused command peaked at {peak_mb:.0} MB"
+    );
     assert!(tree(&dir).is_empty());
+}
+
+#[test]
+fn parameters_and_configs_beyond_their_bounds_are_refused_before_work() {
+    let dir = scratch("bounds");
+    // 3,000 61-bit primes at log_n 13: the 128-bit bound is checked before any prime search
+    let log_q = vec!["61"; 3000].join(", ");
+    let text = format!(
+        r#"{{"log_n": 13, "log_q": [{log_q}], "log_p": [61], "log_scale": 40, "dnum": 1}}"#
+    );
+    std::fs::write(dir.join("p.json"), text).unwrap();
+    let e = refused(&dir, &["ckks", "params", "--params", "p.json"]);
+    assert!(
+        e.contains("p.json") && e.contains("log_q[3]") && e.contains("218"),
+        "{e}"
+    );
+    // a config with an absurd bandwidth and clock is refused, naming the file and the field
+    let asic =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/asic.toml"))
+            .unwrap();
+    let bad = asic
+        .replace("bandwidth_gb_s = 1000.0", "bandwidth_gb_s = 1e-300")
+        .replace("clock_mhz = 1000.0", "clock_mhz = 10000.0");
+    assert_ne!(bad, asic);
+    std::fs::write(dir.join("bad.toml"), bad).unwrap();
+    let e = refused(
+        &dir,
+        &[
+            "simulate", "--op", "hrot", "--config", "bad.toml", "--svg", "x.svg",
+        ],
+    );
+    assert!(
+        e.contains("bad.toml") && e.contains("memory.bandwidth_gb_s"),
+        "{e}"
+    );
+    assert_eq!(tree(&dir), ["bad.toml", "p.json"]);
 }
 
 #[test]
@@ -267,10 +311,9 @@ fn verify_core_checks_sizes_before_allocating() {
     let one = v["instructions"][0].clone();
     v["instructions"] = serde_json::Value::Array(vec![one; 300_001]);
     std::fs::write(dir.join("long.json"), v.to_string()).unwrap();
-    let e = refused_within(
+    let e = refused(
         &dir,
         &["verify", "core", "--program", "long.json", "--no-verilator"],
-        5.0,
     );
     assert!(
         e.contains("300001 instructions; the core's instruction queue holds at most 4096"),
@@ -360,23 +403,18 @@ fn failed_outputs_leave_nothing_and_replace_nothing() {
     );
     // fpga build: constraints.xdc blocked -> no design.v
     std::fs::create_dir_all(dir.join("fb/constraints.xdc")).unwrap();
-    let e = refused_within(
-        &dir,
-        &["fpga", "build", "--target", "u280", "--out", "fb"],
-        30.0,
-    );
+    let e = refused(&dir, &["fpga", "build", "--target", "u280", "--out", "fb"]);
     assert!(
         e.contains("constraints.xdc: exists and is not a regular file"),
         "{e}"
     );
     // verilog: tb.v blocked -> no top.v
     std::fs::create_dir_all(dir.join("vl/tb.v")).unwrap();
-    let e = refused_within(
+    let e = refused(
         &dir,
         &[
             "verilog", "--block", "modmul", "--log-n", "6", "--out", "vl",
         ],
-        30.0,
     );
     assert!(e.contains("tb.v: exists and is not a regular file"), "{e}");
     // the main job: one report blocked -> refused before the work, nothing written
