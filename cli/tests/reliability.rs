@@ -57,6 +57,25 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
+/// `command` on a rotation at N = 2^12, L = 3 (the insecure small set): the command name first,
+/// then `--op hrot` and the set, then the rest of `command`.
+fn small_hrot<'a>(command: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command[0]];
+    args.extend([
+        "--op",
+        "hrot",
+        "--log-n",
+        "12",
+        "--levels",
+        "3",
+        "--dnum",
+        "2",
+        "--allow-insecure",
+    ]);
+    args.extend(&command[1..]);
+    args
+}
+
 const GRID: &str = "base = \"fpga-u280\"\n[grid]\n\"modmul.lanes\" = [64, 128]\n";
 
 #[test]
@@ -327,46 +346,14 @@ fn failed_outputs_leave_nothing_and_replace_nothing() {
     std::fs::write(dir.join("grid.toml"), GRID).unwrap();
     // --svg naming a folder
     std::fs::create_dir(dir.join("fig")).unwrap();
-    let e = refused(
-        &dir,
-        &[
-            "simulate",
-            "--op",
-            "hrot",
-            "--log-n",
-            "12",
-            "--levels",
-            "3",
-            "--dnum",
-            "2",
-            "--allow-insecure",
-            "--svg",
-            "fig",
-        ],
-    );
+    let e = refused(&dir, &small_hrot(&["simulate", "--svg", "fig"]));
     assert!(e.contains("fig: exists and is not a regular file"), "{e}");
     // a symlink as --svg is refused and its target kept
     #[cfg(unix)]
     {
         std::fs::write(dir.join("target.txt"), "keep").unwrap();
         std::os::unix::fs::symlink(dir.join("target.txt"), dir.join("link.svg")).unwrap();
-        let e = refused(
-            &dir,
-            &[
-                "simulate",
-                "--op",
-                "hrot",
-                "--log-n",
-                "12",
-                "--levels",
-                "3",
-                "--dnum",
-                "2",
-                "--allow-insecure",
-                "--svg",
-                "link.svg",
-            ],
-        );
+        let e = refused(&dir, &small_hrot(&["simulate", "--svg", "link.svg"]));
         assert!(
             e.contains("link.svg: exists and is not a regular file"),
             "{e}"
@@ -380,22 +367,7 @@ fn failed_outputs_leave_nothing_and_replace_nothing() {
     std::fs::create_dir_all(dir.join("sw/pareto.svg")).unwrap();
     let e = refused(
         &dir,
-        &[
-            "sweep",
-            "--op",
-            "hrot",
-            "--log-n",
-            "12",
-            "--levels",
-            "3",
-            "--dnum",
-            "2",
-            "--allow-insecure",
-            "--grid",
-            "grid.toml",
-            "--out",
-            "sw",
-        ],
+        &small_hrot(&["sweep", "--grid", "grid.toml", "--out", "sw"]),
     );
     assert!(
         e.contains("pareto.svg: exists and is not a regular file"),

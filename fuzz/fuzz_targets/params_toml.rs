@@ -5,7 +5,6 @@
 #![no_main]
 
 use heaccel_verification::ckks::ParametersLiteral;
-use heaccel_verification::Error;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,26 +14,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(literal) = ParametersLiteral::from_toml(text) else {
         return;
     };
-    match literal.check() {
-        Ok(()) => {
-            let primes =
-                literal.log_q.len() + literal.q.len() + literal.log_p.len() + literal.p.len();
-            if literal.log_n <= 13 && primes <= 16 {
-                if let Err(e) = literal.build() {
-                    assert!(
-                        matches!(
-                            e,
-                            Error::InvalidParameter { .. } | Error::NotEnoughPrimes { .. }
-                        ),
-                        "{e}"
-                    );
-                }
-            }
-        }
-        Err(Error::InvalidParameter { field, .. } | Error::Insecure { field, .. }) => {
-            assert!(!field.is_empty())
-        }
-        Err(Error::InsecureSparse { .. }) => {}
-        Err(e) => panic!("unexpected error {e:?}"),
-    }
+    heaccel_fuzz::check_literal(&literal);
 });
