@@ -94,7 +94,7 @@ struct SimulateArgs {
     /// A CKKS operation, lowered at the top level of parameters from --log-n/--levels/--dnum.
     #[arg(long, value_enum)]
     op: Option<simulate::Op>,
-    /// log2(N) for --op.
+    /// log2(N) for --op, in [4, 17].
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
     log_n: u32,
     /// Levels L for --op (L + 1 primes in Q).

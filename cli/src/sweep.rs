@@ -54,7 +54,7 @@ pub struct SweepArgs {
     /// The grid file (TOML: `base` and a [grid] table of arrays).
     #[arg(long, value_name = "FILE")]
     pub grid: PathBuf,
-    /// log2(N) for --op.
+    /// log2(N) for --op, in [4, 17].
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
     pub log_n: u32,
     /// Levels L for --op.
