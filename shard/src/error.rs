@@ -17,12 +17,12 @@ pub enum ShardError {
         problem: &'static str,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (in the message, printed once).
+        error: std::io::Error,
     },
     /// A partial file is not what a shard writes.
     #[error("{path}, line {line}: {problem}")]
@@ -68,5 +68,5 @@ pub type Result<T> = std::result::Result<T, ShardError>;
 
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ShardError {
     let path = path.into();
-    move |source| ShardError::Io { path, source }
+    move |error| ShardError::Io { path, error }
 }

@@ -27,12 +27,12 @@ pub const MAX_FILE_BYTES: u64 = 1 << 30;
 #[non_exhaustive]
 pub enum DataError {
     /// Reading failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a separate cause, so it is printed once).
+        error: std::io::Error,
     },
     /// The path holds none of the supported layouts.
     #[error("{path}: not a dataset: {problem}")]
@@ -206,7 +206,7 @@ impl Dataset {
         } else {
             return Err(DataError::Io {
                 path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+                error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
             });
         };
         if dataset.shape != options.shape {
@@ -321,9 +321,9 @@ impl Normalization {
 
 /// The entries of a folder, sorted by name.
 pub(crate) fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let io = |source| DataError::Io {
+    let io = |error| DataError::Io {
         path: dir.to_path_buf(),
-        source,
+        error,
     };
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -336,9 +336,9 @@ pub(crate) fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 /// Reads a whole file of at most [`MAX_FILE_BYTES`].
 pub(crate) fn read_limited(file: &Path) -> Result<Vec<u8>, DataError> {
     use std::io::Read;
-    let io = |source| DataError::Io {
+    let io = |error| DataError::Io {
         path: file.to_path_buf(),
-        source,
+        error,
     };
     let mut bytes = Vec::new();
     std::fs::File::open(file)

@@ -29,12 +29,12 @@ use super::NnError;
 #[derive(Debug, Error)]
 pub enum WeightsError {
     /// Reading or writing the file failed.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Io {
         /// The file.
         file: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a separate cause, so it is printed once).
+        error: std::io::Error,
     },
     /// Not a valid safetensors file (header, offsets, JSON).
     #[error("{file}: not a valid safetensors file: {message}")]
@@ -45,12 +45,12 @@ pub enum WeightsError {
         message: String,
     },
     /// The network itself is invalid.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Network {
         /// The file.
         file: PathBuf,
-        /// The network's error.
-        source: NnError,
+        /// The network's error (in the message, printed once).
+        error: NnError,
     },
     /// Tensors the network needs are not in the file.
     #[error("{file}: missing tensors for network '{network}': {}", names.join(", "))]
@@ -229,9 +229,9 @@ pub fn max_file_bytes(values: usize) -> u64 {
 /// `limit`: by its size before reading for a regular file, else after `limit + 1` bytes.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, WeightsError> {
     use std::io::Read;
-    let io = |source| WeightsError::Io {
+    let io = |error| WeightsError::Io {
         file: path.to_path_buf(),
-        source,
+        error,
     };
     let too_large = |size: String| WeightsError::Format {
         file: path.to_path_buf(),
@@ -266,9 +266,9 @@ pub fn load_safetensors_bytes(
         file: file.clone(),
         message: e.to_string(),
     })?;
-    network.shapes().map_err(|source| WeightsError::Network {
+    network.shapes().map_err(|error| WeightsError::Network {
         file: file.clone(),
-        source,
+        error,
     })?;
 
     let expected: BTreeMap<String, (Vec<usize>, ParameterRole)> = network
@@ -493,16 +493,16 @@ pub fn save_safetensors(
     dtype: WeightDtype,
 ) -> Result<(), WeightsError> {
     let bytes = to_bytes(network, dtype, path)?;
-    std::fs::write(path, bytes).map_err(|source| WeightsError::Io {
+    std::fs::write(path, bytes).map_err(|error| WeightsError::Io {
         file: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
 fn to_bytes(network: &Network, dtype: WeightDtype, file: &Path) -> Result<Vec<u8>, WeightsError> {
-    network.shapes().map_err(|source| WeightsError::Network {
+    network.shapes().map_err(|error| WeightsError::Network {
         file: file.to_path_buf(),
-        source,
+        error,
     })?;
     let parameters = network.parameters();
     let encoded: Vec<(String, Vec<usize>, Vec<u8>)> = parameters
