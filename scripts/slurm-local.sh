@@ -72,14 +72,25 @@ fi
 
 slurmctld -f "$SLURM_CONF" || { echo "slurm-local: slurmctld did not start (see $dir/log)" >&2; exit 1; }
 slurmd -f "$SLURM_CONF" || { stop; echo "slurm-local: slurmd did not start (see $dir/log)" >&2; exit 1; }
+idle=
 for _ in $(seq 1 60); do
   if sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
-    echo "export SLURM_CONF=$SLURM_CONF"
-    exit 0
+    idle=yes
+    break
   fi
   sleep 1
 done
-stop
-echo "slurm-local: the node did not become idle in 60 s; slurmd log:" >&2
-tail -20 "$dir/log/slurmd.log" >&2 || true
-exit 1
+if [ -z "$idle" ]; then
+  stop
+  echo "slurm-local: the node did not become idle in 60 s; slurmd log:" >&2
+  tail -20 "$dir/log/slurmd.log" >&2 || true
+  exit 1
+fi
+# A cluster that cannot run a trivial job here (no job steps in this container) is not usable.
+if ! timeout 60 sbatch --wait --quiet --output=/dev/null --wrap true >/dev/null 2>&1; then
+  stop
+  echo "slurm-local: the daemons started but a trivial job did not run; slurmd log:" >&2
+  tail -20 "$dir/log/slurmd.log" >&2 || true
+  exit 1
+fi
+echo "export SLURM_CONF=$SLURM_CONF"
