@@ -49,7 +49,8 @@ fn resnet20_on_encrypted_cifar10_images_agrees_with_the_plaintext_minimax_pass()
     };
     let test = root.join("test");
     let train = root.join("train");
-    let shards = std::env::temp_dir().join(format!("heaccel-infer-boot-{}", std::process::id()));
+    let shards =
+        std::env::temp_dir().join(format!("heaccel-infer-boot-shards-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&shards);
     for spec in ["1/2", "2/2"] {
         let mut args = base(&weights, &train, test.to_str().unwrap());
