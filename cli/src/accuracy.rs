@@ -390,9 +390,9 @@ impl Loaded {
         }
     }
 
-    /// Everything that decides the run's rows: the context (bounds included), the weights by
+    /// Everything that decides the run's rows: its `context` (bounds included), the weights by
     /// content and the images by name and label.
-    fn job_hash(&self, args: &AccuracyArgs) -> Result<String> {
+    fn job_hash(&self, args: &AccuracyArgs, context: &AccuracyContext) -> Result<String> {
         let samples: Vec<(&str, usize)> = self
             .dataset
             .samples
@@ -401,7 +401,7 @@ impl Loaded {
             .collect();
         Ok(heaccel_shard::job_hash(&serde_json::json!({
             "command": SHARD_KIND,
-            "context": serde_json::to_value(self.context(args))?,
+            "context": serde_json::to_value(context)?,
             "weights": crate::distribute::file_digest(&args.weights)?,
             "samples": heaccel_shard::job_hash(&serde_json::to_value(samples)?),
         })))
@@ -451,7 +451,9 @@ pub fn accuracy_command(args: &AccuracyArgs, show_progress: bool) -> Result<Accu
     let context = loaded.context(args);
     let job = args
         .distribute
-        .dataset_job(SHARD_KIND, loaded.dataset.len(), || loaded.job_hash(args))?;
+        .dataset_job(SHARD_KIND, loaded.dataset.len(), || {
+            loaded.job_hash(args, &context)
+        })?;
     let indices: Vec<usize> = match &job {
         None => (0..loaded.dataset.len()).collect(),
         Some(job) => job.uniform_items(),
@@ -536,7 +538,7 @@ fn timing(rows: &[AccuracyRow]) -> (f64, usize, String) {
 /// [`crate::distribute::slurm_plan`]).
 pub fn accuracy_slurm(args: &AccuracyArgs) -> Result<crate::distribute::SlurmPlan> {
     let loaded = load(args, true)?;
-    let job_hash = loaded.job_hash(args)?;
+    let job_hash = loaded.job_hash(args, &loaded.context(args))?;
     crate::distribute::dataset_slurm(
         &args.distribute,
         SHARD_KIND,

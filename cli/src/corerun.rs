@@ -288,10 +288,6 @@ pub struct VerifyCoreReport {
     pub pass: bool,
 }
 
-fn read_program(path: &Path) -> Result<Program> {
-    crate::simulate::load_program(path)
-}
-
 /// Most words of off-chip memory a program run here (core co-run, functional executor) may
 /// declare: 2^28 words, 2 GiB.
 pub const MAX_MEMORY_WORDS: u64 = 1 << 28;
@@ -440,7 +436,7 @@ pub fn verify_core_program(
 /// `heaccel verify core`.
 pub fn verify_core(args: &VerifyCoreArgs) -> Result<VerifyCoreReport> {
     let source = args.program.display().to_string();
-    let program = read_program(&args.program)?;
+    let program = crate::simulate::load_program(&args.program)?;
     if let Some(k) = args.log_n {
         if k != program.log_n {
             bail!(

@@ -144,7 +144,7 @@ pub fn uniform_slice(items: usize, spec: ShardSpec) -> Vec<usize> {
 
 /// Refuses `--shard I/N` with more shards than `items` (a shard of a dataset run sets up its
 /// model and keys, so an empty one would only cost).
-pub fn check_shard_count(shard: Option<ShardSpec>, items: usize, what: &str) -> Result<()> {
+fn check_shard_count(shard: Option<ShardSpec>, items: usize, what: &str) -> Result<()> {
     if let Some(spec) = shard {
         if spec.count as usize > items {
             bail!(

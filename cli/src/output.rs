@@ -92,10 +92,8 @@ pub fn write_whole(path: &Path, text: &str) -> Result<()> {
 /// written into a staging folder inside `dir`, and only when every one succeeded are they
 /// renamed into place. Returns the paths.
 pub fn write_all_or_nothing(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
-    check_output_dir(dir)?;
-    for (name, _) in files {
-        check_output_file_in(dir, name)?;
-    }
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    check_outputs(dir, &names)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let staging = dir.join(format!(".heaccel-staging-{}", std::process::id()));
     let staged = (|| -> Result<()> {

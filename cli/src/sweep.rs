@@ -219,11 +219,22 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     } else {
         args.jobs
     };
-    let (workload, name) = match (&args.model, args.op) {
-        (Some(model), _) => (Workload::Model, model.clone()),
-        (None, Some(op)) => (Workload::Op, format!("{op:?}")),
-        (None, None) => bail!("one of --op or --model is required"),
+    // The network is loaded once: its name titles the run, and it is compiled below.
+    let model = match &args.model {
+        Some(name) => Some(crate::network::ModelSweep::new(
+            name,
+            args.strategy,
+            &args.model_args,
+        )?),
+        None => None,
     };
+    let workload = if model.is_some() {
+        Workload::Model
+    } else {
+        Workload::Op
+    };
+    let title = title(model.as_ref(), args, &grid);
+    let axes: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();
     let job = job_description(args, &grid)?;
     let job_hash = heaccel_shard::job_hash(&job);
     // The points this run simulates.
@@ -250,8 +261,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     if let Some(job) = &job {
         if let Some(rows) = job.finished::<SweepRow>()? {
             return Ok(SweepReport {
-                title: title(&name, args, workload, &grid)?,
-                axes: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+                title,
+                axes,
                 rows,
                 files: vec![job.done(true).partial],
                 compiled_word_sizes: Vec::new(),
@@ -267,9 +278,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     needed.dedup();
 
     let started = Instant::now();
-    let prepared = match workload {
-        Workload::Model => {
-            let sweep = crate::network::ModelSweep::new(&name, args.strategy, &args.model_args)?;
+    let prepared = match &model {
+        Some(sweep) => {
             // One compilation per word size, shared by the points (an error makes its points
             // infeasible with that reason).
             Prepared::Model(
@@ -279,8 +289,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
                     .collect(),
             )
         }
-        Workload::Op => {
-            let op = args.op.expect("workload op");
+        None => {
+            let op = args.op.expect("clap requires --op or --model");
             let mut programs = HashMap::new();
             for &w in &needed {
                 let params = crate::simulate::op_params(
@@ -301,8 +311,6 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
         prepared.evaluate(config)
     })?;
     let total = started.elapsed();
-    let title = title(&name, args, workload, &grid)?;
-    let axes: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();
     let (files, shard_run) = match job {
         None => {
             mark_pareto(&mut rows);
@@ -367,26 +375,23 @@ fn check_jobs(jobs: usize) -> Result<()> {
 
 /// The figure's and report's title (independent of the shard: every shard and the merge
 /// agree on it).
-fn title(name: &str, args: &SweepArgs, workload: Workload, grid: &Grid) -> Result<String> {
-    Ok(match workload {
-        Workload::Model => {
-            let network =
-                crate::network::load_model_with(name, args.model_args.weights.as_deref())?;
-            format!(
-                "{} ({:?}) on {} configurations",
-                network.name,
-                args.strategy,
-                grid.len()
-            )
-            .to_lowercase()
-        }
-        Workload::Op => format!(
-            "{name} at N = 2^{}, L = {}: {} configurations",
+fn title(model: Option<&crate::network::ModelSweep>, args: &SweepArgs, grid: &Grid) -> String {
+    match (model, args.op) {
+        (Some(sweep), _) => format!(
+            "{} ({:?}) on {} configurations",
+            sweep.name(),
+            args.strategy,
+            grid.len()
+        )
+        .to_lowercase(),
+        (None, op) => format!(
+            "{} at N = 2^{}, L = {}: {} configurations",
+            op.map_or(String::new(), |op| format!("{op:?}")),
             args.log_n,
             args.levels,
             grid.len()
         ),
-    })
+    }
 }
 
 /// Puts a sharded sweep back together: the rows of every shard, the Pareto front over all of
@@ -689,20 +694,6 @@ pub fn run_points(
             .collect()
     });
     progress.finish_and_clear();
-    Ok(rows)
-}
-
-/// Simulates every point of `grid` (see [`run_points`]) and marks the Pareto front.
-pub fn run(
-    grid: &Grid,
-    configs: &[HwConfig],
-    jobs: usize,
-    progress: &indicatif::ProgressBar,
-    evaluate: impl Fn(&HwConfig) -> Result<Point> + Sync,
-) -> Result<Vec<SweepRow>> {
-    let indices: Vec<usize> = (0..configs.len()).collect();
-    let mut rows = run_points(grid, configs, &indices, jobs, progress, evaluate)?;
-    mark_pareto(&mut rows);
     Ok(rows)
 }
 

@@ -5,7 +5,6 @@
 //! result, `{"index": POSITION, "row": ...}`, in the order of `items`. The file is written to a
 //! temporary name in its folder, synced and renamed, so a partial file that exists is whole.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -127,21 +126,7 @@ impl Partial {
     pub fn write_into(&self, dir: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(self.header.file_name());
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.header.file_name(),
-            std::process::id()
-        ));
-        let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(self.to_text().as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&path)(e));
-        }
+        crate::write::write_whole(&path, &self.to_text())?;
         Ok(path)
     }
 

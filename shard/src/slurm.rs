@@ -175,21 +175,10 @@ impl ArrayJob {
         std::fs::create_dir_all(&self.log_dir).map_err(io(&self.log_dir))?;
         let array = dir.join(format!("{}.array.sbatch", self.name));
         let merge = dir.join(format!("{}.merge.sbatch", self.name));
-        write_whole(&array, &self.array_script())?;
-        write_whole(&merge, &self.merge_script())?;
+        crate::write::write_whole(&array, &self.array_script())?;
+        crate::write::write_whole(&merge, &self.merge_script())?;
         Ok((array, merge))
     }
-}
-
-fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(path)(e)
-    })
 }
 
 /// Runs `sbatch --parsable [extra] script` and returns the job id it printed.
