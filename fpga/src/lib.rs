@@ -1,6 +1,7 @@
 //! FPGA flows of heaccel: the designs built from the hdl/ blocks ([`design`]), the Vivado,
-//! XDC and Yosys scripts `heaccel fpga build` writes ([`flow`]), the Yosys `stat` parser and runner
-//! ([`yosys`]), and the lane fit against a device budget ([`fit`]).
+//! XDC and Yosys scripts `heaccel fpga build` writes ([`flow`]), the Yosys runner and the
+//! per-block split of its `stat` report ([`yosys`]; the report's parser is
+//! `heaccel_hdl::yosys`, re-exported there), and the lane fit against a device budget ([`fit`]).
 
 pub mod datapath;
 pub mod design;
@@ -25,10 +26,11 @@ pub enum FpgaError {
     /// A tool is not installed.
     #[error("{0}")]
     ToolMissing(String),
-    /// Yosys failed or its report could not be read.
+    /// Yosys failed, or its report disagrees with itself (the per-module sum against the
+    /// total).
     #[error("{0}")]
     Yosys(String),
-    /// A line of a Yosys `stat` report is malformed or out of range.
+    /// A Yosys `stat` report is missing, malformed or out of range.
     #[error(transparent)]
     Stat(#[from] yosys::StatError),
 }

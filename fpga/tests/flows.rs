@@ -1,37 +1,17 @@
-//! The Yosys `stat` parser on a recorded report, the lane-fit arithmetic against
-//! hand-computed numbers, and the Vivado/XDC/Yosys script contents.
+//! The per-block split of a recorded Yosys `stat` report (the parser itself is tested with
+//! it in `hdl/tests/fuzz_yosys_stat.rs`), the lane-fit arithmetic against hand-computed
+//! numbers, and the Vivado/XDC/Yosys script contents.
 
 use heaccel_fpga::flow::{self, clock_period_ns, Target};
 use heaccel_fpga::{
     build_design, core_preset_lanes, lanes_within, parse_stat, per_block, preset_lanes, DesignKind,
-    DesignParams, U280,
+    DesignParams, FpgaError, U280,
 };
 use heaccel_verification::arith::ntt_primes;
 
 /// `yosys -s yosys.ys` on `heaccel fpga build --target u280 --lanes 1 --log-n 4` (Yosys 0.23),
 /// from "Printing statistics." on: the report synth_xilinx prints, then the script's `stat`.
 const RECORDED: &str = include_str!("data/yosys_stat_datapath_n4_p1.log");
-
-#[test]
-fn recorded_stat_gives_hand_summed_totals() {
-    let report = parse_stat(RECORDED).unwrap();
-    let total = report.total().unwrap();
-    // Summed by hand from the `design hierarchy` section of the recorded log:
-    // LUT1..LUT6 = 58 + 579 + 723 + 201 + 88 + 660, INV = 155.
-    assert_eq!(total.lut, 58 + 579 + 723 + 201 + 88 + 660 + 155);
-    // RAM32M16 (8 LUTs each) x 9 + SRL16E x 40.
-    assert_eq!(total.lutram, 9 * 8 + 40);
-    assert_eq!(total.clb_luts(), 2464 + 112);
-    assert_eq!(total.ff, 2083 + 3);
-    // Three Shoup multipliers (two in the butterfly, one element-wise) of 9 DSPs each.
-    assert_eq!(total.dsp, 27);
-    assert_eq!((total.ramb36, total.ramb18, total.uram), (0, 0, 0));
-    // 1 top + aut + mm$0 with 14 registers + ntt + its lane with 2 x (1 + 14) multiplier
-    // modules, add + out, sub + out and 9 delay registers.
-    assert_eq!(report.modules.len(), 1 + 1 + 15 + 1 + 1 + 30 + 4 + 9);
-    assert!(report.instances.values().all(|&k| k == 1));
-    assert_eq!(report.instances["top$ntt$lanes$0$mul_b$s_prod_sum"], 1);
-}
 
 #[test]
 fn recorded_stat_splits_into_blocks() {
@@ -61,47 +41,40 @@ fn recorded_stat_splits_into_blocks() {
     assert_eq!(sum, total);
 }
 
-/// A shared netlist's hierarchy (the form Yosys 0.23 prints: indented, counts per instance of
-/// the parent, a module listed under each parent): instances multiply down the tree and add
-/// across parents, and the per-module sum equals the printed total.
+/// A module whose resources times its instances exceed `MAX_CELLS` (each within it, so the
+/// parser accepts the report) is refused by the per-block split, naming the module.
 #[test]
-fn hierarchy_counts_multiply_down_the_tree() {
-    let log = "Printing statistics.\n\n=== top ===\n\n   Number of cells:  3\n     FDRE 1\n     \
-               lane 2\n     aut 1\n\n=== lane ===\n\n   Number of cells:  4\n     DSP48E2 1\n     \
-               reg 3\n\n=== aut ===\n\n   Number of cells:  2\n     LUT2 5\n     reg 1\n\n=== \
-               reg ===\n\n   Number of cells:  1\n     FDRE 2\n\n=== design hierarchy ===\n\n   \
-               top                1\n     lane             2\n       reg            3\n     \
-               aut              1\n       reg            1\n\n   Number of cells:  14\n     \
-               DSP48E2 2\n     FDRE 15\n     LUT2 5\n\nEnd of script.\n";
-    let r = parse_stat(log).unwrap();
-    let want: Vec<(&str, u64)> = vec![("aut", 1), ("lane", 2), ("reg", 2 * 3 + 1), ("top", 1)];
-    let got: Vec<(&str, u64)> = r.instances.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    assert_eq!(got, want);
-    // 1 + 7 x 2 flip-flops, 2 DSPs, 5 LUTs: the printed total.
-    let total = r.total().unwrap();
-    assert_eq!((total.ff, total.dsp, total.lut), (15, 2, 5));
-    let mut sum = heaccel_fpga::Resources::default();
-    for (name, k) in &r.instances {
-        for _ in 0..*k {
-            sum = sum
-                .checked_plus(&r.module_resources(name).unwrap())
-                .unwrap();
+fn per_block_refuses_sums_beyond_max_cells() {
+    let design = build_design(
+        DesignKind::Datapath,
+        &DesignParams::with_default_prime(4, 1).unwrap(),
+    )
+    .unwrap();
+    let log = format!(
+        "Printing statistics.\n\n=== top ===\n\n   Number of cells:  1\n     lane {k}\n\n\
+         === lane ===\n\n   Number of cells:  1\n     LUT6 {k}\n\n=== design hierarchy ===\n\n   \
+         top 1\n     lane {k}\n\n   Number of cells:  1\n     LUT6 1\n\nEnd of script.\n",
+        k = 1u64 << 30
+    );
+    let report = parse_stat(&log).unwrap();
+    match per_block(&design, &report) {
+        Err(FpgaError::Stat(e)) => {
+            assert_eq!((e.line(), e.field()), (0, Some("lane")), "{e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("its resources times its {} instances", 1u64 << 30)),
+                "{e}"
+            );
         }
+        other => panic!("expected a StatError, got {other:?}"),
     }
-    assert_eq!(sum, total);
-}
-
-#[test]
-fn stat_parser_rejects_logs_without_a_report() {
-    assert!(parse_stat("Yosys 0.23\nEnd of script.\n").is_err());
-    // The script's report cut before its `design hierarchy` section: several modules and no
-    // instance counts.
-    let last = &RECORDED[RECORDED.rfind("Printing statistics.").unwrap()..];
-    let cut = &last[..last.find("=== design hierarchy ===").unwrap()];
-    let e = parse_stat(cut).unwrap_err().to_string();
-    assert!(e.contains("design hierarchy"), "{e}");
-    // Cut before its first module.
-    assert!(parse_stat(&last[..25]).is_err());
+    // Within the limits, a per-module sum that disagrees with Yosys's total is refused.
+    let log = log.replace(&format!("{}", 1u64 << 30), "2");
+    let report = parse_stat(&log).unwrap();
+    match per_block(&design, &report) {
+        Err(FpgaError::Yosys(e)) => assert!(e.contains("hierarchy total"), "{e}"),
+        other => panic!("expected a disagreement, got {other:?}"),
+    }
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub mod params;
 pub mod sim;
 pub mod verify;
 pub mod verilog;
+pub mod yosys;
 
 pub use automorph::{AutomorphGeometry, AutomorphUnit};
 pub use butterfly::{CtButterfly, GsButterfly};

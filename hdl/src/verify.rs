@@ -231,16 +231,18 @@ pub fn verify_bundles<const W: usize>(
             }
         }
         row("lint", lint(&files));
-        match synth(&files) {
-            Ok(r) => row(
-                "yosys",
-                ToolOutcome::Pass(format!(
-                    "check -assert ok, no latches; LUT {} FF {} DSP {} BRAM36 {}",
-                    r.lut, r.ff, r.dsp, r.bram36
-                )),
-            ),
-            Err(o) => row("yosys", o),
-        }
+        let yosys = synth(&files).and_then(|stat| {
+            let r = stat.total().map_err(|e| ToolOutcome::Fail(e.to_string()))?;
+            // LUT: the LUT1..LUT6 cells, without the INV cells `Resources::lut` also counts.
+            Ok(ToolOutcome::Pass(format!(
+                "check -assert ok, no latches; LUT {} FF {} DSP {} BRAM36 {}",
+                stat.total_cells_with_prefix("LUT"),
+                r.ff,
+                r.dsp,
+                r.bram36()
+            )))
+        });
+        row("yosys", yosys.unwrap_or_else(|o| o));
     }
     rows
 }

@@ -14,6 +14,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::yosys::{parse_stat, StatReport};
+
 /// First word of every vector file ("HEVC").
 pub const VECTOR_MAGIC: u32 = 0x4845_5643;
 /// Last word of every vector file ("HEND"): guards against truncated files.
@@ -417,25 +419,11 @@ pub fn lint(files: &BundleFiles) -> ToolOutcome {
     }
 }
 
-/// Resources of a Yosys `synth_xilinx` run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Resources {
-    /// LUT1..LUT6 cells.
-    pub lut: u64,
-    /// Flip-flops (FD* cells).
-    pub ff: u64,
-    /// DSP48E2 slices.
-    pub dsp: u64,
-    /// Block RAMs (RAMB18E2 count as 1/2 of a RAMB36E2; reported in RAMB36 units rounded up).
-    pub bram36: u64,
-    /// Distributed-RAM cells (RAM*M, RAM*S cells).
-    pub lutram: u64,
-}
-
 /// Yosys: `synth_xilinx -family xcup` (UltraScale+, as the Alveo U280), then
 /// `check -assert` (no undriven nets, no multiple drivers, no logic loops) and a refusal of
-/// latches; returns the resource counts.
-pub fn synth(files: &BundleFiles) -> Result<Resources, ToolOutcome> {
+/// latches; returns its `stat` report (parsed by [`parse_stat`]: its
+/// [`StatReport::total`] is the design's resources).
+pub fn synth(files: &BundleFiles) -> Result<StatReport, ToolOutcome> {
     if !tool_available("yosys") {
         return Err(ToolOutcome::Skipped("yosys not installed".into()));
     }
@@ -457,66 +445,6 @@ pub fn synth(files: &BundleFiles) -> Result<Resources, ToolOutcome> {
         return Err(ToolOutcome::Fail(tail(&text)));
     }
     parse_stat(&text).map_err(|e| ToolOutcome::Fail(format!("{}: {e}", log.display())))
-}
-
-/// A malformed part of a Yosys `stat` report: no report, or a count whose sum overflows.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Yosys `stat` report{}: `{field}`: {problem}", if *line > 0 { format!(", line {line}") } else { String::new() })]
-pub struct StatError {
-    /// 1-based line of the log; 0 when the problem is not on one line.
-    pub line: usize,
-    /// The cell type (or `Number of cells` for a missing report).
-    pub field: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
-/// Sums the cell counts of the last `stat` report of a Yosys log (from its last
-/// `Number of cells:` line on). Errors name the line and cell type: no report, or counts
-/// whose sum (or RAMB36 doubling) exceeds `u64`.
-pub fn parse_stat(log: &str) -> Result<Resources, StatError> {
-    let Some(start) = log.rfind("Number of cells:") else {
-        return Err(StatError {
-            line: 0,
-            field: "Number of cells".into(),
-            problem: "no `stat` report in the log".into(),
-        });
-    };
-    let first_line = log[..start].matches('\n').count() + 1;
-    let mut r = Resources::default();
-    // RAMB18 blocks, and RAMB36 blocks counted as two RAMB18 each
-    let mut bram18 = 0u64;
-    for (number, line) in (first_line..).zip(log[start..].lines()) {
-        let mut it = line.split_whitespace();
-        let (Some(cell), Some(n)) = (it.next(), it.next()) else {
-            continue;
-        };
-        let Ok(n) = n.parse::<u64>() else { continue };
-        let (field, add) = if cell.starts_with("LUT") {
-            (&mut r.lut, Some(n))
-        } else if cell.starts_with("FD") {
-            (&mut r.ff, Some(n))
-        } else if cell.starts_with("DSP48") {
-            (&mut r.dsp, Some(n))
-        } else if cell.starts_with("RAMB36") {
-            (&mut bram18, n.checked_mul(2))
-        } else if cell.starts_with("RAMB18") {
-            (&mut bram18, Some(n))
-        } else if cell.starts_with("RAM") {
-            (&mut r.lutram, Some(n))
-        } else {
-            continue;
-        };
-        *field = add
-            .and_then(|add| field.checked_add(add))
-            .ok_or_else(|| StatError {
-                line: number,
-                field: cell.to_string(),
-                problem: format!("{n} cells make the count exceed {}", u64::MAX),
-            })?;
-    }
-    r.bram36 = bram18.div_ceil(2);
-    Ok(r)
 }
 
 /// Copies `vectors` to `out` with the first expected-output word of record `record`

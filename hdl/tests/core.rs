@@ -150,7 +150,7 @@ fn yosys_synthesizes_the_core() {
     .unwrap();
     let dir = std::env::temp_dir().join(format!("heaccel-core-yosys-{}", std::process::id()));
     let files = bundle.write(&dir).unwrap();
-    let r = synth(&files).unwrap();
+    let r = synth(&files).unwrap().total().unwrap();
     eprintln!("core resources: {r:?}");
     assert!(r.dsp > 0 && r.lut > 0 && r.ff > 0, "{r:?}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,13 +3,15 @@
 //! Yosys `synth_xilinx` + `check -assert`. Each step prints a notice and is skipped when its
 //! tool is not installed (`scripts/test.sh` installs them, so CI runs them). Every block at
 //! the default word W = 32 and at W = 36 (units at small sizes); at W = 64 the multiplier under
-//! Icarus and lint, every check of every block with `-- --ignored`.
+//! Icarus and lint, every check of every block with `-- --ignored`. Also the vector-file reader
+//! of the negative control ([`corrupt_vectors`]) on a malformed file.
 
 use std::path::PathBuf;
 
 use heaccel_hdl::blocks::{butterfly_bundle, modmul_bundle};
 use heaccel_hdl::verilog::{
-    build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle, ToolOutcome,
+    build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bench, Bundle,
+    ToolOutcome,
 };
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
@@ -81,7 +83,7 @@ fn check_bundle(b: &Bundle, verilator: bool) {
         }
     }
     expect_pass(&format!("{} lint", b.name), lint(&files));
-    match synth(&files) {
+    match synth(&files).map(|stat| stat.total().unwrap()) {
         Ok(r) => {
             eprintln!("{} synth_xilinx: {r:?}", b.name);
             assert!(r.lut > 0 && r.ff > 0, "synthesis produced no logic: {r:?}");
@@ -110,7 +112,8 @@ fn modmul_verilog_at<const W: usize>(random: usize, second: u64) {
     let k = heaccel_hdl::ModMul::<W>::LIMBS.limb_bits;
     for q in [prime_w::<W>().value(), second] {
         let b = modmul_bundle::<W>(Prime::for_word(q, W).unwrap(), 8, 0, cmd);
-        if let Ok(r) = synth(&b.write(&out_dir(&format!("modmul-dsp-{W}-{q}"))).unwrap()) {
+        let files = b.write(&out_dir(&format!("modmul-dsp-{W}-{q}"))).unwrap();
+        if let Ok(r) = synth(&files).map(|stat| stat.total().unwrap()) {
             let limbs = heaccel_hdl::ModMul::<W>::LIMBS;
             let all = heaccel_hdl::ModMul::<W>::PARTIAL_PRODUCTS as u64;
             let folded = limbs.folded_products(q) as u64;
@@ -297,4 +300,35 @@ fn units_verilog_w36() {
 #[ignore = "slow (W = 64 Verilator builds and syntheses): cargo test -p heaccel-hdl --test cosim -- --ignored"]
 fn units_verilog_w64() {
     units_verilog_at::<64>();
+}
+
+/// The negative control's reader refuses a vector file whose target word is not hex (it
+/// panicked before), naming the file.
+#[test]
+fn corrupt_vectors_refuses_a_malformed_word() {
+    let bundle = Bundle {
+        name: "t".into(),
+        command: "test".into(),
+        verilog: String::new(),
+        word: 32,
+        bench: Bench::Custom(String::new()),
+        records: vec![vec![1, 2], vec![3, 4]],
+        record_words: 2,
+        geometry: None,
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("corrupt_vectors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, bad, out) = (
+        dir.join("good.hex"),
+        dir.join("bad.hex"),
+        dir.join("out.hex"),
+    );
+    std::fs::write(&good, bundle.vector_file()).unwrap();
+    corrupt_vectors(&bundle, &good, &out, 1).unwrap();
+    // record 1, word 1 is line 2 + 1 * 2 + 1 = 5 of the words (after the comments)
+    let text = bundle.vector_file().replace("00000004\n", "zz\n");
+    std::fs::write(&bad, text).unwrap();
+    let err = corrupt_vectors(&bundle, &bad, &out, 1).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("bad.hex"), "{err}");
 }
