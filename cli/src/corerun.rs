@@ -152,6 +152,8 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
                 (opcode::AUTOMORPH, *modulus, *dst, *src, 0, *galois)
             }
             Copy { dst, src } => (opcode::COPY, 0, *dst, *src, 0, 0),
+            // An allocation hint without effect on results: nothing for the core to run.
+            Free { .. } => continue,
             Bconv { .. } => bail!(
                 "{field}: basis conversion is not implemented by the core (no bconv unit); \
                  programs with bconv run on the simulator only"

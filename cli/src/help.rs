@@ -48,11 +48,18 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "heaccel simulate --op bootstrap --config asic --svg boot.svg",
             "heaccel simulate --op bootstrap --config fpga-u280 --ckks-preset boot-test --allow-insecure --functional",
             "heaccel simulate --program prog.json --config asic --json",
+            "heaccel simulate --op hrot --config asic --set scratchpad_mib=256 --set modmul.lanes=2048 --json",
             "heaccel simulate --model lenet --strategy spencnn --prune 0.5 --config asic --svg lenet.svg",
             "heaccel simulate --model resnet20 --weights resnet20.safetensors --activation relu-minimax:8 --strategy dense --config asic",
         ],
     ),
-    ("compare", &["heaccel compare --model vgg5 --config fpga-u280 --json"]),
+    (
+        "compare",
+        &[
+            "heaccel compare --model vgg5 --config fpga-u280 --json",
+            "heaccel compare --model lenet --config asic --set memory.bandwidth_gb_s=500",
+        ],
+    ),
     (
         "infer",
         &[
@@ -102,6 +109,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel sweep --op hrot --grid grid.toml --jobs 2 --out sweep-out",
             "heaccel sweep --model lenet --strategy spencnn --prune 0.5 --grid grid.toml --json",
+            "heaccel sweep --op hrot --grid grid.toml --set scratchpad_mib=64 --out sweep-small",
             "heaccel sweep --model vgg5 --grid grid.toml --out run --shard 3/8",
             "heaccel sweep --model lenet --grid grid.toml --out run --slurm --array-size 4 --partition debug --time 10:00 --submit",
         ],

@@ -5,6 +5,7 @@ pub mod accuracy;
 pub mod approx;
 pub mod bootstrap;
 pub mod ckks_report;
+pub mod config_args;
 pub mod corerun;
 pub mod distribute;
 pub mod fpga;

@@ -117,9 +117,8 @@ struct SimulateArgs {
     /// Accept --op parameters beyond the 128-bit HE-standard bound.
     #[arg(long)]
     allow_insecure: bool,
-    /// A preset (fpga-u280, asic) or a TOML file.
-    #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
-    config: String,
+    #[command(flatten)]
+    hw: heaccel_cli::config_args::HwConfigArgs,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -137,9 +136,8 @@ struct CompareArgs {
     model: String,
     #[command(flatten)]
     model_args: network::ModelArgs,
-    /// A preset (fpga-u280, asic) or a TOML file.
-    #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
-    config: String,
+    #[command(flatten)]
+    hw: heaccel_cli::config_args::HwConfigArgs,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -291,10 +289,11 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
     if let Some(path) = &args.svg {
         heaccel_cli::output::check_output_file(path).context("--svg")?;
     }
+    let config = args.hw.load()?;
     if let Some(model) = &args.model {
-        let r = network::simulate_model(model, args.strategy, &args.model_args, &args.config)?;
+        let r = network::simulate_model(model, args.strategy, &args.model_args, &config)?;
         if let Some(path) = &args.svg {
-            let svg = network::network_figure(&r, &args.config)?;
+            let svg = network::network_figure(&r, &config)?;
             heaccel_cli::output::write_whole(path, &svg)?;
             if !args.json {
                 println!("wrote {}", path.display());
@@ -307,7 +306,6 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let config = simulate::load_config(&args.config)?;
     if args.program.is_none() && args.op == Some(simulate::Op::Bootstrap) {
         let report = heaccel_cli::simboot::run(
             &args.ckks_preset,
@@ -445,7 +443,8 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Ckks(CkksCommand::Bootstrap(args))) => bootstrap_command(&args),
         Some(Command::Simulate(args)) => simulate_command(&args),
         Some(Command::Compare(args)) => {
-            let c = network::compare_model(&args.model, &args.model_args, &args.config)?;
+            let config = args.hw.load()?;
+            let c = network::compare_model(&args.model, &args.model_args, &config)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&c)?);
             } else {

@@ -77,7 +77,8 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
         repack: RepackArg::Auto,
         weights: None,
     };
-    let comparison = compare_model(&args.model, &model_args, &args.config)?;
+    let config = crate::simulate::load_config(&args.config)?;
+    let comparison = compare_model(&args.model, &model_args, &config)?;
     let verification = infer_command(
         &InferArgs {
             seed: args.seed,
@@ -103,7 +104,7 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
     ] {
         outputs.push((
             name(&format!("{strategy}-layers.svg")),
-            network_figure(sim, &args.config)?,
+            network_figure(sim, &config)?,
         ));
     }
     let outputs: Vec<(&str, String)> = outputs

@@ -17,8 +17,6 @@ use heaccel_host::pack::{
 };
 use serde::Serialize;
 
-use crate::simulate::load_config;
-
 /// The options `simulate --model` and `compare --model` share.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
@@ -242,17 +240,16 @@ pub fn simulate_model(
     model: &str,
     strategy: StrategyArg,
     args: &ModelArgs,
-    config: &str,
+    config: &heaccel_sim::HwConfig,
 ) -> Result<NetworkSim> {
     let c = choices(args)?;
     if strategy == StrategyArg::Dense && c.prune.is_some() {
         bail!("--prune applies to --strategy spencnn only");
     }
     let network = load_model_with(model, args.weights.as_deref())?;
-    let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let progress = crate::progress::bar(2, &network.name);
-    let sim = run_one(&network, strategy, &c, &config, &nl, &progress);
+    let sim = run_one(&network, strategy, &c, config, &nl, &progress);
     progress.finish_and_clear();
     sim
 }
@@ -315,14 +312,17 @@ pub struct Comparison {
 }
 
 /// `heaccel compare --model NAME`.
-pub fn compare_model(model: &str, args: &ModelArgs, config: &str) -> Result<Comparison> {
+pub fn compare_model(
+    model: &str,
+    args: &ModelArgs,
+    config: &heaccel_sim::HwConfig,
+) -> Result<Comparison> {
     let c = choices(args)?;
     let network = load_model_with(model, args.weights.as_deref())?;
-    let config = load_config(config)?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let progress = crate::progress::bar(4, &network.name);
-    let dense = run_one(&network, StrategyArg::Dense, &c, &config, &nl, &progress);
-    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, &config, &nl, &progress);
+    let dense = run_one(&network, StrategyArg::Dense, &c, config, &nl, &progress);
+    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, config, &nl, &progress);
     progress.finish_and_clear();
     let (dense, spencnn) = (dense?, spencnn?);
     if dense.layers.len() != spencnn.layers.len() {
@@ -522,9 +522,8 @@ pub fn format_compare(c: &Comparison) -> String {
 /// each operation, and the unit utilization and roofline position of one rotation, plaintext
 /// multiplication, ciphertext multiplication, rescale and addition at the top level `L` of
 /// the network's parameters on `config`.
-pub fn network_figure(sim: &NetworkSim, config: &str) -> Result<String> {
+pub fn network_figure(sim: &NetworkSim, config: &heaccel_sim::HwConfig) -> Result<String> {
     use heaccel_host::lowering;
-    let config = load_config(config)?;
     let layers: Vec<(String, Vec<(String, f64)>)> = sim
         .layers
         .iter()
@@ -557,13 +556,11 @@ pub fn network_figure(sim: &NetworkSim, config: &str) -> Result<String> {
     let mut ops = Vec::new();
     let mut points = Vec::new();
     for (name, program) in &programs {
-        let report = heaccel_sim::simulate(program, &config)?;
+        let report = heaccel_sim::simulate(program, config)?;
         let work = heaccel_sim::program_work(program);
         if work.modmuls > 0 {
             // an addition has no multiplications: no place on the roofline
-            points.push(crate::plot::RooflinePoint::of(
-                name, &work, &report, &config,
-            ));
+            points.push(crate::plot::RooflinePoint::of(name, &work, &report, config));
         }
         ops.push((name.to_string(), report));
     }
@@ -571,5 +568,5 @@ pub fn network_figure(sim: &NetworkSim, config: &str) -> Result<String> {
         "{} / {} on {}: latency per layer by bounding unit (us); operations at L = {level}",
         sim.network, sim.strategy, sim.config
     );
-    crate::plot::network_svg(&title, &layers, &ops, &points, &config)
+    crate::plot::network_svg(&title, &layers, &ops, &points, config)
 }

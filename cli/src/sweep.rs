@@ -22,6 +22,10 @@
 //! cannot run on (e.g. its working set exceeds the scratchpad) is kept as `infeasible`. The
 //! cost proxy is the modular-multiplier lane count (NTT butterflies, element-wise lanes,
 //! basis-conversion lanes) times the word size in bits.
+//!
+//! `--set KEY=VALUE` ([`crate::config_args::SetArgs`]) overrides the base before the grid's
+//! values apply (an axis of the grid may not also be set); the points are then named
+//! `BASE+KEY=VALUE#index`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,6 +58,9 @@ pub struct SweepArgs {
     /// The grid file (TOML: `base` and a [grid] table of arrays).
     #[arg(long, value_name = "FILE")]
     pub grid: PathBuf,
+    /// `--set KEY=VALUE` on the grid's base (a key may not also be an axis of the grid).
+    #[command(flatten)]
+    pub overrides: crate::config_args::SetArgs,
     /// log2(N) for --op, in [4, 17].
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(4..=17))]
     pub log_n: u32,
@@ -206,7 +213,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
         crate::output::check_output_dir(&args.distribute.dir(&args.out)).context("--shard-dir")?;
     }
     let text = crate::input::read_text(&args.grid, "grid file", crate::input::MAX_TEXT_BYTES)?;
-    let grid = Grid::parse(&text, &args.grid.display().to_string())?;
+    let grid = Grid::parse(&text, &args.grid.display().to_string())?
+        .with_overrides(&args.overrides.set)?;
     let configs = grid.configs()?;
     if args.model.is_some() && args.allow_insecure {
         bail!("--allow-insecure applies to --op only (networks choose secure parameters)");
@@ -354,7 +362,8 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
 /// `--out`), see [`crate::distribute::slurm_plan`].
 pub fn slurm(args: &SweepArgs) -> Result<crate::distribute::SlurmPlan> {
     let text = crate::input::read_text(&args.grid, "grid file", crate::input::MAX_TEXT_BYTES)?;
-    let grid = Grid::parse(&text, &args.grid.display().to_string())?;
+    let grid = Grid::parse(&text, &args.grid.display().to_string())?
+        .with_overrides(&args.overrides.set)?;
     grid.configs()?;
     let job_hash = heaccel_shard::job_hash(&job_description(args, &grid)?);
     let base = args.distribute.dir(&args.out);
@@ -556,6 +565,29 @@ impl Grid {
             axes,
             source: source.to_string(),
         })
+    }
+
+    /// The grid with `overrides` (`--set`) applied to its base, validated like the base itself
+    /// (its name, and so every point's, records them). An override of a field that is also an
+    /// axis is refused: the axis would replace its value at every point.
+    pub fn with_overrides(mut self, overrides: &[heaccel_sim::Override]) -> Result<Self> {
+        if let Some(o) = overrides
+            .iter()
+            .find(|o| self.axes.iter().any(|(key, _)| key == o.field()))
+        {
+            bail!(
+                "--set {o}: `{}` is an axis of grid file {} (the grid's values would replace it \
+                 at every point); set it in the grid or drop the --set",
+                o.field(),
+                self.source
+            );
+        }
+        let source = format!("grid file {}, base `{}`", self.source, self.base.name);
+        self.base = self
+            .base
+            .with_overrides(&source, overrides)
+            .context("--set")?;
+        Ok(self)
     }
 
     /// Number of configurations.

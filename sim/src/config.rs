@@ -127,7 +127,15 @@ pub struct HwConfig {
 }
 
 /// Names of the presets shipped in `configs/`.
-pub const PRESETS: [&str; 2] = ["fpga-u280", "asic"];
+pub const PRESETS: [&str; 7] = [
+    "fpga-u280",
+    "asic",
+    "sharp",
+    "ark",
+    "craterlake",
+    "f1",
+    "bts",
+];
 
 fn preset_text(name: &str) -> Option<&'static str> {
     match name {
@@ -138,6 +146,26 @@ fn preset_text(name: &str) -> Option<&'static str> {
         "asic" => Some(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../configs/asic.toml"
+        ))),
+        "sharp" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/sharp.toml"
+        ))),
+        "ark" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/ark.toml"
+        ))),
+        "craterlake" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/craterlake.toml"
+        ))),
+        "f1" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/f1.toml"
+        ))),
+        "bts" => Some(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/bts.toml"
         ))),
         _ => None,
     }
@@ -294,6 +322,72 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("fpga-u280"));
+    }
+
+    /// The published-accelerator presets load and state the figures their files cite (see
+    /// docs/PUBLISHED.md): word, clock, scratchpad bytes, off-chip bandwidth.
+    #[test]
+    fn published_presets_load_and_state_their_cited_figures() {
+        const MIB: u64 = 1 << 20;
+        let cases = [
+            // SHARP (ISCA'23): 36-bit, 1 GHz, 180 MB, 1 TB/s.
+            ("sharp", 36, 1000.0, 180 * MIB, 1000.0),
+            // ARK (MICRO'22): 64-bit, 1 GHz, 512 MB, 1 TB/s.
+            ("ark", 64, 1000.0, 512 * MIB, 1000.0),
+            // CraterLake (ISCA'22): 28-bit words stored as 32 (no 28-bit RTL), 1 GHz, 256 MB.
+            ("craterlake", 32, 1000.0, 256 * MIB, 1000.0),
+            // F1 (MICRO'21): 32-bit, 1 GHz, 64 MB, 1 TB/s.
+            ("f1", 32, 1000.0, 64 * MIB, 1000.0),
+            // BTS (ISCA'22): 64-bit, 1.2 GHz, 512 MB, 1 TB/s.
+            ("bts", 64, 1200.0, 512 * MIB, 1000.0),
+        ];
+        for (name, word, clock, bytes, bandwidth) in cases {
+            assert!(PRESETS.contains(&name), "{name} is not in PRESETS");
+            let c = HwConfig::preset(name).unwrap();
+            assert_eq!(c.name, name);
+            assert_eq!(
+                (
+                    c.word_bits,
+                    c.clock_mhz,
+                    c.scratchpad.bytes,
+                    c.memory.bandwidth_gb_s
+                ),
+                (word, clock, bytes, bandwidth),
+                "{name}"
+            );
+            assert_eq!(c.issue.policy, IssuePolicy::Overlapped, "{name}");
+        }
+        // CraterLake's 28-bit words take the same 4 bytes as the 32-bit words the preset uses.
+        assert_eq!(
+            HwConfig::preset("craterlake").unwrap().word_bytes(),
+            28u64.div_ceil(8)
+        );
+        // Lanes as cited: ARK 4 x 256 automorphism lanes and 4 x 256 x 6 BConv MACs; F1 16
+        // clusters of 128 lanes with 2 multipliers each; BTS 2,048 PEs.
+        let ark = HwConfig::preset("ark").unwrap();
+        assert_eq!(
+            (ark.automorph.units * ark.automorph.lanes, ark.bconv.lanes),
+            (1024, 6144)
+        );
+        let f1 = HwConfig::preset("f1").unwrap();
+        assert_eq!(
+            (f1.automorph.units, f1.automorph.lanes, f1.modmul.lanes),
+            (16, 128, 4096)
+        );
+        assert_eq!(f1.scratchpad.banks, 16);
+        let bts = HwConfig::preset("bts").unwrap();
+        assert_eq!(
+            (
+                bts.ntt.units * bts.ntt.butterflies_per_unit,
+                bts.modmul.lanes,
+                bts.scratchpad.banks
+            ),
+            (2048, 2048, 2048)
+        );
+        // Every preset loads; every name is its file's `name`.
+        for name in PRESETS {
+            assert_eq!(HwConfig::preset(name).unwrap().name, name);
+        }
     }
 
     #[test]

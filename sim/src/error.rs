@@ -72,6 +72,48 @@ pub enum SimError {
         /// The total: `cycles`, `busy cycles`, `off-chip bytes` or `basis-conversion work`.
         quantity: &'static str,
     },
+    /// A whole-program stream reads a slot whose value was never written (or died).
+    #[error(
+        "{source_name}: instructions[{instruction}].{operand}: slot {slot} is read before it \
+         is written"
+    )]
+    Unwritten {
+        /// The stream.
+        source_name: String,
+        /// Index of the instruction in the stream (0-based, `free` hints counted).
+        instruction: u64,
+        /// The operand, e.g. `a` or `src[2]`.
+        operand: String,
+        /// The slot (the chunk's own numbering).
+        slot: u32,
+    },
+    /// A whole-program stream loads from a buffer after a `free` of it.
+    #[error(
+        "{source_name}: instructions[{instruction}].buffer: loads `{buffer}` after it was freed"
+    )]
+    ReadAfterFree {
+        /// The stream.
+        source_name: String,
+        /// Index of the instruction in the stream.
+        instruction: u64,
+        /// The buffer's name.
+        buffer: String,
+    },
+    /// The values one instruction needs at once do not fit the scratchpad.
+    #[error(
+        "{source_name}: instructions[{instruction}]: its operands and the values still in use \
+         need more than the {slots} scratchpad slots of `{config}`"
+    )]
+    ScratchpadFull {
+        /// The stream.
+        source_name: String,
+        /// Index of the instruction in the stream.
+        instruction: u64,
+        /// Physical slots available.
+        slots: u32,
+        /// The configuration.
+        config: String,
+    },
 }
 
 /// Result alias of the accelerator model.

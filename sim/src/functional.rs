@@ -342,6 +342,8 @@ impl<'p> FunctionalExecutor<'p> {
             Copy { dst, src } => {
                 slots[*dst as usize] = Some(source(slots, "src", *src, None)?);
             }
+            // An allocation hint: no effect on results.
+            Free { .. } => {}
         }
         Ok(())
     }

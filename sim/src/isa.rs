@@ -1,4 +1,4 @@
-//! ISA v1: the contract between the host compiler and the accelerator.
+//! ISA v2: the contract between the host compiler and the accelerator.
 //!
 //! A [`Program`] works on *limb vectors*: `N` words holding one polynomial modulo one prime of
 //! the program's prime table. Vectors live in numbered scratchpad slots (`0 .. slots`) and in
@@ -15,6 +15,14 @@
 //! | `automorph` | `dst = src(X^galois)`, in NTT (bit-reversed) or coefficient form |
 //! | `bconv` | fast basis conversion of coefficient-form vectors `src[i]` (mod `moduli[from[i]]`) into `dst[j]` (mod `moduli[to[j]]`), approximate or exact-centered |
 //! | `copy` | `dst = src` |
+//! | `free` | allocation hint (v2): buffer `buffer`'s contents are dead; no later instruction reads it |
+//!
+//! **Versions.** v2 adds the buffer role `plaintext` (weights and other encoded constants, so
+//! off-chip traffic can be told apart from ciphertexts) and the `free` hint, which a
+//! whole-network program places after a value's last use so the scratchpad allocator
+//! ([`crate::alloc`]) can drop its on-chip copy instead of writing it back. Executors and the
+//! timing model treat `free` as a no-op. Readers take v1 and v2; a v1 program may use neither
+//! addition. Writers write v2.
 //!
 //! Element values are always reduced (`[0, q)`); an operation reads all its sources before it
 //! writes, so `dst` may equal a source. Serialized as JSON (each instruction an object with one
@@ -48,8 +56,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{invalid, Result, SimError};
 use heaccel_verification::arith::is_prime;
 
-/// The ISA version this crate reads and writes.
-pub const ISA_VERSION: u32 = 1;
+/// The ISA version this crate writes; it reads this one and [`MIN_ISA_VERSION`].
+pub const ISA_VERSION: u32 = 2;
+
+/// The oldest ISA version this crate reads (v1: no `plaintext` role, no `free` hint).
+pub const MIN_ISA_VERSION: u32 = 1;
 
 /// Magic bytes that open the binary form.
 pub const BINARY_MAGIC: [u8; 4] = *b"HEAX";
@@ -89,8 +100,11 @@ pub enum BufferRole {
     Key,
     /// Results read back by the host.
     Output,
-    /// Spill space of the program itself.
+    /// Spill space of the program itself, and intermediate values of a whole-network
+    /// program.
     Temp,
+    /// Encoded plaintexts (weights, masks, constants) supplied by the host (v2).
+    Plaintext,
 }
 
 /// An off-chip buffer of `limbs` vectors of `N` words.
@@ -192,6 +206,9 @@ pub enum Instruction {
     },
     /// `dst = src`.
     Copy { dst: Slot, src: Slot },
+    /// Allocation hint (v2): the contents of buffer `buffer` are dead from here on; no later
+    /// instruction loads from it. No effect on results.
+    Free { buffer: u32 },
 }
 
 /// A program of ISA v1.
@@ -234,6 +251,7 @@ impl Instruction {
             Instruction::Automorph { .. } => "automorph",
             Instruction::Bconv { .. } => "bconv",
             Instruction::Copy { .. } => "copy",
+            Instruction::Free { .. } => "free",
         }
     }
 
@@ -241,7 +259,7 @@ impl Instruction {
     pub fn reads(&self) -> Vec<Slot> {
         use Instruction::*;
         match self {
-            Load { .. } => vec![],
+            Load { .. } | Free { .. } => vec![],
             Store { src, .. } => vec![*src],
             Ntt { slot, .. } | Intt { slot, .. } => vec![*slot],
             Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } => vec![*a, *b],
@@ -257,7 +275,7 @@ impl Instruction {
         use Instruction::*;
         match self {
             Load { dst, .. } => vec![*dst],
-            Store { .. } => vec![],
+            Store { .. } | Free { .. } => vec![],
             Ntt { slot, .. } | Intt { slot, .. } => vec![*slot],
             Add { dst, .. } | Sub { dst, .. } | Mul { dst, .. } => vec![*dst],
             AddScalar { dst, .. }
@@ -305,11 +323,12 @@ impl Program {
                 Ok(())
             }
         };
-        if self.version != ISA_VERSION {
+        if !(MIN_ISA_VERSION..=ISA_VERSION).contains(&self.version) {
             return err(
                 "version".into(),
                 format!(
-                    "{} is not supported; this reader takes version {ISA_VERSION}",
+                    "{} is not supported; this reader takes versions {MIN_ISA_VERSION} to \
+                     {ISA_VERSION}",
                     self.version
                 ),
             );
@@ -334,6 +353,12 @@ impl Program {
         for (i, b) in self.buffers.iter().enumerate() {
             if b.limbs == 0 {
                 return err(format!("buffers[{i}].limbs"), "must be at least 1".into());
+            }
+            if self.version < 2 && b.role == BufferRole::Plaintext {
+                return err(
+                    format!("buffers[{i}].role"),
+                    "`plaintext` needs version 2 or later".into(),
+                );
             }
             limit(
                 &format!("buffers[{i}].limbs"),
@@ -388,6 +413,12 @@ impl Program {
         ins: &Instruction,
     ) -> std::result::Result<(), (String, String)> {
         use Instruction::*;
+        if self.version < 2 && matches!(ins, Free { .. }) {
+            return Err((
+                "free".into(),
+                "the `free` hint needs version 2 or later".into(),
+            ));
+        }
         let slot = |name: &str, s: Slot| {
             if s < self.slots {
                 Ok(())
@@ -590,6 +621,15 @@ impl Program {
                 slot("dst", *dst)?;
                 slot("src", *src)
             }
+            Free { buffer } => {
+                if *buffer as usize >= self.buffers.len() {
+                    return Err((
+                        "buffer".to_string(),
+                        format!("buffer {buffer} is outside [0, {})", self.buffers.len()),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -613,7 +653,7 @@ impl Program {
     /// The compact binary form: `HEAX`, version (u32 little-endian), bincode body.
     pub fn to_binary(&self) -> Vec<u8> {
         let mut out = BINARY_MAGIC.to_vec();
-        out.extend_from_slice(&ISA_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version.to_le_bytes());
         out.extend(bincode::serialize(self).expect("programs serialize"));
         out
     }
@@ -640,9 +680,10 @@ impl Program {
             ));
         }
         let version = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-        if version != ISA_VERSION {
+        if !(MIN_ISA_VERSION..=ISA_VERSION).contains(&version) {
             return Err(parse(format!(
-                "binary program version {version}; this reader takes {ISA_VERSION}"
+                "binary program version {version}; this reader takes {MIN_ISA_VERSION} to \
+                 {ISA_VERSION}"
             )));
         }
         // bincode as `to_binary` writes it (fixed-size little-endian integers), read through
@@ -671,6 +712,12 @@ impl Program {
                 }
                 parse(format!("malformed binary program: {e}"))
             })?;
+        if program.version != version {
+            return Err(parse(format!(
+                "the header says version {version}, the body version {}",
+                program.version
+            )));
+        }
         program.validate(source_name)?;
         Ok(program)
     }
@@ -938,6 +985,65 @@ mod tests {
         assert_eq!(Program::from_binary(&bytes, "sample.bin").unwrap(), p);
     }
 
+    /// v2 adds the `plaintext` role and the `free` hint; v1 programs still read, and may use
+    /// neither; both forms round-trip with their version.
+    #[test]
+    fn version_two_additions_and_version_one_programs() {
+        let mut p = sample();
+        p.buffers.push(Buffer {
+            name: "w".into(),
+            limbs: 1,
+            role: BufferRole::Plaintext,
+        });
+        p.instructions.push(Instruction::Free { buffer: 0 });
+        assert_eq!(p.version, 2);
+        let text = p.to_json();
+        assert!(text.contains("\"free\": {"), "{text}");
+        assert!(text.contains("\"plaintext\""), "{text}");
+        assert_eq!(Program::from_json(&text, "v2.json").unwrap(), p);
+        assert_eq!(Program::from_binary(&p.to_binary(), "v2.bin").unwrap(), p);
+        assert!(p.instructions.last().unwrap().reads().is_empty());
+        assert!(p.instructions.last().unwrap().writes().is_empty());
+        // Freeing a buffer that does not exist names the field.
+        let mut bad = p.clone();
+        bad.instructions.push(Instruction::Free { buffer: 9 });
+        let e = bad.validate("v2.json").unwrap_err().to_string();
+        assert!(e.contains(".buffer") && e.contains("buffer 9"), "{e}");
+        // v1: the sample without additions reads, in both forms, with its version kept.
+        let mut v1 = sample();
+        v1.version = 1;
+        assert_eq!(Program::from_json(&v1.to_json(), "v1.json").unwrap(), v1);
+        let bytes = v1.to_binary();
+        assert_eq!(bytes[4..8], 1u32.to_le_bytes());
+        assert_eq!(Program::from_binary(&bytes, "v1.bin").unwrap(), v1);
+        // ... and refuses each v2 addition, naming it.
+        let mut role = p.clone();
+        role.version = 1;
+        role.instructions.pop();
+        let e = role.validate("v1.json").unwrap_err().to_string();
+        assert!(
+            e.contains("buffers[2].role") && e.contains("version 2"),
+            "{e}"
+        );
+        let mut free = sample();
+        free.version = 1;
+        free.instructions.push(Instruction::Free { buffer: 0 });
+        let e = free.validate("v1.json").unwrap_err().to_string();
+        assert!(e.contains("free") && e.contains("version 2"), "{e}");
+        // Versions outside [1, 2] are refused in both forms.
+        for v in [0u32, 3] {
+            let mut q = sample();
+            q.version = v;
+            assert!(q.validate("q").unwrap_err().to_string().contains("version"));
+            let mut bytes = sample().to_binary();
+            bytes[4..8].copy_from_slice(&v.to_le_bytes());
+            assert!(Program::from_binary(&bytes, "q.bin")
+                .unwrap_err()
+                .to_string()
+                .contains("version"));
+        }
+    }
+
     #[test]
     fn reads_and_writes() {
         let p = sample();
@@ -956,7 +1062,7 @@ mod tests {
             assert!(text.contains(field), "expected `{field}` in: {text}");
         };
         let mut p = sample();
-        p.version = 2;
+        p.version = ISA_VERSION + 1;
         check(p, "version");
         let mut p = sample();
         p.moduli[1] = 97;

@@ -1,7 +1,10 @@
-//! The heaccel accelerator as data: ISA v1 ([`isa`]), and (in progress) the hardware
-//! configuration, timing model and functional executor.
+//! The heaccel accelerator as data: ISA v2 ([`isa`]), the hardware configuration
+//! ([`config`], with `--set` overrides in [`config_override`]), the timing model over a
+//! program or a stream ([`timing`]), the bit-exact functional executor ([`functional`]) and the work counts of a roofline
+//! ([`work`]).
 
 pub mod config;
+pub mod config_override;
 pub mod error;
 pub mod functional;
 pub mod isa;
@@ -9,8 +12,9 @@ pub mod timing;
 pub mod work;
 
 pub use config::HwConfig;
+pub use config_override::{Override, OverrideError};
 pub use error::{Result, SimError};
 pub use functional::{FunctionalExecutor, Memory};
 pub use isa::{Buffer, BufferRole, Instruction, PolyForm, Program, ISA_VERSION};
-pub use timing::{simulate, TimingReport, Unit};
+pub use timing::{simulate, Scheduler, TimingReport, TrafficClass, Unit};
 pub use work::{program_work, Work};

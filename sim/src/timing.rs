@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::config::{HwConfig, IssuePolicy};
 use crate::error::{invalid, Result, SimError};
-use crate::isa::{Instruction, Program, Slot};
+use crate::isa::{BufferRole, Instruction, Program, Slot};
 
 /// The units of the accelerator, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -101,6 +101,8 @@ pub struct TimingReport {
     pub time_us: f64,
     /// Bytes loaded and stored off-chip.
     pub offchip_bytes: u64,
+    /// `offchip_bytes` by [`TrafficClass`] name (every class listed).
+    pub offchip_by_class: std::collections::BTreeMap<&'static str, u64>,
     /// `offchip_bytes / time`, in GB/s.
     pub achieved_bandwidth_gb_s: f64,
     /// The busiest unit (`memory` when the run is memory bound).
@@ -109,6 +111,8 @@ pub struct TimingReport {
     pub busy: std::collections::BTreeMap<&'static str, f64>,
     /// Per-unit figures, in [`UNITS`] order.
     pub units: Vec<UnitReport>,
+    /// The chain of instructions that decides `cycles`.
+    pub critical_path: CriticalPath,
 }
 
 impl TimingReport {
@@ -164,11 +168,13 @@ impl Costs {
     }
 
     /// (unit index, occupancy cycles, extra latency) of an instruction; `None` when the
-    /// work of a basis conversion does not fit 64 bits.
+    /// work of a basis conversion does not fit 64 bits. A `free` hint occupies nothing: the
+    /// memory channel for no cycles.
     #[inline]
     fn of(&self, ins: &Instruction) -> Option<(usize, u64, u64)> {
         use Instruction::*;
         Some(match ins {
+            Free { .. } => (4, 0, 0),
             Load { .. } => (4, self.memory, self.memory_latency),
             Store { .. } => (4, self.memory, 0),
             Ntt { .. } | Intt { .. } => (0, self.ntt, self.latency[0]),
@@ -191,10 +197,10 @@ impl Costs {
 
 /// Calls `f` on every slot an instruction reads, without allocating.
 #[inline]
-fn for_reads(ins: &Instruction, mut f: impl FnMut(Slot)) {
+pub(crate) fn for_reads(ins: &Instruction, mut f: impl FnMut(Slot)) {
     use Instruction::*;
     match ins {
-        Load { .. } => {}
+        Load { .. } | Free { .. } => {}
         Store { src, .. } | Automorph { src, .. } | Copy { src, .. } => f(*src),
         Ntt { slot, .. } | Intt { slot, .. } => f(*slot),
         Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } => {
@@ -213,10 +219,10 @@ fn for_reads(ins: &Instruction, mut f: impl FnMut(Slot)) {
 
 /// Calls `f` on every slot an instruction writes, without allocating.
 #[inline]
-fn for_writes(ins: &Instruction, mut f: impl FnMut(Slot)) {
+pub(crate) fn for_writes(ins: &Instruction, mut f: impl FnMut(Slot)) {
     use Instruction::*;
     match ins {
-        Store { .. } => {}
+        Store { .. } | Free { .. } => {}
         Load { dst, .. }
         | Add { dst, .. }
         | Sub { dst, .. }
@@ -231,155 +237,392 @@ fn for_writes(ins: &Instruction, mut f: impl FnMut(Slot)) {
     }
 }
 
+/// What an off-chip transfer carries, by the role of its buffer (for reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficClass {
+    /// Switching keys (role `key`).
+    Key,
+    /// Encoded plaintexts (role `plaintext`).
+    Plaintext,
+    /// Ciphertexts the host supplied (role `input`) or results read back (loads of `output`).
+    Ciphertext,
+    /// Results written back for the host (stores to role `output`).
+    Output,
+    /// The program's own intermediate values (role `temp`): spills and reloads.
+    Spill,
+}
+
+impl TrafficClass {
+    /// Lower-case name as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrafficClass::Key => "key",
+            TrafficClass::Plaintext => "plaintext",
+            TrafficClass::Ciphertext => "ciphertext",
+            TrafficClass::Output => "output",
+            TrafficClass::Spill => "spill",
+        }
+    }
+
+    /// The class of a load (`store = false`) or store of a buffer of `role`.
+    pub fn of(role: BufferRole, store: bool) -> Self {
+        match role {
+            BufferRole::Key => TrafficClass::Key,
+            BufferRole::Plaintext => TrafficClass::Plaintext,
+            BufferRole::Input => TrafficClass::Ciphertext,
+            BufferRole::Output if store => TrafficClass::Output,
+            BufferRole::Output => TrafficClass::Ciphertext,
+            BufferRole::Temp => TrafficClass::Spill,
+        }
+    }
+}
+
+/// All traffic classes, in report order.
+pub const TRAFFIC_CLASSES: [TrafficClass; 5] = [
+    TrafficClass::Key,
+    TrafficClass::Plaintext,
+    TrafficClass::Ciphertext,
+    TrafficClass::Output,
+    TrafficClass::Spill,
+];
+
+/// The chain of instructions that decides a program's time: each instruction on it started
+/// when its predecessor on the chain (a producer, a reader it had to wait for, or the previous
+/// instruction of its unit instance) finished. Its cycles sum to the program's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CriticalPath {
+    /// Instructions on the chain.
+    pub instructions: u64,
+    /// Cycles on the chain: the program's cycles.
+    pub cycles: u64,
+    /// Occupancy cycles on the chain, by unit name (every unit listed).
+    pub by_unit: std::collections::BTreeMap<&'static str, u64>,
+    /// Pipeline and memory-access latency cycles on the chain.
+    pub latency_cycles: u64,
+}
+
+/// Per-unit occupancy (indices as [`UNITS`]), latency, and instruction count of a chain.
+type Chain = [u64; 7];
+const CHAIN_LATENCY: usize = 5;
+const CHAIN_COUNT: usize = 6;
+
 /// Simulates the timing of `program` on `config`. The program is validated; its slots must
 /// fit the scratchpad (`slots * N * word_bytes <= scratchpad.bytes`), and its primes must fit
 /// the machine word.
 pub fn simulate(program: &Program, config: &HwConfig) -> Result<TimingReport> {
     program.validate("program")?;
-    config.validate(&config.name)?;
-    let n = program.n() as u64;
-    // Saturating: a product past 2^64 is over any scratchpad (and unreachable within limits).
-    let need = (program.slots as u64)
-        .saturating_mul(n)
-        .saturating_mul(config.word_bytes());
-    if need > config.scratchpad.bytes {
-        return Err(invalid(
-            "program",
-            "slots",
-            format!(
-                "{} slots of N = {n} words of {} bytes need {need} bytes; the scratchpad of `{}` holds {}",
-                program.slots,
-                config.word_bytes(),
-                config.name,
-                config.scratchpad.bytes
-            ),
-        ));
+    let roles: Vec<BufferRole> = program.buffers.iter().map(|b| b.role).collect();
+    let mut scheduler =
+        Scheduler::new(config, program.log_n, &program.moduli, program.slots, roles)?;
+    for ins in &program.instructions {
+        scheduler.push(ins)?;
     }
-    if let Some((i, q)) = program
-        .moduli
-        .iter()
-        .enumerate()
-        .find(|(_, &q)| 64 - q.leading_zeros() > config.word_bits)
-    {
-        return Err(invalid(
-            "program",
-            format!("moduli[{i}]"),
-            format!(
-                "{q} needs {} bits; `{}` has {}-bit words",
-                64 - q.leading_zeros(),
-                config.name,
-                config.word_bits
-            ),
-        ));
-    }
-    let costs = Costs::new(config, program.log_n);
-    schedule(program, config, &costs)
+    Ok(scheduler.finish())
 }
 
-/// Runs the scoreboard over `program` with per-instruction `costs`. Every cycle and byte total
-/// is checked: one that would pass `u64::MAX` is [`SimError::Overflow`], never a wrapped or
-/// saturated figure.
-fn schedule(program: &Program, config: &HwConfig, costs: &Costs) -> Result<TimingReport> {
-    let n = program.n() as u64;
-    // Per unit kind, the cycle each instance becomes free.
-    let mut free: Vec<Vec<u64>> = costs
-        .instances
-        .iter()
-        .map(|&k| vec![0u64; k as usize])
-        .collect();
-    let mut busy = [0u64; 5];
-    let mut count = [0u64; 5];
-    let slots = program.slots as usize;
-    let mut ready = vec![0u64; slots]; // last write's result ready
-    let mut last_read = vec![0u64; slots]; // last read's end
-    let mut end = 0u64;
-    let mut offchip = 0u64;
-    // Bytes of one limb vector; at most 2^17 * 8.
-    let vector_bytes = n.saturating_mul(config.word_bytes());
-    let blocking = config.issue.policy == IssuePolicy::InOrderBlocking;
-    for (k, ins) in program.instructions.iter().enumerate() {
+/// The timing model over a stream of instructions (see the module docs): instructions are
+/// pushed one at a time in program order, so a program of any length is timed in memory
+/// proportional to its slots and buffers, never to its length. [`simulate`] is this over a
+/// whole [`Program`]; a whole-network stream pushes its instructions as they are generated.
+/// Instructions must be valid for the stream's slots and buffers (as [`Program::validate`]
+/// checks); an out-of-range slot or buffer is an error naming the instruction.
+#[derive(Debug)]
+pub struct Scheduler {
+    config: HwConfig,
+    costs: Costs,
+    roles: Vec<BufferRole>,
+    free: Vec<Vec<(u64, Chain)>>,
+    busy: [u64; 5],
+    count: [u64; 5],
+    ready: Vec<(u64, Chain)>,
+    last_read: Vec<(u64, Chain)>,
+    end: (u64, Chain),
+    offchip: [u64; 5],
+    vector_bytes: u64,
+    blocking: bool,
+    pushed: u64,
+}
+
+impl Scheduler {
+    /// A scheduler for `N = 2^log_n` over `moduli` with `slots` scratchpad slots and buffers
+    /// of `roles` (indexed by buffer number). Errors: `config` invalid, the slots exceed the
+    /// scratchpad, a prime wider than the machine word.
+    pub fn new(
+        config: &HwConfig,
+        log_n: u32,
+        moduli: &[u64],
+        slots: u32,
+        roles: Vec<BufferRole>,
+    ) -> Result<Self> {
+        config.validate(&config.name)?;
+        let n = 1u64 << log_n;
+        // Saturating: a product past 2^64 is over any scratchpad (and unreachable within limits).
+        let need = (slots as u64)
+            .saturating_mul(n)
+            .saturating_mul(config.word_bytes());
+        if need > config.scratchpad.bytes {
+            return Err(invalid(
+                "program",
+                "slots",
+                format!(
+                    "{slots} slots of N = {n} words of {} bytes need {need} bytes; the scratchpad of `{}` holds {}",
+                    config.word_bytes(),
+                    config.name,
+                    config.scratchpad.bytes
+                ),
+            ));
+        }
+        if let Some((i, q)) = moduli
+            .iter()
+            .enumerate()
+            .find(|(_, &q)| 64 - q.leading_zeros() > config.word_bits)
+        {
+            return Err(invalid(
+                "program",
+                format!("moduli[{i}]"),
+                format!(
+                    "{q} needs {} bits; `{}` has {}-bit words",
+                    64 - q.leading_zeros(),
+                    config.name,
+                    config.word_bits
+                ),
+            ));
+        }
+        Ok(Self::with_costs(
+            config,
+            Costs::new(config, log_n),
+            slots,
+            roles,
+        ))
+    }
+
+    fn with_costs(config: &HwConfig, costs: Costs, slots: u32, roles: Vec<BufferRole>) -> Self {
+        let zero = (0u64, Chain::default());
+        Scheduler {
+            free: costs
+                .instances
+                .iter()
+                .map(|&k| vec![zero; k as usize])
+                .collect(),
+            vector_bytes: costs.n.saturating_mul(config.word_bytes()),
+            config: config.clone(),
+            costs,
+            roles,
+            busy: [0; 5],
+            count: [0; 5],
+            ready: vec![zero; slots as usize],
+            last_read: vec![zero; slots as usize],
+            end: zero,
+            offchip: [0; 5],
+            blocking: config.issue.policy == IssuePolicy::InOrderBlocking,
+            pushed: 0,
+        }
+    }
+
+    /// Instructions pushed so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Cycle at which every result pushed so far is ready.
+    pub fn cycles(&self) -> u64 {
+        self.end.0
+    }
+
+    /// Times one more instruction. Every cycle and byte total is checked: one that would
+    /// pass `u64::MAX` is [`SimError::Overflow`], never a wrapped or saturated figure.
+    pub fn push(&mut self, ins: &Instruction) -> Result<()> {
+        let k = self.pushed;
+        self.pushed += 1;
         let overflow = |quantity: &'static str| SimError::Overflow {
             source_name: "program".to_string(),
-            config: config.name.clone(),
-            instruction: k as u64,
+            config: self.config.name.clone(),
+            instruction: k,
             quantity,
         };
-        let (unit, occupancy, latency) = costs
+        let class = match ins {
+            Instruction::Free { .. } => return self.check_buffer(k, ins, None),
+            Instruction::Load { buffer, .. } => Some((*buffer, false)),
+            Instruction::Store { buffer, .. } => Some((*buffer, true)),
+            _ => None,
+        };
+        let class = match class {
+            Some((b, store)) => {
+                let role = self
+                    .check_buffer(k, ins, Some(b))
+                    .map(|_| self.roles[b as usize])?;
+                Some(TrafficClass::of(role, store))
+            }
+            None => None,
+        };
+        let slots = self.ready.len() as u32;
+        let mut bad = None;
+        for_reads(ins, |s| bad = bad.or((s >= slots).then_some(s)));
+        for_writes(ins, |s| bad = bad.or((s >= slots).then_some(s)));
+        if let Some(s) = bad {
+            return Err(invalid(
+                "program",
+                format!("instructions[{k}]"),
+                format!("slot {s} is outside [0, {slots}) ({})", ins.name()),
+            ));
+        }
+        let (unit, occupancy, latency) = self
+            .costs
             .of(ins)
             .ok_or_else(|| overflow("basis-conversion work"))?;
         // Blocking: after every earlier result (`end`); that also covers every dependency
         // and every unit instance, each free by its last result.
-        let mut start = if blocking { end } else { 0 };
-        for_reads(ins, |s| start = start.max(ready[s as usize]));
+        let mut start = if self.blocking {
+            self.end
+        } else {
+            (0, Chain::default())
+        };
+        let later = |start: &mut (u64, Chain), t: &(u64, Chain)| {
+            if t.0 > start.0 {
+                *start = *t;
+            }
+        };
+        for_reads(ins, |s| later(&mut start, &self.ready[s as usize]));
         for_writes(ins, |s| {
-            start = start.max(ready[s as usize]).max(last_read[s as usize])
+            later(&mut start, &self.ready[s as usize]);
+            later(&mut start, &self.last_read[s as usize]);
         });
         // Earliest-free instance of the unit.
-        let instances = &mut free[unit];
-        let (idx, &at) = instances
+        let instances = &mut self.free[unit];
+        let idx = instances
             .iter()
             .enumerate()
-            .min_by_key(|(_, &t)| t)
+            .min_by_key(|(_, t)| t.0)
+            .map(|(i, _)| i)
             .expect("every unit has an instance");
-        let start = start.max(at);
+        later(&mut start, &instances[idx]);
         let done = start
+            .0
             .checked_add(occupancy)
             .ok_or_else(|| overflow("cycles"))?;
         let result = done
             .checked_add(latency)
             .ok_or_else(|| overflow("cycles"))?;
-        instances[idx] = done;
+        let mut done_chain = start.1;
+        done_chain[unit] += occupancy;
+        done_chain[CHAIN_COUNT] += 1;
+        let mut result_chain = done_chain;
+        result_chain[CHAIN_LATENCY] += latency;
+        instances[idx] = (done, done_chain);
+        let last_read = &mut self.last_read;
         for_reads(ins, |s| {
-            last_read[s as usize] = last_read[s as usize].max(done)
+            if done > last_read[s as usize].0 {
+                last_read[s as usize] = (done, done_chain);
+            }
         });
-        for_writes(ins, |s| ready[s as usize] = result);
-        busy[unit] = busy[unit]
+        let ready = &mut self.ready;
+        for_writes(ins, |s| ready[s as usize] = (result, result_chain));
+        self.busy[unit] = self.busy[unit]
             .checked_add(occupancy)
             .ok_or_else(|| overflow("busy cycles"))?;
-        count[unit] += 1;
-        end = end.max(result);
-        if unit == 4 {
-            offchip = offchip
-                .checked_add(vector_bytes)
+        self.count[unit] += 1;
+        if result > self.end.0 {
+            self.end = (result, result_chain);
+        }
+        if let Some(class) = class {
+            let c = class as usize;
+            self.offchip[c] = self.offchip[c]
+                .checked_add(self.vector_bytes)
                 .ok_or_else(|| overflow("off-chip bytes"))?;
         }
+        Ok(())
     }
-    let cycles = end;
-    let time_us = cycles as f64 / config.clock_mhz;
-    let units: Vec<UnitReport> = UNITS
-        .iter()
-        .enumerate()
-        .map(|(i, &unit)| UnitReport {
-            unit,
-            instances: costs.instances[i],
-            instructions: count[i],
-            busy_cycles: busy[i],
-            busy: if cycles == 0 {
-                0.0
+
+    fn check_buffer(&self, k: u64, ins: &Instruction, buffer: Option<u32>) -> Result<()> {
+        let b = match (ins, buffer) {
+            (Instruction::Free { buffer }, _) => *buffer,
+            (_, Some(b)) => b,
+            _ => return Ok(()),
+        };
+        if b as usize >= self.roles.len() {
+            return Err(invalid(
+                "program",
+                format!("instructions[{k}].buffer"),
+                format!(
+                    "buffer {b} is outside [0, {}) ({})",
+                    self.roles.len(),
+                    ins.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The report of everything pushed.
+    pub fn finish(self) -> TimingReport {
+        let cycles = self.end.0;
+        let config = &self.config;
+        let time_us = cycles as f64 / config.clock_mhz;
+        let units: Vec<UnitReport> = UNITS
+            .iter()
+            .enumerate()
+            .map(|(i, &unit)| UnitReport {
+                unit,
+                instances: self.costs.instances[i],
+                instructions: self.count[i],
+                busy_cycles: self.busy[i],
+                busy: if cycles == 0 {
+                    0.0
+                } else {
+                    self.busy[i] as f64 / (cycles as f64 * self.costs.instances[i] as f64)
+                },
+            })
+            .collect();
+        let bound = units
+            .iter()
+            .max_by(|a, b| a.busy.total_cmp(&b.busy))
+            .map_or(Unit::Memory, |u| u.unit);
+        // Each class's total is checked; their sum is at most the pushed loads and stores
+        // times one vector, below 2^62 within the ISA's limits.
+        let offchip: u64 = self.offchip.iter().sum();
+        let chain = self.end.1;
+        TimingReport {
+            config: config.name.clone(),
+            instructions: self.pushed,
+            cycles,
+            time_us,
+            offchip_bytes: offchip,
+            offchip_by_class: TRAFFIC_CLASSES
+                .iter()
+                .map(|c| (c.name(), self.offchip[*c as usize]))
+                .collect(),
+            achieved_bandwidth_gb_s: if time_us > 0.0 {
+                offchip as f64 / (time_us * 1e3)
             } else {
-                busy[i] as f64 / (cycles as f64 * costs.instances[i] as f64)
+                0.0
             },
-        })
-        .collect();
-    let bound = units
-        .iter()
-        .max_by(|a, b| a.busy.total_cmp(&b.busy))
-        .map_or(Unit::Memory, |u| u.unit);
-    Ok(TimingReport {
-        config: config.name.clone(),
-        instructions: program.instructions.len() as u64,
-        cycles,
-        time_us,
-        offchip_bytes: offchip,
-        achieved_bandwidth_gb_s: if time_us > 0.0 {
-            offchip as f64 / (time_us * 1e3)
-        } else {
-            0.0
-        },
-        bound,
-        busy: units.iter().map(|u| (u.unit.name(), u.busy)).collect(),
-        units,
-    })
+            bound,
+            busy: units.iter().map(|u| (u.unit.name(), u.busy)).collect(),
+            units,
+            critical_path: CriticalPath {
+                instructions: chain[CHAIN_COUNT],
+                cycles: chain[..CHAIN_COUNT].iter().sum(),
+                by_unit: UNITS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (u.name(), chain[i]))
+                    .collect(),
+                latency_cycles: chain[CHAIN_LATENCY],
+            },
+        }
+    }
+}
+
+/// Runs the scoreboard over `program` with per-instruction `costs` (tests set costs by hand).
+#[cfg(test)]
+fn schedule(program: &Program, config: &HwConfig, costs: &Costs) -> Result<TimingReport> {
+    let roles = program.buffers.iter().map(|b| b.role).collect();
+    let mut scheduler = Scheduler::with_costs(config, costs.clone(), program.slots, roles);
+    for ins in &program.instructions {
+        scheduler.push(ins)?;
+    }
+    Ok(scheduler.finish())
 }
 
 #[cfg(test)]
@@ -719,6 +962,110 @@ mod tests {
         assert!(
             matches!(e, crate::SimError::Overflow { instruction: 0, .. }),
             "{e:?}"
+        );
+    }
+
+    /// The critical path's cycles are the program's, and its shares are the units and
+    /// latencies of a chain found by hand; off-chip bytes split by the buffers' roles.
+    #[test]
+    fn critical_path_and_traffic_classes() {
+        use Instruction::*;
+        let config = HwConfig::preset("fpga-u280").unwrap();
+        let log_n = 12;
+        let c = Costs::new(&config, log_n);
+        let mut p = program(
+            log_n,
+            3,
+            vec![
+                Load {
+                    dst: 0,
+                    buffer: 0,
+                    limb: 0,
+                },
+                Load {
+                    dst: 1,
+                    buffer: 1,
+                    limb: 0,
+                },
+                Ntt {
+                    slot: 0,
+                    modulus: 0,
+                },
+                Mul {
+                    dst: 2,
+                    a: 0,
+                    b: 1,
+                    modulus: 0,
+                },
+                Free { buffer: 1 },
+                Store {
+                    src: 2,
+                    buffer: 2,
+                    limb: 0,
+                },
+                Store {
+                    src: 2,
+                    buffer: 3,
+                    limb: 0,
+                },
+            ],
+            1,
+        );
+        for (name, role) in [
+            ("k", BufferRole::Key),
+            ("out", BufferRole::Output),
+            ("spill", BufferRole::Temp),
+        ] {
+            p.buffers.push(Buffer {
+                name: name.into(),
+                limbs: 1,
+                role,
+            });
+        }
+        let r = simulate(&p, &config).unwrap();
+        // load x -> NTT -> mul -> the second store (queued behind the first on the channel).
+        let hand = c.memory
+            + c.memory_latency
+            + c.ntt
+            + c.latency[0]
+            + c.elementwise
+            + c.latency[1]
+            + 2 * c.memory;
+        assert_eq!(r.cycles, hand);
+        let cp = &r.critical_path;
+        assert_eq!(cp.cycles, r.cycles);
+        assert_eq!(cp.by_unit["ntt"], c.ntt);
+        assert_eq!(cp.by_unit["modmul"], c.elementwise);
+        assert_eq!(cp.by_unit["memory"], 3 * c.memory);
+        assert_eq!(
+            cp.latency_cycles,
+            c.memory_latency + c.latency[0] + c.latency[1]
+        );
+        assert_eq!(cp.instructions, 5);
+        let v = 4096 * config.word_bytes();
+        assert_eq!(r.offchip_by_class["ciphertext"], v);
+        assert_eq!(r.offchip_by_class["key"], v);
+        assert_eq!(r.offchip_by_class["output"], v);
+        assert_eq!(r.offchip_by_class["spill"], v);
+        assert_eq!(r.offchip_by_class["plaintext"], 0);
+        assert_eq!(r.offchip_bytes, 4 * v);
+        assert_eq!(r.instructions, 7);
+        // A streamed run pushes the same instructions to the same report.
+        let roles = p.buffers.iter().map(|b| b.role).collect();
+        let mut s = Scheduler::new(&config, log_n, &p.moduli, p.slots, roles).unwrap();
+        for ins in &p.instructions {
+            s.push(ins).unwrap();
+        }
+        assert_eq!(s.finish(), r);
+        // An out-of-range slot or buffer in a stream is an error naming the instruction.
+        let roles = p.buffers.iter().map(|b| b.role).collect();
+        let mut s = Scheduler::new(&config, log_n, &p.moduli, p.slots, roles).unwrap();
+        let e = s.push(&Copy { dst: 3, src: 0 }).unwrap_err().to_string();
+        assert!(e.contains("instructions[0]") && e.contains("slot 3"), "{e}");
+        let e = s.push(&Free { buffer: 4 }).unwrap_err().to_string();
+        assert!(
+            e.contains("instructions[1].buffer") && e.contains("buffer 4"),
+            "{e}"
         );
     }
 

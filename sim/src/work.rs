@@ -47,7 +47,7 @@ pub fn program_work(program: &Program) -> Work {
                 add(&mut w.modmuls, n);
                 add(&mut w.modadds, n);
             }
-            Automorph { .. } | Copy { .. } => {}
+            Automorph { .. } | Copy { .. } | Free { .. } => {}
             Bconv { src, dst, .. } => {
                 let (s, t) = (src.len() as u64, dst.len() as u64);
                 let st = s.saturating_mul(t);

@@ -77,7 +77,10 @@ fn names_source(e: &SimError, source: &str) -> Result<(), TestCaseError> {
         | SimError::Parse { source_name, .. }
         | SimError::Limit { source_name, .. }
         | SimError::Truncated { source_name, .. }
-        | SimError::Overflow { source_name, .. } => source_name,
+        | SimError::Overflow { source_name, .. }
+        | SimError::Unwritten { source_name, .. }
+        | SimError::ReadAfterFree { source_name, .. }
+        | SimError::ScratchpadFull { source_name, .. } => source_name,
     };
     prop_assert_eq!(named, source);
     Ok(())
