@@ -1,8 +1,10 @@
 //! The heaccel accelerator as data: ISA v2 ([`isa`]), the hardware configuration
 //! ([`config`], with `--set` overrides in [`config_override`]), the timing model over a
-//! program or a stream ([`timing`]), the bit-exact functional executor ([`functional`]) and the work counts of a roofline
+//! program or a stream ([`timing`]), the scratchpad allocator of whole programs ([`alloc`]),
+//! the bit-exact functional executor ([`functional`]) and the work counts of a roofline
 //! ([`work`]).
 
+pub mod alloc;
 pub mod config;
 pub mod config_override;
 pub mod error;
@@ -11,6 +13,7 @@ pub mod isa;
 pub mod timing;
 pub mod work;
 
+pub use alloc::{AllocOptions, AllocStats, Allocator, Sink};
 pub use config::HwConfig;
 pub use config_override::{Override, OverrideError};
 pub use error::{Result, SimError};
