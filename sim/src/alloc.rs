@@ -418,6 +418,24 @@ impl<S: Sink> Allocator<S> {
         Ok(p)
     }
 
+    /// Loads a buffer limb into a fresh slot as its clean copy, whose next use is `next`.
+    fn fill(&mut self, pos: u64, buffer: u32, limb: u32, next: Next) -> Result<u32> {
+        let p = self.obtain(pos)?;
+        self.emit(Instruction::Load {
+            dst: p,
+            buffer,
+            limb,
+        })?;
+        let here = loc(buffer, limb);
+        self.phys[p as usize].homes.push(Home {
+            loc: here,
+            dirty: false,
+            next,
+        });
+        self.homes.insert(here, p);
+        Ok(p)
+    }
+
     fn attach(&mut self, p: u32) {
         self.phys[p as usize].regs += 1;
         self.settle(p);
@@ -536,21 +554,7 @@ impl<S: Sink> Allocator<S> {
                         }
                         p
                     }
-                    None => {
-                        let p = self.obtain(pos)?;
-                        self.emit(Instruction::Load {
-                            dst: p,
-                            buffer,
-                            limb,
-                        })?;
-                        self.phys[p as usize].homes.push(Home {
-                            loc: here,
-                            dirty: false,
-                            next,
-                        });
-                        self.homes.insert(here, p);
-                        p
-                    }
+                    None => self.fill(pos, buffer, limb, next)?,
                 };
                 regs[dst as usize] = Some(p);
                 self.attach(p);
@@ -728,22 +732,12 @@ impl<S: Sink> Allocator<S> {
             if self.homes.contains_key(&here) {
                 continue;
             }
-            let p = self.obtain(pos)?;
-            self.emit(Instruction::Load {
-                dst: p,
-                buffer,
-                limb,
-            })?;
+            let next = Next {
+                pos,
+                is_store: false,
+            };
+            let p = self.fill(pos, buffer, limb, next)?;
             self.stats.prefetches += 1;
-            self.phys[p as usize].homes.push(Home {
-                loc: here,
-                dirty: false,
-                next: Next {
-                    pos,
-                    is_store: false,
-                },
-            });
-            self.homes.insert(here, p);
             self.settle(p);
         }
         Ok(())
