@@ -323,7 +323,10 @@ impl<S: Sink> Allocator<S> {
             _ => return Ok(()),
         };
         self.check_loc(pos, buffer, limb)?;
-        if !is_store && self.freed[buffer as usize] {
+        if is_store {
+            // a store makes a freed buffer live again (reuse)
+            self.freed[buffer as usize] = false;
+        } else if self.freed[buffer as usize] {
             return Err(SimError::ReadAfterFree {
                 source_name: "stream".into(),
                 instruction: pos,

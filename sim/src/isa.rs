@@ -207,7 +207,8 @@ pub enum Instruction {
     /// `dst = src`.
     Copy { dst: Slot, src: Slot },
     /// Allocation hint (v2): the contents of buffer `buffer` are dead from here on; no later
-    /// instruction loads from it. No effect on results.
+    /// instruction loads from it before storing to it again (a store makes it live: a
+    /// buffer may be reused, e.g. an operation's temporary). No effect on results.
     Free { buffer: u32 },
 }
 

@@ -35,7 +35,8 @@ struct Stream {
 
 /// A random stream: 4 inputs, 2 keys, 2 plaintexts, `chunks` operations each reading one or
 /// two earlier values (or inputs) and a key or plaintext, writing a new value (and sometimes an
-/// output); values are freed after their last use.
+/// output), half of them through a shared temporary buffer freed and reused; values are freed
+/// after their last use.
 fn stream(seed: u64, chunks: usize) -> Stream {
     let mut rng = Rng(seed);
     let moduli = ntt_primes(20, LOG_N, LIMBS as usize, &[]).unwrap();
@@ -57,9 +58,13 @@ fn stream(seed: u64, chunks: usize) -> Stream {
     let plains: Vec<u32> = (0..2)
         .map(|k| add(format!("pt{k}"), BufferRole::Plaintext))
         .collect();
+    // An operation's temporary, reused by every chunk that passes its result through it and
+    // freed at the chunk's end (a store makes it live again).
+    let tmp = add("tmp".into(), BufferRole::Temp);
     let mut live: Vec<u32> = inputs.clone();
     let mut out = Vec::new();
     for c in 0..chunks {
+        let through_tmp = rng.below(2) == 0;
         let a = live[rng.below(live.len())];
         let b = live[rng.below(live.len())];
         let k = if rng.below(2) == 0 {
@@ -150,6 +155,18 @@ fn stream(seed: u64, chunks: usize) -> Stream {
                     });
                 }
             }
+            if through_tmp {
+                ins.push(Instruction::Store {
+                    src: 3,
+                    buffer: tmp,
+                    limb: i,
+                });
+                ins.push(Instruction::Load {
+                    dst: 3,
+                    buffer: tmp,
+                    limb: i,
+                });
+            }
             ins.push(Instruction::Store {
                 src: 3,
                 buffer: v,
@@ -162,6 +179,9 @@ fn stream(seed: u64, chunks: usize) -> Stream {
                     limb: i,
                 });
             }
+        }
+        if through_tmp {
+            ins.push(Instruction::Free { buffer: tmp });
         }
         // Sometimes a value is never used again: free it.
         if live.len() > 3 && rng.below(3) == 0 {
