@@ -15,3 +15,4 @@ pub mod lowering;
 pub mod netsim;
 pub mod nn;
 pub mod pack;
+pub mod stream;

@@ -35,6 +35,113 @@ pub enum LowerError {
 
 type Result<T> = std::result::Result<T, LowerError>;
 
+/// What a buffer of a lowered program holds, read from its name: the contract between the
+/// layout above and whoever binds a lowered operation into a larger program
+/// ([`crate::stream`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BufferOperand {
+    /// Part `part` (0 or 1) of ciphertext operand `index`: `a` is 0, `b` is 1, `x{t}` is `t`.
+    Input {
+        /// Operand position.
+        index: usize,
+        /// Ciphertext part.
+        part: usize,
+    },
+    /// Part `part` of result `index`: `out` is 0, `out{r}` is `r`.
+    Output {
+        /// Result position.
+        index: usize,
+        /// Ciphertext part.
+        part: usize,
+    },
+    /// Plaintext operand `index`: `m` is 0, `m{t}` is `t`.
+    Plaintext {
+        /// Operand position.
+        index: usize,
+    },
+    /// Digit `digit`, half `half` (0: `b`, 1: `a`) of a switching key: the relinearization
+    /// key (`galois` = `None`) or the Galois key of an element.
+    Key {
+        /// The Galois element, `None` for the relinearization key.
+        galois: Option<u64>,
+        /// Digit, `[0, dnum)`.
+        digit: usize,
+        /// 0 for `b`, 1 for `a`.
+        half: usize,
+    },
+    /// A temporary of the operation itself (`tmp.*`), dead after it.
+    Temp,
+}
+
+impl BufferOperand {
+    /// The operand a lowered buffer named `name` holds, `None` for a name outside the layout.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (stem, field) = name.split_once('.')?;
+        if stem == "tmp" {
+            return Some(BufferOperand::Temp);
+        }
+        // a decimal number without sign or leading zeros
+        let number = |s: &str| -> Option<usize> {
+            let canonical = !s.is_empty()
+                && s.bytes().all(|c| c.is_ascii_digit())
+                && !(s.starts_with('0') && s.len() > 1);
+            canonical.then(|| s.parse().ok()).flatten()
+        };
+        // `out` and `m` stand for `out0` and `m0`
+        let index = |s: &str| if s.is_empty() { Some(0) } else { number(s) };
+        let part = |f: &str| match f {
+            "c0" => Some(0),
+            "c1" => Some(1),
+            _ => None,
+        };
+        let key = |galois: Option<u64>, rest: &str| {
+            let (digit, half) = rest.split_once('.')?;
+            let digit = number(digit.strip_prefix('d')?)?;
+            let half = match half {
+                "b" => 0,
+                "a" => 1,
+                _ => return None,
+            };
+            Some(BufferOperand::Key {
+                galois,
+                digit,
+                half,
+            })
+        };
+        match stem {
+            "a" => Some(BufferOperand::Input {
+                index: 0,
+                part: part(field)?,
+            }),
+            "b" => Some(BufferOperand::Input {
+                index: 1,
+                part: part(field)?,
+            }),
+            "rlk" => key(None, field),
+            _ => {
+                if let Some(t) = stem.strip_prefix("out") {
+                    return Some(BufferOperand::Output {
+                        index: index(t)?,
+                        part: part(field)?,
+                    });
+                }
+                if let Some(g) = stem.strip_prefix("gk") {
+                    return key(Some(number(g)? as u64), field);
+                }
+                if let Some(t) = stem.strip_prefix('x') {
+                    return Some(BufferOperand::Input {
+                        index: number(t)?,
+                        part: part(field)?,
+                    });
+                }
+                let t = stem.strip_prefix('m')?;
+                (field == "m").then_some(())?;
+                Some(BufferOperand::Plaintext { index: index(t)? })
+            }
+        }
+    }
+}
+
 /// Emits instructions and hands out scratchpad slots.
 struct Builder {
     program: Program,

@@ -11,11 +11,17 @@ use heaccel_verification::rns::BasisConverter;
 use crate::error::{invalid, Result};
 use crate::isa::{Instruction, ModulusIndex, PolyForm, Program, Slot};
 
-/// Off-chip memory of a program: `buffers[b][limb]` is a vector of `N` words.
+/// Off-chip memory of a program: `buffers[b][limb]` is a vector of `N` words. Limbs are
+/// stored once written (an unwritten limb reads as zeros), and a `free` hint releases its
+/// buffer's storage (its contents are dead: a later read before a store sees zeros), so a
+/// whole-network program needs memory for its live values only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Memory {
     names: Vec<String>,
+    /// Per buffer, per limb: the words, or empty when unwritten or freed.
     buffers: Vec<Vec<Vec<u64>>>,
+    /// `N` zeros: what an unwritten limb reads as.
+    zeros: Vec<u64>,
 }
 
 impl Memory {
@@ -26,8 +32,19 @@ impl Memory {
             buffers: program
                 .buffers
                 .iter()
-                .map(|b| vec![vec![0u64; program.n()]; b.limbs as usize])
+                .map(|b| vec![Vec::new(); b.limbs as usize])
                 .collect(),
+            zeros: vec![0; program.n()],
+        }
+    }
+
+    /// Limb `limb` of buffer number `b` (in range).
+    fn limb(&self, b: usize, limb: usize) -> &[u64] {
+        let v = &self.buffers[b][limb];
+        if v.is_empty() {
+            &self.zeros
+        } else {
+            v
         }
     }
 
@@ -41,27 +58,32 @@ impl Memory {
     /// Writes limb `limb` of buffer `name` (`data` of length `N`).
     pub fn write(&mut self, name: &str, limb: usize, data: &[u64]) -> Result<()> {
         let b = self.index(name)?;
+        let n = self.zeros.len();
         let target = self.buffers[b]
             .get_mut(limb)
             .ok_or_else(|| invalid("memory", format!("{name}[{limb}]"), "limb out of range"))?;
-        if target.len() != data.len() {
+        if data.len() != n {
             return Err(invalid(
                 "memory",
                 format!("{name}[{limb}]"),
-                format!("{} words given, N = {}", data.len(), target.len()),
+                format!("{} words given, N = {n}", data.len()),
             ));
         }
-        target.copy_from_slice(data);
+        *target = data.to_vec();
         Ok(())
     }
 
     /// Limb `limb` of buffer `name`.
     pub fn read(&self, name: &str, limb: usize) -> Result<&[u64]> {
         let b = self.index(name)?;
-        self.buffers[b]
-            .get(limb)
-            .map(|v| v.as_slice())
-            .ok_or_else(|| invalid("memory", format!("{name}[{limb}]"), "limb out of range"))
+        if limb >= self.buffers[b].len() {
+            return Err(invalid(
+                "memory",
+                format!("{name}[{limb}]"),
+                "limb out of range",
+            ));
+        }
+        Ok(self.limb(b, limb))
     }
 }
 
@@ -119,9 +141,12 @@ impl<'p> FunctionalExecutor<'p> {
             ));
         }
         let fits = memory.buffers.len() == program.buffers.len()
-            && memory.buffers.iter().zip(&program.buffers).all(|(m, b)| {
-                m.len() == b.limbs as usize && m.iter().all(|l| l.len() == program.n())
-            });
+            && memory.zeros.len() == program.n()
+            && memory
+                .buffers
+                .iter()
+                .zip(&program.buffers)
+                .all(|(m, b)| m.len() == b.limbs as usize);
         if !fits {
             return Err(invalid(
                 "memory",
@@ -190,8 +215,7 @@ impl<'p> FunctionalExecutor<'p> {
         };
         match ins {
             Load { dst, buffer, limb } => {
-                slots[*dst as usize] =
-                    Some(memory.buffers[*buffer as usize][*limb as usize].clone());
+                slots[*dst as usize] = Some(memory.limb(*buffer as usize, *limb as usize).to_vec());
             }
             Store { src, buffer, limb } => {
                 let v = source(slots, "src", *src, None)?;
@@ -342,8 +366,13 @@ impl<'p> FunctionalExecutor<'p> {
             Copy { dst, src } => {
                 slots[*dst as usize] = Some(source(slots, "src", *src, None)?);
             }
-            // An allocation hint: no effect on results.
-            Free { .. } => {}
+            // An allocation hint: the buffer's contents are dead (no valid program reads them
+            // before storing again), so its storage is released.
+            Free { buffer } => {
+                for limb in &mut memory.buffers[*buffer as usize] {
+                    *limb = Vec::new();
+                }
+            }
         }
         Ok(())
     }

@@ -19,5 +19,5 @@ pub use config_override::{Override, OverrideError};
 pub use error::{Result, SimError};
 pub use functional::{FunctionalExecutor, Memory};
 pub use isa::{Buffer, BufferRole, Instruction, PolyForm, Program, ISA_VERSION};
-pub use timing::{simulate, Scheduler, TimingReport, TrafficClass, Unit};
+pub use timing::{simulate, CriticalPath, Scheduler, TimingReport, TrafficClass, Unit};
 pub use work::{program_work, Work};

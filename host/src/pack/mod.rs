@@ -31,8 +31,8 @@ pub use program::{
     merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, ReluSpec, TallyKind,
 };
 pub use report::{
-    compile_he_program, densified, network_report, network_report_with, CompiledNetwork,
-    LayerReport, NetworkReport, Repack, ReportOptions,
+    compile_he_program, compile_he_structure, densified, network_report, network_report_with,
+    CompiledNetwork, LayerReport, NetworkReport, Repack, ReportOptions,
 };
 
 use thiserror::Error;

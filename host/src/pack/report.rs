@@ -416,6 +416,8 @@ struct Walker<'a> {
     compiles_relu: bool,
     /// The program being assembled, when compiling.
     assembly: Option<Assembly>,
+    /// Plaintexts get their values (else the program's structure only).
+    materialize: bool,
 }
 
 /// Counts every layer of `network` under `strategy` at `slots` slots per ciphertext.
@@ -437,7 +439,7 @@ pub fn network_report_with(
     slots: usize,
     nonlinear: &ReportOptions,
 ) -> Result<NetworkReport, PackError> {
-    Ok(walk_network(network, strategy, slots, nonlinear, false)?.0)
+    Ok(walk_network(network, strategy, slots, nonlinear, Walk::Count)?.0)
 }
 
 /// Compiles `network` under `strategy` at `slots` slots into one materialized program (see
@@ -452,7 +454,31 @@ pub fn compile_he_program(
     slots: usize,
     nonlinear: &ReportOptions,
 ) -> Result<CompiledNetwork, PackError> {
-    let (report, compiled) = walk_network(network, strategy, slots, nonlinear, true)?;
+    compile_walk(network, strategy, slots, nonlinear, Walk::Materialize)
+}
+
+/// [`compile_he_program`] without the plaintexts' values (every [`PlainVector`] empty): the
+/// same operations, values, levels and plaintext ids, for scheduling and timing a network
+/// without its weights' encodings (gigabytes at `N = 2^16`). Compiling minimax ReLUs needs no
+/// bounds here: when `nonlinear.relu_bounds` is empty every bound is taken as 1 (bounds only
+/// scale weights). The program cannot be executed ([`HeProgram::is_materialized`] is false).
+pub fn compile_he_structure(
+    network: &Network,
+    strategy: &Strategy,
+    slots: usize,
+    nonlinear: &ReportOptions,
+) -> Result<CompiledNetwork, PackError> {
+    compile_walk(network, strategy, slots, nonlinear, Walk::Structure)
+}
+
+fn compile_walk(
+    network: &Network,
+    strategy: &Strategy,
+    slots: usize,
+    nonlinear: &ReportOptions,
+    mode: Walk,
+) -> Result<CompiledNetwork, PackError> {
+    let (report, compiled) = walk_network(network, strategy, slots, nonlinear, mode)?;
     let (assembly, input, output, folded) = compiled.expect("compile mode assembles");
     let mut reference = folded;
     reference.visit_layers_mut(|location, layer| {
@@ -479,13 +505,37 @@ pub fn compile_he_program(
 
 type Compiled = (Assembly, Layout, Flow, Network);
 
+/// What a walk of the network builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Counts only.
+    Count,
+    /// The program, plaintexts without values.
+    Structure,
+    /// The program with every plaintext's values.
+    Materialize,
+}
+
 fn walk_network(
     network: &Network,
     strategy: &Strategy,
     slots: usize,
     nonlinear: &ReportOptions,
-    compile: bool,
+    mode: Walk,
 ) -> Result<(NetworkReport, Option<Compiled>), PackError> {
+    let compile = mode != Walk::Count;
+    let unit_bounds;
+    let nonlinear = if mode == Walk::Structure && nonlinear.relu_bounds.is_empty() {
+        let mut paths = Vec::new();
+        activation_paths(&fold_batch_norm(network)?.layers, "", &mut paths);
+        unit_bounds = ReportOptions {
+            relu_bounds: vec![1.0; paths.len()],
+            ..nonlinear.clone()
+        };
+        &unit_bounds
+    } else {
+        nonlinear
+    };
     let folded = fold_batch_norm(network)?;
     let placed = folded.placed_layers()?;
     let conv_groups = placed
@@ -562,6 +612,7 @@ fn walk_network(
         }),
         activations,
         compiles_relu,
+        materialize: mode == Walk::Materialize,
     };
     let flow = Flow {
         layout: input.clone(),
@@ -823,7 +874,7 @@ impl Walker<'_> {
             };
             let options = BuildOptions {
                 bsgs: Bsgs::Auto,
-                materialize: compiling,
+                materialize: compiling && self.materialize,
             };
             let mut approximation = None;
             let mut profile = None;

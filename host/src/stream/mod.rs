@@ -1,0 +1,209 @@
+//! A whole network as one instruction stream on the accelerator (issue 17).
+//!
+//! 1. [`trace`]: the network's [`crate::pack::HeProgram`] walked on shape-only ciphertexts
+//!    with its ReLUs and bootstrappings expanded: a [`Dataflow`] of CKKS operations over
+//!    numbered values (small: a few hundred bytes an operation, no instructions).
+//! 2. [`bind`]: each operation lowered at its shape ([`crate::lowering`], cached per shape),
+//!    bound to the stream's global buffers (values, keys, plaintexts, temporaries), freed
+//!    after last use, and fed chunk by chunk through the scratchpad allocator
+//!    ([`heaccel_sim::Allocator`]) into a sink: the timing [`heaccel_sim::Scheduler`]
+//!    ([`simulate_dataflow`]), or a vector of instructions for the functional executor
+//!    ([`allocate_dataflow`]). The instruction stream is never held whole when timing.
+
+pub mod bind;
+pub mod trace;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use heaccel_sim::isa::{Instruction, Program};
+use heaccel_sim::{AllocOptions, AllocStats, CriticalPath, HwConfig, Scheduler, Unit};
+use heaccel_verification::ckks::Parameters;
+use serde::Serialize;
+use thiserror::Error;
+
+pub use bind::{bind, Bound, BufferTable};
+pub use trace::{
+    trace_program, Dataflow, DataflowTracer, Expansions, PlainKey, StreamEvent, StreamOp, Value,
+};
+
+use crate::lowering::LowerError;
+use crate::pack::PackError;
+
+/// Errors of whole-program streams.
+#[derive(Debug, Error)]
+pub enum StreamError {
+    /// A lowered operation's buffer does not bind to the stream.
+    #[error("binding: {0}")]
+    Binding(String),
+    /// From the lowering.
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    /// From the simulator (allocation, timing).
+    #[error(transparent)]
+    Sim(#[from] heaccel_sim::SimError),
+    /// From the network program.
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    /// From the reference model (parameters, circuits).
+    #[error(transparent)]
+    Ckks(#[from] heaccel_verification::Error),
+}
+
+/// Settings of the allocation of a stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StreamOptions {
+    /// Instructions of lookahead for the allocator's furthest-next-use decisions.
+    pub lookahead: usize,
+    /// Operations ahead whose keys, plaintexts and inputs are prefetched.
+    pub prefetch_chunks: usize,
+}
+
+impl Default for StreamOptions {
+    /// 2^16 instructions of lookahead (about 8 MB), prefetch two operations ahead.
+    fn default() -> Self {
+        StreamOptions {
+            lookahead: 1 << 16,
+            prefetch_chunks: 2,
+        }
+    }
+}
+
+/// A whole program timed on one configuration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WholeProgramSim {
+    /// Configuration name.
+    pub config: String,
+    /// Scratchpad slots (vectors of `N` words) the configuration holds.
+    pub scratchpad_slots: u32,
+    /// Time of the whole program, microseconds.
+    pub time_us: f64,
+    /// Cycles of the whole program.
+    pub cycles: u64,
+    /// CKKS operations of the dataflow (bootstrappings and ReLUs expanded).
+    pub operations: usize,
+    /// Chunks the allocator took (operations; hoisted groups split to fit).
+    pub chunks: u64,
+    /// Distinct lowered operation shapes.
+    pub templates: usize,
+    /// Instructions of the allocated stream (timed).
+    pub instructions: u64,
+    /// Bootstrappings in the program.
+    pub bootstrappings: usize,
+    /// Off-chip bytes moved.
+    pub offchip_bytes: u64,
+    /// `offchip_bytes` by traffic class (key, plaintext, ciphertext, output, spill).
+    pub offchip_by_class: BTreeMap<&'static str, u64>,
+    /// The compulsory traffic: every key, plaintext and input limb read once and every
+    /// output limb written once, bytes.
+    pub offchip_lower_bound_bytes: u64,
+    /// The busiest unit.
+    pub bound: Unit,
+    /// Busy fraction by unit name.
+    pub busy: BTreeMap<&'static str, f64>,
+    /// The chain of instructions that decides the time.
+    pub critical_path: CriticalPath,
+    /// What the allocator did.
+    pub alloc: AllocStats,
+    /// Wall-clock seconds of generating, allocating and timing the stream.
+    pub wall_seconds: f64,
+    /// Instructions timed per wall-clock second.
+    pub instructions_per_second: f64,
+}
+
+/// Physical scratchpad slots of `config` for vectors of `N = 2^log_n` words (at most
+/// `u32::MAX`).
+pub fn scratchpad_slots(config: &HwConfig, log_n: u32) -> u32 {
+    let vector = (1u64 << log_n) * config.word_bytes();
+    (config.scratchpad.bytes / vector).min(u32::MAX as u64) as u32
+}
+
+fn alloc_options(slots: u32, config: &str, options: &StreamOptions) -> AllocOptions {
+    AllocOptions {
+        slots,
+        lookahead: options.lookahead,
+        prefetch_chunks: options.prefetch_chunks,
+        config: config.to_string(),
+    }
+}
+
+fn moduli(params: &Parameters) -> Vec<u64> {
+    params
+        .q_tables()
+        .iter()
+        .chain(params.p_tables())
+        .map(|t| t.modulus().value())
+        .collect()
+}
+
+/// Times `flow` (under `params`) on `config` as one allocated stream (see the module docs).
+/// Errors: binding, an operation too large for the scratchpad, the configuration.
+pub fn simulate_dataflow(
+    params: &Parameters,
+    flow: &Dataflow,
+    config: &HwConfig,
+    options: &StreamOptions,
+) -> Result<WholeProgramSim, StreamError> {
+    let start = Instant::now();
+    let slots = scratchpad_slots(config, params.log_n());
+    let moduli = moduli(params);
+    let bound = bind(
+        params,
+        flow,
+        alloc_options(slots, &config.name, options),
+        |buffers| {
+            let roles = buffers.iter().map(|b| b.role).collect();
+            Ok(Scheduler::new(
+                config,
+                params.log_n(),
+                &moduli,
+                slots,
+                roles,
+            )?)
+        },
+    )?;
+    let report = bound.sink.finish();
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let vector_bytes = (1u64 << params.log_n()) * config.word_bytes();
+    Ok(WholeProgramSim {
+        config: config.name.clone(),
+        scratchpad_slots: slots,
+        time_us: report.time_us,
+        cycles: report.cycles,
+        operations: flow.events.len(),
+        chunks: bound.chunks,
+        templates: bound.templates,
+        instructions: report.instructions,
+        bootstrappings: flow.bootstrappings,
+        offchip_bytes: report.offchip_bytes,
+        offchip_by_class: report.offchip_by_class,
+        offchip_lower_bound_bytes: bound.alloc.compulsory_vectors * vector_bytes,
+        bound: report.bound,
+        busy: report.busy,
+        critical_path: report.critical_path,
+        alloc: bound.alloc,
+        wall_seconds,
+        instructions_per_second: report.instructions as f64 / wall_seconds.max(1e-9),
+    })
+}
+
+/// `flow` allocated onto `slots` physical slots as one [`Program`] (for the functional
+/// executor; the whole stream in memory, so for small programs), with the buffer table and
+/// the allocation's statistics.
+pub fn allocate_dataflow(
+    params: &Parameters,
+    flow: &Dataflow,
+    slots: u32,
+    options: &StreamOptions,
+) -> Result<(Program, BufferTable, AllocStats), StreamError> {
+    let bound = bind(
+        params,
+        flow,
+        alloc_options(slots, "functional", options),
+        |_| Ok(Vec::<Instruction>::new()),
+    )?;
+    let mut program = Program::new(params.log_n(), moduli(params), slots);
+    program.buffers = bound.table.buffers.clone();
+    program.instructions = bound.sink;
+    Ok((program, bound.table, bound.alloc))
+}
