@@ -291,7 +291,9 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
     }
     let config = args.hw.load()?;
     if let Some(model) = &args.model {
+        let start = std::time::Instant::now();
         let r = network::simulate_model(model, args.strategy, &args.model_args, &config)?;
+        let wall_seconds = start.elapsed().as_secs_f64();
         if let Some(path) = &args.svg {
             let svg = network::network_figure(&r, &config)?;
             heaccel_cli::output::write_whole(path, &svg)?;
@@ -299,10 +301,20 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
                 println!("wrote {}", path.display());
             }
         }
+        let instructions = r.whole_program.as_ref().map_or(0, |w| w.instructions);
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            // the run's own figures beside the (deterministic) report
+            let mut value = serde_json::to_value(&r)?;
+            value["run"] = serde_json::json!({
+                "wall_seconds": wall_seconds,
+                "instructions": instructions,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
         } else {
             print!("{}", network::format_sim(&r));
+            println!(
+                "  {wall_seconds:.2} s wall for the command ({instructions} whole-program instructions)"
+            );
         }
         return Ok(());
     }

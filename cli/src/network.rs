@@ -451,16 +451,72 @@ pub fn format_sim(r: &NetworkSim) -> String {
         t.key_switches,
         t.depth,
         "",
-        t.time_us
+        t.per_op_sum_us
     );
     let _ = writeln!(
         s,
-        "\n  each operation simulated alone at its level (operands from off-chip memory, no\n  overlap between operations): a conservative estimate{}",
+        "\n  rows: each operation simulated alone at its level (operands from off-chip memory, no\n  overlap between operations), a conservative estimate{}",
         if r.total.refreshes > 0 {
             "; * = after a refresh (its bootstrappings included in the layer's time)"
         } else {
             ""
         }
+    );
+    s.push_str(&format_whole(r));
+    s
+}
+
+/// The whole-program block of `simulate --model`.
+fn format_whole(r: &NetworkSim) -> String {
+    let mut s = String::new();
+    let Some(w) = &r.whole_program else {
+        let _ = writeln!(
+            s,
+            "\n  no whole program ({}): the latency is the per-operation sum",
+            r.whole_program_unavailable
+                .as_deref()
+                .unwrap_or("not compiled")
+        );
+        return s;
+    };
+    let gb = |b: u64| b as f64 / 1e9;
+    let _ = writeln!(
+        s,
+        "\nwhole program (one allocated instruction stream on `{}`, {} scratchpad slots): {:.3} ms",
+        w.config,
+        w.scratchpad_slots,
+        w.time_us / 1e3
+    );
+    let _ = writeln!(
+        s,
+        "  per-operation sum {:.3} ms ({:.2}x the whole program)",
+        r.total.per_op_sum_us / 1e3,
+        ratio(r.total.per_op_sum_us, w.time_us)
+    );
+    let _ = writeln!(
+        s,
+        "  {} instructions, {} CKKS operations ({} shapes lowered), {} bootstrappings",
+        w.instructions, w.operations, w.templates, w.bootstrappings
+    );
+    let classes: Vec<String> = w
+        .offchip_by_class
+        .iter()
+        .map(|(k, v)| format!("{k} {:.3}", gb(*v)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  off-chip {:.3} GB ({}) vs {:.3} GB compulsory ({:.2}x)",
+        gb(w.offchip_bytes),
+        classes.join(", "),
+        gb(w.offchip_lower_bound_bytes),
+        ratio(w.offchip_bytes as f64, w.offchip_lower_bound_bytes as f64)
+    );
+    let busy: Vec<String> = w.busy.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+    let _ = writeln!(
+        s,
+        "  bound by {} (busy: {})",
+        w.bound.name(),
+        busy.join(", ")
     );
     s
 }
@@ -501,7 +557,7 @@ pub fn format_compare(c: &Comparison) -> String {
     let _ = writeln!(
         s,
         "{:<40} {:>7} {:>7} {:>8} {:>8} {:>12.1} {:>12.1} {:>7.2}x",
-        "total",
+        "total (whole program)",
         d.rotations,
         sp.rotations,
         d.pmults,

@@ -52,8 +52,28 @@ fn check_sim(v: &serde_json::Value) {
         assert!((shares - time).abs() <= 1e-9 * time.max(1.0), "{l}");
     }
     let total = &v["total"];
+    let per_op = total["per_op_sum_us"].as_f64().unwrap();
+    assert!(
+        per_op > 0.0 && (per_op - sum).abs() < 1e-6 * per_op,
+        "{per_op} vs {sum}"
+    );
+    // the latency is the whole program's: one allocated stream, below the per-operation sum
     let t = total["time_us"].as_f64().unwrap();
-    assert!(t > 0.0 && (t - sum).abs() < 1e-6 * t, "{t} vs {sum}");
+    let whole = &v["whole_program"];
+    if whole.is_null() {
+        // a layer the compiler counts but does not compile: the per-operation sum, and why
+        assert!(v["whole_program_unavailable"].is_string(), "{v}");
+        assert_eq!(t, per_op);
+        assert!(total["offchip_bytes"].is_null());
+        return;
+    }
+    assert_eq!(whole["time_us"].as_f64(), Some(t));
+    assert!(t > 0.0 && t < per_op, "{t} vs {per_op}");
+    assert_eq!(total["bootstrappings"], whole["bootstrappings"]);
+    let bytes = total["offchip_bytes"].as_u64().unwrap();
+    let bound = total["offchip_lower_bound_bytes"].as_u64().unwrap();
+    assert!(bound > 0 && bytes >= bound, "{bytes} vs {bound}");
+    assert_eq!(whole["offchip_bytes"].as_u64(), Some(bytes));
     let rot: u64 = layers
         .iter()
         .map(|l| l["rotations"].as_u64().unwrap())
@@ -77,6 +97,9 @@ fn simulate_model_json_has_the_documented_shape() {
     check_sim(&v);
     assert_eq!(v["strategy"], "dense");
     assert_eq!(v["params"]["log_n"], 14);
+    // the command's own figures
+    assert!(v["run"]["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["run"]["instructions"], v["whole_program"]["instructions"]);
     let v = json(&["simulate", "--model", "lenet", "--prune", "0.5", "--json"]);
     check_sim(&v);
     assert_eq!(
@@ -86,7 +109,7 @@ fn simulate_model_json_has_the_documented_shape() {
     let text = heaccel(&["simulate", "--model", "lenet"]);
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(
-        text.contains("conv1") && text.contains("time (us)"),
+        text.contains("conv1") && text.contains("time (us)") && text.contains("whole program"),
         "{text}"
     );
 }
@@ -137,6 +160,10 @@ fn minimax_activations_report_their_depth_per_layer() {
     let pools: Vec<_> = layers.iter().filter(|l| l["kind"] == "avg_pool").collect();
     assert_eq!(pools[0]["approximation"], "maxpool-minimax:6");
     assert!(pools[1]["approximation"].is_null());
+    // minimax max-pooling is counted, not compiled: no whole program, with the reason
+    assert!(v["whole_program"].is_null());
+    let why = v["whole_program_unavailable"].as_str().unwrap();
+    assert!(why.contains("max-pooling"), "{why}");
 }
 
 #[test]

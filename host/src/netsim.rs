@@ -14,7 +14,10 @@
 //!   bootstrapping: the deep set is `N = 2^16` with a sparse secret (`h = 192`), the
 //!   bootstrapping's own levels (CoeffToSlot, EvalMod, SlotToCoeff of the default
 //!   configuration, primes of the widest size the words hold) above the network's `L`,
-//!   `dnum = 3`, the largest `L` within the sparse-secret bound; layers are scheduled with
+//!   `q_0` of that widest size too and the scale (and the network's primes) at most
+//!   `q_0 / 2^8` (EvalMod's message ratio: a bootstrapping's input must fit it; `q_0` sits
+//!   below its bit size, so the scale is one bit lower still: 36-bit words give `2^25`), `dnum = 3`, the largest `L` within the sparse-secret bound;
+//!   layers are scheduled with
 //!   refreshes (see [`simulate_network`]). `dnum` is then raised until a key switch at the
 //!   top level fits the accelerator's scratchpad ([`fit_scratchpad`]).
 //! - Bootstrapping ([`crate::bootsim`]): every refresh bootstraps each ciphertext of its
@@ -54,6 +57,9 @@ use crate::pack::{
     network_report_with, OpCounts, PackError, Repack, ReportOptions, Strategy, TallyKind,
 };
 
+/// A network's whole dataflow, or why it does not compile into one program.
+type FlowResult = std::result::Result<Arc<crate::stream::Dataflow>, String>;
+
 /// Errors of network compilation and simulation.
 #[derive(Debug, Error)]
 pub enum NetsimError {
@@ -77,6 +83,9 @@ pub enum NetsimError {
     /// From the reference model (parameters, minimax).
     #[error(transparent)]
     Ckks(#[from] heaccel_verification::Error),
+    /// From the whole-program stream.
+    #[error(transparent)]
+    Stream(#[from] crate::stream::StreamError),
 }
 
 type Result<T> = std::result::Result<T, NetsimError>;
@@ -341,8 +350,28 @@ pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice
     let boot = BootstrapConfig::default_for_secret(1 << 16, Some(BOOTSTRAP_HAMMING_WEIGHT), 15)?;
     let bootstrap_levels = boot.depth()?;
     let bootstrap_bits = cap.min(61);
+    // EvalMod needs q_0 / scale >= 2^log_message_ratio: q_0 of the widest size the words
+    // hold (a prime just below 2^bits), the scale (and the network's primes) one bit more
+    // than that ratio below it
+    let deep_first_bits = cap.min(61);
+    let deep_bits = bits.min(deep_first_bits.saturating_sub(boot.evalmod.log_message_ratio + 1));
+    if deep_bits < 20 {
+        return Err(NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "{word_bits}-bit words leave a {deep_bits}-bit scale below bootstrapping's                  2^{} message ratio; at least 20 bits are needed",
+                boot.evalmod.log_message_ratio
+            ),
+        });
+    }
     let bound = sparse_secret_bound(16, BOOTSTRAP_HAMMING_WEIGHT).expect("a published bound");
-    let deep = (1..=levels)
+    // narrow scales have few NTT-friendly primes at N = 2^16 (25 bits: 18 of them)
+    let available = match heaccel_verification::arith::ntt_primes(deep_bits, 16, levels, &[]) {
+        Ok(primes) => primes.len(),
+        Err(heaccel_verification::Error::NotEnoughPrimes { found, .. }) => found,
+        Err(e) => return Err(e.into()),
+    };
+    let deep = (1..=levels.min(available))
         .rev()
         .map(|l| {
             with_dnum(
@@ -352,6 +381,8 @@ pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice
                     hamming_weight: Some(BOOTSTRAP_HAMMING_WEIGHT),
                     bound,
                     needs_bootstrapping: true,
+                    first_bits: deep_first_bits,
+                    bits: deep_bits,
                     ..choice(16, l, 3)
                 },
                 3,
@@ -616,10 +647,20 @@ pub struct TotalSim {
     pub refreshes: usize,
     /// Ciphertext bootstrappings of all refreshes.
     pub bootstrappings: usize,
-    /// Their simulated time, microseconds (included in `time_us`).
+    /// Their simulated time, microseconds (included in `per_op_sum_us`).
     pub bootstrap_us: f64,
-    /// Simulated time, microseconds (sum of the layers', bootstrapping included).
+    /// Simulated latency, microseconds: the whole program's
+    /// ([`NetworkSim::whole_program`]) when the network compiles into one, else
+    /// `per_op_sum_us`.
     pub time_us: f64,
+    /// The sum of the layers' times, each operation simulated alone (bootstrapping
+    /// included), microseconds.
+    pub per_op_sum_us: f64,
+    /// Off-chip bytes of the whole program (`None` without one).
+    pub offchip_bytes: Option<u64>,
+    /// Its compulsory traffic: every key, plaintext and input limb read once and every
+    /// output limb written once, bytes (`None` without a whole program).
+    pub offchip_lower_bound_bytes: Option<u64>,
 }
 
 /// A network compiled and simulated.
@@ -642,10 +683,17 @@ pub struct NetworkSim {
     /// One simulated bootstrapping of a ciphertext on the deep set (its stages at their real
     /// levels, [`crate::bootsim`]), when the schedule refreshes.
     pub bootstrap: Option<crate::bootsim::BootstrapCost>,
-    /// Rows in execution order.
+    /// Rows in execution order (each operation simulated alone).
     pub layers: Vec<LayerSim>,
     /// Sums.
     pub total: TotalSim,
+    /// The network as one allocated instruction stream, timed as a whole
+    /// ([`crate::stream`]), when it compiles into one program.
+    pub whole_program: Option<crate::stream::WholeProgramSim>,
+    /// Why there is no whole program (a layer the compiler counts but does not compile,
+    /// e.g. minimax max-pooling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whole_program_unavailable: Option<String>,
 }
 
 fn strategy_name(s: &Strategy) -> &'static str {
@@ -692,6 +740,10 @@ fn layer_sim(
 /// prime search and NTT tables dominate a configuration's simulation otherwise).
 #[derive(Debug, Clone)]
 pub struct CompiledNetwork {
+    /// What was compiled (for the whole program).
+    source: Arc<(Network, Strategy, ReportOptions)>,
+    /// `dnum` -> the whole network's dataflow, or why it does not compile into one program.
+    flows: Arc<Mutex<HashMap<usize, FlowResult>>>,
     network: String,
     strategy: &'static str,
     names: (ActivationChoice, PoolChoice),
@@ -713,6 +765,48 @@ impl CompiledNetwork {
     /// The parameter choice before the scratchpad fit.
     pub fn params(&self) -> &ParameterChoice {
         &self.params
+    }
+
+    /// The dataflow of the whole network under `built` (the fitted `params`), traced once per
+    /// `dnum`: `Err` with the reason when the network does not compile into one program.
+    fn dataflow(&self, params: &ParameterChoice, built: &Parameters) -> Result<FlowResult> {
+        let mut cache = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = cache.get(&params.dnum) {
+            return Ok(f.clone());
+        }
+        let (network, strategy, nonlinear) = &*self.source;
+        let options = ReportOptions {
+            bootstrap_levels: params.needs_bootstrapping.then_some(params.levels),
+            relu_bounds: Vec::new(),
+            ..nonlinear.clone()
+        };
+        let flow =
+            match crate::pack::compile_he_structure(network, strategy, params.slots(), &options) {
+                Err(e) => Err(e.to_string()),
+                Ok(compiled) => {
+                    let plan = if params.needs_bootstrapping {
+                        let log_slots = params.slots().trailing_zeros();
+                        let config = BootstrapConfig::default_for(built, log_slots)?;
+                        Some(heaccel_verification::bootstrap::Bootstrapper::plan(
+                            built, &config,
+                        )?)
+                    } else {
+                        None
+                    };
+                    let expansions = crate::stream::Expansions {
+                        relu: options.relu.as_ref().map(|(_, act)| act),
+                        bootstrapper: plan.as_ref(),
+                    };
+                    Ok(Arc::new(crate::stream::trace_program(
+                        built,
+                        &compiled.program,
+                        params.levels,
+                        expansions,
+                    )?))
+                }
+            };
+        cache.insert(params.dnum, flow.clone());
+        Ok(flow)
     }
 
     /// The operations of one bootstrapping of `2^log_slots` slots under `built` (the deep set
@@ -752,6 +846,8 @@ pub fn compile_network(
         report = network_report_with(network, strategy, params.slots(), nonlinear)?;
     }
     Ok(CompiledNetwork {
+        source: Arc::new((network.clone(), *strategy, nonlinear.clone())),
+        flows: Arc::default(),
         network: network.name.clone(),
         strategy: strategy_name(strategy),
         names,
@@ -823,6 +919,18 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
     } else {
         None
     };
+    let (whole_program, whole_program_unavailable) = match compiled.dataflow(&params, &built)? {
+        Ok(flow) => (
+            Some(crate::stream::simulate_dataflow(
+                &built,
+                &flow,
+                config,
+                &crate::stream::StreamOptions::default(),
+            )?),
+            None,
+        ),
+        Err(reason) => (None, Some(reason)),
+    };
     let mut coster = OpCoster::new(built, config.clone());
     let top = params.levels;
     let mut last_refresh = 0;
@@ -874,6 +982,8 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         layers.push(layer);
     }
     let sum = |f: fn(&LayerSim) -> usize| layers.iter().map(f).sum::<usize>();
+    let per_op_sum_us: f64 = layers.iter().map(|l| l.time_us).sum();
+    let whole = whole_program.as_ref();
     let total = TotalSim {
         rotations: sum(|l| l.rotations),
         pmults: sum(|l| l.pmults),
@@ -884,13 +994,21 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         key_switches: sum(|l| l.key_switches),
         depth: report.total.depth,
         refreshes,
-        bootstrappings: layers
-            .iter()
-            .filter(|l| l.refreshed)
-            .map(|l| l.ciphertexts)
-            .sum(),
+        bootstrappings: whole.map_or_else(
+            || {
+                layers
+                    .iter()
+                    .filter(|l| l.refreshed)
+                    .map(|l| l.ciphertexts)
+                    .sum()
+            },
+            |w| w.bootstrappings,
+        ),
         bootstrap_us: layers.iter().map(|l| l.bootstrap_us).sum(),
-        time_us: layers.iter().map(|l| l.time_us).sum(),
+        time_us: whole.map_or(per_op_sum_us, |w| w.time_us),
+        per_op_sum_us,
+        offchip_bytes: whole.map(|w| w.offchip_bytes),
+        offchip_lower_bound_bytes: whole.map(|w| w.offchip_lower_bound_bytes),
     };
     Ok(NetworkSim {
         network: compiled.network.clone(),
@@ -903,6 +1021,8 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         bootstrap,
         layers,
         total,
+        whole_program,
+        whole_program_unavailable,
     })
 }
 

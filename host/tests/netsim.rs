@@ -206,7 +206,17 @@ fn lenet_latency_is_the_sum_of_its_lowered_operations() {
         assert_eq!(w[0].level_out, w[1].level_in);
     }
     let total: f64 = sim.layers.iter().map(|l| l.time_us).sum();
-    assert!((total - sim.total.time_us).abs() < 1e-6);
+    assert!((total - sim.total.per_op_sum_us).abs() < 1e-6);
+    // the whole program: one allocated stream, faster than its operations one by one
+    let whole = sim
+        .whole_program
+        .as_ref()
+        .expect("LeNet compiles into one program");
+    assert_eq!(sim.total.time_us, whole.time_us);
+    assert!(whole.time_us < sim.total.per_op_sum_us, "{whole:?}");
+    assert_eq!(sim.total.offchip_bytes, Some(whole.offchip_bytes));
+    assert!(whole.offchip_bytes >= whole.offchip_lower_bound_bytes);
+    assert!(whole.instructions > 0 && whole.alloc.peak_slots <= whole.scratchpad_slots);
     assert_eq!(sim.total.key_switches, report.total.key_switches);
     assert_eq!(sim.total.pmults, report.total.pmults);
 
@@ -410,8 +420,13 @@ fn resnet20_with_minimax_relu_is_scheduled_with_refreshes() {
     let boot_total: f64 = sim.layers.iter().map(|l| l.bootstrap_us).sum();
     assert!((sim.total.bootstrap_us - boot_total).abs() <= 1e-9 * boot_total);
     let layer_total: f64 = sim.layers.iter().map(|l| l.time_us).sum();
-    assert!((sim.total.time_us - layer_total).abs() <= 1e-9 * layer_total);
-    assert!(sim.total.bootstrap_us > 0.0 && sim.total.bootstrap_us < sim.total.time_us);
+    assert!((sim.total.per_op_sum_us - layer_total).abs() <= 1e-9 * layer_total);
+    assert!(sim.total.bootstrap_us > 0.0 && sim.total.bootstrap_us < sim.total.per_op_sum_us);
+    // the whole program expands every bootstrapping it places and beats the per-operation sum
+    let whole = sim.whole_program.as_ref().expect("one program");
+    assert!(whole.bootstrappings >= 1);
+    assert_eq!(sim.total.bootstrappings, whole.bootstrappings);
+    assert!(whole.time_us < sim.total.per_op_sum_us, "{whole:?}");
 }
 
 #[test]

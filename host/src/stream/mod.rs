@@ -14,7 +14,6 @@ pub mod bind;
 pub mod trace;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use heaccel_sim::isa::{Instruction, Program};
 use heaccel_sim::{AllocOptions, AllocStats, CriticalPath, HwConfig, Scheduler, Unit};
@@ -69,7 +68,8 @@ impl Default for StreamOptions {
     }
 }
 
-/// A whole program timed on one configuration.
+/// A whole program timed on one configuration (deterministic: no wall-clock figures, so
+/// reports of the same inputs are byte-identical).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WholeProgramSim {
     /// Configuration name.
@@ -105,10 +105,6 @@ pub struct WholeProgramSim {
     pub critical_path: CriticalPath,
     /// What the allocator did.
     pub alloc: AllocStats,
-    /// Wall-clock seconds of generating, allocating and timing the stream.
-    pub wall_seconds: f64,
-    /// Instructions timed per wall-clock second.
-    pub instructions_per_second: f64,
 }
 
 /// Physical scratchpad slots of `config` for vectors of `N = 2^log_n` words (at most
@@ -144,7 +140,6 @@ pub fn simulate_dataflow(
     config: &HwConfig,
     options: &StreamOptions,
 ) -> Result<WholeProgramSim, StreamError> {
-    let start = Instant::now();
     let slots = scratchpad_slots(config, params.log_n());
     let moduli = moduli(params);
     let bound = bind(
@@ -163,7 +158,6 @@ pub fn simulate_dataflow(
         },
     )?;
     let report = bound.sink.finish();
-    let wall_seconds = start.elapsed().as_secs_f64();
     let vector_bytes = (1u64 << params.log_n()) * config.word_bytes();
     Ok(WholeProgramSim {
         config: config.name.clone(),
@@ -182,8 +176,6 @@ pub fn simulate_dataflow(
         busy: report.busy,
         critical_path: report.critical_path,
         alloc: bound.alloc,
-        wall_seconds,
-        instructions_per_second: report.instructions as f64 / wall_seconds.max(1e-9),
     })
 }
 
