@@ -10,8 +10,12 @@
 //! - [`conv`]: the dense baseline and SpENCNN (HE-group convolution, group-interleaved
 //!   encoding, sub-block pruning) for convolutions, and fully connected layers.
 //! - [`report`]: per-layer operation counts of a whole network ([`network_report`]), and
-//!   the whole network compiled into one materialized program ([`compile_he_program`]).
+//!   the whole network compiled into one materialized program ([`compile_he_program`]) or
+//!   its structure only ([`compile_he_structure`]).
+//! - [`cleartext`]: the same programs on plain slot vectors ([`run_cleartext`]), for fast
+//!   property tests of the packing.
 
+pub mod cleartext;
 pub mod conv;
 pub mod diag;
 pub mod exec;
@@ -19,6 +23,7 @@ pub mod layout;
 pub mod program;
 pub mod report;
 
+pub use cleartext::{run_cleartext, run_cleartext_with, CleartextOptions, CleartextRun};
 pub use conv::{
     conv2d, conv2d_scaled, he_group_count, linear, linear_scaled, repack, BuildOptions,
     EffectiveLayer, GroupChoice, LayerPlan, PruneConfig, PruneReport, PrunedBlock, SpencnnConfig,
