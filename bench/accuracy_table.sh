@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Top-1 accuracy of the pretrained CIFAR-10 ResNets (../shared/data) on the 10,000 CIFAR-10
-# JPEG test images, exact ReLU beside the composite minimax ReLU of each alpha: the README's
+# JPEG test images, exact ReLU beside the composite minimax ReLU of each alpha: docs/RESULTS.md's
 # accuracy table. Each run is `heaccel accuracy ... --json --out`; the summary (command, date,
 # CPU, load, one row per model and activation) goes to --out (default
 # bench/results/accuracy-cifar10-<date>.json), each run's full report beside it in

@@ -74,6 +74,7 @@ pub struct AccuracyArgs {
     /// Also write the JSON report to FILE (whole or not at all).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// `--shard`, `--slurm` and their options.
     #[command(flatten)]
     pub distribute: crate::distribute::DistributeArgs,
 }

@@ -43,6 +43,7 @@ pub struct HwConfigArgs {
     /// A preset (fpga-u280, asic, sharp, ark, craterlake, f1, bts) or a TOML file.
     #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
     pub config: String,
+    /// `--set KEY=VALUE` overrides of the config.
     #[command(flatten)]
     pub overrides: SetArgs,
 }

@@ -102,7 +102,7 @@ pub struct DesignOpts {
     /// log2(N), in [2, 16].
     #[arg(long = "log-n", default_value_t = 12, value_name = "K")]
     pub log_n: u32,
-    /// Core clock in MHz, in (0, 1000].
+    /// Core clock in MHz, in [1, 1000].
     #[arg(long = "clock-mhz", default_value_t = 300.0, value_name = "F")]
     pub clock_mhz: f64,
     /// The prime (default: the largest 30-bit prime = 1 mod 2N); the core's first prime.
@@ -123,6 +123,7 @@ pub struct BuildArgs {
     /// Target device.
     #[arg(long, value_enum)]
     pub target: TargetArg,
+    /// `--design`, `--lanes`, `--log-n`, `--clock-mhz`, `--primes`, `--slots`, `--q`.
     #[command(flatten)]
     pub design: DesignOpts,
     /// Output folder (created).
@@ -133,6 +134,7 @@ pub struct BuildArgs {
 /// Arguments of `heaccel fpga estimate`.
 #[derive(Debug, Args)]
 pub struct EstimateArgs {
+    /// `--design`, `--lanes`, `--log-n`, `--clock-mhz`, `--primes`, `--slots`, `--q`.
     #[command(flatten)]
     pub design: DesignOpts,
     /// Second lane count of the linear fit (default 2P; must exceed --lanes).

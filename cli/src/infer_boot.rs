@@ -40,7 +40,7 @@ pub struct InferBootArgs {
     pub count: usize,
     /// The minimax ReLU, `relu-minimax:ALPHA`. Its depth plus one (the convolution before it)
     /// must fit the levels left after bootstrapping: 9 at n16-boot, so ALPHA <= 8 there
-    /// (alpha 8 keeps ResNet-20 within 0.2 points of exact ReLU on CIFAR-10; see the README).
+    /// (alpha 8 keeps ResNet-20 within 0.2 points of exact ReLU on CIFAR-10; see docs/RESULTS.md).
     #[arg(long, default_value = "relu-minimax:8", value_name = "FN")]
     pub activation: String,
     /// How the minimax bounds are chosen.
@@ -65,6 +65,7 @@ pub struct InferBootArgs {
     /// Also write the JSON report to FILE (whole or not at all).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// `--shard`, `--slurm` and their options.
     #[command(flatten)]
     pub distribute: crate::distribute::DistributeArgs,
 }

@@ -1,6 +1,8 @@
 //! The library behind the `heaccel` command: each subcommand's work as a function that
 //! returns a serializable report, so that tests can check it without a terminal.
 
+#![warn(missing_docs)]
+
 pub mod accuracy;
 pub mod approx;
 pub mod bootstrap;

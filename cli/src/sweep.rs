@@ -53,9 +53,10 @@ pub struct SweepArgs {
     /// Strategy for --model.
     #[arg(long, value_enum, default_value = "spencnn")]
     pub strategy: crate::network::StrategyArg,
+    /// The network options shared with `simulate --model` (`--prune`, `--activation`, ...).
     #[command(flatten)]
     pub model_args: crate::network::ModelArgs,
-    /// The grid file (TOML: `base` and a [grid] table of arrays).
+    /// The grid file (TOML: `base` and a `[grid]` table of arrays).
     #[arg(long, value_name = "FILE")]
     pub grid: PathBuf,
     /// `--set KEY=VALUE` on the grid's base (a key may not also be an axis of the grid).
@@ -83,6 +84,7 @@ pub struct SweepArgs {
     /// Print one JSON object (the rows and the files written) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// `--shard`, `--slurm` and their options.
     #[command(flatten)]
     pub distribute: crate::distribute::DistributeArgs,
 }
@@ -203,7 +205,7 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
 
 /// `heaccel sweep`: prepares the workload once per word size of the grid, simulates every
 /// point on `--jobs` threads and writes the CSV, the JSON and the Pareto figure under `--out`.
-/// With `--shard I/N` only the shard's points (see [`heaccel_shard::partition`]: points
+/// With `--shard I/N` only the shard's points (see [`heaccel_shard::partition()`]: points
 /// grouped by word size, one compilation per shard) and a partial result instead.
 pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     let shard = args.distribute.shard;

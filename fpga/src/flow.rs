@@ -37,7 +37,7 @@ impl Target {
     }
 }
 
-/// Clock period in nanoseconds for `mhz` in (0, 1000], rounded to picoseconds (Vivado's
+/// Clock period in nanoseconds for `mhz` in [1, 1000], rounded to picoseconds (Vivado's
 /// resolution), as written in the XDC.
 pub fn clock_period_ns(mhz: f64) -> Result<String, FpgaError> {
     if !(1.0..=1000.0).contains(&mhz) {

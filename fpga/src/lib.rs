@@ -3,6 +3,8 @@
 //! per-block split of its `stat` report ([`yosys`]; the report's parser is
 //! `heaccel_hdl::yosys`, re-exported there), and the lane fit against a device budget ([`fit`]).
 
+#![warn(missing_docs)]
+
 pub mod datapath;
 pub mod design;
 pub mod fit;

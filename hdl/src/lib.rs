@@ -1,8 +1,12 @@
 //! RTL blocks of the heaccel accelerator, written with rust-hdl 0.46: modular adder,
-//! subtractor and multiplier, Cooley-Tukey and Gentleman-Sande butterflies, the NTT unit
-//! ([`ntt`]) and the automorphism unit ([`automorph`]).
+//! subtractor and multiplier ([`modarith`]), Cooley-Tukey and Gentleman-Sande butterflies
+//! ([`butterfly`]), the NTT unit ([`ntt`]), the automorphism unit ([`automorph`]) and the
+//! accelerator core built from them ([`core`]). Beside the blocks: their Verilog emission and
+//! the Icarus/Verilator/Yosys checks ([`verilog`], [`blocks`], [`verify`]), hand-stepped
+//! simulation and VCD recording ([`sim`]), module sharing of emitted netlists ([`netlist`]) and
+//! the Yosys `stat` parser ([`yosys`]).
 //!
-//! Conventions (see `DESIGN.md`):
+//! Conventions (see `docs/DESIGN.md`):
 //! - Every block is generic over the machine word `W` (a const generic, default `W = 32` =
 //!   [`WORD_BITS`]; supported: [`SUPPORTED_WORDS`]); primes `q` are odd, `q < 2^(W-2)`
 //!   ([`max_q_bits`]; `2^30` at `W = 32`, [`MAX_Q_BITS`]), so lazy sums in `[0, 2q)` fit a
@@ -18,6 +22,8 @@
 //!   result) and its throughput; these are the single source of truth of the simulator's
 //!   unit latencies.
 //! - Tests compare the rust-hdl simulation bit-exactly with `heaccel-verification`.
+
+#![warn(missing_docs)]
 
 pub mod automorph;
 pub mod blocks;

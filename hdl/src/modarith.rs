@@ -2,7 +2,7 @@
 //!
 //! The adder and subtractor are `#[hdl_gen]` blocks generic over `W`, written with every
 //! operand already at the width of the result, so that rust-hdl's simulation and the emitted
-//! Verilog compute the same values (see `DESIGN.md`). The multiplier's limb structure depends
+//! Verilog compute the same values (see `docs/DESIGN.md`). The multiplier's limb structure depends
 //! on `W` (see [`MulLimbs`]), which an `#[hdl_gen]` kernel cannot express, so it is a custom
 //! rust-hdl `Logic` (as rust-hdl's own RAM/ROM widgets, and the NTT unit): a register-exact
 //! Rust model and a Verilog body generated from one description of its partial products.

@@ -1,6 +1,6 @@
 //! The NTT unit: forward (Cooley-Tukey) and inverse (Gentleman-Sande) negacyclic NTT of one
 //! limb of `N = 2^log_n` coefficients with `P` butterfly lanes, `2P` memory banks and
-//! per-lane twiddle ROMs, in the orders of `DESIGN.md` (forward: standard order in,
+//! per-lane twiddle ROMs, in the orders of `docs/DESIGN.md` (forward: standard order in,
 //! bit-reversed order out; inverse: bit-reversed in, standard out, times `N^-1`).
 //!
 //! # Architecture

@@ -1,5 +1,5 @@
 //! Work beyond one machine: a run's items (grid points, images) split into `N` deterministic,
-//! cost-balanced shards ([`partition`]), each shard's results written as a self-describing
+//! cost-balanced shards ([`partition()`]), each shard's results written as a self-describing
 //! partial file ([`partial`]), partial files merged back into exactly what the unsharded run
 //! produces ([`merge`]), and Slurm job-array scripts that run one shard per task ([`slurm`]).
 //!

@@ -1,7 +1,7 @@
 //! CKKS operation benchmarks. Ids: `ckks/<op>/<set>`. Threads: `RAYON_NUM_THREADS` (default
 //! one per core; 1 for single-thread figures).
 //!
-//! `spencnn-n14` is the parameter set of the SEAL comparison in the README (N = 2^14,
+//! `spencnn-n14` is the parameter set of the SEAL comparison in docs/RESULTS.md (N = 2^14,
 //! 33 + 12 x 31-bit primes, one 33-bit special prime, dnum 13); `HEACCEL_BENCH_PARAMS=FILE`
 //! (a `.toml` or `.json` literal) adds a set named after the file's stem, with one rotation key
 //! (the eight-rotation benchmarks are left out there). `bash bench/compare_seal.sh` runs both

@@ -6,6 +6,8 @@
 //! composite sign approximations) stands beside them; [`circuits`] (polynomials, ReLU, max) sits
 //! on [`ckks`] and [`minimax`]; [`bootstrap`] on [`circuits`].
 
+#![warn(missing_docs)]
+
 pub mod arith;
 pub mod automorphism;
 pub mod bootstrap;

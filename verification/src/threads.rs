@@ -5,7 +5,7 @@
 //! results are bit-exact across thread counts (tested). Commands run inside a pool of the
 //! chosen size ([`run_in_pool`]); by default one thread per core (or `RAYON_NUM_THREADS`).
 
-/// Most threads [`set_threads`] accepts per available core: more only adds contention.
+/// Most threads [`check_threads`] accepts per available core: more only adds contention.
 pub const MAX_THREADS_PER_CORE: usize = 4;
 
 /// A refused thread count.

@@ -356,8 +356,8 @@ pub fn cycles_of(geo: &CoreGeometry, op: u32) -> usize {
 }
 
 /// The core's Verilog for `geo` (rust-hdl output, top module [`TOP_MODULE`]): one file
-/// holding the top and every sub-block module ([`submodule_names`]). Ports as in the module
-/// documentation: `clock`; `reg_we`, `reg_addr[7:0]`, `reg_wdata[31:0]`, `reg_rdata[31:0]`;
+/// holding the top and every sub-block module ([`module_names`] lists them). Ports as in the
+/// module documentation: `clock`; `reg_we`, `reg_addr[7:0]`, `reg_wdata[31:0]`, `reg_rdata[31:0]`;
 /// `s_tvalid`, `s_tready`, `s_tdata$0..$2P-1[31:0]`; `m_tvalid`, `m_tready`, `m_tlast`,
 /// `m_tdata$0..[31:0]`; `busy`, `done`.
 pub fn core_verilog(geo: &CoreGeometry) -> Result<String, HdlError> {

@@ -457,9 +457,9 @@ pub fn compile_he_program(
     compile_walk(network, strategy, slots, nonlinear, Walk::Materialize)
 }
 
-/// [`compile_he_program`] without the plaintexts' values (every [`PlainVector`] empty): the
-/// same operations, values, levels and plaintext ids, for scheduling and timing a network
-/// without its weights' encodings (gigabytes at `N = 2^16`). Compiling minimax ReLUs needs no
+/// [`compile_he_program`] without the plaintexts' values (every [`super::PlainVector`]
+/// empty): the same operations, values, levels and plaintext ids, for scheduling and timing a
+/// network without its weights' encodings (gigabytes at `N = 2^16`). Compiling minimax ReLUs needs no
 /// bounds here: when `nonlinear.relu_bounds` is empty every bound is taken as 1 (bounds only
 /// scale weights). The program cannot be executed ([`HeProgram::is_materialized`] is false).
 pub fn compile_he_structure(

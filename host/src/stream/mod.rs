@@ -3,7 +3,7 @@
 //! 1. [`trace`]: the network's [`crate::pack::HeProgram`] walked on shape-only ciphertexts
 //!    with its ReLUs and bootstrappings expanded: a [`Dataflow`] of CKKS operations over
 //!    numbered values (small: a few hundred bytes an operation, no instructions).
-//! 2. [`bind`]: each operation lowered at its shape ([`crate::lowering`], cached per shape),
+//! 2. [`mod@bind`]: each operation lowered at its shape ([`crate::lowering`], cached per shape),
 //!    bound to the stream's global buffers (values, keys, plaintexts, temporaries), freed
 //!    after last use, and fed chunk by chunk through the scratchpad allocator
 //!    ([`heaccel_sim::Allocator`]) into a sink: the timing [`heaccel_sim::Scheduler`]

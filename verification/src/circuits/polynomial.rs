@@ -310,7 +310,8 @@ fn landing_scale<B: CkksOps + ?Sized>(eval: &B, from_scale: f64, level: usize, s
 }
 
 /// `c * ct` at exactly `(level, scale)` (`ct` above `level`): a drop to `level + 1`, the
-/// constant encoded at the [`landing_scale`], and a rescale. One level of `ct` is spent.
+/// constant encoded at the landing scale (`scale q_{level+1} / ct.scale`), and a rescale.
+/// One level of `ct` is spent.
 pub fn mul_const_landing<B: CkksOps + ?Sized>(
     eval: &B,
     ct: &Ciphertext,

@@ -209,30 +209,74 @@ pub fn check_inner_product(
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OpRecord {
     /// `a + b` at `level`.
-    Add { level: usize },
+    Add {
+        /// The operands' level.
+        level: usize,
+    },
     /// `a - b` at `level`.
-    Sub { level: usize },
+    Sub {
+        /// The operands' level.
+        level: usize,
+    },
     /// `-a` at `level`.
-    Neg { level: usize },
+    Neg {
+        /// The operand's level.
+        level: usize,
+    },
     /// A constant added at `level`.
-    AddConst { level: usize },
+    AddConst {
+        /// The operand's level.
+        level: usize,
+    },
     /// A constant product at `level`.
-    MulConst { level: usize },
+    MulConst {
+        /// The operand's level.
+        level: usize,
+    },
     /// Tensor product and relinearization at `level`.
-    MulRelin { level: usize },
+    MulRelin {
+        /// The operands' level.
+        level: usize,
+    },
     /// Rescale from `level` to `level - 1`.
-    Rescale { level: usize },
+    Rescale {
+        /// The operand's level, before the rescale.
+        level: usize,
+    },
     /// Limbs dropped from `from` to `to`.
-    DropLevel { from: usize, to: usize },
+    DropLevel {
+        /// The operand's level.
+        from: usize,
+        /// The level requested.
+        to: usize,
+    },
     /// Times `X^k` at `level`.
-    MulMonomial { level: usize, k: usize },
+    MulMonomial {
+        /// The operand's level.
+        level: usize,
+        /// The monomial's exponent, in `[0, 2N)`.
+        k: usize,
+    },
     /// Automorphisms of one ciphertext at `level` by each of `galois` (ascending order of the
     /// request), sharing one decomposition (one element: a plain rotation).
-    Automorphisms { level: usize, galois: Vec<u64> },
+    Automorphisms {
+        /// The operand's level.
+        level: usize,
+        /// The Galois elements, in the order of the request.
+        galois: Vec<u64>,
+    },
     /// `terms` plaintext products summed at `level`.
-    InnerProduct { level: usize, terms: usize },
+    InnerProduct {
+        /// The operands' level.
+        level: usize,
+        /// The number of products summed.
+        terms: usize,
+    },
     /// ModRaise from level 0 to `to`.
-    ModRaise { to: usize },
+    ModRaise {
+        /// The level raised to.
+        to: usize,
+    },
 }
 
 impl OpRecord {

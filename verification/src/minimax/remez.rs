@@ -5,7 +5,7 @@
 //! `p` is kept in the Chebyshev basis of the scaled variable `t = x / b`,
 //! `p(x) = sum_i c_i T_{2i+1}(x / b)`, which stays well conditioned for every interval; all
 //! arithmetic (the linear solves, the error evaluations, the exchange) is done in
-//! [`Real`]s of 256 bits, so that late composite stages on intervals like `[1 - 2^-60,
+//! 256-bit floats (`Real`, dashu), so that late composite stages on intervals like `[1 - 2^-60,
 //! 1 + 2^-60]` are solved as exactly as early ones.
 
 use super::real::{abs, real, real_int, to_f64, Real};
