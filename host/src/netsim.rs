@@ -58,7 +58,13 @@ use crate::pack::{
 };
 
 /// A network's whole dataflow, or why it does not compile into one program.
-type FlowResult = std::result::Result<Arc<crate::stream::Dataflow>, String>;
+pub type FlowResult = std::result::Result<Arc<crate::stream::Dataflow>, String>;
+
+/// A bootstrapping's plan (no keys) and its operations.
+type BootstrapTrace = (
+    Arc<heaccel_verification::bootstrap::Bootstrapper>,
+    Arc<Vec<TracedOp>>,
+);
 
 /// Errors of network compilation and simulation.
 #[derive(Debug, Error)]
@@ -752,8 +758,8 @@ pub struct CompiledNetwork {
     params: ParameterChoice,
     /// `dnum` -> the built parameters and the key-switch words.
     built: Arc<Mutex<HashMap<usize, (Parameters, u64)>>>,
-    /// `dnum` -> the operations of one bootstrapping (deep sets only).
-    traces: Arc<Mutex<HashMap<usize, Arc<Vec<TracedOp>>>>>,
+    /// `dnum` -> the plan and operations of one bootstrapping (deep sets only).
+    traces: Arc<Mutex<HashMap<usize, BootstrapTrace>>>,
 }
 
 impl CompiledNetwork {
@@ -765,6 +771,42 @@ impl CompiledNetwork {
     /// The parameter choice before the scratchpad fit.
     pub fn params(&self) -> &ParameterChoice {
         &self.params
+    }
+
+    /// The parameters fitted to `config`'s scratchpad ([`fit_scratchpad`]), built once per
+    /// `dnum`. Errors: `config`'s words differ from the compiled ones, parameters.
+    pub fn fitted(&self, config: &HwConfig) -> Result<(ParameterChoice, Parameters)> {
+        if config.word_bits != self.word_bits {
+            return Err(NetsimError::Choice {
+                field: "word_bits",
+                problem: format!(
+                    "`{}` has {}-bit words; the network was compiled for {}",
+                    config.name, config.word_bits, self.word_bits
+                ),
+            });
+        }
+        fit_scratchpad_with(self.params.clone(), config, |c| {
+            // a poisoned lock only means another thread panicked; the map is still valid
+            let mut cache = self.built.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(hit) = cache.get(&c.dnum) {
+                return Ok(hit.clone());
+            }
+            let made = build_with_key_switch_words(c)?;
+            cache.insert(c.dnum, made.clone());
+            Ok(made)
+        })
+    }
+
+    /// The whole network's dataflow on `config` ([`crate::stream`]): the fitted parameters,
+    /// built, and the dataflow under them, or why the network does not compile into one
+    /// program.
+    pub fn fitted_dataflow(
+        &self,
+        config: &HwConfig,
+    ) -> Result<(ParameterChoice, Parameters, FlowResult)> {
+        let (params, built) = self.fitted(config)?;
+        let flow = self.dataflow(&params, &built)?;
+        Ok((params, built, flow))
     }
 
     /// The dataflow of the whole network under `built` (the fitted `params`), traced once per
@@ -786,16 +828,13 @@ impl CompiledNetwork {
                 Ok(compiled) => {
                     let plan = if params.needs_bootstrapping {
                         let log_slots = params.slots().trailing_zeros();
-                        let config = BootstrapConfig::default_for(built, log_slots)?;
-                        Some(heaccel_verification::bootstrap::Bootstrapper::plan(
-                            built, &config,
-                        )?)
+                        Some(self.bootstrap_trace(built, params.dnum, log_slots)?.0)
                     } else {
                         None
                     };
                     let expansions = crate::stream::Expansions {
                         relu: options.relu.as_ref().map(|(_, act)| act),
-                        bootstrapper: plan.as_ref(),
+                        bootstrapper: plan.as_deref(),
                     };
                     Ok(Arc::new(crate::stream::trace_program(
                         built,
@@ -816,16 +855,16 @@ impl CompiledNetwork {
         built: &Parameters,
         dnum: usize,
         log_slots: u32,
-    ) -> Result<Arc<Vec<TracedOp>>> {
+    ) -> Result<BootstrapTrace> {
         // a poisoned lock only means another thread panicked; the map is still valid
         let mut cache = self.traces.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = cache.get(&dnum) {
             return Ok(t.clone());
         }
-        let (_, trace) = crate::bootsim::bootstrap_trace(built, None, log_slots)?;
-        let trace = Arc::new(trace);
-        cache.insert(dnum, trace.clone());
-        Ok(trace)
+        let (plan, trace) = crate::bootsim::bootstrap_trace(built, None, log_slots)?;
+        let made = (Arc::new(plan), Arc::new(trace));
+        cache.insert(dnum, made.clone());
+        Ok(made)
     }
 }
 
@@ -882,29 +921,11 @@ pub fn simulate_network(
 /// refresh (a residual shortcut) is costed at level `L` (conservative). Errors: `config`'s
 /// words differ from the compiled ones, parameters, a layer deeper than `L`.
 pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Result<NetworkSim> {
-    if config.word_bits != compiled.word_bits {
-        return Err(NetsimError::Choice {
-            field: "word_bits",
-            problem: format!(
-                "`{}` has {}-bit words; the network was compiled for {}",
-                config.name, config.word_bits, compiled.word_bits
-            ),
-        });
-    }
     let report = &compiled.report;
-    let (params, built) = fit_scratchpad_with(compiled.params.clone(), config, |c| {
-        // a poisoned lock only means another thread panicked; the map is still valid
-        let mut cache = compiled.built.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(hit) = cache.get(&c.dnum) {
-            return Ok(hit.clone());
-        }
-        let made = build_with_key_switch_words(c)?;
-        cache.insert(c.dnum, made.clone());
-        Ok(made)
-    })?;
+    let (params, built) = compiled.fitted(config)?;
     let bootstrap = if params.needs_bootstrapping {
         let log_slots = params.slots().trailing_zeros();
-        let trace = compiled.bootstrap_trace(&built, params.dnum, log_slots)?;
+        let (_, trace) = compiled.bootstrap_trace(&built, params.dnum, log_slots)?;
         let cost = crate::bootsim::BootstrapCost::of(&built, config, &trace)?;
         if cost.level_after != params.levels {
             return Err(NetsimError::Choice {

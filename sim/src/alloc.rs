@@ -32,7 +32,9 @@
 //! The output is bit-exact with the input program on the functional executor (the host's
 //! whole-network tests check this), and its traffic is what the timing model charges.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -219,12 +221,12 @@ impl<S: Sink> Allocator<S> {
             buffers,
             options,
             evictable: BTreeSet::new(),
-            homes: HashMap::new(),
+            homes: HashMap::default(),
             window: VecDeque::new(),
             window_len: 0,
             links: VecDeque::new(),
             links_base: 0,
-            last_seen: HashMap::new(),
+            last_seen: HashMap::default(),
             enqueued: 0,
             stats: AllocStats::default(),
         })
@@ -361,13 +363,21 @@ impl<S: Sink> Allocator<S> {
     /// by its most urgent copy), or pinned (values of the current chunk).
     fn settle(&mut self, p: u32) {
         let slot = &mut self.phys[p as usize];
+        let key = if slot.regs > 0 {
+            None
+        } else {
+            slot.homes.iter().map(Home::priority).min()
+        };
+        if key.is_some() && key == slot.key {
+            return; // already evictable under this key
+        }
         if let Some((c, pos)) = slot.key.take() {
             self.evictable.remove(&(c, pos, p));
         }
         if slot.regs > 0 {
             return;
         }
-        match slot.homes.iter().map(Home::priority).min() {
+        match key {
             Some((c, pos)) => {
                 slot.key = Some((c, pos));
                 self.evictable.insert((c, pos, p));
