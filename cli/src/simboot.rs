@@ -188,8 +188,20 @@ impl BootstrapSimReport {
         );
         let _ = writeln!(
             out,
-            "\n  every operation reads its operands from off-chip memory and writes its result back \
-             (no overlap between operations): an upper estimate"
+            "\n  rows: every operation reads its operands from off-chip memory and writes its result \
+             back (no overlap between operations), an upper estimate"
+        );
+        let w = &s.whole_program;
+        let _ = writeln!(
+            out,
+            "  whole program (one allocated stream, {} scratchpad slots): {:.3} ms, {} instructions, \
+             off-chip {:.1} MB ({:.1} MB compulsory), bound by {}",
+            w.scratchpad_slots,
+            w.time_us / 1e3,
+            w.instructions,
+            w.offchip_bytes as f64 / 1e6,
+            w.offchip_lower_bound_bytes as f64 / 1e6,
+            w.bound.name()
         );
         if let Some(f) = &self.functional {
             let _ = writeln!(

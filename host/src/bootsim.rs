@@ -117,6 +117,10 @@ pub struct BootstrapSim {
     pub key_switches: usize,
     /// Operations (sum of the stages').
     pub ops: usize,
+    /// The bootstrapping as one allocated instruction stream timed as a whole
+    /// ([`crate::stream`]): operands stay on chip between operations, keys and plaintexts are
+    /// reused while they stay, memory traffic overlaps compute.
+    pub whole_program: crate::stream::WholeProgramSim,
 }
 
 /// Time, off-chip bytes and bound of one simulated program or program combination.
@@ -357,6 +361,13 @@ pub fn simulate_bootstrap(
     let params = fitted.build()?;
     let (plan, trace) = bootstrap_trace(&params, None, log_slots)?;
     let stages = TraceCoster::new(&params, hw).stages(&trace)?;
+    let flow = crate::stream::trace_bootstrap(&params, &plan, log_slots)?;
+    let whole_program = crate::stream::simulate_dataflow(
+        &params,
+        &flow,
+        hw,
+        &crate::stream::StreamOptions::default(),
+    )?;
     let max_bits = |l: &ParametersLiteral| l.log_q.iter().chain(&l.log_p).copied().max();
     Ok(BootstrapSim {
         config: hw.name.clone(),
@@ -373,6 +384,7 @@ pub fn simulate_bootstrap(
         key_switches: stages.iter().map(|s| s.key_switches).sum(),
         ops: stages.iter().map(|s| s.ops).sum(),
         stages,
+        whole_program,
     })
 }
 

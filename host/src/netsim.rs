@@ -377,6 +377,18 @@ pub fn select_parameters(depth: usize, word_bits: u32) -> Result<ParameterChoice
         Err(heaccel_verification::Error::NotEnoughPrimes { found, .. }) => found,
         Err(e) => return Err(e.into()),
     };
+    if available < 2 {
+        return Err(NetsimError::Choice {
+            field: "word_bits",
+            problem: format!(
+                "{word_bits}-bit words: bootstrapping needs q_0 >= scale * 2^{} with q_0 of at \
+                 most {deep_first_bits} bits, so a {deep_bits}-bit scale, and N = 2^16 has \
+                 {available} NTT-friendly primes of {deep_bits} bits for the network's levels (a \
+                 base modulus of several primes, as narrow-word designs use, is not modelled)",
+                boot.evalmod.log_message_ratio + 1
+            ),
+        });
+    }
     let deep = (1..=levels.min(available))
         .rev()
         .map(|l| {

@@ -125,6 +125,19 @@ fn simulated_bootstrapping_costs_every_stage() {
             let shares: f64 = s.time_by_bound.values().sum();
             assert!((shares - s.time_us).abs() <= 1e-9 * s.time_us.max(1.0));
         }
+        // as one program: the same operations, faster than one by one, every key and
+        // diagonal read at least once
+        let w = &sim.whole_program;
+        assert_eq!(w.operations, sim.ops, "{config}");
+        assert_eq!(w.bootstrappings, 1);
+        assert!(
+            w.time_us < sim.time_us,
+            "{config}: {} vs {}",
+            w.time_us,
+            sim.time_us
+        );
+        assert!(w.offchip_bytes >= w.offchip_lower_bound_bytes && w.offchip_lower_bound_bytes > 0);
+        assert!(w.offchip_bytes < sim.offchip_bytes, "{config}");
         times.push(sim.time_us);
     }
     // The ASIC preset (1 GHz, 1 TB/s) is faster than the FPGA one (300 MHz, 460 GB/s).

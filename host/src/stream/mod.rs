@@ -23,7 +23,8 @@ use thiserror::Error;
 
 pub use bind::{bind, Bound, BufferTable};
 pub use trace::{
-    trace_program, Dataflow, DataflowTracer, Expansions, PlainKey, StreamEvent, StreamOp, Value,
+    trace_bootstrap, trace_program, Dataflow, DataflowTracer, Expansions, PlainKey, StreamEvent,
+    StreamOp, Value,
 };
 
 use crate::lowering::LowerError;
@@ -47,6 +48,18 @@ pub enum StreamError {
     /// From the reference model (parameters, circuits).
     #[error(transparent)]
     Ckks(#[from] heaccel_verification::Error),
+}
+
+impl From<StreamError> for LowerError {
+    /// For callers whose errors are the lowering's (e.g. [`crate::bootsim`]).
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::Lower(e) => e,
+            StreamError::Sim(e) => LowerError::Sim(e),
+            StreamError::Ckks(e) => LowerError::Ckks(e),
+            StreamError::Binding(_) | StreamError::Pack(_) => LowerError::Invalid(e.to_string()),
+        }
+    }
 }
 
 /// Settings of the allocation of a stream.

@@ -609,3 +609,30 @@ pub fn trace_program(
         bootstrappings,
     })
 }
+
+/// One bootstrapping alone as a dataflow: a level-0 input of `2^log_slots` slots at the
+/// plan's largest input scale, bootstrapped by `plan` (keys are not used).
+pub fn trace_bootstrap(
+    params: &Parameters,
+    plan: &Bootstrapper,
+    log_slots: u32,
+) -> Result<Dataflow> {
+    let tracer = DataflowTracer::new(params);
+    let input = tracer.fresh(shape_ciphertext(
+        params,
+        0,
+        plan.max_input_scale(),
+        log_slots,
+    ));
+    tracer.begin_bootstrap();
+    let (output, _) = plan.bootstrap_with(&tracer, &input)?;
+    let (events, levels, scales) = tracer.into_parts();
+    Ok(Dataflow {
+        events,
+        levels,
+        scales,
+        inputs: vec![DataflowTracer::value(&input)],
+        outputs: vec![DataflowTracer::value(&output)],
+        bootstrappings: 1,
+    })
+}
