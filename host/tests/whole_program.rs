@@ -208,7 +208,13 @@ fn run_stream(allocated: &Program, mut memory: Memory, flow: &Dataflow) -> Vec<V
 
 /// The reference run of `program` and the allocated stream on the functional executor at
 /// `slots` physical slots: same words; then one spill deleted: different words.
-fn check(s: &Setup<'_>, program: &HeProgram, inputs: &[Ciphertext], slots: u32) {
+fn check(
+    s: &Setup<'_>,
+    program: &HeProgram,
+    inputs: &[Ciphertext],
+    slots: u32,
+    options: &StreamOptions,
+) {
     let outputs = run_with_circuits(
         &mut ReferenceBackend(s.eval),
         s.encoder,
@@ -223,8 +229,7 @@ fn check(s: &Setup<'_>, program: &HeProgram, inputs: &[Ciphertext], slots: u32) 
         bootstrapper: s.circuits.bootstrapper,
     };
     let flow = trace_program(s.params, program, s.input_level, expansions).unwrap();
-    let (allocated, table, stats) =
-        allocate_dataflow(s.params, &flow, slots, &StreamOptions::default()).unwrap();
+    let (allocated, table, stats) = allocate_dataflow(s.params, &flow, slots, options).unwrap();
     eprintln!(
         "{} operations, {} instructions on {slots} slots: {stats:?}",
         flow.events.len(),
@@ -423,7 +428,13 @@ fn lenet_as_one_allocated_stream_is_bit_exact_with_the_reference() {
         circuits: Circuits::default(),
         input_level: level,
     };
-    check(&setup, program, &inputs, 40);
+    check(&setup, program, &inputs, 40, &StreamOptions::default());
+    // reordered for key reuse: the same words
+    let reordered = StreamOptions {
+        key_reuse_window: 64,
+        ..StreamOptions::default()
+    };
+    check(&setup, program, &inputs, 40, &reordered);
 }
 
 /// Levels left after bootstrapping (and at the input).
@@ -540,5 +551,5 @@ fn a_residual_network_with_bootstrapping_as_one_allocated_stream_is_bit_exact() 
         },
         input_level: LEVELS,
     };
-    check(&setup, program, &inputs, 160);
+    check(&setup, program, &inputs, 160, &StreamOptions::default());
 }

@@ -17,6 +17,7 @@ use heaccel_sim::{AllocOptions, AllocStats, Allocator, Sink};
 use heaccel_verification::automorphism::galois_element_for_rotation;
 use heaccel_verification::ckks::Parameters;
 
+use super::reorder::keys_of;
 use super::trace::{Dataflow, PlainKey, StreamEvent, StreamOp};
 use super::StreamError;
 use crate::lowering::{self, BufferOperand};
@@ -240,15 +241,6 @@ struct LastUses {
     values: Vec<Option<usize>>,
     keys: HashMap<Option<u64>, usize>,
     plains: HashMap<PlainKey, usize>,
-}
-
-/// The switching keys an operation reads (`None`: relinearization).
-fn keys_of(op: &StreamOp) -> Vec<Option<u64>> {
-    match op {
-        StreamOp::MulRelin { .. } => vec![None],
-        StreamOp::Rotations { galois, .. } => galois.iter().map(|&g| Some(g)).collect(),
-        _ => vec![],
-    }
 }
 
 impl LastUses {

@@ -11,6 +11,7 @@
 //!    ([`allocate_dataflow`]). The instruction stream is never held whole when timing.
 
 pub mod bind;
+pub mod reorder;
 pub mod trace;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use bind::{bind, Bound, BufferTable};
+pub use reorder::reorder_for_key_reuse;
 pub use trace::{
     trace_bootstrap, trace_program, Dataflow, DataflowTracer, Expansions, PlainKey, StreamEvent,
     StreamOp, Value,
@@ -69,15 +71,31 @@ pub struct StreamOptions {
     pub lookahead: usize,
     /// Operations ahead whose keys, plaintexts and inputs are prefetched.
     pub prefetch_chunks: usize,
+    /// Operations an operation may move ahead so that those reading the same key run back to
+    /// back ([`reorder_for_key_reuse`]); 0 or 1 keeps the program's order. Off by default:
+    /// on LeNet (`fpga-u280`) it changes nothing and on ResNet-20 (`sharp`) it adds spills
+    /// without saving key traffic (a key there is a third of the scratchpad; docs/RESULTS.md).
+    pub key_reuse_window: usize,
 }
 
 impl Default for StreamOptions {
-    /// 2^16 instructions of lookahead (about 8 MB), prefetch two operations ahead.
+    /// 2^16 instructions of lookahead (about 8 MB), prefetch two operations ahead, the
+    /// program's order.
     fn default() -> Self {
         StreamOptions {
             lookahead: 1 << 16,
             prefetch_chunks: 2,
+            key_reuse_window: 1,
         }
+    }
+}
+
+/// `flow` in the order the options ask for.
+fn ordered<'f>(flow: &'f Dataflow, options: &StreamOptions) -> std::borrow::Cow<'f, Dataflow> {
+    if options.key_reuse_window > 1 {
+        std::borrow::Cow::Owned(reorder_for_key_reuse(flow, options.key_reuse_window))
+    } else {
+        std::borrow::Cow::Borrowed(flow)
     }
 }
 
@@ -155,6 +173,7 @@ pub fn simulate_dataflow(
 ) -> Result<WholeProgramSim, StreamError> {
     let slots = scratchpad_slots(config, params.log_n());
     let moduli = moduli(params);
+    let flow = &*ordered(flow, options);
     let bound = bind(
         params,
         flow,
@@ -201,6 +220,7 @@ pub fn allocate_dataflow(
     slots: u32,
     options: &StreamOptions,
 ) -> Result<(Program, BufferTable, AllocStats), StreamError> {
+    let flow = &*ordered(flow, options);
     let bound = bind(
         params,
         flow,
