@@ -9,10 +9,12 @@
 #     `heaccel simulate --op bootstrap`, the whole program and the per-operation sum;
 #   - HMult and HRot alone at the ResNet-20 deep set's N, top level and dnum:
 #     `heaccel simulate --op hmult|hrot` (an operation alone streams its operands and keys).
-# Writes bench/results/published-DATE.json with every command, the date, CPU model and load.
+# With ../shared/data beside the checkout, also the trained ResNet-20 (alpha 8 and 13) on
+# sharp, ark, bts, asic and fpga-u280. Writes bench/results/published-DATE.json with every
+# command, the date, CPU model and load.
 #
 # Run:  bash bench/published_table.sh [--out FILE]
-# About 3 minutes on 2 cores.
+# About 6 minutes on 2 cores (3 without ../shared/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,7 +22,7 @@ out="bench/results/published-$(date -u +%Y-%m-%d).json"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?}"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "published_table.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -57,6 +59,26 @@ print(p["log_n"], p["levels"] + p["bootstrap_levels"], p["dnum"])' "$work/$prese
     echo "$cmd" >"$work/$preset-$op.cmd"
   done
 done
+
+# The trained CIFAR-10 ResNet-20 (akamaster's weights, option-A shortcuts; the network of
+# `heaccel accuracy` and `infer-boot`), dense as the encrypted run, with the minimax ReLU at
+# alpha 8 and 13, when the project's test data is beside the checkout.
+weights=$root/../shared/data/resnet20-akamaster.safetensors
+if [ -f "$weights" ]; then
+  for preset in sharp ark bts asic fpga-u280; do
+    for alpha in 8 13; do
+      cmd="simulate --model resnet20 --weights $weights --strategy dense --activation relu-minimax:$alpha --config $preset --json"
+      echo "== trained resnet20 alpha $alpha on $preset" >&2
+      echo "$cmd" >"$work/trained-$preset-$alpha.cmd"
+      # shellcheck disable=SC2086
+      if ! "$heaccel" $cmd >"$work/trained-$preset-$alpha.json" 2>"$work/trained-$preset-$alpha.err"; then
+        cat "$work/trained-$preset-$alpha.err" >&2
+      fi
+    done
+  done
+else
+  echo "notice: $weights is absent: the trained ResNet-20 rows are skipped" >&2
+fi
 
 python3 - "$work" "$out" "$cpu" "$load" "$started" <<'PY'
 import json, os, sys
@@ -116,12 +138,34 @@ for preset in published:
         "hmult": {"command": cmd("hmult"), "ms": hm["time_us"] / 1e3, "bound": hm["bound"]},
         "hrot": {"command": cmd("hrot"), "ms": hr["time_us"] / 1e3, "bound": hr["bound"]},
     }
+trained = {}
+for preset in ("sharp", "ark", "bts", "asic", "fpga-u280"):
+    for alpha in (8, 13):
+        path = os.path.join(work, f"trained-{preset}-{alpha}.json")
+        if not os.path.exists(path):
+            continue
+        err = path[:-5] + ".err"
+        if os.path.getsize(err) > 0:
+            trained[f"{preset}/alpha{alpha}"] = {
+                "command": "heaccel " + open(path[:-5] + ".cmd").read().strip(),
+                "error": open(err).read().strip(),
+            }
+            continue
+        r = json.load(open(path))
+        trained[f"{preset}/alpha{alpha}"] = {
+            "command": "heaccel " + open(path[:-5] + ".cmd").read().strip(),
+            "whole_program_ms": r["total"]["time_us"] / 1e3,
+            "per_op_sum_ms": r["total"]["per_op_sum_us"] / 1e3,
+            "bootstrappings": r["total"]["bootstrappings"],
+            "levels": r["params"]["levels"],
+        }
 doc = {
     "command": "bash bench/published_table.sh",
     "date": started,
     "cpu_model": cpu,
     "loadavg_at_start": load,
     "presets": rows,
+    "trained_resnet20": trained,
 }
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
@@ -136,5 +180,10 @@ for p, r in rows.items():
     print(f"{p:11} resnet20 {r['resnet20']['whole_program_ms']:9.1f} ms (per-op {r['resnet20']['per_op_sum_ms']:9.1f}; published {pub.get('resnet20_ms', '-')})"
           f"  boot {r['bootstrap']['whole_program_ms']:7.2f} ms (per-op {r['bootstrap']['per_op_sum_ms']:7.2f}; published {pub.get('bootstrap_ms', '-')})"
           f"  hmult {r['hmult']['ms']:.3f}  hrot {r['hrot']['ms']:.3f} ms")
+for k, r in trained.items():
+    if "error" in r:
+        print(f"trained resnet20 {k:18} {r['error']}")
+        continue
+    print(f"trained resnet20 {k:18} {r['whole_program_ms']:9.1f} ms (per-op {r['per_op_sum_ms']:9.1f}), {r['bootstrappings']} bootstrappings")
 print(f"wrote {out}")
 PY
