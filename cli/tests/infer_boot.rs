@@ -203,8 +203,7 @@ fn simulate_runs_the_trained_cifar_resnet_with_its_bootstrappings() {
     assert!(per_op > total["bootstrap_us"].as_f64().unwrap());
     assert!(total["time_us"].as_f64().unwrap() < per_op);
     assert_eq!(
-        v["whole_program"]["bootstrappings"],
-        total["bootstrappings"],
+        v["whole_program"]["bootstrappings"], total["bootstrappings"],
         "the whole program expands every bootstrapping it places"
     );
     // a checkpoint of another depth is refused naming its tensors

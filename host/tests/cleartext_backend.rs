@@ -17,11 +17,14 @@
 //!
 //! The fast tests alone: `cargo test -p heaccel-host --test cleartext_backend -- --skip encrypted`.
 
+mod common;
+
+use common::nets::{bootstrap_params, relu, residual_net};
 use heaccel_host::nn::fast::{ActivationHook, FastNetwork};
 use heaccel_host::nn::weights::{init_seeded, seeded_input};
 use heaccel_host::nn::{
     forward, zoo, Activation, ActivationLayer, Conv2d, FeatureMap, Layer, Linear, Network, Pool,
-    Residual, Shape,
+    Shape,
 };
 use heaccel_host::pack::*;
 use heaccel_verification::bootstrap::{BootstrapConfig, Bootstrapper};
@@ -589,42 +592,6 @@ fn minimax() -> MinimaxActivation {
     MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap()
 }
 
-fn relu(name: &str) -> Layer {
-    Layer::Activation(ActivationLayer {
-        name: name.into(),
-        function: Activation::Relu,
-    })
-}
-
-/// conv, ReLU, [conv, ReLU, conv] + identity, ReLU, global average pooling, linear: the
-/// network of `tests/infer_bootstrap.rs`.
-fn residual_net() -> Network {
-    let conv = |name: &str, i, o| Layer::Conv2d(Conv2d::zeroed(name, i, o, 3, 1, 1, 1, true));
-    let mut net = Network {
-        name: "residual-test".into(),
-        input_shape: Shape::new(2, 8, 8),
-        layers: vec![
-            conv("conv1", 2, 4),
-            relu("relu1"),
-            Layer::Residual(Residual {
-                name: "block".into(),
-                body: vec![
-                    conv("block.conv1", 4, 4),
-                    relu("block.relu1"),
-                    conv("block.conv2", 4, 4),
-                ],
-                shortcut: vec![],
-            }),
-            relu("relu2"),
-            Layer::Pool(Pool::average(8)),
-            Layer::Flatten,
-            Layer::Linear(Linear::zeroed("fc", 4, 3, true)),
-        ],
-    };
-    init_seeded(&mut net, 11);
-    net
-}
-
 /// conv, ReLU, flatten, linear: one minimax ReLU, 6 levels.
 fn relu_net() -> Network {
     let mut net = Network {
@@ -906,28 +873,6 @@ fn insecure_params(levels: usize) -> Parameters {
         // one prime per digit: the 61-bit special prime is above each of them
         dnum: levels + 1,
         hamming_weight: None,
-        allow_insecure: true,
-    }
-    .build()
-    .unwrap()
-}
-
-/// TEST ONLY, INSECURE: N = 2^12 with the bootstrapping chain of `tests/infer_bootstrap.rs`
-/// (5 levels after bootstrapping, sparse secret of Hamming weight 192).
-fn bootstrap_params() -> Parameters {
-    ParametersLiteral {
-        log_n: 12,
-        log_q: std::iter::once(60)
-            .chain([40; 5])
-            .chain([50; 3])
-            .chain([61; 12])
-            .collect(),
-        q: vec![],
-        log_p: vec![61; 5],
-        p: vec![],
-        log_scale: 40,
-        dnum: 5,
-        hamming_weight: Some(192),
         allow_insecure: true,
     }
     .build()

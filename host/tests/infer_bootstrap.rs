@@ -5,12 +5,12 @@
 //! bound, opted into for this functional test only (the secure N = 2^16 run is the documented
 //! `heaccel infer` command, not a test).
 
+mod common;
+
 use heaccel_host::funcexec::{prime_table_program, FunctionalBackend};
 use heaccel_host::nn::fast::{ActivationHook, FastNetwork};
-use heaccel_host::nn::weights::{init_seeded, seeded_input};
-use heaccel_host::nn::{
-    Activation, ActivationLayer, Conv2d, Layer, Linear, Network, Pool, Residual, Shape,
-};
+use heaccel_host::nn::weights::seeded_input;
+use heaccel_host::nn::{Activation, Network};
 use heaccel_host::pack::{
     compile_he_program, run_with_circuits, Circuits, CompiledNetwork, HeOp, ReferenceBackend,
     ReportOptions, Strategy,
@@ -18,72 +18,16 @@ use heaccel_host::pack::{
 use heaccel_verification::bootstrap::{BootstrapConfig, Bootstrapper};
 use heaccel_verification::circuits::MinimaxActivation;
 use heaccel_verification::ckks::{
-    Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
-    ParametersLiteral,
+    Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator,
 };
 use heaccel_verification::minimax::CompositeSign;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// Levels left after bootstrapping (and at the input).
-const LEVELS: usize = 5;
+const LEVELS: usize = common::nets::BOOT_LEVELS;
 /// Minimax ReLU precision: degree 5, 4 levels with the final product.
 const ALPHA: u32 = 4;
-
-fn params() -> Parameters {
-    ParametersLiteral {
-        log_n: 12,
-        log_q: std::iter::once(60)
-            .chain([40; LEVELS])
-            .chain([50; 3])
-            .chain([61; 12])
-            .collect(),
-        q: vec![],
-        log_p: vec![61; 5],
-        p: vec![],
-        log_scale: 40,
-        dnum: 5,
-        hamming_weight: Some(192),
-        allow_insecure: true,
-    }
-    .build()
-    .unwrap()
-}
-
-fn relu(name: &str) -> Layer {
-    Layer::Activation(ActivationLayer {
-        name: name.into(),
-        function: Activation::Relu,
-    })
-}
-
-/// conv, ReLU, [conv, ReLU, conv] + identity, ReLU, global average pooling, linear.
-fn residual_net() -> Network {
-    let conv = |name: &str, i, o| Layer::Conv2d(Conv2d::zeroed(name, i, o, 3, 1, 1, 1, true));
-    let mut net = Network {
-        name: "residual-test".into(),
-        input_shape: Shape::new(2, 8, 8),
-        layers: vec![
-            conv("conv1", 2, 4),
-            relu("relu1"),
-            Layer::Residual(Residual {
-                name: "block".into(),
-                body: vec![
-                    conv("block.conv1", 4, 4),
-                    relu("block.relu1"),
-                    conv("block.conv2", 4, 4),
-                ],
-                shortcut: vec![],
-            }),
-            relu("relu2"),
-            Layer::Pool(Pool::average(8)),
-            Layer::Flatten,
-            Layer::Linear(Linear::zeroed("fc", 4, 3, true)),
-        ],
-    };
-    init_seeded(&mut net, 11);
-    net
-}
 
 /// Largest |x| each activation layer sees (exact ReLU).
 struct MaxAbs(Vec<f64>);
@@ -124,7 +68,7 @@ fn compile(net: &Network, act: &MinimaxActivation, bounds: &[f64]) -> CompiledNe
 
 #[test]
 fn residual_network_with_bootstrapping_matches_the_plaintext_minimax_pass() {
-    let net = residual_net();
+    let net = common::nets::residual_net();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap();
     let input = seeded_input(net.input_shape, 5);
     let input_f32: Vec<f32> = input.data().iter().map(|&v| v as f32).collect();
@@ -166,7 +110,7 @@ fn residual_network_with_bootstrapping_matches_the_plaintext_minimax_pass() {
         .iter()
         .any(|op| matches!(op, HeOp::Relu { multiplier, .. } if *multiplier != 1.0)));
 
-    let params = params();
+    let params = common::nets::bootstrap_params();
     let config = BootstrapConfig::default_for(&params, params.log_n() - 1).unwrap();
     let boot = Bootstrapper::new(&params, &config).unwrap();
     assert_eq!(boot.level_after(), LEVELS);
@@ -279,7 +223,7 @@ fn residual_network_with_bootstrapping_matches_the_plaintext_minimax_pass() {
 
 #[test]
 fn compiling_refuses_missing_bounds_and_a_relu_deeper_than_the_levels() {
-    let net = residual_net();
+    let net = common::nets::residual_net();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap();
     let options = ReportOptions {
         relu: Some((ALPHA, act.clone())),

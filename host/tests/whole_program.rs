@@ -7,13 +7,14 @@
 //! negative control). Parameters are far below the 128-bit bound, opted into for these
 //! functional tests only.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use heaccel_host::lowering::{self, BufferOperand};
-use heaccel_host::nn::weights::{init_seeded, seeded_input};
-use heaccel_host::nn::{zoo, Activation, ActivationLayer, Conv2d, Layer, Linear, Network, Pool};
-use heaccel_host::nn::{Residual, Shape};
+use heaccel_host::nn::weights::seeded_input;
+use heaccel_host::nn::zoo;
 use heaccel_host::pack::{
     compile_he_program, compile_he_structure, run_with_circuits, Circuits, HeProgram,
     ReferenceBackend, ReportOptions, Strategy,
@@ -438,65 +439,14 @@ fn lenet_as_one_allocated_stream_is_bit_exact_with_the_reference() {
 }
 
 /// Levels left after bootstrapping (and at the input).
-const LEVELS: usize = 5;
+const LEVELS: usize = common::nets::BOOT_LEVELS;
 /// Minimax ReLU precision: degree 5, 4 levels with the final product.
 const ALPHA: u32 = 4;
 
-/// conv, ReLU, [conv, ReLU, conv] + identity, ReLU, global average pooling, linear.
-fn residual_net() -> Network {
-    let conv = |name: &str, i, o| Layer::Conv2d(Conv2d::zeroed(name, i, o, 3, 1, 1, 1, true));
-    let relu = |name: &str| {
-        Layer::Activation(ActivationLayer {
-            name: name.into(),
-            function: Activation::Relu,
-        })
-    };
-    let mut net = Network {
-        name: "residual-test".into(),
-        input_shape: Shape::new(2, 8, 8),
-        layers: vec![
-            conv("conv1", 2, 4),
-            relu("relu1"),
-            Layer::Residual(Residual {
-                name: "block".into(),
-                body: vec![
-                    conv("block.conv1", 4, 4),
-                    relu("block.relu1"),
-                    conv("block.conv2", 4, 4),
-                ],
-                shortcut: vec![],
-            }),
-            relu("relu2"),
-            Layer::Pool(Pool::average(8)),
-            Layer::Flatten,
-            Layer::Linear(Linear::zeroed("fc", 4, 3, true)),
-        ],
-    };
-    init_seeded(&mut net, 11);
-    net
-}
-
 #[test]
 fn a_residual_network_with_bootstrapping_as_one_allocated_stream_is_bit_exact() {
-    // TEST ONLY, INSECURE: N = 2^12 with a bootstrapping chain (as tests/infer_bootstrap.rs)
-    let params = ParametersLiteral {
-        log_n: 12,
-        log_q: std::iter::once(60)
-            .chain([40; LEVELS])
-            .chain([50; 3])
-            .chain([61; 12])
-            .collect(),
-        q: vec![],
-        log_p: vec![61; 5],
-        p: vec![],
-        log_scale: 40,
-        dnum: 5,
-        hamming_weight: Some(192),
-        allow_insecure: true,
-    }
-    .build()
-    .unwrap();
-    let net = residual_net();
+    let params = common::nets::bootstrap_params();
+    let net = common::nets::residual_net();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap();
     let options = ReportOptions {
         relu: Some((ALPHA, act.clone())),

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses some of these
 
+pub mod nets;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
