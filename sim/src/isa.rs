@@ -134,82 +134,149 @@ pub enum PolyForm {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Instruction {
     /// `slot[dst] = buffer[buffer].limb[limb]`.
-    Load { dst: Slot, buffer: u32, limb: u32 },
+    Load {
+        /// Destination slot.
+        dst: Slot,
+        /// Buffer number (index into [`Program::buffers`]).
+        buffer: u32,
+        /// Limb of the buffer, `[0, limbs)`.
+        limb: u32,
+    },
     /// `buffer[buffer].limb[limb] = slot[src]`.
-    Store { src: Slot, buffer: u32, limb: u32 },
+    Store {
+        /// Source slot.
+        src: Slot,
+        /// Buffer number (index into [`Program::buffers`]).
+        buffer: u32,
+        /// Limb of the buffer, `[0, limbs)`.
+        limb: u32,
+    },
     /// Forward NTT of `slot` in place.
-    Ntt { slot: Slot, modulus: ModulusIndex },
+    Ntt {
+        /// The slot transformed in place.
+        slot: Slot,
+        /// Index of the prime in [`Program::moduli`].
+        modulus: ModulusIndex,
+    },
     /// Inverse NTT of `slot` in place (including `N^-1`).
-    Intt { slot: Slot, modulus: ModulusIndex },
+    Intt {
+        /// The slot transformed in place.
+        slot: Slot,
+        /// Index of the prime in [`Program::moduli`].
+        modulus: ModulusIndex,
+    },
     /// `dst = a + b mod q`.
     Add {
+        /// Destination slot.
         dst: Slot,
+        /// First operand slot.
         a: Slot,
+        /// Second operand slot.
         b: Slot,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `dst = a - b mod q`.
     Sub {
+        /// Destination slot.
         dst: Slot,
+        /// First operand slot.
         a: Slot,
+        /// Second operand slot.
         b: Slot,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `dst = a * b mod q`, element-wise.
     Mul {
+        /// Destination slot.
         dst: Slot,
+        /// First operand slot.
         a: Slot,
+        /// Second operand slot.
         b: Slot,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `dst = a + scalar mod q` (`scalar` in `[0, q)`).
     AddScalar {
+        /// Destination slot.
         dst: Slot,
+        /// First operand slot.
         a: Slot,
+        /// The scalar, in `[0, q)`.
         scalar: u64,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `dst = a * scalar mod q` (`scalar` in `[0, q)`).
     MulScalar {
+        /// Destination slot.
         dst: Slot,
+        /// First operand slot.
         a: Slot,
+        /// The scalar, in `[0, q)`.
         scalar: u64,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `acc = acc + a * b mod q`.
     Mac {
+        /// Accumulator slot, read and written.
         acc: Slot,
+        /// First operand slot.
         a: Slot,
+        /// Second operand slot.
         b: Slot,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// `dst = src(X^galois)`; `galois` odd in `[1, 2N)`.
     Automorph {
+        /// Destination slot.
         dst: Slot,
+        /// Source slot.
         src: Slot,
+        /// Galois element, odd, in `[1, 2N)`.
         galois: u64,
+        /// Form of the vectors permuted.
         form: PolyForm,
+        /// Index of the prime in [`Program::moduli`].
         modulus: ModulusIndex,
     },
     /// Basis conversion of coefficient-form vectors; `src`/`from` and `dst`/`to` pair up,
     /// each list 1 to [`MAX_MODULI`] long.
     Bconv {
         #[serde(deserialize_with = "bounded::bconv_slots")]
+        /// Source slots, one limb each (1 to [`MAX_MODULI`]).
         src: Vec<Slot>,
         #[serde(deserialize_with = "bounded::bconv_moduli")]
+        /// Primes of the sources, one per `src` slot.
         from: Vec<ModulusIndex>,
         #[serde(deserialize_with = "bounded::bconv_slots")]
+        /// Destination slots, one limb each (1 to [`MAX_MODULI`]).
         dst: Vec<Slot>,
         #[serde(deserialize_with = "bounded::bconv_moduli")]
+        /// Primes of the destinations, one per `dst` slot.
         to: Vec<ModulusIndex>,
+        /// Exact-centered conversion: each source residue is read in `(-q/2, q/2]` (else in
+        /// `[0, q)`).
         centered: bool,
     },
     /// `dst = src`.
-    Copy { dst: Slot, src: Slot },
+    Copy {
+        /// Destination slot.
+        dst: Slot,
+        /// Source slot.
+        src: Slot,
+    },
     /// Allocation hint (v2): the contents of buffer `buffer` are dead from here on; no later
     /// instruction loads from it before storing to it again (a store makes it live: a
     /// buffer may be reused, e.g. an operation's temporary). No effect on results.
-    Free { buffer: u32 },
+    Free {
+        /// Buffer number (index into [`Program::buffers`]).
+        buffer: u32,
+    },
 }
 
 /// A program of ISA v1.

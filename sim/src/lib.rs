@@ -4,6 +4,8 @@
 //! the bit-exact functional executor ([`functional`]) and the work counts of a roofline
 //! ([`work`]).
 
+#![warn(missing_docs)]
+
 pub mod alloc;
 pub mod config;
 pub mod config_override;
