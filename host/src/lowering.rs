@@ -149,16 +149,21 @@ struct Builder {
     next: Slot,
 }
 
+/// The prime table of every lowered program of `params`: `q_0 .. q_L`, then `p_0 ..
+/// p_{K-1}` (see the module's layout).
+pub fn prime_table(params: &Parameters) -> Vec<u64> {
+    params
+        .q_tables()
+        .iter()
+        .chain(params.p_tables())
+        .map(|t| t.modulus().value())
+        .collect()
+}
+
 impl Builder {
     fn new(params: &Parameters) -> Self {
-        let moduli = params
-            .q_tables()
-            .iter()
-            .chain(params.p_tables())
-            .map(|t| t.modulus().value())
-            .collect();
         Builder {
-            program: Program::new(params.log_n(), moduli, 1),
+            program: Program::new(params.log_n(), prime_table(params), 1),
             free: Vec::new(),
             next: 0,
         }

@@ -758,12 +758,10 @@ fn layer_sim(
 /// prime search and NTT tables dominate a configuration's simulation otherwise).
 #[derive(Debug, Clone)]
 pub struct CompiledNetwork {
-    /// What was compiled (for the whole program).
+    /// What was compiled: the network, the strategy and the nonlinear options.
     source: Arc<(Network, Strategy, ReportOptions)>,
     /// `dnum` -> the whole network's dataflow, or why it does not compile into one program.
     flows: Arc<Mutex<HashMap<usize, FlowResult>>>,
-    network: String,
-    strategy: &'static str,
     names: (ActivationChoice, PoolChoice),
     word_bits: u32,
     report: crate::pack::NetworkReport,
@@ -798,14 +796,7 @@ impl CompiledNetwork {
             });
         }
         fit_scratchpad_with(self.params.clone(), config, |c| {
-            // a poisoned lock only means another thread panicked; the map is still valid
-            let mut cache = self.built.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(hit) = cache.get(&c.dnum) {
-                return Ok(hit.clone());
-            }
-            let made = build_with_key_switch_words(c)?;
-            cache.insert(c.dnum, made.clone());
-            Ok(made)
+            cached(&self.built, c.dnum, || build_with_key_switch_words(c))
         })
     }
 
@@ -824,40 +815,37 @@ impl CompiledNetwork {
     /// The dataflow of the whole network under `built` (the fitted `params`), traced once per
     /// `dnum`: `Err` with the reason when the network does not compile into one program.
     fn dataflow(&self, params: &ParameterChoice, built: &Parameters) -> Result<FlowResult> {
-        let mut cache = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = cache.get(&params.dnum) {
-            return Ok(f.clone());
-        }
+        cached(&self.flows, params.dnum, || {
+            self.trace_dataflow(params, built)
+        })
+    }
+
+    /// [`CompiledNetwork::dataflow`], uncached.
+    fn trace_dataflow(&self, params: &ParameterChoice, built: &Parameters) -> Result<FlowResult> {
         let (network, strategy, nonlinear) = &*self.source;
         let options = ReportOptions {
             bootstrap_levels: params.needs_bootstrapping.then_some(params.levels),
             relu_bounds: Vec::new(),
             ..nonlinear.clone()
         };
-        let flow =
+        let compiled =
             match crate::pack::compile_he_structure(network, strategy, params.slots(), &options) {
-                Err(e) => Err(e.to_string()),
-                Ok(compiled) => {
-                    let plan = if params.needs_bootstrapping {
-                        let log_slots = params.slots().trailing_zeros();
-                        Some(self.bootstrap_trace(built, params.dnum, log_slots)?.0)
-                    } else {
-                        None
-                    };
-                    let expansions = crate::stream::Expansions {
-                        relu: options.relu.as_ref().map(|(_, act)| act),
-                        bootstrapper: plan.as_deref(),
-                    };
-                    Ok(Arc::new(crate::stream::trace_program(
-                        built,
-                        &compiled.program,
-                        params.levels,
-                        expansions,
-                    )?))
-                }
+                Ok(compiled) => compiled,
+                Err(e) => return Ok(Err(e.to_string())),
             };
-        cache.insert(params.dnum, flow.clone());
-        Ok(flow)
+        let plan = if params.needs_bootstrapping {
+            let log_slots = params.slots().trailing_zeros();
+            Some(self.bootstrap_trace(built, params.dnum, log_slots)?.0)
+        } else {
+            None
+        };
+        let expansions = crate::stream::Expansions {
+            relu: options.relu.as_ref().map(|(_, act)| act),
+            bootstrapper: plan.as_deref(),
+        };
+        let flow =
+            crate::stream::trace_program(built, &compiled.program, params.levels, expansions)?;
+        Ok(Ok(Arc::new(flow)))
     }
 
     /// The operations of one bootstrapping of `2^log_slots` slots under `built` (the deep set
@@ -868,16 +856,27 @@ impl CompiledNetwork {
         dnum: usize,
         log_slots: u32,
     ) -> Result<BootstrapTrace> {
-        // a poisoned lock only means another thread panicked; the map is still valid
-        let mut cache = self.traces.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = cache.get(&dnum) {
-            return Ok(t.clone());
-        }
-        let (plan, trace) = crate::bootsim::bootstrap_trace(built, None, log_slots)?;
-        let made = (Arc::new(plan), Arc::new(trace));
-        cache.insert(dnum, made.clone());
-        Ok(made)
+        cached(&self.traces, dnum, || {
+            let (plan, trace) = crate::bootsim::bootstrap_trace(built, None, log_slots)?;
+            Ok((Arc::new(plan), Arc::new(trace)))
+        })
     }
+}
+
+/// `map[key]`, made by `make` the first time (under the lock, so it is made once).
+fn cached<V: Clone>(
+    map: &Mutex<HashMap<usize, V>>,
+    key: usize,
+    make: impl FnOnce() -> Result<V>,
+) -> Result<V> {
+    // a poisoned lock only means another thread panicked; the map is still valid
+    let mut cache = map.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit.clone());
+    }
+    let made = make()?;
+    cache.insert(key, made.clone());
+    Ok(made)
 }
 
 /// Compiles `network` with `strategy` and `nonlinear` (named `activation`, `pool` in the
@@ -899,8 +898,6 @@ pub fn compile_network(
     Ok(CompiledNetwork {
         source: Arc::new((network.clone(), *strategy, nonlinear.clone())),
         flows: Arc::default(),
-        network: network.name.clone(),
-        strategy: strategy_name(strategy),
         names,
         word_bits,
         report,
@@ -1044,8 +1041,8 @@ pub fn simulate_compiled(compiled: &CompiledNetwork, config: &HwConfig) -> Resul
         offchip_lower_bound_bytes: whole.map(|w| w.offchip_lower_bound_bytes),
     };
     Ok(NetworkSim {
-        network: compiled.network.clone(),
-        strategy: compiled.strategy.into(),
+        network: compiled.source.0.name.clone(),
+        strategy: strategy_name(&compiled.source.1).into(),
         activation: compiled.names.0.to_string(),
         pool: compiled.names.1.to_string(),
         config: config.name.clone(),

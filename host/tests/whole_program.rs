@@ -14,10 +14,10 @@ use std::collections::HashMap;
 
 use heaccel_host::lowering::{self, BufferOperand};
 use heaccel_host::nn::weights::seeded_input;
-use heaccel_host::nn::zoo;
+use heaccel_host::nn::{zoo, Shape};
 use heaccel_host::pack::{
-    compile_he_program, compile_he_structure, run_with_circuits, Circuits, HeProgram,
-    ReferenceBackend, ReportOptions, Strategy,
+    compile_he_program, compile_he_structure, run_with_circuits, Circuits, CompiledNetwork,
+    HeProgram, ReferenceBackend, ReportOptions, Strategy,
 };
 use heaccel_host::stream::{
     allocate_dataflow, trace_program, BufferTable, Dataflow, Expansions, PlainKey, StreamOp,
@@ -107,6 +107,83 @@ struct Setup<'a> {
     galois: &'a GaloisKeys,
     circuits: Circuits<'a>,
     input_level: usize,
+}
+
+/// Seeded keys (relinearization, the program's rotations and `extra` Galois elements), the
+/// evaluator holding them, an encoder, and the network input of `seed` encrypted in
+/// `compiled`'s layout at `level` with the default scale.
+struct Keys {
+    eval: Evaluator,
+    encoder: Encoder,
+    relin: RelinKey,
+    galois: GaloisKeys,
+    inputs: Vec<Ciphertext>,
+}
+
+fn keys(
+    params: &Parameters,
+    compiled: &CompiledNetwork,
+    shape: Shape,
+    seed: u64,
+    level: usize,
+    extra: &[u64],
+) -> Keys {
+    let mut kg = KeyGenerator::with_rng(params, ChaCha20Rng::seed_from_u64(1));
+    let sk = kg.gen_secret_key();
+    let pk = kg.gen_public_key(&sk).unwrap();
+    let relin = kg.gen_relin_key(&sk).unwrap();
+    let mut galois = kg
+        .gen_galois_keys(&sk, &compiled.program.rotation_steps(), false)
+        .unwrap();
+    for &g in extra {
+        galois.keys.insert(g, kg.gen_galois_key(&sk, g).unwrap());
+    }
+    let eval = Evaluator::new(params, Some(relin.clone()), Some(galois.clone())).unwrap();
+    let encoder = Encoder::new(params);
+    let mut encryptor = Encryptor::with_rng(
+        params,
+        EncryptionKey::Public(pk),
+        ChaCha20Rng::seed_from_u64(2),
+    )
+    .unwrap();
+    let inputs = compiled
+        .encode_input(&seeded_input(shape, seed))
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let pt = encoder
+                .encode_real(v, level, params.default_scale())
+                .unwrap();
+            encryptor.encrypt(&pt).unwrap()
+        })
+        .collect();
+    Keys {
+        eval,
+        encoder,
+        relin,
+        galois,
+        inputs,
+    }
+}
+
+impl Keys {
+    /// What [`check`] runs with: these keys, `circuits` and the inputs' `level`.
+    fn setup<'a>(
+        &'a self,
+        params: &'a Parameters,
+        circuits: Circuits<'a>,
+        input_level: usize,
+    ) -> Setup<'a> {
+        Setup {
+            params,
+            eval: &self.eval,
+            encoder: &self.encoder,
+            relin: &self.relin,
+            galois: &self.galois,
+            circuits,
+            input_level,
+        }
+    }
 }
 
 /// Off-chip memory of the allocated stream: inputs, keys and every plaintext encoded as the
@@ -392,50 +469,17 @@ fn lenet_as_one_allocated_stream_is_bit_exact_with_the_reference() {
     }
     .build()
     .unwrap();
-    let mut kg = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(1));
-    let sk = kg.gen_secret_key();
-    let pk = kg.gen_public_key(&sk).unwrap();
-    let relin = kg.gen_relin_key(&sk).unwrap();
-    let galois = kg
-        .gen_galois_keys(&sk, &program.rotation_steps(), false)
-        .unwrap();
-    let eval = Evaluator::new(&params, Some(relin.clone()), Some(galois.clone())).unwrap();
-    let encoder = Encoder::new(&params);
-    let mut encryptor = Encryptor::with_rng(
-        &params,
-        EncryptionKey::Public(pk),
-        ChaCha20Rng::seed_from_u64(2),
-    )
-    .unwrap();
     let level = params.max_level();
-    let input = seeded_input(net.input_shape, 3);
-    let inputs: Vec<Ciphertext> = compiled
-        .encode_input(&input)
-        .unwrap()
-        .iter()
-        .map(|v| {
-            let pt = encoder
-                .encode_real(v, level, params.default_scale())
-                .unwrap();
-            encryptor.encrypt(&pt).unwrap()
-        })
-        .collect();
-    let setup = Setup {
-        params: &params,
-        eval: &eval,
-        encoder: &encoder,
-        relin: &relin,
-        galois: &galois,
-        circuits: Circuits::default(),
-        input_level: level,
-    };
-    check(&setup, program, &inputs, 40, &StreamOptions::default());
+    let k = keys(&params, &compiled, net.input_shape, 3, level, &[]);
+    let setup = k.setup(&params, Circuits::default(), level);
+    let inputs = &k.inputs;
+    check(&setup, program, inputs, 40, &StreamOptions::default());
     // reordered for key reuse: the same words
     let reordered = StreamOptions {
         key_reuse_window: 64,
         ..StreamOptions::default()
     };
-    check(&setup, program, &inputs, 40, &reordered);
+    check(&setup, program, inputs, 40, &reordered);
 }
 
 /// Levels left after bootstrapping (and at the input).
@@ -459,47 +503,18 @@ fn a_residual_network_with_bootstrapping_as_one_allocated_stream_is_bit_exact() 
     let program = &compiled.program;
     let config = BootstrapConfig::default_for(&params, params.log_n() - 1).unwrap();
     let boot = Bootstrapper::new(&params, &config).unwrap();
-    let mut kg = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(1));
-    let sk = kg.gen_secret_key();
-    let pk = kg.gen_public_key(&sk).unwrap();
-    let relin = kg.gen_relin_key(&sk).unwrap();
-    let mut galois = kg
-        .gen_galois_keys(&sk, &program.rotation_steps(), false)
-        .unwrap();
-    for &g in boot.galois_elements() {
-        galois.keys.insert(g, kg.gen_galois_key(&sk, g).unwrap());
-    }
-    let eval = Evaluator::new(&params, Some(relin.clone()), Some(galois.clone())).unwrap();
-    let encoder = Encoder::new(&params);
-    let mut encryptor = Encryptor::with_rng(
+    let k = keys(
         &params,
-        EncryptionKey::Public(pk),
-        ChaCha20Rng::seed_from_u64(2),
-    )
-    .unwrap();
-    let input = seeded_input(net.input_shape, 5);
-    let inputs: Vec<Ciphertext> = compiled
-        .encode_input(&input)
-        .unwrap()
-        .iter()
-        .map(|v| {
-            let pt = encoder
-                .encode_real(v, LEVELS, params.default_scale())
-                .unwrap();
-            encryptor.encrypt(&pt).unwrap()
-        })
-        .collect();
-    let setup = Setup {
-        params: &params,
-        eval: &eval,
-        encoder: &encoder,
-        relin: &relin,
-        galois: &galois,
-        circuits: Circuits {
-            relu: Some(&act),
-            bootstrapper: Some(&boot),
-        },
-        input_level: LEVELS,
+        &compiled,
+        net.input_shape,
+        5,
+        LEVELS,
+        boot.galois_elements(),
+    );
+    let circuits = Circuits {
+        relu: Some(&act),
+        bootstrapper: Some(&boot),
     };
-    check(&setup, program, &inputs, 160, &StreamOptions::default());
+    let setup = k.setup(&params, circuits, LEVELS);
+    check(&setup, program, &k.inputs, 160, &StreamOptions::default());
 }

@@ -47,6 +47,8 @@ impl<'p> Templates<'p> {
         match op {
             // one template per count of elements: the elements are patched in
             StreamOp::Rotations { level, galois } => format!("rot{level}x{}", galois.len()),
+            // the monomial is a plaintext operand: one template per level
+            StreamOp::MulMonomial { level, .. } => format!("monomial{level}"),
             StreamOp::AddConst {
                 level,
                 value,
@@ -151,7 +153,7 @@ impl BufferTable {
         self.plains.get(key).copied()
     }
 
-    fn build(params: &Parameters, flow: &Dataflow) -> Result<Self, StreamError> {
+    fn build(params: &Parameters, flow: &Dataflow) -> Self {
         let mut buffers = Vec::new();
         let mut is_input = vec![false; flow.levels.len()];
         let mut is_output = vec![false; flow.levels.len()];
@@ -192,8 +194,8 @@ impl BufferTable {
                 let stem = g.map_or("rlk".to_string(), |g| format!("gk{g}"));
                 for digit in 0..params.dnum() {
                     for (half, h) in ["b", "a"].iter().enumerate() {
-                        let id = table.push(format!("{stem}.d{digit}.{h}"), key_limbs);
-                        table.buffers[id as usize].role = BufferRole::Key;
+                        let name = format!("{stem}.d{digit}.{h}");
+                        let id = table.push(name, key_limbs, BufferRole::Key);
                         table.keys.insert((g, digit, half), id);
                     }
                 }
@@ -207,20 +209,15 @@ impl BufferTable {
                     PlainKey::Bootstrap { index, level } => format!("boot{index}@{level}.m"),
                     PlainKey::Monomial { k, level } => format!("mono{k}@{level}.m"),
                 };
-                let id = table.push(name, key.level() as u32 + 1);
-                table.buffers[id as usize].role = BufferRole::Plaintext;
+                let id = table.push(name, key.level() as u32 + 1, BufferRole::Plaintext);
                 table.plains.insert(*key, id);
             }
         }
-        Ok(table)
+        table
     }
 
-    fn push(&mut self, name: String, limbs: u32) -> u32 {
-        self.buffers.push(Buffer {
-            name,
-            limbs,
-            role: BufferRole::Temp,
-        });
+    fn push(&mut self, name: String, limbs: u32, role: BufferRole) -> u32 {
+        self.buffers.push(Buffer { name, limbs, role });
         (self.buffers.len() - 1) as u32
     }
 
@@ -228,7 +225,7 @@ impl BufferTable {
         if let Some(&id) = self.temps.get(name) {
             return id;
         }
-        let id = self.push(name.to_string(), limbs);
+        let id = self.push(name.to_string(), limbs, BufferRole::Temp);
         self.temps.insert(name.to_string(), id);
         id
     }
@@ -327,7 +324,7 @@ pub fn bind<S: Sink>(
     options: AllocOptions,
     make_sink: impl FnOnce(&[Buffer]) -> Result<S, StreamError>,
 ) -> Result<Bound<S>, StreamError> {
-    let mut table = BufferTable::build(params, flow)?;
+    let mut table = BufferTable::build(params, flow);
     let mut templates = Templates {
         params,
         cache: HashMap::new(),

@@ -154,15 +154,6 @@ fn alloc_options(slots: u32, config: &str, options: &StreamOptions) -> AllocOpti
     }
 }
 
-fn moduli(params: &Parameters) -> Vec<u64> {
-    params
-        .q_tables()
-        .iter()
-        .chain(params.p_tables())
-        .map(|t| t.modulus().value())
-        .collect()
-}
-
 /// Times `flow` (under `params`) on `config` as one allocated stream (see the module docs).
 /// Errors: binding, an operation too large for the scratchpad, the configuration.
 pub fn simulate_dataflow(
@@ -172,7 +163,7 @@ pub fn simulate_dataflow(
     options: &StreamOptions,
 ) -> Result<WholeProgramSim, StreamError> {
     let slots = scratchpad_slots(config, params.log_n());
-    let moduli = moduli(params);
+    let moduli = crate::lowering::prime_table(params);
     let flow = &*ordered(flow, options);
     let bound = bind(
         params,
@@ -227,7 +218,7 @@ pub fn allocate_dataflow(
         alloc_options(slots, "functional", options),
         |_| Ok(Vec::<Instruction>::new()),
     )?;
-    let mut program = Program::new(params.log_n(), moduli(params), slots);
+    let mut program = Program::new(params.log_n(), crate::lowering::prime_table(params), slots);
     program.buffers = bound.table.buffers.clone();
     program.instructions = bound.sink;
     Ok((program, bound.table, bound.alloc))
