@@ -223,7 +223,7 @@ impl Evaluator {
         let parts: Option<Vec<RnsPoly>> = a
             .parts
             .iter()
-            .map(|p| RnsPoly::zip_map_checked(p, &pt.poly, tables, |m, u, v| m.mul(u, v)))
+            .map(|p| RnsPoly::mul_checked(p, &pt.poly, tables))
             .collect();
         let Some(parts) = parts else {
             a.validate(&self.params)?;
@@ -337,8 +337,11 @@ impl Evaluator {
         }
         let tables = self.tables(a.level());
         let d0 = a.parts[0].mul(&b.parts[0], tables);
-        let mut d1 = a.parts[0].mul(&b.parts[1], tables);
-        d1.add_assign(&a.parts[1].mul(&b.parts[0], tables), tables);
+        let d1 = RnsPoly::mul_add(
+            (&a.parts[0], &b.parts[1]),
+            (&a.parts[1], &b.parts[0]),
+            tables,
+        );
         let d2 = a.parts[1].mul(&b.parts[1], tables);
         Ok(Ciphertext {
             params_id: a.params_id,

@@ -42,7 +42,7 @@ pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<P
                 .iter()
                 .map(|l| l.as_slice())
                 .collect();
-            let mut converted = vec![vec![0u64; n]; to.len()];
+            let mut converted = crate::rns::poly::zeroed_limbs(to.len(), n);
             {
                 let mut outs: Vec<&mut [u64]> =
                     converted.iter_mut().map(|l| l.as_mut_slice()).collect();

@@ -204,6 +204,12 @@ impl BasisConverter {
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = shift(v, v);
                     }
+                } else if q0 <= 2 * p {
+                    // Residues below 2p: one conditional subtraction (vectorizes, unlike the
+                    // 128-bit Barrett product below).
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = shift(v, reduce_once(v, p));
+                    }
                 } else {
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = shift(v, mj.reduce(v));
@@ -301,7 +307,7 @@ mod tests {
             }).collect();
             let limbs: Vec<Vec<u64>> = from.iter().map(|m| xs.iter().map(|x| (x % m.value()).to_u64().unwrap()).collect()).collect();
             let inputs: Vec<&[u64]> = limbs.iter().map(|l| l.as_slice()).collect();
-            let mut out = vec![vec![0u64; n]; to.len()];
+            let mut out = crate::rns::poly::zeroed_limbs(to.len(), n);
             let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|l| l.as_mut_slice()).collect();
             conv.convert(&inputs, &mut outs);
             for (c, x) in xs.iter().enumerate() {
@@ -334,7 +340,7 @@ mod tests {
             let n = xs.len();
             let limbs: Vec<Vec<u64>> = from.iter().map(|m| xs.iter().map(|x| (x % m.value()).to_u64().unwrap()).collect()).collect();
             let inputs: Vec<&[u64]> = limbs.iter().map(|l| l.as_slice()).collect();
-            let mut out = vec![vec![0u64; n]; to.len()];
+            let mut out = crate::rns::poly::zeroed_limbs(to.len(), n);
             let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|l| l.as_mut_slice()).collect();
             conv.convert_centered(&inputs, &mut outs);
             for (c, x) in xs.iter().enumerate() {
@@ -348,6 +354,41 @@ mod tests {
                     } else {
                         // within the documented floating-point tie band around Q/2
                         prop_assert!(out[j][c] == plain || out[j][c] == minus_q, "tie coefficient {} target {}", c, j);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One source prime (the key switch's digits at dnum = L + 1) into targets narrower,
+    /// equal and wider: each branch of the one-source conversion against `u128` arithmetic.
+    #[test]
+    fn one_source_conversion_on_every_width() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (from_bits, to_bits) in [(61u32, 30u32), (40, 30), (33, 31), (31, 31), (30, 61)] {
+            let q0 = basis(from_bits, 1)[0];
+            let to = basis(to_bits, 3);
+            let (q, half) = (q0.value(), q0.value().div_ceil(2));
+            let mut x: Vec<u64> = (0..61).map(|_| rng.gen_range(0..q)).collect();
+            x.extend([0, 1, half - 1, half, half + 1, q - 1]);
+            for centered in [false, true] {
+                let mut out = crate::rns::poly::zeroed_limbs(to.len(), x.len());
+                let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|l| l.as_mut_slice()).collect();
+                let conv = BasisConverter::new(&[q0], &to).unwrap();
+                conv.convert_impl(&[&x], &mut outs, centered);
+                for (j, m) in to.iter().enumerate() {
+                    let p = m.value() as i128;
+                    for (c, &v) in x.iter().enumerate() {
+                        let signed = if centered && v >= half {
+                            v as i128 - q as i128
+                        } else {
+                            v as i128
+                        };
+                        let want = signed.rem_euclid(p) as u64;
+                        assert_eq!(
+                            out[j][c], want,
+                            "{from_bits} -> {to_bits} bits, centered {centered}, x = {v}"
+                        );
                     }
                 }
             }

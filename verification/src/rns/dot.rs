@@ -181,6 +181,7 @@ fn reduce_split(m: &Modulus, hi: u64, lo: u64) -> u64 {
 #[cfg(target_arch = "x86_64")]
 mod ifma {
     use super::*;
+    use crate::rns::split_reduce::SplitReducer;
 
     /// Lanes per vector.
     const L: usize = 8;
@@ -202,6 +203,11 @@ mod ifma {
         out
     }
 
+    /// Words per block of [`dot2`]: its four accumulator rows (`4 * BLOCK * 8` bytes) stay in
+    /// L1 while every term streams one block of each of its three operands, so the loads run
+    /// as three sequential streams instead of one stream per term.
+    const BLOCK: usize = 256;
+
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) fn dot2(
         m: &Modulus,
@@ -213,22 +219,68 @@ mod ifma {
     ) {
         let n = out0.len();
         let body = n - n % L;
+        let terms = xs.len();
         let zero = _mm512_setzero_si512();
-        for k in (0..body).step_by(L) {
-            let (mut lo0, mut hi0, mut lo1, mut hi1) = (zero, zero, zero, zero);
-            for j in 0..xs.len() {
-                let x = load(xs[j], k);
-                let y0 = load(ys0[j], k);
-                let y1 = load(ys1[j], k);
-                lo0 = _mm512_madd52lo_epu64(lo0, x, y0);
-                hi0 = _mm512_madd52hi_epu64(hi0, x, y0);
-                lo1 = _mm512_madd52lo_epu64(lo1, x, y1);
-                hi1 = _mm512_madd52hi_epu64(hi1, x, y1);
+        let reducer = SplitReducer::new(m);
+        // Terms summed before one reduction: all of them on the scalar reduction.
+        let chunk = reducer.map_or(terms.max(1), |r| r.max_terms);
+        const V: usize = BLOCK / L;
+        let (mut lo0, mut hi0, mut lo1, mut hi1) = ([zero; V], [zero; V], [zero; V], [zero; V]);
+        let (mut res0, mut res1) = ([zero; V], [zero; V]);
+        for kb in (0..body).step_by(BLOCK) {
+            let vecs = (body - kb).min(BLOCK) / L;
+            let mut start = 0;
+            loop {
+                let end = (start + chunk).min(terms);
+                for v in 0..vecs {
+                    (lo0[v], hi0[v], lo1[v], hi1[v]) = (zero, zero, zero, zero);
+                }
+                for j in start..end {
+                    let (x, y0, y1) = (xs[j], ys0[j], ys1[j]);
+                    for v in 0..vecs {
+                        let k = kb + v * L;
+                        let (xv, y0v, y1v) = (load(x, k), load(y0, k), load(y1, k));
+                        lo0[v] = _mm512_madd52lo_epu64(lo0[v], xv, y0v);
+                        hi0[v] = _mm512_madd52hi_epu64(hi0[v], xv, y0v);
+                        lo1[v] = _mm512_madd52lo_epu64(lo1[v], xv, y1v);
+                        hi1[v] = _mm512_madd52hi_epu64(hi1[v], xv, y1v);
+                    }
+                }
+                match &reducer {
+                    Some(r) => {
+                        for v in 0..vecs {
+                            let (r0, r1) = (r.reduce(hi0[v], lo0[v]), r.reduce(hi1[v], lo1[v]));
+                            if start == 0 {
+                                (res0[v], res1[v]) = (r0, r1);
+                            } else {
+                                (res0[v], res1[v]) = (r.add(res0[v], r0), r.add(res1[v], r1));
+                            }
+                        }
+                    }
+                    None => {
+                        // One chunk holds every term: reduce each lane's sums in u128.
+                        for v in 0..vecs {
+                            let k = kb + v * L;
+                            let (l0, h0) = (store(lo0[v]), store(hi0[v]));
+                            let (l1, h1) = (store(lo1[v]), store(hi1[v]));
+                            for l in 0..L {
+                                out0[k + l] = reduce_split(m, h0[l], l0[l]);
+                                out1[k + l] = reduce_split(m, h1[l], l1[l]);
+                            }
+                        }
+                    }
+                }
+                start = end;
+                if start >= terms {
+                    break;
+                }
             }
-            let (lo0, hi0, lo1, hi1) = (store(lo0), store(hi0), store(lo1), store(hi1));
-            for l in 0..L {
-                out0[k + l] = reduce_split(m, hi0[l], lo0[l]);
-                out1[k + l] = reduce_split(m, hi1[l], lo1[l]);
+            if reducer.is_some() {
+                for v in 0..vecs {
+                    let k = kb + v * L;
+                    out0[k..k + L].copy_from_slice(&store(res0[v]));
+                    out1[k..k + L].copy_from_slice(&store(res1[v]));
+                }
             }
         }
         fn tail<'a>(s: &[&'a [u64]], from: usize) -> Vec<&'a [u64]> {
@@ -309,11 +361,17 @@ mod tests {
     #[test]
     fn dot2_matches_u128_oracle_on_every_path() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        for bits in [20u32, 31, 33, 40, 50, 52, 55, 61] {
+        // 51 bits: the largest primes of the vector reduction (3 terms per reduction); 50
+        // bits: 15 terms per reduction, so 33 and 70 terms sum reduced chunks.
+        for bits in [20u32, 31, 33, 40, 50, 51, 52, 55, 61] {
             let q = ntt_primes(bits.min(61), 4, 1, &[]).unwrap()[0];
             let m = Modulus::new(q).unwrap();
-            for terms in [0usize, 1, 2, 3, 13, 33, 70] {
-                let n = 37; // a vector body and a scalar tail
+            // 37: one partial block and a scalar tail; 600: two whole blocks, a partial one
+            // and a tail.
+            for (terms, n) in [0usize, 1, 2, 3, 4, 13, 33, 70]
+                .into_iter()
+                .flat_map(|t| [(t, 37), (t, 600)])
+            {
                 let xs = operands(&mut rng, q, terms, n);
                 let ys0 = operands(&mut rng, q, terms, n);
                 let ys1 = operands(&mut rng, q, terms, n);

@@ -1,9 +1,12 @@
-//! Residue number system: bases with CRT, fast basis conversion, lazy dot products and RNS
-//! polynomials.
+//! Residue number system: bases with CRT, fast basis conversion, lazy dot products, slot-wise
+//! products and RNS polynomials.
 
 pub mod basis;
 pub mod dot;
+pub mod mulmod;
 pub mod poly;
+#[cfg(target_arch = "x86_64")]
+mod split_reduce;
 
 pub use basis::{BasisConverter, RnsBasis};
 pub use dot::DotPath;

@@ -10,6 +10,7 @@ use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
 use crate::ntt::NttTable;
+use crate::rns::mulmod;
 
 /// A polynomial in RNS form: `limbs[i][k]` is coefficient (or NTT slot) `k` modulo the `i`-th
 /// modulus of the basis the polynomial lives in. Values are in `[0, q_i)`; in NTT form the
@@ -22,11 +23,17 @@ pub struct RnsPoly {
     pub ntt_form: bool,
 }
 
+/// `count` zero limbs of length `n`, each allocated zeroed (`vec![vec![0; n]; count]` would
+/// copy the first limb into the others, a memory copy of the whole polynomial).
+pub fn zeroed_limbs(count: usize, n: usize) -> Vec<Vec<u64>> {
+    (0..count).map(|_| vec![0; n]).collect()
+}
+
 impl RnsPoly {
     /// The zero polynomial with `limb_count` limbs of length `n`.
     pub fn zero(limb_count: usize, n: usize, ntt_form: bool) -> Self {
         RnsPoly {
-            limbs: vec![vec![0; n]; limb_count],
+            limbs: zeroed_limbs(limb_count, n),
             ntt_form,
         }
     }
@@ -220,7 +227,66 @@ impl RnsPoly {
     /// `self *= other` slot-wise; both operands in NTT form.
     pub fn mul_assign(&mut self, other: &RnsPoly, tables: &[NttTable]) {
         assert!(self.ntt_form, "pointwise product needs NTT form");
-        self.zip_apply(other, tables, |m, x, y| m.mul(x, y));
+        assert_eq!(self.ntt_form, other.ntt_form, "operands in different forms");
+        self.limbs
+            .par_iter_mut()
+            .zip(&other.limbs)
+            .zip(tables)
+            .for_each(|((a, b), t)| {
+                mulmod::mul_assign(t.modulus(), a, b);
+            });
+    }
+
+    /// `a * b` slot-wise (both in NTT form), checking in the same pass that every word of `a`
+    /// and `b` is reduced: `None` when one is not (report it with [`RnsPoly::check_shape`]).
+    /// Shapes must match (checked by the caller).
+    pub fn mul_checked(a: &RnsPoly, b: &RnsPoly, tables: &[NttTable]) -> Option<RnsPoly> {
+        assert!(a.ntt_form && b.ntt_form, "pointwise product needs NTT form");
+        let limbs: Option<Vec<Vec<u64>>> = a
+            .limbs
+            .par_iter()
+            .zip(&b.limbs)
+            .zip(tables)
+            .map(|((x, y), t)| {
+                let mut limb = vec![0u64; x.len()];
+                let flags = mulmod::mul_into(t.modulus(), x, y, &mut limb);
+                (flags >> 63 == 0).then_some(limb)
+            })
+            .collect();
+        Some(RnsPoly {
+            limbs: limbs?,
+            ntt_form: true,
+        })
+    }
+
+    /// `a0 * b0 + a1 * b1` slot-wise (all in NTT form, one shape): the middle term of a
+    /// tensor product in one pass.
+    pub fn mul_add(
+        (a0, b0): (&RnsPoly, &RnsPoly),
+        (a1, b1): (&RnsPoly, &RnsPoly),
+        tables: &[NttTable],
+    ) -> RnsPoly {
+        assert!(
+            [a0, b0, a1, b1].iter().all(|p| p.ntt_form),
+            "pointwise product needs NTT form"
+        );
+        let limbs = (0..tables.len())
+            .into_par_iter()
+            .map(|i| {
+                let mut limb = vec![0u64; a0.limbs[i].len()];
+                mulmod::mul_add_into(
+                    tables[i].modulus(),
+                    (&a0.limbs[i], &b0.limbs[i]),
+                    (&a1.limbs[i], &b1.limbs[i]),
+                    &mut limb,
+                );
+                limb
+            })
+            .collect();
+        RnsPoly {
+            limbs,
+            ntt_form: true,
+        }
     }
 
     /// `self = -self`.
@@ -250,9 +316,27 @@ impl RnsPoly {
 
     /// The product of two polynomials in NTT form, as a new polynomial.
     pub fn mul(&self, other: &RnsPoly, tables: &[NttTable]) -> RnsPoly {
-        let mut out = self.clone();
-        out.mul_assign(other, tables);
-        out
+        assert!(self.ntt_form, "pointwise product needs NTT form");
+        assert_eq!(self.ntt_form, other.ntt_form, "operands in different forms");
+        assert!(
+            self.limbs.len() == tables.len() && other.limbs.len() == tables.len(),
+            "one limb per table"
+        );
+        let limbs = self
+            .limbs
+            .par_iter()
+            .zip(&other.limbs)
+            .zip(tables)
+            .map(|((x, y), t)| {
+                let mut limb = vec![0u64; x.len()];
+                mulmod::mul_into(t.modulus(), x, y, &mut limb);
+                limb
+            })
+            .collect();
+        RnsPoly {
+            limbs,
+            ntt_form: true,
+        }
     }
 
     /// Keeps only the first `count` limbs.
