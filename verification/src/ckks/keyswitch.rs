@@ -161,11 +161,7 @@ pub fn mod_down(params: &Parameters, level: usize, x: PolyQP) -> Result<RnsPoly>
         .zip(qt)
         .zip(&params.p_inv_mod_q()[..=level])
         .for_each(|(((o, c), t), &inv)| {
-            let m = *t.modulus();
-            let inv_s = m.shoup(inv);
-            for (x, &y) in o.iter_mut().zip(c) {
-                *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
-            }
+            crate::rns::mulmod::sub_mul_const_assign(t.modulus(), o, c, inv);
         });
     Ok(out)
 }

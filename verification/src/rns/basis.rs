@@ -201,15 +201,11 @@ impl BasisConverter {
                 };
                 if q0 <= p {
                     // Residues mod q_0 are already reduced mod p.
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        *o = shift(v, v);
-                    }
+                    super::wide::map_into(x, out, &|v| shift(v, v));
                 } else if q0 <= 2 * p {
                     // Residues below 2p: one conditional subtraction (vectorizes, unlike the
                     // 128-bit Barrett product below).
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        *o = shift(v, reduce_once(v, p));
-                    }
+                    super::wide::map_into(x, out, &|v| shift(v, reduce_once(v, p)));
                 } else {
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = shift(v, mj.reduce(v));

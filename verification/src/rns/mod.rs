@@ -7,6 +7,7 @@ pub mod mulmod;
 pub mod poly;
 #[cfg(target_arch = "x86_64")]
 mod split_reduce;
+pub mod wide;
 
 pub use basis::{BasisConverter, RnsBasis};
 pub use dot::DotPath;

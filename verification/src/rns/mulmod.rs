@@ -89,6 +89,22 @@ pub fn mul_add_into(
     flags
 }
 
+/// `x[k] = (x[k] - y[k]) * c mod q` for operands and `c` in `[0, q)` (ModDown's last step:
+/// subtract the converted part, multiply by `P^-1`). `x` and `y` of one length.
+pub fn sub_mul_const_assign(m: &Modulus, x: &mut [u64], y: &[u64], c: u64) {
+    assert_eq!(x.len(), y.len(), "operand length");
+    debug_assert!(c < m.value());
+    #[cfg(target_arch = "x86_64")]
+    if uses_ifma(m) {
+        // SAFETY: the CPU has avx512f and avx512ifma; q < 2^51.
+        return unsafe { ifma::sub_mul_const(m, x, y, c) };
+    }
+    let c_shoup = m.shoup(c);
+    for (v, &w) in x.iter_mut().zip(y) {
+        *v = m.mul_shoup(m.sub(*v, w), c, c_shoup);
+    }
+}
+
 /// The scalar back end of [`mul_into`] and [`mul_assign`]: `out` may equal `x`.
 ///
 /// # Safety
@@ -172,6 +188,44 @@ mod ifma {
         // SAFETY: the remaining n - body words behind each pointer.
         let tail = unsafe { scalar_mul(m, x.add(body), y.add(body), out.add(body), n - body) };
         or_lanes(flags) | tail
+    }
+
+    /// The IFMA back end of [`sub_mul_const_assign`].
+    ///
+    /// # Safety
+    /// The CPU has avx512f and avx512ifma and `q < 2^51`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn sub_mul_const(m: &Modulus, x: &mut [u64], y: &[u64], c: u64) {
+        let r = SplitReducer::new(m).expect("the caller checked q < 2^51");
+        let zero = _mm512_setzero_si512();
+        let (q, cv) = (
+            _mm512_set1_epi64(m.value() as i64),
+            _mm512_set1_epi64(c as i64),
+        );
+        let n = x.len();
+        let body = n - n % L;
+        for k in (0..body).step_by(L) {
+            // SAFETY: k + 8 <= n words of x and y.
+            let (u, v) = unsafe {
+                (
+                    _mm512_loadu_si512(x.as_ptr().add(k) as *const _),
+                    _mm512_loadu_si512(y.as_ptr().add(k) as *const _),
+                )
+            };
+            // u - v in [0, q): when u < v the difference wraps and adding q brings it back.
+            let d = _mm512_sub_epi64(u, v);
+            let d = _mm512_min_epu64(d, _mm512_add_epi64(d, q));
+            let product = r.reduce(
+                _mm512_madd52hi_epu64(zero, d, cv),
+                _mm512_madd52lo_epu64(zero, d, cv),
+            );
+            // SAFETY: as above.
+            unsafe { _mm512_storeu_si512(x.as_mut_ptr().add(k) as *mut _, product) };
+        }
+        let c_shoup = m.shoup(c);
+        for k in body..n {
+            x[k] = m.mul_shoup(m.sub(x[k], y[k]), c, c_shoup);
+        }
     }
 
     /// The IFMA back end of [`mul_add_into`].
@@ -269,6 +323,13 @@ mod tests {
                     .collect();
                 assert_eq!(mul_add_into(&m, (&x, &y), (&x1, &y1), &mut out) >> 63, 0);
                 assert_eq!(out, want, "mul_add_into, {bits} bits, n = {n}");
+                let c = y.last().copied().unwrap_or(q - 1);
+                let want: Vec<u64> = (0..n)
+                    .map(|k| mulmod(q, (x[k] + q - x1[k]) % q, c))
+                    .collect();
+                let mut diff = x.clone();
+                sub_mul_const_assign(&m, &mut diff, &x1, c);
+                assert_eq!(diff, want, "sub_mul_const_assign, {bits} bits, n = {n}");
             }
         }
     }
