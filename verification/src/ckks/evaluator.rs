@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::encoder::reduce_f64;
 use super::keys::{GaloisKeys, PolyQP, RelinKey, SwitchingKey};
-use super::keyswitch::{decompose, switch};
+use super::keyswitch::{decompose, switch, switch_poly};
 use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
 use crate::arith::modulus::reduce_once;
@@ -367,8 +367,7 @@ impl Evaluator {
             .as_ref()
             .ok_or_else(|| Error::MissingKey("relinearization key".into()))?;
         let level = a.level();
-        let digits = decompose(&self.params, level, &a.parts[2])?;
-        let (mut k0, mut k1) = switch(&self.params, level, &digits, &rk.key)?;
+        let (mut k0, mut k1) = switch_poly(&self.params, level, &a.parts[2], &rk.key)?;
         let tables = self.tables(level);
         k0.add_assign(&a.parts[0], tables);
         k1.add_assign(&a.parts[1], tables);
@@ -496,9 +495,18 @@ impl Evaluator {
         g: u64,
         key: &SwitchingKey,
     ) -> Result<Ciphertext> {
-        let level = a.level();
-        let tables = self.tables(level);
-        let (mut k0, k1) = switch(&self.params, level, digits, key)?;
+        let switched = switch(&self.params, a.level(), digits, key)?;
+        self.automorphism_of_switched(a, switched, g)
+    }
+
+    /// `(k_0 + c_0, k_1)` for the key-switched `c_1`, then `X -> X^g` on both parts.
+    fn automorphism_of_switched(
+        &self,
+        a: &Ciphertext,
+        (mut k0, k1): (RnsPoly, RnsPoly),
+        g: u64,
+    ) -> Result<Ciphertext> {
+        let tables = self.tables(a.level());
         k0.add_assign(&a.parts[0], tables);
         let idx = self.index_map(g)?;
         Ok(Ciphertext {
@@ -523,8 +531,8 @@ impl Evaluator {
         }
         self.check_key(a, "automorphism")?;
         let key = self.galois_key(g, "automorphism")?;
-        let digits = decompose(&self.params, a.level(), &a.parts[1])?;
-        self.automorphism_from_digits(a, &digits, g, key)
+        let switched = switch_poly(&self.params, a.level(), &a.parts[1], key)?;
+        self.automorphism_of_switched(a, switched, g)
     }
 
     /// Rotates the slots left by `step` (new slot `j` = old slot `j + step`, modulo the slot

@@ -166,6 +166,146 @@ pub fn mod_down(params: &Parameters, level: usize, x: PolyQP) -> Result<RnsPoly>
     Ok(out)
 }
 
+/// Key-switches `c` (NTT form over `q_0 .. q_level`): the same words as
+/// [`switch`] of [`decompose`]`(c)`, computed one target prime at a time so the extended
+/// digits are never stored whole. Per target limb, every digit's limb is converted, brought to
+/// NTT form and summed against the key at once, while it is in cache (as SEAL's key switch
+/// does); the targets run in parallel. For one key; hoisted rotations share [`decompose`].
+pub fn switch_poly(
+    params: &Parameters,
+    level: usize,
+    c: &RnsPoly,
+    key: &SwitchingKey,
+) -> Result<(RnsPoly, RnsPoly)> {
+    let alpha = params.digit_size();
+    let digit_count = (level + 1).div_ceil(alpha);
+    check_key(level, digit_count, key)?;
+    let qt = &params.q_tables()[..=level];
+    let pt = params.p_tables();
+    let q_moduli = params.q_moduli(level);
+    let p_moduli = params.p_moduli();
+    let n = params.n();
+    let mut coeff = c.clone();
+    coeff.intt(qt);
+    // Digit j: its primes [start, end) and the conversion of its centered value to every
+    // other prime of Q_level * P (the q targets in order, then P), as `decompose` does.
+    let ranges: Vec<(usize, usize)> = (0..=level)
+        .step_by(alpha)
+        .map(|start| (start, (start + alpha).min(level + 1)))
+        .collect();
+    let converters: Vec<BasisConverter> = ranges
+        .iter()
+        .map(|&(start, end)| {
+            let to: Vec<_> = (0..=level)
+                .filter(|i| !(start..end).contains(i))
+                .map(|i| q_moduli[i])
+                .chain(p_moduli.iter().copied())
+                .collect();
+            BasisConverter::new(&q_moduli[start..end], &to)
+        })
+        .collect::<Result<_>>()?;
+    let inputs: Vec<Vec<&[u64]>> = ranges
+        .iter()
+        .map(|&(start, end)| {
+            coeff.limbs[start..end]
+                .iter()
+                .map(|l| l.as_slice())
+                .collect()
+        })
+        .collect();
+    let prepared: Vec<_> = converters
+        .par_iter()
+        .zip(&inputs)
+        .map(|(conv, input)| conv.prepare(input, true))
+        .collect();
+    let limbs: Vec<(Vec<u64>, Vec<u64>)> = (0..level + 1 + pt.len())
+        .into_par_iter()
+        .map_init(
+            || crate::rns::poly::zeroed_limbs(digit_count, n),
+            |scratch, t| {
+                // Target t: q-limb t, or special prime t - (level + 1).
+                let (table, p_index) = if t <= level {
+                    (&qt[t], None)
+                } else {
+                    (&pt[t - level - 1], Some(t - level - 1))
+                };
+                for (j, &(start, end)) in ranges.iter().enumerate() {
+                    if p_index.is_none() && (start..end).contains(&t) {
+                        continue; // the digit's own limb: c's, already in NTT form
+                    }
+                    // Index of t among the digit's targets (its own primes left out).
+                    let index = match p_index {
+                        Some(k) => level + 1 - (end - start) + k,
+                        None if t < start => t,
+                        None => t - (end - start),
+                    };
+                    converters[j].convert_to(&prepared[j], index, &mut scratch[j]);
+                    table.forward(&mut scratch[j]);
+                }
+                let digit_limbs: Vec<&[u64]> = ranges
+                    .iter()
+                    .zip(scratch.iter())
+                    .map(|(&(start, end), s)| match p_index {
+                        None if (start..end).contains(&t) => c.limbs[t].as_slice(),
+                        _ => s.as_slice(),
+                    })
+                    .collect();
+                let key_limbs = |half: fn(&(PolyQP, PolyQP)) -> &PolyQP| -> Vec<&[u64]> {
+                    key.digits[..digit_count]
+                        .iter()
+                        .map(|d| match p_index {
+                            Some(k) => half(d).p.limbs[k].as_slice(),
+                            None => half(d).q.limbs[t].as_slice(),
+                        })
+                        .collect()
+                };
+                let (b, a) = (key_limbs(|d| &d.0), key_limbs(|d| &d.1));
+                let (mut o0, mut o1) = (vec![0u64; n], vec![0u64; n]);
+                crate::rns::dot::dot2(table.modulus(), &digit_limbs, &b, &a, &mut o0, &mut o1);
+                (o0, o1)
+            },
+        )
+        .collect();
+    let (mut q0, mut q1) = (Vec::with_capacity(level + 1), Vec::with_capacity(level + 1));
+    let (mut p0, mut p1) = (Vec::with_capacity(pt.len()), Vec::with_capacity(pt.len()));
+    for (t, (o0, o1)) in limbs.into_iter().enumerate() {
+        let (d0, d1) = if t <= level {
+            (&mut q0, &mut q1)
+        } else {
+            (&mut p0, &mut p1)
+        };
+        d0.push(o0);
+        d1.push(o1);
+    }
+    let qp = |q, p| PolyQP {
+        q: RnsPoly {
+            limbs: q,
+            ntt_form: true,
+        },
+        p: RnsPoly {
+            limbs: p,
+            ntt_form: true,
+        },
+    };
+    let (x0, x1) = (qp(q0, p0), qp(q1, p1));
+    let (k0, k1) = rayon::join(
+        || mod_down(params, level, x0),
+        || mod_down(params, level, x1),
+    );
+    Ok((k0?, k1?))
+}
+
+/// The key serves `level` and has at least `digits` digits.
+fn check_key(level: usize, digits: usize, key: &SwitchingKey) -> Result<()> {
+    if level > key.max_level() || digits > key.digits.len() {
+        return Err(crate::Error::MissingKey(format!(
+            "the switching key serves levels up to {}, the ciphertext is at level {level}",
+            key.max_level()
+        )));
+    }
+    Ok(())
+}
+
 /// Key-switches a decomposed polynomial: returns `(k_0, k_1)` over `q_0 .. q_level` with
 /// `k_0 + k_1 t ~ d s'` for the key from `s'` to `t`.
 pub fn switch(
@@ -174,16 +314,70 @@ pub fn switch(
     digits: &[PolyQP],
     key: &SwitchingKey,
 ) -> Result<(RnsPoly, RnsPoly)> {
-    if level > key.max_level() || digits.len() > key.digits.len() {
-        return Err(crate::Error::MissingKey(format!(
-            "the switching key serves levels up to {}, the ciphertext is at level {level}",
-            key.max_level()
-        )));
-    }
+    check_key(level, digits.len(), key)?;
     let (x0, x1) = inner_product(params, level, digits, key);
     let (k0, k1) = rayon::join(
         || mod_down(params, level, x0),
         || mod_down(params, level, x1),
     );
     Ok((k0?, k1?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ckks::{KeyGenerator, ParametersLiteral};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
+
+    /// The fused key switch equals the decomposed one word for word, for one prime per digit,
+    /// several (with a short last digit), one digit, one and two special primes, 31- to 60-bit
+    /// primes (both dot-product back ends), at every level.
+    #[test]
+    fn fused_switch_equals_decompose_then_switch() {
+        let cases: [(&[u32], &[u32], usize); 5] = [
+            (&[40, 31, 31, 31, 31], &[40], 5),
+            (&[50, 40, 40, 40, 40], &[50, 50], 2),
+            (&[45, 36, 36, 36], &[45, 45], 3),
+            (&[60, 50, 50], &[60], 1),
+            (&[60, 50, 50, 50], &[61, 61], 4),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (log_q, log_p, dnum) in cases {
+            let params = Parameters::new(&ParametersLiteral {
+                log_n: 7,
+                log_q: log_q.to_vec(),
+                q: vec![],
+                log_p: log_p.to_vec(),
+                p: vec![],
+                log_scale: 30,
+                dnum,
+                hamming_weight: None,
+                allow_insecure: true,
+            })
+            .unwrap();
+            let mut keygen = KeyGenerator::with_rng(&params, ChaCha20Rng::seed_from_u64(4));
+            let sk = keygen.gen_secret_key();
+            let key = keygen.gen_relin_key(&sk).unwrap().key;
+            for level in 0..log_q.len() {
+                let c = RnsPoly {
+                    limbs: params.q_tables()[..=level]
+                        .iter()
+                        .map(|t| {
+                            let q = t.modulus().value();
+                            (0..params.n()).map(|_| rng.gen_range(0..q)).collect()
+                        })
+                        .collect(),
+                    ntt_form: true,
+                };
+                let digits = decompose(&params, level, &c).unwrap();
+                let want = switch(&params, level, &digits, &key).unwrap();
+                let got = switch_poly(&params, level, &c, &key).unwrap();
+                assert!(
+                    got == want,
+                    "log_q {log_q:?} log_p {log_p:?} dnum {dnum} level {level}"
+                );
+            }
+        }
+    }
 }

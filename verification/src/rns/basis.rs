@@ -178,41 +178,28 @@ impl BasisConverter {
     }
 
     fn convert_impl(&self, input: &[&[u64]], output: &mut [&mut [u64]], centered: bool) {
-        assert_eq!(input.len(), self.from.len(), "source limb count");
         assert_eq!(output.len(), self.to.len(), "target limb count");
+        let prepared = self.prepare(input, centered);
+        output
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(j, out)| self.convert_to(&prepared, j, out));
+    }
+
+    /// The work of a conversion shared by every target: the scaled residues and, when
+    /// `centered`, the corrections of [`BasisConverter::convert_centered`]. Finish it per
+    /// target with [`BasisConverter::convert_to`] (the same words as converting all at once).
+    pub fn prepare<'a>(&self, input: &'a [&'a [u64]], centered: bool) -> PreparedConversion<'a> {
+        assert_eq!(input.len(), self.from.len(), "source limb count");
         let n = input.first().map_or(0, |l| l.len());
         if self.from.len() == 1 {
             // One source prime: Q/q_0 = 1, so y = x and u = 0 (centered: u = [x >= q_0/2]).
-            let (q0, x) = (self.from[0].value(), input[0]);
-            // Values at or above `threshold` stand for x - q_0 (none when not centered: every
-            // value is below 2^61).
-            let threshold = if centered { q0.div_ceil(2) } else { 1 << 63 };
-            output.par_iter_mut().enumerate().for_each(|(j, out)| {
-                assert_eq!(out.len(), n, "target limb length");
-                let mj = self.to[j];
-                let p = mj.value();
-                // -q_0 mod p, added (branch-free) to the residue of the values taken as x - q_0.
-                let minus_q = mj.neg(self.q_mod_b[j]);
-                let shift = move |v: u64, r: u64| {
-                    // All ones exactly when v >= threshold (both below 2^63): the sign of
-                    // threshold - 1 - v, as arithmetic, so the loop has no branch to vectorize.
-                    let mask = ((threshold - 1).wrapping_sub(v) as i64 >> 63) as u64;
-                    reduce_once(r + (minus_q & mask), p)
-                };
-                if q0 <= p {
-                    // Residues mod q_0 are already reduced mod p.
-                    super::wide::map_into(x, out, &|v| shift(v, v));
-                } else if q0 <= 2 * p {
-                    // Residues below 2p: one conditional subtraction (vectorizes, unlike the
-                    // 128-bit Barrett product below).
-                    super::wide::map_into(x, out, &|v| shift(v, reduce_once(v, p)));
-                } else {
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        *o = shift(v, mj.reduce(v));
-                    }
-                }
-            });
-            return;
+            return PreparedConversion {
+                input,
+                centered,
+                scaled: Vec::new(),
+                corrections: Vec::new(),
+            };
         }
         // Scaled residues y_i = [x_i * (Q/q_i)^-1]_{q_i}, one limb per source modulus.
         let scaled: Vec<Vec<u64>> = input
@@ -239,23 +226,76 @@ impl BasisConverter {
         } else {
             Vec::new()
         };
-        let scaled_refs: Vec<&[u64]> = scaled.iter().map(|s| s.as_slice()).collect();
-        let x_bound = self.from.iter().map(|m| m.value()).max().unwrap_or(0);
-        output.par_iter_mut().enumerate().for_each(|(j, out)| {
-            let mj = &self.to[j];
-            assert_eq!(out.len(), n, "target limb length");
-            super::dot::dot_const(mj, &scaled_refs, &self.q_hat_mod_b[j], x_bound, out);
-            if centered {
-                // u Q mod b_j for every correction u in [0, len(from)].
-                let u_q: Vec<u64> = (0..=self.from.len() as u64)
-                    .map(|u| mj.mul(u, self.q_mod_b[j]))
-                    .collect();
-                for (o, &u) in out.iter_mut().zip(&corrections) {
-                    *o = mj.sub(*o, u_q[u as usize]);
+        PreparedConversion {
+            input,
+            centered,
+            scaled,
+            corrections,
+        }
+    }
+
+    /// Target `j`'s limb (mod `to[j]`, in `[0, to[j])`) of a prepared conversion.
+    pub fn convert_to(&self, prepared: &PreparedConversion<'_>, j: usize, out: &mut [u64]) {
+        let n = prepared.input.first().map_or(0, |l| l.len());
+        assert_eq!(out.len(), n, "target limb length");
+        let mj = self.to[j];
+        if self.from.len() == 1 {
+            let (q0, x) = (self.from[0].value(), prepared.input[0]);
+            // Values at or above `threshold` stand for x - q_0 (none when not centered: every
+            // value is below 2^61).
+            let threshold = if prepared.centered {
+                q0.div_ceil(2)
+            } else {
+                1 << 63
+            };
+            let p = mj.value();
+            // -q_0 mod p, added (branch-free) to the residue of the values taken as x - q_0.
+            let minus_q = mj.neg(self.q_mod_b[j]);
+            let shift = move |v: u64, r: u64| {
+                // All ones exactly when v >= threshold (both below 2^63): the sign of
+                // threshold - 1 - v, as arithmetic, so the loop has no branch to vectorize.
+                let mask = ((threshold - 1).wrapping_sub(v) as i64 >> 63) as u64;
+                reduce_once(r + (minus_q & mask), p)
+            };
+            if q0 <= p {
+                // Residues mod q_0 are already reduced mod p.
+                super::wide::map_into(x, out, &|v| shift(v, v));
+            } else if q0 <= 2 * p {
+                // Residues below 2p: one conditional subtraction (vectorizes, unlike the
+                // 128-bit Barrett product below).
+                super::wide::map_into(x, out, &|v| shift(v, reduce_once(v, p)));
+            } else {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = shift(v, mj.reduce(v));
                 }
             }
-        });
+            return;
+        }
+        let scaled_refs: Vec<&[u64]> = prepared.scaled.iter().map(|s| s.as_slice()).collect();
+        let x_bound = self.from.iter().map(|m| m.value()).max().unwrap_or(0);
+        super::dot::dot_const(&mj, &scaled_refs, &self.q_hat_mod_b[j], x_bound, out);
+        if prepared.centered {
+            // u Q mod b_j for every correction u in [0, len(from)].
+            let u_q: Vec<u64> = (0..=self.from.len() as u64)
+                .map(|u| mj.mul(u, self.q_mod_b[j]))
+                .collect();
+            for (o, &u) in out.iter_mut().zip(&prepared.corrections) {
+                *o = mj.sub(*o, u_q[u as usize]);
+            }
+        }
     }
+}
+
+/// A conversion's work shared by its targets ([`BasisConverter::prepare`]).
+#[derive(Debug)]
+pub struct PreparedConversion<'a> {
+    input: &'a [&'a [u64]],
+    centered: bool,
+    /// `[x_i * (Q/q_i)^-1]_{q_i}` per source limb (empty for one source).
+    scaled: Vec<Vec<u64>>,
+    /// The centered corrections `u` per coefficient (empty unless centered with two or more
+    /// sources).
+    corrections: Vec<u64>,
 }
 
 #[cfg(test)]
