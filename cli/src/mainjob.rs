@@ -72,7 +72,7 @@ pub fn main_job(args: &MainJobArgs, progress: bool) -> Result<MainJobReport> {
     }
     let model_args = ModelArgs {
         prune: None,
-        activation: "poly".into(),
+        activation: None,
         pool: "avg".into(),
         repack: RepackArg::Auto,
         weights: None,

@@ -24,9 +24,12 @@ pub struct ModelArgs {
     #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
     pub prune: Option<f64>,
     /// Activation layers: `poly` (the network's polynomials) or `relu-minimax:ALPHA`
-    /// (precise ReLU, ALPHA in 4..=14).
-    #[arg(long, default_value = "poly", value_name = "poly|relu-minimax:ALPHA")]
-    pub activation: String,
+    /// (precise ReLU, ALPHA in 4..=14). Default: `relu-minimax:8` for the ResNets (trained
+    /// with ReLU; alpha 8 is the smallest that keeps exact ReLU's accuracy within 0.5 points
+    /// on the CIFAR-10 test images, docs/RESULTS.md), `poly` for lenet, vgg5 and hefnet
+    /// (SpENCNN defines them with polynomial activations).
+    #[arg(long, value_name = "poly|relu-minimax:ALPHA")]
+    pub activation: Option<String>,
     /// Pooling layers: `avg` or `maxpool-minimax:ALPHA` (windows 2 and 3 become minimax
     /// max-pooling, ALPHA in 4..=14; larger windows stay average pooling).
     #[arg(long, default_value = "avg", value_name = "avg|maxpool-minimax:ALPHA")]
@@ -108,9 +111,26 @@ struct Choices {
     repack: RepackArg,
 }
 
-fn choices(args: &ModelArgs) -> Result<Choices> {
+/// The ResNets' default `--activation`: the minimax ReLU of the smallest alpha within 0.5
+/// points of exact ReLU on ResNet-20 (80.92 % against 81.10 %, docs/RESULTS.md).
+pub const RESNET_DEFAULT_ACTIVATION: &str = "relu-minimax:8";
+
+/// `--activation` when not given: [`RESNET_DEFAULT_ACTIVATION`] for `resnet*`, else `poly`.
+pub fn default_activation(model: &str) -> &'static str {
+    if model.starts_with("resnet") {
+        RESNET_DEFAULT_ACTIVATION
+    } else {
+        "poly"
+    }
+}
+
+fn choices(model: &str, args: &ModelArgs) -> Result<Choices> {
+    let activation = args
+        .activation
+        .as_deref()
+        .unwrap_or(default_activation(model));
     Ok(Choices {
-        activation: args.activation.parse()?,
+        activation: activation.parse()?,
         pool: args.pool.parse()?,
         prune: prune_config(args.prune)?,
         repack: args.repack,
@@ -195,7 +215,7 @@ pub struct ModelSweep {
 impl ModelSweep {
     /// Parses the model and the choices (the errors of `simulate --model`).
     pub fn new(model: &str, strategy: StrategyArg, args: &ModelArgs) -> Result<Self> {
-        let choices = choices(args)?;
+        let choices = choices(model, args)?;
         if strategy == StrategyArg::Dense && choices.prune.is_some() {
             bail!("--prune applies to --strategy spencnn only");
         }
@@ -242,7 +262,7 @@ pub fn simulate_model(
     args: &ModelArgs,
     config: &heaccel_sim::HwConfig,
 ) -> Result<NetworkSim> {
-    let c = choices(args)?;
+    let c = choices(model, args)?;
     if strategy == StrategyArg::Dense && c.prune.is_some() {
         bail!("--prune applies to --strategy spencnn only");
     }
@@ -317,7 +337,7 @@ pub fn compare_model(
     args: &ModelArgs,
     config: &heaccel_sim::HwConfig,
 ) -> Result<Comparison> {
-    let c = choices(args)?;
+    let c = choices(model, args)?;
     let network = load_model_with(model, args.weights.as_deref())?;
     let nl = report_options(c.activation, c.pool, Repack::Always)?;
     let progress = crate::progress::bar(4, &network.name);

@@ -184,6 +184,10 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
         None => None,
     };
     let m = &args.model_args;
+    // The effective activation, so a default and the same value given explicitly hash alike.
+    let activation = m.activation.clone().unwrap_or_else(|| {
+        crate::network::default_activation(args.model.as_deref().unwrap_or("")).to_string()
+    });
     Ok(serde_json::json!({
         "command": SHARD_KIND,
         "base": serde_json::to_value(&grid.base)?,
@@ -196,7 +200,7 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
         "model": args.model,
         "strategy": format!("{:?}", args.strategy),
         "prune": m.prune,
-        "activation": m.activation,
+        "activation": activation,
         "pool": m.pool,
         "repack": format!("{:?}", m.repack),
         "weights": weights,

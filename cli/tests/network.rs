@@ -79,7 +79,12 @@ fn check_sim(v: &serde_json::Value) {
         .map(|l| l["rotations"].as_u64().unwrap())
         .sum();
     assert_eq!(total["rotations"], rot);
-    assert_eq!(v["params"]["levels"], total["depth"]);
+    if total["bootstrappings"] == 0 {
+        // one level per unit of depth; bootstrapping refreshes them
+        assert_eq!(v["params"]["levels"], total["depth"]);
+    } else {
+        assert!(v["params"]["levels"].as_u64() < total["depth"].as_u64());
+    }
 }
 
 #[test]
@@ -164,6 +169,28 @@ fn minimax_activations_report_their_depth_per_layer() {
     assert!(v["whole_program"].is_null());
     let why = v["whole_program_unavailable"].as_str().unwrap();
     assert!(why.contains("max-pooling"), "{why}");
+}
+
+/// ResNet-20 without `--activation` is the network with minimax ReLU (alpha 8), bootstrapped
+/// and timed as one program.
+#[test]
+fn resnet20_defaults_to_minimax_relu_with_bootstrapping() {
+    let v = json(&[
+        "simulate", "--model", "resnet20", "--config", "sharp", "--json",
+    ]);
+    check_sim(&v);
+    let layers = v["layers"].as_array().unwrap();
+    let relu = layers
+        .iter()
+        .filter(|l| l["approximation"] == "relu-minimax:8")
+        .count();
+    assert_eq!(relu, 19, "one minimax ReLU per activation of ResNet-20");
+    assert!(v["total"]["bootstrappings"].as_u64().unwrap() > 0);
+    assert!(
+        v["whole_program"].is_object(),
+        "{}",
+        v["whole_program_unavailable"]
+    );
 }
 
 #[test]
