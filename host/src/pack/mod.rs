@@ -11,17 +11,23 @@
 //!   encoding, sub-block pruning) for convolutions, and fully connected layers.
 //! - [`report`]: per-layer operation counts of a whole network ([`network_report`]), and
 //!   the whole network compiled into one materialized program ([`compile_he_program`]) or
-//!   its structure only ([`compile_he_structure`]).
+//!   its structure only ([`compile_he_structure`]), by one walk of the layers (`walk`:
+//!   residual blocks by the IR's structure, channel orders by `order`) that counts (`count`)
+//!   and, when compiling, assembles the program (`assemble`).
 //! - [`cleartext`]: the same programs on plain slot vectors ([`run_cleartext`]), for fast
 //!   property tests of the packing.
 
+mod assemble;
 pub mod cleartext;
 pub mod conv;
+mod count;
 pub mod diag;
 pub mod exec;
 pub mod layout;
+mod order;
 pub mod program;
 pub mod report;
+mod walk;
 
 pub use cleartext::{run_cleartext, run_cleartext_with, CleartextOptions, CleartextRun};
 pub use conv::{
