@@ -20,6 +20,9 @@ pub struct PrimeKernels {
     pub ntt: NttKernel,
     /// The key switch's digit-by-key dot product at the top level (all digits).
     pub key_switch_dot: DotPath,
+    /// Slot-wise products (HMult's tensor product, PMult, ModDown's last step;
+    /// [`crate::rns::mulmod`]): `Ifma52` for primes below `2^51` on CPUs with AVX-512 IFMA.
+    pub slot_mul: DotPath,
 }
 
 /// The CPU and the kernels of every prime of a parameter set.
@@ -46,6 +49,11 @@ impl KernelReport {
             bits: t.modulus().bits(),
             ntt: t.kernel(),
             key_switch_dot: DotPath::select(t.modulus().value(), digits),
+            slot_mul: if crate::rns::mulmod::uses_ifma(t.modulus()) {
+                DotPath::Ifma52
+            } else {
+                DotPath::Scalar
+            },
         };
         let primes = params
             .q_tables()
@@ -69,7 +77,7 @@ impl KernelReport {
     }
 
     /// One line per group of consecutive primes of one role, width and kernels, e.g.
-    /// `q 1..=9: 40 bits, ntt ifma52, key-switch dot ifma52`.
+    /// `q 1..=9: 40 bits, ntt ifma52, key-switch dot ifma52, products ifma52`.
     pub fn summary(&self) -> Vec<String> {
         let mut lines = Vec::new();
         let mut i = 0;
@@ -78,8 +86,8 @@ impl KernelReport {
             let mut j = i;
             while j + 1 < self.primes.len() {
                 let r = &self.primes[j + 1];
-                if (r.role, r.bits, r.ntt, r.key_switch_dot)
-                    != (p.role, p.bits, p.ntt, p.key_switch_dot)
+                if (r.role, r.bits, r.ntt, r.key_switch_dot, r.slot_mul)
+                    != (p.role, p.bits, p.ntt, p.key_switch_dot, p.slot_mul)
                 {
                     break;
                 }
@@ -92,8 +100,8 @@ impl KernelReport {
                 format!("{}..={last}", p.index)
             };
             lines.push(format!(
-                "{} {range}: {} bits, ntt {:?}, key-switch dot {:?}",
-                p.role, p.bits, p.ntt, p.key_switch_dot
+                "{} {range}: {} bits, ntt {:?}, key-switch dot {:?}, products {:?}",
+                p.role, p.bits, p.ntt, p.key_switch_dot, p.slot_mul
             ));
             i = j + 1;
         }
@@ -160,6 +168,7 @@ mod tests {
         // A 31-bit prime is below 2^52: the IFMA dot product runs exactly when the CPU has it.
         let ifma = r.features.contains(&"avx512ifma");
         assert_eq!(r.primes[1].key_switch_dot == DotPath::Ifma52, ifma);
+        assert_eq!(r.primes[1].slot_mul == DotPath::Ifma52, ifma);
         assert!(!r.cpu.is_empty());
     }
 }
