@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn every_path_computes_the_closure() {
         let x: Vec<u64> = (0..37)
-            .map(|k| k * 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(k))
+            .map(|k: u64| k.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_mul(k))
             .collect();
         let f = |v: u64| v.min(v.wrapping_sub(1 << 40)) ^ 5;
         let want: Vec<u64> = x.iter().map(|&v| f(v)).collect();
