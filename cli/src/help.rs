@@ -77,6 +77,13 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "train",
+        &[
+            "heaccel train --model lenet --data ../shared/data/mnist-10k --out lenet.safetensors",
+            "heaccel train --model lenet --data mnist --strategy dense --epochs 12 --seed 7 --out lenet-dense.safetensors --json",
+        ],
+    ),
+    (
         "accuracy",
         &[
             "heaccel accuracy --model resnet20 --weights resnet20.safetensors --data cifar10/test",

@@ -26,4 +26,5 @@ pub mod rtl;
 pub mod simboot;
 pub mod simulate;
 pub mod sweep;
+pub mod train;
 pub mod waveform;

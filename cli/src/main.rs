@@ -58,6 +58,9 @@ enum Command {
     /// `--activation relu-minimax:ALPHA` every ReLU is the composite minimax polynomial the
     /// encrypted circuit evaluates, scaled by one bound per layer chosen on calibration images.
     Accuracy(heaccel_cli::accuracy::AccuracyArgs),
+    /// HE-aware training of a zoo network (LeNet on MNIST) with trainable quadratic
+    /// activations; writes f32 safetensors with PyTorch names that --weights reads.
+    Train(heaccel_cli::train::TrainArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`, `heaccel verify core`).
@@ -511,6 +514,15 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&run)?);
             } else {
                 print!("{}", heaccel_cli::accuracy::format_accuracy(&run));
+            }
+            Ok(())
+        }
+        Some(Command::Train(args)) => {
+            let run = heaccel_cli::train::train_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                print!("{}", heaccel_cli::train::format_train(&run));
             }
             Ok(())
         }

@@ -508,6 +508,65 @@ fn bias_vectors(
     Some(v)
 }
 
+/// A sub-block's key `(output ciphertext, input ciphertext, channel offset, tap chunk)` (see
+/// [`PruneConfig`]).
+pub type BlockKey = (usize, usize, usize, usize);
+
+/// The sub-blocks of `conv` compiled between the layouts `input` and `output` (those
+/// [`conv2d`] builds it with), exactly as [`PruneConfig`] defines them for `taps_per_block`
+/// kernel taps: each block's key with the indices into [`Conv2d::weight`] of its weights (in
+/// increasing order), blocks in key order; every weight is in exactly one block. What a
+/// trainer prunes to get the blocks the compiler removes. An error when `taps_per_block` is
+/// outside `[1, k^2]` or the layouts do not hold the layer's channels.
+pub fn conv_blocks(
+    conv: &Conv2d,
+    input: &Layout,
+    output: &Layout,
+    taps_per_block: usize,
+) -> Result<std::collections::BTreeMap<BlockKey, Vec<usize>>, PackError> {
+    let k = conv.kernel_size;
+    let k2 = k * k;
+    if taps_per_block == 0 || taps_per_block > k2 {
+        return Err(layer_error(
+            &conv.name,
+            "prune.taps_per_block",
+            format!("{taps_per_block} is outside [1, {k2}]"),
+        ));
+    }
+    if input.channels.len() < conv.in_channels || output.channels.len() < conv.out_channels {
+        return Err(layer_error(
+            &conv.name,
+            "layout",
+            format!(
+                "layouts of {} and {} channels for a {} -> {} convolution",
+                input.channels.len(),
+                output.channels.len(),
+                conv.in_channels,
+                conv.out_channels
+            ),
+        ));
+    }
+    let s = input.slots;
+    let (cgi, cgo) = (conv.in_channels_per_group(), conv.out_channels_per_group());
+    let mut blocks: std::collections::BTreeMap<BlockKey, Vec<usize>> = Default::default();
+    for o in 0..conv.out_channels {
+        let g = o / cgo;
+        for il in 0..cgi {
+            let (ic, oc) = (input.channels[g * cgi + il], output.channels[o]);
+            let offset = (ic.base + s - oc.base) % s;
+            for tap in 0..k2 {
+                let key = (oc.ciphertext, ic.ciphertext, offset, tap / taps_per_block);
+                let index = conv.weight_index(o, il, tap / k, tap % k);
+                blocks.entry(key).or_default().push(index);
+            }
+        }
+    }
+    for indices in blocks.values_mut() {
+        indices.sort_unstable();
+    }
+    Ok(blocks)
+}
+
 /// Prunes `conv` in place (see [`PruneConfig`]) for the given layouts.
 fn prune_conv(
     conv: &mut Conv2d,
@@ -515,7 +574,6 @@ fn prune_conv(
     output: &Layout,
     cfg: PruneConfig,
 ) -> Result<PruneReport, PackError> {
-    let k2 = conv.kernel_size * conv.kernel_size;
     if !(cfg.ratio.is_finite() && (0.0..=1.0).contains(&cfg.ratio)) {
         return Err(layer_error(
             &conv.name,
@@ -523,65 +581,33 @@ fn prune_conv(
             format!("{} is outside [0, 1]", cfg.ratio),
         ));
     }
-    if cfg.taps_per_block == 0 || cfg.taps_per_block > k2 {
-        return Err(layer_error(
-            &conv.name,
-            "prune.taps_per_block",
-            format!("{} is outside [1, {k2}]", cfg.taps_per_block),
-        ));
-    }
-    let s = input.slots;
-    let (cgi, cgo) = (conv.in_channels_per_group(), conv.out_channels_per_group());
-    let k = conv.kernel_size;
-    let block_of = |o: usize, i: usize, tap: usize| {
-        let (ic, oc) = (input.channels[i], output.channels[o]);
-        (
-            oc.ciphertext,
-            ic.ciphertext,
-            (ic.base + s - oc.base) % s,
-            tap / cfg.taps_per_block,
-        )
-    };
-    let mut blocks: std::collections::BTreeMap<(usize, usize, usize, usize), (f64, usize)> =
-        Default::default();
-    for o in 0..conv.out_channels {
-        let g = o / cgo;
-        for il in 0..cgi {
-            for tap in 0..k2 {
-                let wv = conv.weight[conv.weight_index(o, il, tap / k, tap % k)];
-                let e = blocks.entry(block_of(o, g * cgi + il, tap)).or_default();
-                e.0 += wv * wv;
-                e.1 += 1;
-            }
-        }
-    }
-    let mut order: Vec<_> = blocks
+    let blocks = conv_blocks(conv, input, output, cfg.taps_per_block)?;
+    let mut order: Vec<(f64, BlockKey, &Vec<usize>)> = blocks
         .iter()
-        .map(|(key, &(n2, cnt))| (n2, *key, cnt))
+        .map(|(key, indices)| {
+            let n2 = indices
+                .iter()
+                .map(|&i| conv.weight[i] * conv.weight[i])
+                .sum();
+            (n2, *key, indices)
+        })
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let count = (cfg.ratio * blocks.len() as f64).floor() as usize;
     let pruned: Vec<PrunedBlock> = order[..count]
         .iter()
-        .map(|&(n2, (m, j, d, c), cnt)| PrunedBlock {
+        .map(|&(n2, (m, j, d, c), indices)| PrunedBlock {
             out_ct: m,
             in_ct: j,
             channel_offset: d,
             chunk: c,
             norm: n2.sqrt(),
-            weights: cnt,
+            weights: indices.len(),
         })
         .collect();
-    let gone: std::collections::BTreeSet<_> = order[..count].iter().map(|e| e.1).collect();
-    for o in 0..conv.out_channels {
-        let g = o / cgo;
-        for il in 0..cgi {
-            for tap in 0..k2 {
-                if gone.contains(&block_of(o, g * cgi + il, tap)) {
-                    let idx = conv.weight_index(o, il, tap / k, tap % k);
-                    conv.weight[idx] = 0.0;
-                }
-            }
+    for &(_, _, indices) in &order[..count] {
+        for &i in indices {
+            conv.weight[i] = 0.0;
         }
     }
     Ok(PruneReport {
@@ -741,4 +767,85 @@ pub fn linear_scaled(
         effective: EffectiveLayer::Linear(linear.clone()),
         pruning: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::weights::init_seeded;
+    use crate::nn::{zoo, Layer};
+
+    /// LeNet's grouped `conv2` (64 -> 32, 4 groups, k 5) on its 14x14 input, group-interleaved
+    /// at 2^10 slots (several ciphertexts, so blocks differ by ciphertext pair and offset).
+    fn lenet_conv2() -> (Conv2d, Layout, Layout) {
+        let mut lenet = zoo::lenet();
+        init_seeded(&mut lenet, 5);
+        let Some(Layer::Conv2d(conv)) = lenet.layers.get(3).cloned() else {
+            panic!("lenet's layer 3 is conv2");
+        };
+        let order = ChannelOrder::Interleaved { groups: 4 };
+        let input = Layout::packed(Shape::new(64, 14, 14), 1 << 10, order).unwrap();
+        let output = conv_output_layout(&conv, &input, order).unwrap();
+        (conv, input, output)
+    }
+
+    #[test]
+    fn blocks_partition_the_weights_and_split_by_taps() {
+        let (conv, input, output) = lenet_conv2();
+        let whole = conv_blocks(&conv, &input, &output, 25).unwrap();
+        let single = conv_blocks(&conv, &input, &output, 1).unwrap();
+        assert_eq!(single.len(), 25 * whole.len());
+        for blocks in [&whole, &single] {
+            let mut all: Vec<usize> = blocks.values().flatten().copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..conv.weight.len()).collect::<Vec<_>>());
+        }
+        // A whole-kernel block is the union of its 25 single-tap blocks.
+        for (&(m, j, d, _), indices) in &whole {
+            let mut parts: Vec<usize> = (0..25)
+                .flat_map(|c| single[&(m, j, d, c)].iter().copied())
+                .collect();
+            parts.sort_unstable();
+            assert_eq!(&parts, indices);
+        }
+        for bad in [0, 26] {
+            assert!(conv_blocks(&conv, &input, &output, bad).is_err());
+        }
+    }
+
+    #[test]
+    fn pruning_zeroes_exactly_the_smallest_blocks() {
+        let (conv, input, output) = lenet_conv2();
+        let cfg = PruneConfig {
+            ratio: 0.5,
+            taps_per_block: 5,
+        };
+        let blocks = conv_blocks(&conv, &input, &output, cfg.taps_per_block).unwrap();
+        let mut norms: Vec<(f64, BlockKey)> = blocks
+            .iter()
+            .map(|(key, ix)| (ix.iter().map(|&i| conv.weight[i].powi(2)).sum(), *key))
+            .collect();
+        norms.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let count = blocks.len() / 2;
+        let mut pruned = conv.clone();
+        let report = prune_conv(&mut pruned, &input, &output, cfg).unwrap();
+        assert_eq!(report.blocks, blocks.len());
+        assert_eq!(report.pruned.len(), count);
+        let gone: std::collections::BTreeSet<BlockKey> =
+            norms[..count].iter().map(|n| n.1).collect();
+        for (key, indices) in &blocks {
+            for &i in indices {
+                let expected = if gone.contains(key) {
+                    0.0
+                } else {
+                    conv.weight[i]
+                };
+                assert_eq!(
+                    pruned.weight[i].to_bits(),
+                    expected.to_bits(),
+                    "{key:?} {i}"
+                );
+            }
+        }
+    }
 }

@@ -1,0 +1,223 @@
+//! `heaccel train`: HE-aware training of a zoo network ([`heaccel_train`]), its weights written
+//! as `f32` safetensors with PyTorch names that `heaccel infer`, `simulate`, `compare` and
+//! `accuracy` read with `--weights`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use heaccel_host::nn::{Activation, Layer};
+use heaccel_train::trainer::EpochReport;
+use heaccel_train::{Request, Strategy, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::network::StrategyArg;
+use crate::output::check_output_file;
+
+/// `heaccel train` options.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The network: lenet (trained on MNIST). vgg5 and hefnet (CIFAR-10) are not trainable yet.
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// The MNIST folder: one `*idx3*` images file and one `*idx1*` labels file, gzipped or
+    /// not. The first --train-images images train, the last --test-images test.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// `spencnn`: the zoo network with its HE-group convolutions (the weights `heaccel infer`
+    /// and `simulate --weights` load); `dense`: every convolution ungrouped (the dense
+    /// baseline's network).
+    #[arg(long, value_enum, default_value = "spencnn")]
+    pub strategy: StrategyArg,
+    /// Sub-block pruning ratio, in [0, 1). Only 0 is implemented so far.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "RATIO",
+        allow_hyphen_values = true
+    )]
+    pub prune: f64,
+    /// Passes over the training images (the default reaches >= 98% test accuracy on MNIST
+    /// 10k's last 2,000 images with dense LeNet).
+    #[arg(long, default_value_t = TrainConfig::default().epochs, value_name = "E")]
+    pub epochs: usize,
+    /// Seed of the initial weights, the shuffle and the augmentation.
+    #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S")]
+    pub seed: u64,
+    /// Peak learning rate of AdamW (cosine decay to a 20th of it), finite and > 0.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_name = "LR", allow_hyphen_values = true)]
+    pub lr: f64,
+    /// Images per minibatch.
+    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_name = "N")]
+    pub batch_size: usize,
+    /// Images to train on: the first of the folder.
+    #[arg(long, default_value_t = 8000, value_name = "N")]
+    pub train_images: usize,
+    /// Images to test on: the last of the folder.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub test_images: usize,
+    /// Start from these weights (a checkpoint or a trained file of the same network and
+    /// strategy) instead of seeded ones.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// The trained weights (safetensors, f32, PyTorch names), written whole or not at all.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `heaccel train` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRun {
+    /// The network.
+    pub model: String,
+    /// `dense` or `spencnn`.
+    pub strategy: String,
+    /// The pruning ratio.
+    pub prune: f64,
+    /// The seed.
+    pub seed: u64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Images per minibatch.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// Training images.
+    pub train_images: usize,
+    /// Test images.
+    pub test_images: usize,
+    /// Fraction of the training images classified right at the end, in [0, 1].
+    pub train_accuracy: f64,
+    /// Fraction of the test images classified right at the end, in [0, 1].
+    pub test_accuracy: f64,
+    /// The same by the host's own f32 forward pass of the written weights, in [0, 1].
+    pub host_test_accuracy: f64,
+    /// Whether the written file reloads into the network bit for bit.
+    pub reloaded_bit_exact: bool,
+    /// Trained quadratic activations `(name, a, b, c)`, in network order.
+    pub activations: Vec<(String, f64, f64, f64)>,
+    /// Per epoch: mean loss, running and test accuracy, seconds.
+    pub per_epoch: Vec<EpochReport>,
+    /// Wall time, seconds (training, evaluation, export and checks).
+    pub seconds: f64,
+    /// The processor.
+    pub cpu: String,
+    /// The weights written.
+    pub out: PathBuf,
+}
+
+/// The checkpoint beside `out`: `NAME.checkpoint.safetensors` for `NAME.safetensors`.
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    out.with_extension("checkpoint.safetensors")
+}
+
+/// Runs `heaccel train`. The checkpoint ([`checkpoint_path`]) is written after every epoch
+/// and removed once `--out` is written; after an interrupted run it holds the last complete
+/// epoch (give it to `--resume`).
+pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
+    check_output_file(&args.out)?;
+    let strategy = match args.strategy {
+        StrategyArg::Dense => Strategy::Dense,
+        StrategyArg::Spencnn => Strategy::Spencnn,
+    };
+    let checkpoint = checkpoint_path(&args.out);
+    let request = Request {
+        model: args.model.clone(),
+        strategy,
+        prune: args.prune,
+        data: args.data.clone(),
+        train_images: args.train_images,
+        test_images: args.test_images,
+        config: TrainConfig {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            learning_rate: args.lr,
+            seed: args.seed,
+            progress,
+            ..TrainConfig::default()
+        },
+        resume: args.resume.clone(),
+        out: args.out.clone(),
+        checkpoint: Some(checkpoint.clone()),
+    };
+    let outcome = heaccel_train::run(&request)?;
+    let _ = std::fs::remove_file(&checkpoint);
+    let mut activations = Vec::new();
+    outcome.network.visit_layers(|_, layer| {
+        if let Layer::Activation(act) = layer {
+            if let Activation::Poly { a, b, c } = act.function {
+                activations.push((act.name.clone(), a, b, c));
+            }
+        }
+    });
+    let report = outcome.report;
+    Ok(TrainRun {
+        model: args.model.clone(),
+        strategy: strategy.name().to_string(),
+        prune: args.prune,
+        seed: args.seed,
+        epochs: report.epochs.len(),
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        train_images: args.train_images,
+        test_images: args.test_images,
+        train_accuracy: report.train_accuracy,
+        test_accuracy: report.test_accuracy,
+        host_test_accuracy: outcome.host_test_accuracy,
+        reloaded_bit_exact: outcome.reloaded_bit_exact,
+        activations,
+        per_epoch: report.epochs,
+        seconds: report.seconds,
+        cpu: heaccel_verification::ckks::kernels::cpu_model(),
+        out: args.out.clone(),
+    })
+}
+
+/// The human-readable summary of a run.
+pub fn format_train(run: &TrainRun) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} ({}, prune {}) trained {} epochs on {} images, seed {}:",
+        run.model, run.strategy, run.prune, run.epochs, run.train_images, run.seed
+    );
+    for e in &run.per_epoch {
+        let _ = writeln!(
+            s,
+            "  epoch {:>3}: loss {:.4}  train (running) {:6.2}%  test {:6.2}%  {:6.1} s",
+            e.epoch,
+            e.loss,
+            100.0 * e.running_accuracy,
+            100.0 * e.test_accuracy,
+            e.seconds
+        );
+    }
+    let _ = writeln!(
+        s,
+        "train accuracy {:.2}%, test accuracy {:.2}% on {} images (host forward pass {:.2}%)",
+        100.0 * run.train_accuracy,
+        100.0 * run.test_accuracy,
+        run.test_images,
+        100.0 * run.host_test_accuracy
+    );
+    for (name, a, b, c) in &run.activations {
+        let _ = writeln!(s, "  {name}: {a:.5} x^2 + {b:.5} x + {c:.5}");
+    }
+    let _ = writeln!(
+        s,
+        "wrote {} ({}), {:.1} s on {}",
+        run.out.display(),
+        if run.reloaded_bit_exact {
+            "reloads bit-exactly"
+        } else {
+            "DOES NOT reload bit-exactly"
+        },
+        run.seconds,
+        run.cpu
+    );
+    s
+}
