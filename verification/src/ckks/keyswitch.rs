@@ -8,6 +8,45 @@ use crate::error::Result;
 use crate::rns::{BasisConverter, RnsPoly};
 use rayon::prelude::*;
 
+/// The digits at `level`: digit `j` holds the primes `[j * alpha, min((j + 1) * alpha,
+/// level + 1))` of `Q`, in order.
+fn digit_ranges(params: &Parameters, level: usize) -> Vec<(usize, usize)> {
+    let alpha = params.digit_size();
+    (0..=level)
+        .step_by(alpha)
+        .map(|start| (start, (start + alpha).min(level + 1)))
+        .collect()
+}
+
+/// The conversion of digit `[start, end)` to every other prime of `Q_level * P`: the `q`
+/// targets in order (the digit's own primes left out), then the special primes.
+fn digit_converter(
+    params: &Parameters,
+    level: usize,
+    (start, end): (usize, usize),
+) -> Result<BasisConverter> {
+    let q_moduli = params.q_moduli(level);
+    let to: Vec<_> = (0..=level)
+        .filter(|i| !(start..end).contains(i))
+        .map(|i| q_moduli[i])
+        .chain(params.p_moduli().iter().copied())
+        .collect();
+    BasisConverter::new(&q_moduli[start..end], &to)
+}
+
+/// [`mod_down`] of both halves of an inner product, in parallel.
+fn mod_down_pair(
+    params: &Parameters,
+    level: usize,
+    (x0, x1): (PolyQP, PolyQP),
+) -> Result<(RnsPoly, RnsPoly)> {
+    let (k0, k1) = rayon::join(
+        || mod_down(params, level, x0),
+        || mod_down(params, level, x1),
+    );
+    Ok((k0?, k1?))
+}
+
 /// Decomposes `c` (NTT form over `q_0 .. q_level`) into one polynomial per active digit, each
 /// extended to `Q_level * P` and in NTT form. Digit `j` holds the primes
 /// `[j * alpha, min((j + 1) * alpha, level + 1))`; its limbs of `Q` are `c`'s own limbs, the
@@ -17,32 +56,20 @@ use rayon::prelude::*;
 pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<PolyQP>> {
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
-    let q_moduli = params.q_moduli(level);
-    let p_moduli = params.p_moduli();
     let mut coeff = c.clone();
     coeff.intt(qt);
-    let alpha = params.digit_size();
     let n = params.n();
-    let ranges: Vec<(usize, usize)> = (0..=level)
-        .step_by(alpha)
-        .map(|start| (start, (start + alpha).min(level + 1)))
-        .collect();
     // Digits are independent: one task each, their limbs' NTTs in parallel inside.
-    ranges
+    digit_ranges(params, level)
         .into_par_iter()
         .map(|(start, end)| {
             let targets: Vec<usize> = (0..=level).filter(|i| !(start..end).contains(i)).collect();
-            let to: Vec<_> = targets
-                .iter()
-                .map(|&i| q_moduli[i])
-                .chain(p_moduli.iter().copied())
-                .collect();
-            let conv = BasisConverter::new(&q_moduli[start..end], &to)?;
+            let conv = digit_converter(params, level, (start, end))?;
             let inputs: Vec<&[u64]> = coeff.limbs[start..end]
                 .iter()
                 .map(|l| l.as_slice())
                 .collect();
-            let mut converted = crate::rns::poly::zeroed_limbs(to.len(), n);
+            let mut converted = crate::rns::poly::zeroed_limbs(conv.to_moduli().len(), n);
             {
                 let mut outs: Vec<&mut [u64]> =
                     converted.iter_mut().map(|l| l.as_mut_slice()).collect();
@@ -177,32 +204,19 @@ pub fn switch_poly(
     c: &RnsPoly,
     key: &SwitchingKey,
 ) -> Result<(RnsPoly, RnsPoly)> {
-    let alpha = params.digit_size();
-    let digit_count = (level + 1).div_ceil(alpha);
+    // Digit j: its primes [start, end) and the conversion of its centered value to every
+    // other prime of Q_level * P, as `decompose` does.
+    let ranges = digit_ranges(params, level);
+    let digit_count = ranges.len();
     check_key(level, digit_count, key)?;
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
-    let q_moduli = params.q_moduli(level);
-    let p_moduli = params.p_moduli();
     let n = params.n();
     let mut coeff = c.clone();
     coeff.intt(qt);
-    // Digit j: its primes [start, end) and the conversion of its centered value to every
-    // other prime of Q_level * P (the q targets in order, then P), as `decompose` does.
-    let ranges: Vec<(usize, usize)> = (0..=level)
-        .step_by(alpha)
-        .map(|start| (start, (start + alpha).min(level + 1)))
-        .collect();
     let converters: Vec<BasisConverter> = ranges
         .iter()
-        .map(|&(start, end)| {
-            let to: Vec<_> = (0..=level)
-                .filter(|i| !(start..end).contains(i))
-                .map(|i| q_moduli[i])
-                .chain(p_moduli.iter().copied())
-                .collect();
-            BasisConverter::new(&q_moduli[start..end], &to)
-        })
+        .map(|&range| digit_converter(params, level, range))
         .collect::<Result<_>>()?;
     let inputs: Vec<Vec<&[u64]>> = ranges
         .iter()
@@ -287,12 +301,7 @@ pub fn switch_poly(
             ntt_form: true,
         },
     };
-    let (x0, x1) = (qp(q0, p0), qp(q1, p1));
-    let (k0, k1) = rayon::join(
-        || mod_down(params, level, x0),
-        || mod_down(params, level, x1),
-    );
-    Ok((k0?, k1?))
+    mod_down_pair(params, level, (qp(q0, p0), qp(q1, p1)))
 }
 
 /// The key serves `level` and has at least `digits` digits.
@@ -315,12 +324,7 @@ pub fn switch(
     key: &SwitchingKey,
 ) -> Result<(RnsPoly, RnsPoly)> {
     check_key(level, digits.len(), key)?;
-    let (x0, x1) = inner_product(params, level, digits, key);
-    let (k0, k1) = rayon::join(
-        || mod_down(params, level, x0),
-        || mod_down(params, level, x1),
-    );
-    Ok((k0?, k1?))
+    mod_down_pair(params, level, inner_product(params, level, digits, key))
 }
 
 #[cfg(test)]

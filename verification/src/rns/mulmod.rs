@@ -76,9 +76,14 @@ pub fn mul_add_into(
         // SAFETY: the CPU has avx512f and avx512ifma; every slice holds n words.
         return unsafe { ifma::mul_add(m, [x0, y0, x1, y1], out) };
     }
+    scalar_mul_add(m, [x0, y0, x1, y1], out)
+}
+
+/// The scalar back end of [`mul_add_into`] (and the IFMA one's tail).
+fn scalar_mul_add(m: &Modulus, [x0, y0, x1, y1]: [&[u64]; 4], out: &mut [u64]) -> u64 {
     let q = m.value();
     let mut flags = 0;
-    for k in 0..n {
+    for k in 0..out.len() {
         flags |= unreduced_flag(x0[k], q)
             | unreduced_flag(y0[k], q)
             | unreduced_flag(x1[k], q)
@@ -99,6 +104,11 @@ pub fn sub_mul_const_assign(m: &Modulus, x: &mut [u64], y: &[u64], c: u64) {
         // SAFETY: the CPU has avx512f and avx512ifma; q < 2^51.
         return unsafe { ifma::sub_mul_const(m, x, y, c) };
     }
+    scalar_sub_mul_const(m, x, y, c);
+}
+
+/// The scalar back end of [`sub_mul_const_assign`] (and the IFMA one's tail).
+fn scalar_sub_mul_const(m: &Modulus, x: &mut [u64], y: &[u64], c: u64) {
     let c_shoup = m.shoup(c);
     for (v, &w) in x.iter_mut().zip(y) {
         *v = m.mul_shoup(m.sub(*v, w), c, c_shoup);
@@ -222,10 +232,7 @@ mod ifma {
             // SAFETY: as above.
             unsafe { _mm512_storeu_si512(x.as_mut_ptr().add(k) as *mut _, product) };
         }
-        let c_shoup = m.shoup(c);
-        for k in body..n {
-            x[k] = m.mul_shoup(m.sub(x[k], y[k]), c, c_shoup);
-        }
+        scalar_sub_mul_const(m, &mut x[body..], &y[body..], c);
     }
 
     /// The IFMA back end of [`mul_add_into`].
@@ -265,14 +272,11 @@ mod ifma {
             // SAFETY: k + 8 <= n words of out.
             unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(k) as *mut _, r.reduce(hi, lo)) };
         }
-        let mut tail = 0;
-        for k in body..n {
-            tail |= unreduced_flag(x0[k], q)
-                | unreduced_flag(y0[k], q)
-                | unreduced_flag(x1[k], q)
-                | unreduced_flag(y1[k], q);
-            out[k] = m.reduce_u128(x0[k] as u128 * y0[k] as u128 + x1[k] as u128 * y1[k] as u128);
-        }
+        let tail = scalar_mul_add(
+            m,
+            [&x0[body..], &y0[body..], &x1[body..], &y1[body..]],
+            &mut out[body..],
+        );
         or_lanes(flags) | tail
     }
 }

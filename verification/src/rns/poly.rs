@@ -242,16 +242,8 @@ impl RnsPoly {
     /// Shapes must match (checked by the caller).
     pub fn mul_checked(a: &RnsPoly, b: &RnsPoly, tables: &[NttTable]) -> Option<RnsPoly> {
         assert!(a.ntt_form && b.ntt_form, "pointwise product needs NTT form");
-        let limbs: Option<Vec<Vec<u64>>> = a
-            .limbs
-            .par_iter()
-            .zip(&b.limbs)
-            .zip(tables)
-            .map(|((x, y), t)| {
-                let mut limb = vec![0u64; x.len()];
-                let flags = mulmod::mul_into(t.modulus(), x, y, &mut limb);
-                (flags >> 63 == 0).then_some(limb)
-            })
+        let limbs: Option<Vec<Vec<u64>>> = limb_products(a, b, tables)
+            .map(|(limb, flags)| (flags >> 63 == 0).then_some(limb))
             .collect();
         Some(RnsPoly {
             limbs: limbs?,
@@ -322,16 +314,8 @@ impl RnsPoly {
             self.limbs.len() == tables.len() && other.limbs.len() == tables.len(),
             "one limb per table"
         );
-        let limbs = self
-            .limbs
-            .par_iter()
-            .zip(&other.limbs)
-            .zip(tables)
-            .map(|((x, y), t)| {
-                let mut limb = vec![0u64; x.len()];
-                mulmod::mul_into(t.modulus(), x, y, &mut limb);
-                limb
-            })
+        let limbs = limb_products(self, other, tables)
+            .map(|(limb, _)| limb)
             .collect();
         RnsPoly {
             limbs,
@@ -369,6 +353,24 @@ impl RnsPoly {
             ntt_form: self.ntt_form,
         })
     }
+}
+
+/// Each limb's slot-wise product `a_i * b_i` ([`mulmod::mul_into`]) with the unreduced flags
+/// of its operands, limbs in order (as many as the shortest of `a`, `b`, `tables`).
+fn limb_products<'a>(
+    a: &'a RnsPoly,
+    b: &'a RnsPoly,
+    tables: &'a [NttTable],
+) -> impl IndexedParallelIterator<Item = (Vec<u64>, u64)> + 'a {
+    a.limbs
+        .par_iter()
+        .zip(&b.limbs)
+        .zip(tables)
+        .map(|((x, y), t)| {
+            let mut limb = vec![0u64; x.len()];
+            let flags = mulmod::mul_into(t.modulus(), x, y, &mut limb);
+            (limb, flags)
+        })
 }
 
 /// `out[k] = f(m, x[k], y[k])`, returning the OR of [`unreduced_flag`] over both operands'
