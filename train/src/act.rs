@@ -7,6 +7,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
+use crate::conv::f32_slice;
+
 /// Values per parallel chunk.
 const CHUNK: usize = 1 << 14;
 
@@ -17,23 +19,9 @@ pub(crate) struct Quadratic {
     pub(crate) bound: f32,
 }
 
-fn f32_of<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    op: &str,
-) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("{op}: only f32 tensors are supported");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{op}: the input must be contiguous");
-    };
-    Ok(&data[start..end])
-}
-
 /// The three coefficients of a contiguous `[3]` tensor.
 fn coefficients(storage: &CpuStorage, layout: &Layout) -> candle_core::Result<[f32; 3]> {
-    match f32_of(storage, layout, "quadratic")? {
+    match f32_slice(storage, layout, "quadratic")? {
         [a, b, c] => Ok([*a, *b, *c]),
         other => candle_core::bail!("quadratic: {} coefficients, expected 3", other.len()),
     }
@@ -51,7 +39,7 @@ impl CustomOp2 for Quadratic {
         coefs: &CpuStorage,
         coefs_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let values = f32_of(x, x_layout, "quadratic")?;
+        let values = f32_slice(x, x_layout, "quadratic")?;
         let [a, b, c] = coefficients(coefs, coefs_layout)?;
         let mut out = vec![0f32; values.len()];
         out.par_chunks_mut(CHUNK)
@@ -80,8 +68,8 @@ impl CustomOp2 for Quadratic {
         let (Storage::Cpu(xs), Storage::Cpu(gs), Storage::Cpu(cs)) = (&*xs, &*gs, &*cs) else {
             candle_core::bail!("quadratic: CPU tensors only");
         };
-        let values = f32_of(xs, xl, "quadratic")?;
-        let g = f32_of(gs, gl, "quadratic")?;
+        let values = f32_slice(xs, xl, "quadratic")?;
+        let g = f32_slice(gs, gl, "quadratic")?;
         let [a, b, _] = coefficients(cs, cl)?;
         let scale = 2.0 * self.penalty / values.len().max(1) as f32;
         let bound = self.bound;

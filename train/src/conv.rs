@@ -35,7 +35,8 @@ struct Col2Im {
     w: usize,
 }
 
-fn f32_slice<'a>(
+/// The `f32` values of a contiguous CPU tensor; `op` names the operation in errors.
+pub(crate) fn f32_slice<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     op: &str,
