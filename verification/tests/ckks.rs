@@ -317,6 +317,57 @@ fn seeded_switching_keys_store_half_and_expand_to_the_key() {
 }
 
 #[test]
+fn add_and_sub_into_a_reused_destination_equal_add_and_sub() {
+    let mut f = fixture(13);
+    let n = f.params.max_slots();
+    let (cx, cy) = (
+        f.encrypt(&random_slots(14, n)),
+        f.encrypt(&random_slots(15, n)),
+    );
+    let ev = &f.evaluator;
+    let d2 = ev.mul(&cx, &cx).unwrap();
+    let same_scale = ev.mul_const(&cy, 1.0, cy.scale).unwrap();
+    let low = ev.drop_level(&cx, 1).unwrap();
+    // Destinations of every other shape: fewer and more parts, fewer limbs, and the result
+    // itself (a destination reused across calls).
+    let mut out = low.clone();
+    for (a, b) in [
+        (&cx, &cy),
+        (&d2, &same_scale),
+        (&same_scale, &d2),
+        (&cy, &cx),
+        (&cy, &cx),
+        (&low, &low),
+        (&cx, &cy),
+    ] {
+        ev.add_into(a, b, &mut out).unwrap();
+        assert_eq!(out, ev.add(a, b).unwrap());
+        ev.sub_into(a, b, &mut out).unwrap();
+        assert_eq!(out, ev.sub(a, b).unwrap());
+    }
+    // A refused operation leaves the destination as it was.
+    let before = out.clone();
+    assert!(matches!(
+        ev.add_into(&cx, &low, &mut out),
+        Err(Error::Mismatch(_))
+    ));
+    let mut bad_d2 = d2.clone();
+    bad_d2.parts[2].limbs[0][1] = u64::MAX;
+    assert!(matches!(
+        ev.sub_into(&same_scale, &bad_d2, &mut out),
+        Err(Error::OutOfRange(_))
+    ));
+    assert_eq!(out, before);
+    // An unreduced word in a common part is an error too.
+    let mut bad = cx.clone();
+    *bad.parts[1].limbs[0].last_mut().unwrap() = u64::MAX;
+    assert!(matches!(
+        ev.add_into(&cy, &bad, &mut out),
+        Err(Error::OutOfRange(_))
+    ));
+}
+
+#[test]
 fn misuse_is_an_error_not_garbage() {
     let mut f = fixture(11);
     let x = random_slots(12, f.params.max_slots());

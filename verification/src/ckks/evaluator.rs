@@ -140,6 +140,26 @@ impl Evaluator {
         what: &str,
         subtract: bool,
     ) -> Result<Ciphertext> {
+        let mut out = Ciphertext {
+            params_id: a.params_id,
+            key_id: a.key_id,
+            parts: Vec::new(),
+            scale: a.scale,
+            log_slots: a.log_slots,
+        };
+        self.binary_into(a, b, what, subtract, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Evaluator::binary`] into `out`, reusing its buffers.
+    fn binary_into(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        what: &str,
+        subtract: bool,
+        out: &mut Ciphertext,
+    ) -> Result<()> {
         a.validate_structure(&self.params)?;
         b.validate_structure(&self.params)?;
         self.same_shape(a, b.level(), b.scale, b.log_slots, what)?;
@@ -155,32 +175,34 @@ impl Evaluator {
         for extra in a.parts[common..].iter().chain(&b.parts[common..]) {
             extra.check_shape(tables, what)?;
         }
-        let mut parts = Vec::with_capacity(a.parts.len().max(b.parts.len()));
-        for (x, y) in a.parts.iter().zip(&b.parts) {
-            match RnsPoly::add_or_sub_checked(x, y, tables, subtract) {
-                Some(s) => parts.push(s),
-                None => {
-                    a.validate(&self.params)?;
-                    b.validate(&self.params)?;
-                    return Err(Error::OutOfRange(format!("{what}: an unreduced word")));
-                }
+        let part_count = a.parts.len().max(b.parts.len());
+        out.parts.truncate(part_count);
+        let ntt_form = a.parts.first().is_none_or(|p| p.ntt_form);
+        out.parts.resize_with(part_count, || RnsPoly {
+            limbs: Vec::new(),
+            ntt_form,
+        });
+        for ((x, y), o) in a.parts.iter().zip(&b.parts).zip(&mut out.parts) {
+            if !RnsPoly::add_or_sub_checked_into(x, y, tables, subtract, o) {
+                a.validate(&self.params)?;
+                b.validate(&self.params)?;
+                return Err(Error::OutOfRange(format!("{what}: an unreduced word")));
             }
         }
-        parts.extend(a.parts[common..].iter().cloned());
-        for y in &b.parts[common..] {
-            let mut r = y.clone();
+        for (x, o) in a.parts[common..].iter().zip(&mut out.parts[common..]) {
+            o.clone_from(x);
+        }
+        for (y, o) in b.parts[common..].iter().zip(&mut out.parts[common..]) {
+            o.clone_from(y);
             if subtract {
-                r.neg_assign(tables);
+                o.neg_assign(tables);
             }
-            parts.push(r);
         }
-        Ok(Ciphertext {
-            params_id: a.params_id,
-            key_id: a.key_id,
-            parts,
-            scale: a.scale,
-            log_slots: a.log_slots,
-        })
+        out.params_id = a.params_id;
+        out.key_id = a.key_id;
+        out.scale = a.scale;
+        out.log_slots = a.log_slots;
+        Ok(())
     }
 
     /// `a + b`: same level, scale and slot count.
@@ -188,9 +210,22 @@ impl Evaluator {
         self.binary(a, b, "add", false)
     }
 
+    /// `a + b` into `out` (any ciphertext: its buffers are reused, so a destination kept across
+    /// calls costs no allocation, as SEAL's `Evaluator::add(a, b, dst)` and Lattigo's
+    /// `Add(op0, op1, opOut)`). Errors as [`Evaluator::add`]; `out` is left unchanged by them
+    /// except by an unreduced word, found while adding, after which its words are unspecified.
+    pub fn add_into(&self, a: &Ciphertext, b: &Ciphertext, out: &mut Ciphertext) -> Result<()> {
+        self.binary_into(a, b, "add", false, out)
+    }
+
     /// `a - b`: same level, scale and slot count.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         self.binary(a, b, "sub", true)
+    }
+
+    /// `a - b` into `out`, as [`Evaluator::add_into`].
+    pub fn sub_into(&self, a: &Ciphertext, b: &Ciphertext, out: &mut Ciphertext) -> Result<()> {
+        self.binary_into(a, b, "sub", true, out)
     }
 
     /// `-a`.

@@ -1,6 +1,7 @@
 //! Residue number system: bases with CRT, fast basis conversion, lazy dot products, slot-wise
 //! products and RNS polynomials.
 
+pub mod addsub;
 pub mod basis;
 pub mod dot;
 pub mod mulmod;

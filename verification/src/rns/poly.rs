@@ -4,13 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use rayon::prelude::*;
 
-use crate::arith::modulus::reduce_once;
 use crate::arith::modulus::unreduced_flag;
 use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
 use crate::error::{Error, Result};
 use crate::ntt::NttTable;
-use crate::rns::mulmod;
+use crate::rns::{addsub, mulmod};
 
 /// A polynomial in RNS form: `limbs[i][k]` is coefficient (or NTT slot) `k` modulo the `i`-th
 /// modulus of the basis the polynomial lives in. Values are in `[0, q_i)`; in NTT form the
@@ -148,7 +147,7 @@ impl RnsPoly {
         tables: &[NttTable],
         f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) -> Option<RnsPoly> {
-        Self::zip_map_checked_on(a, b, tables, false, f)
+        Self::zip_map_checked_on(a, b, tables, f)
     }
 
     /// `a + b` (or `a - b` when `subtract`) as [`RnsPoly::zip_map_checked`] does it, with the
@@ -159,22 +158,51 @@ impl RnsPoly {
         tables: &[NttTable],
         subtract: bool,
     ) -> Option<RnsPoly> {
-        if subtract {
-            Self::zip_map_checked_on(a, b, tables, true, |m, u, v| {
-                reduce_once(u.wrapping_add(m.value()).wrapping_sub(v), m.value())
-            })
-        } else {
-            Self::zip_map_checked_on(a, b, tables, true, |m, u, v| {
-                reduce_once(u.wrapping_add(v), m.value())
-            })
+        let mut out = RnsPoly {
+            limbs: Vec::new(),
+            ntt_form: a.ntt_form,
+        };
+        Self::add_or_sub_checked_into(a, b, tables, subtract, &mut out).then_some(out)
+    }
+
+    /// [`RnsPoly::add_or_sub_checked`] written into `out`, whose limbs are reused (resized to
+    /// `tables.len()` limbs of `a`'s length; no buffer is reallocated when `out` already has
+    /// that shape, as with a destination reused across calls). Returns `false` when a word of
+    /// `a` or `b` is unreduced; `out`'s words are then unspecified.
+    pub fn add_or_sub_checked_into(
+        a: &RnsPoly,
+        b: &RnsPoly,
+        tables: &[NttTable],
+        subtract: bool,
+        out: &mut RnsPoly,
+    ) -> bool {
+        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
+        let n = a.n().min(b.n());
+        out.limbs.truncate(tables.len());
+        for limb in &mut out.limbs {
+            limb.resize(n, 0);
         }
+        out.limbs.resize_with(tables.len(), || vec![0; n]);
+        out.ntt_form = a.ntt_form;
+        // Streaming stores when the result cannot stay in cache anyway (see rns::addsub).
+        let stream = tables.len() * n >= addsub::STREAM_WORDS;
+        let flags = out
+            .limbs
+            .par_iter_mut()
+            .zip(&a.limbs)
+            .zip(&b.limbs)
+            .zip(tables)
+            .map(|(((o, x), y), t)| {
+                addsub::add_or_sub_into(t.modulus().value(), x, y, o, subtract, stream)
+            })
+            .reduce(|| 0, |f, g| f | g);
+        flags >> 63 == 0
     }
 
     fn zip_map_checked_on(
         a: &RnsPoly,
         b: &RnsPoly,
         tables: &[NttTable],
-        wide: bool,
         f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) -> Option<RnsPoly> {
         assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
@@ -185,25 +213,18 @@ impl RnsPoly {
             .zip(tables)
             .map(|((x, y), t)| {
                 let m = t.modulus();
-                let (limb, flags) = if wide {
-                    let mut limb = vec![0u64; x.len().min(y.len())];
-                    let flags = map2_checked_wide(m, x, y, &mut limb, &f);
-                    (limb, flags)
-                } else {
-                    // Kept as an iterator: LLVM leaves its u128 products scalar, which is
-                    // faster than the baseline vectorization a counted loop gets.
-                    let q = m.value();
-                    let mut flags = 0u64;
-                    let limb: Vec<u64> = x
-                        .iter()
-                        .zip(y)
-                        .map(|(&u, &v)| {
-                            flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
-                            f(m, u, v)
-                        })
-                        .collect();
-                    (limb, flags)
-                };
+                // Kept as an iterator: LLVM leaves its u128 products scalar, which is faster
+                // than the baseline vectorization a counted loop gets.
+                let q = m.value();
+                let mut flags = 0u64;
+                let limb: Vec<u64> = x
+                    .iter()
+                    .zip(y)
+                    .map(|(&u, &v)| {
+                        flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
+                        f(m, u, v)
+                    })
+                    .collect();
                 (flags >> 63 == 0).then_some(limb)
             })
             .collect();
@@ -371,70 +392,6 @@ fn limb_products<'a>(
             let flags = mulmod::mul_into(t.modulus(), x, y, &mut limb);
             (limb, flags)
         })
-}
-
-/// `out[k] = f(m, x[k], y[k])`, returning the OR of [`unreduced_flag`] over both operands'
-/// words, whose top bit is set exactly when one of them is `>= q` (`q < 2^61`). Runs the loop
-/// compiled for AVX-512 or AVX2 where the CPU has them (the same words on every path: only the
-/// instruction set differs). For word-size arithmetic only: `u128` products compiled this way
-/// are slower than the baseline's.
-fn map2_checked_wide<F: Fn(&Modulus, u64, u64) -> u64>(
-    m: &Modulus,
-    x: &[u64],
-    y: &[u64],
-    out: &mut [u64],
-    f: &F,
-) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has avx512f, the only feature the function enables.
-            return unsafe { map2_checked_avx512(m, x, y, out, f) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has avx2, the only feature the function enables.
-            return unsafe { map2_checked_avx2(m, x, y, out, f) };
-        }
-    }
-    map2_checked_body(m, x, y, out, f)
-}
-
-/// [`map2_checked_body`] compiled with the target feature `$feature` (call only where the CPU
-/// has it).
-macro_rules! map2_checked_for {
-    ($name:ident, $feature:literal) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $feature)]
-        fn $name<F: Fn(&Modulus, u64, u64) -> u64>(
-            m: &Modulus,
-            x: &[u64],
-            y: &[u64],
-            out: &mut [u64],
-            f: &F,
-        ) -> u64 {
-            map2_checked_body(m, x, y, out, f)
-        }
-    };
-}
-
-map2_checked_for!(map2_checked_avx512, "avx512f");
-map2_checked_for!(map2_checked_avx2, "avx2");
-
-#[inline(always)]
-fn map2_checked_body<F: Fn(&Modulus, u64, u64) -> u64>(
-    m: &Modulus,
-    x: &[u64],
-    y: &[u64],
-    out: &mut [u64],
-    f: &F,
-) -> u64 {
-    let q = m.value();
-    let mut flags = 0u64;
-    for ((o, &u), &v) in out.iter_mut().zip(x).zip(y) {
-        flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
-        *o = f(m, u, v);
-    }
-    flags
 }
 
 #[cfg(test)]
