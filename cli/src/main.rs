@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use heaccel_cli::{ckks_report, network, params_file, simulate};
 use heaccel_verification::ckks::PRESET_NAMES;
 
+/// mimalloc, kept from returning freed memory (heaccel_verification::memory says why).
+#[global_allocator]
+static ALLOCATOR: heaccel_verification::memory::Allocator = heaccel_verification::memory::Allocator;
+
 /// heaccel: an open design kit for homomorphic-encryption accelerators.
 ///
 /// With no subcommand, runs the main job on built-in defaults: LeNet compiled with the dense

@@ -7,6 +7,11 @@
 //! (the eight-rotation benchmarks are left out there). `bash bench/compare_seal.sh` runs both
 //! beside `bench/seal_baseline.py`.
 
+/// The `heaccel` command's allocator (heaccel_verification::memory says why), so the figures
+/// are the command's.
+#[global_allocator]
+static ALLOCATOR: heaccel_verification::memory::Allocator = heaccel_verification::memory::Allocator;
+
 use criterion::{criterion_group, BatchSize, Criterion};
 use heaccel_verification::ckks::{
     Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, KeyGenerator, Parameters,
