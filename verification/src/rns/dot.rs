@@ -133,6 +133,11 @@ pub(crate) fn dot_const_with(
     }
 }
 
+/// Words per block of [`scalar_dot2`]: its two rows of `u128` sums (8 KiB) stay in L1 while
+/// every term's three operands stream through in order (word by word across all terms would
+/// walk `3 * terms` arrays at once, more streams than the prefetchers follow).
+const SCALAR_BLOCK: usize = 256;
+
 fn scalar_dot2(
     m: &Modulus,
     xs: &[&[u64]],
@@ -141,20 +146,35 @@ fn scalar_dot2(
     out0: &mut [u64],
     out1: &mut [u64],
 ) {
-    for k in 0..out0.len() {
-        let (mut acc0, mut acc1) = (0u128, 0u128);
-        for j in 0..xs.len() {
-            let x = xs[j][k] as u128;
-            acc0 += x * ys0[j][k] as u128;
-            acc1 += x * ys1[j][k] as u128;
+    let n = out0.len();
+    let (mut rows0, mut rows1) = ([0u128; SCALAR_BLOCK], [0u128; SCALAR_BLOCK]);
+    for start in (0..n).step_by(SCALAR_BLOCK) {
+        let end = (start + SCALAR_BLOCK).min(n);
+        let (acc0, acc1) = (&mut rows0[..end - start], &mut rows1[..end - start]);
+        acc0.fill(0);
+        acc1.fill(0);
+        for (j, ((x, y0), y1)) in xs.iter().zip(ys0).zip(ys1).enumerate() {
+            let terms = x[start..end]
+                .iter()
+                .zip(&y0[start..end])
+                .zip(&y1[start..end]);
+            for ((s0, s1), ((&x, &y0), &y1)) in acc0.iter_mut().zip(acc1.iter_mut()).zip(terms) {
+                *s0 += x as u128 * y0 as u128;
+                *s1 += x as u128 * y1 as u128;
+            }
             // Each term is below 2^122: fold every 32 terms to stay below 2^128.
             if j % 32 == 31 {
-                acc0 = m.reduce_u128(acc0) as u128;
-                acc1 = m.reduce_u128(acc1) as u128;
+                for s in acc0.iter_mut().chain(acc1.iter_mut()) {
+                    *s = m.reduce_u128(*s) as u128;
+                }
             }
         }
-        out0[k] = m.reduce_u128(acc0);
-        out1[k] = m.reduce_u128(acc1);
+        for (o, &s) in out0[start..end].iter_mut().zip(acc0.iter()) {
+            *o = m.reduce_u128(s);
+        }
+        for (o, &s) in out1[start..end].iter_mut().zip(acc1.iter()) {
+            *o = m.reduce_u128(s);
+        }
     }
 }
 
