@@ -25,6 +25,18 @@ pub enum Block {
     Automorph,
 }
 
+impl Block {
+    /// The block's bundle names among [`heaccel_hdl::verify::all_bundles`]'s.
+    pub fn bundle_names(self) -> &'static [&'static str] {
+        match self {
+            Block::Modmul => &["modmul"],
+            Block::Butterfly => &["ct_butterfly", "gs_butterfly"],
+            Block::Ntt => &["ntt"],
+            Block::Automorph => &["automorph"],
+        }
+    }
+}
+
 /// Arguments of `heaccel verilog`.
 #[derive(Debug, Args)]
 pub struct VerilogArgs {
@@ -266,7 +278,7 @@ fn verify_at<const W: usize>(
     let bundles: Vec<_> = match args.block {
         Some(b) => bundles
             .into_iter()
-            .filter(|x| crate::waveform::bundle_names(b).contains(&x.name.as_str()))
+            .filter(|x| b.bundle_names().contains(&x.name.as_str()))
             .collect(),
         None => bundles,
     };

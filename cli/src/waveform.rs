@@ -8,18 +8,6 @@ use heaccel_hdl::verify::simulate_bundle;
 use heaccel_hdl::verilog::{Bundle, ToolOutcome};
 use heaccel_hdl::Prime;
 
-use crate::rtl::Block;
-
-/// The bundle names of `block` among [`heaccel_hdl::verify::all_bundles`]'s.
-pub fn bundle_names(block: Block) -> &'static [&'static str] {
-    match block {
-        Block::Modmul => &["modmul"],
-        Block::Butterfly => &["ct_butterfly", "gs_butterfly"],
-        Block::Ntt => &["ntt"],
-        Block::Automorph => &["automorph"],
-    }
-}
-
 /// Where the waveform of `bundle` goes: `path` itself when the block has one bundle, else
 /// `path`'s stem with `-<bundle>` appended (`wave.vcd` -> `wave-ct_butterfly.vcd`).
 pub fn vcd_path(path: &Path, bundle: &str, bundles: usize) -> PathBuf {
