@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod automorph;
+pub mod bconv;
 pub mod blocks;
 pub mod butterfly;
 pub mod core;
