@@ -362,7 +362,7 @@ fn simulate_command(args: &SimulateArgs) -> Result<()> {
             )?;
             let program = simulate::op_program(op, &params)?;
             if args.functional {
-                heaccel_cli::corerun::check_memory(&program, "--functional")?;
+                heaccel_corun::check_memory(&program, "--functional")?;
                 simulate::check_functional(op, &params, &program)?;
             }
             let what = format!(

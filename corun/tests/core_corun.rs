@@ -3,7 +3,7 @@
 //! instruction kind alone and random mixed sequences with dependencies; cycles of the core
 //! against `heaccel_sim::simulate` on the derived core configuration; refusals.
 
-use heaccel_cli::corerun::{core_hw_config, translate, verify_core_program};
+use heaccel_corun::{core_hw_config, translate, verify_core_program};
 use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::isa::{Buffer, BufferRole, Instruction, PolyForm, Program};
 use heaccel_verification::arith::ntt_primes;
@@ -173,7 +173,7 @@ fn cycles_agree_with_the_simulator_on_dependent_chains() {
 /// two cycles of each `store` (the fetch and the row read before the first beat, which the
 /// simulator's store has no latency field for) and the 2 cycles a run adds: the identity
 /// `core = simulator + 2 stores + 2`, exact.
-fn assert_derived_blocking_is_exact_but_stores(r: &heaccel_cli::corerun::VerifyCoreReport) {
+fn assert_derived_blocking_is_exact_but_stores(r: &heaccel_corun::VerifyCoreReport) {
     let derived = &r.simulator[1];
     assert!(derived.config.ends_with("-derived"), "{}", derived.config);
     assert_eq!(

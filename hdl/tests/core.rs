@@ -99,7 +99,7 @@ fn malformed_instruction_sets_the_error_bit() {
 
 /// The core's Verilog passes `verilator --lint-only -Wall` with the justified waivers of
 /// `LINT_WAIVERS` only (the Verilator co-run against the functional executor is in
-/// `cli/tests/core_corun.rs`). Skips with a notice when Verilator is absent.
+/// `corun/tests/core_corun.rs`). Skips with a notice when Verilator is absent.
 #[test]
 fn verilator_lint_is_clean() {
     use heaccel_hdl::core::core_bundle;

@@ -1,0 +1,148 @@
+//! Errors of a co-run: each names the program (`file`) and, where one is at fault, the field or
+//! the instruction index.
+
+use std::path::PathBuf;
+
+use heaccel_hdl::HdlError;
+use heaccel_sim::SimError;
+
+/// Why a co-run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoRunError {
+    /// The program is invalid, or the simulator or functional executor refused it.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// A prime is wider than the core's word allows.
+    #[error("{file}: moduli[{index}] = {value}: the core's primes must be below 2^{max_bits}")]
+    ModulusTooWide {
+        /// The program.
+        file: String,
+        /// Index into `moduli`.
+        index: usize,
+        /// The prime.
+        value: u64,
+        /// Primes must be below `2^max_bits`.
+        max_bits: u32,
+    },
+    /// More instructions than the core's queue holds.
+    #[error(
+        "{file}: {count} instructions; the core's instruction queue holds at most {max} \
+         (verify core runs programs of up to that many instructions)"
+    )]
+    TooManyInstructions {
+        /// The program.
+        file: String,
+        /// Its instructions.
+        count: usize,
+        /// The queue's depth.
+        max: usize,
+    },
+    /// The program's buffers need more memory than a run here may take.
+    #[error(
+        "{file}: the buffers hold {words} words ({:.1} GiB; largest `{largest}` of {limbs} \
+         limbs); running a program here takes at most {max} words (2 GiB)",
+        *words as f64 * 8.0 / (1u64 << 30) as f64
+    )]
+    MemoryTooLarge {
+        /// The program.
+        file: String,
+        /// Words of all buffers.
+        words: u64,
+        /// The largest buffer.
+        largest: String,
+        /// Its limbs.
+        limbs: u32,
+        /// [`crate::MAX_MEMORY_WORDS`].
+        max: u64,
+    },
+    /// No core can be built for the program's `log_n`, lanes, primes or slots.
+    #[error("{file}: the core for this program: {error}")]
+    Geometry {
+        /// The program.
+        file: String,
+        /// What the core's geometry refused.
+        error: HdlError,
+    },
+    /// An instruction the core does not run.
+    #[error("{file}: instructions[{index}] ({name}): {what}")]
+    NotOnChip {
+        /// The program.
+        file: String,
+        /// Index into `instructions`.
+        index: usize,
+        /// The instruction's name.
+        name: &'static str,
+        /// What the core lacks.
+        what: NotOnChip,
+    },
+    /// A `load` of a limb the program stored before (loads stream from the initial memory).
+    #[error(
+        "{file}: instructions[{index}] (load): loads limb {limb} of buffer `{buffer}` after a \
+         store to it; the co-run streams loads from the initial memory"
+    )]
+    LoadAfterStore {
+        /// The program.
+        file: String,
+        /// Index into `instructions`.
+        index: usize,
+        /// The buffer's name.
+        buffer: String,
+        /// The limb.
+        limb: u32,
+    },
+    /// An instruction's operands are out of the core's range.
+    #[error("{file}: instructions[{index}] ({name}): {error}")]
+    Instruction {
+        /// The program.
+        file: String,
+        /// Index into `instructions`.
+        index: usize,
+        /// The instruction's name.
+        name: &'static str,
+        /// What the core refused.
+        error: HdlError,
+    },
+    /// The RTL model refused to build or run.
+    #[error(transparent)]
+    Hdl(#[from] HdlError),
+    /// The core raised its error bit.
+    #[error("{file}: the core stopped with its error bit set")]
+    CoreError {
+        /// The program.
+        file: String,
+    },
+    /// The Verilator co-run's files could not be written.
+    #[error("writing {}: {error}", path.display())]
+    Write {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+}
+
+/// An ISA instruction kind the core does not run on chip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotOnChip {
+    /// `automorph` in coefficient form (the automorphism unit permutes NTT-domain vectors).
+    CoefficientAutomorphism,
+    /// `bconv` (the core has no basis-conversion unit).
+    BasisConversion,
+}
+
+impl std::fmt::Display for NotOnChip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotOnChip::CoefficientAutomorphism => {
+                "coefficient-form automorphisms are not on-chip instructions of the core (its \
+                 automorphism unit permutes NTT-domain vectors); use form \"ntt\""
+            }
+            NotOnChip::BasisConversion => {
+                "basis conversion is not implemented by the core (no bconv unit); programs \
+                 with bconv run on the simulator only"
+            }
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! The simulator configuration of a core.
+
+use heaccel_hdl::core::{cycles_of, opcode, CoreGeometry, EwLane};
+use heaccel_hdl::{AutomorphUnit, NttUnit};
+use heaccel_sim::config::{
+    AutomorphConfig, HwConfig, IssueConfig, IssuePolicy, LanesConfig, MemoryConfig, NttConfig,
+    ScratchpadConfig,
+};
+
+/// The simulator configuration describing the core `geo` (clock 250 MHz, 32-bit words):
+/// one NTT unit of `P` butterflies, `2P` element-wise lanes, one automorphism unit of `2P`
+/// lanes, a memory channel of `2P` words per cycle, the scratchpad of the core's slots.
+///
+/// `derived = false`: unit latencies are the blocks' pipeline latencies (`NttUnit::LATENCY`,
+/// `EwLane::LATENCY`, `AutomorphUnit::LATENCY`), no memory latency. `derived = true`: each
+/// latency is the core's whole per-instruction cost beyond the simulator's occupancy
+/// (`heaccel_hdl::core::cycles_of` minus `work / throughput`): the NTT unit's stage drains,
+/// the copies into and out of the unit's banks, the fetch and the scratchpad read/write.
+///
+/// `policy`: the core runs one instruction at a time, so [`IssuePolicy::InOrderBlocking`]
+/// describes it; [`IssuePolicy::Overlapped`] gives what the same units would take if
+/// independent instructions overlapped. The name ends in `-overlapped` for the latter.
+pub fn core_hw_config(geo: &CoreGeometry, derived: bool, policy: IssuePolicy) -> HwConfig {
+    let (n, d, p, log_n) = (geo.n(), geo.depth(), geo.lanes(), geo.log_n() as usize);
+    let clock_mhz = 250.0;
+    let extra = |op: u32, occupancy: usize| (cycles_of(geo, op) - occupancy) as u32;
+    let (ntt_lat, ew_lat, aut_lat, mem_ns) = if derived {
+        (
+            extra(opcode::NTT, log_n * d),
+            extra(opcode::ADD, d),
+            extra(opcode::AUTOMORPH, d),
+            // One cycle: the fetch of a load (4 ns at 250 MHz).
+            (cycles_of(geo, opcode::LOAD) - d) as f64 * 1e3 / clock_mhz,
+        )
+    } else {
+        (
+            <NttUnit>::LATENCY as u32,
+            EwLane::LATENCY as u32,
+            <AutomorphUnit>::LATENCY as u32,
+            0.0,
+        )
+    };
+    HwConfig {
+        name: format!(
+            "core-n{}-p{}{}{}",
+            geo.log_n(),
+            p,
+            if derived { "-derived" } else { "" },
+            if policy == IssuePolicy::Overlapped {
+                "-overlapped"
+            } else {
+                ""
+            }
+        ),
+        clock_mhz,
+        word_bits: 32,
+        ntt: NttConfig {
+            units: 1,
+            butterflies_per_unit: p as u32,
+            pipeline_latency: ntt_lat,
+        },
+        modmul: LanesConfig {
+            lanes: 2 * p as u32,
+            pipeline_latency: ew_lat,
+        },
+        automorph: AutomorphConfig {
+            units: 1,
+            lanes: 2 * p as u32,
+            pipeline_latency: aut_lat,
+        },
+        bconv: LanesConfig {
+            lanes: 1,
+            pipeline_latency: 0,
+        },
+        scratchpad: ScratchpadConfig {
+            bytes: ((geo.slots() * n * 4) as u64).max(1024),
+            banks: (geo.slots() * 2 * p) as u32,
+        },
+        memory: MemoryConfig {
+            bandwidth_gb_s: 8.0 * p as f64 * clock_mhz / 1e3,
+            latency_ns: mem_ns,
+        },
+        issue: IssueConfig { policy },
+    }
+}
