@@ -6,16 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use heaccel_fpga::estimate::{EstimateReport, SynthRun};
+use heaccel_fpga::fit::FitReport;
 use heaccel_fpga::flow::{self, Target};
+use heaccel_fpga::preset::preset_toml;
 use heaccel_fpga::yosys::{per_block, run_yosys};
 use heaccel_fpga::{
-    build_design, core_preset_lanes, fit_lanes, parse_stat, preset_lanes, BlockResources, Design,
-    DesignKind, DesignParams, PresetLanes, ResourceFit, Resources, U280,
+    build_design, core_preset_lanes, fit_lanes, parse_stat, preset_lanes, Design, DesignKind,
+    DesignParams, FpgaError, Resources, U280,
 };
-use heaccel_hdl::core::EwLane;
-use heaccel_hdl::{AutomorphUnit, ModMul, NttUnit};
-use heaccel_sim::config::HwConfig;
-use serde::Serialize;
 
 use crate::output::write_whole;
 
@@ -282,68 +281,6 @@ pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
     write_design(args.target, &args.design, &design, &args.out, &command)
 }
 
-/// One synthesis of an estimate.
-#[derive(Debug, Serialize)]
-pub struct SynthRun {
-    /// Lanes P.
-    pub lanes: usize,
-    /// Resources per block (the last row, `glue`, is the top's own cells).
-    pub blocks: Vec<BlockResources>,
-    /// Resources of the whole design.
-    pub total: Resources,
-    /// Where the Yosys log is (when kept).
-    pub log: Option<PathBuf>,
-    /// `true` when `--out` already held this design's files and a complete Yosys log, which
-    /// was read instead of running Yosys again.
-    pub reused: bool,
-}
-
-/// The lane fit of an estimate.
-#[derive(Debug, Serialize)]
-pub struct FitReport {
-    /// The method, in words.
-    pub method: String,
-    /// Device.
-    pub device: &'static str,
-    /// The two lane counts.
-    pub lanes: [usize; 2],
-    /// Per resource kind.
-    pub resources: Vec<ResourceFit>,
-    /// Lanes within the DSP budget.
-    pub lanes_fit_dsp: Option<u64>,
-    /// Lanes within the LUT budget.
-    pub lanes_fit_lut: Option<u64>,
-    /// Lanes within every budget, and the binding resource.
-    pub lanes_fit: Option<u64>,
-    /// The resource that binds.
-    pub binding: Option<String>,
-}
-
-/// JSON report of `heaccel fpga estimate`.
-#[derive(Debug, Serialize)]
-pub struct EstimateReport {
-    /// The design.
-    pub design: &'static str,
-    /// Primes of the core (`null` for the datapath, which has one).
-    pub primes: Option<usize>,
-    /// log2(N).
-    pub log_n: u32,
-    /// The prime.
-    pub q: u64,
-    /// Clock of the preset.
-    pub clock_mhz: f64,
-    /// The synthesis flow.
-    pub synthesis: &'static str,
-    /// The two runs, lanes ascending.
-    pub runs: Vec<SynthRun>,
-    /// The fit.
-    pub fit: FitReport,
-    /// Preset lane counts derived from the fit.
-    pub preset: Option<PresetLanes>,
-    /// The preset file written.
-    pub preset_file: Option<PathBuf>,
-}
-
 fn synthesize(o: &DesignOpts, p: &DesignParams, dir: &Path, keep: bool) -> Result<SynthRun> {
     let design = build_design(o.kind()?, p)?;
     let command = build_command(TargetArg::U280, o, p, dir)?;
@@ -412,31 +349,7 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
         &runs[1].total,
         &U280,
     )?;
-    let get = |k: &str| {
-        resources
-            .iter()
-            .find(|r| r.resource == k)
-            .and_then(|r| r.lanes_fit)
-    };
-    let binding = resources
-        .iter()
-        .filter_map(|r| r.lanes_fit.map(|l| (l, r.resource.clone())))
-        .min();
-    let fit = FitReport {
-        method: format!(
-            "resources R(P) = fixed + per_lane * P through the Yosys totals at P = {} and P = \
-             {} (assumes every resource grows linearly in the lanes at N = 2^{}); lanes fit = \
-             largest P with R(P) <= the whole device's budget",
-            p1.lanes, p2.lanes, o.log_n
-        ),
-        device: U280.name,
-        lanes: [p1.lanes, p2.lanes],
-        lanes_fit_dsp: get("dsp"),
-        lanes_fit_lut: get("lut"),
-        lanes_fit: binding.as_ref().map(|b| b.0),
-        binding: binding.map(|b| b.1),
-        resources,
-    };
+    let fit = FitReport::new([p1.lanes, p2.lanes], o.log_n, resources, &U280);
     let mut report = EstimateReport {
         design: o.kind()?.name(),
         primes: match o.kind()? {
@@ -453,10 +366,7 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
         fit,
     };
     if let Some(path) = &args.write_preset {
-        let lanes = report
-            .fit
-            .lanes_fit
-            .context("no resource grows with the lanes: the fit bounds nothing")?;
+        let lanes = report.fit.lanes_fit.ok_or(FpgaError::NoLaneBound)?;
         let preset = match o.kind()? {
             DesignKind::Datapath => preset_lanes(lanes)?,
             DesignKind::Core { primes, .. } => core_preset_lanes(lanes, primes as u64)?,
@@ -486,136 +396,6 @@ fn estimate_command(args: &EstimateArgs) -> String {
         s += &format!(" --write-preset {}", p.display());
     }
     s
-}
-
-/// The simulator preset text; parsed back through [`HwConfig::from_toml`] before it is
-/// returned.
-pub fn preset_toml(r: &EstimateReport, p: &PresetLanes, command: &str) -> Result<String> {
-    let f = |k: &str| {
-        r.fit
-            .resources
-            .iter()
-            .find(|x| x.resource == k)
-            .expect("kind")
-    };
-    let (dsp, lut) = (f("dsp"), f("lut"));
-    let lanes_str = |x: Option<u64>| x.map_or("unbounded".to_string(), |v| v.to_string());
-    let (bpu, used) = (p.butterflies_per_unit, p.replicas * p.butterflies_per_unit);
-    let (mapping, mm_comment, mm_lat) = match r.primes {
-        None => (
-            format!(
-                "# {units} NTT unit(s) of {bpu} butterflies (128 is the largest RTL unit), each \
-                 with {bpu} element-wise multiplier lanes and an automorphism unit of {bpu} \
-                 lanes: {used} of the {lf} lanes.\n",
-                units = p.ntt_units,
-                lf = p.lanes_fit
-            ),
-            "# heaccel-hdl ModMul::LATENCY (the 32-bit Shoup RTL multiplier); \
-             cli/tests/latency.rs fails\n# when they disagree.\n"
-                .to_string(),
-            <ModMul>::LATENCY,
-        ),
-        Some(primes) => (
-            format!(
-                "# {rep} core(s) of P = {bpu} (128 is the largest RTL NTT unit): per prime \
-                 ({primes}) an NTT unit of {bpu}\n# butterflies and {ew} element-wise lanes, one \
-                 automorphism unit of {ew} lanes; {used} of the {lf} lanes.\n# Each RTL NTT \
-                 unit bakes one prime's twiddles into ROM; the preset's units serve any limb, \
-                 which takes\n# twiddle RAM of the same size loaded per prime (not modelled).\n",
-                rep = p.replicas,
-                ew = 2 * bpu,
-                lf = p.lanes_fit
-            ),
-            "# heaccel-hdl EwLane::LATENCY (the core's element-wise lane: a product of two \
-             variables, split and\n# reduced by two Shoup steps); cli/tests/latency.rs fails \
-             when they disagree.\n"
-                .to_string(),
-            EwLane::LATENCY,
-        ),
-    };
-    let text = format!(
-        "# Alveo U280 class FPGA accelerator (heaccel preset `fpga-u280`).\n\
-         # Generated by `{command}`; regenerate with that command.\n\
-         # {clock} MHz, 32-bit words (primes < 2^30), HBM2 at 460 GB/s.\n\
-         # Lanes derived from Yosys synthesis (synth_xilinx -family xcup) of the `{design}` design \
-         at N = 2^{log_n}:\n\
-         # P = {p1} and P = {p2} lanes give {d1} and {d2} DSP48E2 ({dpl:.2} per lane), {l1} and \
-         {l2} CLB LUTs ({lpl:.1} per lane).\n\
-         # Linear in P, the XCU280's 9,024 DSP48E2 fit {fd} lanes and its 1,303,680 LUTs fit {fl} \
-         lanes; binding: {bind} ({lf} lanes).\n\
-         {mapping}\
-         # Not derived from synthesis: bconv (no RTL unit yet; as many lanes as the element-wise \
-         multipliers, whose\n\
-         # DSPs a MAC would share, so this is optimistic), scratchpad (URAM + BRAM capacity), \
-         memory (HBM2).\n\
-         name = \"fpga-u280\"\n\
-         clock_mhz = {clock:.1}\n\
-         word_bits = 32\n\
-         \n\
-         [ntt]\n\
-         units = {units}\n\
-         butterflies_per_unit = {bpu}\n\
-         # heaccel-hdl NttUnit::LATENCY: bank read, butterfly lane (6), write back. The RTL unit \
-         also\n\
-         # drains LATENCY - 1 cycles between its log2(N) stages (heaccel-hdl NttGeometry::cycles), \
-         which\n\
-         # this model does not charge. cli/tests/latency.rs fails when this disagrees with \
-         heaccel-hdl.\n\
-         pipeline_latency = {ntt_lat}\n\
-         \n\
-         [modmul]\n\
-         lanes = {mm}\n\
-         {mm_comment}\
-         pipeline_latency = {mm_lat}\n\
-         \n\
-         [automorph]\n\
-         units = {aut_units}\n\
-         lanes = {aut_lanes}\n\
-         # heaccel-hdl AutomorphUnit::LATENCY (source-address register, bank read); the RTL unit \
-         is\n\
-         # conflict-free for every odd Galois element, so N / lanes cycles plus this latency is \
-         exact.\n\
-         # cli/tests/latency.rs fails when this disagrees with heaccel-hdl.\n\
-         pipeline_latency = {aut_lat}\n\
-         \n\
-         [bconv]\n\
-         lanes = {mm}\n\
-         pipeline_latency = 10\n\
-         \n\
-         [scratchpad]\n\
-         # URAM (960 x 36 KiB) + BRAM (2,016 x 4.5 KiB), about 43 MiB\n\
-         bytes = 44_630_016\n\
-         banks = 64\n\
-         \n\
-         [memory]\n\
-         bandwidth_gb_s = 460.0\n\
-         latency_ns = 120.0\n",
-        clock = r.clock_mhz,
-        design = r.design,
-        log_n = r.log_n,
-        p1 = r.fit.lanes[0],
-        p2 = r.fit.lanes[1],
-        d1 = dsp.at_p1,
-        d2 = dsp.at_p2,
-        dpl = dsp.per_lane,
-        l1 = lut.at_p1,
-        l2 = lut.at_p2,
-        lpl = lut.per_lane,
-        fd = lanes_str(dsp.lanes_fit),
-        fl = lanes_str(lut.lanes_fit),
-        bind = r.fit.binding.as_deref().unwrap_or("none"),
-        lf = p.lanes_fit,
-        units = p.ntt_units,
-        ntt_lat = <NttUnit>::LATENCY,
-        mm = p.modmul_lanes,
-        mm_lat = mm_lat,
-        aut_units = p.automorph_units,
-        aut_lanes = p.automorph_lanes,
-        aut_lat = <AutomorphUnit>::LATENCY,
-    );
-    HwConfig::from_toml(&text, "the derived preset")
-        .context("the derived preset does not validate")?;
-    Ok(text)
 }
 
 fn resource_row(name: &str, r: &Resources) -> String {

@@ -195,3 +195,62 @@ pub fn core_preset_lanes(lanes_fit: u64, primes: u64) -> Result<PresetLanes, Fpg
         automorph_lanes: 2 * bpu,
     })
 }
+
+/// The lane fit of an estimate.
+#[derive(Debug, Serialize)]
+pub struct FitReport {
+    /// The method, in words.
+    pub method: String,
+    /// Device.
+    pub device: &'static str,
+    /// The two lane counts.
+    pub lanes: [usize; 2],
+    /// Per resource kind.
+    pub resources: Vec<ResourceFit>,
+    /// Lanes within the DSP budget.
+    pub lanes_fit_dsp: Option<u64>,
+    /// Lanes within the LUT budget.
+    pub lanes_fit_lut: Option<u64>,
+    /// Lanes within every budget, and the binding resource.
+    pub lanes_fit: Option<u64>,
+    /// The resource that binds.
+    pub binding: Option<String>,
+}
+
+impl FitReport {
+    /// The fit of `resources` (measured at `lanes[0]` and `lanes[1]`, see [`fit_lanes`]) on
+    /// `budget`: the lanes each resource allows and the binding one (fewest lanes; ties by
+    /// name).
+    pub fn new(
+        lanes: [usize; 2],
+        log_n: u32,
+        resources: Vec<ResourceFit>,
+        budget: &Budget,
+    ) -> Self {
+        let get = |k: &str| {
+            resources
+                .iter()
+                .find(|r| r.resource == k)
+                .and_then(|r| r.lanes_fit)
+        };
+        let binding = resources
+            .iter()
+            .filter_map(|r| r.lanes_fit.map(|l| (l, r.resource.clone())))
+            .min();
+        FitReport {
+            method: format!(
+                "resources R(P) = fixed + per_lane * P through the Yosys totals at P = {} and P = \
+                 {} (assumes every resource grows linearly in the lanes at N = 2^{log_n}); lanes \
+                 fit = largest P with R(P) <= the whole device's budget",
+                lanes[0], lanes[1]
+            ),
+            device: budget.name,
+            lanes,
+            lanes_fit_dsp: get("dsp"),
+            lanes_fit_lut: get("lut"),
+            lanes_fit: binding.as_ref().map(|b| b.0),
+            binding: binding.map(|b| b.1),
+            resources,
+        }
+    }
+}

@@ -7,14 +7,16 @@
 
 pub mod datapath;
 pub mod design;
+pub mod estimate;
 pub mod fit;
 pub mod flow;
+pub mod preset;
 pub mod yosys;
 
 pub use design::{build_design, Design, DesignKind, DesignParams};
 pub use fit::{
-    core_preset_lanes, fit_lanes, lanes_within, preset_lanes, Budget, PresetLanes, ResourceFit,
-    U280,
+    core_preset_lanes, fit_lanes, lanes_within, preset_lanes, Budget, FitReport, PresetLanes,
+    ResourceFit, U280,
 };
 pub use flow::{Target, U280_PART};
 pub use yosys::{parse_stat, per_block, BlockResources, Resources, StatReport};
@@ -35,4 +37,10 @@ pub enum FpgaError {
     /// A Yosys `stat` report is missing, malformed or out of range.
     #[error(transparent)]
     Stat(#[from] yosys::StatError),
+    /// No resource grows with the lanes, so the fit bounds nothing (and no preset follows).
+    #[error("no resource grows with the lanes: the fit bounds nothing")]
+    NoLaneBound,
+    /// The derived preset does not validate as a simulator configuration.
+    #[error("the derived preset does not validate: {0}")]
+    Preset(heaccel_sim::SimError),
 }
