@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 use heaccel_host::nn::{Activation, Layer};
+use heaccel_train::prune::LayerPruning;
 use heaccel_train::trainer::EpochReport;
 use heaccel_train::{Request, Strategy, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,11 @@ pub struct TrainArgs {
     /// baseline's network).
     #[arg(long, value_enum, default_value = "spencnn")]
     pub strategy: StrategyArg,
-    /// Sub-block pruning ratio, in [0, 1). Only 0 is implemented so far.
+    /// Sub-block pruning ratio, in [0, 1): every convolution loses floor(RATIO x blocks) of
+    /// the blocks the compiler prunes (`simulate --prune`), by magnitude, gradually over the
+    /// middle third of the epochs, then fine-tuned with the mask fixed. The mask is written
+    /// as `{layer}.weight_mask` beside the weights; `simulate`, `compare` and `accuracy`
+    /// `--weights` prune exactly it. `--strategy spencnn` only.
     #[arg(
         long,
         default_value_t = 0.0,
@@ -102,6 +107,10 @@ pub struct TrainRun {
     pub activations: Vec<(String, f64, f64, f64)>,
     /// Per epoch: mean loss, running and test accuracy, seconds.
     pub per_epoch: Vec<EpochReport>,
+    /// Per pruned convolution: its blocks, pruned blocks and weights (empty without
+    /// `--prune`).
+    #[serde(default)]
+    pub pruning: Vec<LayerPruning>,
     /// Wall time, seconds (training, evaluation, export and checks).
     pub seconds: f64,
     /// The processor.
@@ -171,6 +180,7 @@ pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
         reloaded_bit_exact: outcome.reloaded_bit_exact,
         activations,
         per_epoch: report.epochs,
+        pruning: report.pruning,
         seconds: report.seconds,
         cpu: heaccel_verification::ckks::kernels::cpu_model(),
         out: args.out.clone(),
@@ -206,6 +216,13 @@ pub fn format_train(run: &TrainRun) -> String {
     );
     for (name, a, b, c) in &run.activations {
         let _ = writeln!(s, "  {name}: {a:.5} x^2 + {b:.5} x + {c:.5}");
+    }
+    for p in &run.pruning {
+        let _ = writeln!(
+            s,
+            "  {}: {} of {} blocks pruned ({} of {} weights; mask {}.weight_mask)",
+            p.name, p.pruned, p.blocks, p.pruned_weights, p.weights, p.name
+        );
     }
     let _ = writeln!(
         s,

@@ -1,7 +1,8 @@
 //! `heaccel train`: bad input fails with a clear error (exit code 2, `error: ` naming the
 //! option, file or field, no panic, no output or checkpoint file), and a short run on the
 //! MNIST images of `../shared/data` (skipped with a notice when absent) prints the JSON report
-//! and writes weights that reload bit for bit into the zoo's LeNet.
+//! and writes weights that reload bit for bit into the zoo's LeNet; a pruned run writes its
+//! masks, which `simulate --weights` prunes exactly.
 
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
@@ -99,7 +100,6 @@ fn bad_input_fails_clearly_without_writing() {
             with(&["--strategy", "dense", "--prune", "0.5"]),
             "spencnn only",
         ),
-        (with(&["--prune", "0.5"]), "not yet"),
     ];
     for (args, expected) in cases {
         let stderr = failure(&args, &dir);
@@ -243,5 +243,109 @@ fn a_short_run_reports_json_and_writes_weights_that_reload_bit_exactly() {
         .values[0];
     assert_eq!(a.to_bits(), act1[1].as_f64().unwrap().to_bits());
     assert!(!dir.join("lenet.checkpoint.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// conv2's PMults in `heaccel simulate --model lenet --strategy spencnn --repack always`
+/// with `extra` options.
+fn conv2_pmults(extra: &[&str]) -> u64 {
+    let mut args = vec![
+        "simulate",
+        "--model",
+        "lenet",
+        "--strategy",
+        "spencnn",
+        "--repack",
+        "always",
+        "--json",
+    ];
+    args.extend(extra);
+    let o = heaccel(&args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"].as_str().unwrap().contains("'conv2'"))
+        .unwrap()["pmults"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_pruned_run_writes_its_mask_and_simulate_prunes_exactly_it() {
+    let Some(data) = common::mnist_10k() else {
+        return;
+    };
+    let dir = temp_dir("prune");
+    let out = dir.join("lenet-p50.safetensors");
+    let o = heaccel(&[
+        "train",
+        "--model",
+        "lenet",
+        "--data",
+        data.to_str().unwrap(),
+        "--prune",
+        "0.5",
+        "--epochs",
+        "1",
+        "--train-images",
+        "256",
+        "--test-images",
+        "200",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["prune"], 0.5);
+    assert_eq!(v["reloaded_bit_exact"], true);
+    let pruning: Vec<(String, u64, u64)> = v["pruning"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["blocks"].as_u64().unwrap(),
+                p["pruned"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pruning,
+        [("conv1".into(), 1600, 800), ("conv2".into(), 900, 450)]
+    );
+    // The file carries the masks; the pruned weights are 0.
+    let mut lenet = zoo::lenet();
+    load_safetensors(&mut lenet, &out).unwrap();
+    let mut masked = 0;
+    lenet.visit_layers(|_, layer| {
+        if let heaccel_host::nn::Layer::Conv2d(c) = layer {
+            let mask = c.weight_mask.as_ref().expect("a mask per convolution");
+            for (w, keep) in c.weight.iter().zip(mask) {
+                assert_eq!(*w == 0.0, !keep, "{}", c.name);
+            }
+            masked += 1;
+        }
+    });
+    assert_eq!(masked, 2);
+    // simulate --weights prunes exactly the mask: fewer PMults than the unpruned network,
+    // and the same whatever --prune asks (never re-pruned by magnitude).
+    let weights = out.to_str().unwrap();
+    let unpruned = conv2_pmults(&[]);
+    let trained = conv2_pmults(&["--weights", weights]);
+    assert!(trained < unpruned, "{trained} vs {unpruned}");
+    assert_eq!(
+        conv2_pmults(&["--weights", weights, "--prune", "0.9"]),
+        trained
+    );
+    assert!(conv2_pmults(&["--prune", "0.9"]) < trained);
     let _ = std::fs::remove_dir_all(&dir);
 }

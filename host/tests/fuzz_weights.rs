@@ -401,8 +401,8 @@ fn oversized_weight_files_are_refused_before_reading() {
     let network = tiny();
     let values: usize = network.parameters().iter().map(|p| p.values.len()).sum();
     assert_eq!(values, 130);
-    // one batch-norm counter
-    let limit = weights::max_file_bytes(values + 1);
+    // one batch-norm counter and conv1's optional pruning mask (2 x 1 x 3 x 3)
+    let limit = weights::max_file_bytes(values + 1 + 18);
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(limit + 1).unwrap();
     drop(file);

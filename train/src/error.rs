@@ -94,6 +94,17 @@ pub enum TrainError {
         /// What does not match.
         problem: String,
     },
+    /// A pruning mask does not fit the compiler's blocks.
+    #[error("pruning mask '{tensor}': {problem}")]
+    Mask {
+        /// The mask tensor's name (`{layer}.weight_mask`).
+        tensor: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The packing of the network (for the pruning blocks) failed.
+    #[error(transparent)]
+    Pack(#[from] heaccel_host::pack::PackError),
     /// The candle backend failed.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),

@@ -1,5 +1,6 @@
 //! HE-aware training of heaccel's zoo networks on CPU with candle (issue 19, first slice:
-//! LeNet on MNIST, dense or with SpENCNN's HE-group convolution).
+//! LeNet on MNIST, dense or with SpENCNN's HE-group convolution and sub-block pruning, see
+//! [`prune`]).
 //!
 //! The trained model is a [`Mirror`] of the host [`heaccel_host::nn::Network`] IR, layer for
 //! layer, under the IR's PyTorch `state_dict` names; training writes its values back into the
@@ -53,10 +54,12 @@ mod conv;
 pub mod data;
 mod error;
 pub mod model;
+pub mod prune;
 pub mod run;
 pub mod trainer;
 
 pub use error::TrainError;
 pub use model::Mirror;
+pub use prune::Pruning;
 pub use run::{run, Outcome, Request, Strategy};
-pub use trainer::{train, TrainConfig, TrainReport};
+pub use trainer::{train, train_pruned, TrainConfig, TrainReport};

@@ -1,5 +1,6 @@
 //! One training run of a zoo network, end to end: the network for the strategy, seeded (or
-//! resumed from a weights file), the data split, [`train`], the atomic export, and two checks
+//! resumed from a weights file), the data split, [`train_pruned`] (with the compiler's pruning
+//! blocks when `prune > 0`, see [`crate::prune`]), the atomic export (weights and masks), and two checks
 //! of the export: the file reloads bit for bit into a fresh network, and the host's own `f32`
 //! forward pass ([`heaccel_host::nn::fast::FastNetwork`]) classifies the test images as well.
 
@@ -15,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::save_atomic;
 use crate::data::load_mnist;
-use crate::trainer::{train, TrainConfig, TrainReport};
+use crate::prune::Pruning;
+use crate::trainer::{train_pruned, TrainConfig, TrainReport};
 use crate::TrainError;
 
 /// Which network is trained (the choice of `heaccel simulate --strategy`).
@@ -47,7 +49,8 @@ pub struct Request {
     pub model: String,
     /// Which network.
     pub strategy: Strategy,
-    /// Sub-block pruning ratio in [0, 1); only 0 (no pruning) is implemented yet.
+    /// Sub-block pruning ratio in [0, 1): the fraction of every convolution's compiler blocks
+    /// pruned during training (see [`crate::prune`]); 0 for none; [`Strategy::Spencnn`] only.
     pub prune: f64,
     /// The MNIST folder (one `*idx3*` and one `*idx1*` file, gzipped or not).
     pub data: PathBuf,
@@ -132,18 +135,11 @@ pub fn run(request: &Request) -> Result<Outcome, TrainError> {
     check_prune(request.prune)?;
     request.config.check()?;
     let model = trainable_model(&request.model)?;
-    if request.prune > 0.0 {
-        if request.strategy == Strategy::Dense {
-            return Err(TrainError::Config {
-                field: "prune",
-                value: request.prune.to_string(),
-                expected: "0 with --strategy dense (pruning applies to spencnn only)".into(),
-            });
-        }
-        return Err(TrainError::Unsupported {
-            model: model.name().to_string(),
-            reason: "sub-block pruning during training is not implemented yet (use --prune 0)"
-                .into(),
+    if request.prune > 0.0 && request.strategy == Strategy::Dense {
+        return Err(TrainError::Config {
+            field: "prune",
+            value: request.prune.to_string(),
+            expected: "0 with --strategy dense (pruning applies to spencnn only)".into(),
         });
     }
     let mut network = architecture(model, request.strategy)?;
@@ -165,11 +161,17 @@ pub fn run(request: &Request) -> Result<Outcome, TrainError> {
         request.train_images,
         request.test_images,
     )?;
-    let report = train(
+    let mut pruning = if request.prune > 0.0 {
+        Some(Pruning::new(&network, request.prune)?)
+    } else {
+        None
+    };
+    let report = train_pruned(
         &mut network,
         &split,
         &request.config,
         request.checkpoint.as_deref(),
+        pruning.as_mut(),
     )?;
     save_atomic(&network, &request.out)?;
     let mut reloaded = architecture(model, request.strategy)?;
@@ -196,10 +198,23 @@ pub fn run(request: &Request) -> Result<Outcome, TrainError> {
     })
 }
 
-/// Whether two networks have the same parameter names, shapes and values bit for bit.
+/// Every convolution's pruning mask, by layer name, in network order.
+fn masks(network: &Network) -> Vec<(String, Option<Vec<bool>>)> {
+    let mut out = Vec::new();
+    network.visit_layers(|_, layer| {
+        if let Layer::Conv2d(c) = layer {
+            out.push((c.name.clone(), c.weight_mask.clone()));
+        }
+    });
+    out
+}
+
+/// Whether two networks have the same parameter names, shapes and values bit for bit, and the
+/// same pruning masks.
 pub fn bit_identical(a: &Network, b: &Network) -> bool {
     let (pa, pb) = (a.parameters(), b.parameters());
-    pa.len() == pb.len()
+    masks(a) == masks(b)
+        && pa.len() == pb.len()
         && pa.iter().zip(&pb).all(|(x, y)| {
             x.name == y.name
                 && x.shape == y.shape

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use heaccel_host::nn::Network;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::save_atomic;
 use crate::data::{Images, Split};
 use crate::model::Mirror;
+use crate::prune::{schedule, LayerPruning, Pruning};
 use crate::TrainError;
 
 /// The default [`TrainConfig::poly_init`]: `0.125 x^2 + 0.5 x + 0.25 = (x + 2)^2 / 8`, the
@@ -161,6 +162,10 @@ pub struct TrainReport {
     pub test_accuracy: f64,
     /// Wall time of training and evaluation, seconds.
     pub seconds: f64,
+    /// Per pruned convolution, its blocks and pruned blocks at the end (empty without
+    /// pruning).
+    #[serde(default)]
+    pub pruning: Vec<LayerPruning>,
 }
 
 /// Fraction of `images` the mirror classifies right (evaluation mode).
@@ -225,6 +230,68 @@ fn clip_gradients(
     Ok(norm)
 }
 
+/// The candle side of a [`Pruning`]: per pruned convolution, its weight variable and its mask
+/// (`f32` 0/1 of the weight's shape).
+struct MirrorMasks(Vec<(Var, Tensor)>);
+
+impl MirrorMasks {
+    fn new(mirror: &Mirror, pruning: &Pruning, device: &Device) -> Result<Self, TrainError> {
+        let mut out = Vec::with_capacity(pruning.layers.len());
+        for layer in &pruning.layers {
+            let name = format!("{}.weight", layer.blocks.name);
+            let var = mirror
+                .trainable()
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| TrainError::Mirror {
+                    name: name.clone(),
+                    problem: "a pruned convolution's weight is not in the mirror".into(),
+                })?;
+            let mask: Vec<f32> = layer
+                .weight_mask()
+                .iter()
+                .map(|&k| if k { 1.0 } else { 0.0 })
+                .collect();
+            let mask = Tensor::from_vec(mask, &layer.blocks.weight_shape, device)?;
+            if mask.dims() != var.as_tensor().dims() {
+                return Err(TrainError::Mirror {
+                    name,
+                    problem: format!(
+                        "mask of shape {:?}, weight {:?}",
+                        mask.dims(),
+                        var.as_tensor().dims()
+                    ),
+                });
+            }
+            out.push((var, mask));
+        }
+        Ok(MirrorMasks(out))
+    }
+
+    /// Multiplies every masked weight by its mask (pruned weights become exactly 0).
+    fn apply(&self) -> Result<(), TrainError> {
+        for (var, mask) in &self.0 {
+            var.set(&var.as_tensor().mul(mask)?)?;
+        }
+        Ok(())
+    }
+
+    /// Multiplies the masked weights' gradients by their masks.
+    fn mask_gradients(
+        &self,
+        grads: &mut candle_core::backprop::GradStore,
+    ) -> Result<(), TrainError> {
+        for (var, mask) in &self.0 {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                let masked = g.mul(mask)?;
+                grads.insert(var.as_tensor(), masked);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Trains `network` (its current parameters are the starting point: seeded or loaded by the
 /// caller) on `split.train`, evaluating on `split.test` after each epoch, and writes the
 /// trained parameters back into `network`. After each epoch the network is written atomically
@@ -236,11 +303,38 @@ pub fn train(
     config: &TrainConfig,
     checkpoint: Option<&Path>,
 ) -> Result<TrainReport, TrainError> {
+    train_pruned(network, split, config, checkpoint, None)
+}
+
+/// [`train`] with sub-block pruning (see [`crate::prune`]): at the start of each epoch of
+/// [`schedule`]`(config.epochs)` more blocks of `pruning` are pruned by magnitude, and the mask
+/// is held fixed (pruned weights exactly 0 after every step); every network written back
+/// (checkpoints, the result) carries the mask ([`Pruning::apply`]).
+pub fn train_pruned(
+    network: &mut Network,
+    split: &Split,
+    config: &TrainConfig,
+    checkpoint: Option<&Path>,
+    mut pruning: Option<&mut Pruning>,
+) -> Result<TrainReport, TrainError> {
     config.check()?;
+    let steps = if pruning.is_some() {
+        schedule(config.epochs)
+    } else {
+        Vec::new()
+    };
     let start = Instant::now();
     let device = Device::Cpu;
     let mut mirror = Mirror::new(network, &device, config.fold_norms)?;
     mirror.set_range_penalty(config.range_penalty, config.range_bound);
+    let mut masks = match pruning.as_deref() {
+        Some(p) => {
+            let m = MirrorMasks::new(&mirror, p, &device)?;
+            m.apply()?;
+            Some(m)
+        }
+        None => None,
+    };
     let vars = mirror.variables();
     let mut optimizer = AdamW::new(
         vars,
@@ -262,6 +356,17 @@ pub fn train(
     for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
         bar.set_prefix(format!("epoch {epoch}/{}", config.epochs));
+        if let (Some(p), Some(&(_, fraction))) = (
+            pruning.as_deref_mut(),
+            steps.iter().find(|(e, _)| *e == epoch),
+        ) {
+            // magnitudes of the exported (batch-norm-folded) weights, what the compiler sees
+            mirror.write_into(network)?;
+            p.step(network, fraction);
+            let m = MirrorMasks::new(&mirror, p, &device)?;
+            m.apply()?;
+            masks = Some(m);
+        }
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
@@ -282,6 +387,9 @@ pub fn train(
             }
             // The range penalty enters through the activations' backward pass.
             let mut grads = ce.backward()?;
+            if let Some(m) = &masks {
+                m.mask_gradients(&mut grads)?;
+            }
             let norm = clip_gradients(&mirror, &mut grads, config.clip_norm)?;
             if !norm.is_finite() {
                 return Err(TrainError::Diverged {
@@ -292,6 +400,9 @@ pub fn train(
                 });
             }
             optimizer.step(&grads)?;
+            if let Some(m) = &masks {
+                m.apply()?;
+            }
             let predicted = logits.argmax(1)?.to_vec1::<u32>()?;
             correct += chunk
                 .iter()
@@ -310,6 +421,9 @@ pub fn train(
         }
         let test_accuracy = accuracy(&mirror, &split.test, &device)?;
         mirror.write_into(network)?;
+        if let Some(p) = pruning.as_deref() {
+            p.apply(network);
+        }
         if let Some(path) = checkpoint {
             save_atomic(network, path)?;
         }
@@ -339,5 +453,6 @@ pub fn train(
         train_accuracy,
         test_accuracy,
         seconds: start.elapsed().as_secs_f64(),
+        pruning: pruning.as_deref().map(Pruning::report).unwrap_or_default(),
     })
 }

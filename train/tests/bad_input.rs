@@ -191,11 +191,6 @@ fn networks_not_trainable_yet_say_so() {
         );
         assert!(err.to_string().contains("not yet"), "{err}");
     }
-    let err = fails(&Request {
-        prune: 0.5,
-        ..request(&dir, &dir)
-    });
-    assert!(matches!(err, TrainError::Unsupported { .. }), "{err}");
 }
 
 #[test]

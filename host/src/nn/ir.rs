@@ -186,6 +186,13 @@ pub struct Conv2d {
     pub weight: Vec<f64>,
     /// One per output channel, or none.
     pub bias: Option<Vec<f64>>,
+    /// The sub-block pruning mask the weights were trained with, if any: one entry per
+    /// [`Conv2d::weight`] value (same order), `false` where the weight is pruned (and 0). Read
+    /// from the `{name}.weight_mask` tensor of a weights file
+    /// ([`crate::nn::weights::load_safetensors`]); the compiler prunes exactly this mask and
+    /// does not prune such a layer further by magnitude ([`crate::pack::PruneConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_mask: Option<Vec<bool>>,
 }
 
 impl Conv2d {
@@ -212,6 +219,7 @@ impl Conv2d {
             groups,
             weight: Vec::new(),
             bias: bias.then(|| vec![0.0; out_channels]),
+            weight_mask: None,
         };
         conv.weight = vec![0.0; conv.weight_len()];
         conv
@@ -284,6 +292,9 @@ impl Conv2d {
         check_len("weight", self.weight_len(), self.weight.len())?;
         if let Some(bias) = &self.bias {
             check_len("bias", self.out_channels, bias.len())?;
+        }
+        if let Some(mask) = &self.weight_mask {
+            check_len("weight_mask", self.weight_len(), mask.len())?;
         }
         let padded = |n: usize| n.saturating_add(self.padding.saturating_mul(2));
         if input.channels != self.in_channels

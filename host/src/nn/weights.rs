@@ -11,6 +11,16 @@
 //! of the zoo (e.g. `conv1`, `layer2.0.shortcut.0`, `fc`). PyTorch's `*.num_batches_tracked`
 //! counters are ignored. Values are read from `F32` or `F64` tensors (little-endian, row-major)
 //! and must be finite.
+//!
+//! **Pruning masks.** A convolution trained with sub-block pruning (`heaccel train --prune`)
+//! has a `{module}.weight_mask` tensor beside its weight (PyTorch's `torch.nn.utils.prune`
+//! name): the weight's shape `[out, in/groups, k, k]`, every value exactly 0 (pruned) or 1
+//! (kept), dtype `F32` or `F64` (written in the weights' dtype), `U8` or `BOOL` (read too).
+//! Loading sets [`Conv2d::weight_mask`](super::Conv2d::weight_mask) (to `None` for
+//! convolutions without a mask in the file) and zeroes the weights the mask prunes; the
+//! compiler then prunes exactly that mask. Masks are optional and only convolutions have one:
+//! a mask for a layer the network does not have is an unexpected tensor, one of another shape
+//! a shape error, each naming the file and the tensor.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,7 +31,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use thiserror::Error;
 
-use super::ir::{FeatureMap, Network, ParameterRole, Shape};
+use super::ir::{FeatureMap, Layer, Network, ParameterRole, Shape};
 use super::NnError;
 
 /// Errors of reading and writing weight files. Each names the file (`<memory>` for byte
@@ -99,6 +109,21 @@ pub enum WeightsError {
         "{file}: tensor '{name}' value {index} (row-major) is {value}, expected a finite number"
     )]
     NonFinite {
+        /// The file.
+        file: PathBuf,
+        /// Tensor name.
+        name: String,
+        /// Row-major element index.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A pruning mask holds a value other than 0 or 1.
+    #[error(
+        "{file}: tensor '{name}' value {index} (row-major) is {value}, expected 0 (pruned) or 1 \
+         (kept)"
+    )]
+    MaskValue {
         /// The file.
         file: PathBuf,
         /// Tensor name.
@@ -199,7 +224,8 @@ const MEMORY: &str = "<memory>";
 /// per tensor in file order, a wrong dtype or shape, a non-finite value or a negative variance.
 ///
 /// The file is refused by its size before it is read when larger than
-/// [`max_file_bytes`] of the network's parameter count (plus one batch-norm counter each).
+/// [`max_file_bytes`] of the network's parameter count (plus one batch-norm counter each and
+/// one mask value per convolution weight).
 pub fn load_safetensors(network: &mut Network, path: &Path) -> Result<(), WeightsError> {
     let parameters = network.parameters();
     let counters = parameters
@@ -209,6 +235,7 @@ pub fn load_safetensors(network: &mut Network, path: &Path) -> Result<(), Weight
     let values = parameters
         .iter()
         .map(|p| p.values.len())
+        .chain(mask_shapes(network).into_values().map(|(_, len)| len))
         .fold(counters, usize::saturating_add);
     let bytes = read_limited(path, max_file_bytes(values))?;
     load_safetensors_bytes(network, &bytes, path)
@@ -276,11 +303,12 @@ pub fn load_safetensors_bytes(
         .into_iter()
         .map(|p| (p.name, (p.shape, p.role)))
         .collect();
-    let in_file: BTreeMap<String, TensorView<'_>> = tensors
+    let mask_shapes = mask_shapes(network);
+    let (masks_in_file, in_file): (BTreeMap<String, TensorView<'_>>, BTreeMap<_, _>) = tensors
         .tensors()
         .into_iter()
         .filter(|(name, _)| !name.ends_with(".num_batches_tracked"))
-        .collect();
+        .partition(|(name, _)| mask_shapes.contains_key(name));
 
     let missing: Vec<String> = expected
         .keys()
@@ -354,13 +382,81 @@ pub fn load_safetensors_bytes(
         }
         values.insert(name.clone(), data);
     }
+    let mut masks: HashMap<String, Vec<bool>> = HashMap::with_capacity(masks_in_file.len());
+    for (name, view) in &masks_in_file {
+        let (shape, _) = &mask_shapes[name];
+        if view.shape() != shape.as_slice() {
+            return Err(WeightsError::Shape {
+                file,
+                name: name.clone(),
+                expected: shape.clone(),
+                got: view.shape().to_vec(),
+            });
+        }
+        let data = decode_mask(view).ok_or_else(|| WeightsError::Dtype {
+            file: file.clone(),
+            name: name.clone(),
+            got: format!("{:?} (a mask: F32, F64, U8 or BOOL)", view.dtype()),
+        })?;
+        let mut mask = Vec::with_capacity(data.len());
+        for (index, &value) in data.iter().enumerate() {
+            if value != 0.0 && value != 1.0 {
+                return Err(WeightsError::MaskValue {
+                    file,
+                    name: name.clone(),
+                    index,
+                    value,
+                });
+            }
+            mask.push(value == 1.0);
+        }
+        masks.insert(name.clone(), mask);
+    }
 
     for parameter in network.parameters_mut() {
         if let Some(data) = values.remove(&parameter.name) {
             parameter.values.copy_from_slice(&data);
         }
     }
+    network.visit_layers_mut(|_, layer| {
+        if let Layer::Conv2d(conv) = layer {
+            conv.weight_mask = masks.remove(&mask_name(&conv.name));
+            if let Some(mask) = &conv.weight_mask {
+                for (w, &keep) in conv.weight.iter_mut().zip(mask) {
+                    if !keep {
+                        *w = 0.0;
+                    }
+                }
+            }
+        }
+    });
     Ok(())
+}
+
+/// The name of a convolution's pruning-mask tensor: `{module}.weight_mask`.
+pub fn mask_name(module: &str) -> String {
+    format!("{module}.weight_mask")
+}
+
+/// Every convolution's mask tensor name with its shape and length.
+fn mask_shapes(network: &Network) -> BTreeMap<String, (Vec<usize>, usize)> {
+    let mut out = BTreeMap::new();
+    network.visit_layers(|_, layer| {
+        if let Layer::Conv2d(conv) = layer {
+            let shape = conv.weight_shape().to_vec();
+            let len = shape.iter().product();
+            out.insert(mask_name(&conv.name), (shape, len));
+        }
+    });
+    out
+}
+
+/// A mask tensor's values: [`decode`]'s dtypes, `U8` and `BOOL` (one byte each).
+fn decode_mask(view: &TensorView<'_>) -> Option<Vec<f64>> {
+    match view.dtype() {
+        Dtype::U8 | Dtype::BOOL => Some(view.data().iter().map(|&b| f64::from(b)).collect()),
+        _ => decode(view),
+    }
 }
 
 /// Name of the tensor [`load_input_safetensors`] reads.
@@ -478,7 +574,9 @@ fn decode(view: &TensorView<'_>) -> Option<Vec<f64>> {
 }
 
 /// The network's parameters as a safetensors file image (every tensor of
-/// [`Network::parameters`], in `dtype`; metadata `format = pt`, `network = <name>`).
+/// [`Network::parameters`], in `dtype`, and `{module}.weight_mask` (0/1, in `dtype`) of every
+/// convolution with a [`Conv2d::weight_mask`](super::Conv2d::weight_mask); metadata
+/// `format = pt`, `network = <name>`).
 pub fn to_safetensors_bytes(
     network: &Network,
     dtype: WeightDtype,
@@ -519,6 +617,24 @@ fn to_bytes(network: &Network, dtype: WeightDtype, file: &Path) -> Result<Vec<u8
             (p.name, p.shape, bytes)
         })
         .collect();
+    let mut encoded = encoded;
+    network.visit_layers(|_, layer| {
+        if let Layer::Conv2d(conv) = layer {
+            if let Some(mask) = &conv.weight_mask {
+                let bytes = mask
+                    .iter()
+                    .flat_map(|&keep| {
+                        let v = if keep { 1.0 } else { 0.0 };
+                        match dtype {
+                            WeightDtype::F32 => (v as f32).to_le_bytes().to_vec(),
+                            WeightDtype::F64 => f64::to_le_bytes(v).to_vec(),
+                        }
+                    })
+                    .collect();
+                encoded.push((mask_name(&conv.name), conv.weight_shape().to_vec(), bytes));
+            }
+        }
+    });
     let st_dtype = match dtype {
         WeightDtype::F32 => Dtype::F32,
         WeightDtype::F64 => Dtype::F64,

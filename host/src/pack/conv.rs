@@ -39,6 +39,12 @@ use crate::nn::{Conv2d, Linear, Shape};
 /// diagonal (one PMult) in an ungapped layout; with `k^2` it is a whole channel diagonal
 /// (all its taps: `k^2` PMults and the channel rotation). The `floor(ratio * blocks)` blocks
 /// of smallest L2 norm are pruned (ties: the smaller block key `(m, j, delta, chunk)`).
+///
+/// A convolution that carries a trained mask ([`Conv2d::weight_mask`], from a weights file)
+/// is pruned by its mask instead, under every strategy and whatever the ratio: its masked
+/// weights are zeroed and the blocks all of whose weights are masked are reported pruned; it
+/// is never pruned further by magnitude. (The mask's zeros always remove their PMults; a mask
+/// built for other layouts than the compiled ones may leave blocks partly masked, which stay.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PruneConfig {
     /// Fraction of blocks pruned, in `[0, 1]`.
@@ -333,6 +339,9 @@ fn regroup(conv: &Conv2d, groups: usize) -> Result<Conv2d, PackError> {
         conv.bias.is_some(),
     );
     out.bias = conv.bias.clone();
+    if conv.weight_mask.is_some() {
+        out.weight_mask = Some(vec![true; out.weight.len()]);
+    }
     let cgi = out.in_channels_per_group();
     let cgo = out.out_channels_per_group();
     let k = conv.kernel_size;
@@ -342,7 +351,11 @@ fn regroup(conv: &Conv2d, groups: usize) -> Result<Conv2d, PackError> {
             for ky in 0..k {
                 for kx in 0..k {
                     let idx = out.weight_index(o, il, ky, kx);
-                    out.weight[idx] = conv.weight[conv.weight_index(o, g * cgi + il, ky, kx)];
+                    let src = conv.weight_index(o, g * cgi + il, ky, kx);
+                    out.weight[idx] = conv.weight[src];
+                    if let (Some(to), Some(from)) = (out.weight_mask.as_mut(), &conv.weight_mask) {
+                        to[idx] = from[src];
+                    }
                 }
             }
         }
@@ -400,10 +413,20 @@ pub fn conv2d_scaled(
         effective.in_channels_per_group(),
         effective.out_channels_per_group(),
     );
-    let pruning = match strategy {
-        Strategy::Spencnn(SpencnnConfig {
-            prune: Some(cfg), ..
-        }) => Some(prune_conv(&mut effective, input, &output, *cfg)?),
+    let pruning = match (strategy, effective.weight_mask.is_some()) {
+        (Strategy::Spencnn(SpencnnConfig { prune: cfg, .. }), true) => Some(apply_mask(
+            &mut effective,
+            input,
+            &output,
+            cfg.map_or(1, |c| c.taps_per_block),
+        )?),
+        (_, true) => Some(apply_mask(&mut effective, input, &output, 1)?),
+        (
+            Strategy::Spencnn(SpencnnConfig {
+                prune: Some(cfg), ..
+            }),
+            false,
+        ) => Some(prune_conv(&mut effective, input, &output, *cfg)?),
         _ => None,
     };
     let mut diags = Diagonals::new(
@@ -565,6 +588,58 @@ pub fn conv_blocks(
         indices.sort_unstable();
     }
     Ok(blocks)
+}
+
+/// Prunes `conv` in place by its trained mask ([`Conv2d::weight_mask`], see [`PruneConfig`]):
+/// masked weights become 0; the blocks (of `taps_per_block` taps) whose weights are all masked
+/// are reported pruned, in key order.
+fn apply_mask(
+    conv: &mut Conv2d,
+    input: &Layout,
+    output: &Layout,
+    taps_per_block: usize,
+) -> Result<PruneReport, PackError> {
+    let Some(mask) = conv.weight_mask.clone() else {
+        return Ok(PruneReport {
+            blocks: 0,
+            pruned: Vec::new(),
+        });
+    };
+    if mask.len() != conv.weight.len() {
+        return Err(layer_error(
+            &conv.name,
+            "weight_mask",
+            format!(
+                "{} entries, expected one per weight ({})",
+                mask.len(),
+                conv.weight.len()
+            ),
+        ));
+    }
+    let blocks = conv_blocks(conv, input, output, taps_per_block)?;
+    let mut pruned = Vec::new();
+    for (&(m, j, d, c), indices) in &blocks {
+        if indices.iter().all(|&i| !mask[i]) {
+            let n2: f64 = indices.iter().map(|&i| conv.weight[i].powi(2)).sum();
+            pruned.push(PrunedBlock {
+                out_ct: m,
+                in_ct: j,
+                channel_offset: d,
+                chunk: c,
+                norm: n2.sqrt(),
+                weights: indices.len(),
+            });
+        }
+    }
+    for (w, keep) in conv.weight.iter_mut().zip(&mask) {
+        if !keep {
+            *w = 0.0;
+        }
+    }
+    Ok(PruneReport {
+        blocks: blocks.len(),
+        pruned,
+    })
 }
 
 /// Prunes `conv` in place (see [`PruneConfig`]) for the given layouts.

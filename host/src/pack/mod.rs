@@ -9,6 +9,8 @@
 //!   baby-step/giant-step rotations.
 //! - [`conv`]: the dense baseline and SpENCNN (HE-group convolution, group-interleaved
 //!   encoding, sub-block pruning) for convolutions, and fully connected layers.
+//! - [`prune`]: [`prune_blocks`], every convolution's pruning sub-blocks as a network compiles
+//!   (what a trainer prunes so that the compiler removes the same blocks).
 //! - [`report`]: per-layer operation counts of a whole network ([`network_report`]), and
 //!   the whole network compiled into one materialized program ([`compile_he_program`]) or
 //!   its structure only ([`compile_he_structure`]), by one walk of the layers (`walk`:
@@ -26,6 +28,7 @@ pub mod exec;
 pub mod layout;
 mod order;
 pub mod program;
+pub mod prune;
 pub mod report;
 mod walk;
 
@@ -41,6 +44,7 @@ pub use layout::{ChannelOrder, ChannelPlacement, Layout};
 pub use program::{
     merge_tallies, HeOp, HeProgram, OpCounts, OpTally, PlainVector, ReluSpec, TallyKind,
 };
+pub use prune::{prune_blocks, ConvBlocks, CLI_TAPS_PER_BLOCK};
 pub use report::{
     compile_he_program, compile_he_structure, densified, network_report, network_report_with,
     CompiledNetwork, LayerReport, NetworkReport, Repack, ReportOptions,

@@ -185,6 +185,7 @@ pub fn densified(network: &Network, seed: u64) -> Network {
         if let Layer::Conv2d(c) = layer {
             c.groups = 1;
             c.weight = vec![0.0; c.out_channels * c.in_channels * c.kernel_size * c.kernel_size];
+            c.weight_mask = None;
         }
     });
     init_seeded(&mut dense, seed);

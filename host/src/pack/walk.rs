@@ -52,6 +52,20 @@ pub(super) struct Flow {
     pub(super) factor: f64,
 }
 
+/// Where the walk compiled a convolution layer ([`Layer::Conv2d`], not a downsampling
+/// shortcut): the layer as walked (batch norms folded) and its layouts.
+#[derive(Debug, Clone)]
+pub(super) struct ConvSite {
+    /// The layer as walked (before regrouping and pruning).
+    pub(super) conv: Conv2d,
+    /// Groups it was compiled with.
+    pub(super) groups: usize,
+    /// Its input layout.
+    pub(super) input: Layout,
+    /// Its output layout.
+    pub(super) output: Layout,
+}
+
 struct Walker<'a> {
     strategy: &'a Strategy,
     nonlinear: &'a ReportOptions,
@@ -68,6 +82,8 @@ struct Walker<'a> {
     assembly: Option<Assembly>,
     /// Plaintexts get their values (else the program's structure only).
     materialize: bool,
+    /// The convolutions walked so far.
+    convs: Vec<ConvSite>,
 }
 
 /// Walks `network` under `strategy` at `slots` slots: its report and, unless `mode` only
@@ -79,6 +95,17 @@ pub(super) fn walk_network(
     nonlinear: &ReportOptions,
     mode: Walk,
 ) -> Result<(NetworkReport, Option<Compiled>), PackError> {
+    walk_with_sites(network, strategy, slots, nonlinear, mode).map(|(r, c, _)| (r, c))
+}
+
+/// [`walk_network`], also returning every convolution layer's [`ConvSite`] in walk order.
+pub(super) fn walk_with_sites(
+    network: &Network,
+    strategy: &Strategy,
+    slots: usize,
+    nonlinear: &ReportOptions,
+    mode: Walk,
+) -> Result<(NetworkReport, Option<Compiled>, Vec<ConvSite>), PackError> {
     let compile = mode != Walk::Count;
     let unit_bounds;
     let nonlinear = if mode == Walk::Structure && nonlinear.relu_bounds.is_empty() {
@@ -127,6 +154,7 @@ pub(super) fn walk_network(
         assembly: compile.then(|| Assembly::new(slots, ciphertexts, relu_spec)),
         relu,
         materialize: mode == Walk::Materialize,
+        convs: Vec::new(),
     };
     let flow = Flow {
         layout: input.clone(),
@@ -145,7 +173,7 @@ pub(super) fn walk_network(
         output,
         folded,
     });
-    Ok((report, compiled))
+    Ok((report, compiled, walker.convs))
 }
 
 impl Walker<'_> {
@@ -271,6 +299,14 @@ impl Walker<'_> {
                         unit,
                     )?;
                     profile = Some(plan.program.profile()?);
+                    if matches!(layer, Layer::Conv2d(_)) {
+                        self.convs.push(ConvSite {
+                            conv: conv.clone(),
+                            groups: plan.groups,
+                            input: plan.input.clone(),
+                            output: plan.output.clone(),
+                        });
+                    }
                     if let Some(asm) = self.assembly.as_mut() {
                         asm.effective.push((path.clone(), plan.effective));
                         if let Some(pruning) = plan.pruning {
