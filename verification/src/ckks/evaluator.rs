@@ -559,6 +559,12 @@ impl Evaluator {
     /// Applies the automorphism `X -> X^g` to a degree-1 ciphertext (needs the key of `g`).
     pub fn automorphism(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext> {
         a.validate(&self.params)?;
+        self.automorphism_of_valid(a, g)
+    }
+
+    /// [`Evaluator::automorphism`] of a ciphertext already validated (every word scanned once
+    /// per operation, not once per step of a composed rotation).
+    fn automorphism_of_valid(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext> {
         if a.degree() != 1 {
             return Err(Error::Mismatch(
                 "automorphism takes a degree-1 ciphertext".into(),
@@ -583,7 +589,7 @@ impl Evaluator {
         let log_n = self.params.log_n();
         let g = galois_element_for_rotation(k, log_n);
         if self.galois.keys.contains_key(&g) {
-            return self.automorphism(a, g);
+            return self.automorphism_of_valid(a, g);
         }
         let missing: Vec<i64> = (0..a.log_slots)
             .filter(|b| k >> b & 1 == 1)
@@ -602,7 +608,7 @@ impl Evaluator {
         }
         let mut out = a.clone();
         for b in (0..a.log_slots).filter(|b| k >> b & 1 == 1) {
-            out = self.automorphism(&out, galois_element_for_rotation(1 << b, log_n))?;
+            out = self.automorphism_of_valid(&out, galois_element_for_rotation(1 << b, log_n))?;
         }
         Ok(out)
     }

@@ -47,6 +47,12 @@ fn mod_down_pair(
     Ok((k0?, k1?))
 }
 
+/// Digits [`switch_poly`] converts, brings to NTT form and sums against the key at a time: their
+/// scratch limbs (8 x 8 N bytes, 4 MiB at `N = 2^16`) stay in cache from the NTT to the product
+/// even with a core per target, where converting every digit first sent the whole scratch (26
+/// limbs at `N = 2^16`) through memory twice per target. The sums of groups are added mod `q`.
+const DIGIT_GROUP: usize = 8;
+
 /// Decomposes `c` (NTT form over `q_0 .. q_level`) into one polynomial per active digit, each
 /// extended to `Q_level * P` and in NTT form. Digit `j` holds the primes
 /// `[j * alpha, min((j + 1) * alpha, level + 1))`; its limbs of `Q` are `c`'s own limbs, the
@@ -56,8 +62,7 @@ fn mod_down_pair(
 pub fn decompose(params: &Parameters, level: usize, c: &RnsPoly) -> Result<Vec<PolyQP>> {
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
-    let mut coeff = c.clone();
-    coeff.intt(qt);
+    let coeff = c.to_coeff(qt);
     let n = params.n();
     // Digits are independent: one task each, their limbs' NTTs in parallel inside.
     digit_ranges(params, level)
@@ -170,26 +175,23 @@ pub fn mod_down(params: &Parameters, level: usize, x: PolyQP) -> Result<RnsPoly>
     } = x;
     xp.intt(pt);
     let conv = BasisConverter::new(&p_moduli, &q_moduli)?;
-    let mut converted = RnsPoly::zero(level + 1, params.n(), false);
-    {
-        let inputs: Vec<&[u64]> = xp.limbs.iter().map(|l| l.as_slice()).collect();
-        let mut outs: Vec<&mut [u64]> = converted
-            .limbs
-            .iter_mut()
-            .map(|l| l.as_mut_slice())
-            .collect();
-        conv.convert_centered(&inputs, &mut outs);
-    }
-    converted.ntt(qt);
-    // out = (out - converted) * P^-1 mod q_i, one pass per limb.
+    let inputs: Vec<&[u64]> = xp.limbs.iter().map(|l| l.as_slice()).collect();
+    let prepared = conv.prepare(&inputs, true);
+    // Per target limb q_i, on one thread while it is in cache: the conversion of x_P, its NTT,
+    // and out = (out - converted) * P^-1 mod q_i.
     out.limbs
         .par_iter_mut()
-        .zip(&converted.limbs)
         .zip(qt)
         .zip(&params.p_inv_mod_q()[..=level])
-        .for_each(|(((o, c), t), &inv)| {
-            crate::rns::mulmod::sub_mul_const_assign(t.modulus(), o, c, inv);
-        });
+        .enumerate()
+        .for_each_init(
+            || vec![0u64; params.n()],
+            |converted, (j, ((o, t), &inv))| {
+                conv.convert_to(&prepared, j, converted);
+                t.forward(converted);
+                crate::rns::mulmod::sub_mul_const_assign(t.modulus(), o, converted, inv);
+            },
+        );
     Ok(out)
 }
 
@@ -212,8 +214,7 @@ pub fn switch_poly(
     let qt = &params.q_tables()[..=level];
     let pt = params.p_tables();
     let n = params.n();
-    let mut coeff = c.clone();
-    coeff.intt(qt);
+    let coeff = c.to_coeff(qt);
     let converters: Vec<BasisConverter> = ranges
         .iter()
         .map(|&range| digit_converter(params, level, range))
@@ -235,47 +236,73 @@ pub fn switch_poly(
     let limbs: Vec<(Vec<u64>, Vec<u64>)> = (0..level + 1 + pt.len())
         .into_par_iter()
         .map_init(
-            || crate::rns::poly::zeroed_limbs(digit_count, n),
-            |scratch, t| {
+            || {
+                let group = DIGIT_GROUP.min(digit_count);
+                // The group's two sums and the buffer their addition goes to.
+                let partial: [Vec<u64>; 3] = std::array::from_fn(|_| vec![0; n]);
+                (crate::rns::poly::zeroed_limbs(group, n), partial)
+            },
+            |(scratch, partial), t| {
                 // Target t: q-limb t, or special prime t - (level + 1).
                 let (table, p_index) = if t <= level {
                     (&qt[t], None)
                 } else {
                     (&pt[t - level - 1], Some(t - level - 1))
                 };
-                for (j, &(start, end)) in ranges.iter().enumerate() {
-                    if p_index.is_none() && (start..end).contains(&t) {
-                        continue; // the digit's own limb: c's, already in NTT form
-                    }
-                    // Index of t among the digit's targets (its own primes left out).
-                    let index = match p_index {
-                        Some(k) => level + 1 - (end - start) + k,
-                        None if t < start => t,
-                        None => t - (end - start),
-                    };
-                    converters[j].convert_to(&prepared[j], index, &mut scratch[j]);
-                    table.forward(&mut scratch[j]);
-                }
-                let digit_limbs: Vec<&[u64]> = ranges
-                    .iter()
-                    .zip(scratch.iter())
-                    .map(|(&(start, end), s)| match p_index {
-                        None if (start..end).contains(&t) => c.limbs[t].as_slice(),
-                        _ => s.as_slice(),
-                    })
-                    .collect();
-                let key_limbs = |half: fn(&(PolyQP, PolyQP)) -> &PolyQP| -> Vec<&[u64]> {
-                    key.digits[..digit_count]
-                        .iter()
-                        .map(|d| match p_index {
-                            Some(k) => half(d).p.limbs[k].as_slice(),
-                            None => half(d).q.limbs[t].as_slice(),
-                        })
-                        .collect()
-                };
-                let (b, a) = (key_limbs(|d| &d.0), key_limbs(|d| &d.1));
+                let q = table.modulus().value();
                 let (mut o0, mut o1) = (vec![0u64; n], vec![0u64; n]);
-                crate::rns::dot::dot2(table.modulus(), &digit_limbs, &b, &a, &mut o0, &mut o1);
+                // Digits a group at a time: converted and brought to NTT form into the group's
+                // scratch, summed against the key, and added to the outputs, so the scratch
+                // stays in cache between its NTT and its product.
+                for (g, first) in (0..digit_count).step_by(DIGIT_GROUP).enumerate() {
+                    let digits = first..(first + DIGIT_GROUP).min(digit_count);
+                    for (j, s) in digits.clone().zip(scratch.iter_mut()) {
+                        let (start, end) = ranges[j];
+                        if p_index.is_none() && (start..end).contains(&t) {
+                            continue; // the digit's own limb: c's, already in NTT form
+                        }
+                        // Index of t among the digit's targets (its own primes left out).
+                        let index = match p_index {
+                            Some(k) => level + 1 - (end - start) + k,
+                            None if t < start => t,
+                            None => t - (end - start),
+                        };
+                        converters[j].convert_to(&prepared[j], index, s);
+                        table.forward(s);
+                    }
+                    let digit_limbs: Vec<&[u64]> = digits
+                        .clone()
+                        .zip(scratch.iter())
+                        .map(|(j, s)| {
+                            let (start, end) = ranges[j];
+                            match p_index {
+                                None if (start..end).contains(&t) => c.limbs[t].as_slice(),
+                                _ => s.as_slice(),
+                            }
+                        })
+                        .collect();
+                    let key_limbs = |half: fn(&(PolyQP, PolyQP)) -> &PolyQP| -> Vec<&[u64]> {
+                        key.digits[digits.clone()]
+                            .iter()
+                            .map(|d| match p_index {
+                                Some(k) => half(d).p.limbs[k].as_slice(),
+                                None => half(d).q.limbs[t].as_slice(),
+                            })
+                            .collect()
+                    };
+                    let (b, a) = (key_limbs(|d| &d.0), key_limbs(|d| &d.1));
+                    let m = table.modulus();
+                    if g == 0 {
+                        crate::rns::dot::dot2(m, &digit_limbs, &b, &a, &mut o0, &mut o1);
+                    } else {
+                        let [t0, t1, sum] = partial;
+                        crate::rns::dot::dot2(m, &digit_limbs, &b, &a, t0, t1);
+                        for (o, p) in [(&mut o0, &*t0), (&mut o1, &*t1)] {
+                            crate::rns::addsub::add_or_sub_into(q, o, p, sum, false, false);
+                            std::mem::swap(o, sum);
+                        }
+                    }
+                }
                 (o0, o1)
             },
         )
@@ -339,13 +366,19 @@ mod tests {
     /// primes (both dot-product back ends), at every level.
     #[test]
     fn fused_switch_equals_decompose_then_switch() {
-        let cases: [(&[u32], &[u32], usize); 5] = [
+        // The last two have more digits than a group of the fused switch (DIGIT_GROUP):
+        // 18 digits of one prime (groups of 8, 8, 2) and 10 of two (8, 2), at every level.
+        let many = [31u32; 18];
+        let cases: [(&[u32], &[u32], usize); 7] = [
             (&[40, 31, 31, 31, 31], &[40], 5),
             (&[50, 40, 40, 40, 40], &[50, 50], 2),
             (&[45, 36, 36, 36], &[45, 45], 3),
             (&[60, 50, 50], &[60], 1),
             (&[60, 50, 50, 50], &[61, 61], 4),
+            (&many, &[40], 18),
+            (&[31; 20], &[40, 40], 10),
         ];
+        const { assert!(18 > 2 * DIGIT_GROUP && 10 > DIGIT_GROUP) };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for (log_q, log_p, dnum) in cases {
             let params = Parameters::new(&ParametersLiteral {

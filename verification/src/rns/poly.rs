@@ -62,16 +62,44 @@ impl RnsPoly {
     /// Checks the shape against a basis: one limb per table, each of length `N`, values reduced.
     pub fn check_shape(&self, tables: &[NttTable], what: &str) -> Result<()> {
         self.check_lengths(tables, what)?;
-        for (i, (limb, t)) in self.limbs.iter().zip(tables).enumerate() {
-            let q = t.modulus().value();
-            if let Some(k) = first_unreduced(limb, q) {
-                return Err(Error::OutOfRange(format!(
-                    "{what}: limb {i} coefficient {k} is {} >= q = {q}",
-                    limb[k]
-                )));
-            }
+        // The limbs in parallel; the error names the first unreduced word (lowest limb, then
+        // lowest coefficient), whatever the thread count.
+        let first = self
+            .limbs
+            .par_iter()
+            .zip(tables)
+            .enumerate()
+            .filter_map(|(i, (limb, t))| first_unreduced(limb, t.modulus().value()).map(|k| (i, k)))
+            .min();
+        if let Some((i, k)) = first {
+            let q = tables[i].modulus().value();
+            return Err(Error::OutOfRange(format!(
+                "{what}: limb {i} coefficient {k} is {} >= q = {q}",
+                self.limbs[i][k]
+            )));
         }
         Ok(())
+    }
+
+    /// A copy of the first `tables.len()` limbs in coefficient form, each copied and
+    /// transformed in parallel (only copied when already in coefficient form).
+    pub fn to_coeff(&self, tables: &[NttTable]) -> RnsPoly {
+        let limbs = self
+            .limbs
+            .par_iter()
+            .zip(tables)
+            .map(|(limb, t)| {
+                let mut copy = limb.clone();
+                if self.ntt_form {
+                    t.inverse(&mut copy);
+                }
+                copy
+            })
+            .collect();
+        RnsPoly {
+            limbs,
+            ntt_form: false,
+        }
     }
 
     /// [`RnsPoly::check_shape`] without the range check of the words: one limb per table,
