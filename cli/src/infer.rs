@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use heaccel_host::data::{Dataset, LoadOptions, Normalization};
 use heaccel_host::infer::{
     best_repack, Backend, InferOptions, InferResult, PhaseTimes, Session, SetupTimes,
     RELATIVE_TOLERANCE,
@@ -55,6 +56,21 @@ pub struct InferArgs {
     /// Sub-block pruning ratio for SpENCNN, in [0, 1] (one kernel tap per block).
     #[arg(long, value_name = "RATIO", allow_hyphen_values = true)]
     pub prune: Option<f64>,
+    /// Trained weights (safetensors from `heaccel train`, PyTorch names, with the pruning
+    /// masks `<layer>.weight_mask` when pruned): for --strategy spencnn the zoo network's
+    /// grouped shapes, for --strategy dense every convolution ungrouped (as `heaccel train
+    /// --strategy dense` writes them). Default: the zoo's seeded weights.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Labelled images (an MNIST IDX folder, CIFAR-10 binary batches or an ImageFolder) as the
+    /// inputs, pixels scaled to [0, 1] as `heaccel train` trains: images --first .. --first +
+    /// --count in the dataset's order (MNIST-10k: --first 8000 are the 2,000 images
+    /// `heaccel train` holds out). Reports the encrypted and plaintext top-1 accuracy.
+    #[arg(long, value_name = "DIR", conflicts_with = "input")]
+    pub data: Option<PathBuf>,
+    /// Index of the first image of --data.
+    #[arg(long, default_value_t = 0, value_name = "I", requires = "data")]
+    pub first: usize,
     /// Input file: safetensors with one tensor `input` [C, H, W], or JSON {"input": ...}.
     /// Default: seeded inputs (--seed, --count).
     #[arg(long, value_name = "FILE")]
@@ -62,8 +78,8 @@ pub struct InferArgs {
     /// Seed of the first seeded input (uniform in [-1, 1)).
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
-    /// Number of seeded inputs (seeds S, S+1, ...), 1 ..= 10000 (each is made when its turn
-    /// comes, so memory does not grow with K).
+    /// Number of seeded inputs (seeds S, S+1, ...) or of --data images, 1 ..= 10000 (each is
+    /// made when its turn comes, so memory does not grow with K).
     #[arg(long, default_value_t = 1, value_name = "K",
           value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     pub count: u64,
@@ -89,6 +105,9 @@ impl InferArgs {
             model: model.into(),
             strategy: StrategyArg::Spencnn,
             prune: None,
+            weights: None,
+            data: None,
+            first: 0,
             input: None,
             seed: 1,
             count: 1,
@@ -103,8 +122,11 @@ impl InferArgs {
 /// One input's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputReport {
-    /// `seed S` or the file.
+    /// `seed S`, the file, or `DIR[i]` of --data.
     pub input: String,
+    /// The image's label (--data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<usize>,
     /// The comparison and times.
     #[serde(flatten)]
     pub result: InferResult,
@@ -129,6 +151,12 @@ pub struct InferSummary {
     pub mean_evaluate_ms: f64,
     /// Mean CPU time per inference (all phases), ms, where measured.
     pub mean_cpu_ms: Option<f64>,
+    /// With --data: the fraction of images whose encrypted argmax is the label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted_top1: Option<f64>,
+    /// With --data: the fraction of images whose plaintext argmax is the label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plaintext_top1: Option<f64>,
 }
 
 /// `heaccel infer` output.
@@ -279,17 +307,55 @@ fn strategy_for(
     })
 }
 
+/// The network `--model` and `--weights` name and the strategy it is compiled with. Trained
+/// weights are loaded into the architecture `heaccel train` wrote them for (the dense
+/// strategy's convolutions ungrouped); their pruning masks drive the compiler's pruning.
+fn network_for(args: &InferArgs) -> Result<(Network, Strategy)> {
+    let Some(file) = &args.weights else {
+        return strategy_for(&load_model(&args.model)?, args.strategy, args.prune);
+    };
+    let model: zoo::ZooModel = args
+        .model
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
+    let trained_for = match args.strategy {
+        StrategyArg::Dense => heaccel_train::Strategy::Dense,
+        StrategyArg::Spencnn => heaccel_train::Strategy::Spencnn,
+    };
+    let mut network = heaccel_train::run::architecture(model, trained_for)?;
+    heaccel_host::nn::weights::load_safetensors(&mut network, file)
+        .with_context(|| format!("--weights {}", file.display()))?;
+    match args.strategy {
+        StrategyArg::Dense if args.prune.is_some() => {
+            bail!("--prune applies to --strategy spencnn only")
+        }
+        StrategyArg::Dense => Ok((network, Strategy::Dense)),
+        StrategyArg::Spencnn => strategy_for(&network, args.strategy, args.prune),
+    }
+}
+
+/// The `index`-th input of `--data`: the image scaled to `[0, 1]` and its label.
+fn data_input(data: &Dataset, index: usize) -> Result<(String, FeatureMap, usize)> {
+    let pixels = data.input(index, &Normalization::identity(data.shape.channels));
+    let input = FeatureMap::new(data.shape, pixels.into_iter().map(f64::from).collect())?;
+    let name = format!("{}[{index}]", data.source.display());
+    Ok((name, input, data.samples[index].label))
+}
+
 /// Runs `heaccel infer` (a progress bar on stderr when `progress` and stderr is a terminal).
 pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
     if args.input.is_some() && (args.count != 1 || args.seed != 1) {
         bail!("--seed and --count choose seeded inputs; they do not apply with --input");
     }
+    if args.data.is_some() && args.seed != 1 {
+        bail!("--seed chooses seeded inputs; it does not apply with --data");
+    }
     if args.count == 0 {
         bail!("--count: must be at least 1");
     }
-    let grouped = load_model(&args.model)?;
-    let (network, strategy) = strategy_for(&grouped, args.strategy, args.prune)?;
-    // The file's input, or the seeded inputs made one at a time in the loop below.
+    let (network, strategy) = network_for(args)?;
+    // The file's input, the labelled images, or the seeded inputs, each made when its turn
+    // comes in the loop below.
     let file_input = match &args.input {
         Some(path) => Some((
             path.display().to_string(),
@@ -297,18 +363,45 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
         )),
         None => None,
     };
+    let data = match &args.data {
+        Some(dir) => {
+            let options = LoadOptions {
+                shape: network.input_shape,
+                per_class: None,
+            };
+            let data =
+                Dataset::open(dir, options).with_context(|| format!("--data {}", dir.display()))?;
+            let end = args.first as u64 + args.count;
+            if end > data.len() as u64 {
+                bail!(
+                    "--first {} --count {}: {} holds {} images",
+                    args.first,
+                    args.count,
+                    dir.display(),
+                    data.len()
+                );
+            }
+            Some(data)
+        }
+        None => None,
+    };
     let count = if file_input.is_some() { 1 } else { args.count };
-    let nth_input = |i: u64| -> (String, FeatureMap) {
-        match &file_input {
-            Some(input) => input.clone(),
+    let nth_input = |i: u64| -> Result<(String, FeatureMap, Option<usize>)> {
+        if let Some(data) = &data {
+            let (name, input, label) = data_input(data, args.first + i as usize)?;
+            return Ok((name, input, Some(label)));
+        }
+        Ok(match &file_input {
+            Some((name, input)) => (name.clone(), input.clone(), None),
             None => {
                 let seed = args.seed.wrapping_add(i);
                 (
                     format!("seed {seed}"),
                     seeded_input(network.input_shape, seed),
+                    None,
                 )
             }
-        }
+        })
     };
     let repack = match args.repack {
         RepackArg::Auto => best_repack(&network, &strategy, &load_config(REPACK_CONFIG)?)
@@ -343,7 +436,7 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
     };
     let mut reports = Vec::new();
     for k in 0..count {
-        let (name, input) = nth_input(k);
+        let (name, input, label) = nth_input(k)?;
         bar.set_message(format!("{} {name}", network.name));
         let offset = k * total_ops;
         let result = session
@@ -353,6 +446,7 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
             .with_context(|| format!("encrypted inference of {name}"))?;
         reports.push(InputReport {
             input: name.clone(),
+            label,
             result,
         });
     }
@@ -383,6 +477,8 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
             .map(|r| r.result.times.cpu_ms)
             .sum::<Option<f64>>()
             .map(|c| c / n as f64),
+        encrypted_top1: top1(&reports, |r| r.argmax_encrypted),
+        plaintext_top1: top1(&reports, |r| r.argmax_plain),
     };
     let repack_mask = match repack {
         Repack::Mask(m) => m,
@@ -407,6 +503,18 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
         inputs: reports,
         summary,
     })
+}
+
+/// The fraction of labelled inputs whose `argmax` is the label (`None` without labels).
+fn top1(reports: &[InputReport], argmax: fn(&InferResult) -> usize) -> Option<f64> {
+    let labels: Option<Vec<usize>> = reports.iter().map(|r| r.label).collect();
+    let labels = labels.filter(|l| !l.is_empty())?;
+    let right = reports
+        .iter()
+        .zip(&labels)
+        .filter(|(r, &l)| argmax(&r.result) == l)
+        .count();
+    Some(right as f64 / labels.len() as f64)
 }
 
 /// The table of `heaccel infer`.
@@ -489,6 +597,15 @@ pub fn format_infer(r: &InferReport) -> String {
         m.argmax_agree,
         m.count,
     );
+    if let (Some(enc), Some(plain)) = (m.encrypted_top1, m.plaintext_top1) {
+        let _ = writeln!(
+            s,
+            "  top-1 on the labels: encrypted {:.2} %, plaintext {:.2} % ({} images)",
+            enc * 100.0,
+            plain * 100.0,
+            m.count
+        );
+    }
     let _ = writeln!(
         s,
         "  {:.1} ms per inference ({:.1} ms evaluating){}",

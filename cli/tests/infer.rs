@@ -187,3 +187,142 @@ fn the_main_job_runs_on_the_defaults() {
     assert!(printed.contains(&format!("wrote {}", r.files[0].display())));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Raw MNIST IDX files of `labels.len()` 28x28 images (seeded pixels) in `dir`.
+fn write_mnist(dir: &std::path::Path, labels: &[u8]) -> Vec<Vec<u8>> {
+    let n = labels.len() as u32;
+    let pixels: Vec<Vec<u8>> = (0..labels.len())
+        .map(|k| (0..784).map(|i| ((i * 37 + k * 101) % 251) as u8).collect())
+        .collect();
+    let mut images = Vec::new();
+    for word in [0x0803u32, n, 28, 28] {
+        images.extend(word.to_be_bytes());
+    }
+    images.extend(pixels.iter().flatten());
+    let mut label_file = Vec::new();
+    for word in [0x0801u32, n] {
+        label_file.extend(word.to_be_bytes());
+    }
+    label_file.extend(labels);
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), label_file).unwrap();
+    pixels
+}
+
+#[test]
+fn labelled_images_with_trained_weights_report_top1() {
+    use heaccel_host::nn::weights::{to_safetensors_bytes, WeightDtype};
+    use heaccel_host::nn::{forward, zoo, FeatureMap};
+    let dir = temp_dir("data");
+    let labels = [3u8, 1, 4, 1, 5];
+    let pixels = write_mnist(&dir, &labels);
+    // Weights as `heaccel train` writes them: the zoo's LeNet (grouped), other values than the
+    // default seeded ones.
+    let lenet = zoo::seeded(zoo::ZooModel::Lenet, 77).unwrap();
+    let weights = dir.join("lenet.safetensors");
+    std::fs::write(
+        &weights,
+        to_safetensors_bytes(&lenet, WeightDtype::F32).unwrap(),
+    )
+    .unwrap();
+    let out = heaccel(&[
+        "infer",
+        "--model",
+        "lenet",
+        "--backend",
+        "reference",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--first",
+        "1",
+        "--count",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs = v["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    // The loaded weights, reread as f32, and the images scaled to [0, 1]: the plaintext
+    // argmax is the host forward pass's on them (computed here), the labels are 1, 4, 1.
+    let mut reloaded = zoo::architecture(zoo::ZooModel::Lenet).unwrap();
+    heaccel_host::nn::weights::load_safetensors(&mut reloaded, &weights).unwrap();
+    let mut right = (0, 0);
+    for (k, input) in inputs.iter().enumerate() {
+        let index = k + 1;
+        assert_eq!(input["label"], labels[index] as u64);
+        assert!(input["input"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("[{index}]")));
+        let image = FeatureMap::new(
+            Shape::new(1, 28, 28),
+            pixels[index].iter().map(|&p| p as f64 / 255.0).collect(),
+        )
+        .unwrap();
+        let plain = forward(&reloaded, &image).unwrap().output;
+        let argmax = plain
+            .data()
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f64::MIN),
+                |best, (i, &x)| if x > best.1 { (i, x) } else { best },
+            )
+            .0;
+        assert_eq!(input["argmax_plain"], argmax as u64, "image {index}");
+        right.0 += (input["argmax_encrypted"] == labels[index] as u64) as usize;
+        right.1 += (argmax == labels[index] as usize) as usize;
+    }
+    let s = &v["summary"];
+    assert_eq!(s["encrypted_top1"], right.0 as f64 / 3.0);
+    assert_eq!(s["plaintext_top1"], right.1 as f64 / 3.0);
+    assert_eq!(s["argmax_agree"], 3);
+    // Past the end of the data, data with --input or --seed, dense strategy on grouped weights.
+    let e = failure(&[
+        "infer",
+        "--model",
+        "lenet",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--first",
+        "3",
+        "--count",
+        "3",
+    ]);
+    assert!(
+        e.contains("--first 3 --count 3") && e.contains("5 images"),
+        "{e}"
+    );
+    let e = failure(&[
+        "infer",
+        "--model",
+        "lenet",
+        "--data",
+        dir.to_str().unwrap(),
+        "--seed",
+        "4",
+    ]);
+    assert!(e.contains("--seed"), "{e}");
+    let e = failure(&[
+        "infer",
+        "--model",
+        "lenet",
+        "--strategy",
+        "dense",
+        "--weights",
+        weights.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("--weights") && e.contains("lenet.safetensors"),
+        "{e}"
+    );
+}
