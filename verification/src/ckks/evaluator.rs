@@ -390,6 +390,12 @@ impl Evaluator {
     /// Relinearizes a degree-2 ciphertext with the relinearization key.
     pub fn relinearize(&self, a: &Ciphertext) -> Result<Ciphertext> {
         a.validate(&self.params)?;
+        self.relinearize_valid(a)
+    }
+
+    /// [`Evaluator::relinearize`] of a ciphertext already validated or just computed here (its
+    /// words are not scanned again).
+    fn relinearize_valid(&self, a: &Ciphertext) -> Result<Ciphertext> {
         if a.degree() != 2 {
             return Err(Error::Mismatch(format!(
                 "relinearize takes degree 2, got {}",
@@ -417,7 +423,8 @@ impl Evaluator {
 
     /// `relinearize(mul(a, b))`.
     pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        self.relinearize(&self.mul(a, b)?)
+        // mul validated both operands; its product's words are reduced by construction.
+        self.relinearize_valid(&self.mul(a, b)?)
     }
 
     /// Divides by the last prime `q_level` with rounding, dropping one level; the scale is
