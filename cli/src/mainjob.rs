@@ -11,10 +11,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::infer::{format_infer, infer_command, BackendArg, InferArgs, InferReport};
-use crate::network::{
-    compare_model, format_compare, network_figure, Comparison, ModelArgs, RepackArg,
-};
+use crate::network::{compare_model, format_compare, network_figure, ModelArgs, RepackArg};
 use crate::output::{check_output_dir, check_output_file, write_all_or_nothing};
+use heaccel_host::netsim::Comparison;
 
 /// The main job's settings (the defaults: LeNet, `fpga-u280`, seed 1, the functional
 /// executor, `heaccel-report/`).

@@ -7,15 +7,14 @@ use std::fmt::Write as _;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use heaccel_host::netsim::{
-    compile_network, compile_repack_choices, report_options, simulate_fastest, ActivationChoice,
-    CompiledNetwork, NetworkSim, PoolChoice,
+    compile_network, compile_repack_choices, ratio, report_options, simulate_fastest,
+    ActivationChoice, Comparison, CompiledNetwork, NetworkSim, PoolChoice,
 };
 use heaccel_host::nn::zoo::{self, ZooModel};
 use heaccel_host::nn::Network;
 use heaccel_host::pack::{
     densified, GroupChoice, PruneConfig, Repack, ReportOptions, SpencnnConfig, Strategy,
 };
-use serde::Serialize;
 
 /// The options `simulate --model` and `compare --model` share.
 #[derive(Debug, Clone, Args)]
@@ -274,63 +273,6 @@ pub fn simulate_model(
     sim
 }
 
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 {
-        a / b
-    } else {
-        f64::NAN
-    }
-}
-
-/// Dense / SpENCNN ratios (above 1: SpENCNN is faster or cheaper).
-#[derive(Debug, Clone, Serialize)]
-pub struct Speedups {
-    /// Simulated latency.
-    pub time: f64,
-    /// Rotations.
-    pub rotations: f64,
-    /// Key switches.
-    pub key_switches: f64,
-    /// Plaintext multiplications.
-    pub pmults: f64,
-}
-
-/// One layer side by side.
-#[derive(Debug, Clone, Serialize)]
-pub struct LayerPair {
-    /// Layer (the SpENCNN network's path).
-    pub name: String,
-    /// Dense time, microseconds.
-    pub dense_time_us: f64,
-    /// SpENCNN time, microseconds.
-    pub spencnn_time_us: f64,
-    /// Dense rotations.
-    pub dense_rotations: usize,
-    /// SpENCNN rotations.
-    pub spencnn_rotations: usize,
-    /// Dense plaintext multiplications.
-    pub dense_pmults: usize,
-    /// SpENCNN plaintext multiplications.
-    pub spencnn_pmults: usize,
-}
-
-/// `heaccel compare` output.
-#[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
-    /// Model.
-    pub model: String,
-    /// Configuration.
-    pub config: String,
-    /// The dense baseline.
-    pub dense: NetworkSim,
-    /// SpENCNN.
-    pub spencnn: NetworkSim,
-    /// Per layer.
-    pub layers: Vec<LayerPair>,
-    /// Ratios dense / SpENCNN.
-    pub speedup: Speedups,
-}
-
 /// `heaccel compare --model NAME`.
 pub fn compare_model(
     model: &str,
@@ -344,39 +286,7 @@ pub fn compare_model(
     let dense = run_one(&network, StrategyArg::Dense, &c, config, &nl, &progress);
     let spencnn = run_one(&network, StrategyArg::Spencnn, &c, config, &nl, &progress);
     progress.finish_and_clear();
-    let (dense, spencnn) = (dense?, spencnn?);
-    if dense.layers.len() != spencnn.layers.len() {
-        bail!("internal: the dense and grouped networks have different layer lists");
-    }
-    let layers = dense
-        .layers
-        .iter()
-        .zip(&spencnn.layers)
-        .map(|(d, s)| LayerPair {
-            name: s.name.clone(),
-            dense_time_us: d.time_us,
-            spencnn_time_us: s.time_us,
-            dense_rotations: d.rotations,
-            spencnn_rotations: s.rotations,
-            dense_pmults: d.pmults,
-            spencnn_pmults: s.pmults,
-        })
-        .collect();
-    let (d, s) = (&dense.total, &spencnn.total);
-    let speedup = Speedups {
-        time: ratio(d.time_us, s.time_us),
-        rotations: ratio(d.rotations as f64, s.rotations as f64),
-        key_switches: ratio(d.key_switches as f64, s.key_switches as f64),
-        pmults: ratio(d.pmults as f64, s.pmults as f64),
-    };
-    Ok(Comparison {
-        model: network.name.clone(),
-        config: config.name.clone(),
-        dense,
-        spencnn,
-        layers,
-        speedup,
-    })
+    Ok(Comparison::new(config, dense?, spencnn?)?)
 }
 
 fn params_line(r: &NetworkSim) -> String {

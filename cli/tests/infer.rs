@@ -1,4 +1,8 @@
-//! `heaccel infer`: JSON shape, the verification exit code, input files and bad inputs.
+//! `heaccel infer`: JSON shape, the verification exit code, input files, labelled images with
+//! trained weights, and bad inputs.
+
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
 
 use std::process::{Command, Output};
 
@@ -188,24 +192,13 @@ fn the_main_job_runs_on_the_defaults() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Raw MNIST IDX files of `labels.len()` 28x28 images (seeded pixels) in `dir`.
+/// Raw MNIST IDX files of `labels.len()` 28x28 images (patterned pixels) in `dir`; returns the
+/// pixels.
 fn write_mnist(dir: &std::path::Path, labels: &[u8]) -> Vec<Vec<u8>> {
-    let n = labels.len() as u32;
     let pixels: Vec<Vec<u8>> = (0..labels.len())
         .map(|k| (0..784).map(|i| ((i * 37 + k * 101) % 251) as u8).collect())
         .collect();
-    let mut images = Vec::new();
-    for word in [0x0803u32, n, 28, 28] {
-        images.extend(word.to_be_bytes());
-    }
-    images.extend(pixels.iter().flatten());
-    let mut label_file = Vec::new();
-    for word in [0x0801u32, n] {
-        label_file.extend(word.to_be_bytes());
-    }
-    label_file.extend(labels);
-    std::fs::write(dir.join("t10k-images-idx3-ubyte"), images).unwrap();
-    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), label_file).unwrap();
+    common::write_mnist_idx(dir, labels, &pixels);
     pixels
 }
 

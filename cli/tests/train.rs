@@ -28,21 +28,13 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Raw MNIST IDX files of `labels.len()` 28x28 images in `dir`.
+/// Raw MNIST IDX files of `labels.len()` 28x28 images in `dir` (pixel `i` of the whole run
+/// `i mod 253`).
 fn write_mnist(dir: &Path, labels: &[u8]) {
-    let n = labels.len() as u32;
-    let mut images = Vec::new();
-    for word in [0x0803u32, n, 28, 28] {
-        images.extend(word.to_be_bytes());
-    }
-    images.extend((0..labels.len() * 784).map(|i| (i % 253) as u8));
-    let mut label_file = Vec::new();
-    for word in [0x0801u32, n] {
-        label_file.extend(word.to_be_bytes());
-    }
-    label_file.extend(labels);
-    std::fs::write(dir.join("t10k-images-idx3-ubyte"), images).unwrap();
-    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), label_file).unwrap();
+    let pixels: Vec<Vec<u8>> = (0..labels.len())
+        .map(|k| (k * 784..(k + 1) * 784).map(|i| (i % 253) as u8).collect())
+        .collect();
+    common::write_mnist_idx(dir, labels, &pixels);
 }
 
 /// Runs a failing `heaccel train` with `--out DIR/out.safetensors`: exit code 2, no panic, an

@@ -43,6 +43,7 @@
 //! [`ReportOptions`]: crate::pack::ReportOptions
 
 mod choice;
+mod compare;
 mod compiled;
 mod cost;
 mod params;
@@ -50,6 +51,7 @@ mod schedule;
 mod sim;
 
 pub use choice::{report_options, ActivationChoice, PoolChoice, ALPHA_RANGE};
+pub use compare::{ratio, Comparison, LayerPair, Speedups};
 pub use compiled::{compile_network, CompiledNetwork, FlowResult};
 pub use cost::OpCoster;
 pub use params::{fit_scratchpad, select_parameters, ParameterChoice, BOOTSTRAP_HAMMING_WEIGHT};
@@ -78,6 +80,18 @@ pub enum NetsimError {
     /// From packing.
     #[error(transparent)]
     Pack(#[from] PackError),
+    /// The dense and SpENCNN simulations of one network have different layer lists (a
+    /// compiler bug: the dense network is the grouped one densified).
+    #[error(
+        "internal: the dense and grouped networks have different layer lists ({dense} and \
+         {spencnn} rows)"
+    )]
+    LayerMismatch {
+        /// Rows of the dense simulation.
+        dense: usize,
+        /// Rows of the SpENCNN simulation.
+        spencnn: usize,
+    },
     /// From the lowering.
     #[error(transparent)]
     Lower(#[from] LowerError),

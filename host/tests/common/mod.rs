@@ -80,3 +80,25 @@ pub fn cifar10_jpeg() -> Option<PathBuf> {
 pub fn mnist_10k() -> Option<PathBuf> {
     shared_file("mnist-10k")
 }
+
+/// Writes raw MNIST IDX files (`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`) of
+/// `labels.len()` 28x28 images into `dir`: image `k` is `pixels[k]` (784 bytes, row-major).
+pub fn write_mnist_idx(dir: &Path, labels: &[u8], pixels: &[Vec<u8>]) {
+    assert_eq!(labels.len(), pixels.len(), "one label per image");
+    let n = labels.len() as u32;
+    let mut images = Vec::new();
+    for word in [0x0803u32, n, 28, 28] {
+        images.extend(word.to_be_bytes());
+    }
+    for p in pixels {
+        assert_eq!(p.len(), 784, "28x28 pixels");
+        images.extend(p);
+    }
+    let mut label_file = Vec::new();
+    for word in [0x0801u32, n] {
+        label_file.extend(word.to_be_bytes());
+    }
+    label_file.extend(labels);
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), label_file).unwrap();
+}
