@@ -33,18 +33,55 @@ pub fn read_bytes(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
             limit >> 20
         );
     }
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
+    let bytes = read_at_most(file, meta.is_file().then_some(meta.len()), limit)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    if bytes.len() as u64 > limit {
+    let Some(bytes) = bytes else {
         bail!(
             "{what} {}: more than {limit} bytes ({} MiB), the most read",
             path.display(),
             limit >> 20
         );
-    }
+    };
     Ok(bytes)
+}
+
+/// Chunks of a stream of unknown size (a pipe, a device such as `/dev/zero`).
+const CHUNK_BYTES: u64 = 8 << 20;
+
+/// All bytes of `file`, or `None` when there are more than `limit`: one allocation of the size
+/// a regular file states, else chunks of [`CHUNK_BYTES`] joined once. A vector grown by
+/// doubling would be moved at each growth (the allocator keeps the old blocks for reuse), so
+/// reading a refused endless device would hold several times the limit.
+fn read_at_most(
+    file: std::fs::File,
+    size: Option<u64>,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut reader = file.take(limit + 1);
+    let bytes = match size.filter(|&s| s <= limit) {
+        Some(size) => {
+            let mut bytes = Vec::with_capacity(size as usize + 1);
+            reader.read_to_end(&mut bytes)?;
+            bytes
+        }
+        None => {
+            let (mut chunks, mut total) = (Vec::new(), 0u64);
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK_BYTES as usize);
+                let n = (&mut reader).take(CHUNK_BYTES).read_to_end(&mut chunk)?;
+                total += n as u64;
+                if n == 0 || total > limit {
+                    break;
+                }
+                chunks.push(chunk);
+            }
+            if total > limit {
+                return Ok(None);
+            }
+            chunks.concat()
+        }
+    };
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// The text of `path` (UTF-8), at most `limit` bytes; see [`read_bytes`].

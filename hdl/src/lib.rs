@@ -1,10 +1,10 @@
 //! RTL blocks of the heaccel accelerator, written with rust-hdl 0.46: modular adder,
 //! subtractor and multiplier ([`modarith`]), Cooley-Tukey and Gentleman-Sande butterflies
-//! ([`butterfly`]), the NTT unit ([`ntt`]), the automorphism unit ([`automorph`]) and the
-//! accelerator core built from them ([`core`]). Beside the blocks: their Verilog emission and
-//! the Icarus/Verilator/Yosys checks ([`verilog`], [`blocks`], [`verify`]), hand-stepped
-//! simulation and VCD recording ([`sim`]), module sharing of emitted netlists ([`netlist`]) and
-//! the Yosys `stat` parser ([`yosys`]).
+//! ([`butterfly`]), the NTT unit ([`ntt`]), the automorphism unit ([`automorph`]), the
+//! basis-conversion unit ([`bconv`]) and the accelerator core ([`core`]). Beside the blocks:
+//! their Verilog emission and the Icarus/Verilator/Yosys checks ([`verilog`], [`blocks`],
+//! [`verify`]), hand-stepped simulation and VCD recording ([`sim`]), module sharing of emitted
+//! netlists ([`netlist`]) and the Yosys `stat` parser ([`yosys`]).
 //!
 //! Conventions (see `docs/DESIGN.md`):
 //! - Every block is generic over the machine word `W` (a const generic, default `W = 32` =
