@@ -16,8 +16,9 @@ pub const STREAM_WORDS: usize = 1 << 20;
 
 /// `out[k] = x[k] + y[k] mod q` (or `x[k] - y[k]` when `subtract`), all three of one length,
 /// `1 <= q < 2^61`. Returns the OR of [`unreduced_flag`] over both operands' words: its top
-/// bit is set exactly when one of them is `>= q` (`out`'s words are then unspecified). With
-/// `stream`, the AVX-512 path writes `out` with non-temporal stores (same words).
+/// bit is set exactly when one of them is `>= q` (`out`'s words are then unspecified). Runs
+/// AVX-512 or AVX2 code where the CPU has it; with `stream`, the AVX-512 path writes `out` with
+/// non-temporal stores (same words).
 pub fn add_or_sub_into(
     q: u64,
     x: &[u64],
@@ -37,7 +38,19 @@ pub fn add_or_sub_into(
             // have one length (asserted above).
             return unsafe { avx512::add_or_sub_into(q, x, y, out, subtract, stream) };
         }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has avx2, the only feature the function enables.
+            return unsafe { scalar_avx2(q, x, y, out, subtract) };
+        }
     }
+    scalar(q, x, y, out, subtract)
+}
+
+/// [`scalar`] compiled for AVX2 (the baseline build emulates 64-bit minima in SSE2); call only
+/// where the CPU has it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn scalar_avx2(q: u64, x: &[u64], y: &[u64], out: &mut [u64], subtract: bool) -> u64 {
     scalar(q, x, y, out, subtract)
 }
 
@@ -165,6 +178,12 @@ mod tests {
                             let mut plain = vec![0u64; len];
                             assert_eq!(scalar(q, &x, &y, &mut plain, subtract) >> 63, 0);
                             assert_eq!(plain, want, "scalar: q {q} len {len}");
+                            #[cfg(target_arch = "x86_64")]
+                            if is_x86_feature_detected!("avx2") {
+                                // SAFETY: the CPU has avx2.
+                                let f = unsafe { scalar_avx2(q, &x, &y, &mut plain, subtract) };
+                                assert_eq!((f >> 63, &plain), (0, &want), "avx2: q {q} len {len}");
+                            }
                         }
                     }
                 }

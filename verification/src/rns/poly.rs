@@ -175,7 +175,34 @@ impl RnsPoly {
         tables: &[NttTable],
         f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
     ) -> Option<RnsPoly> {
-        Self::zip_map_checked_on(a, b, tables, f)
+        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
+        let limbs: Option<Vec<Vec<u64>>> = a
+            .limbs
+            .par_iter()
+            .zip(&b.limbs)
+            .zip(tables)
+            .map(|((x, y), t)| {
+                let m = t.modulus();
+                // Kept as an iterator: LLVM leaves its u128 products scalar, which is faster
+                // than the baseline vectorization a counted loop gets.
+                let q = m.value();
+                let mut flags = 0u64;
+                let limb: Vec<u64> = x
+                    .iter()
+                    .zip(y)
+                    .map(|(&u, &v)| {
+                        flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
+                        f(m, u, v)
+                    })
+                    .collect();
+                (flags >> 63 == 0).then_some(limb)
+            })
+            .collect();
+        let limbs = limbs?;
+        Some(RnsPoly {
+            limbs,
+            ntt_form: a.ntt_form,
+        })
     }
 
     /// `a + b` (or `a - b` when `subtract`) as [`RnsPoly::zip_map_checked`] does it, with the
@@ -225,42 +252,6 @@ impl RnsPoly {
             })
             .reduce(|| 0, |f, g| f | g);
         flags >> 63 == 0
-    }
-
-    fn zip_map_checked_on(
-        a: &RnsPoly,
-        b: &RnsPoly,
-        tables: &[NttTable],
-        f: impl Fn(&Modulus, u64, u64) -> u64 + Sync,
-    ) -> Option<RnsPoly> {
-        assert_eq!(a.ntt_form, b.ntt_form, "operands in different forms");
-        let limbs: Option<Vec<Vec<u64>>> = a
-            .limbs
-            .par_iter()
-            .zip(&b.limbs)
-            .zip(tables)
-            .map(|((x, y), t)| {
-                let m = t.modulus();
-                // Kept as an iterator: LLVM leaves its u128 products scalar, which is faster
-                // than the baseline vectorization a counted loop gets.
-                let q = m.value();
-                let mut flags = 0u64;
-                let limb: Vec<u64> = x
-                    .iter()
-                    .zip(y)
-                    .map(|(&u, &v)| {
-                        flags |= unreduced_flag(u, q) | unreduced_flag(v, q);
-                        f(m, u, v)
-                    })
-                    .collect();
-                (flags >> 63 == 0).then_some(limb)
-            })
-            .collect();
-        let limbs = limbs?;
-        Some(RnsPoly {
-            limbs,
-            ntt_form: a.ntt_form,
-        })
     }
 
     /// `self += other` limb-wise over the first `tables.len()` limbs.
