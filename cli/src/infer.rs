@@ -23,12 +23,10 @@ use heaccel_host::netsim::ParameterChoice;
 use heaccel_host::nn::weights::{load_input_safetensors_bytes, seeded_input};
 use heaccel_host::nn::zoo;
 use heaccel_host::nn::{FeatureMap, Network, Shape};
-use heaccel_host::pack::{
-    densified, GroupChoice, OpCounts, PruneConfig, Repack, SpencnnConfig, Strategy,
-};
+use heaccel_host::pack::{densified, GroupChoice, OpCounts, Repack, SpencnnConfig, Strategy};
 use serde::Serialize;
 
-use crate::network::{load_model, RepackArg, StrategyArg};
+use crate::network::{load_model, prune_config, RepackArg, StrategyArg};
 use crate::simulate::load_config;
 
 /// The hardware configuration `--repack auto` simulates on.
@@ -277,28 +275,30 @@ fn flatten_json(
     }
 }
 
+/// The network and strategy `strategy` compiles: for the dense baseline `network` densified
+/// (seeded dense weights) unless it already is the dense network `heaccel train` wrote
+/// (`trained`), for SpENCNN `network` itself.
 fn strategy_for(
-    grouped: &Network,
+    network: &Network,
     strategy: StrategyArg,
     prune: Option<f64>,
+    trained: bool,
 ) -> Result<(Network, Strategy)> {
-    let prune = match prune {
-        None => None,
-        Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => Some(PruneConfig {
-            ratio: r,
-            taps_per_block: 1,
-        }),
-        Some(r) => bail!("--prune: {r} is outside [0, 1]"),
-    };
+    let prune = prune_config(prune)?;
     Ok(match strategy {
         StrategyArg::Dense => {
             if prune.is_some() {
                 bail!("--prune applies to --strategy spencnn only");
             }
-            (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense)
+            let dense = if trained {
+                network.clone()
+            } else {
+                densified(network, zoo::DEFAULT_SEED)
+            };
+            (dense, Strategy::Dense)
         }
         StrategyArg::Spencnn => (
-            grouped.clone(),
+            network.clone(),
             Strategy::Spencnn(SpencnnConfig {
                 groups: GroupChoice::Layer,
                 prune,
@@ -311,27 +311,24 @@ fn strategy_for(
 /// weights are loaded into the architecture `heaccel train` wrote them for (the dense
 /// strategy's convolutions ungrouped); their pruning masks drive the compiler's pruning.
 fn network_for(args: &InferArgs) -> Result<(Network, Strategy)> {
-    let Some(file) = &args.weights else {
-        return strategy_for(&load_model(&args.model)?, args.strategy, args.prune);
-    };
-    let model: zoo::ZooModel = args
-        .model
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
-    let trained_for = match args.strategy {
-        StrategyArg::Dense => heaccel_train::Strategy::Dense,
-        StrategyArg::Spencnn => heaccel_train::Strategy::Spencnn,
-    };
-    let mut network = heaccel_train::run::architecture(model, trained_for)?;
-    heaccel_host::nn::weights::load_safetensors(&mut network, file)
-        .with_context(|| format!("--weights {}", file.display()))?;
-    match args.strategy {
-        StrategyArg::Dense if args.prune.is_some() => {
-            bail!("--prune applies to --strategy spencnn only")
+    let network = match &args.weights {
+        None => load_model(&args.model)?,
+        Some(file) => {
+            let model: zoo::ZooModel = args
+                .model
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
+            let trained_for = match args.strategy {
+                StrategyArg::Dense => heaccel_train::Strategy::Dense,
+                StrategyArg::Spencnn => heaccel_train::Strategy::Spencnn,
+            };
+            let mut network = heaccel_train::run::architecture(model, trained_for)?;
+            heaccel_host::nn::weights::load_safetensors(&mut network, file)
+                .with_context(|| format!("--weights {}", file.display()))?;
+            network
         }
-        StrategyArg::Dense => Ok((network, Strategy::Dense)),
-        StrategyArg::Spencnn => strategy_for(&network, args.strategy, args.prune),
-    }
+    };
+    strategy_for(&network, args.strategy, args.prune, args.weights.is_some())
 }
 
 /// The `index`-th input of `--data`: the image scaled to `[0, 1]` and its label.

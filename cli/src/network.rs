@@ -90,7 +90,9 @@ pub fn load_model(name: &str) -> Result<Network> {
     Ok(zoo::seeded(model, zoo::DEFAULT_SEED)?)
 }
 
-fn prune_config(prune: Option<f64>) -> Result<Option<PruneConfig>> {
+/// `--prune RATIO` as the compiler's pruning (one kernel tap per block); errors name
+/// `--prune` when the ratio is outside [0, 1].
+pub(crate) fn prune_config(prune: Option<f64>) -> Result<Option<PruneConfig>> {
     match prune {
         None => Ok(None),
         Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => Ok(Some(PruneConfig {

@@ -31,6 +31,7 @@
 //! tensor (0/1, `f32`) and reads back, so the compiler prunes exactly the trained mask.
 
 use heaccel_host::nn::{Layer, Network};
+use heaccel_host::pack::conv::block_norm2;
 use heaccel_host::pack::{
     prune_blocks, ConvBlocks, GroupChoice, ReportOptions, SpencnnConfig, Strategy,
     CLI_TAPS_PER_BLOCK,
@@ -105,10 +106,8 @@ pub fn prune_strategy() -> Strategy {
     })
 }
 
-/// Blocks pruned of `blocks` at `ratio`: `floor(ratio * blocks)`.
-pub fn target_count(ratio: f64, blocks: usize) -> usize {
-    (ratio * blocks as f64).floor() as usize
-}
+/// Blocks pruned of `blocks` at `ratio`: `floor(ratio * blocks)`, the compiler's own rule.
+pub use heaccel_host::pack::conv::pruned_block_count as target_count;
 
 /// The pruning steps for `epochs` epochs: `(epoch, fraction of the ratio)` at the start of
 /// that epoch (see the module docs). Epochs `start = epochs / 3 + 1` to
@@ -215,7 +214,7 @@ impl Pruning {
                 .iter()
                 .enumerate()
                 .filter(|(b, _)| !layer.pruned[*b])
-                .map(|(b, (_, indices))| (indices.iter().map(|&i| w[i] * w[i]).sum(), b))
+                .map(|(b, (_, indices))| (block_norm2(w, indices), b))
                 .collect();
             kept.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
             for &(_, b) in kept.iter().take(target - done) {

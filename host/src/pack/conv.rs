@@ -162,6 +162,32 @@ pub struct PrunedBlock {
     pub weights: usize,
 }
 
+impl PrunedBlock {
+    /// The report of block `(out_ct, in_ct, channel_offset, chunk)` of `weights` weights whose
+    /// squared L2 norm was `norm2`.
+    fn new((out_ct, in_ct, channel_offset, chunk): BlockKey, norm2: f64, weights: usize) -> Self {
+        PrunedBlock {
+            out_ct,
+            in_ct,
+            channel_offset,
+            chunk,
+            norm: norm2.sqrt(),
+            weights,
+        }
+    }
+}
+
+/// The squared L2 norm of the block of `weights` at `indices`, summed in index order (the
+/// order pruning ranks blocks by, in the compiler and in training).
+pub fn block_norm2(weights: &[f64], indices: &[usize]) -> f64 {
+    indices.iter().map(|&i| weights[i] * weights[i]).sum()
+}
+
+/// Blocks pruned of `blocks` at `ratio`: `floor(ratio * blocks)`, the compiler's rule.
+pub fn pruned_block_count(ratio: f64, blocks: usize) -> usize {
+    (ratio * blocks as f64).floor() as usize
+}
+
 /// What pruning did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PruneReport {
@@ -618,17 +644,10 @@ fn apply_mask(
     }
     let blocks = conv_blocks(conv, input, output, taps_per_block)?;
     let mut pruned = Vec::new();
-    for (&(m, j, d, c), indices) in &blocks {
+    for (&key, indices) in &blocks {
         if indices.iter().all(|&i| !mask[i]) {
-            let n2: f64 = indices.iter().map(|&i| conv.weight[i].powi(2)).sum();
-            pruned.push(PrunedBlock {
-                out_ct: m,
-                in_ct: j,
-                channel_offset: d,
-                chunk: c,
-                norm: n2.sqrt(),
-                weights: indices.len(),
-            });
+            let norm2 = block_norm2(&conv.weight, indices);
+            pruned.push(PrunedBlock::new(key, norm2, indices.len()));
         }
     }
     for (w, keep) in conv.weight.iter_mut().zip(&mask) {
@@ -659,26 +678,13 @@ fn prune_conv(
     let blocks = conv_blocks(conv, input, output, cfg.taps_per_block)?;
     let mut order: Vec<(f64, BlockKey, &Vec<usize>)> = blocks
         .iter()
-        .map(|(key, indices)| {
-            let n2 = indices
-                .iter()
-                .map(|&i| conv.weight[i] * conv.weight[i])
-                .sum();
-            (n2, *key, indices)
-        })
+        .map(|(key, indices)| (block_norm2(&conv.weight, indices), *key, indices))
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let count = (cfg.ratio * blocks.len() as f64).floor() as usize;
+    let count = pruned_block_count(cfg.ratio, blocks.len());
     let pruned: Vec<PrunedBlock> = order[..count]
         .iter()
-        .map(|&(n2, (m, j, d, c), indices)| PrunedBlock {
-            out_ct: m,
-            in_ct: j,
-            channel_offset: d,
-            chunk: c,
-            norm: n2.sqrt(),
-            weights: indices.len(),
-        })
+        .map(|&(norm2, key, indices)| PrunedBlock::new(key, norm2, indices.len()))
         .collect();
     for &(_, _, indices) in &order[..count] {
         for &i in indices {
