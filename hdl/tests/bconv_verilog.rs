@@ -11,6 +11,8 @@
 //! `INSTA_UPDATE=always cargo test -p heaccel-hdl --test bconv_verilog`, then review
 //! `git diff hdl/tests/snapshots`.
 
+mod common;
+
 use std::path::PathBuf;
 
 use heaccel_hdl::bconv::{bconv_bundle, BconvConstants, BconvUnit};
@@ -21,22 +23,12 @@ use heaccel_hdl::verilog::{
 use heaccel_hdl::{ModMul, Prime};
 use heaccel_verification::arith::ntt_primes;
 
+use common::expect_pass;
+
 const COMMAND: &str = "cargo test -p heaccel-hdl --test bconv_verilog";
 
 fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("bconv")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn expect_pass(what: &str, o: ToolOutcome) {
-    match o {
-        ToolOutcome::Pass(s) => eprintln!("{what}: pass ({s})"),
-        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
-        ToolOutcome::Fail(s) => panic!("{what} failed:\n{s}"),
-    }
+    common::out_dir("bconv", name)
 }
 
 /// The faulty unit must fail by mismatching outputs (not by a build or run error).

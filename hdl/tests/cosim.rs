@@ -6,6 +6,8 @@
 //! Icarus and lint, every check of every block with `-- --ignored`. Also the vector-file reader
 //! of the negative control ([`corrupt_vectors`]) on a malformed file.
 
+mod common;
+
 use std::path::PathBuf;
 
 use heaccel_hdl::blocks::{butterfly_bundle, modmul_bundle};
@@ -16,20 +18,10 @@ use heaccel_hdl::verilog::{
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
 
-fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("cosim")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use common::expect_pass;
 
-fn expect_pass(what: &str, o: ToolOutcome) {
-    match o {
-        ToolOutcome::Pass(s) => eprintln!("{what}: pass ({s})"),
-        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
-        ToolOutcome::Fail(s) => panic!("{what} failed:\n{s}"),
-    }
+fn out_dir(name: &str) -> PathBuf {
+    common::out_dir("cosim", name)
 }
 
 fn expect_fail(what: &str, o: ToolOutcome) {

@@ -1,0 +1,26 @@
+//! Helpers of the co-simulation tests: a fresh output folder per check, and the verdict of a
+//! tool run that must pass (or skip with a notice where the tool is absent).
+
+#![allow(dead_code)] // each test binary uses some of these
+
+use std::path::PathBuf;
+
+use heaccel_hdl::verilog::ToolOutcome;
+
+/// An empty folder `<CARGO_TARGET_TMPDIR>/<group>/<name>` (removed first if it exists).
+pub fn out_dir(group: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Panics unless `o` passed or was skipped (a tool not installed: a notice is printed).
+pub fn expect_pass(what: &str, o: ToolOutcome) {
+    match o {
+        ToolOutcome::Pass(s) => eprintln!("{what}: pass ({s})"),
+        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
+        ToolOutcome::Fail(s) => panic!("{what} failed:\n{s}"),
+    }
+}
