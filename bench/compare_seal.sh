@@ -56,6 +56,10 @@ fi
 cores=$(nproc)
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' || true)
 load=$(cat /proc/loadavg)
+# The topology a 2-thread speedup depends on (two vCPUs may be one core's two hyperthreads,
+# and a last-level cache larger than the keys hides memory bandwidth).
+topology=$(lscpu 2>/dev/null | grep -E '^(Thread\(s\) per core|Core\(s\) per socket|L2 cache|L3 cache|Hypervisor vendor):' |
+  sed 's/  */ /g' | paste -sd ';' - || true)
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 if [ "$quick" = 1 ]; then command="bash bench/compare_seal.sh --quick --out $out"
 else command="bash bench/compare_seal.sh --out $out"; fi
@@ -114,10 +118,10 @@ for round in 1 2; do
   fi
 done
 
-"$py" - "$logs" "$out" "$command" "$started" "$cpu" "$load" "$cores" $sets <<'PY'
+"$py" - "$logs" "$out" "$command" "$started" "$cpu" "$load" "$cores" "$topology" $sets <<'PY'
 import json, os, sys
-logs, out, command, started, cpu, load, cores = sys.argv[1:8]
-sets = sys.argv[8:]
+logs, out, command, started, cpu, load, cores, topology = sys.argv[1:9]
+sets = sys.argv[9:]
 ops = ["hmult_relin", "rotate", "rescale", "conjugate", "pmult", "add"]
 rows = []
 for s in sets:
@@ -137,7 +141,7 @@ for s in sets:
                          "ratio_all_cores": allc[op] / seal[op]})
 kernels = {s: json.load(open(f"{logs}/kernels-{s}.json")) for s in sets}
 doc = {"command": command, "date": started, "cpu": cpu, "load": load, "cores": int(cores),
-       "heaccel_kernels": kernels, "rows": rows}
+       "topology": topology, "heaccel_kernels": kernels, "rows": rows}
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
     json.dump(doc, f, indent=1)
