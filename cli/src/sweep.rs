@@ -628,17 +628,15 @@ impl Grid {
             *lookup_mut(&mut value, key).expect("checked at parse time") = v.clone();
         }
         let name = format!("{}#{index}", self.base.name);
-        let mut config: HwConfig = value.try_into().with_context(|| {
+        let mut literal: heaccel_sim::HwConfigLiteral = value.try_into().with_context(|| {
             format!(
                 "grid file {}, point {index}: a value has the wrong type",
                 self.source
             )
         })?;
-        config.name = name.clone();
-        config
-            .validate(&name)
-            .with_context(|| format!("grid file {}, point {index}", self.source))?;
-        Ok(config)
+        literal.name = name.clone();
+        HwConfig::new(literal, &name)
+            .with_context(|| format!("grid file {}, point {index}", self.source))
     }
 }
 

@@ -1,5 +1,5 @@
 //! `heaccel verify rtl --block B --vcd FILE`: the rust-hdl simulation of a block's vector
-//! records, recorded as a VCD waveform (GTKWave, Surfer) by [`heaccel_hdl::sim::record_vcd`].
+//! records, recorded as a VCD waveform (GTKWave, Surfer) by [`heaccel_hdl::rtlsim::record_vcd`].
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ pub fn vcd_path(path: &Path, bundle: &str, bundles: usize) -> PathBuf {
 /// port and register, checks the outputs as `verify rtl` does, and writes the VCD to `path`
 /// whole. Errors when the simulation disagrees with the vectors or nothing was recorded.
 pub fn write_vcd<const W: usize>(bundle: &Bundle, q: Prime, path: &Path) -> Result<()> {
-    let (outcome, text) = heaccel_hdl::sim::record_vcd(|| simulate_bundle::<W>(bundle, q));
+    let (outcome, text) = heaccel_hdl::rtlsim::record_vcd(|| simulate_bundle::<W>(bundle, q));
     if let ToolOutcome::Fail(why) = outcome {
         bail!("{}: the recorded simulation failed: {why}", bundle.name);
     }

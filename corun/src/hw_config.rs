@@ -3,9 +3,10 @@
 use heaccel_hdl::core::{cycles_of, opcode, CoreGeometry, EwLane};
 use heaccel_hdl::{AutomorphUnit, NttUnit};
 use heaccel_sim::config::{
-    AutomorphConfig, HwConfig, IssueConfig, IssuePolicy, LanesConfig, MemoryConfig, NttConfig,
-    ScratchpadConfig,
+    AutomorphConfig, HwConfig, HwConfigLiteral, IssueConfig, IssuePolicy, LanesConfig,
+    MemoryConfig, NttConfig, ScratchpadConfig,
 };
+use heaccel_sim::SimError;
 
 /// The simulator configuration describing the core `geo` (clock 250 MHz, 32-bit words):
 /// one NTT unit of `P` butterflies, `2P` element-wise lanes, one automorphism unit of `2P`
@@ -20,7 +21,14 @@ use heaccel_sim::config::{
 /// `policy`: the core runs one instruction at a time, so [`IssuePolicy::InOrderBlocking`]
 /// describes it; [`IssuePolicy::Overlapped`] gives what the same units would take if
 /// independent instructions overlapped. The name ends in `-overlapped` for the latter.
-pub fn core_hw_config(geo: &CoreGeometry, derived: bool, policy: IssuePolicy) -> HwConfig {
+///
+/// Errors: a core too large for the simulator's ranges (e.g. more than 4,096 butterflies),
+/// naming the field.
+pub fn core_hw_config(
+    geo: &CoreGeometry,
+    derived: bool,
+    policy: IssuePolicy,
+) -> Result<HwConfig, SimError> {
     let (n, d, p, log_n) = (geo.n(), geo.depth(), geo.lanes(), geo.log_n() as usize);
     let clock_mhz = 250.0;
     let extra = |op: u32, occupancy: usize| (cycles_of(geo, op) - occupancy) as u32;
@@ -40,7 +48,7 @@ pub fn core_hw_config(geo: &CoreGeometry, derived: bool, policy: IssuePolicy) ->
             0.0,
         )
     };
-    HwConfig {
+    let literal = HwConfigLiteral {
         name: format!(
             "core-n{}-p{}{}{}",
             geo.log_n(),
@@ -81,5 +89,7 @@ pub fn core_hw_config(geo: &CoreGeometry, derived: bool, policy: IssuePolicy) ->
             latency_ns: mem_ns,
         },
         issue: IssueConfig { policy },
-    }
+    };
+    let source = literal.name.clone();
+    HwConfig::new(literal, &source)
 }

@@ -128,7 +128,7 @@ pub fn verify_core_program(
         (true, IssuePolicy::InOrderBlocking),
         (true, IssuePolicy::Overlapped),
     ] {
-        let config = core_hw_config(&cp.geometry, derived, policy);
+        let config = core_hw_config(&cp.geometry, derived, policy)?;
         let report = heaccel_sim::timing::simulate(program, &config)?;
         simulator.push(CycleComparison {
             config: config.name.clone(),

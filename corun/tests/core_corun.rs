@@ -367,8 +367,7 @@ fn derived_config_is_a_valid_simulator_config() {
         (true, IssuePolicy::InOrderBlocking),
         (true, IssuePolicy::Overlapped),
     ] {
-        let c = core_hw_config(&cp.geometry, derived, policy);
-        c.validate(&c.name).unwrap();
+        let c = core_hw_config(&cp.geometry, derived, policy).unwrap();
         assert_eq!(c.issue.policy, policy);
         assert_eq!(c.modmul.lanes as usize, 2 * LANES);
         assert_eq!(c.ntt.butterflies_per_unit as usize, LANES);

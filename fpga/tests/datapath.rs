@@ -3,7 +3,7 @@
 //! Verilog does the same for a lane under Icarus (skipped with a notice when not installed).
 
 use heaccel_fpga::datapath::Datapath;
-use heaccel_hdl::sim::{cycle, start, stream};
+use heaccel_hdl::rtlsim::{cycle, start, stream};
 use heaccel_hdl::{ModMul, NttUnit, Prime};
 use heaccel_verification::arith::{ntt_primes, Modulus};
 use heaccel_verification::ntt::NttTable;

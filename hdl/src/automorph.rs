@@ -422,12 +422,12 @@ impl<const W: usize> AutomorphSim<W> {
     /// Builds and starts the unit.
     pub fn new(geo: AutomorphGeometry) -> Self {
         let mut unit = AutomorphUnit::new(geo);
-        crate::sim::start(&mut unit);
+        crate::rtlsim::start(&mut unit);
         AutomorphSim { unit }
     }
 
     fn cycle(&mut self) {
-        crate::sim::cycle(&mut self.unit, |u| &mut u.clock);
+        crate::rtlsim::cycle(&mut self.unit, |u| &mut u.clock);
     }
 
     /// Loads `input` (`N` values, bit-reversed NTT domain) unless `reuse` (apply to the

@@ -3,8 +3,9 @@
 //! ([`butterfly`]), the NTT unit ([`ntt`]), the automorphism unit ([`automorph`]), the
 //! basis-conversion unit ([`bconv`]) and the accelerator core ([`core`]). Beside the blocks:
 //! their Verilog emission and the Icarus/Verilator/Yosys checks ([`verilog`], [`blocks`],
-//! [`verify`]), hand-stepped simulation and VCD recording ([`sim`]), module sharing of emitted
-//! netlists ([`netlist`]) and the Yosys `stat` parser ([`yosys`]).
+//! [`verify`]), hand-stepped simulation and VCD recording ([`rtlsim`], named apart from the
+//! cycle-approximate `heaccel-sim` crate), module sharing of emitted netlists ([`netlist`])
+//! and the Yosys `stat` parser ([`yosys`]).
 //!
 //! Conventions (see `docs/DESIGN.md`):
 //! - Every block is generic over the machine word `W` (a const generic, default `W = 32` =
@@ -35,7 +36,7 @@ mod muxtree;
 pub mod netlist;
 pub mod ntt;
 pub mod params;
-pub mod sim;
+pub mod rtlsim;
 pub mod verify;
 pub mod verilog;
 pub mod yosys;

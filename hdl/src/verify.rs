@@ -10,7 +10,7 @@ use crate::blocks::{automorph_bundle, butterfly_bundle, modmul_bundle, ntt_bundl
 use crate::ntt::{NttGeometry, NttSim, NttUnit};
 use crate::params::HdlError;
 use crate::params::Prime;
-use crate::sim::{start, stream};
+use crate::rtlsim::{start, stream};
 use crate::verilog::{
     build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle, ToolOutcome,
 };

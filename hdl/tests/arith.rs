@@ -3,7 +3,7 @@
 //! inputs (0, 1, q - 1) for several NTT primes below 2^(W-2), at every supported word W
 //! (32, 36, 64; fewer random vectors at the wider words, whose Bits simulate bit by bit).
 
-use heaccel_hdl::sim::{start, stream};
+use heaccel_hdl::rtlsim::{start, stream};
 use heaccel_hdl::{CtButterfly, GsButterfly, ModAdd, ModMul, ModSub, MulLimbs, Prime};
 use heaccel_verification::arith::{ntt_primes, Modulus};
 use rand::{Rng, SeedableRng};
@@ -169,7 +169,7 @@ fn modmul_latency_is_exact<const W: usize>() {
     mul.w.next = b32(w);
     mul.w_shoup.next = b32(p.shoup_for(w, W));
     for edge in 1..=ModMul::<W>::LATENCY {
-        heaccel_hdl::sim::cycle(&mut mul, |b| &mut b.clock);
+        heaccel_hdl::rtlsim::cycle(&mut mul, |b| &mut b.clock);
         let y = u(mul.y.val());
         if edge < ModMul::<W>::LATENCY {
             assert_eq!(y, 0, "output changed early, at edge {edge}");

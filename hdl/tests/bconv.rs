@@ -8,7 +8,7 @@
 //! the reference conversion of the inputs it shows.
 
 use heaccel_hdl::bconv::{corner_and_random_coefficients, BconvConstants, BconvSim, BconvUnit};
-use heaccel_hdl::sim::record_vcd;
+use heaccel_hdl::rtlsim::record_vcd;
 use heaccel_hdl::{HdlError, Prime};
 use heaccel_verification::arith::{ntt_primes, Modulus};
 use heaccel_verification::rns::BasisConverter;
@@ -232,7 +232,7 @@ fn waveform_shows_the_reference_conversion() {
     let coeffs = corner_and_random_coefficients(&c, 12, 13);
     let (_, vcd) = record_vcd(|| BconvSim::<32>::new(&c).unwrap().convert(&coeffs, true));
     let wave = Vcd::parse(&String::from_utf8(vcd).unwrap());
-    let p = heaccel_hdl::sim::VCD_CLOCK_PERIOD_PS;
+    let p = heaccel_hdl::rtlsim::VCD_CLOCK_PERIOD_PS;
     let edges: Vec<u64> = wave.changes[&wave.top["clock"]]
         .iter()
         .filter(|(_, v)| *v == 1)

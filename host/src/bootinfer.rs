@@ -32,7 +32,7 @@ use crate::infer::{argmax, decrypt_output, encrypt_input, InferError};
 use crate::nn::fast::FastNetwork;
 use crate::nn::{FeatureMap, Network};
 use crate::pack::{
-    compile_he_program, run_with_circuits, Circuits, CompiledNetwork, ReferenceBackend,
+    compile_he_program, run_with_circuits, Circuits, NetworkProgram, ReferenceBackend,
     ReportOptions, Strategy,
 };
 
@@ -93,7 +93,7 @@ pub struct BootInferResult {
 /// A network compiled with bootstrapping, with its parameters and keys (see the module docs).
 pub struct BootSession {
     /// The compiled network.
-    pub compiled: CompiledNetwork,
+    pub compiled: NetworkProgram,
     /// What it was set up with.
     pub setup: BootSetup,
     params: Parameters,

@@ -10,7 +10,7 @@
 //! rotation step of the program). [`Session::infer`] encodes an input in the program's input
 //! layout, encrypts it (public key), runs the program on the chosen [`Backend`], decrypts and
 //! decodes the output and compares it with the plaintext forward pass of the same effective
-//! weights ([`CompiledNetwork::reference`]: batch norms folded, convolutions regrouped and
+//! weights ([`NetworkProgram::reference`]: batch norms folded, convolutions regrouped and
 //! pruned as compiled).
 //!
 //! The check ([`InferResult::passes`]): `max |y_enc - y_plain| < 1e-3 (max y_plain - min
@@ -37,8 +37,8 @@ use crate::netsim::{
 };
 use crate::nn::{FeatureMap, Network, NnError};
 use crate::pack::{
-    compile_he_program, network_report_with, run_with, CompiledNetwork, PackError,
-    ReferenceBackend, Repack, ReportOptions, Strategy,
+    compile_he_program, network_report_with, run_with, NetworkProgram, PackError, ReferenceBackend,
+    Repack, ReportOptions, Strategy,
 };
 
 /// The error bound of the check, relative to the plaintext output's range.
@@ -185,7 +185,7 @@ enum Evaluation {
 /// A compiled network with its parameters and keys (see the module docs).
 pub struct Session {
     /// The compiled network.
-    pub compiled: CompiledNetwork,
+    pub compiled: NetworkProgram,
     /// The parameters chosen.
     pub parameters: ParameterChoice,
     /// Rotation (Galois) keys generated: one per distinct step.
@@ -229,7 +229,7 @@ fn ms(since: Instant) -> f64 {
 
 /// `input` encoded in `compiled`'s input layout at `level` and `scale`, encrypted.
 pub(crate) fn encrypt_input(
-    compiled: &CompiledNetwork,
+    compiled: &NetworkProgram,
     encoder: &Encoder,
     encryptor: &mut Encryptor<ChaCha20Rng>,
     input: &FeatureMap,
@@ -249,7 +249,7 @@ pub(crate) fn encrypt_input(
 /// The network output of `compiled` from its output ciphertexts: decrypted, decoded (real
 /// parts) and read in the output layout.
 pub(crate) fn decrypt_output(
-    compiled: &CompiledNetwork,
+    compiled: &NetworkProgram,
     encoder: &Encoder,
     decryptor: &Decryptor,
     outputs: &[Ciphertext],

@@ -644,7 +644,7 @@ fn compile_with_relu(
     input: &FeatureMap,
     slots: usize,
     bootstrap_levels: Option<usize>,
-) -> (CompiledNetwork, Vec<f64>) {
+) -> (NetworkProgram, Vec<f64>) {
     let input_f32: Vec<f32> = input.data().iter().map(|&v| v as f32).collect();
     let fast = FastNetwork::new(net).unwrap();
     let mut max_abs = MaxAbs(vec![0.0; fast.activation_names().len()]);

@@ -12,7 +12,7 @@ use heaccel_host::nn::fast::{ActivationHook, FastNetwork};
 use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::{Activation, Network};
 use heaccel_host::pack::{
-    compile_he_program, run_with_circuits, Circuits, CompiledNetwork, HeOp, ReferenceBackend,
+    compile_he_program, run_with_circuits, Circuits, HeOp, NetworkProgram, ReferenceBackend,
     ReportOptions, Strategy,
 };
 use heaccel_verification::bootstrap::{BootstrapConfig, Bootstrapper};
@@ -56,7 +56,7 @@ impl ActivationHook for Minimax<'_> {
     }
 }
 
-fn compile(net: &Network, act: &MinimaxActivation, bounds: &[f64]) -> CompiledNetwork {
+fn compile(net: &Network, act: &MinimaxActivation, bounds: &[f64]) -> NetworkProgram {
     let options = ReportOptions {
         relu: Some((ALPHA, act.clone())),
         relu_bounds: bounds.to_vec(),

@@ -470,8 +470,9 @@ fn a_compiled_network_serves_many_configurations_as_simulate_network_does() {
     // scratchpads that choose different dnum, each asked twice (the second from the cache)
     let mut dnums = std::collections::BTreeSet::new();
     for bytes in [3u64 << 20, 4 << 20, 6 << 20, 256 << 20, 3 << 20] {
-        let mut config = asic();
+        let mut config = asic().into_literal();
         config.scratchpad.bytes = bytes;
+        let config = HwConfig::new(config, "asic with scratchpad").unwrap();
         let direct = simulate_network(&net, &spencnn(), &options, names, &config).unwrap();
         assert_eq!(
             simulate_compiled(&compiled, &config).unwrap(),
@@ -481,8 +482,9 @@ fn a_compiled_network_serves_many_configurations_as_simulate_network_does() {
         dnums.insert(direct.params.dnum);
     }
     assert!(dnums.len() >= 2, "{dnums:?}");
-    let mut narrow = asic();
+    let mut narrow = asic().into_literal();
     narrow.word_bits = 32;
+    let narrow = HwConfig::new(narrow, "asic with 32-bit words").unwrap();
     let e = simulate_compiled(&compiled, &narrow)
         .unwrap_err()
         .to_string();

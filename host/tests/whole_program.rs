@@ -16,8 +16,8 @@ use heaccel_host::lowering::{self, BufferOperand};
 use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::{zoo, Shape};
 use heaccel_host::pack::{
-    compile_he_program, compile_he_structure, run_with_circuits, Circuits, CompiledNetwork,
-    HeProgram, ReferenceBackend, ReportOptions, Strategy,
+    compile_he_program, compile_he_structure, run_with_circuits, Circuits, HeProgram,
+    NetworkProgram, ReferenceBackend, ReportOptions, Strategy,
 };
 use heaccel_host::stream::{
     allocate_dataflow, trace_program, BufferTable, Dataflow, Expansions, PlainKey, StreamOp,
@@ -122,7 +122,7 @@ struct Keys {
 
 fn keys(
     params: &Parameters,
-    compiled: &CompiledNetwork,
+    compiled: &NetworkProgram,
     shape: Shape,
     seed: u64,
     level: usize,

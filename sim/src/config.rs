@@ -1,10 +1,17 @@
-//! Hardware configuration: a serde struct read from TOML (unknown keys refused), validated
-//! into [`HwConfig`]. Named presets live in the workspace's `configs/` folder.
+//! Hardware configuration in the Lattigo manner: [`HwConfigLiteral`] is the plain serde struct
+//! read from TOML (unknown keys refused), unchecked; [`HwConfig`] is a literal that passed
+//! [`HwConfigLiteral::validate`], and only [`HwConfig::new`] (hence [`HwConfig::from_toml`],
+//! [`HwConfig::preset`], [`HwConfig::with_overrides`]) makes one, so every `HwConfig` a
+//! simulation receives is inside every range. It reads as its literal (`config.ntt.units`);
+//! to change a value, edit [`HwConfig::into_literal`] and validate again. Named presets live
+//! in the workspace's `configs/` folder.
 //!
 //! Every physical quantity has a documented range (on its field below) that covers real designs
-//! from small FPGA boards to ASICs; [`HwConfig::validate`] refuses a value outside it with an
-//! error naming the file, the field and the range. The ranges also keep the timing model's
-//! figures far inside 64 bits (see [`crate::timing`]).
+//! from small FPGA boards to ASICs; [`HwConfigLiteral::validate`] refuses a value outside it
+//! with an error naming the file, the field and the range. The ranges also keep the timing
+//! model's figures far inside 64 bits (see [`crate::timing`]).
+
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
@@ -98,10 +105,11 @@ impl IssueConfig {
     }
 }
 
-/// A hardware configuration as written in TOML.
+/// A hardware configuration as written in TOML, not yet checked against the documented ranges
+/// (see [`HwConfig`] for a checked one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HwConfig {
+pub struct HwConfigLiteral {
     /// Name shown in reports.
     pub name: String,
     /// Clock in MHz, `[1, 10000]` (1 MHz to 10 GHz).
@@ -124,6 +132,20 @@ pub struct HwConfig {
     /// Issue policy; an absent `[issue]` table means `policy = "overlapped"`.
     #[serde(default, skip_serializing_if = "IssueConfig::is_default")]
     pub issue: IssueConfig,
+}
+
+/// A validated hardware configuration: a [`HwConfigLiteral`] with every value inside its
+/// documented range. Reads as its literal through `Deref`; serializes as it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct HwConfig(HwConfigLiteral);
+
+impl Deref for HwConfig {
+    type Target = HwConfigLiteral;
+
+    fn deref(&self) -> &HwConfigLiteral {
+        &self.0
+    }
 }
 
 /// Names of the presets shipped in `configs/`.
@@ -172,14 +194,36 @@ fn preset_text(name: &str) -> Option<&'static str> {
 }
 
 impl HwConfig {
+    /// `literal` once [`HwConfigLiteral::validate`] accepts it; errors start with
+    /// `source_name` (a file or preset) and name the field and its range.
+    pub fn new(literal: HwConfigLiteral, source_name: &str) -> Result<Self> {
+        literal.validate(source_name)?;
+        Ok(HwConfig(literal))
+    }
+
+    /// The checked values.
+    pub fn literal(&self) -> &HwConfigLiteral {
+        &self.0
+    }
+
+    /// The values, to edit and check again with [`HwConfig::new`].
+    pub fn into_literal(self) -> HwConfigLiteral {
+        self.0
+    }
+
+    /// This configuration named `name` (the name has no range).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.0.name = name.into();
+        self
+    }
+
     /// Parses and validates TOML text; errors start with `source_name` and name the field.
     pub fn from_toml(text: &str, source_name: &str) -> Result<Self> {
-        let config: HwConfig = toml::from_str(text).map_err(|e| SimError::Parse {
+        let literal: HwConfigLiteral = toml::from_str(text).map_err(|e| SimError::Parse {
             source_name: source_name.to_string(),
             reason: e.to_string().trim_end().to_string(),
         })?;
-        config.validate(source_name)?;
-        Ok(config)
+        HwConfig::new(literal, source_name)
     }
 
     /// A named preset (see [`PRESETS`]).
@@ -200,8 +244,20 @@ impl HwConfig {
         toml::to_string(self).expect("configurations serialize")
     }
 
+    /// Off-chip bytes per clock cycle.
+    pub fn memory_bytes_per_cycle(&self) -> f64 {
+        self.memory.bandwidth_gb_s * 1e3 / self.clock_mhz
+    }
+
+    /// Bytes one word occupies in memory and scratchpad (`ceil(word_bits / 8)`).
+    pub fn word_bytes(&self) -> u64 {
+        self.word_bits.div_ceil(8) as u64
+    }
+}
+
+impl HwConfigLiteral {
     /// Checks every value against its documented range (the ranges are inclusive; NaN and
-    /// infinities are outside every range).
+    /// infinities are outside every range); errors start with `source_name`.
     pub fn validate(&self, source_name: &str) -> Result<()> {
         let fail = |field: &str, reason: String| Err(invalid(source_name, field, reason));
         let in_range = |field: &str, v: u64, lo: u64, hi: u64| {
@@ -278,16 +334,6 @@ impl HwConfig {
             "ns",
         )?;
         Ok(())
-    }
-
-    /// Off-chip bytes per clock cycle.
-    pub fn memory_bytes_per_cycle(&self) -> f64 {
-        self.memory.bandwidth_gb_s * 1e3 / self.clock_mhz
-    }
-
-    /// Bytes one word occupies in memory and scratchpad (`ceil(word_bits / 8)`).
-    pub fn word_bytes(&self) -> u64 {
-        self.word_bits.div_ceil(8) as u64
     }
 }
 

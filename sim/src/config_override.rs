@@ -1,7 +1,7 @@
 //! `KEY=VALUE` overrides of a hardware configuration (`heaccel ... --set scratchpad_mib=256`),
 //! validated exactly like a preset: [`HwConfig::with_overrides`] edits the configuration's TOML
 //! value tree, deserializes it again (unknown keys and wrong types refused, as in a file) and
-//! runs [`HwConfig::validate`] (every documented range).
+//! runs [`HwConfigLiteral::validate`] (every documented range).
 //!
 //! Keys ([`HwConfig::override_keys`]):
 //!
@@ -32,7 +32,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use crate::config::{HwConfig, IssueConfig};
+use crate::config::{HwConfig, HwConfigLiteral, IssueConfig};
 use crate::error::SimError;
 
 /// A convenience key that sets an integer field from a size in a unit.
@@ -139,7 +139,7 @@ pub enum OverrideError {
         second: String,
     },
     /// The overridden configuration fails validation (a value outside its documented range):
-    /// the error [`HwConfig::validate`] gives, its source naming the base and the overrides.
+    /// the error [`HwConfigLiteral::validate`] gives, its source naming the base and the overrides.
     #[error(transparent)]
     Config(#[from] SimError),
 }
@@ -262,7 +262,7 @@ impl HwConfig {
         tree.as_table_mut()
             .expect("a configuration is a table")
             .insert("name".into(), toml::Value::String(name));
-        let config: HwConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
+        let literal: HwConfigLiteral = serde_path_to_error::deserialize(tree).map_err(|e| {
             let path = e.path().to_string();
             // toml appends a line "in `issue.policy`"; the error names the key instead.
             let text = e.inner().to_string();
@@ -280,8 +280,7 @@ impl HwConfig {
                 }),
             }
         })?;
-        config.validate(&source)?;
-        Ok(config)
+        Ok(HwConfig::new(literal, &source)?)
     }
 
     /// The configuration as a TOML value tree, the `[issue]` table included even when it
@@ -557,10 +556,10 @@ mod tests {
         let c = apply("asic", &["scratchpad_mib=256"]).unwrap();
         assert_eq!(c.scratchpad.bytes, 256 << 20);
         assert_eq!(c.name, "asic+scratchpad_mib=256");
-        let mut expected = asic.clone();
+        let mut expected = asic.clone().into_literal();
         expected.scratchpad.bytes = 256 << 20;
         expected.name = c.name.clone();
-        assert_eq!(c, expected, "nothing else changes");
+        assert_eq!(c.literal(), &expected, "nothing else changes");
         assert_eq!(
             apply("asic", &["scratchpad_kib=64"])
                 .unwrap()

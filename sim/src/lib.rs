@@ -16,7 +16,7 @@ pub mod timing;
 pub mod work;
 
 pub use alloc::{AllocOptions, AllocStats, Allocator, Sink};
-pub use config::HwConfig;
+pub use config::{HwConfig, HwConfigLiteral};
 pub use config_override::{Override, OverrideError};
 pub use error::{Result, SimError};
 pub use functional::{FunctionalExecutor, Memory};

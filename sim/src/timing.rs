@@ -346,8 +346,8 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// A scheduler for `N = 2^log_n` over `moduli` with `slots` scratchpad slots and buffers
-    /// of `roles` (indexed by buffer number). Errors: `config` invalid, the slots exceed the
-    /// scratchpad, a prime wider than the machine word.
+    /// of `roles` (indexed by buffer number); `config` is valid by construction. Errors: the
+    /// slots exceed the scratchpad, a prime wider than the machine word.
     pub fn new(
         config: &HwConfig,
         log_n: u32,
@@ -355,7 +355,6 @@ impl Scheduler {
         slots: u32,
         roles: Vec<BufferRole>,
     ) -> Result<Self> {
-        config.validate(&config.name)?;
         let n = 1u64 << log_n;
         // Saturating: a product past 2^64 is over any scratchpad (and unreachable within limits).
         let need = (slots as u64)
@@ -801,8 +800,9 @@ mod tests {
         use Instruction::*;
         for name in ["fpga-u280", "asic"] {
             let overlapped = HwConfig::preset(name).unwrap();
-            let mut blocking = overlapped.clone();
+            let mut blocking = overlapped.clone().into_literal();
             blocking.issue.policy = IssuePolicy::InOrderBlocking;
+            let blocking = HwConfig::new(blocking, name).unwrap();
             let log_n = 12;
             let instructions = vec![
                 Load {

@@ -57,14 +57,16 @@ fn tiny_bandwidth_config_is_refused_naming_file_field_and_range() {
         e,
         "my.toml: field `memory.bandwidth_gb_s`: 1e-300 is outside [0.1, 100000] GB/s"
     );
-    // The same configuration built in code is refused by `simulate`, never timed.
-    let mut config = HwConfig::preset("fpga-u280").unwrap();
-    config.clock_mhz = 10_000.0;
-    config.memory.bandwidth_gb_s = 1e-300;
-    let mut p = small_program();
-    p.instructions.truncate(1);
-    let e = simulate(&p, &config).unwrap_err().to_string();
-    assert!(e.contains("memory.bandwidth_gb_s"), "{e}");
+    // The same configuration built in code cannot become a `HwConfig`, so no simulation
+    // ever times it.
+    let mut literal = HwConfig::preset("fpga-u280").unwrap().into_literal();
+    literal.clock_mhz = 10_000.0;
+    literal.memory.bandwidth_gb_s = 1e-300;
+    let e = HwConfig::new(literal, "in code").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "in code: field `memory.bandwidth_gb_s`: 1e-300 is outside [0.1, 100000] GB/s"
+    );
 }
 
 /// Defect 1, the other ranges: each bound is accepted, just beyond it refused with the range.
@@ -128,7 +130,7 @@ fn config_ranges_are_inclusive_and_named() {
 /// the ISA allows, simulates to the hand-summed cycle count (no saturation, no wrap).
 #[test]
 fn slowest_config_on_largest_instructions_times_exactly() {
-    let mut config = HwConfig::preset("asic").unwrap();
+    let mut config = HwConfig::preset("asic").unwrap().into_literal();
     config.clock_mhz = 10_000.0;
     config.word_bits = 64;
     config.memory.bandwidth_gb_s = 0.1;
@@ -138,7 +140,7 @@ fn slowest_config_on_largest_instructions_times_exactly() {
     config.bconv.lanes = 1;
     config.bconv.pipeline_latency = 10_000;
     config.scratchpad.bytes = 1 << 40;
-    config.validate("slow").unwrap();
+    let config = HwConfig::new(config, "slow").unwrap();
     let log_n = 17u64;
     let n = 1u64 << log_n;
     let moduli = ntt_primes(40, 17, 8, &[]).unwrap();

@@ -19,12 +19,12 @@ impl<const W: usize> BconvSim<W> {
     /// Builds and starts the unit (see [`BconvUnit::new`]).
     pub fn new(c: &BconvConstants) -> Result<Self, HdlError> {
         let mut unit = BconvUnit::new(c)?;
-        crate::sim::start(&mut unit);
+        crate::rtlsim::start(&mut unit);
         Ok(BconvSim { unit })
     }
 
     fn cycle(&mut self) {
-        crate::sim::cycle(&mut self.unit, |u| &mut u.clock);
+        crate::rtlsim::cycle(&mut self.unit, |u| &mut u.clock);
     }
 
     /// Streams `coeffs` (`coeffs[c]` the `K` residues of coefficient `c`, `coeffs[c][i]` in

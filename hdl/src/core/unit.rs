@@ -718,12 +718,12 @@ impl CoreSim {
     /// Builds and starts the core.
     pub fn new(geo: CoreGeometry) -> Result<Self, HdlError> {
         let mut core = Core::new(geo)?;
-        crate::sim::start(&mut core);
+        crate::rtlsim::start(&mut core);
         Ok(CoreSim { core })
     }
 
     fn cycle(&mut self) {
-        crate::sim::cycle(&mut self.core, |c| &mut c.clock);
+        crate::rtlsim::cycle(&mut self.core, |c| &mut c.clock);
     }
 
     /// Writes register `addr` (one clock cycle).
@@ -738,7 +738,7 @@ impl CoreSim {
     /// Reads register `addr` (combinational, no clock).
     pub fn read_reg(&mut self, addr: u32) -> u32 {
         self.core.reg_addr.next = (addr as u8).to_bits();
-        crate::sim::settle(&mut self.core);
+        crate::rtlsim::settle(&mut self.core);
         self.core.reg_rdata.val().to_u32()
     }
 
@@ -793,7 +793,7 @@ impl CoreSim {
                     self.core.s_tdata[j].next = (beats[beat][j] as u32).to_bits();
                 }
             }
-            crate::sim::settle(&mut self.core);
+            crate::rtlsim::settle(&mut self.core);
             if have && self.core.s_tready.val() {
                 beat += 1;
             }

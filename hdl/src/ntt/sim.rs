@@ -18,12 +18,12 @@ impl<const W: usize> NttSim<W> {
     /// Builds and starts the unit (see [`NttUnit::new`]).
     pub fn new(q: Prime, geo: NttGeometry) -> Result<Self, HdlError> {
         let mut unit = NttUnit::new(q, geo)?;
-        crate::sim::start(&mut unit);
+        crate::rtlsim::start(&mut unit);
         Ok(NttSim { unit })
     }
 
     fn cycle(&mut self) {
-        crate::sim::cycle(&mut self.unit, |u| &mut u.clock);
+        crate::rtlsim::cycle(&mut self.unit, |u| &mut u.clock);
     }
 
     /// Loads `input` (`N` values in `[0, q)`), runs one transform through the ports and

@@ -1,7 +1,7 @@
 //! Counting: the report's rows in execution order and their sums, and the operation tallies of
 //! the minimax circuits (ReLU, max-pooling) that the walk counts per ciphertext.
 
-use heaccel_verification::circuits::{MinimaxActivation, OpCounts as CircuitCounts};
+use heaccel_verification::circuits::{CircuitCounts, MinimaxActivation};
 
 use super::program::{merge_tallies, OpCounts, OpTally, TallyKind};
 use super::report::{LayerReport, NetworkReport};

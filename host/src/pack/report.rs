@@ -194,23 +194,24 @@ pub fn densified(network: &Network, seed: u64) -> Network {
 
 /// A whole network compiled into one materialized [`HeProgram`] by the walk of
 /// [`network_report_with`] (same layouts, groups, pruning and op counts), with what it takes
-/// to run it and check it.
+/// to run it and check it. (The simulator's compiled form, without the program's values, is
+/// `netsim::CompiledNetwork`.)
 ///
 /// Factors: an activation `a x^2 + b x + c` computes `(x + b/2a)^2 + (c - b^2/4a)/a`, i.e. its
 /// output divided by `a`, and an average pooling sums its window, i.e. `k^2` times its output;
 /// such a *pending factor* `f` (true value = `f` x encrypted value) is folded into the next
 /// linear layer's weights ([`conv2d_scaled`], [`linear_scaled`]) or, for an activation, into
-/// its coefficients (`a f^2`, `b f`, `c`). [`CompiledNetwork::output_factor`] is what is left
-/// at the output; [`CompiledNetwork::decode_output`] applies it.
+/// its coefficients (`a f^2`, `b f`, `c`). [`NetworkProgram::output_factor`] is what is left
+/// at the output; [`NetworkProgram::decode_output`] applies it.
 ///
 /// [`conv2d_scaled`]: super::conv2d_scaled
 /// [`linear_scaled`]: super::linear_scaled
 #[derive(Debug, Clone)]
-pub struct CompiledNetwork {
+pub struct NetworkProgram {
     /// The counts (what `heaccel simulate --model` reports for the same network).
     pub report: NetworkReport,
-    /// The whole network: inputs are [`CompiledNetwork::input`]'s ciphertexts, outputs
-    /// [`CompiledNetwork::output`]'s.
+    /// The whole network: inputs are [`NetworkProgram::input`]'s ciphertexts, outputs
+    /// [`NetworkProgram::output`]'s.
     pub program: HeProgram,
     /// Layout of the encrypted input.
     pub input: Layout,
@@ -227,7 +228,7 @@ pub struct CompiledNetwork {
     pub bootstrappings: usize,
 }
 
-impl CompiledNetwork {
+impl NetworkProgram {
     /// The input slot vectors (one per input ciphertext) of `input`, the network's input
     /// shape. Errors when the shape differs.
     pub fn encode_input(&self, input: &FeatureMap) -> Result<Vec<Vec<f64>>, PackError> {
@@ -242,7 +243,7 @@ impl CompiledNetwork {
     }
 
     /// The network output from the decrypted output slot vectors (one per output ciphertext),
-    /// times [`CompiledNetwork::output_factor`].
+    /// times [`NetworkProgram::output_factor`].
     pub fn decode_output(&self, slots: &[Vec<f64>]) -> Result<FeatureMap, PackError> {
         let mut map = self.output.decode(slots)?;
         for v in map.data_mut() {
@@ -275,7 +276,7 @@ pub fn network_report_with(
 }
 
 /// Compiles `network` under `strategy` at `slots` slots into one materialized program (see
-/// [`CompiledNetwork`]) by the walk of [`network_report_with`] with `nonlinear`'s repacking.
+/// [`NetworkProgram`]) by the walk of [`network_report_with`] with `nonlinear`'s repacking.
 ///
 /// Errors: those of [`network_report_with`]; minimax ReLU or max-pooling (counted by the
 /// report, not compiled: polynomial activations and average pooling only); residual branches
@@ -285,7 +286,7 @@ pub fn compile_he_program(
     strategy: &Strategy,
     slots: usize,
     nonlinear: &ReportOptions,
-) -> Result<CompiledNetwork, PackError> {
+) -> Result<NetworkProgram, PackError> {
     compile_walk(network, strategy, slots, nonlinear, Walk::Materialize)
 }
 
@@ -299,7 +300,7 @@ pub fn compile_he_structure(
     strategy: &Strategy,
     slots: usize,
     nonlinear: &ReportOptions,
-) -> Result<CompiledNetwork, PackError> {
+) -> Result<NetworkProgram, PackError> {
     compile_walk(network, strategy, slots, nonlinear, Walk::Structure)
 }
 
@@ -309,7 +310,7 @@ fn compile_walk(
     slots: usize,
     nonlinear: &ReportOptions,
     mode: Walk,
-) -> Result<CompiledNetwork, PackError> {
+) -> Result<NetworkProgram, PackError> {
     let (report, compiled) = walk_network(network, strategy, slots, nonlinear, mode)?;
     let Compiled {
         assembly,
@@ -328,7 +329,7 @@ fn compile_walk(
     let mut program = assembly.program;
     program.outputs = output.values;
     program.check()?;
-    Ok(CompiledNetwork {
+    Ok(NetworkProgram {
         report,
         program,
         input,

@@ -41,7 +41,7 @@ pub(super) struct Compiled {
 }
 
 /// A feature map in flight: its layout, its ciphertexts in the assembled program (empty when
-/// only counting) and its pending factor (see [`super::CompiledNetwork`]).
+/// only counting) and its pending factor (see [`super::NetworkProgram`]).
 #[derive(Debug, Clone)]
 pub(super) struct Flow {
     /// Its layout.

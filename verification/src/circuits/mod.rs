@@ -7,7 +7,7 @@ pub mod sign;
 
 pub use polynomial::{
     align, chebyshev_eval, chebyshev_interpolate, evaluate_polynomial, minimal_depth,
-    mul_const_landing, OpCounts, PolynomialPlan, PolynomialRun,
+    mul_const_landing, CircuitCounts, PolynomialPlan, PolynomialRun,
 };
 pub use sign::{
     first_out_of_range, max_error_bound, relu_error_bound, MinimaxActivation, SignCircuit,

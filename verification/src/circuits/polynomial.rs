@@ -20,7 +20,7 @@ pub const MAX_SERIES_DEGREE: usize = 1023;
 
 /// Operation counts of one evaluation (planned, or measured on ciphertexts).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OpCounts {
+pub struct CircuitCounts {
     /// Ciphertext-ciphertext multiplications (each with relinearization and rescale).
     pub ct_mults: usize,
     /// Multiplications by an encoded constant (each followed by a rescale, or used to align a
@@ -38,9 +38,9 @@ pub struct OpCounts {
     pub depth: u32,
 }
 
-impl OpCounts {
+impl CircuitCounts {
     /// Adds `other`'s operation counts to these (depths add too: sequential composition).
-    pub fn then(&mut self, other: &OpCounts) {
+    pub fn then(&mut self, other: &CircuitCounts) {
         self.ct_mults += other.ct_mults;
         self.const_mults += other.const_mults;
         self.additions += other.additions;
@@ -75,7 +75,7 @@ pub struct PolynomialPlan {
     root: Node,
     /// Indices `j >= 2` of the `T_j` to compute, ascending (prerequisites first).
     basis: Vec<usize>,
-    counts: OpCounts,
+    counts: CircuitCounts,
 }
 
 /// Depth of `T_j` in the basis construction: `ceil(log2 j)`.
@@ -148,7 +148,7 @@ impl Node {
     }
 
     /// Basis indices the tree reads, and counts of everything but the basis construction.
-    fn collect(&self, used: &mut Vec<usize>, counts: &mut OpCounts) {
+    fn collect(&self, used: &mut Vec<usize>, counts: &mut CircuitCounts) {
         match self {
             Node::Leaf { terms, constant } => {
                 used.extend(terms.iter().map(|&(j, _)| j));
@@ -236,9 +236,9 @@ impl PolynomialPlan {
                 continue;
             };
             let mut used = Vec::new();
-            let mut counts = OpCounts {
+            let mut counts = CircuitCounts {
                 depth,
-                ..OpCounts::default()
+                ..CircuitCounts::default()
             };
             root.collect(&mut used, &mut counts);
             let mut closure = std::collections::BTreeSet::new();
@@ -297,7 +297,7 @@ impl PolynomialPlan {
 
     /// The planned counts; [`evaluate_polynomial`] performs exactly these (the scale
     /// alignments it needs are counted separately in its result).
-    pub fn counts(&self) -> OpCounts {
+    pub fn counts(&self) -> CircuitCounts {
         self.counts
     }
 }
@@ -332,7 +332,7 @@ pub fn align<B: CkksOps + ?Sized>(
     ct: &Ciphertext,
     level: usize,
     scale: f64,
-    counts: &mut OpCounts,
+    counts: &mut CircuitCounts,
 ) -> std::result::Result<Ciphertext, B::Error> {
     let same_scale = ((ct.scale - scale) / scale).abs() <= crate::ckks::evaluator::SCALE_TOLERANCE;
     if ct.level() == level && same_scale {
@@ -431,9 +431,9 @@ pub fn evaluate_polynomial<B: CkksOps + ?Sized>(
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PolynomialRun {
     /// Operations of the plan (equal to [`PolynomialPlan::counts`]).
-    pub performed: OpCounts,
+    pub performed: CircuitCounts,
     /// Extra constant multiplications (and rescales) aligning basis scales.
-    pub alignments: OpCounts,
+    pub alignments: CircuitCounts,
 }
 
 /// Evaluates a node at exactly `(level, scale)`; `None` for a constant-only leaf.
@@ -443,7 +443,7 @@ fn eval_node<B: CkksOps + ?Sized>(
     basis: &[Option<Ciphertext>],
     level: usize,
     scale: f64,
-    counts: &mut OpCounts,
+    counts: &mut CircuitCounts,
 ) -> std::result::Result<Option<Ciphertext>, B::Error> {
     match node {
         Node::Leaf { terms, constant } => {

@@ -25,7 +25,9 @@ use crate::ckks::{Ciphertext, CkksOps, Evaluator};
 use crate::minimax::CompositeSign;
 use crate::{Error, Result};
 
-use super::polynomial::{align, evaluate_polynomial, mul_const_landing, OpCounts, PolynomialPlan};
+use super::polynomial::{
+    align, evaluate_polynomial, mul_const_landing, CircuitCounts, PolynomialPlan,
+};
 
 /// `c * sign(x) + d` as a CKKS circuit: the plans of the stages of a composite approximation.
 #[derive(Clone, Debug)]
@@ -69,8 +71,8 @@ impl SignCircuit {
     }
 
     /// Planned operation counts of all stages.
-    pub fn counts(&self) -> OpCounts {
-        let mut c = OpCounts::default();
+    pub fn counts(&self) -> CircuitCounts {
+        let mut c = CircuitCounts::default();
         for (_, plan) in &self.stages {
             c.then(&plan.counts());
         }
@@ -91,8 +93,8 @@ impl SignCircuit {
         eval: &B,
         t: &Ciphertext,
         out_scale: f64,
-    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
-        let mut counts = OpCounts::default();
+    ) -> std::result::Result<(Ciphertext, CircuitCounts), B::Error> {
+        let mut counts = CircuitCounts::default();
         let mut y = t.clone();
         for (_, plan) in &self.stages {
             let (next, run) = evaluate_polynomial(eval, &y, plan, out_scale)?;
@@ -163,7 +165,7 @@ impl MinimaxActivation {
     }
 
     /// Planned counts of one ReLU (the sign's, plus the final product).
-    pub fn relu_counts(&self) -> OpCounts {
+    pub fn relu_counts(&self) -> CircuitCounts {
         let mut c = self.half_step.counts();
         c.ct_mults += 1;
         c.rescales += 1;
@@ -173,7 +175,7 @@ impl MinimaxActivation {
 
     /// Planned counts of one max (the sign's, plus the difference, the product, aligning the
     /// half sum and the final sum).
-    pub fn max_counts(&self) -> OpCounts {
+    pub fn max_counts(&self) -> CircuitCounts {
         let mut c = self.half_sign.counts();
         c.additions += 3;
         c.ct_mults += 1;
@@ -201,7 +203,7 @@ impl MinimaxActivation {
         eval: &Evaluator,
         x: &Ciphertext,
         bound: f64,
-    ) -> Result<(Ciphertext, OpCounts)> {
+    ) -> Result<(Ciphertext, CircuitCounts)> {
         if !(bound.is_finite() && bound > 0.0) || x.level() == 0 {
             return Err(Error::InvalidParameter {
                 field: "bound".into(),
@@ -213,11 +215,11 @@ impl MinimaxActivation {
         }
         let target = eval.params().default_scale();
         let out = mul_const_landing(eval, x, 1.0 / bound, x.level() - 1, target)?;
-        let counts = OpCounts {
+        let counts = CircuitCounts {
             const_mults: 1,
             rescales: 1,
             depth: 1,
-            ..OpCounts::default()
+            ..CircuitCounts::default()
         };
         Ok((out, counts))
     }
@@ -227,7 +229,7 @@ impl MinimaxActivation {
         &self,
         eval: &B,
         t: &Ciphertext,
-    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+    ) -> std::result::Result<(Ciphertext, CircuitCounts), B::Error> {
         let scale = eval.params().default_scale();
         let (h, mut counts) = self.half_step.evaluate(eval, t, scale)?;
         let t_low = eval.drop_level(t, h.level())?;
@@ -250,7 +252,7 @@ impl MinimaxActivation {
         eval: &B,
         t: &Ciphertext,
         multiplier: f64,
-    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+    ) -> std::result::Result<(Ciphertext, CircuitCounts), B::Error> {
         if !(multiplier.is_finite() && multiplier != 0.0) {
             return Err(Error::InvalidParameter {
                 field: "multiplier".into(),
@@ -277,7 +279,7 @@ impl MinimaxActivation {
         eval: &B,
         a: &Ciphertext,
         b: &Ciphertext,
-    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+    ) -> std::result::Result<(Ciphertext, CircuitCounts), B::Error> {
         let scale = eval.params().default_scale();
         let diff = eval.sub(a, b)?;
         let (h, mut counts) = self.half_sign.evaluate(eval, &diff, scale)?;
@@ -301,7 +303,7 @@ impl MinimaxActivation {
         eval: &B,
         a: &Ciphertext,
         b: &Ciphertext,
-        counts: &mut OpCounts,
+        counts: &mut CircuitCounts,
     ) -> std::result::Result<Ciphertext, B::Error> {
         let (a, b) = if a.level() > b.level() {
             (align(eval, a, b.level(), b.scale, counts)?, b.clone())
@@ -324,7 +326,7 @@ impl MinimaxActivation {
         x: &Ciphertext,
         kernel: usize,
         width: usize,
-    ) -> std::result::Result<(Ciphertext, OpCounts), B::Error> {
+    ) -> std::result::Result<(Ciphertext, CircuitCounts), B::Error> {
         if !(kernel == 2 || kernel == 3) || width == 0 {
             return Err(Error::InvalidParameter {
                 field: "kernel".into(),
@@ -334,11 +336,11 @@ impl MinimaxActivation {
             }
             .into());
         }
-        let mut counts = OpCounts::default();
+        let mut counts = CircuitCounts::default();
         // one direction: max over x, rot(x, s), (rot(x, 2s))
         let reduce = |v: &Ciphertext,
                       step: usize,
-                      counts: &mut OpCounts|
+                      counts: &mut CircuitCounts|
          -> std::result::Result<Ciphertext, B::Error> {
             let r1 = eval.rotate(v, step as i64)?;
             counts.rotations += 1;

@@ -1,6 +1,6 @@
-//! Hand-stepped rust-hdl simulation (settle, clock high, settle, clock low, settle): about
-//! ten times faster than the thread-based `Simulation` testbenches. [`record_vcd`] records
-//! such a run as a VCD waveform.
+//! Hand-stepped rust-hdl simulation of RTL blocks (settle, clock high, settle, clock low,
+//! settle): about ten times faster than the thread-based `Simulation` testbenches.
+//! [`record_vcd`] records such a run as a VCD waveform.
 
 use std::cell::RefCell;
 use std::io::Write;
