@@ -23,4 +23,4 @@ pub mod rns;
 pub mod sampling;
 pub mod threads;
 
-pub use error::{Error, Result};
+pub use error::{Error, KeyKind, Mismatched, Result};

@@ -13,7 +13,7 @@ use heaccel_verification::ckks::{
     preset, Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, GaloisKeys,
     KeyGenerator, Parameters, SecretKey,
 };
-use heaccel_verification::Error;
+use heaccel_verification::{Error, KeyKind, Mismatched};
 use num_complex::Complex64;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -355,22 +355,36 @@ fn bad_input_gets_clear_errors() {
     // wrong level
     let ct = encrypt(f, &values, 1, f.params.default_scale(), 50);
     let err = f.full.bootstrap(&f.eval, &ct).unwrap_err();
-    assert!(matches!(err, Error::Level(_)), "{err}");
-    assert!(err.to_string().contains("level 0"), "{err}");
+    assert!(
+        matches!(&err, Error::Level { operation, level: 1, allowed }
+            if operation == "bootstrapping" && *allowed == (0..=0)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("needs level 0"), "{err}");
     // wrong slot count
     let ct = encrypt(f, &values[..256], 0, f.params.default_scale(), 51);
     let err = f.full.bootstrap(&f.eval, &ct).unwrap_err();
-    assert!(matches!(err, Error::Mismatch(_)), "{err}");
+    assert!(
+        matches!(&err, Error::Mismatch { what: Mismatched::Slots, found, .. } if found == "2^8"),
+        "{err}"
+    );
     // scale too large for the message ratio
     let ct = encrypt(f, &values, 0, 2f64.powi(55), 52);
     let err = f.full.bootstrap(&f.eval, &ct).unwrap_err();
-    assert!(matches!(err, Error::OutOfRange(_)), "{err}");
+    assert!(
+        matches!(&err, Error::OutOfRange { what, .. } if what.ends_with("input scale")),
+        "{err}"
+    );
     // a missing Galois key is named with its rotation
     let needed = f.full.galois_elements();
     let eval = keys_for(&f.params, &f.sk, &needed[1..], 53);
     let ct = encrypt(f, &values, 0, f.params.default_scale(), 54);
     let err = f.full.bootstrap(&eval, &ct).unwrap_err();
-    assert!(matches!(err, Error::MissingKey(_)), "{err}");
+    assert!(
+        matches!(&err, Error::MissingKey { key: KeyKind::Galois(g), detail, .. }
+            if *g == needed[0] && detail.contains("rotation by")),
+        "{err}"
+    );
     assert!(err.to_string().contains("rotation by"), "{err}");
     // budgets out of range, slots that do not divide N/2, no room for the depth, EvalMod
     // levels on primes of another size
@@ -533,7 +547,8 @@ fn the_shape_trace_of_the_plan_is_the_trace_of_a_real_run() {
     );
     let err = plan.bootstrap(&f.eval, &ct).unwrap_err();
     assert!(
-        matches!(&err, Error::Mismatch(m) if m.contains("plaintext") && m.contains("0 coefficients")),
+        matches!(&err, Error::Mismatch { operation, what: Mismatched::Coefficients, found, .. }
+            if operation.contains("plaintext") && found == "0"),
         "{err:?}"
     );
 }

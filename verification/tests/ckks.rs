@@ -17,7 +17,7 @@ use heaccel_verification::ckks::{
     precision_bits, Ciphertext, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator,
     KeyGenerator, Parameters, SecretKey,
 };
-use heaccel_verification::Error;
+use heaccel_verification::{Error, KeyKind, Mismatched};
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
@@ -29,6 +29,17 @@ struct Fixture {
     encryptor: Encryptor<ChaCha20Rng>,
     decryptor: Decryptor,
     evaluator: Evaluator,
+}
+
+/// Whether `r` is the refusal of an unreduced word at `at` (e.g. `ciphertext part 1: limb 0
+/// coefficient 5`) of value `value`.
+fn is_unreduced<T>(r: &Result<T, Error>, at: &str, value: u64) -> bool {
+    matches!(r, Err(Error::OutOfRange { what, value: v, .. }) if what == at && v == &value.to_string())
+}
+
+/// Whether `r` is a refusal of operands that differ in `property`.
+fn is_mismatch<T>(r: &Result<T, Error>, property: Mismatched) -> bool {
+    matches!(r, Err(Error::Mismatch { what, .. }) if *what == property)
 }
 
 const ROTATIONS: [i64; 7] = [1, 2, 3, 5, -1, 1024, 2048];
@@ -310,10 +321,15 @@ fn seeded_switching_keys_store_half_and_expand_to_the_key() {
     );
     // Under other parameters, or with a digit missing, expansion is refused.
     let other = Parameters::preset("spencnn-n14").unwrap();
-    assert!(matches!(seeded.expand(&other), Err(Error::Mismatch(_))));
+    assert!(is_mismatch(&seeded.expand(&other), Mismatched::Parameters));
     let mut short = seeded;
     short.b.pop();
-    assert!(matches!(short.expand(&f.params), Err(Error::Malformed(_))));
+    let digits = short.b.len();
+    assert!(matches!(
+        short.expand(&f.params),
+        Err(Error::Malformed { what, found, .. })
+            if what == "seeded switching key" && *found == format!("{digits} digits")
+    ));
 }
 
 #[test]
@@ -347,23 +363,26 @@ fn add_and_sub_into_a_reused_destination_equal_add_and_sub() {
     }
     // A refused operation leaves the destination as it was.
     let before = out.clone();
-    assert!(matches!(
-        ev.add_into(&cx, &low, &mut out),
-        Err(Error::Mismatch(_))
+    assert!(is_mismatch(
+        &ev.add_into(&cx, &low, &mut out),
+        Mismatched::Level
     ));
     let mut bad_d2 = d2.clone();
     bad_d2.parts[2].limbs[0][1] = u64::MAX;
-    assert!(matches!(
-        ev.sub_into(&same_scale, &bad_d2, &mut out),
-        Err(Error::OutOfRange(_))
+    assert!(is_unreduced(
+        &ev.sub_into(&same_scale, &bad_d2, &mut out),
+        "ciphertext part 2: limb 0 coefficient 1",
+        u64::MAX
     ));
     assert_eq!(out, before);
     // An unreduced word in a common part is an error too.
     let mut bad = cx.clone();
     *bad.parts[1].limbs[0].last_mut().unwrap() = u64::MAX;
-    assert!(matches!(
-        ev.add_into(&cy, &bad, &mut out),
-        Err(Error::OutOfRange(_))
+    let at = format!("ciphertext part 1: limb 0 coefficient {}", f.params.n() - 1);
+    assert!(is_unreduced(
+        &ev.add_into(&cy, &bad, &mut out),
+        &at,
+        u64::MAX
     ));
 }
 
@@ -375,74 +394,118 @@ fn misuse_is_an_error_not_garbage() {
     let ev = &f.evaluator;
     // mismatched levels
     let low = ev.drop_level(&cx, 1).unwrap();
-    assert!(matches!(ev.add(&cx, &low), Err(Error::Mismatch(_))));
-    assert!(matches!(ev.mul(&cx, &low), Err(Error::Mismatch(_))));
+    let err = ev.add(&cx, &low).unwrap_err();
+    assert!(
+        matches!(&err, Error::Mismatch { operation, what: Mismatched::Level, found, expected }
+            if operation == "add" && found == &cx.level().to_string() && expected == "1"),
+        "{err}"
+    );
+    assert!(is_mismatch(&ev.mul(&cx, &low), Mismatched::Level));
     // mismatched scales
     let scaled = ev.mul_const(&cx, 1.0, 2.0).unwrap();
-    assert!(matches!(ev.add(&cx, &scaled), Err(Error::Mismatch(_))));
+    assert!(is_mismatch(&ev.add(&cx, &scaled), Mismatched::Scale));
     // rescale below level 0
     let bottom = ev.drop_level(&cx, 0).unwrap();
-    assert!(matches!(ev.rescale(&bottom), Err(Error::Level(_))));
+    let err = ev.rescale(&bottom).unwrap_err();
+    assert!(
+        matches!(&err, Error::Level { level: 0, allowed, .. } if *allowed.start() == 1),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("level underflow"), "{err}");
+    // dropping to a higher level
+    let err = ev.drop_level(&low, 2).unwrap_err();
+    assert!(
+        matches!(&err, Error::Level { level: 1, allowed, .. } if *allowed.start() == 2),
+        "{err}"
+    );
     // missing keys
-    assert!(matches!(ev.rotate(&cx, 7), Err(Error::MissingKey(_))));
+    assert!(matches!(
+        ev.rotate(&cx, 7),
+        Err(Error::MissingKey {
+            key: KeyKind::Rotation(7),
+            ..
+        })
+    ));
     let no_keys = Evaluator::new(&f.params, None, None).unwrap();
     let d2 = ev.mul(&cx, &cx).unwrap();
     assert!(matches!(
         no_keys.relinearize(&d2),
-        Err(Error::MissingKey(_))
+        Err(Error::MissingKey {
+            key: KeyKind::Relinearization,
+            ..
+        })
     ));
+    assert!(matches!(
+        no_keys.conjugate(&cx),
+        Err(Error::MissingKey {
+            key: KeyKind::Conjugation,
+            ..
+        })
+    ));
+    // a degree-2 operand where degree 1 is taken
+    assert!(is_mismatch(&ev.mul(&d2, &cx), Mismatched::Degree));
     // a wrong secret key (same parameters, other key set)
     let mut other = KeyGenerator::with_rng(&f.params, ChaCha20Rng::seed_from_u64(99));
     let other_sk = other.gen_secret_key();
     let wrong = Decryptor::new(&f.params, &other_sk).unwrap();
-    assert!(matches!(wrong.decrypt(&cx), Err(Error::Mismatch(_))));
+    assert!(is_mismatch(&wrong.decrypt(&cx), Mismatched::KeySet));
     let other_rlk = other.gen_relin_key(&other_sk).unwrap();
     let other_ev = Evaluator::new(&f.params, Some(other_rlk), None).unwrap();
-    assert!(matches!(other_ev.relinearize(&d2), Err(Error::Mismatch(_))));
+    assert!(is_mismatch(&other_ev.relinearize(&d2), Mismatched::KeySet));
     // a ciphertext from other parameters
     let params2 = Parameters::preset("n14-ks").unwrap();
     let ev2 = Evaluator::new(&params2, None, None).unwrap();
-    assert!(matches!(ev2.add(&cx, &cx), Err(Error::Mismatch(_))));
+    assert!(is_mismatch(&ev2.add(&cx, &cx), Mismatched::Parameters));
     // a tampered ciphertext: unreduced coefficient, missing limb, wrong part count
     let mut bad = cx.clone();
     bad.parts[1].limbs[0][5] = u64::MAX;
-    assert!(matches!(ev.add(&bad, &cx), Err(Error::OutOfRange(_))));
+    assert!(is_unreduced(
+        &ev.add(&bad, &cx),
+        "ciphertext part 1: limb 0 coefficient 5",
+        u64::MAX
+    ));
     // in either operand, at the last word of the last limb, for every checked-in-pass operation
     let mut bad = cx.clone();
     let last = bad.parts[0].limbs.last_mut().unwrap();
-    *last.last_mut().unwrap() = f.params.q_moduli(cx.level()).last().unwrap().value();
-    assert!(matches!(ev.sub(&cx, &bad), Err(Error::OutOfRange(_))));
-    assert!(matches!(ev.add(&cx, &bad), Err(Error::OutOfRange(_))));
+    let q = f.params.q_moduli(cx.level()).last().unwrap().value();
+    *last.last_mut().unwrap() = q;
+    let at = format!(
+        "ciphertext part 0: limb {} coefficient {}",
+        cx.level(),
+        f.params.n() - 1
+    );
+    assert!(is_unreduced(&ev.sub(&cx, &bad), &at, q));
+    assert!(is_unreduced(&ev.add(&cx, &bad), &at, q));
     let pt = f
         .encoder
         .encode(&x, cx.level(), f.params.default_scale())
         .unwrap();
-    assert!(matches!(ev.mul_plain(&bad, &pt), Err(Error::OutOfRange(_))));
+    assert!(is_unreduced(&ev.mul_plain(&bad, &pt), &at, q));
     let mut bad_pt = pt.clone();
     bad_pt.poly.limbs[0][0] = u64::MAX;
-    assert!(matches!(
-        ev.mul_plain(&cx, &bad_pt),
-        Err(Error::OutOfRange(_))
+    assert!(is_unreduced(
+        &ev.mul_plain(&cx, &bad_pt),
+        "plaintext: limb 0 coefficient 0",
+        u64::MAX
     ));
     // the third part of a degree-2 operand, which add copies rather than adds
     let mut bad_d2 = ev.mul(&cx, &cx).unwrap();
     bad_d2.parts[2].limbs[0][1] = u64::MAX;
     let same_scale = ev.mul_const(&cx, 1.0, cx.scale).unwrap();
     assert!(ev.add(&ev.mul(&cx, &cx).unwrap(), &same_scale).is_ok());
-    assert!(matches!(
-        ev.add(&bad_d2, &same_scale),
-        Err(Error::OutOfRange(_))
-    ));
-    assert!(matches!(
-        ev.sub(&same_scale, &bad_d2),
-        Err(Error::OutOfRange(_))
-    ));
+    let at = "ciphertext part 2: limb 0 coefficient 1";
+    assert!(is_unreduced(&ev.add(&bad_d2, &same_scale), at, u64::MAX));
+    assert!(is_unreduced(&ev.sub(&same_scale, &bad_d2), at, u64::MAX));
     let mut bad = cx.clone();
     bad.parts[1].limbs.pop();
     assert!(ev.add(&bad, &bad).is_err());
     let mut bad = cx.clone();
     bad.parts.truncate(1);
-    assert!(matches!(ev.neg(&bad), Err(Error::Malformed(_))));
+    assert!(matches!(
+        ev.neg(&bad),
+        Err(Error::Malformed { what, found, expected })
+            if what == "ciphertext" && found == "1 parts" && expected == "2 or 3 parts"
+    ));
     // malformed serialized input
     let text = serde_json::to_string(&cx)
         .unwrap()

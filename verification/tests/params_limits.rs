@@ -153,14 +153,18 @@ fn literal_texts_beyond_the_length_limit_are_refused_before_parsing() {
     let padded = format!("{json}{}", " ".repeat(MAX_LITERAL_BYTES));
     let err = ParametersLiteral::from_json(&padded).unwrap_err();
     assert!(
-        matches!(&err, Error::Malformed(m) if m.contains(&MAX_LITERAL_BYTES.to_string())),
+        matches!(&err, Error::Malformed { what, found, expected }
+            if what == "parameters (JSON)"
+                && found == &format!("{} bytes of JSON", padded.len())
+                && expected.contains(&MAX_LITERAL_BYTES.to_string())),
         "{err:?}"
     );
     let toml = "log_n = 13\nlog_q = [45, 35]\nlog_p = [50]\nlog_scale = 35\ndnum = 1\n";
     let padded = format!("{toml}# {}\n", "x".repeat(MAX_LITERAL_BYTES));
     let err = ParametersLiteral::from_toml(&padded).unwrap_err();
     assert!(
-        matches!(&err, Error::Malformed(m) if m.contains("TOML") && m.contains(&MAX_LITERAL_BYTES.to_string())),
+        matches!(&err, Error::Malformed { what, expected, .. }
+            if what == "parameters (TOML)" && expected.contains(&MAX_LITERAL_BYTES.to_string())),
         "{err:?}"
     );
     // at the limit the text is read

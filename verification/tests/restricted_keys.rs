@@ -6,7 +6,7 @@ use heaccel_verification::automorphism::galois_element_for_rotation;
 use heaccel_verification::ckks::{
     preset, Encoder, EncryptionKey, Encryptor, Evaluator, GaloisKeys, KeyGenerator, RelinKey,
 };
-use heaccel_verification::Error;
+use heaccel_verification::{Error, KeyKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -70,10 +70,14 @@ fn a_restricted_key_switches_bit_for_bit_like_the_whole_key() {
         let ct = enc.encrypt(&pt).unwrap();
         let err = eval.rotate(&ct, 3).unwrap_err();
         assert!(
-            matches!(err, Error::MissingKey(_))
-                && err
-                    .to_string()
-                    .contains(&format!("serves levels up to {restricted_to}")),
+            matches!(&err, Error::MissingKey { key: KeyKind::ForLevel(level), detail, .. }
+                if *level == restricted_to + 1
+                    && detail.contains(&format!("serves levels up to {restricted_to}"))),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("serves levels up to {restricted_to}")),
             "{err}"
         );
     }
@@ -91,8 +95,17 @@ fn validation_takes_whole_and_restricted_shapes_only() {
     // one digit too few for its limbs
     let mut short = key.clone();
     short.digits.pop();
-    let err = short.validate(&params, "key").unwrap_err().to_string();
-    assert!(err.contains("expected 3 for levels up to 4"), "{err}");
+    let err = short.validate(&params, "key").unwrap_err();
+    assert!(
+        matches!(&err, Error::Malformed { what, found, expected }
+            if what == "key" && found == "2 digits" && expected == "3 digits for levels up to 4"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("expected 3 digits for levels up to 4"),
+        "{err}"
+    );
     // a digit with a limb missing
     let mut ragged = key.clone();
     ragged.digits[1].0.q.limbs.pop();
@@ -128,5 +141,15 @@ fn validation_takes_whole_and_restricted_shapes_only() {
                 .unwrap(),
         )
         .unwrap();
-    assert!(eval.mul_relin(&ct3, &ct3).is_err());
+    let err = eval.mul_relin(&ct3, &ct3).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MissingKey {
+                key: KeyKind::ForLevel(3),
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

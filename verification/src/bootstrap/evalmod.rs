@@ -234,11 +234,7 @@ impl EvalMod {
     ) -> std::result::Result<Ciphertext, B::Error> {
         let depth = self.depth();
         if ct.level() < depth {
-            return Err(Error::Level(format!(
-                "EvalMod needs {depth} levels; the ciphertext is at level {}",
-                ct.level()
-            ))
-            .into());
+            return Err(Error::level("EvalMod", ct.level(), depth..=usize::MAX).into());
         }
         let primes = eval.params().q_tables();
         let r = self.config.double_angle as usize;

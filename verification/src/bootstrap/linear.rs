@@ -17,7 +17,7 @@ use crate::automorphism::galois_element_for_rotation;
 use crate::ckks::evaluator::SCALE_TOLERANCE;
 use crate::ckks::ops::shape_poly;
 use crate::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters, Plaintext};
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::rns::RnsPoly;
 
 /// The baby-step/giant-step split of a set of shifts.
@@ -125,10 +125,11 @@ impl EncodedTransform {
     ) -> Result<Self> {
         let slots = matrix.slots();
         if level == 0 || level > params.max_level() {
-            return Err(Error::Level(format!(
-                "a linear transform needs a level in [1, {}], got {level}",
-                params.max_level()
-            )));
+            return Err(Error::level(
+                "encoding a linear transform",
+                level,
+                1..=params.max_level(),
+            ));
         }
         let q = params.q_tables()[level].modulus().value() as f64;
         let pt_scale = q * out_scale / in_scale;
@@ -234,8 +235,9 @@ impl EncodedTransform {
                 Some(x) => eval.add(&x, &rotated)?,
             });
         }
-        let acc =
-            acc.ok_or_else(|| Error::Malformed("linear transform without diagonals".into()))?;
+        let acc = acc.ok_or_else(|| {
+            Error::malformed("linear transform", "no diagonals", "at least one diagonal")
+        })?;
         let mut out = eval.rescale(&acc)?;
         // `in_scale * (q out_scale / in_scale) / q`: `out_scale` up to rounding
         out.scale = self.out_scale;
@@ -244,23 +246,27 @@ impl EncodedTransform {
 
     fn check_input(&self, ct: &Ciphertext) -> Result<()> {
         if ct.level() != self.level {
-            return Err(Error::Level(format!(
-                "linear transform encoded for level {}, ciphertext at level {}",
-                self.level,
-                ct.level()
-            )));
+            return Err(Error::level(
+                "linear transform",
+                ct.level(),
+                self.level..=self.level,
+            ));
         }
         if ct.log_slots != self.log_slots {
-            return Err(Error::Mismatch(format!(
-                "linear transform on 2^{} slots, ciphertext has 2^{}",
-                self.log_slots, ct.log_slots
-            )));
+            return Err(Error::mismatch(
+                "linear transform",
+                Mismatched::Slots,
+                format_args!("2^{}", ct.log_slots),
+                format_args!("2^{}", self.log_slots),
+            ));
         }
         if ((ct.scale - self.in_scale) / self.in_scale).abs() > SCALE_TOLERANCE {
-            return Err(Error::Mismatch(format!(
-                "linear transform encoded for scale {:e}, ciphertext at {:e}",
-                self.in_scale, ct.scale
-            )));
+            return Err(Error::mismatch(
+                "linear transform",
+                Mismatched::Scale,
+                format_args!("{:e}", ct.scale),
+                format_args!("{:e}", self.in_scale),
+            ));
         }
         Ok(())
     }

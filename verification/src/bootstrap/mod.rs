@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::automorphism::galois_element_conjugate;
 use crate::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyKind, Mismatched, Result};
 pub use dft::DiagonalMatrix;
 pub use evalmod::{k_for_secret, EvalMod, EvalModConfig};
 pub use linear::{BsgsSplit, EncodedTransform};
@@ -364,15 +364,23 @@ impl Bootstrapper {
     pub fn check_keys(&self, eval: &Evaluator) -> Result<()> {
         for &g in &self.galois {
             if !eval.has_galois_key(g) {
-                return Err(Error::MissingKey(format!(
-                    "bootstrapping needs the Galois key of element {g} ({})",
-                    describe_element(g, self.params.log_n())
-                )));
+                let key = if g == galois_element_conjugate(self.params.log_n()) {
+                    KeyKind::Conjugation
+                } else {
+                    KeyKind::Galois(g)
+                };
+                return Err(Error::missing_key(
+                    "bootstrapping",
+                    key,
+                    describe_element(g, self.params.log_n()),
+                ));
             }
         }
         if !eval.has_relin_key() {
-            return Err(Error::MissingKey(
-                "bootstrapping needs the relinearization key (EvalMod)".into(),
+            return Err(Error::missing_key(
+                "bootstrapping (EvalMod)",
+                KeyKind::Relinearization,
+                "",
             ));
         }
         Ok(())
@@ -400,27 +408,27 @@ impl Bootstrapper {
         ct: &Ciphertext,
     ) -> std::result::Result<(Ciphertext, Vec<StageReport>), B::Error> {
         if ct.log_slots != self.config.log_slots {
-            return Err(Error::Mismatch(format!(
-                "bootstrapping was set up for 2^{} slots, the ciphertext has 2^{}",
-                self.config.log_slots, ct.log_slots
-            ))
+            return Err(Error::mismatch(
+                "bootstrapping",
+                Mismatched::Slots,
+                format_args!("2^{}", ct.log_slots),
+                format_args!("2^{} (as set up)", self.config.log_slots),
+            )
             .into());
         }
         if ct.level() != 0 {
-            return Err(Error::Level(format!(
-                "bootstrapping takes a ciphertext at level 0, got level {}; drop it to level 0 \
-                 first",
-                ct.level()
-            ))
-            .into());
+            return Err(Error::level("bootstrapping", ct.level(), 0..=0).into());
         }
         let max_scale = self.max_input_scale();
         if ct.scale > max_scale * (1.0 + 1e-9) {
-            return Err(Error::OutOfRange(format!(
-                "input scale {:e} exceeds q_0 / 2^{} = {max_scale:e}: the message would leave \
-                 EvalMod's range",
-                ct.scale, self.config.evalmod.log_message_ratio
-            ))
+            return Err(Error::out_of_range(
+                "bootstrapping: input scale",
+                format_args!("{:e}", ct.scale),
+                format!(
+                    "<= q_0 / 2^{} = {max_scale:e} (beyond it the message leaves EvalMod's range)",
+                    self.config.evalmod.log_message_ratio
+                ),
+            )
             .into());
         }
         let mut stages = Vec::new();

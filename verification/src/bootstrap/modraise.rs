@@ -2,7 +2,7 @@
 
 use crate::automorphism::galois_element_for_rotation;
 use crate::ckks::{Ciphertext, CkksOps, Parameters};
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::rns::RnsPoly;
 
 /// Lifts a level-0 ciphertext to the top level `L`: each part's coefficients, centered modulo
@@ -11,14 +11,14 @@ use crate::rns::RnsPoly;
 pub fn mod_raise(params: &Parameters, ct: &Ciphertext) -> Result<Ciphertext> {
     ct.validate(params)?;
     if ct.level() != 0 {
-        return Err(Error::Level(format!(
-            "ModRaise takes a ciphertext at level 0, got level {}; drop it to level 0 first",
-            ct.level()
-        )));
+        return Err(Error::level("ModRaise", ct.level(), 0..=0));
     }
     if ct.degree() != 1 {
-        return Err(Error::Mismatch(
-            "ModRaise takes a degree-1 ciphertext; relinearize first".into(),
+        return Err(Error::mismatch(
+            "ModRaise",
+            Mismatched::Degree,
+            ct.degree(),
+            "1 (relinearize first)",
         ));
     }
     let tables = params.q_tables();

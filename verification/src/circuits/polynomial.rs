@@ -339,11 +339,16 @@ pub fn align<B: CkksOps + ?Sized>(
         return Ok(ct.clone());
     }
     if ct.level() < level || (ct.level() == level && !same_scale) {
-        return Err(Error::Level(format!(
-            "cannot bring a ciphertext at level {} (scale {:e}) to level {level} (scale {scale:e})",
+        // At `level` itself only the same scale will do; above it a rescale can fix the scale.
+        let lowest = if same_scale { level } else { level + 1 };
+        return Err(Error::level(
+            format!(
+                "bringing a ciphertext of scale {:e} to level {level}, scale {scale:e}",
+                ct.scale
+            ),
             ct.level(),
-            ct.scale
-        ))
+            lowest..=usize::MAX,
+        )
         .into());
     }
     if same_scale {
@@ -366,11 +371,11 @@ pub fn evaluate_polynomial<B: CkksOps + ?Sized>(
 ) -> std::result::Result<(Ciphertext, PolynomialRun), B::Error> {
     let depth = plan.depth() as usize;
     if x.level() < depth {
-        return Err(Error::Level(format!(
-            "a degree-{} polynomial needs {depth} levels; the input is at level {}",
-            plan.degree(),
-            x.level()
-        ))
+        return Err(Error::level(
+            format!("a degree-{} polynomial", plan.degree()),
+            x.level(),
+            depth..=usize::MAX,
+        )
         .into());
     }
     let mut run = PolynomialRun::default();

@@ -70,24 +70,25 @@ impl Encoder {
     pub fn encode(&self, values: &[Complex64], level: usize, scale: f64) -> Result<Plaintext> {
         let log_slots = self.log_slots_of(values.len())?;
         if level > self.params.max_level() {
-            return Err(Error::Level(format!(
-                "encode at level {level}: the highest level is {}",
-                self.params.max_level()
-            )));
+            return Err(Error::level("encode", level, 0..=self.params.max_level()));
         }
         if !(scale.is_finite() && scale >= 1.0) {
-            return Err(Error::OutOfRange(format!(
-                "scale {scale} must be a finite number >= 1"
-            )));
+            return Err(Error::out_of_range(
+                "encode: scale",
+                scale,
+                "a finite number >= 1",
+            ));
         }
         let coeffs = self.fft(log_slots).encode(values);
         let mut rounded = Vec::with_capacity(coeffs.len());
         for (k, c) in coeffs.iter().enumerate() {
             let x = (c * scale).round();
             if !x.is_finite() {
-                return Err(Error::OutOfRange(format!(
-                    "coefficient {k} of the encoding is not finite (values too large for scale {scale})"
-                )));
+                return Err(Error::out_of_range(
+                    format!("encode: coefficient {k} at scale {scale}"),
+                    x,
+                    "a finite number (values too large for the scale)",
+                ));
             }
             rounded.push(x);
         }

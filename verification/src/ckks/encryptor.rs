@@ -7,7 +7,7 @@ use super::keys::{small_poly, uniform_poly, PolyQP, PublicKey, SecretKey};
 use super::keyswitch::mod_down;
 use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::sampling::{gaussian, secure_rng, ternary};
 
 /// The key an [`Encryptor`] encrypts under.
@@ -126,10 +126,12 @@ impl Decryptor {
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext> {
         ct.validate(&self.params)?;
         if ct.key_id != self.sk.key_id {
-            return Err(Error::Mismatch(format!(
-                "ciphertext was encrypted under key set {:#018x}, this secret key is {:#018x}",
-                ct.key_id, self.sk.key_id
-            )));
+            return Err(Error::mismatch(
+                "decrypt",
+                Mismatched::KeySet,
+                format_args!("{:#018x}", ct.key_id),
+                format_args!("{:#018x} (that of the secret key)", self.sk.key_id),
+            ));
         }
         let level = ct.level();
         let tables = &self.params.q_tables()[..=level];

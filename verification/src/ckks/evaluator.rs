@@ -10,7 +10,7 @@ use super::params::Parameters;
 use super::types::{Ciphertext, Plaintext};
 use crate::arith::modulus::reduce_once;
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation, ntt_index_map};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyKind, Mismatched, Result};
 use crate::rns::RnsPoly;
 use rayon::prelude::*;
 
@@ -39,9 +39,12 @@ impl Evaluator {
         let mut key_id = None;
         let mut note_key = |id: u64, what: &str| -> Result<()> {
             match key_id {
-                Some(k) if k != id => Err(Error::Mismatch(format!(
-                    "{what} belongs to key set {id:#018x}, the other keys to {k:#018x}"
-                ))),
+                Some(k) if k != id => Err(Error::mismatch(
+                    what,
+                    Mismatched::KeySet,
+                    format_args!("{id:#018x}"),
+                    format_args!("{k:#018x} (that of the other keys)"),
+                )),
                 _ => {
                     key_id = Some(id);
                     Ok(())
@@ -96,10 +99,12 @@ impl Evaluator {
     /// Checks that `a` is encrypted under the key set of the evaluation keys.
     fn check_key(&self, a: &Ciphertext, what: &str) -> Result<()> {
         match self.key_id {
-            Some(k) if k != a.key_id => Err(Error::Mismatch(format!(
-                "{what}: ciphertext is under key set {:#018x}, the evaluation keys under {k:#018x}",
-                a.key_id
-            ))),
+            Some(k) if k != a.key_id => Err(Error::mismatch(
+                what,
+                Mismatched::KeySet,
+                format_args!("{:#018x}", a.key_id),
+                format_args!("{k:#018x} (that of the evaluation keys)"),
+            )),
             _ => Ok(()),
         }
     }
@@ -113,22 +118,23 @@ impl Evaluator {
         what: &str,
     ) -> Result<()> {
         if a.level() != b_level {
-            return Err(Error::Mismatch(format!(
-                "{what}: levels differ ({} and {b_level}); drop the higher one first",
-                a.level()
-            )));
+            return Err(Error::mismatch(what, Mismatched::Level, a.level(), b_level));
         }
         if ((a.scale - b_scale) / a.scale).abs() > SCALE_TOLERANCE {
-            return Err(Error::Mismatch(format!(
-                "{what}: scales differ ({} and {b_scale})",
-                a.scale
-            )));
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Scale,
+                format_args!("{:e}", a.scale),
+                format_args!("{b_scale:e}"),
+            ));
         }
         if a.log_slots != b_log_slots {
-            return Err(Error::Mismatch(format!(
-                "{what}: slot counts differ (2^{} and 2^{b_log_slots})",
-                a.log_slots
-            )));
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Slots,
+                format_args!("2^{}", a.log_slots),
+                format_args!("2^{b_log_slots}"),
+            ));
         }
         Ok(())
     }
@@ -164,16 +170,19 @@ impl Evaluator {
         b.validate_structure(&self.params)?;
         self.same_shape(a, b.level(), b.scale, b.log_slots, what)?;
         if a.key_id != b.key_id {
-            return Err(Error::Mismatch(format!(
-                "{what}: operands are under different key sets"
-            )));
+            return Err(Error::mismatch(
+                what,
+                Mismatched::KeySet,
+                format_args!("{:#018x}", a.key_id),
+                format_args!("{:#018x}", b.key_id),
+            ));
         }
         let tables = self.tables(a.level());
         // The words of the common parts are range-checked in the pass that adds them, the
         // others (a degree-2 operand's last part) before they are copied.
         let common = a.parts.len().min(b.parts.len());
-        for extra in a.parts[common..].iter().chain(&b.parts[common..]) {
-            extra.check_shape(tables, what)?;
+        for (i, extra) in (common..).zip(a.parts[common..].iter().chain(&b.parts[common..])) {
+            extra.check_shape(tables, &format!("ciphertext part {i}"))?;
         }
         let part_count = a.parts.len().max(b.parts.len());
         out.parts.truncate(part_count);
@@ -186,7 +195,11 @@ impl Evaluator {
             if !RnsPoly::add_or_sub_checked_into(x, y, tables, subtract, o) {
                 a.validate(&self.params)?;
                 b.validate(&self.params)?;
-                return Err(Error::OutOfRange(format!("{what}: an unreduced word")));
+                return Err(Error::out_of_range(
+                    format!("{what}: an operand word"),
+                    "unreduced",
+                    "< q",
+                ));
             }
         }
         for (x, o) in a.parts[common..].iter().zip(&mut out.parts[common..]) {
@@ -263,7 +276,11 @@ impl Evaluator {
         let Some(parts) = parts else {
             a.validate(&self.params)?;
             pt.validate(&self.params)?;
-            return Err(Error::OutOfRange("mul_plain: an unreduced word".into()));
+            return Err(Error::out_of_range(
+                "mul_plain: an operand word",
+                "unreduced",
+                "< q",
+            ));
         };
         Ok(Ciphertext {
             params_id: a.params_id,
@@ -279,10 +296,11 @@ impl Evaluator {
         a.validate(&self.params)?;
         let x = (c * a.scale).round();
         if !x.is_finite() {
-            return Err(Error::OutOfRange(format!(
-                "constant {c} times scale {} is not finite",
-                a.scale
-            )));
+            return Err(Error::out_of_range(
+                format!("add_const: constant {c} times scale"),
+                x,
+                "a finite number",
+            ));
         }
         let mut out = a.clone();
         for (limb, t) in out.parts[0].limbs.iter_mut().zip(self.tables(a.level())) {
@@ -301,10 +319,19 @@ impl Evaluator {
     pub fn mul_const(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
         a.validate(&self.params)?;
         let x = (c * const_scale).round();
-        if !x.is_finite() || const_scale < 1.0 {
-            return Err(Error::OutOfRange(format!(
-                "constant {c} with scale {const_scale}: needs a finite product and a scale >= 1"
-            )));
+        if const_scale.is_nan() || const_scale < 1.0 {
+            return Err(Error::out_of_range(
+                "mul_const: constant scale",
+                const_scale,
+                ">= 1",
+            ));
+        }
+        if !x.is_finite() {
+            return Err(Error::out_of_range(
+                format!("mul_const: constant {c} times scale {const_scale}"),
+                x,
+                "a finite number",
+            ));
         }
         let tables = self.tables(a.level());
         let scalars: Vec<u64> = tables.iter().map(|t| reduce_f64(x, t.modulus())).collect();
@@ -322,10 +349,11 @@ impl Evaluator {
         a.validate(&self.params)?;
         let n = self.params.n();
         if k >= 2 * n {
-            return Err(Error::OutOfRange(format!(
-                "monomial exponent {k} is outside [0, 2N = {})",
-                2 * n
-            )));
+            return Err(Error::out_of_range(
+                "mul_monomial: exponent",
+                k,
+                format!("in [0, 2N = {})", 2 * n),
+            ));
         }
         let tables = self.tables(a.level());
         let monomial = RnsPoly {
@@ -360,14 +388,20 @@ impl Evaluator {
         a.validate(&self.params)?;
         b.validate(&self.params)?;
         if a.degree() != 1 || b.degree() != 1 {
-            return Err(Error::Mismatch(
-                "mul takes degree-1 ciphertexts; relinearize first".into(),
+            return Err(Error::mismatch(
+                "mul",
+                Mismatched::Degree,
+                a.degree().max(b.degree()),
+                "1 (relinearize first)",
             ));
         }
         self.same_shape(a, b.level(), a.scale, b.log_slots, "mul")?;
         if a.key_id != b.key_id {
-            return Err(Error::Mismatch(
-                "mul: operands are under different key sets".into(),
+            return Err(Error::mismatch(
+                "mul",
+                Mismatched::KeySet,
+                format_args!("{:#018x}", a.key_id),
+                format_args!("{:#018x}", b.key_id),
             ));
         }
         let tables = self.tables(a.level());
@@ -397,16 +431,18 @@ impl Evaluator {
     /// words are not scanned again).
     fn relinearize_valid(&self, a: &Ciphertext) -> Result<Ciphertext> {
         if a.degree() != 2 {
-            return Err(Error::Mismatch(format!(
-                "relinearize takes degree 2, got {}",
-                a.degree()
-            )));
+            return Err(Error::mismatch(
+                "relinearize",
+                Mismatched::Degree,
+                a.degree(),
+                2,
+            ));
         }
         self.check_key(a, "relinearize")?;
         let rk = self
             .relin
             .as_ref()
-            .ok_or_else(|| Error::MissingKey("relinearization key".into()))?;
+            .ok_or_else(|| Error::missing_key("relinearize", KeyKind::Relinearization, ""))?;
         let level = a.level();
         let (mut k0, mut k1) = switch_poly(&self.params, level, &a.parts[2], &rk.key)?;
         let tables = self.tables(level);
@@ -433,9 +469,7 @@ impl Evaluator {
         a.validate(&self.params)?;
         let level = a.level();
         if level == 0 {
-            return Err(Error::Level(
-                "rescale at level 0: no prime left to divide by".into(),
-            ));
+            return Err(Error::level("rescale", 0, 1..=usize::MAX));
         }
         let qt = self.params.q_tables();
         let q_last = qt[level].modulus().value();
@@ -499,10 +533,11 @@ impl Evaluator {
     pub fn drop_level(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext> {
         a.validate(&self.params)?;
         if level > a.level() {
-            return Err(Error::Level(format!(
-                "drop_level to {level} from level {}: can only go down",
-                a.level()
-            )));
+            return Err(Error::level(
+                format!("drop_level to {level}"),
+                a.level(),
+                level..=usize::MAX,
+            ));
         }
         let mut out = a.clone();
         for p in &mut out.parts {
@@ -522,10 +557,14 @@ impl Evaluator {
     }
 
     fn galois_key(&self, g: u64, what: &str) -> Result<&SwitchingKey> {
-        self.galois
-            .keys
-            .get(&g)
-            .ok_or_else(|| Error::MissingKey(format!("{what}: no Galois key for element {g}")))
+        self.galois.keys.get(&g).ok_or_else(|| {
+            let key = if g == galois_element_conjugate(self.params.log_n()) {
+                KeyKind::Conjugation
+            } else {
+                KeyKind::Galois(g)
+            };
+            Error::missing_key(what, key, "")
+        })
     }
 
     /// Key-switches the decomposition of `c_1` with the key of `g`, adds `c_0`, then applies
@@ -573,8 +612,11 @@ impl Evaluator {
     /// per operation, not once per step of a composed rotation).
     fn automorphism_of_valid(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext> {
         if a.degree() != 1 {
-            return Err(Error::Mismatch(
-                "automorphism takes a degree-1 ciphertext".into(),
+            return Err(Error::mismatch(
+                "automorphism",
+                Mismatched::Degree,
+                a.degree(),
+                1,
             ));
         }
         self.check_key(a, "automorphism")?;
@@ -609,9 +651,11 @@ impl Evaluator {
             })
             .collect();
         if !missing.is_empty() {
-            return Err(Error::MissingKey(format!(
-                "rotation by {step}: no key for it, nor for the power-of-two steps {missing:?}"
-            )));
+            return Err(Error::missing_key(
+                format!("rotation by {step}"),
+                KeyKind::Rotation(step),
+                format!("or those of the power-of-two steps {missing:?}"),
+            ));
         }
         let mut out = a.clone();
         for b in (0..a.log_slots).filter(|b| k >> b & 1 == 1) {
@@ -631,8 +675,11 @@ impl Evaluator {
     pub fn rotate_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>> {
         a.validate(&self.params)?;
         if a.degree() != 1 {
-            return Err(Error::Mismatch(
-                "rotation takes a degree-1 ciphertext".into(),
+            return Err(Error::mismatch(
+                "hoisted rotation",
+                Mismatched::Degree,
+                a.degree(),
+                1,
             ));
         }
         self.check_key(a, "hoisted rotation")?;

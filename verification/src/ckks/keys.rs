@@ -180,10 +180,11 @@ impl SwitchingKey {
     /// no seeded form. Errors: `level` above the key's.
     pub fn restricted(&self, params: &Parameters, level: usize) -> Result<SwitchingKey> {
         if level > self.max_level() {
-            return Err(Error::Level(format!(
-                "a key serving levels up to {} cannot be restricted to level {level}",
-                self.max_level()
-            )));
+            return Err(Error::level(
+                "restricting a switching key",
+                level,
+                0..=self.max_level(),
+            ));
         }
         let digits = (level + 1).div_ceil(params.digit_size());
         let cut = |x: &PolyQP| PolyQP {
@@ -215,10 +216,11 @@ impl SwitchingKey {
             (level + 1).div_ceil(params.digit_size())
         };
         if self.digits.len() != expected {
-            return Err(Error::Malformed(format!(
-                "{what} has {} digits, expected {expected} for levels up to {level}",
-                self.digits.len(),
-            )));
+            return Err(Error::malformed(
+                what,
+                format!("{} digits", self.digits.len()),
+                format!("{expected} digits for levels up to {level}"),
+            ));
         }
         for (j, (b, a)) in self.digits.iter().enumerate() {
             for (poly, name) in [(b, "b"), (a, "a")] {

@@ -334,10 +334,11 @@ pub fn switch_poly(
 /// The key serves `level` and has at least `digits` digits.
 fn check_key(level: usize, digits: usize, key: &SwitchingKey) -> Result<()> {
     if level > key.max_level() || digits > key.digits.len() {
-        return Err(crate::Error::MissingKey(format!(
-            "the switching key serves levels up to {}, the ciphertext is at level {level}",
-            key.max_level()
-        )));
+        return Err(crate::Error::missing_key(
+            "key switching",
+            crate::KeyKind::ForLevel(level),
+            format!("the switching key serves levels up to {}", key.max_level()),
+        ));
     }
     Ok(())
 }

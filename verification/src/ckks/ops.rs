@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use crate::automorphism::{galois_element_conjugate, galois_element_for_rotation};
 use crate::ckks::evaluator::SCALE_TOLERANCE;
 use crate::ckks::{Ciphertext, Evaluator, Parameters, Plaintext};
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::rns::RnsPoly;
 
 /// The CKKS operations of a circuit. Results follow the reference evaluator's rules: sums keep
@@ -164,38 +164,48 @@ pub fn check_inner_product(
     level: usize,
 ) -> Result<()> {
     if row.is_empty() {
-        return Err(Error::Malformed("inner product of no terms".into()));
+        return Err(Error::malformed(
+            "inner product",
+            "no terms",
+            "at least one term",
+        ));
     }
     let n = params.n();
     let shape = |p: &RnsPoly, what: &str| -> Result<()> {
         if p.limbs.len() != level + 1 {
-            return Err(Error::Level(format!(
-                "inner product at level {level}: a {what} at level {}",
-                p.limbs.len().saturating_sub(1)
-            )));
+            return Err(Error::level(
+                format!("inner product ({what})"),
+                p.limbs.len().saturating_sub(1),
+                level..=level,
+            ));
         }
         match p.limbs.iter().position(|l| l.len() != n) {
-            Some(i) => Err(Error::Mismatch(format!(
-                "inner product: {what} limb {i} has {} coefficients, expected N = {n}",
-                p.limbs[i].len()
-            ))),
+            Some(i) => Err(Error::mismatch(
+                format!("inner product ({what} limb {i})"),
+                Mismatched::Coefficients,
+                p.limbs[i].len(),
+                format_args!("N = {n}"),
+            )),
             None => Ok(()),
         }
     };
     for (b, pt) in row {
         let ct = babies.get(*b).ok_or_else(|| {
-            Error::Malformed(format!(
-                "inner product term names baby {b} of {}",
-                babies.len()
-            ))
+            Error::malformed(
+                "inner product term",
+                format!("baby {b}"),
+                format!("a baby in [0, {})", babies.len()),
+            )
         })?;
         params.check_id(ct.params_id, "ciphertext")?;
         params.check_id(pt.params_id, "plaintext")?;
         if ct.parts.len() != 2 {
-            return Err(Error::Mismatch(format!(
-                "inner product takes degree-1 ciphertexts, got {} parts",
-                ct.parts.len()
-            )));
+            return Err(Error::mismatch(
+                "inner product",
+                Mismatched::Degree,
+                ct.parts.len().saturating_sub(1),
+                1,
+            ));
         }
         for part in &ct.parts {
             shape(part, "ciphertext")?;
@@ -511,20 +521,29 @@ impl<'a> ShapeTracer<'a> {
     }
 
     fn same_shape(a: &Ciphertext, b: &Ciphertext, what: &str) -> Result<()> {
-        if a.level() != b.level()
-            || ((a.scale - b.scale) / a.scale).abs() > SCALE_TOLERANCE
-            || a.log_slots != b.log_slots
-        {
-            return Err(Error::Mismatch(format!(
-                "{what}: operands at (level {}, scale {:e}, 2^{} slots) and (level {}, scale \
-                 {:e}, 2^{} slots)",
+        if a.level() != b.level() {
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Level,
                 a.level(),
-                a.scale,
-                a.log_slots,
                 b.level(),
-                b.scale,
-                b.log_slots
-            )));
+            ));
+        }
+        if ((a.scale - b.scale) / a.scale).abs() > SCALE_TOLERANCE {
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Scale,
+                format_args!("{:e}", a.scale),
+                format_args!("{:e}", b.scale),
+            ));
+        }
+        if a.log_slots != b.log_slots {
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Slots,
+                format_args!("2^{}", a.log_slots),
+                format_args!("2^{}", b.log_slots),
+            ));
         }
         Ok(())
     }
@@ -583,20 +602,31 @@ impl CkksOps for ShapeTracer<'_> {
     }
     fn mul_const(&self, a: &Ciphertext, _c: f64, const_scale: f64) -> Result<Ciphertext> {
         if const_scale.is_nan() || const_scale < 1.0 {
-            return Err(Error::OutOfRange(format!(
-                "constant scale {const_scale} is below 1"
-            )));
+            return Err(Error::out_of_range(
+                "mul_const: constant scale",
+                const_scale,
+                ">= 1",
+            ));
         }
         self.note(OpRecord::MulConst { level: a.level() });
         Ok(Self::reshaped(a, a.level(), a.scale * const_scale))
     }
     fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
-        if a.level() != b.level() || a.log_slots != b.log_slots {
-            return Err(Error::Mismatch(format!(
-                "mul_relin: operands at levels {} and {}",
+        if a.level() != b.level() {
+            return Err(Error::mismatch(
+                "mul_relin",
+                Mismatched::Level,
                 a.level(),
-                b.level()
-            )));
+                b.level(),
+            ));
+        }
+        if a.log_slots != b.log_slots {
+            return Err(Error::mismatch(
+                "mul_relin",
+                Mismatched::Slots,
+                format_args!("2^{}", a.log_slots),
+                format_args!("2^{}", b.log_slots),
+            ));
         }
         self.note(OpRecord::MulRelin { level: a.level() });
         Ok(Self::reshaped(a, a.level(), a.scale * b.scale))
@@ -604,7 +634,7 @@ impl CkksOps for ShapeTracer<'_> {
     fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext> {
         let level = a.level();
         if level == 0 {
-            return Err(Error::Level("rescale at level 0".into()));
+            return Err(Error::level("rescale", 0, 1..=usize::MAX));
         }
         self.note(OpRecord::Rescale { level });
         let q = self.params.q_tables()[level].modulus().value() as f64;
@@ -612,10 +642,11 @@ impl CkksOps for ShapeTracer<'_> {
     }
     fn drop_level(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext> {
         if level > a.level() {
-            return Err(Error::Level(format!(
-                "drop_level to {level} from level {}",
-                a.level()
-            )));
+            return Err(Error::level(
+                format!("drop_level to {level}"),
+                a.level(),
+                level..=usize::MAX,
+            ));
         }
         if level != a.level() {
             self.note(OpRecord::DropLevel {
@@ -659,16 +690,22 @@ impl CkksOps for ShapeTracer<'_> {
     ) -> Result<Ciphertext> {
         let (first, pt) = row
             .first()
-            .ok_or_else(|| Error::Malformed("inner product of no terms".into()))?;
-        let ct = babies
-            .get(*first)
-            .ok_or_else(|| Error::Malformed("inner product term names no baby".into()))?;
-        if ct.level() != level || pt.level() != level {
-            return Err(Error::Level(format!(
-                "inner product at level {level}: a term at levels {} and {}",
-                ct.level(),
-                pt.level()
-            )));
+            .ok_or_else(|| Error::malformed("inner product", "no terms", "at least one term"))?;
+        let ct = babies.get(*first).ok_or_else(|| {
+            Error::malformed(
+                "inner product term",
+                format!("baby {first}"),
+                format!("a baby in [0, {})", babies.len()),
+            )
+        })?;
+        for (operand, at) in [("ciphertext", ct.level()), ("plaintext", pt.level())] {
+            if at != level {
+                return Err(Error::level(
+                    format!("inner product ({operand})"),
+                    at,
+                    level..=level,
+                ));
+            }
         }
         self.note(OpRecord::InnerProduct {
             level,
@@ -678,10 +715,7 @@ impl CkksOps for ShapeTracer<'_> {
     }
     fn mod_raise(&self, a: &Ciphertext) -> Result<Ciphertext> {
         if a.level() != 0 {
-            return Err(Error::Level(format!(
-                "ModRaise takes a ciphertext at level 0, got level {}",
-                a.level()
-            )));
+            return Err(Error::level("ModRaise", a.level(), 0..=0));
         }
         let top = self.params.max_level();
         self.note(OpRecord::ModRaise { to: top });

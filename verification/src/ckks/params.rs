@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::arith::{is_prime, ntt_primes, Modulus};
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::ntt::NttTable;
 
 /// Largest `log2(P * Q)` for 128/192/256-bit security with a uniform ternary secret
@@ -112,11 +112,14 @@ pub const MAX_LITERAL_BYTES: usize = 64 << 10;
 
 fn check_text_length(text: &str, format: &str) -> Result<()> {
     if text.len() > MAX_LITERAL_BYTES {
-        return Err(Error::Malformed(format!(
-            "parameters: {} bytes of {format}, at most {MAX_LITERAL_BYTES} (a literal of {MAX_PRIMES} \
-             explicit primes takes under 6 KiB)",
-            text.len()
-        )));
+        return Err(Error::malformed(
+            format!("parameters ({format})"),
+            format!("{} bytes of {format}", text.len()),
+            format!(
+                "at most {MAX_LITERAL_BYTES} bytes (a literal of {MAX_PRIMES} explicit primes \
+                 takes under 6 KiB)"
+            ),
+        ));
     }
     Ok(())
 }
@@ -128,14 +131,20 @@ impl ParametersLiteral {
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            Error::Malformed(format!("parameters: field `{path}`: {}", e.into_inner()))
+            Error::malformed(
+                format!("parameters (JSON) field `{path}`"),
+                e.into_inner().to_string(),
+                "a parameter literal",
+            )
         })
     }
 
     /// Parses a literal from TOML text of at most [`MAX_LITERAL_BYTES`].
     pub fn from_toml(text: &str) -> Result<Self> {
         check_text_length(text, "TOML")?;
-        toml::from_str(text).map_err(|e| Error::Malformed(format!("parameters: {e}")))
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            Error::malformed("parameters (TOML)", e.to_string(), "a parameter literal")
+        })
     }
 
     /// Validates the literal, searching primes where bit sizes were given.
@@ -719,10 +728,12 @@ impl Parameters {
     /// Checks that an object made under parameters `id` belongs to these parameters.
     pub fn check_id(&self, id: u64, what: &str) -> Result<()> {
         if id != self.inner.id {
-            return Err(Error::Mismatch(format!(
-                "{what} was made under other parameters (fingerprint {id:#018x}, expected {:#018x})",
-                self.inner.id
-            )));
+            return Err(Error::mismatch(
+                what,
+                Mismatched::Parameters,
+                format_args!("{id:#018x}"),
+                format_args!("{:#018x}", self.inner.id),
+            ));
         }
         Ok(())
     }

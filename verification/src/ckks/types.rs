@@ -60,7 +60,11 @@ impl Plaintext {
             "plaintext",
         )?;
         if !self.poly.ntt_form {
-            return Err(Error::Malformed("plaintext is not in NTT form".into()));
+            return Err(Error::malformed(
+                "plaintext",
+                "coefficient form",
+                "NTT form",
+            ));
         }
         self.poly
             .check_lengths(&params.q_tables()[..=self.level()], "plaintext")
@@ -97,18 +101,21 @@ impl Ciphertext {
     pub(crate) fn validate_structure(&self, params: &Parameters) -> Result<()> {
         params.check_id(self.params_id, "ciphertext")?;
         if !(2..=3).contains(&self.parts.len()) {
-            return Err(Error::Malformed(format!(
-                "ciphertext has {} parts, expected 2 or 3",
-                self.parts.len()
-            )));
+            return Err(Error::malformed(
+                "ciphertext",
+                format!("{} parts", self.parts.len()),
+                "2 or 3 parts",
+            ));
         }
         let limbs = self.parts[0].limb_count();
         check_common(params, limbs, self.scale, self.log_slots, "ciphertext")?;
         for (i, part) in self.parts.iter().enumerate() {
             if !part.ntt_form {
-                return Err(Error::Malformed(format!(
-                    "ciphertext part {i} is not in NTT form"
-                )));
+                return Err(Error::malformed(
+                    format!("ciphertext part {i}"),
+                    "coefficient form",
+                    "NTT form",
+                ));
             }
             part.check_lengths(&params.q_tables()[..limbs], &format!("ciphertext part {i}"))?;
         }
@@ -124,21 +131,25 @@ fn check_common(
     what: &str,
 ) -> Result<()> {
     if limbs == 0 || limbs > params.max_level() + 1 {
-        return Err(Error::Malformed(format!(
-            "{what} has {limbs} limbs, expected 1..={}",
-            params.max_level() + 1
-        )));
+        return Err(Error::malformed(
+            what,
+            format!("{limbs} limbs"),
+            format!("1..={} limbs", params.max_level() + 1),
+        ));
     }
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(Error::Malformed(format!(
-            "{what} scale {scale} is not a positive number"
-        )));
+        return Err(Error::malformed(
+            what,
+            format!("scale {scale}"),
+            "a positive finite scale",
+        ));
     }
     if log_slots >= params.log_n() {
-        return Err(Error::Malformed(format!(
-            "{what} log_slots {log_slots} is outside [0, {}]",
-            params.log_n() - 1
-        )));
+        return Err(Error::malformed(
+            what,
+            format!("log_slots {log_slots}"),
+            format!("log_slots in [0, {}]", params.log_n() - 1),
+        ));
     }
     Ok(())
 }

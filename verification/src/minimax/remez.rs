@@ -114,14 +114,20 @@ impl OddMinimax {
             }
         }
         let last = last.expect("at least one iteration");
-        Err(Error::OutOfRange(format!(
-            "Remez exchange for degree {degree} on [{}, {}] did not converge in {MAX_ITERATIONS} \
-             iterations (levelled error {:e}, max error {:e})",
-            to_f64(&last.a),
-            last.b_f64,
-            to_f64(&last.levelled_error),
-            to_f64(&last.max_error)
-        )))
+        Err(Error::out_of_range(
+            format!(
+                "Remez exchange for degree {degree} on [{}, {}]: levelled error, max error after \
+                 {MAX_ITERATIONS} iterations",
+                to_f64(&last.a),
+                last.b_f64,
+            ),
+            format_args!(
+                "{:e}, {:e}",
+                to_f64(&last.levelled_error),
+                to_f64(&last.max_error)
+            ),
+            "converged (equal up to the tolerance)",
+        ))
     }
 
     /// The degree (odd).
@@ -319,10 +325,11 @@ impl Candidate {
             }
         }
         if merged.len() < count {
-            return Err(Error::OutOfRange(format!(
-                "Remez exchange found {} alternating extrema, needs {count}",
-                merged.len()
-            )));
+            return Err(Error::out_of_range(
+                "Remez exchange: alternating extrema found",
+                merged.len(),
+                format!(">= {count}"),
+            ));
         }
         Ok(merged)
     }
@@ -440,8 +447,10 @@ fn solve_reference(reference: &[Real], b: &Real, n: usize) -> Result<(Vec<Real>,
             .max_by(|&i, &k| abs(&rows[i][col]).cmp(&abs(&rows[k][col])))
             .expect("non-empty range");
         if rows[pivot][col] == Real::ZERO {
-            return Err(Error::OutOfRange(
-                "Remez reference system is singular (repeated reference points)".into(),
+            return Err(Error::out_of_range(
+                format!("Remez reference system: largest pivot of column {col}"),
+                0,
+                "non-zero (the system is singular: repeated reference points)",
             ));
         }
         rows.swap(col, pivot);

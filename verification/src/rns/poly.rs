@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::arith::modulus::unreduced_flag;
 use crate::arith::{first_unreduced, Modulus};
 use crate::automorphism::automorphism_coeff;
-use crate::error::{Error, Result};
+use crate::error::{Error, Mismatched, Result};
 use crate::ntt::NttTable;
 use crate::rns::{addsub, mulmod};
 
@@ -73,10 +73,11 @@ impl RnsPoly {
             .min();
         if let Some((i, k)) = first {
             let q = tables[i].modulus().value();
-            return Err(Error::OutOfRange(format!(
-                "{what}: limb {i} coefficient {k} is {} >= q = {q}",
-                self.limbs[i][k]
-            )));
+            return Err(Error::out_of_range(
+                format!("{what}: limb {i} coefficient {k}"),
+                self.limbs[i][k],
+                format!("< q = {q}"),
+            ));
         }
         Ok(())
     }
@@ -106,19 +107,21 @@ impl RnsPoly {
     /// each of length `N`.
     pub fn check_lengths(&self, tables: &[NttTable], what: &str) -> Result<()> {
         if self.limbs.len() != tables.len() {
-            return Err(Error::Mismatch(format!(
-                "{what}: {} limbs, expected {}",
+            return Err(Error::mismatch(
+                what,
+                Mismatched::LimbCount,
                 self.limbs.len(),
-                tables.len()
-            )));
+                tables.len(),
+            ));
         }
         for (i, (limb, t)) in self.limbs.iter().zip(tables).enumerate() {
             if limb.len() != t.n() {
-                return Err(Error::Mismatch(format!(
-                    "{what}: limb {i} has {} coefficients, expected N = {}",
+                return Err(Error::mismatch(
+                    format!("{what} limb {i}"),
+                    Mismatched::Coefficients,
                     limb.len(),
-                    t.n()
-                )));
+                    format_args!("N = {}", t.n()),
+                ));
             }
         }
         Ok(())
