@@ -4,19 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use heaccel_fpga::estimate::{EstimateReport, SynthRun};
-use heaccel_fpga::fit::FitReport;
+use heaccel_fpga::estimate::{EstimateOptions, EstimateReport, Output, OutputError};
 use heaccel_fpga::flow::{self, Target};
-use heaccel_fpga::preset::preset_toml;
-use heaccel_fpga::yosys::{per_block, run_yosys};
-use heaccel_fpga::{
-    build_design, core_preset_lanes, fit_lanes, parse_stat, preset_lanes, Design, DesignKind,
-    DesignParams, FpgaError, Resources, U280,
-};
+use heaccel_fpga::{DesignChoice, DesignOptions, Resources};
 
-use crate::output::write_whole;
+use crate::output::{write_all_or_nothing, write_whole};
 
 /// `heaccel fpga ...`.
 #[derive(Debug, Subcommand)]
@@ -54,38 +48,21 @@ pub enum DesignArg {
     Core,
 }
 
-/// Defaults of the core's `--primes` and `--slots` (the issue's two-limb program uses 4 slots).
-const CORE_PRIMES: usize = 2;
-const CORE_SLOTS: usize = 4;
-
 impl DesignOpts {
-    /// The design kind with its parameters; `--primes`/`--slots` are refused for the datapath.
-    fn kind(&self) -> Result<DesignKind> {
-        match self.design {
-            DesignArg::Datapath => {
-                if let Some(m) = self.primes {
-                    bail!("--primes {m}: only for --design core (the datapath has one prime)");
-                }
-                if let Some(s) = self.slots {
-                    bail!("--slots {s}: only for --design core (the datapath has no scratchpad)");
-                }
-                Ok(DesignKind::Datapath)
-            }
-            DesignArg::Core => Ok(DesignKind::Core {
-                primes: self.primes.unwrap_or(CORE_PRIMES),
-                slots: self.slots.unwrap_or(CORE_SLOTS),
-            }),
+    /// The options as the FPGA flows take them (checked there).
+    pub fn options(&self) -> DesignOptions {
+        DesignOptions {
+            design: match self.design {
+                DesignArg::Datapath => DesignChoice::Datapath,
+                DesignArg::Core => DesignChoice::Core,
+            },
+            lanes: self.lanes,
+            log_n: self.log_n,
+            clock_mhz: self.clock_mhz,
+            q: self.q,
+            primes: self.primes,
+            slots: self.slots,
         }
-    }
-
-    /// `--design NAME` and, for the core, `--primes M --slots S`, as on the command line.
-    fn design_flags(&self) -> Result<String> {
-        Ok(match self.kind()? {
-            DesignKind::Datapath => "--design datapath".to_string(),
-            DesignKind::Core { primes, slots } => {
-                format!("--design core --primes {primes} --slots {slots}")
-            }
-        })
     }
 }
 
@@ -154,113 +131,23 @@ pub struct EstimateArgs {
     pub write_preset: Option<PathBuf>,
 }
 
+impl EstimateArgs {
+    /// The options as [`heaccel_fpga::estimate()`] takes them.
+    pub fn options(&self) -> EstimateOptions {
+        EstimateOptions {
+            design: self.design.options(),
+            fit_lanes: self.fit_lanes,
+            out: self.out.clone(),
+            write_preset: self.write_preset.clone(),
+        }
+    }
+}
+
 fn target(t: TargetArg) -> Target {
     match t {
         TargetArg::U280 => Target::U280,
         TargetArg::Generic => Target::Generic,
     }
-}
-
-fn design_params(o: &DesignOpts, lanes: u32) -> Result<DesignParams> {
-    if let DesignKind::Core { primes, slots } = o.kind()? {
-        if !(1..=16).contains(&primes) {
-            bail!("--primes {primes}: a core holds 1 to 16 primes");
-        }
-        if !(1..=256).contains(&slots) {
-            bail!("--slots {slots}: allowed range is [1, 256]");
-        }
-    }
-    if !lanes.is_power_of_two() || lanes > 128 {
-        bail!("--lanes {lanes}: must be a power of two in [1, 128]");
-    }
-    if !(2..=16).contains(&o.log_n) {
-        bail!("--log-n {}: allowed range is [2, 16]", o.log_n);
-    }
-    if 4 * lanes as u64 > 1u64 << o.log_n {
-        bail!(
-            "--lanes {lanes}: the NTT unit needs N >= 4P (N = 2^{} allows at most {})",
-            o.log_n,
-            (1u64 << o.log_n) / 4
-        );
-    }
-    flow::clock_period_ns(o.clock_mhz)?;
-    let mut p = DesignParams::with_default_prime(o.log_n, lanes as usize)?;
-    if let Some(q) = o.q {
-        let two_n = 2u64 << o.log_n;
-        if q % two_n != 1 {
-            bail!(
-                "--q {q}: must be 1 mod 2N = {two_n} for --log-n {}",
-                o.log_n
-            );
-        }
-        p.q = q;
-    }
-    Ok(p)
-}
-
-fn build_command(t: TargetArg, o: &DesignOpts, p: &DesignParams, out: &Path) -> Result<String> {
-    Ok(format!(
-        "heaccel fpga build --target {} {} --lanes {} --log-n {} --clock-mhz {} --q {} \
-         --out {}",
-        target(t).name(),
-        o.design_flags()?,
-        p.lanes,
-        p.log_n,
-        o.clock_mhz,
-        p.q,
-        out.display()
-    ))
-}
-
-fn describe(d: &Design) -> String {
-    let core = match d.kind {
-        DesignKind::Datapath => String::new(),
-        DesignKind::Core { primes, slots } => {
-            format!(" (first of {primes} primes), {slots} slots")
-        }
-    };
-    format!(
-        "heaccel {} design (top module `{}`): N = 2^{}, P = {} lanes, q = {}{core}",
-        d.kind.name(),
-        d.top,
-        d.params.log_n,
-        d.params.lanes,
-        d.params.q
-    )
-}
-
-/// The four files of a design: `(file name, text)`.
-fn design_files(
-    t: TargetArg,
-    o: &DesignOpts,
-    design: &Design,
-    command: &str,
-) -> Result<Vec<(&'static str, String)>> {
-    Ok(vec![
-        (
-            flow::VERILOG_FILE,
-            flow::verilog_file(&describe(design), &design.verilog, command),
-        ),
-        (
-            flow::VIVADO_FILE,
-            flow::vivado_tcl(target(t), &design.top, command),
-        ),
-        (flow::XDC_FILE, flow::xdc(target(t), o.clock_mhz, command)?),
-        (flow::YOSYS_FILE, flow::yosys_script(&design.top, command)),
-    ])
-}
-
-/// Writes the four files of a design under `out`; returns their paths.
-fn write_design(
-    t: TargetArg,
-    o: &DesignOpts,
-    design: &Design,
-    out: &Path,
-    command: &str,
-) -> Result<Vec<PathBuf>> {
-    let files = design_files(t, o, design, command)?;
-    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.clone())).collect();
-    crate::output::write_all_or_nothing(out, &files)
 }
 
 /// `heaccel fpga build`: returns the files written.
@@ -275,38 +162,23 @@ pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
         ],
     )
     .context("--out")?;
-    let p = design_params(&args.design, args.design.lanes)?;
-    let design = build_design(args.design.kind()?, &p)?;
-    let command = build_command(args.target, &args.design, &p, &args.out)?;
-    write_design(args.target, &args.design, &design, &args.out, &command)
+    let files = heaccel_fpga::build_files(target(args.target), &args.design.options(), &args.out)?;
+    write_all_or_nothing(&args.out, &files)
 }
 
-fn synthesize(o: &DesignOpts, p: &DesignParams, dir: &Path, keep: bool) -> Result<SynthRun> {
-    let design = build_design(o.kind()?, p)?;
-    let command = build_command(TargetArg::U280, o, p, dir)?;
-    let files = design_files(TargetArg::U280, o, &design, &command)?;
-    let log_path = dir.join("yosys.log");
-    // A kept folder whose files are exactly these and whose Yosys log is complete is reused.
-    let previous =
-        keep && files.iter().all(|(name, text)| {
-            std::fs::read_to_string(dir.join(name)).ok().as_ref() == Some(text)
-        }) && std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("End of script."));
-    let log = if previous {
-        std::fs::read_to_string(&log_path)
-            .with_context(|| format!("cannot read {}", log_path.display()))?
-    } else {
-        write_design(TargetArg::U280, o, &design, dir, &command)?;
-        run_yosys(dir, flow::YOSYS_FILE)?
-    };
-    let stat = parse_stat(&log).with_context(|| format!("reading {}", log_path.display()))?;
-    let (blocks, total) = per_block(&design, &stat)?;
-    Ok(SynthRun {
-        lanes: p.lanes,
-        blocks,
-        total,
-        log: keep.then_some(log_path),
-        reused: previous,
-    })
+/// The estimate's files, written whole or not at all ([`crate::output`]).
+struct CliOutput;
+
+impl Output for CliOutput {
+    fn write_files(&self, dir: &Path, files: &[(&str, String)]) -> Result<(), OutputError> {
+        write_all_or_nothing(dir, files)
+            .map(|_| ())
+            .map_err(Into::into)
+    }
+
+    fn write_file(&self, path: &Path, text: &str) -> Result<(), OutputError> {
+        write_whole(path, text).map_err(Into::into)
+    }
 }
 
 /// `heaccel fpga estimate`.
@@ -314,88 +186,7 @@ pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
     if let Some(path) = &args.write_preset {
         crate::output::check_output_file(path).context("--write-preset")?;
     }
-    let o = &args.design;
-    let p1 = design_params(o, o.lanes)?;
-    let fit_lanes_arg = args.fit_lanes.unwrap_or(2 * o.lanes);
-    if fit_lanes_arg <= o.lanes {
-        bail!(
-            "--fit-lanes {fit_lanes_arg}: must be larger than --lanes {}",
-            o.lanes
-        );
-    }
-    let p2 = design_params(o, fit_lanes_arg).context("--fit-lanes")?;
-    if !heaccel_fpga::yosys::yosys_available() {
-        bail!(
-            "yosys is not installed (or not on PATH): `heaccel fpga estimate` runs Yosys \
-             synth_xilinx; install it (Debian: apt-get install yosys)"
-        );
-    }
-    let keep = args.out.is_some();
-    let root = args.out.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("heaccel-fpga-estimate-{}", std::process::id()))
-    });
-    let mut runs = Vec::new();
-    for p in [&p1, &p2] {
-        let dir = root.join(format!("p{}", p.lanes));
-        runs.push(synthesize(o, p, &dir, keep)?);
-    }
-    if !keep {
-        let _ = std::fs::remove_dir_all(&root);
-    }
-    let resources = fit_lanes(
-        p1.lanes as u64,
-        &runs[0].total,
-        p2.lanes as u64,
-        &runs[1].total,
-        &U280,
-    )?;
-    let fit = FitReport::new([p1.lanes, p2.lanes], o.log_n, resources, &U280);
-    let mut report = EstimateReport {
-        design: o.kind()?.name(),
-        primes: match o.kind()? {
-            DesignKind::Core { primes, .. } => Some(primes),
-            DesignKind::Datapath => None,
-        },
-        log_n: o.log_n,
-        q: p1.q,
-        clock_mhz: o.clock_mhz,
-        synthesis: "yosys synth_xilinx -family xcup (hierarchy kept), check -assert",
-        runs,
-        preset: None,
-        preset_file: None,
-        fit,
-    };
-    if let Some(path) = &args.write_preset {
-        let lanes = report.fit.lanes_fit.ok_or(FpgaError::NoLaneBound)?;
-        let preset = match o.kind()? {
-            DesignKind::Datapath => preset_lanes(lanes)?,
-            DesignKind::Core { primes, .. } => core_preset_lanes(lanes, primes as u64)?,
-        };
-        let text = preset_toml(&report, &preset, &estimate_command(args))?;
-        write_whole(path, &text)?;
-        report.preset = Some(preset);
-        report.preset_file = Some(path.clone());
-    }
-    Ok(report)
-}
-
-fn estimate_command(args: &EstimateArgs) -> String {
-    let o = &args.design;
-    let mut s = format!(
-        "heaccel fpga estimate {} --lanes {} --fit-lanes {} --log-n {} --clock-mhz {}",
-        o.design_flags().unwrap_or_default(),
-        o.lanes,
-        args.fit_lanes.unwrap_or(2 * o.lanes),
-        o.log_n,
-        o.clock_mhz
-    );
-    if let Some(q) = o.q {
-        s += &format!(" --q {q}");
-    }
-    if let Some(p) = &args.write_preset {
-        s += &format!(" --write-preset {}", p.display());
-    }
-    s
+    Ok(heaccel_fpga::estimate(&args.options(), &CliOutput)?)
 }
 
 fn resource_row(name: &str, r: &Resources) -> String {

@@ -19,14 +19,14 @@ use heaccel_host::infer::{
     best_repack, Backend, InferOptions, InferResult, PhaseTimes, Session, SetupTimes,
     RELATIVE_TOLERANCE,
 };
-use heaccel_host::netsim::ParameterChoice;
+use heaccel_host::netsim::{check_prune_strategy, load_model, prune_config, ParameterChoice};
 use heaccel_host::nn::weights::{load_input_safetensors_bytes, seeded_input};
 use heaccel_host::nn::zoo;
 use heaccel_host::nn::{FeatureMap, Network, Shape};
 use heaccel_host::pack::{densified, GroupChoice, OpCounts, Repack, SpencnnConfig, Strategy};
 use serde::Serialize;
 
-use crate::network::{load_model, prune_config, RepackArg, StrategyArg};
+use crate::network::{RepackArg, StrategyArg};
 use crate::simulate::load_config;
 
 /// The hardware configuration `--repack auto` simulates on.
@@ -285,11 +285,9 @@ fn strategy_for(
     trained: bool,
 ) -> Result<(Network, Strategy)> {
     let prune = prune_config(prune)?;
+    check_prune_strategy(strategy.into(), prune.as_ref())?;
     Ok(match strategy {
         StrategyArg::Dense => {
-            if prune.is_some() {
-                bail!("--prune applies to --strategy spencnn only");
-            }
             let dense = if trained {
                 network.clone()
             } else {

@@ -1,19 +1,14 @@
 //! `heaccel simulate --model` and `heaccel compare --model`: a zoo network compiled to CKKS
 //! operations, lowered to ISA programs and timed on a hardware configuration
-//! ([`heaccel_host::netsim`]).
+//! ([`heaccel_host::netsim`], whose `model` functions do the work): the options, the progress
+//! bar and the tables.
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use heaccel_host::netsim::{
-    compile_network, compile_repack_choices, ratio, report_options, simulate_fastest,
-    ActivationChoice, Comparison, CompiledNetwork, NetworkSim, PoolChoice,
-};
-use heaccel_host::nn::zoo::{self, ZooModel};
-use heaccel_host::nn::Network;
-use heaccel_host::pack::{
-    densified, GroupChoice, PruneConfig, Repack, ReportOptions, SpencnnConfig, Strategy,
+    self, ratio, Comparison, ModelOptions, ModelProgress, NetworkSim, RepackChoice, StrategyChoice,
 };
 
 /// The options `simulate --model` and `compare --model` share.
@@ -64,231 +59,85 @@ pub enum StrategyArg {
     Spencnn,
 }
 
-/// The network `--model NAME [--weights FILE]` names (see [`ModelArgs::weights`]).
-pub fn load_model_with(name: &str, weights: Option<&std::path::Path>) -> Result<Network> {
-    let Some(file) = weights else {
-        return load_model(name);
-    };
-    let mut network = match name.parse::<heaccel_host::nn::CifarResNet>() {
-        Ok(cifar) => cifar.architecture(),
-        Err(_) => {
-            let model: ZooModel = name.parse().map_err(|e: String| {
-                anyhow::anyhow!("--model: {e} (or resnet32, resnet44, resnet56 with --weights)")
-            })?;
-            zoo::architecture(model)?
-        }
-    };
-    heaccel_host::nn::weights::load_safetensors(&mut network, file)?;
-    Ok(network)
-}
-
-/// A zoo model by name; errors name `--model` and the allowed names.
-pub fn load_model(name: &str) -> Result<Network> {
-    let model: ZooModel = name
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
-    Ok(zoo::seeded(model, zoo::DEFAULT_SEED)?)
-}
-
-/// `--prune RATIO` as the compiler's pruning (one kernel tap per block); errors name
-/// `--prune` when the ratio is outside [0, 1].
-pub(crate) fn prune_config(prune: Option<f64>) -> Result<Option<PruneConfig>> {
-    match prune {
-        None => Ok(None),
-        Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => Ok(Some(PruneConfig {
-            ratio: r,
-            taps_per_block: 1,
-        })),
-        Some(r) => bail!("--prune: {r} is outside [0, 1]"),
-    }
-}
-
-/// The parsed choices.
-#[derive(Debug)]
-struct Choices {
-    activation: ActivationChoice,
-    pool: PoolChoice,
-    prune: Option<PruneConfig>,
-    repack: RepackArg,
-}
-
-/// The ResNets' default `--activation`: the minimax ReLU of the smallest alpha within 0.5
-/// points of exact ReLU on ResNet-20 (80.92 % against 81.10 %, docs/RESULTS.md).
-pub const RESNET_DEFAULT_ACTIVATION: &str = "relu-minimax:8";
-
-/// `--activation` when not given: [`RESNET_DEFAULT_ACTIVATION`] for `resnet*`, else `poly`.
-pub fn default_activation(model: &str) -> &'static str {
-    if model.starts_with("resnet") {
-        RESNET_DEFAULT_ACTIVATION
-    } else {
-        "poly"
-    }
-}
-
-fn choices(model: &str, args: &ModelArgs) -> Result<Choices> {
-    let activation = args
-        .activation
-        .as_deref()
-        .unwrap_or(default_activation(model));
-    Ok(Choices {
-        activation: activation.parse()?,
-        pool: args.pool.parse()?,
-        prune: prune_config(args.prune)?,
-        repack: args.repack,
-    })
-}
-
-/// The network and strategy `strategy` runs on: the densified network for the dense
-/// baseline, the grouped one for SpENCNN.
-fn strategy_network(grouped: &Network, strategy: StrategyArg, c: &Choices) -> (Network, Strategy) {
-    match strategy {
-        StrategyArg::Dense => (densified(grouped, zoo::DEFAULT_SEED), Strategy::Dense),
-        StrategyArg::Spencnn => (
-            grouped.clone(),
-            Strategy::Spencnn(SpencnnConfig {
-                groups: GroupChoice::Layer,
-                prune: c.prune,
-            }),
-        ),
-    }
-}
-
-/// The compiled choices for `word_bits`-bit words: one per repacking choice of `--repack`
-/// ([`simulate_fastest`] picks the fastest on a configuration).
-fn compile_choices(
-    grouped: &Network,
-    strategy: StrategyArg,
-    c: &Choices,
-    nl: &ReportOptions,
-    word_bits: u32,
-) -> Result<Vec<CompiledNetwork>> {
-    let (network, strategy) = strategy_network(grouped, strategy, c);
-    let names = (c.activation, c.pool);
-    let one = |repack| {
-        let options = ReportOptions {
-            repack_pooled: repack,
-            ..nl.clone()
-        };
-        compile_network(&network, &strategy, &options, names, word_bits).map(|c| vec![c])
-    };
-    match c.repack {
-        RepackArg::Auto => compile_repack_choices(&network, &strategy, nl, names, word_bits),
-        RepackArg::Always => one(Repack::Always),
-        RepackArg::Never => one(Repack::Never),
-    }
-    .with_context(|| format!("compiling {}", grouped.name))
-}
-
-fn run_one(
-    grouped: &Network,
-    strategy: StrategyArg,
-    c: &Choices,
-    config: &heaccel_sim::HwConfig,
-    nl: &ReportOptions,
-    progress: &indicatif::ProgressBar,
-) -> Result<NetworkSim> {
-    progress.set_message(format!("compiling {}", strategy_label(strategy)));
-    let compiled = compile_choices(grouped, strategy, c, nl, config.word_bits)?;
-    progress.inc(1);
-    progress.set_message(format!("simulating {}", strategy_label(strategy)));
-    let sim = simulate_fastest(&compiled, config)
-        .with_context(|| format!("simulating {}", grouped.name))?;
-    progress.inc(1);
-    Ok(sim)
-}
-
-fn strategy_label(strategy: StrategyArg) -> &'static str {
-    match strategy {
-        StrategyArg::Dense => "dense",
-        StrategyArg::Spencnn => "spencnn",
-    }
-}
-
-/// A model compiled once per word size for a sweep over many configurations.
-#[derive(Debug)]
-pub struct ModelSweep {
-    grouped: Network,
-    strategy: StrategyArg,
-    choices: Choices,
-    nl: ReportOptions,
-}
-
-impl ModelSweep {
-    /// Parses the model and the choices (the errors of `simulate --model`).
-    pub fn new(model: &str, strategy: StrategyArg, args: &ModelArgs) -> Result<Self> {
-        let choices = choices(model, args)?;
-        if strategy == StrategyArg::Dense && choices.prune.is_some() {
-            bail!("--prune applies to --strategy spencnn only");
-        }
-        let grouped = load_model_with(model, args.weights.as_deref())?;
-        let nl = report_options(choices.activation, choices.pool, Repack::Always)?;
-        Ok(ModelSweep {
-            grouped,
-            strategy,
-            choices,
-            nl,
+impl ModelArgs {
+    /// The options as [`heaccel_host::netsim`] takes them; errors name `--activation` and
+    /// `--pool`.
+    pub fn options(&self) -> Result<ModelOptions> {
+        Ok(ModelOptions {
+            activation: self.activation.as_deref().map(str::parse).transpose()?,
+            pool: self.pool.parse()?,
+            prune: self.prune,
+            repack: self.repack.into(),
+            weights: self.weights.clone(),
         })
     }
+}
 
-    /// The network's name.
-    pub fn name(&self) -> &str {
-        &self.grouped.name
-    }
-
-    /// The compiled choices for `word_bits`-bit words (as `simulate --model` compiles them).
-    pub fn compile(&self, word_bits: u32) -> Result<Vec<CompiledNetwork>> {
-        compile_choices(
-            &self.grouped,
-            self.strategy,
-            &self.choices,
-            &self.nl,
-            word_bits,
-        )
+impl From<RepackArg> for RepackChoice {
+    fn from(r: RepackArg) -> Self {
+        match r {
+            RepackArg::Auto => RepackChoice::Auto,
+            RepackArg::Always => RepackChoice::Always,
+            RepackArg::Never => RepackChoice::Never,
+        }
     }
 }
 
-/// Simulates `compiled` (from [`ModelSweep::compile`] for `config`'s words) on `config`, as
-/// `simulate --model` does.
-pub fn simulate_compiled_choices(
-    compiled: &[CompiledNetwork],
-    config: &heaccel_sim::HwConfig,
-) -> Result<NetworkSim> {
-    Ok(simulate_fastest(compiled, config)?)
+impl From<StrategyArg> for StrategyChoice {
+    fn from(s: StrategyArg) -> Self {
+        match s {
+            StrategyArg::Dense => StrategyChoice::Dense,
+            StrategyArg::Spencnn => StrategyChoice::Spencnn,
+        }
+    }
 }
 
-/// `heaccel simulate --model NAME`.
+/// Runs `run` with a progress bar on stderr (drawn only on a terminal) that follows its
+/// [`ModelProgress`].
+fn with_progress<T>(run: impl FnOnce(&mut dyn FnMut(ModelProgress<'_>)) -> T) -> T {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let out = run(&mut |p| match p {
+        ModelProgress::Start { network, steps } => bar = Some(crate::progress::bar(steps, network)),
+        ModelProgress::Step { phase, strategy } => {
+            if let Some(b) = &bar {
+                b.set_message(format!("{phase} {strategy}"));
+            }
+        }
+        ModelProgress::Done => {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    out
+}
+
+/// `heaccel simulate --model NAME` ([`netsim::simulate_model`]).
 pub fn simulate_model(
     model: &str,
     strategy: StrategyArg,
     args: &ModelArgs,
     config: &heaccel_sim::HwConfig,
 ) -> Result<NetworkSim> {
-    let c = choices(model, args)?;
-    if strategy == StrategyArg::Dense && c.prune.is_some() {
-        bail!("--prune applies to --strategy spencnn only");
-    }
-    let network = load_model_with(model, args.weights.as_deref())?;
-    let nl = report_options(c.activation, c.pool, Repack::Always)?;
-    let progress = crate::progress::bar(2, &network.name);
-    let sim = run_one(&network, strategy, &c, config, &nl, &progress);
-    progress.finish_and_clear();
-    sim
+    let options = args.options()?;
+    Ok(with_progress(|progress| {
+        netsim::simulate_model(model, strategy.into(), &options, config, progress)
+    })?)
 }
 
-/// `heaccel compare --model NAME`.
+/// `heaccel compare --model NAME` ([`netsim::compare_model`]).
 pub fn compare_model(
     model: &str,
     args: &ModelArgs,
     config: &heaccel_sim::HwConfig,
 ) -> Result<Comparison> {
-    let c = choices(model, args)?;
-    let network = load_model_with(model, args.weights.as_deref())?;
-    let nl = report_options(c.activation, c.pool, Repack::Always)?;
-    let progress = crate::progress::bar(4, &network.name);
-    let dense = run_one(&network, StrategyArg::Dense, &c, config, &nl, &progress);
-    let spencnn = run_one(&network, StrategyArg::Spencnn, &c, config, &nl, &progress);
-    progress.finish_and_clear();
-    Ok(Comparison::new(config, dense?, spencnn?)?)
+    let options = args.options()?;
+    Ok(with_progress(|progress| {
+        netsim::compare_model(model, &options, config, progress)
+    })?)
 }
 
 fn params_line(r: &NetworkSim) -> String {

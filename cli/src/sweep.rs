@@ -161,7 +161,7 @@ impl Prepared {
                 let choices = compiled[&config.word_bits]
                     .as_ref()
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let sim = crate::network::simulate_compiled_choices(choices, config)?;
+                let sim = heaccel_host::netsim::simulate_fastest(choices, config)?;
                 Ok(Point {
                     time_us: sim.total.time_us,
                     bound: None,
@@ -186,7 +186,7 @@ fn job_description(args: &SweepArgs, grid: &Grid) -> Result<serde_json::Value> {
     let m = &args.model_args;
     // The effective activation, so a default and the same value given explicitly hash alike.
     let activation = m.activation.clone().unwrap_or_else(|| {
-        crate::network::default_activation(args.model.as_deref().unwrap_or("")).to_string()
+        heaccel_host::netsim::default_activation(args.model.as_deref().unwrap_or("")).to_string()
     });
     Ok(serde_json::json!({
         "command": SHARD_KIND,
@@ -235,10 +235,10 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
     };
     // The network is loaded once: its name titles the run, and it is compiled below.
     let model = match &args.model {
-        Some(name) => Some(crate::network::ModelSweep::new(
+        Some(name) => Some(heaccel_host::netsim::ModelSweep::new(
             name,
-            args.strategy,
-            &args.model_args,
+            args.strategy.into(),
+            &args.model_args.options()?,
         )?),
         None => None,
     };
@@ -299,7 +299,12 @@ pub fn command(args: &SweepArgs) -> Result<SweepReport> {
             Prepared::Model(
                 needed
                     .iter()
-                    .map(|&w| (w, sweep.compile(w).map_err(|e| format!("{e:#}"))))
+                    .map(|&w| {
+                        let compiled = sweep
+                            .compile(w)
+                            .map_err(|e| format!("{:#}", anyhow::Error::from(e)));
+                        (w, compiled)
+                    })
                     .collect(),
             )
         }
@@ -390,7 +395,11 @@ fn check_jobs(jobs: usize) -> Result<()> {
 
 /// The figure's and report's title (independent of the shard: every shard and the merge
 /// agree on it).
-fn title(model: Option<&crate::network::ModelSweep>, args: &SweepArgs, grid: &Grid) -> String {
+fn title(
+    model: Option<&heaccel_host::netsim::ModelSweep>,
+    args: &SweepArgs,
+    grid: &Grid,
+) -> String {
     match (model, args.op) {
         (Some(sweep), _) => format!(
             "{} ({:?}) on {} configurations",

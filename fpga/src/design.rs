@@ -44,16 +44,20 @@ impl DesignKind {
 /// (`count` in all).
 pub fn core_primes(log_n: u32, q: u64, count: usize) -> Result<Vec<u64>, FpgaError> {
     if !(1..=CoreGeometry::MAX_PRIMES).contains(&count) {
-        return Err(FpgaError::Parameter(format!(
-            "--primes {count}: a core holds 1 to {} primes",
-            CoreGeometry::MAX_PRIMES
-        )));
+        return Err(FpgaError::Parameter {
+            field: "--primes",
+            value: count.to_string(),
+            expected: format!("a core holds 1 to {} primes", CoreGeometry::MAX_PRIMES),
+        });
     }
     let mut primes = vec![q];
-    primes.extend(ntt_primes(30, log_n, count - 1, &[q]).map_err(|e| {
-        FpgaError::Parameter(format!(
-            "--primes {count}: not enough 30-bit primes for N = 2^{log_n}: {e}"
-        ))
+    primes.extend(ntt_primes(30, log_n, count - 1, &[q]).map_err(|reason| {
+        FpgaError::NotEnoughPrimes {
+            field: "--primes",
+            count,
+            log_n,
+            reason,
+        }
     })?);
     Ok(primes)
 }
@@ -73,13 +77,14 @@ impl DesignParams {
     /// Parameters with the default prime: the largest 30-bit prime `= 1 mod 2N`.
     pub fn with_default_prime(log_n: u32, lanes: usize) -> Result<Self, FpgaError> {
         if !(2..=16).contains(&log_n) {
-            return Err(FpgaError::Parameter(format!(
-                "--log-n {log_n}: allowed range is [2, 16]"
-            )));
+            return Err(FpgaError::Parameter {
+                field: "--log-n",
+                value: log_n.to_string(),
+                expected: "allowed range is [2, 16]".into(),
+            });
         }
         let q = ntt_primes(30, log_n, 1, &[])
-            .map_err(|e| FpgaError::Parameter(format!("no 30-bit prime for N = 2^{log_n}: {e}")))?
-            [0];
+            .map_err(|reason| FpgaError::NoPrime { log_n, reason })?[0];
         Ok(DesignParams { log_n, lanes, q })
     }
 }
@@ -135,12 +140,15 @@ impl Design {
 
 /// Builds the design's Verilog.
 pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, FpgaError> {
-    let q = Prime::new(params.q).map_err(|e| FpgaError::Parameter(format!("--q: {e}")))?;
+    let q = Prime::new(params.q).map_err(|reason| FpgaError::InvalidPrime {
+        field: "--q",
+        reason,
+    })?;
     // rust-hdl's netlist (one module per instance), its top and its blocks.
     let (emitted, top, blocks) = match kind {
         DesignKind::Datapath => {
-            let mut dp = Datapath::new(q, params.log_n, params.lanes)
-                .map_err(|e| FpgaError::Parameter(format!("--{e}")))?;
+            let mut dp =
+                Datapath::new(q, params.log_n, params.lanes).map_err(FpgaError::Datapath)?;
             dp.connect_all();
             let verilog = generate_verilog(&dp);
             let mut blocks = vec![BlockInstance {
@@ -166,11 +174,10 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                 slots,
                 CoreGeometry::DEFAULT_QUEUE,
             )
-            .map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            .map_err(FpgaError::Core)?;
             // Shared below by block label: the grouping of `shared_core_verilog` (block
             // kinds), so the text is the same.
-            let verilog =
-                core_verilog(&geo).map_err(|e| FpgaError::Parameter(format!("the core: {e}")))?;
+            let verilog = core_verilog(&geo).map_err(FpgaError::Core)?;
             let prefix = format!("{TOP_MODULE}$");
             let blocks = block_instances(&geo)
                 .into_iter()
@@ -199,8 +206,27 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
         modules: (0, 0),
     };
     let shared = share_identical_modules(&emitted, |m| design.owner(m).to_string())
-        .map_err(|e| FpgaError::Parameter(format!("the generated Verilog: {e}")))?;
+        .map_err(|reason| FpgaError::Netlist { reason })?;
     design.verilog = shared.verilog;
     design.modules = (shared.modules_before, shared.modules_after);
     Ok(design)
+}
+
+/// One line naming a design: kind, top module, `N`, `P`, the prime and, for the core, its
+/// primes and slots (the Verilog file's first line).
+pub fn describe(d: &Design) -> String {
+    let core = match d.kind {
+        DesignKind::Datapath => String::new(),
+        DesignKind::Core { primes, slots } => {
+            format!(" (first of {primes} primes), {slots} slots")
+        }
+    };
+    format!(
+        "heaccel {} design (top module `{}`): N = 2^{}, P = {} lanes, q = {}{core}",
+        d.kind.name(),
+        d.top,
+        d.params.log_n,
+        d.params.lanes,
+        d.params.q
+    )
 }

@@ -104,9 +104,11 @@ pub fn fit_lanes(
     budget: &Budget,
 ) -> Result<Vec<ResourceFit>, FpgaError> {
     if p2 <= p1 {
-        return Err(FpgaError::Parameter(format!(
-            "--fit-lanes {p2}: must be larger than --lanes {p1}"
-        )));
+        return Err(FpgaError::Parameter {
+            field: "--fit-lanes",
+            value: p2.to_string(),
+            expected: format!("must be larger than --lanes {p1}"),
+        });
     }
     Ok(KINDS
         .iter()
@@ -156,9 +158,7 @@ pub struct PresetLanes {
 
 fn unit_size(lanes_fit: u64) -> Result<(u64, u64), FpgaError> {
     if lanes_fit == 0 {
-        return Err(FpgaError::Parameter(
-            "no lane fits the device budget: no preset can be derived".into(),
-        ));
+        return Err(FpgaError::NoLaneFits);
     }
     let bpu = (1u64 << (63 - lanes_fit.leading_zeros())).min(128);
     Ok((bpu, lanes_fit / bpu))
@@ -182,7 +182,7 @@ pub fn preset_lanes(lanes_fit: u64) -> Result<PresetLanes, FpgaError> {
 /// not even one lane fits or `primes` is 0.
 pub fn core_preset_lanes(lanes_fit: u64, primes: u64) -> Result<PresetLanes, FpgaError> {
     if primes == 0 {
-        return Err(FpgaError::Parameter("a core has at least one prime".into()));
+        return Err(FpgaError::NoCorePrimes);
     }
     let (bpu, replicas) = unit_size(lanes_fit)?;
     Ok(PresetLanes {

@@ -47,9 +47,11 @@ pub fn clock_period_ns(mhz: f64) -> Result<String, FpgaError> {
         } else {
             format!("{mhz:e}")
         };
-        return Err(FpgaError::Parameter(format!(
-            "--clock-mhz {shown}: allowed range is [1, 1000] MHz"
-        )));
+        return Err(FpgaError::Parameter {
+            field: "--clock-mhz",
+            value: shown,
+            expected: "allowed range is [1, 1000] MHz".into(),
+        });
     }
     Ok(format!("{:.3}", 1000.0 / mhz))
 }

@@ -73,9 +73,7 @@ pub fn per_block(
     }
     let total = report.total()?;
     if sum != total {
-        return Err(FpgaError::Yosys(format!(
-            "per-module resources sum to {sum:?} but Yosys's hierarchy total is {total:?}"
-        )));
+        return Err(FpgaError::TotalMismatch { sum, total });
     }
     Ok((rows, total))
 }
@@ -89,15 +87,20 @@ pub fn yosys_available() -> bool {
         .unwrap_or(false)
 }
 
+/// The error when Yosys is not installed.
+pub fn yosys_missing() -> FpgaError {
+    FpgaError::ToolMissing {
+        tool: "yosys",
+        purpose: "`heaccel fpga estimate` runs Yosys synth_xilinx",
+        package: "yosys",
+    }
+}
+
 /// Runs `yosys -q -l yosys.log -s SCRIPT` in `dir`; returns the log text. Errors name the
 /// log and show its tail when Yosys fails (e.g. `check -assert`).
 pub fn run_yosys(dir: &Path, script: &str) -> Result<String, FpgaError> {
     if !yosys_available() {
-        return Err(FpgaError::ToolMissing(
-            "yosys is not installed (or not on PATH); install it (Debian: apt-get install \
-             yosys) to run `heaccel fpga estimate`"
-                .into(),
-        ));
+        return Err(yosys_missing());
     }
     let log = dir.join("yosys.log");
     let out = Command::new("yosys")
@@ -108,16 +111,18 @@ pub fn run_yosys(dir: &Path, script: &str) -> Result<String, FpgaError> {
         .arg("-s")
         .arg(script)
         .output()
-        .map_err(|e| FpgaError::Yosys(format!("cannot run yosys: {e}")))?;
+        .map_err(|reason| FpgaError::Spawn {
+            tool: "yosys",
+            reason,
+        })?;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     if !out.status.success() {
         let tail: Vec<&str> = text.lines().rev().take(15).collect();
-        return Err(FpgaError::Yosys(format!(
-            "yosys failed (log {}):\n{}{}",
-            log.display(),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-            String::from_utf8_lossy(&out.stderr)
-        )));
+        return Err(FpgaError::YosysFailed {
+            log,
+            tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     Ok(text)
 }

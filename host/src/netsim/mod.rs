@@ -38,7 +38,8 @@
 //! One concern a file: `choice` (activation and pooling choices), `params` (parameter
 //! selection, the scratchpad fit), `cost` (per-operation costing), `compiled` (a network
 //! compiled per word size and its per-`dnum` caches), `schedule` (whole-network simulation,
-//! repacking choices), `sim` (the report types).
+//! repacking choices), `sim` (the report types), `model` (a zoo network by name with the
+//! options of `heaccel simulate --model` and `compare --model`, compiled and simulated).
 //!
 //! [`ReportOptions`]: crate::pack::ReportOptions
 
@@ -46,6 +47,7 @@ mod choice;
 mod compare;
 mod compiled;
 mod cost;
+mod model;
 mod params;
 mod schedule;
 mod sim;
@@ -54,6 +56,11 @@ pub use choice::{report_options, ActivationChoice, PoolChoice, ALPHA_RANGE};
 pub use compare::{ratio, Comparison, LayerPair, Speedups};
 pub use compiled::{compile_network, CompiledNetwork, FlowResult};
 pub use cost::OpCoster;
+pub use model::{
+    check_prune_strategy, compare_model, default_activation, default_activation_choice, load_model,
+    load_model_with, prune_config, simulate_model, ModelOptions, ModelProgress, ModelSweep, Phase,
+    RepackChoice, StrategyChoice, RESNET_DEFAULT_ACTIVATION,
+};
 pub use params::{fit_scratchpad, select_parameters, ParameterChoice, BOOTSTRAP_HAMMING_WEIGHT};
 pub use schedule::{
     compile_repack_choices, simulate_compiled, simulate_fastest, simulate_network,
@@ -77,6 +84,62 @@ pub enum NetsimError {
         /// What is wrong and what is allowed.
         problem: String,
     },
+    /// A model name that names no network (`--model`).
+    #[error(
+        "{field}: unknown network '{value}' (expected one of: {}){}",
+        expected.join(", "),
+        or_with_weights(with_weights)
+    )]
+    UnknownModel {
+        /// The option.
+        field: &'static str,
+        /// The name given.
+        value: String,
+        /// The zoo's names.
+        expected: Vec<&'static str>,
+        /// Further names allowed with trained weights (empty without weights).
+        with_weights: Vec<&'static str>,
+    },
+    /// A pruning ratio outside [0, 1] (`--prune`).
+    #[error("{field}: {value} is outside {expected}")]
+    PruneOutOfRange {
+        /// The option.
+        field: &'static str,
+        /// The ratio given.
+        value: f64,
+        /// The allowed range.
+        expected: &'static str,
+    },
+    /// Pruning asked of the dense baseline (`--prune` with `--strategy dense`).
+    #[error("{field} applies to {expected} only")]
+    PruneWithDense {
+        /// The option.
+        field: &'static str,
+        /// The strategy it needs.
+        expected: &'static str,
+    },
+    /// Compiling a network failed.
+    #[error("compiling {network}")]
+    Compiling {
+        /// The network's name.
+        network: String,
+        /// Why.
+        source: Box<NetsimError>,
+    },
+    /// Simulating a compiled network failed.
+    #[error("simulating {network}")]
+    Simulating {
+        /// The network's name.
+        network: String,
+        /// Why.
+        source: Box<NetsimError>,
+    },
+    /// From the network zoo.
+    #[error(transparent)]
+    Nn(#[from] crate::nn::NnError),
+    /// From loading trained weights.
+    #[error(transparent)]
+    Weights(#[from] crate::nn::weights::WeightsError),
     /// From packing.
     #[error(transparent)]
     Pack(#[from] PackError),
@@ -107,3 +170,12 @@ pub enum NetsimError {
 }
 
 type Result<T> = std::result::Result<T, NetsimError>;
+
+/// ` (or NAMES with --weights)` of [`NetsimError::UnknownModel`], empty without names.
+fn or_with_weights(names: &[&'static str]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (or {} with --weights)", names.join(", "))
+    }
+}
