@@ -81,6 +81,15 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "heaccel train --model lenet --data ../shared/data/mnist-10k --out lenet.safetensors",
             "heaccel train --model lenet --data mnist --strategy dense --epochs 12 --seed 7 --out lenet-dense.safetensors --json",
+            "heaccel train --model vgg5 --data cifar10 --out vgg5.safetensors",
+            "heaccel train --model hefnet --data cifar10 --train-images 5000 --test-images 1000 --epochs 2 --out hefnet.safetensors --json",
+        ],
+    ),
+    (
+        "tradeoff",
+        &[
+            "heaccel tradeoff --model lenet --data ../shared/data/mnist-10k --ratios 0,0.25,0.5,0.75,0.9 --preset fpga-u280 --out lenet-tradeoff",
+            "heaccel tradeoff --model hefnet --data cifar10 --ratios 0,0.5,0.9 --epochs 20 --finetune-epochs 5 --preset asic --out hefnet-tradeoff --json",
         ],
     ),
     (

@@ -26,5 +26,6 @@ pub mod rtl;
 pub mod simboot;
 pub mod simulate;
 pub mod sweep;
+pub mod tradeoff;
 pub mod train;
 pub mod waveform;

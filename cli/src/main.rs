@@ -62,9 +62,13 @@ enum Command {
     /// `--activation relu-minimax:ALPHA` every ReLU is the composite minimax polynomial the
     /// encrypted circuit evaluates, scaled by one bound per layer chosen on calibration images.
     Accuracy(heaccel_cli::accuracy::AccuracyArgs),
-    /// HE-aware training of a zoo network (LeNet on MNIST) with trainable quadratic
-    /// activations; writes f32 safetensors with PyTorch names that --weights reads.
+    /// HE-aware training of a zoo network (LeNet on MNIST, VGG-5 and HEFNet on CIFAR-10) with
+    /// trainable quadratic activations; writes f32 safetensors with PyTorch names that
+    /// --weights reads.
     Train(heaccel_cli::train::TrainArgs),
+    /// Accuracy vs simulated latency of sub-block pruning: one network trained (or
+    /// fine-tuned) per ratio, compiled and simulated; tradeoff.csv, .json and .svg.
+    Tradeoff(heaccel_cli::tradeoff::TradeoffArgs),
     /// Write the Verilog, testbench and vector files of an RTL block.
     Verilog(heaccel_cli::rtl::VerilogArgs),
     /// Verification suites (`heaccel verify rtl`, `heaccel verify core`).
@@ -527,6 +531,15 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&run)?);
             } else {
                 print!("{}", heaccel_cli::train::format_train(&run));
+            }
+            Ok(())
+        }
+        Some(Command::Tradeoff(args)) => {
+            let result = heaccel_cli::tradeoff::tradeoff_command(&args, true)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", heaccel_cli::tradeoff::format_tradeoff(&result));
             }
             Ok(())
         }

@@ -408,3 +408,90 @@ pub fn pareto_svg(title: &str, points: &[(f64, f64, bool)]) -> Result<String> {
     }
     Ok(svg)
 }
+
+/// One point of [`tradeoff_svg`].
+#[derive(Clone, Debug)]
+pub struct TradeoffPoint {
+    /// Simulated latency, milliseconds (> 0).
+    pub latency_ms: f64,
+    /// Test accuracy, in [0, 1].
+    pub accuracy: f64,
+    /// The label drawn beside it (the ratio, or `dense`).
+    pub label: String,
+    /// Whether it is the dense baseline (drawn as a square).
+    pub dense: bool,
+}
+
+/// The trade-off figure of `heaccel tradeoff`: test accuracy (%) against simulated latency
+/// (ms), one labelled point per network, the pruned SpENCNN points joined in latency order,
+/// the dense baseline a square.
+pub fn tradeoff_svg(title: &str, points: &[TradeoffPoint]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
+        root.fill(&WHITE).context("background")?;
+        let x_hi = points.iter().map(|p| p.latency_ms).fold(0f64, f64::max);
+        let accuracies = points.iter().map(|p| 100.0 * p.accuracy);
+        let y_lo = accuracies.clone().fold(100f64, f64::min);
+        let y_hi = accuracies.fold(0f64, f64::max);
+        let pad = ((y_hi - y_lo) * 0.15).max(1.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                0f64..(x_hi * 1.15).max(1e-6),
+                (y_lo - pad).max(0.0)..(y_hi + pad).min(100.0),
+            )
+            .context("tradeoff chart")?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated latency (ms)")
+            .y_desc("test accuracy (%)")
+            .draw()
+            .context("tradeoff axes")?;
+        let mut pruned: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| !p.dense)
+            .map(|p| (p.latency_ms, 100.0 * p.accuracy))
+            .collect();
+        pruned.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(pruned, UNIT_COLORS[0].stroke_width(2)))
+            .context("spencnn line")?
+            .label("SpENCNN, pruning ratio")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], UNIT_COLORS[0]));
+        for p in points {
+            let at = (p.latency_ms, 100.0 * p.accuracy);
+            if p.dense {
+                chart
+                    .draw_series([EmptyElement::at(at)
+                        + Rectangle::new([(-5, -5), (5, 5)], UNIT_COLORS[3].filled())])
+                    .context("dense point")?
+                    .label("dense baseline")
+                    .legend(|(x, y)| {
+                        Rectangle::new([(x + 3, y - 4), (x + 11, y + 4)], UNIT_COLORS[3].filled())
+                    });
+            } else {
+                chart
+                    .draw_series([
+                        EmptyElement::at(at) + Circle::new((0, 0), 4, UNIT_COLORS[0].filled())
+                    ])
+                    .context("tradeoff point")?;
+            }
+            chart
+                .draw_series([EmptyElement::at(at)
+                    + Text::new(p.label.clone(), (7, -14), ("sans-serif", 13).into_font())])
+                .context("tradeoff label")?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .context("tradeoff legend")?;
+        root.present().context("rendering the figure")?;
+    }
+    Ok(svg)
+}

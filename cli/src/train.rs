@@ -19,11 +19,15 @@ use crate::output::check_output_file;
 /// `heaccel train` options.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// The network: lenet (trained on MNIST). vgg5 and hefnet (CIFAR-10) are not trainable yet.
+    /// The network: lenet (trained on MNIST), vgg5 or hefnet (trained on CIFAR-10).
     #[arg(long, value_name = "NAME")]
     pub model: String,
-    /// The MNIST folder: one `*idx3*` images file and one `*idx1*` labels file, gzipped or
-    /// not. The first --train-images images train, the last --test-images test.
+    /// lenet: the MNIST folder (one `*idx3*` images file and one `*idx1*` labels file,
+    /// gzipped or not; the first --train-images images train, the last --test-images test).
+    /// vgg5, hefnet: the folder holding the CIFAR-10 ImageFolders `train/` and `test/` (class
+    /// folders of 32x32 JPEG/PNG images), or the extracted cifar10-jpeg.tar.gz's root holding
+    /// `cifar10/`. Pixels are scaled to [0, 1] without per-channel normalization, as
+    /// `heaccel accuracy` and `infer` feed these networks.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
     /// `spencnn`: the zoo network with its HE-group convolutions (the weights `heaccel infer`
@@ -43,25 +47,30 @@ pub struct TrainArgs {
         allow_hyphen_values = true
     )]
     pub prune: f64,
-    /// Passes over the training images (the default reaches >= 98% test accuracy on MNIST
-    /// 10k's last 2,000 images with dense LeNet).
-    #[arg(long, default_value_t = TrainConfig::default().epochs, value_name = "E")]
-    pub epochs: usize,
+    /// Passes over the training images, >= 1. Default: lenet 12 (>= 98% test accuracy on
+    /// MNIST 10k's last 2,000 images with dense LeNet), vgg5 20, hefnet 20.
+    #[arg(long, value_name = "E")]
+    pub epochs: Option<usize>,
     /// Seed of the initial weights, the shuffle and the augmentation.
     #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S")]
     pub seed: u64,
-    /// Peak learning rate of AdamW (cosine decay to a 20th of it), finite and > 0.
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_name = "LR", allow_hyphen_values = true)]
-    pub lr: f64,
-    /// Images per minibatch.
-    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_name = "N")]
-    pub batch_size: usize,
-    /// Images to train on: the first of the folder.
-    #[arg(long, default_value_t = 8000, value_name = "N")]
-    pub train_images: usize,
-    /// Images to test on: the last of the folder.
-    #[arg(long, default_value_t = 2000, value_name = "N")]
-    pub test_images: usize,
+    /// Peak learning rate of AdamW (cosine decay to a 20th of it), finite and > 0. Default:
+    /// lenet 3e-3, vgg5 1e-4, hefnet 2e-3.
+    #[arg(long, value_name = "LR", allow_hyphen_values = true)]
+    pub lr: Option<f64>,
+    /// Images per minibatch, >= 1. Default: lenet 64, vgg5 128, hefnet 128.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Images to train on, >= 1: MNIST's first; CIFAR-10's first of `train/` taken class by
+    /// class in turn (file 0 of every class, then file 1, ...). Default: lenet 8000, vgg5 and
+    /// hefnet 50000 (all). Augmentation: lenet shifts of up to 2 pixels; vgg5 and hefnet
+    /// random crops with 4 pixels of zero padding and random horizontal flips (seeded).
+    #[arg(long, value_name = "N")]
+    pub train_images: Option<usize>,
+    /// Images to test on, >= 1: MNIST's last; CIFAR-10's first of `test/` in class turns.
+    /// Default: lenet 2000, vgg5 and hefnet 10000 (all).
+    #[arg(long, value_name = "N")]
+    pub test_images: Option<usize>,
     /// Start from these weights (a checkpoint or a trained file of the same network and
     /// strategy) instead of seeded ones.
     #[arg(long, value_name = "FILE")]
@@ -124,6 +133,49 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
     out.with_extension("checkpoint.safetensors")
 }
 
+/// A run's hyperparameters and image counts: the model's defaults
+/// ([`heaccel_train::run::default_config`], [`heaccel_train::run::default_images`]) with the
+/// options given. Errors: `model` is not trainable.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The hyperparameters.
+    pub config: TrainConfig,
+    /// Training images.
+    pub train_images: usize,
+    /// Test images.
+    pub test_images: usize,
+}
+
+/// The options `heaccel train` and `heaccel tradeoff` share, resolved against `model`'s
+/// defaults (see [`Resolved`]).
+#[allow(clippy::too_many_arguments)]
+pub fn resolve(
+    model: &str,
+    epochs: Option<usize>,
+    lr: Option<f64>,
+    batch_size: Option<usize>,
+    train_images: Option<usize>,
+    test_images: Option<usize>,
+    seed: u64,
+    progress: bool,
+) -> Result<Resolved> {
+    let zoo = heaccel_train::run::trainable_model(model)?;
+    let base = heaccel_train::run::default_config(zoo);
+    let (train, test) = heaccel_train::run::default_images(zoo);
+    Ok(Resolved {
+        config: TrainConfig {
+            epochs: epochs.unwrap_or(base.epochs),
+            batch_size: batch_size.unwrap_or(base.batch_size),
+            learning_rate: lr.unwrap_or(base.learning_rate),
+            seed,
+            progress,
+            ..base
+        },
+        train_images: train_images.unwrap_or(train),
+        test_images: test_images.unwrap_or(test),
+    })
+}
+
 /// Runs `heaccel train`. The checkpoint ([`checkpoint_path`]) is written after every epoch
 /// and removed once `--out` is written; after an interrupted run it holds the last complete
 /// epoch (give it to `--resume`).
@@ -133,22 +185,25 @@ pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
         StrategyArg::Dense => Strategy::Dense,
         StrategyArg::Spencnn => Strategy::Spencnn,
     };
+    let resolved = resolve(
+        &args.model,
+        args.epochs,
+        args.lr,
+        args.batch_size,
+        args.train_images,
+        args.test_images,
+        args.seed,
+        progress,
+    )?;
     let checkpoint = checkpoint_path(&args.out);
     let request = Request {
         model: args.model.clone(),
         strategy,
         prune: args.prune,
         data: args.data.clone(),
-        train_images: args.train_images,
-        test_images: args.test_images,
-        config: TrainConfig {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            learning_rate: args.lr,
-            seed: args.seed,
-            progress,
-            ..TrainConfig::default()
-        },
+        train_images: resolved.train_images,
+        test_images: resolved.test_images,
+        config: resolved.config.clone(),
         resume: args.resume.clone(),
         out: args.out.clone(),
         checkpoint: Some(checkpoint.clone()),
@@ -170,10 +225,10 @@ pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
         prune: args.prune,
         seed: args.seed,
         epochs: report.epochs.len(),
-        batch_size: args.batch_size,
-        learning_rate: args.lr,
-        train_images: args.train_images,
-        test_images: args.test_images,
+        batch_size: resolved.config.batch_size,
+        learning_rate: resolved.config.learning_rate,
+        train_images: resolved.train_images,
+        test_images: resolved.test_images,
         train_accuracy: report.train_accuracy,
         test_accuracy: report.test_accuracy,
         host_test_accuracy: outcome.host_test_accuracy,

@@ -105,6 +105,9 @@ pub enum TrainError {
     /// The packing of the network (for the pruning blocks) failed.
     #[error(transparent)]
     Pack(#[from] heaccel_host::pack::PackError),
+    /// Compiling or simulating a trained network failed (`heaccel tradeoff`).
+    #[error(transparent)]
+    Simulation(#[from] heaccel_host::netsim::NetsimError),
     /// The candle backend failed.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),

@@ -1,6 +1,10 @@
-//! HE-aware training of heaccel's zoo networks on CPU with candle (issue 19, first slice:
-//! LeNet on MNIST, dense or with SpENCNN's HE-group convolution and sub-block pruning, see
-//! [`prune`]).
+//! HE-aware training of heaccel's zoo networks on CPU with candle (issue 19): LeNet on MNIST,
+//! VGG-5 and HEFNet on CIFAR-10 ([`folder`]: ImageFolder `train/` and `test/`, random crops
+//! with 4 pixels of zero padding and horizontal flips, [`data::Augment`]), dense or with
+//! SpENCNN's HE-group convolutions and sub-block pruning (see [`prune`]), and the
+//! accuracy-latency trade-off of the pruning ratio ([`tradeoff`]). Inputs are pixels scaled
+//! to `[0, 1]` without per-channel normalization, what `heaccel accuracy` and `infer` feed the
+//! zoo networks.
 //!
 //! The trained model is a [`Mirror`] of the host [`heaccel_host::nn::Network`] IR, layer for
 //! layer, under the IR's PyTorch `state_dict` names; training writes its values back into the
@@ -20,7 +24,10 @@
 //! - batch normalization of every convolution and fully connected layer during training
 //!   (Ioffe and Szegedy, ICML 2015), folded into the layer's weight and bias on export
 //!   ([`Mirror::new`]), so pre-activations stay near mean 0, variance 1 and the exported
-//!   network keeps the zoo's architecture;
+//!   network keeps the zoo's architecture; a network with its own batch norms (HEFNet's
+//!   `bn1`..`bn4` after bias-free convolutions) trains them as they are and exports their
+//!   running statistics, which the compiler folds; VGG-5 gets one after `conv1`..`conv3`,
+//!   `fc1` and `fc2` (not after the last layer);
 //! - the quadratic initialized as the ReLU approximation it replaces on that range,
 //!   [`trainer::POLY_INIT`] `= (x + 2)^2 / 8` (tangent to ReLU at -2 and 2; `a = 0.125` is
 //!   small enough that the square does not dominate at unit variance), all three coefficients
@@ -53,9 +60,11 @@ pub mod checkpoint;
 mod conv;
 pub mod data;
 mod error;
+pub mod folder;
 pub mod model;
 pub mod prune;
 pub mod run;
+pub mod tradeoff;
 pub mod trainer;
 
 pub use error::TrainError;

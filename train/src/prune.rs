@@ -40,8 +40,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
 
-/// Slots of the packing the blocks come from: what `heaccel simulate` chooses for LeNet
-/// (`N = 2^14`, depth 8).
+/// Slots of the packing the blocks come from: what `heaccel simulate` chooses for LeNet, VGG-5
+/// and HEFNet (`N = 2^14`: their depths, 9 to 11, fit its modulus; see `docs/RESULTS.md`).
+/// [`crate::tradeoff`] refuses a pruned network the compiler packs in other slots.
 pub const PRUNE_SLOTS: usize = 1 << 13;
 
 /// One convolution's pruning state.

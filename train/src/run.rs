@@ -4,7 +4,7 @@
 //! of the export: the file reloads bit for bit into a fresh network, and the host's own `f32`
 //! forward pass ([`heaccel_host::nn::fast::FastNetwork`]) classifies the test images as well.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use heaccel_host::accuracy::classify;
 use heaccel_host::data::Normalization;
@@ -15,7 +15,8 @@ use heaccel_host::nn::{Activation, Layer, Network};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::save_atomic;
-use crate::data::load_mnist;
+use crate::data::{load_mnist, Split};
+use crate::folder::load_image_folders;
 use crate::prune::Pruning;
 use crate::trainer::{train_pruned, TrainConfig, TrainReport};
 use crate::TrainError;
@@ -45,18 +46,21 @@ impl Strategy {
 /// What to train and where to write it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// Zoo network name (only `lenet` is trainable yet).
+    /// Zoo network name: `lenet` (MNIST), `vgg5` or `hefnet` (CIFAR-10).
     pub model: String,
     /// Which network.
     pub strategy: Strategy,
     /// Sub-block pruning ratio in [0, 1): the fraction of every convolution's compiler blocks
     /// pruned during training (see [`crate::prune`]); 0 for none; [`Strategy::Spencnn`] only.
     pub prune: f64,
-    /// The MNIST folder (one `*idx3*` and one `*idx1*` file, gzipped or not).
+    /// lenet: the MNIST folder (one `*idx3*` and one `*idx1*` file, gzipped or not); vgg5,
+    /// hefnet: the folder holding the CIFAR-10 ImageFolders `train/` and `test/` (or the
+    /// folder holding that folder as `cifar10/`, see [`crate::folder`]).
     pub data: PathBuf,
-    /// Images to train on: the first of the folder, >= 1.
+    /// Images to train on, >= 1: MNIST's first; CIFAR-10's first of `train/` in class turns
+    /// ([`crate::folder`]). [`default_images`] gives the usual counts.
     pub train_images: usize,
-    /// Images to test on: the last of the folder, >= 1.
+    /// Images to test on, >= 1: MNIST's last; CIFAR-10's first of `test/` in class turns.
     pub test_images: usize,
     /// Hyperparameters; `config.seed` also seeds the initial weights.
     pub config: TrainConfig,
@@ -84,7 +88,8 @@ pub struct Outcome {
     pub reloaded_bit_exact: bool,
 }
 
-/// The zoo network `model` for training, or why it cannot be trained yet.
+/// The zoo network `model` for training, or why it cannot be trained yet: lenet (MNIST),
+/// vgg5 and hefnet (CIFAR-10) train; resnet20's residual blocks are not mirrored yet.
 pub fn trainable_model(model: &str) -> Result<ZooModel, TrainError> {
     let parsed: ZooModel = model.parse().map_err(|e: String| TrainError::Config {
         field: "model",
@@ -92,13 +97,73 @@ pub fn trainable_model(model: &str) -> Result<ZooModel, TrainError> {
         expected: e,
     })?;
     match parsed {
-        ZooModel::Lenet => Ok(parsed),
+        ZooModel::Lenet | ZooModel::Vgg5 | ZooModel::Hefnet => Ok(parsed),
         other => Err(TrainError::Unsupported {
             model: other.name().to_string(),
-            reason: "only lenet (on MNIST) can be trained so far; training VGG-5, HEFNet and \
-                     ResNet-20 on CIFAR-10 is the next step of issue 19"
+            reason: "only lenet (MNIST), vgg5 and hefnet (CIFAR-10) can be trained so far; \
+                     ResNet-20's residual blocks are the next step of issue 19"
                 .into(),
         }),
+    }
+}
+
+/// The default hyperparameters of `heaccel train` for `model` ([`TrainConfig::default`] with
+/// these changes; `seed` 2023, weight decay 1e-4, clip norm 5 and the range penalty as
+/// there):
+/// - lenet (MNIST): [`TrainConfig::default`]: 12 epochs, minibatches of 64, learning rate
+///   3e-3, shifts of up to 2 pixels, no flips;
+/// - vgg5 (CIFAR-10): 20 epochs, minibatches of 128, learning rate 1e-4 (1e-3 overshoots:
+///   one Adam step moves each of `fc3`'s 4,096 inputs' weights by the rate, several logits'
+///   worth at once), random crops with 4
+///   pixels of zero padding and random horizontal flips;
+/// - hefnet (CIFAR-10): 20 epochs, minibatches of 128, learning rate 2e-3, the same
+///   augmentation as vgg5.
+pub fn default_config(model: ZooModel) -> TrainConfig {
+    let base = TrainConfig::default();
+    match model {
+        ZooModel::Vgg5 => TrainConfig {
+            epochs: 20,
+            batch_size: 128,
+            learning_rate: 1e-4,
+            shift: 4,
+            flip: true,
+            ..base
+        },
+        ZooModel::Hefnet => TrainConfig {
+            epochs: 20,
+            batch_size: 128,
+            learning_rate: 2e-3,
+            shift: 4,
+            flip: true,
+            ..base
+        },
+        _ => base,
+    }
+}
+
+/// The default `(train, test)` image counts of `heaccel train` for `model`: MNIST 10k's
+/// first 8,000 and last 2,000 for lenet; all of CIFAR-10's `train/` (50,000) and `test/`
+/// (10,000) for vgg5 and hefnet.
+pub fn default_images(model: ZooModel) -> (usize, usize) {
+    match model {
+        ZooModel::Lenet => (8000, 2000),
+        _ => (50_000, 10_000),
+    }
+}
+
+/// The split `model` trains on (see [`Request::data`]): MNIST for lenet
+/// ([`load_mnist`]), the CIFAR-10 ImageFolders for the others ([`load_image_folders`]).
+pub fn load_split(
+    model: ZooModel,
+    data: &Path,
+    network: &Network,
+    train: usize,
+    test: usize,
+) -> Result<Split, TrainError> {
+    let outputs = network.output_shape()?.len();
+    match model {
+        ZooModel::Lenet => load_mnist(data, network.input_shape, outputs, train, test),
+        _ => load_image_folders(data, network.input_shape, outputs, train, test),
     }
 }
 
@@ -153,11 +218,10 @@ pub fn run(request: &Request) -> Result<Outcome, TrainError> {
     if let Some(resume) = &request.resume {
         load_safetensors(&mut network, resume)?;
     }
-    let outputs = network.output_shape()?.len();
-    let split = load_mnist(
+    let split = load_split(
+        model,
         &request.data,
-        network.input_shape,
-        outputs,
+        &network,
         request.train_images,
         request.test_images,
     )?;

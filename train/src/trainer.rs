@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::save_atomic;
-use crate::data::{Images, Split};
+use crate::data::{Augment, Images, Split};
 use crate::model::Mirror;
 use crate::prune::{schedule, LayerPruning, Pruning};
 use crate::TrainError;
@@ -51,8 +51,13 @@ pub struct TrainConfig {
     /// Weight `lambda` of the activation-range penalty `lambda * sum_layers mean(max(|x| - B,
     /// 0)^2)` over the inputs `x` of every polynomial activation; finite, >= 0 (0 turns it off).
     pub range_penalty: f64,
-    /// Random translation of training images, in pixels per axis (0 = none).
+    /// Random translation of training images, in pixels per axis, zero-filled (0 = none):
+    /// with `p` it is the random crop of the image padded by `p` zero pixels on every side
+    /// (see [`crate::data::Augment`]).
     pub shift: usize,
+    /// Mirror training images left to right at random (probability 1/2), after the shift.
+    #[serde(default)]
+    pub flip: bool,
     /// Seed of the shuffle and of the augmentation (the caller seeds the initial weights).
     pub seed: u64,
     /// The quadratic activations' coefficients `(a, b, c)` at the start of a run from seeded
@@ -68,7 +73,8 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     /// The defaults of `heaccel train` for LeNet on MNIST: 12 epochs of 64-image minibatches,
     /// learning rate 3e-3, weight decay 1e-4, clip norm 5, range bound 6 with weight 1e-3,
-    /// shifts of up to 2 pixels, seed 2023.
+    /// shifts of up to 2 pixels and no flips, seed 2023 (see [`crate::run::default_config`]
+    /// for the other networks).
     fn default() -> Self {
         TrainConfig {
             epochs: 12,
@@ -79,6 +85,7 @@ impl Default for TrainConfig {
             range_bound: 6.0,
             range_penalty: 1e-3,
             shift: 2,
+            flip: false,
             seed: 2023,
             poly_init: POLY_INIT,
             fold_norms: true,
@@ -176,7 +183,7 @@ pub fn accuracy(mirror: &Mirror, images: &Images, device: &Device) -> Result<f64
     let indices: Vec<usize> = (0..images.len()).collect();
     let mut correct = 0usize;
     for chunk in indices.chunks(EVAL_BATCH) {
-        let (x, _) = images.batch(chunk, None::<(&mut ChaCha8Rng, usize)>, device)?;
+        let (x, _) = images.batch(chunk, None::<(&mut ChaCha8Rng, Augment)>, device)?;
         let predicted = mirror.predict(&x)?;
         correct += chunk
             .iter()
@@ -353,6 +360,10 @@ pub fn train_pruned(
     let mut batch_losses = Vec::with_capacity(total_steps as usize);
     let mut epochs = Vec::with_capacity(config.epochs);
     let mut order: Vec<usize> = (0..train.len()).collect();
+    let augment = Augment {
+        shift: config.shift,
+        flip: config.flip,
+    };
     for epoch in 1..=config.epochs {
         let epoch_start = Instant::now();
         bar.set_prefix(format!("epoch {epoch}/{}", config.epochs));
@@ -373,7 +384,7 @@ pub fn train_pruned(
             let progress = step as f64 / total_steps.max(1) as f64;
             let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
             optimizer.set_learning_rate(config.learning_rate * (0.05 + 0.95 * cosine));
-            let (x, y) = train.batch(chunk, Some((&mut rng, config.shift)), &device)?;
+            let (x, y) = train.batch(chunk, Some((&mut rng, augment)), &device)?;
             let logits = mirror.forward(&x, true)?;
             let ce = candle_nn::loss::cross_entropy(&logits, &y)?;
             let ce_value = ce.to_scalar::<f32>()?;
