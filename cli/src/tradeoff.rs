@@ -10,7 +10,7 @@ use clap::Args;
 use heaccel_train::tradeoff::{parse_ratios, tradeoff, Tradeoff, TradeoffRequest};
 
 use crate::output::{check_outputs, write_all_or_nothing};
-use crate::train::resolve;
+use crate::train::{resolve, Hyperparams};
 
 /// The result files, written into `--out` all or none.
 pub const FILES: [&str; 3] = ["tradeoff.csv", "tradeoff.json", "tradeoff.svg"];
@@ -34,28 +34,13 @@ pub struct TradeoffArgs {
         allow_hyphen_values = true
     )]
     pub ratios: String,
-    /// Epochs of the dense and ratio-0 runs. Default: as `heaccel train` (lenet 12, vgg5 20,
-    /// hefnet 20).
-    #[arg(long, value_name = "E")]
-    pub epochs: Option<usize>,
     /// Epochs of each pruned fine-tune. Default: --epochs.
     #[arg(long, value_name = "E")]
     pub finetune_epochs: Option<usize>,
-    /// Peak learning rate of every run. Default: as `heaccel train`.
-    #[arg(long, value_name = "LR", allow_hyphen_values = true)]
-    pub lr: Option<f64>,
-    /// Images per minibatch. Default: as `heaccel train`.
-    #[arg(long, value_name = "N")]
-    pub batch_size: Option<usize>,
-    /// Images to train on. Default: as `heaccel train` (lenet 8000, CIFAR-10 50000).
-    #[arg(long, value_name = "N")]
-    pub train_images: Option<usize>,
-    /// Images to test on. Default: as `heaccel train` (lenet 2000, CIFAR-10 10000).
-    #[arg(long, value_name = "N")]
-    pub test_images: Option<usize>,
-    /// Seed of the initial weights, the shuffle and the augmentation.
-    #[arg(long, default_value_t = 2023, value_name = "S")]
-    pub seed: u64,
+    /// Epochs, learning rate, minibatch, image counts and seed of every run (as `heaccel
+    /// train`; the fine-tunes take all but the epochs).
+    #[command(flatten)]
+    pub hyper: Hyperparams,
     /// The hardware the networks are simulated on: a preset (fpga-u280, asic, sharp, ark,
     /// craterlake, f1, bts) or a TOML file.
     #[arg(long, default_value = "fpga-u280", value_name = "PRESET|FILE")]
@@ -74,16 +59,7 @@ pub struct TradeoffArgs {
 /// `progress`.
 pub fn tradeoff_command(args: &TradeoffArgs, progress: bool) -> Result<Tradeoff> {
     let ratios = parse_ratios(&args.ratios).context("--ratios")?;
-    let resolved = resolve(
-        &args.model,
-        args.epochs,
-        args.lr,
-        args.batch_size,
-        args.train_images,
-        args.test_images,
-        args.seed,
-        progress,
-    )?;
+    let resolved = resolve(&args.model, &args.hyper, progress)?;
     let hw = crate::simulate::load_config(&args.preset).context("--preset")?;
     check_outputs(&args.out, &FILES)?;
     let request = TradeoffRequest {

@@ -47,6 +47,25 @@ pub struct TrainArgs {
         allow_hyphen_values = true
     )]
     pub prune: f64,
+    /// Epochs, learning rate, minibatch, image counts and seed.
+    #[command(flatten)]
+    pub hyper: Hyperparams,
+    /// Start from these weights (a checkpoint or a trained file of the same network and
+    /// strategy) instead of seeded ones.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// The trained weights (safetensors, f32, PyTorch names), written whole or not at all.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The hyperparameters and image counts `heaccel train` and `heaccel tradeoff` share; each
+/// left out takes the model's default ([`resolve`]).
+#[derive(Debug, Clone, Args)]
+pub struct Hyperparams {
     /// Passes over the training images, >= 1. Default: lenet 12 (>= 98% test accuracy on
     /// MNIST 10k's last 2,000 images with dense LeNet), vgg5 20, hefnet 20.
     #[arg(long, value_name = "E")]
@@ -71,16 +90,6 @@ pub struct TrainArgs {
     /// Default: lenet 2000, vgg5 and hefnet 10000 (all).
     #[arg(long, value_name = "N")]
     pub test_images: Option<usize>,
-    /// Start from these weights (a checkpoint or a trained file of the same network and
-    /// strategy) instead of seeded ones.
-    #[arg(long, value_name = "FILE")]
-    pub resume: Option<PathBuf>,
-    /// The trained weights (safetensors, f32, PyTorch names), written whole or not at all.
-    #[arg(long, value_name = "FILE.safetensors")]
-    pub out: PathBuf,
-    /// Print one JSON object instead of a summary.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// What `heaccel train` reports.
@@ -146,20 +155,17 @@ pub struct Resolved {
     pub test_images: usize,
 }
 
-/// The options `heaccel train` and `heaccel tradeoff` share, resolved against `model`'s
-/// defaults (see [`Resolved`]).
-#[allow(clippy::too_many_arguments)]
-pub fn resolve(
-    model: &str,
-    epochs: Option<usize>,
-    lr: Option<f64>,
-    batch_size: Option<usize>,
-    train_images: Option<usize>,
-    test_images: Option<usize>,
-    seed: u64,
-    progress: bool,
-) -> Result<Resolved> {
+/// `hyper` resolved against `model`'s defaults (see [`Resolved`]).
+pub fn resolve(model: &str, hyper: &Hyperparams, progress: bool) -> Result<Resolved> {
     let zoo = heaccel_train::run::trainable_model(model)?;
+    let Hyperparams {
+        epochs,
+        seed,
+        lr,
+        batch_size,
+        train_images,
+        test_images,
+    } = *hyper;
     let base = heaccel_train::run::default_config(zoo);
     let (train, test) = heaccel_train::run::default_images(zoo);
     Ok(Resolved {
@@ -185,16 +191,7 @@ pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
         StrategyArg::Dense => Strategy::Dense,
         StrategyArg::Spencnn => Strategy::Spencnn,
     };
-    let resolved = resolve(
-        &args.model,
-        args.epochs,
-        args.lr,
-        args.batch_size,
-        args.train_images,
-        args.test_images,
-        args.seed,
-        progress,
-    )?;
+    let resolved = resolve(&args.model, &args.hyper, progress)?;
     let checkpoint = checkpoint_path(&args.out);
     let request = Request {
         model: args.model.clone(),
@@ -223,7 +220,7 @@ pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
         model: args.model.clone(),
         strategy: strategy.name().to_string(),
         prune: args.prune,
-        seed: args.seed,
+        seed: args.hyper.seed,
         epochs: report.epochs.len(),
         batch_size: resolved.config.batch_size,
         learning_rate: resolved.config.learning_rate,

@@ -5,20 +5,14 @@
 
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use heaccel_host::nn::weights::{init_seeded, to_safetensors_bytes, WeightDtype};
 use heaccel_host::nn::{CifarResNet, Conv2d, Layer, Network};
 use serde_json::Value;
-
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 /// Runs a successful `heaccel accuracy ... --json` and returns its JSON.
 fn accuracy_json(args: &[&str]) -> Value {

@@ -1,13 +1,8 @@
 //! `heaccel approx sign`: JSON shape, values checked against the reference, bad input.
 
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 #[test]
 fn approx_sign_json_has_the_documented_shape_and_true_values() {

@@ -1,14 +1,9 @@
 //! `heaccel ckks bootstrap`: the JSON contract on the insecure test preset, its refusal
 //! without `--allow-insecure`, and bad input.
 
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 #[test]
 fn bootstrap_json_has_the_documented_fields_and_precision() {

@@ -1,13 +1,8 @@
 //! The `heaccel` binary: JSON output shapes and bad-input errors.
 
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("heaccel-cli-test-{}", std::process::id()));

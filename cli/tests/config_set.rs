@@ -2,15 +2,12 @@
 //! configuration's name records it, its values change the result exactly as an edited TOML
 //! file does), and a bad key, type, range or syntax is a clear error (exit status 2, no panic).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = heaccel(args);

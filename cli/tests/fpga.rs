@@ -2,15 +2,12 @@
 //! `heaccel fpga estimate --json` on a live Yosys run of a small design (skipped with a
 //! notice when Yosys is not installed), whose preset loads in `heaccel simulate`.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
+
+use std::path::Path;
+use std::process::Command;
 
 fn temp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("heaccel-fpga-{name}-{}", std::process::id()))

@@ -1,20 +1,15 @@
 //! `heaccel infer`: JSON shape, the verification exit code, input files, labelled images with
 //! trained weights, and bad inputs.
 
+mod support;
+
+use support::heaccel;
+
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
 
-use std::process::{Command, Output};
-
 use heaccel_host::nn::weights::{input_to_safetensors_bytes, seeded_input};
 use heaccel_host::nn::Shape;
-
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
 
 fn failure(args: &[&str]) -> String {
     let out = heaccel(args);

@@ -5,20 +5,16 @@
 //! on the same trained network (`--weights`). Skipped with a notice where the shared data is
 //! absent. The N = 2^16 run is `bash bench/resnet20_encrypted.sh`.
 
+mod support;
+
+use support::heaccel;
+
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
 
 fn shared() -> Option<(PathBuf, PathBuf)> {
     Some((common::resnet_weights(20)?, common::cifar10_jpeg()?))

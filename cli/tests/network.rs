@@ -1,13 +1,8 @@
 //! `heaccel simulate --model` and `heaccel compare --model`: JSON shapes and bad inputs.
 
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = heaccel(args);

@@ -1,13 +1,8 @@
 //! `heaccel verify rtl --json` shape and `heaccel verilog` bad-input errors.
 
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
 
 #[test]
 fn verify_rtl_json_has_the_documented_shape() {

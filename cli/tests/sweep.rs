@@ -2,15 +2,11 @@
 //! configurations (`--op` and `--model`), infeasible points, the Pareto marking, and bad grid
 //! files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
+use support::heaccel;
+
+use std::path::{Path, PathBuf};
 
 fn scratch(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heaccel-sweep-{tag}-{}", std::process::id()));

@@ -3,20 +3,16 @@
 //! point (dense, ratio 0, ratio 0.5), positive latencies and fewer PMults (and no more
 //! rotations) when pruned; bad `--ratios` fail clearly, naming the option, before any work.
 
+mod support;
+
+use support::heaccel;
+
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

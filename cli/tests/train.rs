@@ -4,22 +4,18 @@
 //! and writes weights that reload bit for bit into the zoo's LeNet; a pruned run writes its
 //! masks, which `simulate --weights` prunes exactly.
 
+mod support;
+
+use support::heaccel;
+
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use heaccel_host::nn::weights::load_safetensors;
 use heaccel_host::nn::zoo;
 use serde_json::Value;
-
-fn heaccel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heaccel"))
-        .args(args)
-        .output()
-        .expect("the heaccel binary runs")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heaccel-cli-train-{name}-{}", std::process::id()));
