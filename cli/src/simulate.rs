@@ -206,36 +206,39 @@ pub fn check_functional(
         }
         Op::Hmult => {
             let rlk = kg.gen_relin_key(&sk)?;
-            write_ciphertext(&mut memory, "a", &x)?;
-            write_ciphertext(&mut memory, "b", &y)?;
-            write_switching_key(&mut memory, "rlk", &rlk.key)?;
+            write_ciphertext(&mut memory, OperandStem::A, &x)?;
+            write_ciphertext(&mut memory, OperandStem::B, &y)?;
+            write_switching_key(&mut memory, OperandStem::Rlk, &rlk.key)?;
             (
                 Evaluator::new(params, Some(rlk), None)?.mul_relin(&x, &y)?,
-                "out",
+                OperandStem::Out,
             )
         }
         Op::Hrot => {
             let gks = kg.gen_galois_keys(&sk, &[1], false)?;
             let g =
                 heaccel_verification::automorphism::galois_element_for_rotation(1, params.log_n());
-            write_ciphertext(&mut memory, "a", &x)?;
-            write_switching_key(&mut memory, &format!("gk{g}"), &gks.keys[&g])?;
+            write_ciphertext(&mut memory, OperandStem::A, &x)?;
+            write_switching_key(&mut memory, OperandStem::Galois(g), &gks.keys[&g])?;
             (
                 Evaluator::new(params, None, Some(gks))?.rotate(&x, 1)?,
-                "out0",
+                OperandStem::OutIndexed(0),
             )
         }
         Op::Rescale => {
-            write_ciphertext(&mut memory, "a", &x)?;
-            (Evaluator::new(params, None, None)?.rescale(&x)?, "out")
+            write_ciphertext(&mut memory, OperandStem::A, &x)?;
+            (
+                Evaluator::new(params, None, None)?.rescale(&x)?,
+                OperandStem::Out,
+            )
         }
         Op::Bootstrap => bail!("--op bootstrap is checked by heaccel_cli::simboot"),
         Op::Pmult => {
-            write_ciphertext(&mut memory, "a", &x)?;
-            write_plaintext(&mut memory, "m", &pt)?;
+            write_ciphertext(&mut memory, OperandStem::A, &x)?;
+            write_plaintext(&mut memory, OperandStem::M, &pt)?;
             (
                 Evaluator::new(params, None, None)?.mul_plain(&x, &pt)?,
-                "out",
+                OperandStem::Out,
             )
         }
     };

@@ -26,7 +26,7 @@ use heaccel_verification::ckks::{
 };
 
 use crate::funcops::FunctionalOps;
-use crate::lowering::{self, LowerError};
+use crate::lowering::{self, LowerError, OperandStem};
 use crate::pack::{HeBackend, PackError};
 
 /// A program whose memory is kept between calls, by operation and level.
@@ -149,7 +149,8 @@ impl<'a> FunctionalBackend<'a> {
                     op: 0,
                     problem: "functional executor: no relinearization key".into(),
                 })?;
-                lowering::write_switching_key(&mut memory, "rlk", &rk.key).map_err(lower_error)?;
+                lowering::write_switching_key(&mut memory, OperandStem::Rlk, &rk.key)
+                    .map_err(lower_error)?;
             }
             self.cached.insert(key, (program, memory));
         }
@@ -158,8 +159,8 @@ impl<'a> FunctionalBackend<'a> {
         self.executor
             .run_program(program, memory)
             .map_err(sim_error)?;
-        let out =
-            lowering::read_ciphertext(memory, "out", level, scale, like).map_err(lower_error)?;
+        let out = lowering::read_ciphertext(memory, OperandStem::Out, level, scale, like)
+            .map_err(lower_error)?;
         self.stats.programs += 1;
         self.stats.instructions += program.instructions.len();
         Ok(out)
@@ -173,12 +174,13 @@ impl<'a> FunctionalBackend<'a> {
         scale: f64,
     ) -> Result<Ciphertext, PackError> {
         let mut memory = Memory::for_program(&program);
-        lowering::write_ciphertext(&mut memory, "a", a).map_err(lower_error)?;
+        lowering::write_ciphertext(&mut memory, OperandStem::A, a).map_err(lower_error)?;
         self.executor
             .run_program(&program, &mut memory)
             .map_err(sim_error)?;
         self.note(&program);
-        lowering::read_ciphertext(&memory, "out", a.level(), scale, a).map_err(lower_error)
+        lowering::read_ciphertext(&memory, OperandStem::Out, a.level(), scale, a)
+            .map_err(lower_error)
     }
 
     fn q(&self, level: usize) -> f64 {
@@ -234,14 +236,16 @@ impl HeBackend for FunctionalBackend<'_> {
         }
         let program = &self.rotations[&(level, g)];
         let mut memory = Memory::for_program(program);
-        lowering::write_ciphertext(&mut memory, "a", a).map_err(lower_error)?;
-        lowering::write_switching_key(&mut memory, &format!("gk{g}"), key).map_err(lower_error)?;
+        lowering::write_ciphertext(&mut memory, OperandStem::A, a).map_err(lower_error)?;
+        lowering::write_switching_key(&mut memory, OperandStem::Galois(g), key)
+            .map_err(lower_error)?;
         self.executor
             .run_program(program, &mut memory)
             .map_err(sim_error)?;
         self.stats.programs += 1;
         self.stats.instructions += program.instructions.len();
-        lowering::read_ciphertext(&memory, "out0", level, a.scale, a).map_err(lower_error)
+        lowering::read_ciphertext(&memory, OperandStem::OutIndexed(0), level, a.scale, a)
+            .map_err(lower_error)
     }
 
     fn rotate_hoisted(
@@ -259,8 +263,8 @@ impl HeBackend for FunctionalBackend<'_> {
         self.run_cached(
             Cached::PMult(level),
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_plaintext(m, "m", pt)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_plaintext(m, OperandStem::M, pt)
             },
             level,
             a.scale * pt.scale,
@@ -275,8 +279,8 @@ impl HeBackend for FunctionalBackend<'_> {
         self.run_cached(
             Cached::AddPlain(level),
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_plaintext(m, "m", pt)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_plaintext(m, OperandStem::M, pt)
             },
             level,
             a.scale,
@@ -292,8 +296,8 @@ impl HeBackend for FunctionalBackend<'_> {
         self.run_cached(
             Cached::Add(level),
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_ciphertext(m, "b", b)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_ciphertext(m, OperandStem::B, b)
             },
             level,
             a.scale,
@@ -309,8 +313,8 @@ impl HeBackend for FunctionalBackend<'_> {
         self.run_cached(
             Cached::MulRelin(level),
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_ciphertext(m, "b", b)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_ciphertext(m, OperandStem::B, b)
             },
             level,
             a.scale * b.scale,
@@ -330,7 +334,7 @@ impl HeBackend for FunctionalBackend<'_> {
         let scale = a.scale / self.q(level);
         self.run_cached(
             Cached::Rescale(level),
-            |m| lowering::write_ciphertext(m, "a", a),
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
             level - 1,
             scale,
             a,

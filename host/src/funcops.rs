@@ -22,7 +22,7 @@ use heaccel_verification::ckks::{
 };
 
 use crate::funcexec::FunctionalStats;
-use crate::lowering::{self, LowerError};
+use crate::lowering::{self, LowerError, OperandStem};
 
 type Result<T> = std::result::Result<T, LowerError>;
 
@@ -88,7 +88,7 @@ impl<'a> FunctionalOps<'a> {
         &self,
         program: &Program,
         fill: impl FnOnce(&mut Memory) -> Result<()>,
-        outs: &[(&str, &Ciphertext)],
+        outs: &[(OperandStem, &Ciphertext)],
     ) -> Result<Vec<Ciphertext>> {
         let mut memory = Memory::for_program(program);
         fill(&mut memory)?;
@@ -100,8 +100,8 @@ impl<'a> FunctionalOps<'a> {
         stats.instructions += program.instructions.len();
         self.stats.set(stats);
         outs.iter()
-            .map(|(name, shape)| {
-                lowering::read_ciphertext(&memory, name, shape.level(), shape.scale, shape)
+            .map(|&(stem, shape)| {
+                lowering::read_ciphertext(&memory, stem, shape.level(), shape.scale, shape)
             })
             .collect()
     }
@@ -112,7 +112,9 @@ impl<'a> FunctionalOps<'a> {
         fill: impl FnOnce(&mut Memory) -> Result<()>,
         shape: &Ciphertext,
     ) -> Result<Ciphertext> {
-        Ok(self.run(program, fill, &[("out", shape)])?.remove(0))
+        Ok(self
+            .run(program, fill, &[(OperandStem::Out, shape)])?
+            .remove(0))
     }
 
     fn key(&self, g: u64) -> Result<&'a heaccel_verification::ckks::SwitchingKey> {
@@ -139,14 +141,15 @@ impl<'a> FunctionalOps<'a> {
         let program = self.program(&record, || {
             lowering::lower_automorphisms(self.params, level, galois)
         })?;
-        let names: Vec<String> = (0..galois.len()).map(|r| format!("out{r}")).collect();
-        let outs: Vec<(&str, &Ciphertext)> = names.iter().map(|n| (n.as_str(), a)).collect();
+        let outs: Vec<(OperandStem, &Ciphertext)> = (0..galois.len())
+            .map(|r| (OperandStem::OutIndexed(r), a))
+            .collect();
         self.run(
             &program,
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
                 for (g, key) in galois.iter().zip(keys) {
-                    lowering::write_switching_key(m, &format!("gk{g}"), key)?;
+                    lowering::write_switching_key(m, OperandStem::Galois(*g), key)?;
                 }
                 Ok(())
             },
@@ -187,8 +190,8 @@ impl CkksOps for FunctionalOps<'_> {
         self.run_one(
             &p,
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_ciphertext(m, "b", b)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_ciphertext(m, OperandStem::B, b)
             },
             &shape,
         )
@@ -205,8 +208,8 @@ impl CkksOps for FunctionalOps<'_> {
         self.run_one(
             &p,
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_ciphertext(m, "b", b)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_ciphertext(m, OperandStem::B, b)
             },
             &shape,
         )
@@ -219,21 +222,33 @@ impl CkksOps for FunctionalOps<'_> {
         let p = self.program(&OpRecord::Neg { level }, || {
             lowering::lower_neg(self.params, level)
         })?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 
     fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext> {
         check_degree(a, "add_const")?;
         let shape = self.shapes.add_const(a, c)?;
         let p = lowering::lower_add_const(self.params, a.level(), c, a.scale)?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 
     fn mul_const(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
         check_degree(a, "mul_const")?;
         let shape = self.shapes.mul_const(a, c, const_scale)?;
         let p = lowering::lower_mul_const(self.params, a.level(), c, const_scale)?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 
     fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
@@ -250,9 +265,9 @@ impl CkksOps for FunctionalOps<'_> {
         self.run_one(
             &p,
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
-                lowering::write_ciphertext(m, "b", b)?;
-                lowering::write_switching_key(m, "rlk", &rlk.key)
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
+                lowering::write_ciphertext(m, OperandStem::B, b)?;
+                lowering::write_switching_key(m, OperandStem::Rlk, &rlk.key)
             },
             &shape,
         )
@@ -265,7 +280,11 @@ impl CkksOps for FunctionalOps<'_> {
         let p = self.program(&OpRecord::Rescale { level }, || {
             lowering::lower_rescale(self.params, level)
         })?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 
     fn drop_level(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext> {
@@ -278,7 +297,11 @@ impl CkksOps for FunctionalOps<'_> {
         let p = self.program(&OpRecord::DropLevel { from, to: level }, || {
             lowering::lower_drop_level(self.params, from, level)
         })?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 
     fn mul_monomial(&self, a: &Ciphertext, k: usize) -> Result<Ciphertext> {
@@ -292,7 +315,7 @@ impl CkksOps for FunctionalOps<'_> {
         self.run_one(
             &p,
             |m| {
-                lowering::write_ciphertext(m, "a", a)?;
+                lowering::write_ciphertext(m, OperandStem::A, a)?;
                 for (l, limb) in limbs.iter().enumerate() {
                     m.write("m.m", l, limb)?;
                 }
@@ -350,8 +373,8 @@ impl CkksOps for FunctionalOps<'_> {
             &p,
             |m| {
                 for (t, (b, pt)) in row.iter().enumerate() {
-                    lowering::write_ciphertext(m, &format!("x{t}"), &babies[*b])?;
-                    lowering::write_plaintext(m, &format!("m{t}"), pt)?;
+                    lowering::write_ciphertext(m, OperandStem::X(t), &babies[*b])?;
+                    lowering::write_plaintext(m, OperandStem::MIndexed(t), pt)?;
                 }
                 Ok(())
             },
@@ -366,6 +389,10 @@ impl CkksOps for FunctionalOps<'_> {
         let p = self.program(&OpRecord::ModRaise { to }, || {
             lowering::lower_mod_raise(self.params, to)
         })?;
-        self.run_one(&p, |m| lowering::write_ciphertext(m, "a", a), &shape)
+        self.run_one(
+            &p,
+            |m| lowering::write_ciphertext(m, OperandStem::A, a),
+            &shape,
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Lowering of CKKS operations to ISA v1 programs, bit-exact with `heaccel-verification`.
 //!
 //! Layout. The program's prime table is `q_0 .. q_L` followed by `p_0 .. p_{K-1}`. A ciphertext
-//! part `i` of operand `name` is the buffer `name.c{i}` with `level + 1` limbs in NTT form; a
+//! part `i` of the operand of stem `name` ([`OperandStem`]) is the buffer `name.c{i}` with `level + 1` limbs in NTT form; a
 //! plaintext is `name.m`; a switching key is, per digit `j`, the buffers `name.d{j}.b` and
 //! `name.d{j}.a` of `L + 1 + K` limbs (all of `Q`, then `P`), streamed from off-chip memory
 //! (role `key`). Results are written to the buffers of operand `out`.
@@ -19,6 +19,9 @@ use heaccel_verification::ckks::{Ciphertext, Parameters, Plaintext, SwitchingKey
 use heaccel_verification::rns::RnsPoly;
 use thiserror::Error;
 
+mod operand;
+pub use operand::{ciphertext_buffer, key_buffer, plaintext_buffer, BufferOperand, OperandStem};
+
 /// Errors of the lowering.
 #[derive(Debug, Error)]
 pub enum LowerError {
@@ -34,113 +37,6 @@ pub enum LowerError {
 }
 
 type Result<T> = std::result::Result<T, LowerError>;
-
-/// What a buffer of a lowered program holds, read from its name: the contract between the
-/// layout above and whoever binds a lowered operation into a larger program
-/// ([`crate::stream`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BufferOperand {
-    /// Part `part` (0 or 1) of ciphertext operand `index`: `a` is 0, `b` is 1, `x{t}` is `t`.
-    Input {
-        /// Operand position.
-        index: usize,
-        /// Ciphertext part.
-        part: usize,
-    },
-    /// Part `part` of result `index`: `out` is 0, `out{r}` is `r`.
-    Output {
-        /// Result position.
-        index: usize,
-        /// Ciphertext part.
-        part: usize,
-    },
-    /// Plaintext operand `index`: `m` is 0, `m{t}` is `t`.
-    Plaintext {
-        /// Operand position.
-        index: usize,
-    },
-    /// Digit `digit`, half `half` (0: `b`, 1: `a`) of a switching key: the relinearization
-    /// key (`galois` = `None`) or the Galois key of an element.
-    Key {
-        /// The Galois element, `None` for the relinearization key.
-        galois: Option<u64>,
-        /// Digit, `[0, dnum)`.
-        digit: usize,
-        /// 0 for `b`, 1 for `a`.
-        half: usize,
-    },
-    /// A temporary of the operation itself (`tmp.*`), dead after it.
-    Temp,
-}
-
-impl BufferOperand {
-    /// The operand a lowered buffer named `name` holds, `None` for a name outside the layout.
-    pub fn parse(name: &str) -> Option<Self> {
-        let (stem, field) = name.split_once('.')?;
-        if stem == "tmp" {
-            return Some(BufferOperand::Temp);
-        }
-        // a decimal number without sign or leading zeros
-        let number = |s: &str| -> Option<usize> {
-            let canonical = !s.is_empty()
-                && s.bytes().all(|c| c.is_ascii_digit())
-                && !(s.starts_with('0') && s.len() > 1);
-            canonical.then(|| s.parse().ok()).flatten()
-        };
-        // `out` and `m` stand for `out0` and `m0`
-        let index = |s: &str| if s.is_empty() { Some(0) } else { number(s) };
-        let part = |f: &str| match f {
-            "c0" => Some(0),
-            "c1" => Some(1),
-            _ => None,
-        };
-        let key = |galois: Option<u64>, rest: &str| {
-            let (digit, half) = rest.split_once('.')?;
-            let digit = number(digit.strip_prefix('d')?)?;
-            let half = match half {
-                "b" => 0,
-                "a" => 1,
-                _ => return None,
-            };
-            Some(BufferOperand::Key {
-                galois,
-                digit,
-                half,
-            })
-        };
-        match stem {
-            "a" => Some(BufferOperand::Input {
-                index: 0,
-                part: part(field)?,
-            }),
-            "b" => Some(BufferOperand::Input {
-                index: 1,
-                part: part(field)?,
-            }),
-            "rlk" => key(None, field),
-            _ => {
-                if let Some(t) = stem.strip_prefix("out") {
-                    return Some(BufferOperand::Output {
-                        index: index(t)?,
-                        part: part(field)?,
-                    });
-                }
-                if let Some(g) = stem.strip_prefix("gk") {
-                    return key(Some(number(g)? as u64), field);
-                }
-                if let Some(t) = stem.strip_prefix('x') {
-                    return Some(BufferOperand::Input {
-                        index: number(t)?,
-                        part: part(field)?,
-                    });
-                }
-                let t = stem.strip_prefix('m')?;
-                (field == "m").then_some(())?;
-                Some(BufferOperand::Plaintext { index: index(t)? })
-            }
-        }
-    }
-}
 
 /// Emits instructions and hands out scratchpad slots.
 struct Builder {
@@ -239,13 +135,13 @@ fn p_idx(params: &Parameters, k: usize) -> ModulusIndex {
 }
 
 /// Buffers of a switching key: per digit, (b, a).
-fn key_buffers(b: &mut Builder, params: &Parameters, name: &str) -> Vec<(u32, u32)> {
+fn key_buffers(b: &mut Builder, params: &Parameters, stem: OperandStem) -> Vec<(u32, u32)> {
     let limbs = params.max_level() + 1 + params.p_tables().len();
     (0..params.dnum())
         .map(|j| {
             (
-                b.buffer(format!("{name}.d{j}.b"), limbs, BufferRole::Key),
-                b.buffer(format!("{name}.d{j}.a"), limbs, BufferRole::Key),
+                b.buffer(key_buffer(stem, j, 0), limbs, BufferRole::Key),
+                b.buffer(key_buffer(stem, j, 1), limbs, BufferRole::Key),
             )
         })
         .collect()
@@ -422,13 +318,13 @@ fn mod_down(b: &mut Builder, params: &Parameters, level: usize, slots: &[Slot]) 
 
 fn ciphertext_buffers(
     b: &mut Builder,
-    name: &str,
+    stem: OperandStem,
     parts: usize,
     level: usize,
     role: BufferRole,
 ) -> Vec<u32> {
     (0..parts)
-        .map(|i| b.buffer(format!("{name}.c{i}"), level + 1, role))
+        .map(|i| b.buffer(ciphertext_buffer(stem, i), level + 1, role))
         .collect()
 }
 
@@ -446,9 +342,9 @@ fn check_level(params: &Parameters, level: usize) -> Result<()> {
 pub fn lower_add(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, OperandStem::B, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for part in 0..2 {
         for i in 0..=level {
             let (s, t) = (b.load(x[part], i), b.load(y[part], i));
@@ -464,9 +360,9 @@ pub fn lower_add(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_sub(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, OperandStem::B, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for part in 0..2 {
         for i in 0..=level {
             let (s, t) = (b.load(x[part], i), b.load(y[part], i));
@@ -487,8 +383,8 @@ pub fn lower_sub(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_neg(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for part in 0..2 {
         for i in 0..=level {
             let q = params.q_tables()[i].modulus().value();
@@ -515,8 +411,8 @@ pub fn lower_drop_level(params: &Parameters, from: usize, to: usize) -> Result<P
         )));
     }
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, from, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, to, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, from, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, to, BufferRole::Output);
     for part in 0..2 {
         for i in 0..=to {
             let s = b.load(x[part], i);
@@ -564,12 +460,18 @@ pub fn lower_inner_product(params: &Parameters, level: usize, terms: usize) -> R
     }
     let mut b = Builder::new(params);
     let xs: Vec<Vec<u32>> = (0..terms)
-        .map(|t| ciphertext_buffers(&mut b, &format!("x{t}"), 2, level, BufferRole::Input))
+        .map(|t| ciphertext_buffers(&mut b, OperandStem::X(t), 2, level, BufferRole::Input))
         .collect();
     let ms: Vec<u32> = (0..terms)
-        .map(|t| b.buffer(format!("m{t}.m"), level + 1, BufferRole::Input))
+        .map(|t| {
+            b.buffer(
+                plaintext_buffer(OperandStem::MIndexed(t)),
+                level + 1,
+                BufferRole::Input,
+            )
+        })
         .collect();
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for i in 0..=level {
         let acc = [b.alloc(), b.alloc()];
         for (t, (x, &m)) in xs.iter().zip(&ms).enumerate() {
@@ -608,8 +510,8 @@ pub fn lower_inner_product(params: &Parameters, level: usize, terms: usize) -> R
 pub fn lower_mod_raise(params: &Parameters, to: usize) -> Result<Program> {
     check_level(params, to)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, 0, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, to, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, 0, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, to, BufferRole::Output);
     for part in 0..2 {
         let ntt = b.load(x[part], 0);
         let coeff = b.alloc();
@@ -648,9 +550,13 @@ pub fn lower_mod_raise(params: &Parameters, to: usize) -> Result<Program> {
 pub fn lower_pmult(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let m = b.buffer("m.m".into(), level + 1, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let m = b.buffer(
+        plaintext_buffer(OperandStem::M),
+        level + 1,
+        BufferRole::Input,
+    );
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for i in 0..=level {
         let mi = b.load(m, i);
         for part in 0..2 {
@@ -674,9 +580,13 @@ pub fn lower_pmult(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_add_plain(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let m = b.buffer("m.m".into(), level + 1, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let m = b.buffer(
+        plaintext_buffer(OperandStem::M),
+        level + 1,
+        BufferRole::Input,
+    );
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for i in 0..=level {
         let (s, t) = (b.load(x[0], i), b.load(m, i));
         b.add_q(s, s, t, i);
@@ -720,8 +630,8 @@ pub fn lower_add_const(
     check_level(params, level)?;
     let residues = constant_residues(params, level, value, scale)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for (i, &r) in residues.iter().enumerate() {
         let s = b.load(x[0], i);
         b.emit(Instruction::AddScalar {
@@ -755,8 +665,8 @@ pub fn lower_mul_const(
     }
     let residues = constant_residues(params, level, value, const_scale)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
     for (i, &r) in residues.iter().enumerate() {
         for part in 0..2 {
             let s = b.load(x[part], i);
@@ -777,11 +687,11 @@ pub fn lower_mul_const(
 pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let y = ciphertext_buffers(&mut b, "b", 2, level, BufferRole::Input);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let y = ciphertext_buffers(&mut b, OperandStem::B, 2, level, BufferRole::Input);
     let d2 = b.buffer("tmp.d2".into(), level + 1, BufferRole::Temp);
-    let out = ciphertext_buffers(&mut b, "out", 2, level, BufferRole::Output);
-    let key = key_buffers(&mut b, params, "rlk");
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level, BufferRole::Output);
+    let key = key_buffers(&mut b, params, OperandStem::Rlk);
     // Tensor: d0 = a0 b0 and d1 = a0 b1 + a1 b0 go to the output; d2 = a1 b1 to a temporary.
     for i in 0..=level {
         let m = q_idx(i);
@@ -841,8 +751,8 @@ pub fn lower_rescale(params: &Parameters, level: usize) -> Result<Program> {
         return Err(LowerError::Invalid("rescale at level 0".into()));
     }
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
-    let out = ciphertext_buffers(&mut b, "out", 2, level - 1, BufferRole::Output);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
+    let out = ciphertext_buffers(&mut b, OperandStem::Out, 2, level - 1, BufferRole::Output);
     let q_last = params.q_tables()[level].modulus().value();
     for part in 0..2 {
         let last = b.load(x[part], level);
@@ -895,13 +805,21 @@ pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) ->
         return Err(LowerError::Invalid("no Galois element given".into()));
     }
     let mut b = Builder::new(params);
-    let x = ciphertext_buffers(&mut b, "a", 2, level, BufferRole::Input);
+    let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
     let keys: Vec<Vec<(u32, u32)>> = galois
         .iter()
-        .map(|g| key_buffers(&mut b, params, &format!("gk{g}")))
+        .map(|g| key_buffers(&mut b, params, OperandStem::Galois(*g)))
         .collect();
     let outs: Vec<Vec<u32>> = (0..galois.len())
-        .map(|r| ciphertext_buffers(&mut b, &format!("out{r}"), 2, level, BufferRole::Output))
+        .map(|r| {
+            ciphertext_buffers(
+                &mut b,
+                OperandStem::OutIndexed(r),
+                2,
+                level,
+                BufferRole::Output,
+            )
+        })
         .collect();
     let accs = decompose_and_accumulate(&mut b, params, level, x[1], &keys);
     for (r, (acc, &g)) in accs.iter().zip(galois).enumerate() {
@@ -929,20 +847,31 @@ pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) ->
     b.finish()
 }
 
-/// Writes a ciphertext into the buffers `name.c{i}`.
-pub fn write_ciphertext(memory: &mut Memory, name: &str, ct: &Ciphertext) -> Result<()> {
+/// Writes a ciphertext into the buffers `{stem}.c{i}` (an [`OperandStem`] for a lowered
+/// operation, `v{value}` for a bound stream).
+pub fn write_ciphertext(
+    memory: &mut Memory,
+    stem: impl std::fmt::Display,
+    ct: &Ciphertext,
+) -> Result<()> {
     for (i, part) in ct.parts.iter().enumerate() {
+        let buffer = ciphertext_buffer(&stem, i);
         for (l, limb) in part.limbs.iter().enumerate() {
-            memory.write(&format!("{name}.c{i}"), l, limb)?;
+            memory.write(&buffer, l, limb)?;
         }
     }
     Ok(())
 }
 
-/// Writes a plaintext into the buffer `name.m`.
-pub fn write_plaintext(memory: &mut Memory, name: &str, pt: &Plaintext) -> Result<()> {
+/// Writes a plaintext into the buffer `{stem}.m`.
+pub fn write_plaintext(
+    memory: &mut Memory,
+    stem: impl std::fmt::Display,
+    pt: &Plaintext,
+) -> Result<()> {
+    let buffer = plaintext_buffer(stem);
     for (l, limb) in pt.poly.limbs.iter().enumerate() {
-        memory.write(&format!("{name}.m"), l, limb)?;
+        memory.write(&buffer, l, limb)?;
     }
     Ok(())
 }
@@ -966,11 +895,15 @@ pub fn check_whole_keys<'k>(
     Ok(())
 }
 
-/// Writes a switching key into the buffers `name.d{j}.b` / `.a` (`Q` limbs, then `P`).
-pub fn write_switching_key(memory: &mut Memory, name: &str, key: &SwitchingKey) -> Result<()> {
+/// Writes a switching key into the buffers `{stem}.d{j}.b` / `.a` (`Q` limbs, then `P`).
+pub fn write_switching_key(
+    memory: &mut Memory,
+    stem: impl std::fmt::Display,
+    key: &SwitchingKey,
+) -> Result<()> {
     for (j, (kb, ka)) in key.digits.iter().enumerate() {
-        for (half, poly) in [("b", kb), ("a", ka)] {
-            let buffer = format!("{name}.d{j}.{half}");
+        for (half, poly) in [kb, ka].into_iter().enumerate() {
+            let buffer = key_buffer(&stem, j, half);
             for (l, limb) in poly.q.limbs.iter().chain(&poly.p.limbs).enumerate() {
                 memory.write(&buffer, l, limb)?;
             }
@@ -979,18 +912,19 @@ pub fn write_switching_key(memory: &mut Memory, name: &str, key: &SwitchingKey) 
     Ok(())
 }
 
-/// Reads the ciphertext `name` (two parts of `level + 1` limbs) with the metadata of `like`.
+/// Reads the ciphertext `stem` (two parts of `level + 1` limbs) with the metadata of `like`.
 pub fn read_ciphertext(
     memory: &Memory,
-    name: &str,
+    stem: impl std::fmt::Display,
     level: usize,
     scale: f64,
     like: &Ciphertext,
 ) -> Result<Ciphertext> {
     let parts = (0..2)
         .map(|i| {
+            let buffer = ciphertext_buffer(&stem, i);
             let limbs = (0..=level)
-                .map(|l| memory.read(&format!("{name}.c{i}"), l).map(|s| s.to_vec()))
+                .map(|l| memory.read(&buffer, l).map(|s| s.to_vec()))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             Ok(RnsPoly {
                 limbs,

@@ -102,12 +102,12 @@ fn add_and_pmult_are_bit_exact() {
         for level in [s.params.max_level(), 1] {
             let (x, y) = (at_level(&s, &s.x, level), at_level(&s, &s.y, level));
             let mem = run(&lower_add(&s.params, level).unwrap(), |m| {
-                write_ciphertext(m, "a", &x).unwrap();
-                write_ciphertext(m, "b", &y).unwrap();
+                write_ciphertext(m, OperandStem::A, &x).unwrap();
+                write_ciphertext(m, OperandStem::B, &y).unwrap();
             });
             let want = s.evaluator.add(&x, &y).unwrap();
             assert_eq!(
-                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap(),
                 want,
                 "add, level {level}"
             );
@@ -115,12 +115,12 @@ fn add_and_pmult_are_bit_exact() {
             let mut pt = s.pt.clone();
             pt.poly.truncate(level + 1);
             let mem = run(&lower_pmult(&s.params, level).unwrap(), |m| {
-                write_ciphertext(m, "a", &x).unwrap();
-                write_plaintext(m, "m", &pt).unwrap();
+                write_ciphertext(m, OperandStem::A, &x).unwrap();
+                write_plaintext(m, OperandStem::M, &pt).unwrap();
             });
             let want = s.evaluator.mul_plain(&x, &pt).unwrap();
             assert_eq!(
-                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap(),
                 want,
                 "pmult, level {level}"
             );
@@ -134,20 +134,20 @@ fn hmult_relin_and_rescale_are_bit_exact() {
         for level in [s.params.max_level(), 1] {
             let (x, y) = (at_level(&s, &s.x, level), at_level(&s, &s.y, level));
             let mem = run(&lower_hmult_relin(&s.params, level).unwrap(), |m| {
-                write_ciphertext(m, "a", &x).unwrap();
-                write_ciphertext(m, "b", &y).unwrap();
-                write_switching_key(m, "rlk", &s.relin.key).unwrap();
+                write_ciphertext(m, OperandStem::A, &x).unwrap();
+                write_ciphertext(m, OperandStem::B, &y).unwrap();
+                write_switching_key(m, OperandStem::Rlk, &s.relin.key).unwrap();
             });
             let want = s.evaluator.mul_relin(&x, &y).unwrap();
-            let got = read_ciphertext(&mem, "out", level, want.scale, &x).unwrap();
+            let got = read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap();
             assert_eq!(got, want, "hmult_relin, level {level}");
 
             let mem = run(&lower_rescale(&s.params, level).unwrap(), |m| {
-                write_ciphertext(m, "a", &want).unwrap()
+                write_ciphertext(m, OperandStem::A, &want).unwrap()
             });
             let rescaled = s.evaluator.rescale(&want).unwrap();
             assert_eq!(
-                read_ciphertext(&mem, "out", level - 1, rescaled.scale, &want).unwrap(),
+                read_ciphertext(&mem, OperandStem::Out, level - 1, rescaled.scale, &want).unwrap(),
                 rescaled,
                 "rescale, level {level}"
             );
@@ -169,12 +169,13 @@ fn rotations_conjugation_and_hoisting_are_bit_exact() {
             // one at a time
             for &g in &elements {
                 let mem = run(&lower_automorphisms(&s.params, level, &[g]).unwrap(), |m| {
-                    write_ciphertext(m, "a", &x).unwrap();
-                    write_switching_key(m, &format!("gk{g}"), &s.galois.keys[&g]).unwrap();
+                    write_ciphertext(m, OperandStem::A, &x).unwrap();
+                    write_switching_key(m, OperandStem::Galois(g), &s.galois.keys[&g]).unwrap();
                 });
                 let want = s.evaluator.automorphism(&x, g).unwrap();
                 assert_eq!(
-                    read_ciphertext(&mem, "out0", level, want.scale, &x).unwrap(),
+                    read_ciphertext(&mem, OperandStem::OutIndexed(0), level, want.scale, &x)
+                        .unwrap(),
                     want,
                     "g {g}, level {level}"
                 );
@@ -182,15 +183,15 @@ fn rotations_conjugation_and_hoisting_are_bit_exact() {
             // hoisted: one decomposition for all rotations
             let program = lower_automorphisms(&s.params, level, &elements[..3]).unwrap();
             let mem = run(&program, |m| {
-                write_ciphertext(m, "a", &x).unwrap();
+                write_ciphertext(m, OperandStem::A, &x).unwrap();
                 for &g in &elements[..3] {
-                    write_switching_key(m, &format!("gk{g}"), &s.galois.keys[&g]).unwrap();
+                    write_switching_key(m, OperandStem::Galois(g), &s.galois.keys[&g]).unwrap();
                 }
             });
             let want = s.evaluator.rotate_hoisted(&x, &[1, 2, 5]).unwrap();
             for (r, w) in want.iter().enumerate() {
                 assert_eq!(
-                    &read_ciphertext(&mem, &format!("out{r}"), level, w.scale, &x).unwrap(),
+                    &read_ciphertext(&mem, OperandStem::OutIndexed(r), level, w.scale, &x).unwrap(),
                     w,
                     "hoisted {r}, level {level}"
                 );
@@ -228,12 +229,12 @@ fn add_plain_add_const_and_mul_const_are_bit_exact() {
             let mut pt = s.pt.clone();
             pt.poly.truncate(level + 1);
             let mem = run(&lower_add_plain(&s.params, level).unwrap(), |m| {
-                write_ciphertext(m, "a", &x).unwrap();
-                write_plaintext(m, "m", &pt).unwrap();
+                write_ciphertext(m, OperandStem::A, &x).unwrap();
+                write_plaintext(m, OperandStem::M, &pt).unwrap();
             });
             let want = s.evaluator.add_plain(&x, &pt).unwrap();
             assert_eq!(
-                read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap(),
                 want,
                 "add_plain, level {level}"
             );
@@ -242,11 +243,11 @@ fn add_plain_add_const_and_mul_const_are_bit_exact() {
             for value in [0.375, -1.25, 3.0e9] {
                 let mem = run(
                     &lower_add_const(&s.params, level, value, x.scale).unwrap(),
-                    |m| write_ciphertext(m, "a", &x).unwrap(),
+                    |m| write_ciphertext(m, OperandStem::A, &x).unwrap(),
                 );
                 let want = s.evaluator.add_const(&x, value).unwrap();
                 assert_eq!(
-                    read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                    read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap(),
                     want,
                     "add_const {value}, level {level}"
                 );
@@ -254,11 +255,11 @@ fn add_plain_add_const_and_mul_const_are_bit_exact() {
                 let const_scale = s.params.default_scale();
                 let mem = run(
                     &lower_mul_const(&s.params, level, value, const_scale).unwrap(),
-                    |m| write_ciphertext(m, "a", &x).unwrap(),
+                    |m| write_ciphertext(m, OperandStem::A, &x).unwrap(),
                 );
                 let want = s.evaluator.mul_const(&x, value, const_scale).unwrap();
                 assert_eq!(
-                    read_ciphertext(&mem, "out", level, want.scale, &x).unwrap(),
+                    read_ciphertext(&mem, OperandStem::Out, level, want.scale, &x).unwrap(),
                     want,
                     "mul_const {value}, level {level}"
                 );

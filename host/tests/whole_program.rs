@@ -12,7 +12,7 @@ mod common;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use heaccel_host::lowering::{self, BufferOperand};
+use heaccel_host::lowering::{self, BufferOperand, OperandStem};
 use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::{zoo, Shape};
 use heaccel_host::pack::{
@@ -198,7 +198,7 @@ fn fill_memory(
 ) -> Memory {
     let mut memory = Memory::for_program(allocated);
     for (ct, &v) in inputs.iter().zip(&flow.inputs) {
-        lowering::write_ciphertext(&mut memory, &format!("v{v}"), ct).unwrap();
+        lowering::write_ciphertext(&mut memory, format!("v{v}"), ct).unwrap();
     }
     for b in &allocated.buffers {
         if b.role != BufferRole::Key {
@@ -206,9 +206,10 @@ fn fill_memory(
         }
         let stem = b.name.split('.').next().unwrap();
         if b.name.ends_with(".d0.b") {
-            let key = match stem.strip_prefix("gk") {
-                Some(g) => &s.galois.keys[&g.parse::<u64>().unwrap()],
-                None => &s.relin.key,
+            let key = match OperandStem::parse(stem) {
+                Some(OperandStem::Galois(g)) => &s.galois.keys[&g],
+                Some(OperandStem::Rlk) => &s.relin.key,
+                other => panic!("{stem}: {other:?} is no key"),
             };
             lowering::write_switching_key(&mut memory, stem, key).unwrap();
         }
@@ -257,7 +258,9 @@ fn fill_memory(
                 PlainKey::Monomial { k, level } => {
                     let limbs = lowering::monomial_limbs(s.params, level, k).unwrap();
                     for (l, limb) in limbs.iter().enumerate() {
-                        memory.write(&format!("{name}.m"), l, limb).unwrap();
+                        memory
+                            .write(&lowering::plaintext_buffer(&name), l, limb)
+                            .unwrap();
                     }
                 }
             }

@@ -55,12 +55,65 @@ pub enum ShardError {
         /// Which shards (and files) are missing or duplicated.
         problem: String,
     },
-    /// No partial file in the folders given.
-    #[error("no partial results (*.partial.jsonl) in {0}")]
-    Empty(String),
-    /// A Slurm option is out of range, or `sbatch` failed.
-    #[error("{0}")]
-    Slurm(String),
+    /// No partial file in the folders (or files) given; none given: "the inputs".
+    #[error("no partial results (*.partial.jsonl) in {}", list(.folders))]
+    Empty {
+        /// The folders and files searched.
+        folders: Vec<PathBuf>,
+    },
+    /// A Slurm option's value is not of the form Slurm takes.
+    #[error("{option} `{value}`: expected {expected}")]
+    SlurmOption {
+        /// The option (`--partition`, `--time`).
+        option: &'static str,
+        /// What the user gave.
+        value: String,
+        /// The forms it takes.
+        expected: &'static str,
+    },
+    /// `sbatch` is not on `PATH`.
+    #[error(
+        "--submit: `sbatch` is not installed (not on PATH); install Slurm's client \
+         (Debian: slurm-client) or submit {} yourself with sbatch",
+        .script.display()
+    )]
+    SbatchMissing {
+        /// The script that was to be submitted.
+        script: PathBuf,
+    },
+    /// `sbatch` could not be started.
+    #[error("--submit: cannot run sbatch: {error}")]
+    SbatchSpawn {
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// `sbatch` exited unsuccessfully.
+    #[error("sbatch {} failed ({status}): {stderr}", .script.display())]
+    SbatchFailed {
+        /// The script submitted.
+        script: PathBuf,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// Its standard error, trimmed.
+        stderr: String,
+    },
+    /// `sbatch --parsable` printed something other than a job id.
+    #[error("sbatch {} printed `{printed}`, not a job id", .script.display())]
+    SbatchOutput {
+        /// The script submitted.
+        script: PathBuf,
+        /// What it printed, trimmed.
+        printed: String,
+    },
+}
+
+/// The folders of [`ShardError::Empty`], comma-separated.
+fn list(folders: &[PathBuf]) -> String {
+    if folders.is_empty() {
+        return "the inputs".into();
+    }
+    let names: Vec<String> = folders.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
 }
 
 /// The crate's result type.

@@ -49,8 +49,9 @@ pub fn partial_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     if files.is_empty() {
-        let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-        return Err(ShardError::Empty(names.join(", ")));
+        return Err(ShardError::Empty {
+            folders: inputs.to_vec(),
+        });
     }
     Ok(files)
 }
@@ -70,7 +71,9 @@ pub fn merge_inputs(inputs: &[PathBuf]) -> Result<Merged> {
 /// (naming both files), missing shards (naming them), and items run twice or never.
 pub fn merge(partials: Vec<(PathBuf, Partial)>) -> Result<Merged> {
     let Some((first_path, first)) = partials.first() else {
-        return Err(ShardError::Empty("the inputs".into()));
+        return Err(ShardError::Empty {
+            folders: Vec::new(),
+        });
     };
     let h = &first.header;
     let _ = first_path;

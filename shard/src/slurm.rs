@@ -44,19 +44,21 @@ pub fn check_partition(p: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        return Err(ShardError::Slurm(format!(
-            "--partition `{p}`: expected a partition name (letters, digits, _ - .)"
-        )));
+        return Err(ShardError::SlurmOption {
+            option: "--partition",
+            value: p.to_string(),
+            expected: "a partition name (letters, digits, _ - .)",
+        });
     }
     Ok(())
 }
 
 /// Checks `--time` against Slurm's forms (`M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`).
 pub fn check_time(t: &str) -> Result<()> {
-    let bad = || {
-        ShardError::Slurm(format!(
-            "--time `{t}`: expected minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S"
-        ))
+    let bad = || ShardError::SlurmOption {
+        option: "--time",
+        value: t.to_string(),
+        expected: "minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S",
     };
     let (days, rest) = match t.split_once('-') {
         Some((d, r)) => (Some(d), r),
@@ -188,34 +190,30 @@ pub fn sbatch(script: &Path, extra: &[String]) -> Result<String> {
         .args(extra)
         .arg(script)
         .output()
-        .map_err(|e| {
-            ShardError::Slurm(if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "--submit: `sbatch` is not installed (not on PATH); install Slurm's client \
-                     (Debian: slurm-client) or submit {} yourself with sbatch",
-                    script.display()
-                )
+        .map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                ShardError::SbatchMissing {
+                    script: script.to_path_buf(),
+                }
             } else {
-                format!("--submit: cannot run sbatch: {e}")
-            })
+                ShardError::SbatchSpawn { error }
+            }
         })?;
     if !output.status.success() {
-        return Err(ShardError::Slurm(format!(
-            "sbatch {} failed ({}): {}",
-            script.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(ShardError::SbatchFailed {
+            script: script.to_path_buf(),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     // `--parsable` prints `jobid` or `jobid;cluster`.
     let id = stdout.trim().split(';').next().unwrap_or("").to_string();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ShardError::Slurm(format!(
-            "sbatch {} printed `{}`, not a job id",
-            script.display(),
-            stdout.trim()
-        )));
+        return Err(ShardError::SbatchOutput {
+            script: script.to_path_buf(),
+            printed: stdout.trim().to_string(),
+        });
     }
     Ok(id)
 }
@@ -260,11 +258,28 @@ mod tests {
             check_time(ok).unwrap();
         }
         for bad in ["", "1h", "1:2:3:4", "-5", "a-1", "1-", "1:"] {
-            assert!(check_time(bad).is_err(), "{bad}");
+            let e = check_time(bad).unwrap_err();
+            assert!(
+                matches!(&e, ShardError::SlurmOption { option: "--time", value, .. } if value == bad),
+                "{bad}: {e:?}"
+            );
         }
         check_partition("gpu_long-2.x").unwrap();
-        assert!(check_partition("a b").is_err());
-        assert!(check_partition("").is_err());
+        for bad in ["a b", ""] {
+            let e = check_partition(bad).unwrap_err();
+            assert!(
+                matches!(&e, ShardError::SlurmOption { option: "--partition", value, .. } if value == bad),
+                "{bad}: {e:?}"
+            );
+        }
+        assert_eq!(
+            check_partition("a b").unwrap_err().to_string(),
+            "--partition `a b`: expected a partition name (letters, digits, _ - .)"
+        );
+        assert_eq!(
+            check_time("1h").unwrap_err().to_string(),
+            "--time `1h`: expected minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S"
+        );
     }
 
     #[test]

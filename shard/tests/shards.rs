@@ -191,8 +191,24 @@ fn truncated_or_foreign_files_are_refused_naming_file_and_line() {
     assert!(e.contains("line 2: row of item 1; expected item 0"), "{e}");
 
     let empty = temp_dir("shard-empty");
-    let e = merge_inputs(&[empty]).unwrap_err().to_string();
-    assert!(e.contains("no partial results (*.partial.jsonl) in"), "{e}");
+    let e = merge_inputs(std::slice::from_ref(&empty)).unwrap_err();
+    assert!(
+        matches!(&e, ShardError::Empty { folders } if folders == std::slice::from_ref(&empty)),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no partial results (*.partial.jsonl) in {}",
+            empty.display()
+        )
+    );
+    let e = merge(Vec::new()).unwrap_err();
+    assert!(matches!(&e, ShardError::Empty { folders } if folders.is_empty()));
+    assert_eq!(
+        e.to_string(),
+        "no partial results (*.partial.jsonl) in the inputs"
+    );
 }
 
 #[test]

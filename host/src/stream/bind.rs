@@ -20,7 +20,7 @@ use heaccel_verification::ckks::Parameters;
 use super::reorder::keys_of;
 use super::trace::{Dataflow, PlainKey, StreamEvent, StreamOp};
 use super::StreamError;
-use crate::lowering::{self, BufferOperand};
+use crate::lowering::{self, BufferOperand, OperandStem};
 
 /// A switching key's buffer: the Galois element (`None`: relinearization), digit, half.
 type KeyPart = (Option<u64>, usize, usize);
@@ -173,7 +173,7 @@ impl BufferTable {
             };
             for part in 0..2 {
                 buffers.push(Buffer {
-                    name: format!("v{v}.c{part}"),
+                    name: lowering::ciphertext_buffer(format_args!("v{v}"), part),
                     limbs: level as u32 + 1,
                     role,
                 });
@@ -191,10 +191,10 @@ impl BufferTable {
                 if table.keys.contains_key(&(g, 0, 0)) {
                     continue;
                 }
-                let stem = g.map_or("rlk".to_string(), |g| format!("gk{g}"));
+                let stem = g.map_or(OperandStem::Rlk, OperandStem::Galois);
                 for digit in 0..params.dnum() {
-                    for (half, h) in ["b", "a"].iter().enumerate() {
-                        let name = format!("{stem}.d{digit}.{h}");
+                    for half in 0..2 {
+                        let name = lowering::key_buffer(stem, digit, half);
                         let id = table.push(name, key_limbs, BufferRole::Key);
                         table.keys.insert((g, digit, half), id);
                     }
