@@ -206,7 +206,7 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
         modules: (0, 0),
     };
     let shared = share_identical_modules(&emitted, |m| design.owner(m).to_string())
-        .map_err(|reason| FpgaError::Netlist { reason })?;
+        .map_err(FpgaError::Netlist)?;
     design.verilog = shared.verilog;
     design.modules = (shared.modules_before, shared.modules_after);
     Ok(design)

@@ -90,11 +90,8 @@ pub enum FpgaError {
     #[error("the core: {0}")]
     Core(heaccel_hdl::HdlError),
     /// The generated Verilog does not pass the netlist sharing (a generator bug).
-    #[error("the generated Verilog: {reason}")]
-    Netlist {
-        /// The netlist pass's message.
-        reason: String,
-    },
+    #[error("the generated Verilog: {0}")]
+    Netlist(#[from] heaccel_hdl::netlist::NetlistError),
     /// A core without primes.
     #[error("a core has at least one prime")]
     NoCorePrimes,

@@ -6,6 +6,51 @@
 
 use std::collections::{btree_map::Entry, BTreeMap, HashMap};
 
+use thiserror::Error;
+
+/// Why a Verilog text is not a sequence of `module ... endmodule` blocks with distinct names
+/// that instantiate each other without cycles.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetlistError {
+    /// A module opens before the previous one is closed.
+    #[error("module {module} has no endmodule before the next module")]
+    UnclosedBeforeNext {
+        /// The module left open.
+        module: String,
+    },
+    /// The text ends inside a module.
+    #[error("module {module} has no endmodule")]
+    Unclosed {
+        /// The module left open.
+        module: String,
+    },
+    /// A `module` line whose name cannot be read.
+    #[error("cannot read the module name of `{line}`")]
+    UnreadableName {
+        /// The line, without its newline.
+        line: String,
+    },
+    /// An `endmodule` outside any module.
+    #[error("endmodule at byte {offset} closes no module")]
+    StrayEndmodule {
+        /// Byte offset of the line in the text.
+        offset: usize,
+    },
+    /// Two modules of the same name.
+    #[error("module {module} is defined twice")]
+    DefinedTwice {
+        /// The name.
+        module: String,
+    },
+    /// A module that instantiates itself, directly or through its children.
+    #[error("module {module} instantiates itself")]
+    InstantiatesItself {
+        /// The module on the cycle.
+        module: String,
+    },
+}
+
 /// One module of a Verilog text: its name and its text from `module NAME(` through the
 /// `endmodule` line (inclusive, with the line's newline).
 #[derive(Clone, Debug)]
@@ -28,7 +73,7 @@ pub struct Sharing {
 /// Splits `verilog` into its preamble (text before the first module) and its modules; a
 /// module is the text from a line starting `module NAME(` to the next line starting
 /// `endmodule`. Fails on a module without its `endmodule`.
-fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), String> {
+fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), NetlistError> {
     let mut modules = Vec::new();
     let mut preamble_end = None;
     let mut start: Option<(usize, &str)> = None;
@@ -36,22 +81,24 @@ fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), String> {
     for line in verilog.split_inclusive('\n') {
         if let Some(rest) = line.strip_prefix("module ") {
             if let Some((_, open)) = start {
-                return Err(format!(
-                    "module {open} has no endmodule before the next module"
-                ));
+                return Err(NetlistError::UnclosedBeforeNext {
+                    module: open.to_string(),
+                });
             }
             let name = rest
                 .split('(')
                 .next()
                 .map(str::trim)
                 .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
-                .ok_or_else(|| format!("cannot read the module name of `{}`", line.trim_end()))?;
+                .ok_or_else(|| NetlistError::UnreadableName {
+                    line: line.trim_end().to_string(),
+                })?;
             preamble_end.get_or_insert(offset);
             start = Some((offset, name));
         } else if line.starts_with("endmodule") {
             let (begin, name) = start
                 .take()
-                .ok_or_else(|| format!("endmodule at byte {offset} closes no module"))?;
+                .ok_or(NetlistError::StrayEndmodule { offset })?;
             modules.push(Module {
                 name,
                 text: &verilog[begin..offset + line.len()],
@@ -60,7 +107,9 @@ fn split_modules(verilog: &str) -> Result<(&str, Vec<Module<'_>>), String> {
         offset += line.len();
     }
     if let Some((_, name)) = start {
-        return Err(format!("module {name} has no endmodule"));
+        return Err(NetlistError::Unclosed {
+            module: name.to_string(),
+        });
     }
     Ok((&verilog[..preamble_end.unwrap_or(verilog.len())], modules))
 }
@@ -110,12 +159,14 @@ pub fn within_instance(module: &str, instance: &str) -> bool {
 pub fn share_identical_modules(
     verilog: &str,
     group: impl Fn(&str) -> String,
-) -> Result<Sharing, String> {
+) -> Result<Sharing, NetlistError> {
     let (preamble, modules) = split_modules(verilog)?;
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(modules.len());
     for (i, m) in modules.iter().enumerate() {
         if index.insert(m.name, i).is_some() {
-            return Err(format!("module {} is defined twice", m.name));
+            return Err(NetlistError::DefinedTwice {
+                module: m.name.to_string(),
+            });
         }
     }
     let is_module = |n: &str| index.contains_key(n);
@@ -135,7 +186,9 @@ pub fn share_identical_modules(
                     continue;
                 }
                 if state[i] == 1 {
-                    return Err(format!("module {} instantiates itself", modules[i].name));
+                    return Err(NetlistError::InstantiatesItself {
+                        module: modules[i].name.to_string(),
+                    });
                 }
                 state[i] = 1;
             }
@@ -143,7 +196,9 @@ pub fn share_identical_modules(
                 stack.push((i, next + 1));
                 let c = index[child];
                 if state[c] == 1 {
-                    return Err(format!("module {} instantiates itself", modules[c].name));
+                    return Err(NetlistError::InstantiatesItself {
+                        module: modules[c].name.to_string(),
+                    });
                 }
                 if state[c] == 0 {
                     stack.push((c, 0));
@@ -278,18 +333,36 @@ mod tests {
     #[test]
     fn malformed_text_is_refused() {
         let cut = leaf("top", 1).replace("endmodule // top\n", "");
-        assert!(share_identical_modules(&cut, |_| String::new())
-            .unwrap_err()
-            .contains("no endmodule"));
+        let top = || "top".to_string();
+        assert_eq!(
+            share_identical_modules(&cut, |_| String::new()),
+            Err(NetlistError::Unclosed { module: top() })
+        );
+        let unclosed_first = cut.clone() + &leaf("next", 1);
+        assert_eq!(
+            share_identical_modules(&unclosed_first, |_| String::new()),
+            Err(NetlistError::UnclosedBeforeNext { module: top() })
+        );
         let twice = leaf("top", 1) + &leaf("top", 2);
-        assert!(share_identical_modules(&twice, |_| String::new())
-            .unwrap_err()
-            .contains("defined twice"));
-        let stray = String::from("endmodule\n");
-        assert!(share_identical_modules(&stray, |_| String::new()).is_err());
+        let err = share_identical_modules(&twice, |_| String::new()).unwrap_err();
+        assert_eq!(err, NetlistError::DefinedTwice { module: top() });
+        assert_eq!(err.to_string(), "module top is defined twice");
+        let stray = String::from("\nendmodule\n");
+        assert_eq!(
+            share_identical_modules(&stray, |_| String::new()),
+            Err(NetlistError::StrayEndmodule { offset: 1 })
+        );
+        let nameless = String::from("module (a);\nendmodule\n");
+        assert_eq!(
+            share_identical_modules(&nameless, |_| String::new()),
+            Err(NetlistError::UnreadableName {
+                line: "module (a);".to_string()
+            })
+        );
         let cycle = parent("top", &[("top", "again")]);
-        assert!(share_identical_modules(&cycle, |_| String::new())
-            .unwrap_err()
-            .contains("itself"));
+        assert_eq!(
+            share_identical_modules(&cycle, |_| String::new()),
+            Err(NetlistError::InstantiatesItself { module: top() })
+        );
     }
 }

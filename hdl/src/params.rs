@@ -6,6 +6,7 @@ use crate::{MAX_Q_BITS, SUPPORTED_WORDS};
 
 /// Errors of block construction (invalid parameters from the user).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HdlError {
     /// The modulus is not an odd prime in `[3, 2^(W-2))`.
     #[error("modulus q = {q}: {reason}")]
@@ -27,7 +28,7 @@ pub enum HdlError {
     },
     /// Generated Verilog that a netlist pass cannot read (a generator bug, not an input).
     #[error("generated Verilog: {0}")]
-    Netlist(String),
+    Netlist(#[from] crate::netlist::NetlistError),
 }
 
 /// An odd prime `q` in `[3, 2^(W-2))` for a machine word of `W` bits: the modulus of a

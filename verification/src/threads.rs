@@ -9,7 +9,7 @@
 pub const MAX_THREADS_PER_CORE: usize = 4;
 
 /// A refused thread count.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ThreadsError {
     /// Zero threads.
@@ -29,7 +29,7 @@ pub enum ThreadsError {
     },
     /// The operating system refused to start the threads.
     #[error("could not start the thread pool: {0}")]
-    Pool(String),
+    Pool(#[source] rayon::ThreadPoolBuildError),
 }
 
 /// Cores available to this process (at least 1).
@@ -84,7 +84,7 @@ pub fn run_in_pool<R: Send>(
         .stack_size(STACK_BYTES)
         .thread_name(|i| format!("heaccel-{i}"))
         .build()
-        .map_err(|e| ThreadsError::Pool(e.to_string()))?;
+        .map_err(ThreadsError::Pool)?;
     Ok(pool.install(f))
 }
 
@@ -99,14 +99,14 @@ mod tests {
 
     #[test]
     fn bad_counts_are_refused_and_good_ones_run() {
-        assert_eq!(check_threads(Some(0)), Err(ThreadsError::Zero));
+        assert!(matches!(check_threads(Some(0)), Err(ThreadsError::Zero)));
         let too_many = available_cores() * MAX_THREADS_PER_CORE + 1;
         assert!(matches!(
             run_in_pool(Some(too_many), || ()),
             Err(ThreadsError::TooMany { requested, .. }) if requested == too_many
         ));
-        assert_eq!(run_in_pool(Some(1), current_threads), Ok(1));
-        assert_eq!(run_in_pool(Some(2), current_threads), Ok(2));
+        assert_eq!(run_in_pool(Some(1), current_threads).unwrap(), 1);
+        assert_eq!(run_in_pool(Some(2), current_threads).unwrap(), 2);
         assert!(check_threads(None).unwrap() >= 1);
     }
 }
