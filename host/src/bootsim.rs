@@ -41,10 +41,11 @@ pub fn fit_to_words(literal: &ParametersLiteral, word_bits: u32) -> Result<Param
         .chain(&literal.p)
         .find(|&&p| 64 - p.leading_zeros() > cap)
     {
-        return Err(LowerError::Invalid(format!(
-            "explicit prime {p} does not fit {word_bits}-bit words (at most {cap} bits); give \
-             bit sizes (log_q, log_p) instead"
-        )));
+        return Err(LowerError::PrimeTooWide {
+            prime: *p,
+            word_bits,
+            cap,
+        });
     }
     let mut out = literal.clone();
     for b in out.log_q.iter_mut().chain(out.log_p.iter_mut()) {

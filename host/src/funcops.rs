@@ -118,11 +118,9 @@ impl<'a> FunctionalOps<'a> {
     }
 
     fn key(&self, g: u64) -> Result<&'a heaccel_verification::ckks::SwitchingKey> {
-        self.galois.keys.get(&g).ok_or_else(|| {
-            LowerError::Invalid(format!(
-                "functional executor: no Galois key for element {g} ({})",
-                heaccel_verification::bootstrap::describe_element(g, self.params.log_n())
-            ))
+        self.galois.keys.get(&g).ok_or(LowerError::NoGaloisKey {
+            element: g,
+            log_n: self.params.log_n(),
         })
     }
 
@@ -158,12 +156,12 @@ impl<'a> FunctionalOps<'a> {
     }
 }
 
-fn check_degree(a: &Ciphertext, what: &str) -> Result<()> {
+fn check_degree(a: &Ciphertext, what: &'static str) -> Result<()> {
     if a.parts.len() != 2 {
-        return Err(LowerError::Invalid(format!(
-            "functional executor: {what} takes a degree-1 ciphertext, got {} parts",
-            a.parts.len()
-        )));
+        return Err(LowerError::Degree {
+            operation: what,
+            parts: a.parts.len(),
+        });
     }
     Ok(())
 }
@@ -254,9 +252,7 @@ impl CkksOps for FunctionalOps<'_> {
     fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         check_degree(a, "mul_relin")?;
         check_degree(b, "mul_relin")?;
-        let rlk = self.relin.ok_or_else(|| {
-            LowerError::Invalid("functional executor: no relinearization key".into())
-        })?;
+        let rlk = self.relin.ok_or(LowerError::NoRelinearizationKey)?;
         let shape = self.shapes.mul_relin(a, b)?;
         let level = a.level();
         let p = self.program(&OpRecord::MulRelin { level }, || {

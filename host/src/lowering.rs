@@ -22,12 +22,110 @@ use thiserror::Error;
 mod operand;
 pub use operand::{ciphertext_buffer, key_buffer, plaintext_buffer, BufferOperand, OperandStem};
 
-/// Errors of the lowering.
+/// Errors of the lowering: an operation that does not apply (level, degree, key shape,
+/// constant), or one of the models below.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LowerError {
-    /// The operation does not apply (level, degree or key shape).
+    /// An operand level above the parameters' highest.
+    #[error("lowering: level {level} is above the highest level {highest}")]
+    LevelAbove {
+        /// The level asked for.
+        level: usize,
+        /// The highest level `L` of the parameters.
+        highest: usize,
+    },
+    /// A level drop that would go up.
+    #[error("lowering: drop_level from level {from} to {to}: can only go down")]
+    DropUpward {
+        /// The operand's level.
+        from: usize,
+        /// The target level (above `from`).
+        to: usize,
+    },
+    /// A rescale of a level-0 operand.
+    #[error("lowering: rescale at level 0")]
+    RescaleAtLevelZero,
+    /// A monomial `X^k` with `k` outside `[0, 2N)`.
+    #[error("lowering: monomial exponent {exponent} is outside [0, 2N = {two_n})")]
+    MonomialExponent {
+        /// The exponent `k`.
+        exponent: usize,
+        /// `2N`.
+        two_n: usize,
+    },
+    /// A constant whose scaled value is not finite.
+    #[error("lowering: constant {value} times scale {scale} is not finite")]
+    NonFiniteConstant {
+        /// The constant.
+        value: f64,
+        /// The scale it is encoded at.
+        scale: f64,
+    },
+    /// A constant's scale below 1 (or NaN).
+    #[error("lowering: constant scale {scale} is below 1")]
+    ConstantScale {
+        /// The scale given.
+        scale: f64,
+    },
+    /// An inner product of no terms.
+    #[error("lowering: inner product of no terms")]
+    NoTerms,
+    /// Automorphisms with no Galois element.
+    #[error("lowering: no Galois element given")]
+    NoGaloisElement,
+    /// A switching key restricted to fewer levels than the chain.
+    #[error(
+        "lowering: a switching key restricted to levels up to {key_level} (the functional \
+         executor takes keys over the whole chain, up to level {highest})"
+    )]
+    KeyLevels {
+        /// The key's highest level.
+        key_level: usize,
+        /// The chain's highest level `L`.
+        highest: usize,
+    },
+    /// The functional executor was given no relinearization key.
+    #[error("lowering: functional executor: no relinearization key")]
+    NoRelinearizationKey,
+    /// The functional executor was given no key for a Galois element.
+    #[error(
+        "lowering: functional executor: no Galois key for element {element} ({})",
+        heaccel_verification::bootstrap::describe_element(*element, *log_n)
+    )]
+    NoGaloisKey {
+        /// The Galois element.
+        element: u64,
+        /// `log2 N` of the ring (to name the element's rotation).
+        log_n: u32,
+    },
+    /// An operation given a ciphertext of the wrong degree.
+    #[error(
+        "lowering: functional executor: {operation} takes a degree-1 ciphertext, got {parts} parts"
+    )]
+    Degree {
+        /// The operation.
+        operation: &'static str,
+        /// Parts of the ciphertext given (2 expected).
+        parts: usize,
+    },
+    /// An explicit prime wider than the words allow.
+    #[error(
+        "lowering: explicit prime {prime} does not fit {word_bits}-bit words (at most {cap} \
+         bits); give bit sizes (log_q, log_p) instead"
+    )]
+    PrimeTooWide {
+        /// The prime.
+        prime: u64,
+        /// The word size.
+        word_bits: u32,
+        /// The widest prime the words hold, in bits (`word_bits - 2`, at most 61).
+        cap: u32,
+    },
+    /// A whole-program stream's own error (binding, the network program), where the caller's
+    /// errors are the lowering's.
     #[error("lowering: {0}")]
-    Invalid(String),
+    Stream(Box<crate::stream::StreamError>),
     /// From the accelerator model.
     #[error(transparent)]
     Sim(#[from] heaccel_sim::SimError),
@@ -330,10 +428,10 @@ fn ciphertext_buffers(
 
 fn check_level(params: &Parameters, level: usize) -> Result<()> {
     if level > params.max_level() {
-        return Err(LowerError::Invalid(format!(
-            "level {level} is above the highest level {}",
-            params.max_level()
-        )));
+        return Err(LowerError::LevelAbove {
+            level,
+            highest: params.max_level(),
+        });
     }
     Ok(())
 }
@@ -406,9 +504,7 @@ pub fn lower_neg(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_drop_level(params: &Parameters, from: usize, to: usize) -> Result<Program> {
     check_level(params, from)?;
     if to > from {
-        return Err(LowerError::Invalid(format!(
-            "drop_level from level {from} to {to}: can only go down"
-        )));
+        return Err(LowerError::DropUpward { from, to });
     }
     let mut b = Builder::new(params);
     let x = ciphertext_buffers(&mut b, OperandStem::A, 2, from, BufferRole::Input);
@@ -434,10 +530,10 @@ pub fn lower_mul_monomial(params: &Parameters, level: usize) -> Result<Program> 
 pub fn monomial_limbs(params: &Parameters, level: usize, k: usize) -> Result<Vec<Vec<u64>>> {
     let n = params.n();
     if k >= 2 * n {
-        return Err(LowerError::Invalid(format!(
-            "monomial exponent {k} is outside [0, 2N = {})",
-            2 * n
-        )));
+        return Err(LowerError::MonomialExponent {
+            exponent: k,
+            two_n: 2 * n,
+        });
     }
     Ok(params.q_tables()[..=level]
         .iter()
@@ -456,7 +552,7 @@ pub fn monomial_limbs(params: &Parameters, level: usize, k: usize) -> Result<Vec
 pub fn lower_inner_product(params: &Parameters, level: usize, terms: usize) -> Result<Program> {
     check_level(params, level)?;
     if terms == 0 {
-        return Err(LowerError::Invalid("inner product of no terms".into()));
+        return Err(LowerError::NoTerms);
     }
     let mut b = Builder::new(params);
     let xs: Vec<Vec<u32>> = (0..terms)
@@ -608,9 +704,7 @@ fn constant_residues(
 ) -> Result<Vec<u64>> {
     let x = (value * scale).round();
     if !x.is_finite() {
-        return Err(LowerError::Invalid(format!(
-            "constant {value} times scale {scale} is not finite"
-        )));
+        return Err(LowerError::NonFiniteConstant { value, scale });
     }
     Ok(params.q_tables()[..=level]
         .iter()
@@ -659,9 +753,7 @@ pub fn lower_mul_const(
 ) -> Result<Program> {
     check_level(params, level)?;
     if const_scale.is_nan() || const_scale < 1.0 {
-        return Err(LowerError::Invalid(format!(
-            "constant scale {const_scale} is below 1"
-        )));
+        return Err(LowerError::ConstantScale { scale: const_scale });
     }
     let residues = constant_residues(params, level, value, const_scale)?;
     let mut b = Builder::new(params);
@@ -748,7 +840,7 @@ pub fn lower_hmult_relin(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_rescale(params: &Parameters, level: usize) -> Result<Program> {
     check_level(params, level)?;
     if level == 0 {
-        return Err(LowerError::Invalid("rescale at level 0".into()));
+        return Err(LowerError::RescaleAtLevelZero);
     }
     let mut b = Builder::new(params);
     let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
@@ -802,7 +894,7 @@ pub fn lower_rescale(params: &Parameters, level: usize) -> Result<Program> {
 pub fn lower_automorphisms(params: &Parameters, level: usize, galois: &[u64]) -> Result<Program> {
     check_level(params, level)?;
     if galois.is_empty() {
-        return Err(LowerError::Invalid("no Galois element given".into()));
+        return Err(LowerError::NoGaloisElement);
     }
     let mut b = Builder::new(params);
     let x = ciphertext_buffers(&mut b, OperandStem::A, 2, level, BufferRole::Input);
@@ -884,12 +976,10 @@ pub fn check_whole_keys<'k>(
 ) -> Result<()> {
     for key in keys {
         if key.max_level() != params.max_level() {
-            return Err(LowerError::Invalid(format!(
-                "a switching key restricted to levels up to {} (the functional executor takes \
-                 keys over the whole chain, up to level {})",
-                key.max_level(),
-                params.max_level()
-            )));
+            return Err(LowerError::KeyLevels {
+                key_level: key.max_level(),
+                highest: params.max_level(),
+            });
         }
     }
     Ok(())

@@ -216,9 +216,43 @@ fn count_bconv(p: &Program) -> usize {
 #[test]
 fn invalid_lowerings_are_errors() {
     let params = Parameters::preset("test-n13").unwrap();
-    assert!(lower_add(&params, 9).is_err());
-    assert!(lower_rescale(&params, 0).is_err());
-    assert!(lower_automorphisms(&params, 1, &[]).is_err());
+    let top = params.max_level();
+    assert!(matches!(
+        lower_add(&params, top + 1),
+        Err(LowerError::LevelAbove { level, highest }) if level == top + 1 && highest == top
+    ));
+    assert!(matches!(
+        lower_rescale(&params, 0),
+        Err(LowerError::RescaleAtLevelZero)
+    ));
+    assert!(matches!(
+        lower_automorphisms(&params, 1, &[]),
+        Err(LowerError::NoGaloisElement)
+    ));
+    assert!(matches!(
+        lower_drop_level(&params, 1, 2),
+        Err(LowerError::DropUpward { from: 1, to: 2 })
+    ));
+    assert!(matches!(
+        lower_inner_product(&params, 1, 0),
+        Err(LowerError::NoTerms)
+    ));
+    let two_n = 2 * params.n();
+    assert!(matches!(
+        monomial_limbs(&params, 1, two_n),
+        Err(LowerError::MonomialExponent { exponent, two_n: t }) if exponent == two_n && t == two_n
+    ));
+    assert_eq!(
+        lower_rescale(&params, 0).unwrap_err().to_string(),
+        "lowering: rescale at level 0"
+    );
+    assert_eq!(
+        lower_add(&params, top + 1).unwrap_err().to_string(),
+        format!(
+            "lowering: level {} is above the highest level {top}",
+            top + 1
+        )
+    );
 }
 
 #[test]
@@ -271,8 +305,20 @@ fn add_plain_add_const_and_mul_const_are_bit_exact() {
 #[test]
 fn invalid_constant_lowerings_are_errors() {
     let params = Parameters::preset("test-n13").unwrap();
-    assert!(lower_add_const(&params, 1, f64::INFINITY, 1.0).is_err());
-    assert!(lower_mul_const(&params, 1, 1.0, 0.5).is_err());
-    assert!(lower_mul_const(&params, 1, f64::NAN, 2.0).is_err());
-    assert!(lower_add_plain(&params, 9).is_err());
+    assert!(matches!(
+        lower_add_const(&params, 1, f64::INFINITY, 1.0),
+        Err(LowerError::NonFiniteConstant { value, scale }) if value.is_infinite() && scale == 1.0
+    ));
+    assert!(matches!(
+        lower_mul_const(&params, 1, 1.0, 0.5),
+        Err(LowerError::ConstantScale { scale }) if scale == 0.5
+    ));
+    assert!(matches!(
+        lower_mul_const(&params, 1, f64::NAN, 2.0),
+        Err(LowerError::NonFiniteConstant { .. })
+    ));
+    assert!(matches!(
+        lower_add_plain(&params, 9),
+        Err(LowerError::LevelAbove { level: 9, .. })
+    ));
 }

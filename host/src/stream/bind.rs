@@ -19,7 +19,7 @@ use heaccel_verification::ckks::Parameters;
 
 use super::reorder::keys_of;
 use super::trace::{Dataflow, PlainKey, StreamEvent, StreamOp};
-use super::StreamError;
+use super::{BindingProblem, MissingOperand, StreamError};
 use crate::lowering::{self, BufferOperand, OperandStem};
 
 /// A switching key's buffer: the Galois element (`None`: relinearization), digit, half.
@@ -115,12 +115,10 @@ impl<'p> Templates<'p> {
             .buffers
             .iter()
             .map(|b| {
-                BufferOperand::parse(&b.name).ok_or_else(|| {
-                    StreamError::Binding(format!(
-                        "{}: lowered buffer `{}` is outside the lowering's layout",
-                        op.name(),
-                        b.name
-                    ))
+                BufferOperand::parse(&b.name).ok_or_else(|| StreamError::Binding {
+                    operation: op.name(),
+                    buffer: b.name.clone(),
+                    problem: BindingProblem::OutsideLayout,
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -443,26 +441,31 @@ fn resolve(
     operand: &BufferOperand,
     name: &str,
 ) -> Result<u32, StreamError> {
-    let missing = |what: &str| {
-        StreamError::Binding(format!(
-            "{}: lowered buffer `{name}` names {what} the operation does not have",
-            part.op.name()
-        ))
+    let missing = |what: MissingOperand| StreamError::Binding {
+        operation: part.op.name(),
+        buffer: name.to_string(),
+        problem: BindingProblem::Missing(what),
     };
     Ok(match *operand {
         BufferOperand::Input { index, part: p } => BufferTable::value(
-            *part.reads.get(index).ok_or_else(|| missing("an input"))?,
+            *part
+                .reads
+                .get(index)
+                .ok_or_else(|| missing(MissingOperand::Input))?,
             p,
         ),
         BufferOperand::Output { index, part: p } => BufferTable::value(
-            *part.writes.get(index).ok_or_else(|| missing("a result"))?,
+            *part
+                .writes
+                .get(index)
+                .ok_or_else(|| missing(MissingOperand::Result))?,
             p,
         ),
         BufferOperand::Plaintext { index } => {
             let key = part
                 .plains
                 .get(index)
-                .ok_or_else(|| missing("a plaintext"))?;
+                .ok_or_else(|| missing(MissingOperand::Plaintext))?;
             table.plains[key]
         }
         BufferOperand::Key {
@@ -477,15 +480,15 @@ fn resolve(
                         .placeholders
                         .iter()
                         .position(|&p| p == g)
-                        .ok_or_else(|| missing("a Galois key"))?;
+                        .ok_or_else(|| missing(MissingOperand::GaloisKey))?;
                     Some(real[pos])
                 }
-                (Some(_), _) => return Err(missing("a Galois key")),
+                (Some(_), _) => return Err(missing(MissingOperand::GaloisKey)),
             };
             *table
                 .keys
                 .get(&(real, digit, half))
-                .ok_or_else(|| missing("a key"))?
+                .ok_or_else(|| missing(MissingOperand::Key))?
         }
         BufferOperand::Temp => table.temps[name],
     })

@@ -34,10 +34,19 @@ use crate::pack::PackError;
 
 /// Errors of whole-program streams.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StreamError {
-    /// A lowered operation's buffer does not bind to the stream.
-    #[error("binding: {0}")]
-    Binding(String),
+    /// A lowered operation's buffer does not bind to the stream (a lowering bug, not an
+    /// input).
+    #[error("binding: {operation}: lowered buffer `{buffer}` {problem}")]
+    Binding {
+        /// The stream operation ([`StreamOp::name`]).
+        operation: &'static str,
+        /// The lowered program's buffer name.
+        buffer: String,
+        /// Why it does not bind.
+        problem: BindingProblem,
+    },
     /// From the lowering.
     #[error(transparent)]
     Lower(#[from] LowerError),
@@ -59,8 +68,49 @@ impl From<StreamError> for LowerError {
             StreamError::Lower(e) => e,
             StreamError::Sim(e) => LowerError::Sim(e),
             StreamError::Ckks(e) => LowerError::Ckks(e),
-            StreamError::Binding(_) | StreamError::Pack(_) => LowerError::Invalid(e.to_string()),
+            e @ (StreamError::Binding { .. } | StreamError::Pack(_)) => {
+                LowerError::Stream(Box::new(e))
+            }
         }
+    }
+}
+
+/// Why a lowered buffer does not bind to a stream ([`StreamError::Binding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BindingProblem {
+    /// The name is not one of the lowering's buffer names ([`crate::lowering::BufferOperand`]).
+    #[error("is outside the lowering's layout")]
+    OutsideLayout,
+    /// It names an operand the operation does not have.
+    #[error("names {0} the operation does not have")]
+    Missing(MissingOperand),
+}
+
+/// An operand a lowered buffer names ([`BindingProblem::Missing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissingOperand {
+    /// An input ciphertext.
+    Input,
+    /// A result ciphertext.
+    Result,
+    /// A plaintext.
+    Plaintext,
+    /// A rotation's Galois key.
+    GaloisKey,
+    /// A switching key (relinearization or rotation).
+    Key,
+}
+
+impl std::fmt::Display for MissingOperand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MissingOperand::Input => "an input",
+            MissingOperand::Result => "a result",
+            MissingOperand::Plaintext => "a plaintext",
+            MissingOperand::GaloisKey => "a Galois key",
+            MissingOperand::Key => "a key",
+        })
     }
 }
 
