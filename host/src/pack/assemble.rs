@@ -5,7 +5,7 @@
 use super::conv::{EffectiveLayer, PruneReport};
 use super::program::{op_depth, HeOp, HeProgram, ReluSpec, ValueId};
 use super::report::ReportOptions;
-use super::PackError;
+use super::{InputsError, PackError};
 use crate::nn::ir::join_path;
 use crate::nn::Layer;
 
@@ -197,20 +197,18 @@ impl<'a> ReluUnits<'a> {
         let compiling = compile && nonlinear.relu.is_some();
         if compiling {
             if nonlinear.relu_bounds.len() != activations.len() {
-                return Err(PackError::Inputs(format!(
-                    "{} ReLU bounds for a network with {} activation layers",
-                    nonlinear.relu_bounds.len(),
-                    activations.len()
-                )));
+                return Err(InputsError::ReluBounds {
+                    given: nonlinear.relu_bounds.len(),
+                    activations: activations.len(),
+                }
+                .into());
             }
             if let Some(b) = nonlinear
                 .relu_bounds
                 .iter()
                 .find(|b| !(b.is_finite() && **b > 0.0))
             {
-                return Err(PackError::Inputs(format!(
-                    "ReLU bound {b}: expected finite and > 0"
-                )));
+                return Err(InputsError::ReluBound { bound: *b }.into());
             }
         }
         Ok(ReluUnits {

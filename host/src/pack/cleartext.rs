@@ -29,7 +29,7 @@
 use heaccel_verification::circuits::MinimaxActivation;
 
 use super::program::{HeOp, HeProgram, ValueId};
-use super::PackError;
+use super::{InputsError, PackError};
 
 /// What a cleartext run is given besides the program and its inputs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,19 +90,21 @@ pub fn run_cleartext_with(
         return Err(PackError::NotMaterialized);
     }
     if inputs.len() != program.inputs {
-        return Err(PackError::Inputs(format!(
-            "{} slot vectors given, the program takes {}",
-            inputs.len(),
-            program.inputs
-        )));
+        return Err(InputsError::Count {
+            given: inputs.len(),
+            expected: program.inputs,
+            kind: "slot vectors",
+        }
+        .into());
     }
     for (i, v) in inputs.iter().enumerate() {
         if v.len() != program.slots {
-            return Err(PackError::Inputs(format!(
-                "input {i} has {} values, the program works on {} slots",
-                v.len(),
-                program.slots
-            )));
+            return Err(InputsError::Values {
+                input: i,
+                values: v.len(),
+                slots: program.slots,
+            }
+            .into());
         }
     }
     let bad = |k: usize, problem: String| PackError::Program { op: k, problem };

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::program::{HeOp, HeProgram, ValueId};
-use super::PackError;
+use super::{LayoutError, PackError};
 
 /// How to choose the giant step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,10 +185,11 @@ impl Diagonals {
         match bsgs {
             Bsgs::GiantStep(g) => {
                 if g == 0 || !g.is_power_of_two() || g > self.slots {
-                    Err(PackError::Layout(format!(
-                        "giant step {g}: must be a power of two in [1, {}]",
-                        self.slots
-                    )))
+                    Err(LayoutError::GiantStep {
+                        giant: g,
+                        slots: self.slots,
+                    }
+                    .into())
                 } else {
                     Ok(g)
                 }
@@ -217,7 +218,7 @@ impl Diagonals {
         bsgs: Bsgs,
     ) -> Result<(HeProgram, usize), PackError> {
         if self.inputs == 0 {
-            return Err(PackError::Layout("a linear map with no input".into()));
+            return Err(LayoutError::NoInput.into());
         }
         let s = self.slots;
         let g = self.giant_step(bsgs)?;

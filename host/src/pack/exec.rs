@@ -16,7 +16,7 @@ use heaccel_verification::circuits::MinimaxActivation;
 use heaccel_verification::ckks::{Ciphertext, CkksOps, Encoder, Evaluator, Parameters, Plaintext};
 
 use super::program::{HeOp, HeProgram, ValueId};
-use super::PackError;
+use super::{InputsError, PackError};
 
 /// The CKKS operations a [`HeProgram`] needs, with the reference evaluator's semantics (same
 /// results, bit for bit, same output scales): what [`HeExecutor::run_with`] schedules.
@@ -221,18 +221,21 @@ pub fn run_with_circuits(
             return Err(PackError::NotMaterialized);
         }
         if inputs.len() != program.inputs {
-            return Err(PackError::Inputs(format!(
-                "{} ciphertexts given, the program takes {}",
-                inputs.len(),
-                program.inputs
-            )));
+            return Err(InputsError::Count {
+                given: inputs.len(),
+                expected: program.inputs,
+                kind: "ciphertexts",
+            }
+            .into());
         }
         for (i, ct) in inputs.iter().enumerate() {
             if 1usize << ct.log_slots != program.slots {
-                return Err(PackError::Inputs(format!(
-                    "input {i} has 2^{} slots, the program works on {}",
-                    ct.log_slots, program.slots
-                )));
+                return Err(InputsError::LogSlots {
+                    input: i,
+                    log_slots: ct.log_slots,
+                    slots: program.slots,
+                }
+                .into());
             }
         }
         // Last use of every value (outputs live to the end).

@@ -38,7 +38,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::PackError;
+use super::{LayoutError, PackError};
 use crate::nn::{FeatureMap, Shape};
 
 /// Where one channel starts.
@@ -71,9 +71,7 @@ impl ChannelOrder {
             ChannelOrder::ChannelMajor => Ok((0..channels).collect()),
             ChannelOrder::Interleaved { groups } => {
                 if groups == 0 || !channels.is_multiple_of(groups) {
-                    return Err(PackError::Layout(format!(
-                        "interleaving {groups} groups: must be >= 1 and divide {channels} channels"
-                    )));
+                    return Err(LayoutError::Interleaving { groups, channels }.into());
                 }
                 let per_group = channels / groups;
                 Ok((0..channels)
@@ -185,19 +183,19 @@ impl Layout {
         order: ChannelOrder,
     ) -> Result<Layout, PackError> {
         if fill == 0 || fill > gap {
-            return Err(PackError::Layout(format!(
-                "fill {fill} is outside [1, gap = {gap}]"
-            )));
+            return Err(LayoutError::Fill { fill, gap }.into());
         }
         if slots == 0 || !slots.is_power_of_two() {
-            return Err(PackError::Layout(format!(
-                "slots = {slots} is not a power of two"
-            )));
+            return Err(LayoutError::Slots { slots }.into());
         }
         if shape.is_empty() || gap == 0 || fine_row == 0 || fine_col == 0 {
-            return Err(PackError::Layout(format!(
-                "shape {shape}, gap {gap}, fine strides ({fine_row}, {fine_col}): all must be >= 1"
-            )));
+            return Err(LayoutError::Empty {
+                shape,
+                gap,
+                fine_row,
+                fine_col,
+            }
+            .into());
         }
         let row_stride = gap * fine_row;
         let col_stride = gap * fine_col;
@@ -207,19 +205,26 @@ impl Layout {
             + 1;
         let min_plane = extent.next_power_of_two();
         if min_plane > slots {
-            return Err(PackError::Layout(format!(
-                "a block of shape ({}, {}) with gap {gap} spans {extent} slots, more than the {slots} of a ciphertext",
-                shape.height, shape.width
-            )));
+            return Err(LayoutError::BlockTooLarge {
+                height: shape.height,
+                width: shape.width,
+                gap,
+                extent,
+                slots,
+            }
+            .into());
         }
         let per_block = fill * fill;
         let blocks_needed = shape.channels.div_ceil(per_block);
         let max_blocks = slots / min_plane;
         let (plane, blocks) = if let Some(p) = forced_plane {
             if !p.is_power_of_two() || p < min_plane || p > slots {
-                return Err(PackError::Layout(format!(
-                    "plane {p}: must be a power of two in [{min_plane}, {slots}]"
-                )));
+                return Err(LayoutError::Plane {
+                    plane: p,
+                    min: min_plane,
+                    slots,
+                }
+                .into());
             }
             (p, slots / p)
         } else if blocks_needed <= max_blocks {
@@ -314,17 +319,18 @@ impl Layout {
             || !self.replicas.is_power_of_two()
             || !self.slots.is_multiple_of(self.replicas)
         {
-            return Err(PackError::Layout(format!(
-                "replicas = {} must be a power of two dividing {} slots",
-                self.replicas, self.slots
-            )));
+            return Err(LayoutError::Replicas {
+                replicas: self.replicas,
+                slots: self.slots,
+            }
+            .into());
         }
         if self.channels.len() != self.shape.channels {
-            return Err(PackError::Layout(format!(
-                "{} channel placements for {} channels",
-                self.channels.len(),
-                self.shape.channels
-            )));
+            return Err(LayoutError::Placements {
+                placements: self.channels.len(),
+                channels: self.shape.channels,
+            }
+            .into());
         }
         let mut used = vec![vec![false; self.slots]; self.ciphertexts];
         for c in 0..self.shape.channels {
@@ -332,16 +338,26 @@ impl Layout {
                 for x in 0..self.shape.width {
                     let (ct, s) = self.slot(c, y, x);
                     if ct >= self.ciphertexts || s >= self.period() {
-                        return Err(PackError::Layout(format!(
-                            "pixel ({c}, {y}, {x}) at ciphertext {ct} slot {s}: outside {} x {}",
-                            self.ciphertexts,
-                            self.period()
-                        )));
+                        return Err(LayoutError::PixelOutside {
+                            channel: c,
+                            y,
+                            x,
+                            ciphertext: ct,
+                            slot: s,
+                            ciphertexts: self.ciphertexts,
+                            period: self.period(),
+                        }
+                        .into());
                     }
                     if std::mem::replace(&mut used[ct][s], true) {
-                        return Err(PackError::Layout(format!(
-                            "pixel ({c}, {y}, {x}) shares ciphertext {ct} slot {s} with another"
-                        )));
+                        return Err(LayoutError::PixelShared {
+                            channel: c,
+                            y,
+                            x,
+                            ciphertext: ct,
+                            slot: s,
+                        }
+                        .into());
                     }
                 }
             }
@@ -396,11 +412,11 @@ impl Layout {
     /// The slot vectors of `map` (one per ciphertext, every copy written; invalid slots zero).
     pub fn encode(&self, map: &FeatureMap) -> Result<Vec<Vec<f64>>, PackError> {
         if map.shape() != self.shape {
-            return Err(PackError::Layout(format!(
-                "feature map of shape {} for a layout of shape {}",
-                map.shape(),
-                self.shape
-            )));
+            return Err(LayoutError::MapShape {
+                map: map.shape(),
+                layout: self.shape,
+            }
+            .into());
         }
         let mut out = vec![vec![0.0; self.slots]; self.ciphertexts];
         let s = self.shape;
@@ -421,12 +437,12 @@ impl Layout {
     /// Reads the feature map back from slot vectors (one per ciphertext).
     pub fn decode(&self, slots: &[Vec<f64>]) -> Result<FeatureMap, PackError> {
         if slots.len() != self.ciphertexts || slots.iter().any(|v| v.len() != self.slots) {
-            return Err(PackError::Layout(format!(
-                "{} slot vectors given, expected {} of {} slots",
-                slots.len(),
-                self.ciphertexts,
-                self.slots
-            )));
+            return Err(LayoutError::SlotVectors {
+                given: slots.len(),
+                ciphertexts: self.ciphertexts,
+                slots: self.slots,
+            }
+            .into());
         }
         let s = self.shape;
         let mut data = Vec::with_capacity(s.len());
@@ -438,6 +454,85 @@ impl Layout {
                 }
             }
         }
-        FeatureMap::new(s, data).map_err(|e| PackError::Layout(e.to_string()))
+        // the data has the shape's length by construction
+        Ok(FeatureMap::new(s, data)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout_error(r: Result<impl std::fmt::Debug, PackError>) -> LayoutError {
+        match r {
+            Err(PackError::Layout(e)) => e,
+            other => panic!("expected a layout error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_layouts_name_the_field_and_the_allowed_values() {
+        let shape = Shape::new(4, 4, 4);
+        let order = ChannelOrder::ChannelMajor;
+        assert_eq!(
+            layout_error(Layout::gapped(shape, 64, 1, 4, 2, 3, order)),
+            LayoutError::Fill { fill: 3, gap: 2 }
+        );
+        assert_eq!(
+            layout_error(Layout::multiplexed(shape, 48, 1, 4, 1, order)),
+            LayoutError::Slots { slots: 48 }
+        );
+        let e = layout_error(Layout::multiplexed(shape, 8, 1, 4, 1, order));
+        assert_eq!(
+            e,
+            LayoutError::BlockTooLarge {
+                height: 4,
+                width: 4,
+                gap: 1,
+                extent: 16,
+                slots: 8
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "a block of shape (4, 4) with gap 1 spans 16 slots, more than the 8 of a ciphertext"
+        );
+        assert_eq!(
+            layout_error(Layout::multiplexed_with_plane(shape, 64, 1, 4, 1, 8, order)),
+            LayoutError::Plane {
+                plane: 8,
+                min: 16,
+                slots: 64
+            }
+        );
+        assert_eq!(
+            layout_error(ChannelOrder::Interleaved { groups: 3 }.channel_at_positions(4)),
+            LayoutError::Interleaving {
+                groups: 3,
+                channels: 4
+            }
+        );
+        let good = Layout::multiplexed(shape, 64, 1, 4, 1, order).unwrap();
+        let e = layout_error(good.decode(&vec![vec![0.0; 64]; good.ciphertexts + 1]));
+        assert_eq!(
+            e,
+            LayoutError::SlotVectors {
+                given: good.ciphertexts + 1,
+                ciphertexts: good.ciphertexts,
+                slots: 64
+            }
+        );
+        let mut shared = good.clone();
+        shared.channels[1] = shared.channels[0];
+        assert_eq!(
+            layout_error(shared.validate()),
+            LayoutError::PixelShared {
+                channel: 1,
+                y: 0,
+                x: 0,
+                ciphertext: good.channels[0].ciphertext,
+                slot: good.channels[0].base
+            }
+        );
     }
 }

@@ -50,50 +50,5 @@ pub use report::{
     LayerReport, NetworkProgram, NetworkReport, Repack, ReportOptions,
 };
 
-use thiserror::Error;
-
-/// Errors of packing, compilation and execution.
-#[derive(Debug, Error)]
-pub enum PackError {
-    /// A layer's hyperparameter, weights or strategy setting does not fit.
-    #[error("layer '{layer}', field `{field}`: {problem}")]
-    Layer {
-        /// Layer name.
-        layer: String,
-        /// The offending field.
-        field: &'static str,
-        /// What is wrong and what is allowed.
-        problem: String,
-    },
-    /// A layer kind the HE pipeline does not run (yet).
-    #[error("layer {location}: {problem}")]
-    Unsupported {
-        /// Where it is (`#path kind 'name'`).
-        location: String,
-        /// Why.
-        problem: String,
-    },
-    /// An invalid layout.
-    #[error("layout: {0}")]
-    Layout(String),
-    /// An invalid program.
-    #[error("program, op {op}: {problem}")]
-    Program {
-        /// Index of the offending op (the op count for outputs).
-        op: usize,
-        /// What is wrong.
-        problem: String,
-    },
-    /// The program was built for counting only.
-    #[error("program plaintexts were not materialized (built for counting only)")]
-    NotMaterialized,
-    /// Wrong inputs for a program.
-    #[error("program inputs: {0}")]
-    Inputs(String),
-    /// From the network IR.
-    #[error(transparent)]
-    Nn(#[from] crate::nn::NnError),
-    /// From the reference model.
-    #[error(transparent)]
-    Ckks(#[from] heaccel_verification::Error),
-}
+mod error;
+pub use error::{InputsError, LayoutError, PackError};

@@ -65,7 +65,7 @@ use super::conv::{EffectiveLayer, PruneReport, Strategy};
 use super::layout::Layout;
 use super::program::{HeProgram, OpCounts, OpTally};
 use super::walk::{walk_network, Compiled, Walk};
-use super::PackError;
+use super::{InputsError, PackError};
 use crate::nn::{weights::init_seeded, FeatureMap, Layer, Network, Shape};
 use heaccel_verification::circuits::MinimaxActivation;
 
@@ -233,11 +233,11 @@ impl NetworkProgram {
     /// shape. Errors when the shape differs.
     pub fn encode_input(&self, input: &FeatureMap) -> Result<Vec<Vec<f64>>, PackError> {
         if input.shape() != self.input.shape {
-            return Err(PackError::Inputs(format!(
-                "input of shape {}, the network takes {}",
-                input.shape(),
-                self.input.shape
-            )));
+            return Err(InputsError::InputShape {
+                given: input.shape(),
+                expected: self.input.shape,
+            }
+            .into());
         }
         self.input.encode(input)
     }
