@@ -49,8 +49,35 @@ impl Cost {
 pub struct OpCoster {
     params: Parameters,
     config: HwConfig,
-    /// `(kind, level)` -> the cost of one operation (and of two, for rotations).
-    cache: HashMap<(TallyKind, usize), Cost>,
+    /// The cost of one operation (and of two, for rotations) at a level.
+    cache: HashMap<CostKey, Cost>,
+}
+
+/// What [`OpCoster`] simulates once per level: a rotation group of any size is costed from
+/// the programs of one and two rotations, so all counts share one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum CostKey {
+    /// Rotation groups at a level.
+    Rotations {
+        /// Operand level.
+        level: usize,
+    },
+    /// One operation of another kind at a level.
+    Single {
+        /// The operation (never [`TallyKind::Rotations`]).
+        kind: TallyKind,
+        /// Operand level.
+        level: usize,
+    },
+}
+
+impl CostKey {
+    fn new(kind: TallyKind, level: usize) -> Self {
+        match kind {
+            TallyKind::Rotations { .. } => CostKey::Rotations { level },
+            kind => CostKey::Single { kind, level },
+        }
+    }
 }
 
 impl OpCoster {
@@ -111,10 +138,7 @@ impl OpCoster {
     }
 
     fn entry(&mut self, kind: TallyKind, level: usize) -> Result<Cost> {
-        let key = match kind {
-            TallyKind::Rotations { .. } => (TallyKind::Rotations { count: 1 }, level),
-            k => (k, level),
-        };
+        let key = CostKey::new(kind, level);
         Ok(match self.cache.get(&key) {
             Some(&t) => t,
             None => {
