@@ -11,6 +11,7 @@
 //!    ([`allocate_dataflow`]). The instruction stream is never held whole when timing.
 
 pub mod bind;
+pub mod dataflow;
 pub mod reorder;
 pub mod trace;
 
