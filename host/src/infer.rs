@@ -32,8 +32,7 @@ use thiserror::Error;
 
 use crate::funcexec::{prime_table_program, FunctionalBackend};
 use crate::netsim::{
-    select_parameters, simulate_network_best_repack, ActivationChoice, NetsimError, NetworkSim,
-    ParameterChoice, PoolChoice,
+    select_parameters, simulate_with_defaults, NetsimError, NetworkSim, ParameterChoice,
 };
 use crate::nn::{FeatureMap, Network, NnError};
 use crate::pack::{
@@ -478,14 +477,9 @@ pub fn best_repack(
     strategy: &Strategy,
     config: &HwConfig,
 ) -> Result<Repack, InferError> {
-    let sim = simulate_network_best_repack(
-        network,
-        strategy,
-        &ReportOptions::default(),
-        (ActivationChoice::Poly, PoolChoice::Avg),
-        config,
-    )?;
-    Ok(repack_of(&sim))
+    Ok(repack_of(&simulate_with_defaults(
+        network, strategy, config,
+    )?))
 }
 
 /// The most levels `N = 2^14` holds within the 128-bit bound (by [`select_parameters`]).

@@ -28,13 +28,10 @@
 
 use std::path::{Path, PathBuf};
 
-use heaccel_host::netsim::{
-    compile_repack_choices, report_options, simulate_fastest, ActivationChoice, NetworkSim,
-    PoolChoice,
-};
+use heaccel_host::netsim::{simulate_with_defaults, NetworkSim};
 use heaccel_host::nn::weights::load_safetensors;
 use heaccel_host::nn::Network;
-use heaccel_host::pack::{GroupChoice, Repack, SpencnnConfig, Strategy as PackStrategy};
+use heaccel_host::pack::{GroupChoice, SpencnnConfig, Strategy as PackStrategy};
 use heaccel_sim::HwConfig;
 use serde::{Deserialize, Serialize};
 
@@ -171,10 +168,7 @@ pub fn simulate_network(
     strategy: &PackStrategy,
     hw: &HwConfig,
 ) -> Result<NetworkSim, TrainError> {
-    let names = (ActivationChoice::Poly, PoolChoice::Avg);
-    let nl = report_options(names.0, names.1, Repack::Always)?;
-    let compiled = compile_repack_choices(network, strategy, &nl, names, hw.word_bits)?;
-    Ok(simulate_fastest(&compiled, hw)?)
+    Ok(simulate_with_defaults(network, strategy, hw)?)
 }
 
 /// The file name of a point: `{model}-dense.safetensors` or `{model}-spencnn-{ratio}.safetensors`.

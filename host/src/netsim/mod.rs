@@ -64,7 +64,7 @@ pub use model::{
 pub use params::{fit_scratchpad, select_parameters, ParameterChoice, BOOTSTRAP_HAMMING_WEIGHT};
 pub use schedule::{
     compile_repack_choices, simulate_compiled, simulate_fastest, simulate_network,
-    simulate_network_best_repack,
+    simulate_network_best_repack, simulate_with_defaults,
 };
 pub use sim::{LayerSim, NetworkSim, TotalSim};
 

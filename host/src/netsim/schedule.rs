@@ -187,6 +187,23 @@ pub fn simulate_network_best_repack(
     simulate_fastest(&choices, config)
 }
 
+/// [`simulate_network_best_repack`] with `heaccel simulate --model`'s defaults for networks
+/// of polynomial activations: polynomial activations, average pooling, the fastest
+/// repacking of pooled maps.
+pub fn simulate_with_defaults(
+    network: &Network,
+    strategy: &Strategy,
+    config: &HwConfig,
+) -> Result<NetworkSim> {
+    simulate_network_best_repack(
+        network,
+        strategy,
+        &ReportOptions::default(),
+        (ActivationChoice::Poly, PoolChoice::Avg),
+        config,
+    )
+}
+
 /// [`compile_network`] for every choice of repacked poolings of
 /// [`simulate_network_best_repack`], in its order.
 pub fn compile_repack_choices(
