@@ -2,15 +2,15 @@
 //! XDC and Yosys scripts; Yosys resources per block, the lanes that fit the U280, and the
 //! simulator preset derived from that fit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use heaccel_fpga::estimate::{EstimateOptions, EstimateReport, Output, OutputError};
+use heaccel_fpga::estimate::{EstimateOptions, EstimateReport};
 use heaccel_fpga::flow::{self, Target};
 use heaccel_fpga::{DesignChoice, DesignOptions, Resources};
 
-use crate::output::{write_all_or_nothing, write_whole};
+use crate::output::write_all_or_nothing;
 
 /// `heaccel fpga ...`.
 #[derive(Debug, Subcommand)]
@@ -166,27 +166,12 @@ pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
     write_all_or_nothing(&args.out, &files)
 }
 
-/// The estimate's files, written whole or not at all ([`crate::output`]).
-struct CliOutput;
-
-impl Output for CliOutput {
-    fn write_files(&self, dir: &Path, files: &[(&str, String)]) -> Result<(), OutputError> {
-        write_all_or_nothing(dir, files)
-            .map(|_| ())
-            .map_err(Into::into)
-    }
-
-    fn write_file(&self, path: &Path, text: &str) -> Result<(), OutputError> {
-        write_whole(path, text).map_err(Into::into)
-    }
-}
-
 /// `heaccel fpga estimate`.
 pub fn estimate(args: &EstimateArgs) -> Result<EstimateReport> {
     if let Some(path) = &args.write_preset {
         crate::output::check_output_file(path).context("--write-preset")?;
     }
-    Ok(heaccel_fpga::estimate(&args.options(), &CliOutput)?)
+    Ok(heaccel_fpga::estimate(&args.options())?)
 }
 
 fn resource_row(name: &str, r: &Resources) -> String {

@@ -57,36 +57,6 @@ pub struct EstimateReport {
     pub preset_file: Option<PathBuf>,
 }
 
-/// An [`Output`]'s error (kept whole in [`FpgaError::Output`]).
-pub type OutputError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Where an estimate writes its files: the design's files per lane count (under
-/// [`EstimateOptions::out`] or a temporary folder) and the preset.
-pub trait Output {
-    /// Writes `files` (`(name, text)`) into `dir`, created if missing.
-    fn write_files(&self, dir: &Path, files: &[(&str, String)]) -> Result<(), OutputError>;
-    /// Writes `text` to the file `path`.
-    fn write_file(&self, path: &Path, text: &str) -> Result<(), OutputError>;
-}
-
-/// [`Output`] by plain [`std::fs`] writes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FsOutput;
-
-impl Output for FsOutput {
-    fn write_files(&self, dir: &Path, files: &[(&str, String)]) -> Result<(), OutputError> {
-        std::fs::create_dir_all(dir)?;
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text)?;
-        }
-        Ok(())
-    }
-
-    fn write_file(&self, path: &Path, text: &str) -> Result<(), OutputError> {
-        Ok(std::fs::write(path, text)?)
-    }
-}
-
 /// The options of `heaccel fpga estimate`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EstimateOptions {
@@ -130,7 +100,7 @@ impl EstimateOptions {
 }
 
 /// Synthesizes the design of `o` at `p` with Yosys in `dir` (its four files for the U280
-/// written there through `output`). With `keep`, a `dir` that already holds exactly these
+/// written there all or none, [`heaccel_files::write_all_or_nothing`]). With `keep`, a `dir` that already holds exactly these
 /// files and a complete `yosys.log` is reused without running Yosys again, and the run
 /// names its log.
 pub fn synthesize(
@@ -138,7 +108,6 @@ pub fn synthesize(
     p: &DesignParams,
     dir: &Path,
     keep: bool,
-    output: &dyn Output,
 ) -> Result<SynthRun, FpgaError> {
     let design = build_design(o.kind()?, p)?;
     let command = build_command(Target::U280, o, p, dir)?;
@@ -155,7 +124,7 @@ pub fn synthesize(
             source,
         })?
     } else {
-        output.write_files(dir, &files).map_err(FpgaError::Output)?;
+        heaccel_files::write_all_or_nothing(dir, &files)?;
         run_yosys(dir, flow::YOSYS_FILE)?
     };
     let stat = parse_stat(&log).map_err(|source| FpgaError::Log {
@@ -174,11 +143,9 @@ pub fn synthesize(
 
 /// `heaccel fpga estimate`: the options checked, the design synthesized at both lane
 /// counts ([`synthesize`]), the lane fit against the [`U280`] and, with
-/// [`EstimateOptions::write_preset`], the simulator preset written through `output`.
-pub fn estimate(
-    options: &EstimateOptions,
-    output: &dyn Output,
-) -> Result<EstimateReport, FpgaError> {
+/// [`EstimateOptions::write_preset`], the simulator preset written whole
+/// ([`heaccel_files::write_whole`]).
+pub fn estimate(options: &EstimateOptions) -> Result<EstimateReport, FpgaError> {
     let o = &options.design;
     let p1 = o.params(o.lanes)?;
     let fit_lanes_arg = options.fit_lanes();
@@ -203,7 +170,7 @@ pub fn estimate(
     let mut runs = Vec::new();
     for p in [&p1, &p2] {
         let dir = root.join(format!("p{}", p.lanes));
-        runs.push(synthesize(o, p, &dir, keep, output)?);
+        runs.push(synthesize(o, p, &dir, keep)?);
     }
     if !keep {
         let _ = std::fs::remove_dir_all(&root);
@@ -239,7 +206,7 @@ pub fn estimate(
             DesignKind::Core { primes, .. } => core_preset_lanes(lanes, primes as u64)?,
         };
         let text = preset_toml(&report, &preset, &options.command())?;
-        output.write_file(path, &text).map_err(FpgaError::Output)?;
+        heaccel_files::write_whole(path, &text)?;
         report.preset = Some(preset);
         report.preset_file = Some(path.clone());
     }
@@ -274,7 +241,7 @@ mod tests {
             fit_lanes: Some(2),
             ..options()
         };
-        let e = estimate(&o, &FsOutput).unwrap_err();
+        let e = estimate(&o).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -300,7 +267,7 @@ mod tests {
             },
             ..options()
         };
-        let e = estimate(&o, &FsOutput).unwrap_err();
+        let e = estimate(&o).unwrap_err();
         let FpgaError::Context { field, source } = &e else {
             panic!("{e:?}")
         };
@@ -329,7 +296,7 @@ mod tests {
         if yosys_available() {
             return;
         }
-        let e = estimate(&options(), &FsOutput).unwrap_err();
+        let e = estimate(&options()).unwrap_err();
         assert!(
             matches!(e, FpgaError::ToolMissing { tool: "yosys", .. }),
             "{e:?}"

@@ -20,9 +20,7 @@ pub mod yosys;
 use std::path::PathBuf;
 
 pub use design::{build_design, describe, Design, DesignKind, DesignParams};
-pub use estimate::{
-    estimate, synthesize, EstimateOptions, EstimateReport, FsOutput, Output, SynthRun,
-};
+pub use estimate::{estimate, synthesize, EstimateOptions, EstimateReport, SynthRun};
 pub use fit::{
     core_preset_lanes, fit_lanes, lanes_within, preset_lanes, Budget, FitReport, PresetLanes,
     ResourceFit, U280,
@@ -153,9 +151,9 @@ pub enum FpgaError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// Writing an output failed (the [`estimate::Output`]'s error).
+    /// Writing an output failed.
     #[error(transparent)]
-    Output(estimate::OutputError),
+    Output(#[from] heaccel_files::WriteError),
     /// No resource grows with the lanes, so the fit bounds nothing (and no preset follows).
     #[error("no resource grows with the lanes: the fit bounds nothing")]
     NoLaneBound,

@@ -24,6 +24,9 @@ pub enum ShardError {
         /// The OS error (in the message, printed once).
         error: std::io::Error,
     },
+    /// Writing a file failed or its path was refused (nothing is left half-written).
+    #[error(transparent)]
+    Write(#[from] heaccel_files::WriteError),
     /// A partial file is not what a shard writes.
     #[error("{path}, line {line}: {problem}")]
     Malformed {

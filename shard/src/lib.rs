@@ -15,7 +15,6 @@ pub mod partial;
 pub mod partition;
 pub mod slurm;
 mod spec;
-mod write;
 
 pub use error::ShardError;
 pub use partial::{job_hash, Partial, PartialHeader};

@@ -126,7 +126,7 @@ impl Partial {
     pub fn write_into(&self, dir: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(self.header.file_name());
-        crate::write::write_whole(&path, &self.to_text())?;
+        heaccel_files::write_whole(&path, &self.to_text())?;
         Ok(path)
     }
 

@@ -177,8 +177,8 @@ impl ArrayJob {
         std::fs::create_dir_all(&self.log_dir).map_err(io(&self.log_dir))?;
         let array = dir.join(format!("{}.array.sbatch", self.name));
         let merge = dir.join(format!("{}.merge.sbatch", self.name));
-        crate::write::write_whole(&array, &self.array_script())?;
-        crate::write::write_whole(&merge, &self.merge_script())?;
+        heaccel_files::write_whole(&array, &self.array_script())?;
+        heaccel_files::write_whole(&merge, &self.merge_script())?;
         Ok((array, merge))
     }
 }
