@@ -165,6 +165,8 @@ impl ParametersLiteral {
 
     /// The security bound on `log2(PQ)` as requested: the HE-standard table for a uniform
     /// ternary secret, [`SPARSE_SECRET_BOUNDS`] for a sparse one.
+    ///
+    /// [`SPARSE_SECRET_BOUNDS`]: super::SPARSE_SECRET_BOUNDS
     fn check_bound(&self, q: Chain<'_>, p: Chain<'_>) -> Result<()> {
         let log_n = self.log_n;
         let all = q.entries("log_q", "q").chain(p.entries("log_p", "p"));
