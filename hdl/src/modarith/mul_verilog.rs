@@ -99,6 +99,8 @@ fn verilog_low_word(v: &mut String, g: MulLimbs, tag: &str, name: &str) {
 }
 
 /// Verilog body of [`ModMul`] (ports `clock`, `a`, `w`, `w_shoup`, `y` declared by rust-hdl).
+///
+/// [`ModMul`]: super::ModMul
 pub(super) fn modmul_verilog(g: MulLimbs, q: u64) -> String {
     let w = g.word;
     let low = g.partials(g.low_columns());

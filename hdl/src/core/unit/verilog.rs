@@ -19,6 +19,9 @@ fn by_prime(primes: usize, value: impl Fn(usize) -> String, default: &str) -> St
 
 /// Verilog body of the core: every register and memory of [`Core::step`] and every
 /// combinational signal of [`Core::drive`] by the same formulas.
+///
+/// [`Core::step`]: super::Core::step
+/// [`Core::drive`]: super::Core::drive
 pub(super) fn core_verilog_body(geo: &CoreGeometry) -> String {
     use phase::*;
     let (d, w, s_count) = (geo.depth(), geo.width(), geo.slots());
