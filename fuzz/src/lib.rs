@@ -1,5 +1,7 @@
 //! What the fuzz targets share.
 
+#![warn(missing_docs)]
+
 use heaccel_verification::ckks::ParametersLiteral;
 use heaccel_verification::Error;
 
