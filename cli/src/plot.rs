@@ -409,9 +409,9 @@ pub fn pareto_svg(title: &str, points: &[(f64, f64, bool)]) -> Result<String> {
     Ok(svg)
 }
 
-/// One point of [`tradeoff_svg`].
+/// One point of [`tradeoff_svg`]'s figure (a trained network: its accuracy and latency).
 #[derive(Clone, Debug)]
-pub struct TradeoffPoint {
+pub struct ParetoPoint {
     /// Simulated latency, milliseconds (> 0).
     pub latency_ms: f64,
     /// Test accuracy, in [0, 1].
@@ -425,7 +425,7 @@ pub struct TradeoffPoint {
 /// The trade-off figure of `heaccel tradeoff`: test accuracy (%) against simulated latency
 /// (ms), one labelled point per network, the pruned SpENCNN points joined in latency order,
 /// the dense baseline a square.
-pub fn tradeoff_svg(title: &str, points: &[TradeoffPoint]) -> Result<String> {
+pub fn tradeoff_svg(title: &str, points: &[ParetoPoint]) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();

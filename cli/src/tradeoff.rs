@@ -86,10 +86,10 @@ pub fn tradeoff_command(args: &TradeoffArgs, progress: bool) -> Result<Tradeoff>
 /// Writes [`FILES`] for `result` into `dir`, all or none.
 pub fn write_outputs(dir: &Path, result: &Tradeoff) -> Result<Vec<PathBuf>> {
     let json = serde_json::to_string_pretty(result)? + "\n";
-    let points: Vec<crate::plot::TradeoffPoint> = result
+    let points: Vec<crate::plot::ParetoPoint> = result
         .points
         .iter()
-        .map(|p| crate::plot::TradeoffPoint {
+        .map(|p| crate::plot::ParetoPoint {
             latency_ms: p.latency_ms,
             accuracy: p.test_accuracy,
             label: if p.strategy == "dense" {
