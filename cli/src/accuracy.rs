@@ -1,21 +1,25 @@
 //! `heaccel accuracy`: top-1 accuracy of a trained network on a labelled dataset, with ReLU
 //! exact or as the composite minimax polynomial of the encrypted circuit
 //! ([`heaccel_host::accuracy`]).
+//!
+//! One concern a file: the arguments, the run's report and its sharding (here), loading the
+//! network, dataset and calibration (`load`), the human-readable report (`format`).
 
-use std::fmt::Write as _;
+mod format;
+mod load;
+
+pub use format::format_accuracy;
+pub use load::calibrated_minimax;
+pub(crate) use load::cifar_resnet;
+use load::load;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use heaccel_host::accuracy::{
-    bounds_with_margin, calibrate, classify, AccuracyReport, ImageOutcome, MinimaxRelu, ReluChoice,
-    ReportFrame,
-};
-use heaccel_host::data::{Dataset, LoadOptions, Normalization};
-use heaccel_host::nn::fast::FastNetwork;
-use heaccel_host::nn::weights::load_safetensors;
-use heaccel_host::nn::{zoo, CifarResNet, Network};
+use heaccel_host::accuracy::{classify, AccuracyReport, ImageOutcome, ReportFrame};
+use heaccel_host::data::Normalization;
 use serde::{Deserialize, Serialize};
 
 use crate::output::write_whole;
@@ -202,210 +206,11 @@ fn parse_eps(s: &str) -> Result<f64, String> {
     }
     Ok(value)
 }
-
-enum Model {
-    Cifar(CifarResNet),
-    Zoo(zoo::ZooModel),
-}
-
-fn parse_model(name: &str) -> Result<Model> {
-    if let Ok(m) = name.parse::<CifarResNet>() {
-        return Ok(Model::Cifar(m));
-    }
-    match name.parse::<zoo::ZooModel>() {
-        Ok(zoo::ZooModel::Resnet20(_)) | Err(_) => bail!(
-            "--model: unknown network '{name}' (expected one of: {}, lenet, vgg5, hefnet)",
-            CifarResNet::NAMES.join(", ")
-        ),
-        Ok(m) => Ok(Model::Zoo(m)),
-    }
-}
-
-fn normalization(args: &AccuracyArgs, model: &Model, channels: usize) -> Result<Normalization> {
-    let default = match model {
-        Model::Cifar(_) => Normalization::imagenet(),
-        Model::Zoo(_) => Normalization::identity(channels),
-    };
-    let n = Normalization {
-        mean: args.mean.clone().unwrap_or(default.mean),
-        std: args.std.clone().unwrap_or(default.std),
-    };
-    n.check(channels).context("--mean/--std")?;
-    Ok(n)
-}
-
-/// The calibration folder: `--calibration`, else `train` beside a `test` `data` folder.
-fn calibration_dir(args: &CalibrationArgs, data: &Path, activation: &str) -> Result<PathBuf> {
-    if let Some(dir) = &args.calibration {
-        return Ok(dir.clone());
-    }
-    let sibling = (data.file_name().is_some_and(|n| n == "test"))
-        .then(|| data.with_file_name("train"))
-        .filter(|p| p.is_dir());
-    sibling.with_context(|| {
-        format!(
-            "--activation {activation}: the minimax bounds need calibration images: pass \
-             --calibration DIR (there is no `train` folder beside {})",
-            data.display()
-        )
-    })
-}
-
-/// The minimax ReLU of `alpha` with one bound per activation layer of `network`: each
-/// layer's largest |x| over the calibration images (`args`, else `train` beside `data`),
-/// times the margin. A progress bar on stderr when `show_progress`.
-pub fn calibrated_minimax(
-    network: &FastNetwork,
-    normalization: &Normalization,
-    alpha: u32,
-    args: &CalibrationArgs,
-    data: &Path,
-    show_progress: bool,
-) -> Result<(MinimaxRelu, Calibration)> {
-    if !(args.bound_margin.is_finite() && args.bound_margin >= 1.0) {
-        bail!(
-            "--bound-margin {}: expected a number >= 1",
-            args.bound_margin
-        );
-    }
-    if args.calibration_per_class == 0 {
-        bail!("--calibration-per-class must be >= 1");
-    }
-    let dir = calibration_dir(args, data, &format!("relu-minimax:{alpha}"))?;
-    let options = LoadOptions {
-        shape: network.input_shape(),
-        per_class: Some(args.calibration_per_class),
-    };
-    let calib = Dataset::open(&dir, options)?;
-    let bar = progress_bar(show_progress, calib.len(), "calibrating");
-    let max_abs = calibrate(network, &calib, normalization, &|n| {
-        bar.set_position(n as u64)
-    })?;
-    bar.finish_and_clear();
-    let bounds = bounds_with_margin(&max_abs, args.bound_margin);
-    Ok((
-        MinimaxRelu::new(alpha, args.eps, bounds)?,
-        Calibration {
-            data: dir,
-            images: calib.len(),
-            margin: args.bound_margin,
-        },
-    ))
-}
-
 fn progress_bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
     if show {
         progress::bar(len as u64, what)
     } else {
         indicatif::ProgressBar::hidden()
-    }
-}
-
-/// The CIFAR ResNet `name` with the weights of `weights` (ImageNet normalization, as trained).
-pub(crate) fn cifar_resnet(name: &str, weights: &Path) -> Result<(Network, Normalization)> {
-    let model = name
-        .parse::<CifarResNet>()
-        .map_err(|e| anyhow::anyhow!("--model {e}"))?;
-    Ok((
-        load_network(&Model::Cifar(model), weights)?,
-        Normalization::imagenet(),
-    ))
-}
-
-fn load_network(model: &Model, weights: &Path) -> Result<Network> {
-    let mut network = match model {
-        Model::Cifar(m) => m.architecture(),
-        Model::Zoo(m) => zoo::architecture(*m)?,
-    };
-    load_safetensors(&mut network, weights)?;
-    Ok(network)
-}
-
-/// A loaded accuracy run: the network, its input normalization, the dataset, the minimax
-/// ReLU (with its calibration) when asked for.
-struct Loaded {
-    fast: FastNetwork,
-    norm: Normalization,
-    dataset: Dataset,
-    minimax: Option<MinimaxRelu>,
-    calibration: Option<Calibration>,
-}
-
-fn load(args: &AccuracyArgs, show_progress: bool) -> Result<Loaded> {
-    let model = parse_model(&args.model)?;
-    let relu: ReluChoice = args
-        .activation
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--activation {e}"))?;
-    if args.per_class == Some(0) {
-        bail!("--per-class must be >= 1");
-    }
-    let network = load_network(&model, &args.weights)?;
-    let fast = FastNetwork::new(&network)?;
-    let shape = network.input_shape;
-    let norm = normalization(args, &model, shape.channels)?;
-    let dataset = Dataset::open(
-        &args.data,
-        LoadOptions {
-            shape,
-            per_class: args.per_class,
-        },
-    )?;
-    let (minimax, calibration) = match relu {
-        ReluChoice::Exact if args.calibration.eps.is_some() => {
-            bail!("--eps needs --activation relu-minimax:ALPHA")
-        }
-        ReluChoice::Exact => (None, None),
-        ReluChoice::Minimax { alpha } => {
-            let (minimax, calibration) = calibrated_minimax(
-                &fast,
-                &norm,
-                alpha,
-                &args.calibration,
-                &args.data,
-                show_progress,
-            )?;
-            (Some(minimax), Some(calibration))
-        }
-    };
-    Ok(Loaded {
-        fast,
-        norm,
-        dataset,
-        minimax,
-        calibration,
-    })
-}
-
-impl Loaded {
-    fn context(&self, args: &AccuracyArgs) -> AccuracyContext {
-        AccuracyContext {
-            model: args.model.clone(),
-            weights: args.weights.clone(),
-            data: args.data.clone(),
-            format: self.dataset.format.to_string(),
-            per_class: args.per_class,
-            normalization: self.norm.clone(),
-            calibration: self.calibration.clone(),
-            frame: ReportFrame::new(&self.fast, &self.dataset, self.minimax.as_ref()),
-        }
-    }
-
-    /// Everything that decides the run's rows: its `context` (bounds included), the weights by
-    /// content and the images by name and label.
-    fn job_hash(&self, args: &AccuracyArgs, context: &AccuracyContext) -> Result<String> {
-        let samples: Vec<(&str, usize)> = self
-            .dataset
-            .samples
-            .iter()
-            .map(|s| (s.origin.as_str(), s.label))
-            .collect();
-        Ok(heaccel_shard::job_hash(&serde_json::json!({
-            "command": SHARD_KIND,
-            "context": serde_json::to_value(context)?,
-            "weights": crate::distribute::file_digest(&args.weights)?,
-            "samples": heaccel_shard::job_hash(&serde_json::to_value(samples)?),
-        })))
     }
 }
 
@@ -580,83 +385,4 @@ pub fn finish_merged(
         &[("accuracy.json", serde_json::to_string_pretty(&run)? + "\n")],
     )?;
     Ok((run, files))
-}
-
-/// The human-readable report.
-pub fn format_accuracy(run: &AccuracyRun) -> String {
-    let mut s = String::new();
-    if let Some(shard) = &run.shard {
-        let _ = writeln!(
-            s,
-            "shard {} of a run of {} images{}: {} (figures below: this shard's images)",
-            shard.shard,
-            shard.items,
-            if shard.skipped { ", done earlier" } else { "" },
-            shard.partial.display()
-        );
-    }
-    let _ = writeln!(
-        s,
-        "{} on {} ({}, {} images), ReLU {}",
-        run.model,
-        run.data.display(),
-        run.format,
-        run.total,
-        run.activation
-    );
-    let _ = writeln!(
-        s,
-        "top-1: {} / {} = {:.2} %",
-        run.correct,
-        run.total,
-        100.0 * run.top1
-    );
-    if let (Some(m), Some(c)) = (&run.report.minimax, &run.calibration) {
-        let _ = writeln!(
-            s,
-            "minimax: alpha {} (degrees {:?}, depth {}), sign error {:.2e} on [2^{}, 1]; bounds B \
-             from {} images of {} (margin {})",
-            m.alpha,
-            m.degrees,
-            m.relu_depth,
-            m.sign_error,
-            m.log2_eps,
-            c.images,
-            c.data.display(),
-            c.margin
-        );
-        let share = |n: u64| 100.0 * n as f64 / run.relu_values.max(1) as f64;
-        let _ = writeln!(
-            s,
-            "ReLU inputs: {} outside [-B, B] ({:.4} %), {} with |x|/B < eps ({:.2} %)",
-            run.outside_bound,
-            share(run.outside_bound),
-            run.below_eps,
-            share(run.below_eps)
-        );
-    }
-    if run.report.non_finite > 0 {
-        let _ = writeln!(
-            s,
-            "{} images had non-finite logits (counted wrong)",
-            run.report.non_finite
-        );
-    }
-    let _ = writeln!(s, "per class:");
-    for c in &run.report.per_class {
-        let _ = writeln!(
-            s,
-            "  {:<12} {:>5} / {:<5} {:6.2} %",
-            c.class,
-            c.correct,
-            c.total,
-            100.0 * c.correct as f64 / c.total.max(1) as f64
-        );
-    }
-    let _ = writeln!(
-        s,
-        "{:.1} s, {:.0} images/s on {} threads ({})",
-        run.seconds, run.images_per_second, run.threads, run.cpu
-    );
-    s
 }

@@ -7,10 +7,18 @@
 //!   shape `[C, H, W]` (or `[1, C, H, W]`), the network's input shape, CHW row-major;
 //! - JSON (`.json`): an object `{"input": ...}` holding the values as nested arrays
 //!   `[C][H][W]` (or `[1][C][H][W]`) or as one flat array of `C H W` numbers in CHW order.
+//!
+//! One concern a file: the arguments, the report and the run (here), reading input files
+//! (`input`), the printed table (`format`).
 
-use std::fmt::Write as _;
+mod format;
+mod input;
+
+pub use format::format_infer;
+pub use input::{load_input, parse_input_json};
+
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -20,9 +28,9 @@ use heaccel_host::infer::{
     RELATIVE_TOLERANCE,
 };
 use heaccel_host::netsim::{check_prune_strategy, load_model, prune_config, ParameterChoice};
-use heaccel_host::nn::weights::{load_input_safetensors_bytes, seeded_input};
+use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::zoo;
-use heaccel_host::nn::{FeatureMap, Network, Shape};
+use heaccel_host::nn::{FeatureMap, Network};
 use heaccel_host::pack::{densified, GroupChoice, OpCounts, Repack, SpencnnConfig, Strategy};
 use serde::Serialize;
 
@@ -190,90 +198,6 @@ pub struct InferReport {
 
 /// Most seeded inputs one `heaccel infer` runs (each takes seconds to minutes).
 pub const MAX_COUNT: u64 = 10_000;
-
-/// Reads an input file (see the module docs) of the network's input `shape`.
-pub fn load_input(path: &Path, shape: Shape) -> Result<FeatureMap> {
-    if path.extension().is_some_and(|e| e == "json") {
-        let text = crate::input::read_text(path, "input file", crate::input::MAX_INPUT_BYTES)?;
-        parse_input_json(&text, &path.display().to_string(), shape)
-    } else {
-        let bytes = crate::input::read_bytes(path, "input file", crate::input::MAX_INPUT_BYTES)?;
-        Ok(load_input_safetensors_bytes(&bytes, path, shape)?)
-    }
-}
-
-/// Parses a JSON input (`{"input": ...}`: nested `[C][H][W]` arrays, `[1][C][H][W]`, or a
-/// flat array of `C H W` numbers) of the network's input `shape`; `source` names it in errors.
-pub fn parse_input_json(text: &str, source: &str, shape: Shape) -> Result<FeatureMap> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).with_context(|| format!("{source}: not valid JSON"))?;
-    let Some(values) = v.get("input") else {
-        bail!(
-            "{source}: expected an object with the field `input` (nested [C][H][W] arrays or a \
-             flat array)"
-        );
-    };
-    let mut dims = Vec::new();
-    let mut data = Vec::new();
-    flatten_json(values, 0, &mut dims, &mut data)
-        .map_err(|e| anyhow::anyhow!("{source}: field `input`: {e}"))?;
-    let chw = vec![shape.channels, shape.height, shape.width];
-    let ok = dims == chw || dims == [&[1][..], &chw].concat() || dims == [shape.len()];
-    if !ok {
-        bail!(
-            "{source}: field `input` has shape {dims:?}, expected {chw:?} (or [1, ...], or a \
-             flat array of {})",
-            shape.len()
-        );
-    }
-    Ok(FeatureMap::new(shape, data)?)
-}
-
-/// Flattens nested JSON arrays of numbers, recording the shape (every sub-array of a level
-/// must have the same length).
-fn flatten_json(
-    v: &serde_json::Value,
-    depth: usize,
-    dims: &mut Vec<usize>,
-    out: &mut Vec<f64>,
-) -> std::result::Result<(), String> {
-    match v {
-        serde_json::Value::Array(items) => {
-            if dims.len() == depth {
-                dims.push(items.len());
-            } else if dims.get(depth) != Some(&items.len()) {
-                return Err(match dims.get(depth) {
-                    Some(first) => format!(
-                        "ragged arrays: a level-{depth} array has {} items where the first had \
-                         {first}",
-                        items.len()
-                    ),
-                    None => format!(
-                        "ragged arrays: an array at level {depth} where others hold numbers"
-                    ),
-                });
-            }
-            items
-                .iter()
-                .try_for_each(|x| flatten_json(x, depth + 1, dims, out))
-        }
-        serde_json::Value::Number(n) => {
-            if dims.len() != depth {
-                return Err("numbers and arrays mixed at one level".into());
-            }
-            let x = n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                format!("value {} (index {}) is not a finite number", n, out.len())
-            })?;
-            out.push(x);
-            Ok(())
-        }
-        other => Err(format!(
-            "value {} (index {}) is not a number",
-            other,
-            out.len()
-        )),
-    }
-}
 
 /// The network and strategy `strategy` compiles: for the dense baseline `network` densified
 /// (seeded dense weights) unless it already is the dense network `heaccel train` wrote
@@ -510,105 +434,4 @@ fn top1(reports: &[InputReport], argmax: fn(&InferResult) -> usize) -> Option<f6
         .filter(|(r, &l)| argmax(&r.result) == l)
         .count();
     Some(right as f64 / labels.len() as f64)
-}
-
-/// The table of `heaccel infer`.
-pub fn format_infer(r: &InferReport) -> String {
-    let mut s = String::new();
-    let p = &r.params;
-    let _ = writeln!(
-        s,
-        "{} / {} encrypted on the {} backend{}",
-        r.model,
-        r.strategy,
-        r.backend,
-        match r.backend {
-            Backend::Functional => " (accelerator ISA, functional executor)",
-            Backend::Reference => " (reference evaluator)",
-        }
-    );
-    let _ = writeln!(
-        s,
-        "  N = 2^{}, L = {} (depth {} + 1 headroom), dnum {}, {} special primes, log2 PQ {} (bound {}), {} slots",
-        p.log_n,
-        p.levels,
-        r.ops.depth,
-        p.dnum,
-        p.special_primes,
-        p.log_pq,
-        p.bound,
-        r.slots
-    );
-    let _ = writeln!(
-        s,
-        "  program: {} rotations, {} pmults, {} hmults, {} rescales; {} rotation keys",
-        r.ops.rotations, r.ops.pmults, r.ops.hmults, r.ops.rescales, r.rotation_keys
-    );
-    let _ = writeln!(
-        s,
-        "  setup: compile {:.0} ms, parameters and keys {:.0} ms",
-        r.setup.compile_ms, r.setup.keygen_ms
-    );
-    let _ = writeln!(
-        s,
-        "\n{:<16} {:>10} {:>8} {:>10} {:>8} {:>10} {:>9} {:>10} {:>9} {:>8}  check",
-        "input",
-        "max |err|",
-        "range",
-        "err/range",
-        "argmax",
-        "total ms",
-        "encrypt",
-        "evaluate",
-        "decrypt",
-        "plain",
-    );
-    for i in &r.inputs {
-        let x = &i.result;
-        let _ = writeln!(
-            s,
-            "{:<16} {:>10.3e} {:>8.4} {:>10.3e} {:>8} {:>10.1} {:>9.1} {:>10.1} {:>9.1} {:>8.1}  {}",
-            i.input,
-            x.max_abs_error,
-            x.output_range,
-            x.relative_error,
-            format!("{}/{}", x.argmax_plain, x.argmax_encrypted),
-            x.times.total_ms,
-            x.times.encrypt_ms,
-            x.times.evaluate_ms,
-            x.times.decrypt_ms,
-            x.times.plain_ms,
-            if x.passes { "ok" } else { "FAIL" }
-        );
-    }
-    let m = &r.summary;
-    let _ = writeln!(
-        s,
-        "\n  {}/{} inputs pass (max abs error < {:e} of the output range, same argmax): worst err/range {:.3e}, argmax agrees {}/{}",
-        m.passed,
-        m.count,
-        r.tolerance,
-        m.max_relative_error,
-        m.argmax_agree,
-        m.count,
-    );
-    if let (Some(enc), Some(plain)) = (m.encrypted_top1, m.plaintext_top1) {
-        let _ = writeln!(
-            s,
-            "  top-1 on the labels: encrypted {:.2} %, plaintext {:.2} % ({} images)",
-            enc * 100.0,
-            plain * 100.0,
-            m.count
-        );
-    }
-    let _ = writeln!(
-        s,
-        "  {:.1} ms per inference ({:.1} ms evaluating){}",
-        m.mean_total_ms,
-        m.mean_evaluate_ms,
-        m.mean_cpu_ms
-            .map(|c| format!("; {c:.0} ms of CPU time (wall time is larger on a busy machine)"))
-            .unwrap_or_default()
-    );
-    s
 }

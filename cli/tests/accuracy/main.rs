@@ -2,13 +2,22 @@
 //! CIFAR-10 JPEG test images with the trained ResNet-20 of `../shared/data` (skipped with a
 //! notice when absent), exact and minimax ReLU, and bad input (clear errors, exit code 2, no
 //! panic, no `--out` file).
+//!
+//! One test binary (each binary links the whole crate graph): the tests and their runners are
+//! here, the generated fixtures in `fixtures` and the checks every report must pass in
+//! `checks`.
 
-#[path = "../../host/tests/common/mod.rs"]
+mod checks;
+#[path = "../../../host/tests/common/mod.rs"]
 mod common;
+mod fixtures;
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
 
+use checks::{as_u64, check_consistent, check_exact, check_minimax};
+use fixtures::{image_folder, noise_png, write_weights};
 use heaccel_host::nn::weights::{init_seeded, to_safetensors_bytes, WeightDtype};
 use heaccel_host::nn::{CifarResNet, Conv2d, Layer, Network};
 use serde_json::Value;
@@ -58,217 +67,6 @@ fn temp_dir(name: &str) -> PathBuf {
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
-
-// ------------------------------------------------------------- fixtures
-
-/// A network's seeded parameters as a safetensors file (F32, PyTorch names).
-fn write_weights(network: &mut Network, file: &Path) {
-    init_seeded(network, 7);
-    std::fs::write(
-        file,
-        to_safetensors_bytes(network, WeightDtype::F32).unwrap(),
-    )
-    .unwrap();
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// An 8-bit RGB PNG written by hand (stored deflate blocks), `rgb` row-major interleaved:
-/// the CLI crate does not depend on the `image` crate.
-fn png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
-    assert_eq!(rgb.len(), (3 * width * height) as usize);
-    let mut raw = Vec::new();
-    for row in rgb.chunks(3 * width as usize) {
-        raw.push(0); // filter: none
-        raw.extend(row);
-    }
-    let mut zlib = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        zlib.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        zlib.extend(len.to_le_bytes());
-        zlib.extend((!len).to_le_bytes());
-        zlib.extend(*block);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + u32::from(x)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    zlib.extend(((b << 16) | a).to_be_bytes());
-    let mut ihdr = Vec::new();
-    ihdr.extend(width.to_be_bytes());
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]); // 8 bits, RGB, deflate, no filter, no interlace
-    let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", zlib), (b"IEND", Vec::new())] {
-        out.extend((data.len() as u32).to_be_bytes());
-        let mut chunk = kind.to_vec();
-        chunk.extend(&data);
-        out.extend(&chunk);
-        out.extend(crc32(&chunk).to_be_bytes());
-    }
-    out
-}
-
-/// A `size` x `size` PNG of pseudo-random pixels from `seed`.
-fn noise_png(size: u32, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    let pixels: Vec<u8> = (0..3 * size * size)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state >> 24) as u8
-        })
-        .collect();
-    png(size, size, &pixels)
-}
-
-/// An ImageFolder of `classes` x `per_class` 32x32 PNGs.
-fn image_folder(root: &Path, classes: &[&str], per_class: u32) {
-    for (c, class) in classes.iter().enumerate() {
-        let dir = root.join(class);
-        std::fs::create_dir_all(&dir).unwrap();
-        for i in 0..per_class {
-            let seed = 100 * c as u32 + i;
-            std::fs::write(dir.join(format!("{i:04}.png")), noise_png(32, seed)).unwrap();
-        }
-    }
-}
-
-// ------------------------------------------------------------- report checks
-
-/// ReLU layers of the CIFAR ResNet-20, in execution order, with their values per image.
-fn resnet20_relus() -> Vec<(String, u64)> {
-    let mut layers = vec![("relu1".to_string(), 16 * 32 * 32)];
-    for (stage, values) in [(1, 16 * 32 * 32), (2, 32 * 16 * 16), (3, 64 * 8 * 8)] {
-        for block in 0..3 {
-            for relu in ["relu1", "relu2"] {
-                layers.push((format!("layer{stage}.{block}.{relu}"), values));
-            }
-        }
-    }
-    layers
-}
-
-fn as_u64(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("`{key}` is not a count: {v}"))
-}
-
-/// The figures every report must agree on; returns the per-class totals.
-fn check_consistent(v: &Value, classes: &[&str], images: u64) -> Vec<u64> {
-    let (correct, total) = (as_u64(v, "correct"), as_u64(v, "total"));
-    assert_eq!(total, images);
-    assert!(correct <= total);
-    let top1 = v["top1"].as_f64().unwrap();
-    assert!(
-        (top1 - correct as f64 / total as f64).abs() < 1e-12,
-        "{top1}"
-    );
-    let report = &v["report"];
-    assert_eq!(as_u64(report, "correct"), correct);
-    assert_eq!(as_u64(report, "total"), total);
-    assert_eq!(report["model"], v["model"]);
-    assert_eq!(report["activation"], v["activation"]);
-    let per_class = report["per_class"].as_array().unwrap();
-    let names: Vec<&str> = per_class
-        .iter()
-        .map(|c| c["class"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, classes);
-    let sum = |key: &str| per_class.iter().map(|c| as_u64(c, key)).sum::<u64>();
-    assert_eq!(sum("correct"), correct);
-    assert_eq!(sum("total"), total);
-    for c in per_class {
-        assert!(as_u64(c, "correct") <= as_u64(c, "total"), "{c}");
-    }
-    // one row per ReLU of ResNet-20, each seeing every value of every image
-    let layers = report["activations"].as_array().unwrap();
-    let expected = resnet20_relus();
-    assert_eq!(layers.len(), expected.len());
-    for (layer, (name, per_image)) in layers.iter().zip(&expected) {
-        assert_eq!(layer["name"], name.as_str());
-        assert_eq!(as_u64(layer, "values"), per_image * images, "{name}");
-        assert!(layer["max_abs"].as_f64().unwrap() > 0.0, "{name}");
-    }
-    let total_values: u64 = layers.iter().map(|l| as_u64(l, "values")).sum();
-    assert_eq!(total_values, 188_416 * images);
-    assert_eq!(as_u64(v, "relu_values"), total_values);
-    let outside: u64 = layers.iter().map(|l| as_u64(l, "outside")).sum();
-    let below: u64 = layers.iter().map(|l| as_u64(l, "below_eps")).sum();
-    assert_eq!(as_u64(v, "outside_bound"), outside);
-    assert_eq!(as_u64(v, "below_eps"), below);
-    assert!(outside + below <= total_values);
-    assert!(v["seconds"].as_f64().unwrap() > 0.0);
-    assert!(v["threads"].as_u64().unwrap() >= 1);
-    per_class.iter().map(|c| as_u64(c, "total")).collect()
-}
-
-/// An exact-ReLU report: no bounds, nothing counted outside or below eps.
-fn check_exact(v: &Value) {
-    assert_eq!(v["activation"], "relu");
-    assert!(v["calibration"].is_null() && v["report"]["minimax"].is_null());
-    assert_eq!((as_u64(v, "outside_bound"), as_u64(v, "below_eps")), (0, 0));
-    for layer in v["report"]["activations"].as_array().unwrap() {
-        assert_eq!(layer["bound"], 0.0, "{layer}");
-    }
-}
-
-/// A minimax report whose bounds came from `calibration` (an exact report on the same
-/// calibration images): each bound is `margin` times that run's largest |x| of the layer, and
-/// values beyond it are counted exactly when the test images exceed it.
-fn check_minimax(v: &Value, alpha: u64, calibration: &Value, margin: f64) {
-    assert_eq!(v["activation"], format!("relu-minimax:{alpha}"));
-    let m = &v["report"]["minimax"];
-    assert_eq!(as_u64(m, "alpha"), alpha);
-    let eps = m["eps"].as_f64().unwrap();
-    assert!(eps > 0.0 && eps < 1.0, "{eps}");
-    assert!((m["log2_eps"].as_f64().unwrap() - eps.log2()).abs() < 1e-12);
-    assert!(!m["degrees"].as_array().unwrap().is_empty());
-    assert!(as_u64(m, "relu_depth") > 0);
-    let sign_error = m["sign_error"].as_f64().unwrap();
-    assert!(
-        sign_error > 0.0 && sign_error <= 2f64.powi(-(alpha as i32)),
-        "{sign_error}"
-    );
-    let c = &v["calibration"];
-    assert_eq!(c["margin"].as_f64(), Some(margin));
-    assert_eq!(c["images"], calibration["total"]);
-    let layers = v["report"]["activations"].as_array().unwrap();
-    let calibrated = calibration["report"]["activations"].as_array().unwrap();
-    for (layer, cal) in layers.iter().zip(calibrated) {
-        let name = &layer["name"];
-        assert_eq!(name, &cal["name"]);
-        let bound = layer["bound"].as_f64().unwrap();
-        let want = margin * cal["max_abs"].as_f64().unwrap();
-        assert!(
-            (bound - want).abs() <= 1e-12 * want,
-            "{name}: bound {bound}, calibration gives {want}"
-        );
-        let max_abs = layer["max_abs"].as_f64().unwrap();
-        let outside = as_u64(layer, "outside");
-        assert_eq!(outside > 0, max_abs > bound, "{name}: {layer}");
-    }
-}
-
-// ------------------------------------------------------------- tests
 
 #[test]
 fn accuracy_on_generated_images_and_seeded_weights() {
