@@ -241,8 +241,8 @@ fn network_for(args: &InferArgs) -> Result<(Network, Strategy)> {
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
             let trained_for = match args.strategy {
-                StrategyArg::Dense => heaccel_train::Strategy::Dense,
-                StrategyArg::Spencnn => heaccel_train::Strategy::Spencnn,
+                StrategyArg::Dense => heaccel_train::StrategyChoice::Dense,
+                StrategyArg::Spencnn => heaccel_train::StrategyChoice::Spencnn,
             };
             let mut network = heaccel_train::run::architecture(model, trained_for)?;
             heaccel_host::nn::weights::load_safetensors(&mut network, file)

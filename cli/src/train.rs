@@ -10,7 +10,7 @@ use clap::Args;
 use heaccel_host::nn::{Activation, Layer};
 use heaccel_train::prune::LayerPruning;
 use heaccel_train::trainer::EpochReport;
-use heaccel_train::{Request, Strategy, TrainConfig};
+use heaccel_train::{Request, StrategyChoice, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::network::StrategyArg;
@@ -188,8 +188,8 @@ pub fn resolve(model: &str, hyper: &Hyperparams, progress: bool) -> Result<Resol
 pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
     check_output_file(&args.out)?;
     let strategy = match args.strategy {
-        StrategyArg::Dense => Strategy::Dense,
-        StrategyArg::Spencnn => Strategy::Spencnn,
+        StrategyArg::Dense => StrategyChoice::Dense,
+        StrategyArg::Spencnn => StrategyChoice::Spencnn,
     };
     let resolved = resolve(&args.model, &args.hyper, progress)?;
     let checkpoint = checkpoint_path(&args.out);

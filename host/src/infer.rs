@@ -470,7 +470,7 @@ pub fn repack_of(sim: &NetworkSim) -> Repack {
 }
 
 /// The repacking `heaccel simulate --model` picks on `config` (the fastest simulated choice,
-/// [`simulate_network_best_repack`]) for `network` under `strategy` with polynomial
+/// [`simulate_with_defaults`]) for `network` under `strategy` with polynomial
 /// activations and average pooling.
 pub fn best_repack(
     network: &Network,

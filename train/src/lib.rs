@@ -70,5 +70,5 @@ pub mod trainer;
 pub use error::TrainError;
 pub use model::Mirror;
 pub use prune::Pruning;
-pub use run::{run, Outcome, Request, Strategy};
+pub use run::{run, Outcome, Request, StrategyChoice};
 pub use trainer::{train, train_pruned, TrainConfig, TrainReport};

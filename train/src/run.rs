@@ -12,7 +12,6 @@ use heaccel_host::nn::fast::FastNetwork;
 use heaccel_host::nn::weights::{init_seeded, load_safetensors};
 use heaccel_host::nn::zoo::{self, ZooModel};
 use heaccel_host::nn::{Activation, Layer, Network};
-use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::save_atomic;
 use crate::data::{load_mnist, Split};
@@ -21,27 +20,11 @@ use crate::prune::Pruning;
 use crate::trainer::{train_pruned, TrainConfig, TrainReport};
 use crate::TrainError;
 
-/// Which network is trained (the choice of `heaccel simulate --strategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// The dense network: every convolution ungrouped (`groups = 1`), what the dense baseline
-    /// compiles.
-    Dense,
-    /// The zoo network as it is, with SpENCNN's HE-group convolutions (LeNet's `conv2` has 4
-    /// groups): what `heaccel infer`, `simulate` and `compare` load with `--weights`.
-    Spencnn,
-}
-
-impl Strategy {
-    /// `dense` or `spencnn`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::Dense => "dense",
-            Strategy::Spencnn => "spencnn",
-        }
-    }
-}
+/// Which network is trained, as `heaccel simulate --strategy` names it: the dense network
+/// (every convolution ungrouped, `groups = 1`, what the dense baseline compiles) or the zoo
+/// network as it is, with SpENCNN's HE-group convolutions (what `heaccel infer`, `simulate` and
+/// `compare` load with `--weights`).
+pub use heaccel_host::netsim::StrategyChoice;
 
 /// What to train and where to write it.
 #[derive(Debug, Clone)]
@@ -49,9 +32,9 @@ pub struct Request {
     /// Zoo network name: `lenet` (MNIST), `vgg5` or `hefnet` (CIFAR-10).
     pub model: String,
     /// Which network.
-    pub strategy: Strategy,
+    pub strategy: StrategyChoice,
     /// Sub-block pruning ratio in [0, 1): the fraction of every convolution's compiler blocks
-    /// pruned during training (see [`crate::prune`]); 0 for none; [`Strategy::Spencnn`] only.
+    /// pruned during training (see [`crate::prune`]); 0 for none; [`StrategyChoice::Spencnn`] only.
     pub prune: f64,
     /// lenet: the MNIST folder (one `*idx3*` and one `*idx1*` file, gzipped or not); vgg5,
     /// hefnet: the folder holding the CIFAR-10 ImageFolders `train/` and `test/` (or the
@@ -168,10 +151,10 @@ pub fn load_split(
 }
 
 /// The architecture trained for `strategy`, with zero weights: the zoo network, ungrouped for
-/// [`Strategy::Dense`].
-pub fn architecture(model: ZooModel, strategy: Strategy) -> Result<Network, TrainError> {
+/// [`StrategyChoice::Dense`].
+pub fn architecture(model: ZooModel, strategy: StrategyChoice) -> Result<Network, TrainError> {
     let mut network = zoo::architecture(model)?;
-    if strategy == Strategy::Dense {
+    if strategy == StrategyChoice::Dense {
         network.visit_layers_mut(|_, layer| {
             if let Layer::Conv2d(conv) = layer {
                 conv.groups = 1;
@@ -200,7 +183,7 @@ pub fn run(request: &Request) -> Result<Outcome, TrainError> {
     check_prune(request.prune)?;
     request.config.check()?;
     let model = trainable_model(&request.model)?;
-    if request.prune > 0.0 && request.strategy == Strategy::Dense {
+    if request.prune > 0.0 && request.strategy == StrategyChoice::Dense {
         return Err(TrainError::Config {
             field: "prune",
             value: request.prune.to_string(),

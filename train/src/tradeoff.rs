@@ -1,7 +1,7 @@
 //! The accuracy-latency trade-off of sub-block pruning (`heaccel tradeoff`): one network
 //! trained per point, compiled and simulated on a hardware configuration.
 //!
-//! **Points.** The dense baseline (every convolution ungrouped, [`Strategy::Dense`]) trained
+//! **Points.** The dense baseline (every convolution ungrouped, [`StrategyChoice::Dense`]) trained
 //! from seeded weights; SpENCNN's grouped network unpruned (ratio 0) trained from seeded
 //! weights; and for every ratio `r > 0` of the list, that ratio-0 network fine-tuned with
 //! sub-block pruning at `r` ([`crate::prune`]: the compiler's blocks, pruned gradually over
@@ -36,7 +36,7 @@ use heaccel_sim::HwConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::prune::PRUNE_SLOTS;
-use crate::run::{architecture, check_prune, run, trainable_model, Request, Strategy};
+use crate::run::{architecture, check_prune, run, trainable_model, Request, StrategyChoice};
 use crate::trainer::TrainConfig;
 use crate::TrainError;
 
@@ -172,10 +172,10 @@ pub fn simulate_network(
 }
 
 /// The file name of a point: `{model}-dense.safetensors` or `{model}-spencnn-{ratio}.safetensors`.
-pub fn weights_name(model: &str, strategy: Strategy, ratio: f64) -> String {
+pub fn weights_name(model: &str, strategy: StrategyChoice, ratio: f64) -> String {
     match strategy {
-        Strategy::Dense => format!("{model}-dense.safetensors"),
-        Strategy::Spencnn => format!("{model}-spencnn-{ratio}.safetensors"),
+        StrategyChoice::Dense => format!("{model}-dense.safetensors"),
+        StrategyChoice::Spencnn => format!("{model}-spencnn-{ratio}.safetensors"),
     }
 }
 
@@ -214,7 +214,7 @@ pub fn tradeoff(
     ratios.sort_by(f64::total_cmp);
     let base = Request {
         model: request.model.clone(),
-        strategy: Strategy::Dense,
+        strategy: StrategyChoice::Dense,
         prune: 0.0,
         data: request.data.clone(),
         train_images: request.train_images,
@@ -226,9 +226,9 @@ pub fn tradeoff(
     };
     let mut points = Vec::with_capacity(ratios.len() + 2);
     let mut ratio0 = PathBuf::new();
-    let runs = std::iter::once((Strategy::Dense, 0.0))
-        .chain(std::iter::once((Strategy::Spencnn, 0.0)))
-        .chain(ratios.iter().map(|&r| (Strategy::Spencnn, r)));
+    let runs = std::iter::once((StrategyChoice::Dense, 0.0))
+        .chain(std::iter::once((StrategyChoice::Spencnn, 0.0)))
+        .chain(ratios.iter().map(|&r| (StrategyChoice::Spencnn, r)));
     for (strategy, ratio) in runs {
         let out = request
             .out
@@ -278,7 +278,7 @@ pub fn tradeoff(
                 ),
             });
         }
-        if strategy == Strategy::Spencnn && ratio == 0.0 {
+        if strategy == StrategyChoice::Spencnn && ratio == 0.0 {
             ratio0 = out.clone();
         }
         points.push(TradeoffPoint {
@@ -308,15 +308,15 @@ pub fn tradeoff(
 /// module docs).
 pub fn simulate_file(
     model: heaccel_host::nn::zoo::ZooModel,
-    strategy: Strategy,
+    strategy: StrategyChoice,
     file: &Path,
     hw: &HwConfig,
 ) -> Result<NetworkSim, TrainError> {
     let mut network = architecture(model, strategy)?;
     load_safetensors(&mut network, file)?;
     let pack = match strategy {
-        Strategy::Dense => PackStrategy::Dense,
-        Strategy::Spencnn => spencnn(),
+        StrategyChoice::Dense => PackStrategy::Dense,
+        StrategyChoice::Spencnn => spencnn(),
     };
     simulate_network(&network, &pack, hw)
 }
@@ -389,11 +389,11 @@ mod tests {
     #[test]
     fn weight_files_are_named_by_strategy_and_ratio() {
         assert_eq!(
-            weights_name("vgg5", Strategy::Dense, 0.0),
+            weights_name("vgg5", StrategyChoice::Dense, 0.0),
             "vgg5-dense.safetensors"
         );
         assert_eq!(
-            weights_name("vgg5", Strategy::Spencnn, 0.25),
+            weights_name("vgg5", StrategyChoice::Spencnn, 0.25),
             "vgg5-spencnn-0.25.safetensors"
         );
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use heaccel_host::data::DataError;
 use heaccel_host::nn::weights::{init_seeded, save_safetensors, WeightDtype};
 use heaccel_host::nn::zoo;
-use heaccel_train::{run, Request, Strategy, TrainConfig, TrainError};
+use heaccel_train::{run, Request, StrategyChoice, TrainConfig, TrainError};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heaccel-train-bad-{name}-{}", std::process::id()));
@@ -37,7 +37,7 @@ fn write_mnist(dir: &Path, labels: &[u8]) {
 fn request(data: &Path, out_dir: &Path) -> Request {
     Request {
         model: "lenet".into(),
-        strategy: Strategy::Spencnn,
+        strategy: StrategyChoice::Spencnn,
         prune: 0.0,
         data: data.to_path_buf(),
         train_images: 8,
@@ -169,7 +169,7 @@ fn options_out_of_range_name_the_option() {
     });
     assert!(err.to_string().contains("lenet, vgg5, hefnet"), "{err}");
     let err = fails(&Request {
-        strategy: Strategy::Dense,
+        strategy: StrategyChoice::Dense,
         prune: 0.5,
         ..base.clone()
     });
@@ -260,7 +260,7 @@ fn resuming_from_another_networks_weights_is_refused() {
     assert!(err.to_string().contains("hefnet.safetensors"), "{err}");
     // The dense LeNet's weights do not fit the grouped one either.
     let mut dense =
-        heaccel_train::run::architecture(zoo::ZooModel::Lenet, Strategy::Dense).unwrap();
+        heaccel_train::run::architecture(zoo::ZooModel::Lenet, StrategyChoice::Dense).unwrap();
     init_seeded(&mut dense, 1);
     let dense_file = dir.join("dense.safetensors");
     save_safetensors(&dense, &dense_file, WeightDtype::F32).unwrap();

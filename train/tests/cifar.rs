@@ -14,7 +14,7 @@ use heaccel_host::nn::zoo::ZooModel;
 use heaccel_host::nn::Shape;
 use heaccel_train::folder::load_image_folders;
 use heaccel_train::run::{architecture, bit_identical, default_config, trainable_model};
-use heaccel_train::{run, Request, Strategy, TrainConfig, TrainError};
+use heaccel_train::{run, Request, StrategyChoice, TrainConfig, TrainError};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -35,7 +35,7 @@ fn few_steps(model: &str, data: &Path, learning_rate: f64) {
     let zoo = trainable_model(model).unwrap();
     let req = Request {
         model: model.into(),
-        strategy: Strategy::Spencnn,
+        strategy: StrategyChoice::Spencnn,
         prune: 0.0,
         data: data.to_path_buf(),
         train_images: 64,
@@ -71,7 +71,7 @@ fn few_steps(model: &str, data: &Path, learning_rate: f64) {
     assert!(losses.iter().all(|l| l.is_finite()));
     // The file reloads bit for bit, checked here independently of `run`'s own check.
     assert!(outcome.reloaded_bit_exact);
-    let mut reloaded = architecture(zoo, Strategy::Spencnn).unwrap();
+    let mut reloaded = architecture(zoo, StrategyChoice::Spencnn).unwrap();
     load_safetensors(&mut reloaded, &req.out).unwrap();
     assert!(bit_identical(&outcome.network, &reloaded));
     // The host's f32 pass of the file (what `heaccel accuracy` runs) agrees with the mirror
@@ -166,7 +166,7 @@ fn the_split_takes_classes_in_turn_and_accepts_the_archive_root() {
 
 #[test]
 fn the_dense_vgg5_is_ungrouped_and_resnet20_is_not_trainable() {
-    let dense = architecture(ZooModel::Vgg5, Strategy::Dense).unwrap();
+    let dense = architecture(ZooModel::Vgg5, StrategyChoice::Dense).unwrap();
     let mut groups = Vec::new();
     dense.visit_layers(|_, layer| {
         if let heaccel_host::nn::Layer::Conv2d(c) = layer {

@@ -12,7 +12,7 @@ use heaccel_host::nn::weights::load_safetensors;
 use heaccel_host::nn::zoo::ZooModel;
 use heaccel_train::checkpoint::partial_path;
 use heaccel_train::run::{architecture, bit_identical};
-use heaccel_train::{run, Request, Strategy, TrainConfig, TrainError};
+use heaccel_train::{run, Request, StrategyChoice, TrainConfig, TrainError};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heaccel-train-{name}-{}", std::process::id()));
@@ -24,7 +24,7 @@ fn temp_dir(name: &str) -> PathBuf {
 fn request(data: &Path, dir: &Path, train: usize, test: usize, config: TrainConfig) -> Request {
     Request {
         model: "lenet".into(),
-        strategy: Strategy::Spencnn,
+        strategy: StrategyChoice::Spencnn,
         prune: 0.0,
         data: data.to_path_buf(),
         train_images: train,
@@ -78,12 +78,12 @@ fn one_epoch_on_512_images_lowers_the_loss_and_the_export_reloads_bit_exactly() 
 
     // The file reloads bit for bit, checked here independently of `run`'s own check.
     assert!(outcome.reloaded_bit_exact);
-    let mut reloaded = architecture(ZooModel::Lenet, Strategy::Spencnn).unwrap();
+    let mut reloaded = architecture(ZooModel::Lenet, StrategyChoice::Spencnn).unwrap();
     load_safetensors(&mut reloaded, &req.out).unwrap();
     assert!(bit_identical(&outcome.network, &reloaded));
     // Trained values are f32 values (the file's dtype), and training moved them.
     let seeded = {
-        let mut n = architecture(ZooModel::Lenet, Strategy::Spencnn).unwrap();
+        let mut n = architecture(ZooModel::Lenet, StrategyChoice::Spencnn).unwrap();
         heaccel_host::nn::weights::init_seeded(&mut n, 7);
         n
     };
@@ -99,7 +99,7 @@ fn one_epoch_on_512_images_lowers_the_loss_and_the_export_reloads_bit_exactly() 
     }
     // The epoch's checkpoint holds the same network; no partial file is left.
     let checkpoint = req.checkpoint.as_ref().unwrap();
-    let mut from_checkpoint = architecture(ZooModel::Lenet, Strategy::Spencnn).unwrap();
+    let mut from_checkpoint = architecture(ZooModel::Lenet, StrategyChoice::Spencnn).unwrap();
     load_safetensors(&mut from_checkpoint, checkpoint).unwrap();
     assert!(bit_identical(&outcome.network, &from_checkpoint));
     assert!(!partial_path(&req.out).exists());

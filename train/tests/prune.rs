@@ -19,7 +19,7 @@ use heaccel_host::pack::{
 };
 use heaccel_train::prune::{prune_strategy, target_count, Pruning, PRUNE_SLOTS};
 use heaccel_train::run::{architecture, bit_identical};
-use heaccel_train::{run, Request, Strategy, TrainConfig, TrainError};
+use heaccel_train::{run, Request, StrategyChoice, TrainConfig, TrainError};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -381,7 +381,7 @@ fn pruned_training_holds_the_mask_at_zero_and_compiles_cheaper() {
     let dir = temp_dir("train");
     let req = Request {
         model: "lenet".into(),
-        strategy: Strategy::Spencnn,
+        strategy: StrategyChoice::Spencnn,
         prune: 0.5,
         data,
         train_images: 512,
@@ -438,7 +438,7 @@ fn pruned_training_holds_the_mask_at_zero_and_compiles_cheaper() {
     }
     // The file carries the masks and reloads bit for bit.
     assert!(outcome.reloaded_bit_exact);
-    let mut reloaded = architecture(ZooModel::Lenet, Strategy::Spencnn).unwrap();
+    let mut reloaded = architecture(ZooModel::Lenet, StrategyChoice::Spencnn).unwrap();
     load_safetensors(&mut reloaded, &req.out).unwrap();
     assert!(bit_identical(&outcome.network, &reloaded));
     // The compiler prunes exactly the mask: fewer PMults (and no more rotations) in conv2 than the

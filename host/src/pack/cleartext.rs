@@ -1,7 +1,7 @@
 //! A cleartext interpreter of [`HeProgram`]: the same operations on plain slot vectors
 //! (`f64`, no encryption, no encoding, no noise), so the packing code's properties can be
 //! tested in milliseconds; the encrypted path ([`crate::pack::exec`]) decrypts to the same
-//! values within CKKS precision (`host/tests/cleartext_backend.rs` checks both).
+//! values within CKKS precision (`host/tests/cleartext_backend/` checks both).
 //!
 //! A value is a vector of [`HeProgram::slots`] reals (slot `t` at index `t`, the order
 //! [`crate::pack::Layout::encode`] writes and `Encoder::encode_real` reads). Each operation on

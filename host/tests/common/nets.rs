@@ -1,5 +1,5 @@
 //! A network and a parameter set shared by the functional tests of bootstrapped networks
-//! (`infer_bootstrap.rs`, `cleartext_backend.rs`, `whole_program.rs`).
+//! (`infer_bootstrap.rs`, `cleartext_backend/`, `whole_program.rs`).
 
 use heaccel_host::nn::weights::init_seeded;
 use heaccel_host::nn::{

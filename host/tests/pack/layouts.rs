@@ -29,7 +29,13 @@ fn multiplexed_layout_fills_the_gaps() {
     // Overlap is refused.
     let mut bad = l.clone();
     bad.channels[1] = bad.channels[0];
-    assert!(matches!(bad.validate(), Err(PackError::Layout(_))));
+    assert!(matches!(
+        bad.validate(),
+        Err(PackError::Layout(LayoutError::PixelShared {
+            channel: 1,
+            ..
+        }))
+    ));
     // A block larger than a ciphertext is refused.
     assert!(Layout::packed(Shape::new(1, 32, 32), 512, ChannelOrder::ChannelMajor).is_err());
     // Interleaving needs a divisor.
