@@ -4,7 +4,7 @@
 use heaccel_sim::isa::{BufferRole, Instruction, Program};
 use heaccel_verification::ckks::Parameters;
 
-use super::builder::*;
+use super::builder::{check_level, ciphertext_buffers, q_idx, Builder};
 use super::{plaintext_buffer, LowerError, OperandStem, Result};
 
 /// `out = a + b` (degree 1, same level).

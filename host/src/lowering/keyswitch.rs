@@ -4,7 +4,7 @@
 use heaccel_sim::isa::{Instruction, Slot};
 use heaccel_verification::ckks::Parameters;
 
-use super::builder::*;
+use super::builder::{key_limb, p_idx, q_idx, Builder};
 
 /// Key-switching accumulators: slots of `Q_level` then `P`, for both key halves.
 pub(super) struct Accumulators {

@@ -3,7 +3,7 @@
 use heaccel_sim::isa::{BufferRole, Instruction, Program};
 use heaccel_verification::ckks::Parameters;
 
-use super::builder::*;
+use super::builder::{check_level, ciphertext_buffers, q_idx, Builder};
 use super::{LowerError, OperandStem, Result};
 
 /// ModRaise: `a` at level 0 to `out` at `to`: each part's limb brought to coefficient form,

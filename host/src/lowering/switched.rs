@@ -4,8 +4,8 @@
 use heaccel_sim::isa::{BufferRole, Instruction, PolyForm, Program};
 use heaccel_verification::ckks::Parameters;
 
-use super::builder::*;
-use super::keyswitch::*;
+use super::builder::{check_level, ciphertext_buffers, key_buffers, q_idx, Builder};
+use super::keyswitch::{decompose_and_accumulate, mod_down};
 use super::{LowerError, OperandStem, Result};
 
 /// `out = relinearize(a * b)`: tensor product, key switch of `d_2` with the key `rlk`.

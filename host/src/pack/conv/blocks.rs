@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::*;
+use super::{layer_error, PruneConfig};
 use crate::nn::Conv2d;
 use crate::pack::layout::Layout;
 use crate::pack::PackError;
@@ -65,7 +65,7 @@ pub struct PruneReport {
 pub type BlockKey = (usize, usize, usize, usize);
 
 /// The sub-blocks of `conv` compiled between the layouts `input` and `output` (those
-/// [`conv2d`] builds it with), exactly as [`PruneConfig`] defines them for `taps_per_block`
+/// [`conv2d`](super::conv2d) builds it with), exactly as [`PruneConfig`] defines them for `taps_per_block`
 /// kernel taps: each block's key with the indices into [`Conv2d::weight`] of its weights (in
 /// increasing order), blocks in key order; every weight is in exactly one block. What a
 /// trainer prunes to get the blocks the compiler removes. An error when `taps_per_block` is
@@ -204,7 +204,10 @@ pub(super) fn prune_conv(
 mod tests {
     use super::*;
     use crate::nn::weights::init_seeded;
+    use crate::nn::Shape;
     use crate::nn::{zoo, Layer};
+    use crate::pack::conv::conv_output_layout;
+    use crate::pack::layout::ChannelOrder;
 
     /// LeNet's grouped `conv2` (64 -> 32, 4 groups, k 5) on its 14x14 input, group-interleaved
     /// at 2^10 slots (several ciphertexts, so blocks differ by ciphertext pair and offset).

@@ -1,6 +1,6 @@
 //! Fully connected layers on the diagonal method, and the repacking of gapped layouts.
 
-use super::*;
+use super::{bias_vectors, layer_error, BuildOptions, EffectiveLayer, LayerPlan};
 use crate::nn::{Linear, Shape};
 use crate::pack::diag::Diagonals;
 use crate::pack::layout::{ChannelOrder, Layout};
@@ -86,7 +86,7 @@ pub fn linear(
 }
 
 /// [`linear`] for an input holding the features divided by `input_scale`, writing its output
-/// divided by `output_unit` (see [`conv2d_scaled`]): the packed weights are multiplied by
+/// divided by `output_unit` (see [`conv2d_scaled`](super::conv2d_scaled)): the packed weights are multiplied by
 /// `input_scale / output_unit`, the bias divided by `output_unit`.
 pub fn linear_scaled(
     linear: &Linear,
