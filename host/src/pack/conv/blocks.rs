@@ -26,9 +26,14 @@ pub struct PrunedBlock {
 }
 
 impl PrunedBlock {
-    /// The report of block `(out_ct, in_ct, channel_offset, chunk)` of `weights` weights whose
-    /// squared L2 norm was `norm2`.
-    fn new((out_ct, in_ct, channel_offset, chunk): BlockKey, norm2: f64, weights: usize) -> Self {
+    /// The report of block `key` of `weights` weights whose squared L2 norm was `norm2`.
+    fn new(key: BlockKey, norm2: f64, weights: usize) -> Self {
+        let BlockKey {
+            out_ct,
+            in_ct,
+            channel_offset,
+            chunk,
+        } = key;
         PrunedBlock {
             out_ct,
             in_ct,
@@ -60,9 +65,19 @@ pub struct PruneReport {
     pub pruned: Vec<PrunedBlock>,
 }
 
-/// A sub-block's key `(output ciphertext, input ciphertext, channel offset, tap chunk)` (see
-/// [`PruneConfig`]).
-pub type BlockKey = (usize, usize, usize, usize);
+/// A sub-block's key (see [`PruneConfig`]). Keys order field by field in declaration order
+/// (output ciphertext first), the order blocks are listed and ties of equal norm are broken in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlockKey {
+    /// Output ciphertext.
+    pub out_ct: usize,
+    /// Input ciphertext.
+    pub in_ct: usize,
+    /// Channel offset `base_i - base_o mod S`.
+    pub channel_offset: usize,
+    /// Tap chunk (taps `chunk * taps_per_block ..`).
+    pub chunk: usize,
+}
 
 /// The sub-blocks of `conv` compiled between the layouts `input` and `output` (those
 /// [`conv2d`](super::conv2d) builds it with), exactly as [`PruneConfig`] defines them for `taps_per_block`
@@ -107,7 +122,12 @@ pub fn conv_blocks(
             let (ic, oc) = (input.channels[g * cgi + il], output.channels[o]);
             let offset = (ic.base + s - oc.base) % s;
             for tap in 0..k2 {
-                let key = (oc.ciphertext, ic.ciphertext, offset, tap / taps_per_block);
+                let key = BlockKey {
+                    out_ct: oc.ciphertext,
+                    in_ct: ic.ciphertext,
+                    channel_offset: offset,
+                    chunk: tap / taps_per_block,
+                };
                 let index = conv.weight_index(o, il, tap / k, tap % k);
                 blocks.entry(key).or_default().push(index);
             }
@@ -235,9 +255,10 @@ mod tests {
             assert_eq!(all, (0..conv.weight.len()).collect::<Vec<_>>());
         }
         // A whole-kernel block is the union of its 25 single-tap blocks.
-        for (&(m, j, d, _), indices) in &whole {
+        for (&key, indices) in &whole {
+            assert_eq!(key.chunk, 0);
             let mut parts: Vec<usize> = (0..25)
-                .flat_map(|c| single[&(m, j, d, c)].iter().copied())
+                .flat_map(|chunk| single[&BlockKey { chunk, ..key }].iter().copied())
                 .collect();
             parts.sort_unstable();
             assert_eq!(&parts, indices);
