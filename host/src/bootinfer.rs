@@ -32,8 +32,8 @@ use crate::infer::{argmax, decrypt_output, encrypt_input, InferError};
 use crate::nn::fast::FastNetwork;
 use crate::nn::{FeatureMap, Network};
 use crate::pack::{
-    compile_he_program, run_with_circuits, Circuits, NetworkProgram, ReferenceBackend,
-    ReportOptions, Strategy,
+    compile_he_program, run_with_circuits, Circuits, MinimaxChoice, NetworkProgram,
+    ReferenceBackend, ReportOptions, Strategy,
 };
 
 /// What the session was set up with, and what that cost.
@@ -136,7 +136,10 @@ impl BootSession {
         let bootstrapper = Bootstrapper::new(params, &config)?;
         let levels = bootstrapper.level_after();
         let options = ReportOptions {
-            relu: Some((minimax.alpha(), minimax.activation().clone())),
+            relu: Some(MinimaxChoice::new(
+                minimax.alpha(),
+                minimax.activation().clone(),
+            )),
             relu_bounds: minimax.bounds().to_vec(),
             bootstrap_levels: Some(levels),
             ..ReportOptions::default()

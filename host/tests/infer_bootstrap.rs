@@ -12,8 +12,8 @@ use heaccel_host::nn::fast::{ActivationHook, FastNetwork};
 use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::{Activation, Network};
 use heaccel_host::pack::{
-    compile_he_program, run_with_circuits, Circuits, HeOp, NetworkProgram, ReferenceBackend,
-    ReportOptions, Strategy,
+    compile_he_program, run_with_circuits, Circuits, HeOp, MinimaxChoice, NetworkProgram,
+    ReferenceBackend, ReportOptions, Strategy,
 };
 use heaccel_verification::bootstrap::{BootstrapConfig, Bootstrapper};
 use heaccel_verification::circuits::MinimaxActivation;
@@ -58,7 +58,7 @@ impl ActivationHook for Minimax<'_> {
 
 fn compile(net: &Network, act: &MinimaxActivation, bounds: &[f64]) -> NetworkProgram {
     let options = ReportOptions {
-        relu: Some((ALPHA, act.clone())),
+        relu: Some(MinimaxChoice::new(ALPHA, act.clone())),
         relu_bounds: bounds.to_vec(),
         bootstrap_levels: Some(LEVELS),
         ..ReportOptions::default()
@@ -226,7 +226,7 @@ fn compiling_refuses_missing_bounds_and_a_relu_deeper_than_the_levels() {
     let net = common::nets::residual_net();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap();
     let options = ReportOptions {
-        relu: Some((ALPHA, act.clone())),
+        relu: Some(MinimaxChoice::new(ALPHA, act.clone())),
         relu_bounds: vec![1.0; 2],
         bootstrap_levels: Some(LEVELS),
         ..ReportOptions::default()

@@ -312,7 +312,7 @@ fn minimax_activations_cost_their_circuits_per_ciphertext() {
         Repack::Never,
     )
     .unwrap();
-    let (_, act) = nl.relu.clone().unwrap();
+    let act = nl.relu.clone().unwrap().circuits;
     let net = zoo::seeded(ZooModel::Hefnet, zoo::DEFAULT_SEED).unwrap();
     let report = network_report_with(&net, &spencnn(), 8192, &nl).unwrap();
     let keep = ReportOptions {

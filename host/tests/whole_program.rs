@@ -17,7 +17,7 @@ use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::{zoo, Shape};
 use heaccel_host::pack::{
     compile_he_program, compile_he_structure, run_with_circuits, Circuits, HeProgram,
-    NetworkProgram, ReferenceBackend, ReportOptions, Strategy,
+    MinimaxChoice, NetworkProgram, ReferenceBackend, ReportOptions, Strategy,
 };
 use heaccel_host::stream::{
     allocate_dataflow, trace_program, BufferTable, Dataflow, Expansions, PlainKey, StreamOp,
@@ -496,7 +496,7 @@ fn a_residual_network_with_bootstrapping_as_one_allocated_stream_is_bit_exact() 
     let net = common::nets::residual_net();
     let act = MinimaxActivation::new(CompositeSign::for_alpha(ALPHA, None).unwrap()).unwrap();
     let options = ReportOptions {
-        relu: Some((ALPHA, act.clone())),
+        relu: Some(MinimaxChoice::new(ALPHA, act.clone())),
         relu_bounds: vec![4.0; 3],
         bootstrap_levels: Some(LEVELS),
         ..ReportOptions::default()

@@ -9,7 +9,7 @@ use heaccel_verification::minimax::CompositeSign;
 use serde::Serialize;
 
 use super::{NetsimError, Result};
-use crate::pack::{Repack, ReportOptions};
+use crate::pack::{MinimaxChoice, Repack, ReportOptions};
 
 /// Precision range of the minimax approximations (the degree table's).
 pub const ALPHA_RANGE: std::ops::RangeInclusive<u32> = 4..=14;
@@ -124,13 +124,13 @@ pub fn report_options(
     };
     let relu = match activation {
         ActivationChoice::Poly => None,
-        ActivationChoice::ReluMinimax(a) => Some((a, make(a)?)),
+        ActivationChoice::ReluMinimax(a) => Some(MinimaxChoice::new(a, make(a)?)),
     };
     let max_pool = match pool {
         PoolChoice::Avg => None,
         PoolChoice::MaxMinimax(a) => match &relu {
-            Some((ra, act)) if *ra == a => Some((a, act.clone())),
-            _ => Some((a, make(a)?)),
+            Some(r) if r.alpha == a => Some(r.clone()),
+            _ => Some(MinimaxChoice::new(a, make(a)?)),
         },
     };
     Ok(ReportOptions {

@@ -140,7 +140,7 @@ impl CompiledNetwork {
             None
         };
         let expansions = crate::stream::Expansions {
-            relu: options.relu.as_ref().map(|(_, act)| act),
+            relu: options.relu.as_ref().map(|m| &m.circuits),
             bootstrapper: plan.as_deref(),
         };
         let flow =

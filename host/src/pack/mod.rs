@@ -47,7 +47,7 @@ pub use program::{
 pub use prune::{prune_blocks, ConvBlocks, CLI_TAPS_PER_BLOCK};
 pub use report::{
     compile_he_program, compile_he_structure, densified, network_report, network_report_with,
-    LayerReport, NetworkProgram, NetworkReport, Repack, ReportOptions,
+    LayerReport, MinimaxChoice, NetworkProgram, NetworkReport, Repack, ReportOptions,
 };
 
 mod error;

@@ -100,14 +100,31 @@ pub struct LayerReport {
     pub repacked: bool,
 }
 
+/// A composite minimax approximation (Lee et al.) chosen by its precision `alpha`: the circuits
+/// a precise ReLU or max-pooling evaluates.
+#[derive(Debug, Clone)]
+pub struct MinimaxChoice {
+    /// Precision, in `4..=14` (the composite reaches `2^-alpha`).
+    pub alpha: u32,
+    /// The sign composite and the ReLU and max built on it.
+    pub circuits: MinimaxActivation,
+}
+
+impl MinimaxChoice {
+    /// The choice of `alpha`'s `circuits`.
+    pub fn new(alpha: u32, circuits: MinimaxActivation) -> Self {
+        MinimaxChoice { alpha, circuits }
+    }
+}
+
 /// How activations, max-pooling and pooled maps run (see the module docs); the default runs
 /// polynomial activations and average pooling only, and repacks pooled maps.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
-    /// Precise ReLU for every activation layer: `(alpha, circuits)`.
-    pub relu: Option<(u32, MinimaxActivation)>,
-    /// Max-pooling for poolings of window 2 or 3: `(alpha, circuits)`.
-    pub max_pool: Option<(u32, MinimaxActivation)>,
+    /// Precise ReLU for every activation layer.
+    pub relu: Option<MinimaxChoice>,
+    /// Max-pooling for poolings of window 2 or 3.
+    pub max_pool: Option<MinimaxChoice>,
     /// Which poolings' maps are repacked into fewer ciphertexts when they can ([`repack`]).
     ///
     /// [`repack`]: super::repack

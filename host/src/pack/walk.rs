@@ -11,7 +11,7 @@ use super::diag::Bsgs;
 use super::layout::Layout;
 use super::order::{Branch, ChannelOrders};
 use super::program::{merge_tallies, HeOp, HeProgram, OpCounts, ReluSpec, ValueId};
-use super::report::{LayerReport, NetworkReport, ReportOptions};
+use super::report::{LayerReport, MinimaxChoice, NetworkReport, ReportOptions};
 use super::PackError;
 use crate::nn::ir::join_path;
 use crate::nn::{fold_batch_norm, Activation, Conv2d, Layer, Network, PoolKind, Shape};
@@ -139,10 +139,10 @@ pub(super) fn walk_with_sites(
         .relu
         .as_ref()
         .filter(|_| relu.compiling())
-        .map(|(alpha, act)| ReluSpec {
-            alpha: *alpha,
-            eps: act.composite().eps(),
-            depth: act.relu_depth() as usize,
+        .map(|m| ReluSpec {
+            alpha: m.alpha,
+            eps: m.circuits.composite().eps(),
+            depth: m.circuits.relu_depth() as usize,
         });
     let mut walker = Walker {
         strategy,
@@ -247,7 +247,7 @@ impl Walker<'_> {
                 Layer::Activation(_) => nonlinear
                     .relu
                     .as_ref()
-                    .map_or(1, |(_, act)| act.relu_depth() as usize),
+                    .map_or(1, |m| m.circuits.relu_depth() as usize),
                 Layer::Flatten | Layer::BatchNorm(_) => 0,
                 _ => 1,
             };
@@ -326,7 +326,10 @@ impl Walker<'_> {
                     (plan.counts, 1, plan.output)
                 }
                 Layer::Activation(_) if nonlinear.relu.is_some() => {
-                    let (alpha, act) = nonlinear.relu.as_ref().expect("checked");
+                    let MinimaxChoice {
+                        alpha,
+                        circuits: act,
+                    } = nonlinear.relu.as_ref().expect("checked");
                     let cts = layout.ciphertexts;
                     if compiling {
                         let bound = self.relu.bound(&path)?;
@@ -365,7 +368,10 @@ impl Walker<'_> {
                             "the minimax max-pooling is counted, not compiled: average pooling only",
                         ));
                     }
-                    let (alpha, act) = self.nonlinear.max_pool.as_ref().expect("checked");
+                    let MinimaxChoice {
+                        alpha,
+                        circuits: act,
+                    } = self.nonlinear.max_pool.as_ref().expect("checked");
                     let k = pool.kernel_size;
                     let sh = layout.shape;
                     let out_shape =

@@ -166,7 +166,7 @@ pub(super) fn compile_with_relu(
     fast.run(&input_f32, &mut max_abs).unwrap();
     let bounds: Vec<f64> = max_abs.0.iter().map(|m| 1.5 * m).collect();
     let options = ReportOptions {
-        relu: Some((ALPHA, act.clone())),
+        relu: Some(MinimaxChoice::new(ALPHA, act.clone())),
         relu_bounds: bounds.clone(),
         bootstrap_levels,
         ..ReportOptions::default()
