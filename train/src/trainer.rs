@@ -27,8 +27,10 @@ use crate::TrainError;
 /// `x = -2` and `x = 2` (see the crate docs for the recipe).
 pub const POLY_INIT: (f64, f64, f64) = (0.125, 0.5, 0.25);
 
-/// Images per evaluation batch (memory only; results do not depend on it).
-const EVAL_BATCH: usize = 500;
+/// Images per evaluation batch (memory only; results do not depend on it). A HEFNet run's peak
+/// was 9.6 GB at 500 and is 5.7 GB at 100 (HEFNet's `conv1` output alone is 461 MB for 500
+/// images; docs/TRAINING.md).
+const EVAL_BATCH: usize = 100;
 
 /// Hyperparameters of [`train`]. [`TrainConfig::check`] states the accepted ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
