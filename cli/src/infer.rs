@@ -27,7 +27,9 @@ use heaccel_host::infer::{
     best_repack, Backend, InferOptions, InferResult, PhaseTimes, Session, SetupTimes,
     RELATIVE_TOLERANCE,
 };
-use heaccel_host::netsim::{check_prune_strategy, load_model, prune_config, ParameterChoice};
+use heaccel_host::netsim::{
+    check_prune_strategy, load_model, prune_config, ParameterChoice, StrategyChoice,
+};
 use heaccel_host::nn::weights::seeded_input;
 use heaccel_host::nn::zoo;
 use heaccel_host::nn::{FeatureMap, Network};
@@ -240,11 +242,7 @@ fn network_for(args: &InferArgs) -> Result<(Network, Strategy)> {
                 .model
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("--model: {e}"))?;
-            let trained_for = match args.strategy {
-                StrategyArg::Dense => heaccel_train::StrategyChoice::Dense,
-                StrategyArg::Spencnn => heaccel_train::StrategyChoice::Spencnn,
-            };
-            let mut network = heaccel_train::run::architecture(model, trained_for)?;
+            let mut network = heaccel_train::run::architecture(model, args.strategy.into())?;
             heaccel_host::nn::weights::load_safetensors(&mut network, file)
                 .with_context(|| format!("--weights {}", file.display()))?;
             network
@@ -406,10 +404,7 @@ pub fn infer_command(args: &InferArgs, progress: bool) -> Result<InferReport> {
     };
     Ok(InferReport {
         model: network.name.clone(),
-        strategy: match args.strategy {
-            StrategyArg::Dense => "dense".into(),
-            StrategyArg::Spencnn => "spencnn".into(),
-        },
+        strategy: StrategyChoice::from(args.strategy).name().into(),
         backend,
         repack_mask,
         slots: session.compiled.program.slots,

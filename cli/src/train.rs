@@ -187,10 +187,7 @@ pub fn resolve(model: &str, hyper: &Hyperparams, progress: bool) -> Result<Resol
 /// epoch (give it to `--resume`).
 pub fn train_command(args: &TrainArgs, progress: bool) -> Result<TrainRun> {
     check_output_file(&args.out)?;
-    let strategy = match args.strategy {
-        StrategyArg::Dense => StrategyChoice::Dense,
-        StrategyArg::Spencnn => StrategyChoice::Spencnn,
-    };
+    let strategy = StrategyChoice::from(args.strategy);
     let resolved = resolve(&args.model, &args.hyper, progress)?;
     let checkpoint = checkpoint_path(&args.out);
     let request = Request {
