@@ -163,7 +163,7 @@ pub fn build(args: &BuildArgs) -> Result<Vec<PathBuf>> {
     )
     .context("--out")?;
     let files = heaccel_fpga::build_files(target(args.target), &args.design.options(), &args.out)?;
-    write_all_or_nothing(&args.out, &files)
+    Ok(write_all_or_nothing(&args.out, &files)?)
 }
 
 /// `heaccel fpga estimate`.

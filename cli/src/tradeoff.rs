@@ -105,14 +105,14 @@ pub fn write_outputs(dir: &Path, result: &Tradeoff) -> Result<Vec<PathBuf>> {
         result.model, result.preset
     );
     let svg = crate::plot::tradeoff_svg(&title, &points)?;
-    write_all_or_nothing(
+    Ok(write_all_or_nothing(
         dir,
         &[
             (FILES[0], result.to_csv()),
             (FILES[1], json),
             (FILES[2], svg),
         ],
-    )
+    )?)
 }
 
 /// The table `heaccel tradeoff` prints.

@@ -36,5 +36,5 @@ pub fn write_vcd<const W: usize>(bundle: &Bundle, q: Prime, path: &Path) -> Resu
     }
     let text = String::from_utf8(text)
         .map_err(|_| anyhow::anyhow!("{}: the waveform is not text", bundle.name))?;
-    crate::output::write_whole(path, &text)
+    Ok(crate::output::write_whole(path, &text)?)
 }

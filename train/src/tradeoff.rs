@@ -30,7 +30,6 @@ use std::path::{Path, PathBuf};
 
 use heaccel_host::netsim::{simulate_with_defaults, NetworkSim};
 use heaccel_host::nn::weights::load_safetensors;
-use heaccel_host::nn::Network;
 use heaccel_host::pack::{GroupChoice, SpencnnConfig, Strategy as PackStrategy};
 use heaccel_sim::HwConfig;
 use serde::{Deserialize, Serialize};
@@ -158,17 +157,6 @@ fn spencnn() -> PackStrategy {
         groups: GroupChoice::Layer,
         prune: None,
     })
-}
-
-/// Compiles `network` with `strategy` as `heaccel simulate --model` does by default
-/// (polynomial activations, average pooling, every repacking choice of pooled maps) and
-/// simulates the fastest choice on `hw`.
-pub fn simulate_network(
-    network: &Network,
-    strategy: &PackStrategy,
-    hw: &HwConfig,
-) -> Result<NetworkSim, TrainError> {
-    Ok(simulate_with_defaults(network, strategy, hw)?)
 }
 
 /// The file name of a point: `{model}-dense.safetensors` or `{model}-spencnn-{ratio}.safetensors`.
@@ -304,8 +292,9 @@ pub fn tradeoff(
     })
 }
 
-/// Loads the weights `file` into `model`'s network for `strategy` and simulates it (see the
-/// module docs).
+/// Loads the weights `file` into `model`'s network for `strategy` and simulates it as
+/// `heaccel simulate --model` does by default ([`simulate_with_defaults`]; see the module
+/// docs).
 pub fn simulate_file(
     model: heaccel_host::nn::zoo::ZooModel,
     strategy: StrategyChoice,
@@ -318,7 +307,7 @@ pub fn simulate_file(
         StrategyChoice::Dense => PackStrategy::Dense,
         StrategyChoice::Spencnn => spencnn(),
     };
-    simulate_network(&network, &pack, hw)
+    Ok(simulate_with_defaults(&network, &pack, hw)?)
 }
 
 impl Tradeoff {

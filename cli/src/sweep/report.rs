@@ -131,12 +131,12 @@ pub fn write_outputs(dir: &Path, result: &SweepResult) -> Result<Vec<PathBuf>> {
     let csv = to_csv(&result.axes, &result.rows, result.workload);
     let json = serde_json::to_string_pretty(result)? + "\n";
     let svg = crate::plot::pareto_svg(&result.title, &points)?;
-    crate::output::write_all_or_nothing(
+    Ok(crate::output::write_all_or_nothing(
         dir,
         &[
             ("sweep.csv", csv),
             ("sweep.json", json),
             ("pareto.svg", svg),
         ],
-    )
+    )?)
 }
