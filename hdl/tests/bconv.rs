@@ -22,8 +22,9 @@ fn validated<const W: usize>(qs: &[u64]) -> Vec<Prime> {
     qs.iter().map(|&q| Prime::for_word(q, W).unwrap()).collect()
 }
 
-/// The reference: `BasisConverter::convert` on limbs; `coeffs[c][i]` in, `out[c][j]` out.
-fn reference(from: &[u64], to: &[u64], coeffs: &[Vec<u64>]) -> Vec<Vec<u64>> {
+/// The reference: `BasisConverter::convert` (or `convert_centered`) on limbs; `coeffs[c][i]`
+/// in, `out[c][j]` out.
+fn reference(from: &[u64], to: &[u64], coeffs: &[Vec<u64>], centered: bool) -> Vec<Vec<u64>> {
     let m = |qs: &[u64]| -> Vec<Modulus> { qs.iter().map(|&q| Modulus::new(q).unwrap()).collect() };
     let conv = BasisConverter::new(&m(from), &m(to)).unwrap();
     let limbs: Vec<Vec<u64>> = (0..from.len())
@@ -32,28 +33,59 @@ fn reference(from: &[u64], to: &[u64], coeffs: &[Vec<u64>]) -> Vec<Vec<u64>> {
     let inputs: Vec<&[u64]> = limbs.iter().map(|x| x.as_slice()).collect();
     let mut out = vec![vec![0u64; coeffs.len()]; to.len()];
     let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|x| x.as_mut_slice()).collect();
-    conv.convert(&inputs, &mut outs);
+    if centered {
+        conv.convert_centered(&inputs, &mut outs);
+    } else {
+        conv.convert(&inputs, &mut outs);
+    }
     (0..coeffs.len())
         .map(|c| (0..to.len()).map(|j| out[j][c]).collect())
         .collect()
 }
 
-/// Runs `coeffs` through the `W`-bit unit with and without idle cycles: outputs equal the
-/// reference, and without gaps the run takes `n K + latency - 1` cycles (one residue per
-/// cycle). Returns the number of coefficients checked.
+/// Runs `coeffs` through the `W`-bit unit, approximate and centered, with and without idle
+/// cycles: outputs equal the reference, and without gaps the run takes `n K + latency - 1`
+/// cycles (one residue per cycle). Returns the number of coefficients checked.
 fn check<const W: usize>(from: &[u64], to: &[u64], random: usize, seed: u64) -> usize {
-    let c = BconvConstants::new(&validated::<W>(from), &validated::<W>(to), W).unwrap();
-    let coeffs = corner_and_random_coefficients(&c, random, seed);
+    let approximate = BconvConstants::new(&validated::<W>(from), &validated::<W>(to), W).unwrap();
+    let coeffs = corner_and_random_coefficients(&approximate, random, seed);
     // The corners are what the documentation says.
     assert!(coeffs[0].iter().all(|&x| x == 0));
     assert!(coeffs[1].iter().zip(from).all(|(&x, &q)| x == q - 1));
-    let want = reference(from, to, &coeffs);
-    let mut sim = BconvSim::<W>::new(&c).unwrap();
-    let latency = BconvUnit::<W>::latency_for(from.len());
+    let k = from.len();
+    let want_approximate = reference(from, to, &coeffs, false);
+    let want_centered = reference(from, to, &coeffs, true);
+    // The variants differ (the corrections are not all zero), so each is checked for itself.
+    assert_ne!(want_approximate, want_centered);
+    for (c, want, latency) in [
+        (
+            approximate.clone(),
+            want_approximate,
+            BconvUnit::<W>::latency_for(k),
+        ),
+        (
+            approximate.clone().centered(),
+            want_centered,
+            BconvUnit::<W>::centered_latency_for(k),
+        ),
+    ] {
+        check_variant::<W>(&c, &coeffs, &want, latency);
+    }
+    coeffs.len()
+}
+
+fn check_variant<const W: usize>(
+    c: &BconvConstants,
+    coeffs: &[Vec<u64>],
+    want: &[Vec<u64>],
+    latency: usize,
+) {
+    let (from, to) = (c.from_primes(), c.to_primes());
+    let mut sim = BconvSim::<W>::new(c).unwrap();
     assert_eq!(sim.unit.latency(), latency);
     for gaps in [false, true] {
-        let (got, cycles) = sim.convert(&coeffs, gaps);
-        for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+        let (got, cycles) = sim.convert(coeffs, gaps);
+        for (n, (g, w)) in got.iter().zip(want).enumerate() {
             assert_eq!(
                 g, w,
                 "W = {W}, from {from:?} to {to:?}: coefficient {n} = {:?}",
@@ -66,7 +98,6 @@ fn check<const W: usize>(from: &[u64], to: &[u64], random: usize, seed: u64) -> 
     }
     // Not all outputs trivially equal (the random ones differ from the corners).
     assert!(want.iter().any(|w| w.iter().any(|&x| x > 1)));
-    coeffs.len()
 }
 
 #[test]
@@ -130,7 +161,7 @@ fn a_wrong_rom_word_changes_its_target() {
     let bad = c.with_rom_word(i, j, c.rom(i, j).0 + 1);
     assert_ne!(bad.rom(i, j), c.rom(i, j));
     let coeffs = corner_and_random_coefficients(&c, 40, 12);
-    let want = reference(from, to, &coeffs);
+    let want = reference(from, to, &coeffs, false);
     let (got, _) = BconvSim::<32>::new(&bad).unwrap().convert(&coeffs, false);
     let differ = |jj: usize| {
         got.iter()
@@ -257,7 +288,7 @@ fn waveform_shows_the_reference_conversion() {
     assert_eq!(inputs.len(), coeffs.len() * from.len());
     let seen: Vec<Vec<u64>> = inputs.chunks(from.len()).map(|x| x.to_vec()).collect();
     assert_eq!(seen, coeffs);
-    let want = reference(from, to, &seen);
+    let want = reference(from, to, &seen, false);
     assert_eq!(shown.len(), want.len());
     let latency = BconvUnit::<32>::latency_for(from.len());
     for (n, ((e, outs), w)) in shown.iter().zip(&want).enumerate() {

@@ -84,7 +84,12 @@ fn write(b: &Bundle, name: &str) -> BundleFiles {
 /// `verilator`. Returns the good unit's files.
 fn cosim<const W: usize>(c: &BconvConstants, random: usize, verilator: bool) -> BundleFiles {
     let (good, faulty) = bundles::<W>(c, random);
-    let tag = format!("w{W}-k{}-l{}", c.from_primes().len(), c.to_primes().len());
+    let tag = format!(
+        "w{W}-k{}-l{}{}",
+        c.from_primes().len(),
+        c.to_primes().len(),
+        if c.is_centered() { "-centered" } else { "" }
+    );
     let files = write(&good, &tag);
     let bad_files = write(&faulty, &format!("{tag}-rom-fault"));
     let n = good.records.len();
@@ -244,4 +249,58 @@ fn resources_w32() {
             Err(o) => expect_pass("bconv yosys", o),
         }
     }
+}
+
+/// The exact-centered variant (`BconvConstants::centered`, the key switch's and rescale's
+/// conversion): Icarus, Verilator and lint on `K = 3` (30, 25 and 17 bits), `L = 2`, with
+/// every negative control, and Yosys: the `K + L` Shoup multipliers plus the correction's
+/// `W x 64`-bit product `y_i c_i`.
+#[test]
+fn w32_centered_every_check_and_resources() {
+    let q30 = ntt_primes(30, 14, 3, &[]).unwrap();
+    let q25 = ntt_primes(25, 4, 1, &[]).unwrap()[0];
+    let q17 = ntt_primes(17, 4, 1, &[]).unwrap()[0];
+    let c = constants::<32>(&[q30[0], q25, q17], &[q30[1], q30[2]]).centered();
+    let files = cosim::<32>(&c, 60, true);
+    match synth(&files) {
+        Ok(stat) => {
+            let r = stat.total().unwrap();
+            let limbs = ModMul::<32>::LIMBS;
+            let shoup: u64 = c
+                .from_primes()
+                .iter()
+                .chain(c.to_primes())
+                .map(|p| (ModMul::<32>::PARTIAL_PRODUCTS - limbs.folded_products(p.value())) as u64)
+                .sum();
+            eprintln!(
+                "bconv centered W = 32, K = 3, L = 2 synth_xilinx: LUT {} FF {} DSP {} ({} in \
+                 the Shoup multipliers) BRAM36 {} LUTRAM {} (latency {})",
+                stat.total_cells_with_prefix("LUT"),
+                r.ff,
+                r.dsp,
+                shoup,
+                r.bram36(),
+                r.lutram,
+                BconvUnit::<32>::centered_latency_for(3)
+            );
+            assert_eq!(r.dsp, shoup + CORRECTION_DSPS_W32, "{r:?}");
+        }
+        Err(o) => expect_pass("bconv centered yosys", o),
+    }
+}
+
+/// DSP48E2s of the centered correction's `32 x 64`-bit product at `W = 32`, two by four
+/// 17-bit unsigned pieces (Yosys 0.23
+/// `synth_xilinx`, measured by `w32_centered_every_check_and_resources`).
+const CORRECTION_DSPS_W32: u64 = 8;
+
+/// The centered variant with one source (`u = [x >= q_0 / 2]`, no reduction step) and five,
+/// under Icarus; and at `W = 64` (a 128-bit correction sum) under Icarus and lint.
+#[test]
+fn centered_one_five_sources_and_w64_icarus() {
+    let q = ntt_primes(30, 4, 7, &[]).unwrap();
+    cosim::<32>(&constants::<32>(&q[..1], &q[1..3]).centered(), 30, false);
+    cosim::<32>(&constants::<32>(&q[..5], &q[5..]).centered(), 30, false);
+    let q61 = ntt_primes(61, 4, 4, &[]).unwrap();
+    cosim::<64>(&constants::<64>(&q61[..2], &q61[2..]).centered(), 30, false);
 }

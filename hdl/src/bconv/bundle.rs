@@ -22,7 +22,8 @@ pub(super) fn gap_after(r: usize) -> bool {
 }
 
 /// Reference conversion of `coeffs` (`coeffs[c][i]` the residue of coefficient `c` mod
-/// `q_i`) by `heaccel_verification::rns::BasisConverter::convert`; `out[c][j]` mod `b_j`.
+/// `q_i`) by `heaccel_verification::rns::BasisConverter::convert`, or `convert_centered` when
+/// `c` is the centered variant; `out[c][j]` mod `b_j`.
 /// Errors when a prime is beyond the reference model (above 61 bits).
 pub fn reference_convert(
     c: &BconvConstants,
@@ -56,7 +57,11 @@ pub fn reference_convert(
     let inputs: Vec<&[u64]> = limbs.iter().map(|x| x.as_slice()).collect();
     let mut out = vec![vec![0u64; n]; to.len()];
     let mut outs: Vec<&mut [u64]> = out.iter_mut().map(|x| x.as_mut_slice()).collect();
-    conv.convert(&inputs, &mut outs);
+    if c.is_centered() {
+        conv.convert_centered(&inputs, &mut outs);
+    } else {
+        conv.convert(&inputs, &mut outs);
+    }
     Ok((0..n)
         .map(|cc| (0..to.len()).map(|j| out[j][cc]).collect())
         .collect())

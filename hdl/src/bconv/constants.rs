@@ -1,5 +1,7 @@
 //! [`BconvConstants`]: the primes of a conversion, validated, and its precomputed constants.
 
+use heaccel_verification::rns::CenteredCorrection;
+
 use crate::params::{HdlError, Prime};
 
 /// `a b mod m` by u128 arithmetic (every prime of every supported word is below `2^62`).
@@ -32,6 +34,17 @@ pub struct BconvConstants {
     to: Vec<Prime>,
     scale: Vec<(u64, u64)>,
     rom: Vec<Vec<(u64, u64)>>,
+    centered: Option<CenteredConstants>,
+}
+
+/// The constants of the exact-centered variant: the fixed-point correction
+/// (`heaccel_verification::rns::CenteredCorrection`) and, per target, `u Q mod b_j` for every
+/// correction `u` in `[0, K]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CenteredConstants {
+    correction: CenteredCorrection,
+    /// `[j][u] = u Q mod b_j`.
+    u_q: Vec<Vec<u64>>,
 }
 
 impl BconvConstants {
@@ -106,7 +119,48 @@ impl BconvConstants {
             to: to.to_vec(),
             scale,
             rom,
+            centered: None,
         })
+    }
+
+    /// The exact-centered variant of the same conversion (bit-exact with
+    /// `BasisConverter::convert_centered`): each output is the conversion of the
+    /// representative of `x` in `[-Q/2, Q/2)`, `x + u0 Q - u Q` with the fixed-point
+    /// correction `u` of `heaccel_verification::rns::CenteredCorrection` (the key switch's
+    /// ModUp and ModDown and the rescale use it).
+    pub fn centered(mut self) -> Self {
+        let qs: Vec<u64> = self.from.iter().map(|p| p.value()).collect();
+        let correction = CenteredCorrection::new(&qs);
+        let u_q = self
+            .to
+            .iter()
+            .map(|b| {
+                let q_mod_b = qs
+                    .iter()
+                    .fold(1 % b.value(), |acc, &q| mul_mod(acc, q, b.value()));
+                (0..=qs.len() as u64)
+                    .map(|u| mul_mod(u, q_mod_b, b.value()))
+                    .collect()
+            })
+            .collect();
+        self.centered = Some(CenteredConstants { correction, u_q });
+        self
+    }
+
+    /// Whether these are the constants of the exact-centered variant.
+    pub fn is_centered(&self) -> bool {
+        self.centered.is_some()
+    }
+
+    /// The fixed-point correction of the centered variant (`None` for the approximate one).
+    pub fn correction(&self) -> Option<&CenteredCorrection> {
+        self.centered.as_ref().map(|c| &c.correction)
+    }
+
+    /// `u Q mod b_j` of the centered variant for `u` in `[0, K]`, `j` in `[0, L)` (`None` for
+    /// the approximate variant; panics beyond the ranges).
+    pub fn u_q(&self, j: usize, u: usize) -> Option<u64> {
+        self.centered.as_ref().map(|c| c.u_q[j][u])
     }
 
     /// Machine word `W` in bits.

@@ -5,7 +5,13 @@
 //!
 //! `out_j = sum_i y_i (Q/q_i mod b_j) mod b_j`, `y_i = x_i (Q/q_i)^-1 mod q_i`,
 //!
-//! which is `x + u Q mod b_j` for some `0 <= u < K` (no correction of the `u Q` overflow).
+//! which is `x + u Q mod b_j` for some `0 <= u < K` (no correction of the `u Q` overflow);
+//! and its **exact-centered variant** ([`BconvConstants::centered`]), bit-exact with
+//! `BasisConverter::convert_centered` (what the key switch's ModUp and ModDown and the
+//! rescale use): `out_j - u' Q mod b_j` with the fixed-point correction
+//! `u' = (sum_i y_i c_i + 2^(F-1)) >> F`, `c_i = round(2^F / q_i)`
+//! (`heaccel_verification::rns::CenteredCorrection`), the conversion of the representative of
+//! `x` in `[-Q/2, Q/2)`.
 //!
 //! # Architecture
 //!
@@ -25,6 +31,12 @@
 //!    compare-and-subtract steps by `2^t b_j` (`t` from `ceil(log2 K) - 1` down to 0), each
 //!    halving the bound `2^(t+1) b_j`, leave `out_j` in `[0, b_j)`.
 //!
+//! 5. **Centered correction** (centered variant only), beside stages 3 and 4: the select
+//!    stage also reads `c_i` (64 bits) from a ROM; `y_i c_i` is one `W x 64`-bit product
+//!    (8 DSP48E2 at `W = 32`), summed over the limbs in 128 bits; the rounded `u'` (at most
+//!    `K`, `ceil(log2(K + 1))` bits) waits in a delay line for the reduced sums, and one
+//!    last stage subtracts `u' Q mod b_j` (a ROM of `K + 1` words per target) mod `b_j`.
+//!
 //! **Reduction schedule.** Each product is reduced by the Shoup multiplier itself (its
 //! quotient estimate comes from the precomputed constant, so the product leaves the multiplier
 //! in `[0, b_j)` with no wide reduction); only the sum over the limbs is kept unreduced and
@@ -34,7 +46,8 @@
 //!
 //! **Timing.** [`BconvUnit::latency_for`]`(K) = 12 + ceil(log2 K)` edges from the one that samples
 //! a coefficient's last residue to the one after which `out_valid` and `out$j` show its
-//! conversion: scale 5, select 1, multiply 5, accumulate 1, reduction `ceil(log2 K)`.
+//! conversion: scale 5, select 1, multiply 5, accumulate 1, reduction `ceil(log2 K)`; the
+//! centered variant one more ([`BconvUnit::centered_latency_for`]), the subtraction of `u' Q`.
 //! Throughput: one residue in per cycle, so one coefficient (`L` output residues) every `K`
 //! cycles; the `L` multiply-accumulators are busy every cycle (`L` MACs per cycle), the `K`
 //! scaling multipliers one cycle in `K` each.

@@ -31,6 +31,15 @@ pub(super) struct BconvState {
     done: bool,
     /// Reduction steps: `(valid, values)` per step.
     lad: Vec<(bool, Vec<u128>)>,
+    /// Centered variant: the select stage's correction constant `c_i`, the product
+    /// `y_i c_i`, its running sum over the limbs, the rounded corrections `u` (one per edge,
+    /// delayed to meet the reduced sums) and the corrected outputs.
+    s_c: u64,
+    cp: u128,
+    cacc: u128,
+    ud: Vec<u64>,
+    fin_valid: bool,
+    fin: Vec<u64>,
 }
 
 /// The basis-conversion unit (see the module documentation). Ports:
@@ -70,6 +79,10 @@ impl<const W: usize> std::fmt::Debug for BconvUnit<W> {
     }
 }
 
+/// Edges from the rounded correction `u` (two after the select stage) to the accumulator's
+/// completed sum (six after it): the length of `u`'s delay line before the reduction steps.
+pub(super) const CORRECTION_DELAY: usize = 4;
+
 /// `ceil(log2 k)` for `k >= 1`.
 pub(super) const fn reduction_steps(k: usize) -> usize {
     (usize::BITS - (k - 1).leading_zeros()) as usize
@@ -82,16 +95,28 @@ impl<const W: usize> BconvUnit<W> {
     /// Multiply-accumulates per cycle per target prime.
     pub const MACS_PER_TARGET: usize = 1;
 
-    /// Latency for `k` source primes (`k` in `[1, 16]`): edges from the one that samples a
-    /// coefficient's last residue to the one after which its conversion is on `out$j`,
-    /// `BASE_LATENCY + ceil(log2 k)`.
+    /// Latency of the approximate variant for `k` source primes (`k` in `[1, 16]`): edges
+    /// from the one that samples a coefficient's last residue to the one after which its
+    /// conversion is on `out$j`, `BASE_LATENCY + ceil(log2 k)`.
     pub const fn latency_for(k: usize) -> usize {
         Self::BASE_LATENCY + reduction_steps(k)
     }
 
-    /// This unit's latency: [`BconvUnit::latency_for`] its `K`.
+    /// Latency of the exact-centered variant: one edge more than [`BconvUnit::latency_for`]
+    /// (the subtraction of `u Q mod b_j`; the correction itself is computed beside the
+    /// multiply-accumulate).
+    pub const fn centered_latency_for(k: usize) -> usize {
+        Self::latency_for(k) + 1
+    }
+
+    /// This unit's latency: [`BconvUnit::latency_for`] or
+    /// [`BconvUnit::centered_latency_for`] its `K`.
     pub fn latency(&self) -> usize {
-        Self::latency_for(self.from_count())
+        if self._c.is_centered() {
+            Self::centered_latency_for(self.from_count())
+        } else {
+            Self::latency_for(self.from_count())
+        }
     }
 
     /// Cycles between coefficients at full rate: `K` (one residue per cycle).
@@ -138,6 +163,8 @@ impl<const W: usize> BconvUnit<W> {
                 s_ws: vec![0; l],
                 acc: vec![0; l],
                 lad: vec![(false, vec![0; l]); reduction_steps(k)],
+                ud: vec![0; CORRECTION_DELAY + reduction_steps(k)],
+                fin: vec![0; l],
                 ..BconvState::default()
             },
         })
@@ -164,6 +191,34 @@ impl<const W: usize> BconvUnit<W> {
         next.s_y = self.pre[i5].y.val().to_u64();
         for j in 0..l {
             (next.s_w[j], next.s_ws[j]) = self._c.rom(i5, j);
+        }
+        if let Some(corr) = self._c.correction() {
+            // Beside the multiply stage: y_i c_i, summed over the limbs one edge later (with
+            // the first multiply stage's flags), rounded the edge after, then delayed.
+            next.s_c = corr.constants()[i5];
+            next.cp = st.s_y as u128 * st.s_c as u128;
+            let (v1, f1, _) = st.m[0];
+            if v1 {
+                next.cacc = if f1 { 0 } else { st.cacc } + st.cp;
+            }
+            let shift = corr.shift();
+            next.ud[0] = ((st.cacc + (1u128 << (shift - 1))) >> shift) as u64;
+            next.ud[1..].copy_from_slice(&st.ud[..st.ud.len() - 1]);
+            let (valid, vals) = match st.lad.last() {
+                Some((v, vals)) => (*v, vals),
+                None => (st.done, &st.acc),
+            };
+            let u = st.ud[st.ud.len() - 1] as usize;
+            next.fin_valid = valid;
+            for (j, b) in self._c.to_primes().iter().enumerate() {
+                let t = self._c.u_q(j, u.min(k)).expect("centered") as u128;
+                let x = vals[j];
+                next.fin[j] = if x >= t {
+                    x - t
+                } else {
+                    x + b.value() as u128 - t
+                } as u64;
+            }
         }
         // Multiply stage's flags.
         next.m[0] = (st.s_valid, st.s_first, st.s_last);
@@ -198,14 +253,21 @@ impl<const W: usize> BconvUnit<W> {
     /// Combinational outputs and multiplier inputs from the registers and the input port.
     fn drive(&mut self) {
         let st = &self._st;
-        let (valid, vals) = match st.lad.last() {
-            Some((v, vals)) => (*v, vals),
-            None => (st.done, &st.acc),
-        };
-        self.out_valid.next = valid;
-        let mask = (1u128 << W) - 1;
-        for (o, &v) in self.out.iter_mut().zip(vals) {
-            o.next = ((v & mask) as u64).to_bits();
+        if self._c.is_centered() {
+            self.out_valid.next = st.fin_valid;
+            for (o, &v) in self.out.iter_mut().zip(&st.fin) {
+                o.next = v.to_bits();
+            }
+        } else {
+            let (valid, vals) = match st.lad.last() {
+                Some((v, vals)) => (*v, vals),
+                None => (st.done, &st.acc),
+            };
+            self.out_valid.next = valid;
+            let mask = (1u128 << W) - 1;
+            for (o, &v) in self.out.iter_mut().zip(vals) {
+                o.next = ((v & mask) as u64).to_bits();
+            }
         }
         let x = self.x.val();
         for (i, m) in self.pre.iter_mut().enumerate() {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::muxtree::pick_tree;
 use crate::verilog::{vector_bits, VECTOR_END, VECTOR_MAGIC};
 
-use super::unit::reduction_steps;
+use super::unit::{reduction_steps, CORRECTION_DELAY};
 use super::BconvConstants;
 
 /// Verilog body of the unit; every register of `BconvUnit::step` and every combinational
@@ -77,6 +77,9 @@ pub(super) fn bconv_verilog(c: &BconvConstants, w: usize) -> String {
     }
     let ys: Vec<String> = (0..k).map(|i| format!("pre${i}$y")).collect();
     let ysel = pick_tree(&mut v, "ysel", &ys, "d5_i", w);
+    let centered = c
+        .correction()
+        .map(|corr| centered_declarations(&mut v, c, corr, w, steps));
     // Registers.
     let _ = writeln!(
         v,
@@ -114,6 +117,9 @@ pub(super) fn bconv_verilog(c: &BconvConstants, w: usize) -> String {
         );
     }
     let _ = writeln!(v, "  done <= m5_v && m5_l;");
+    if centered.is_some() {
+        centered_registers(&mut v, c, w, steps);
+    }
     for t in 1..=steps {
         let (pv, prev) = if t == 1 {
             ("done".to_string(), "acc".to_string())
@@ -136,9 +142,16 @@ pub(super) fn bconv_verilog(c: &BconvConstants, w: usize) -> String {
     } else {
         (format!("lad{steps}_v"), format!("lad{steps}"))
     };
-    let _ = writeln!(v, "always @(*) begin\n  out_valid = {ov};");
-    for j in 0..l {
-        let _ = writeln!(v, "  out${j} = {last}_{j}[{}:0];", w - 1);
+    if centered.is_some() {
+        let _ = writeln!(v, "always @(*) begin\n  out_valid = fin_v;");
+        for j in 0..l {
+            let _ = writeln!(v, "  out${j} = fin_{j};");
+        }
+    } else {
+        let _ = writeln!(v, "always @(*) begin\n  out_valid = {ov};");
+        for j in 0..l {
+            let _ = writeln!(v, "  out${j} = {last}_{j}[{}:0];", w - 1);
+        }
     }
     for i in 0..k {
         let (sw, ss) = c.scale(i);
@@ -165,6 +178,99 @@ pub(super) fn bconv_verilog(c: &BconvConstants, w: usize) -> String {
     }
     let _ = writeln!(v, "end");
     v
+}
+
+/// Bits of the correction `u` in `[0, K]`: `ceil(log2(K + 1))`, the index width of the
+/// `K + 1` words of `u Q mod b_j`; they lie within the 128-bit sum above bit `F`, as
+/// `F <= 126 - ceil(log2(K + 1))`.
+fn correction_bits(k: usize) -> usize {
+    (usize::BITS - k.leading_zeros()) as usize
+}
+
+/// Declarations of the centered variant (`BconvUnit::step`'s `s_c`, `cp`, `cacc`, `ud*`,
+/// `fin*` and the ROMs of `c_i` and `u Q mod b_j`); returns the name of the delayed
+/// correction that meets the reduced sums (`ft_j`, `fsub_j`, `fadd_j` read it).
+fn centered_declarations(
+    v: &mut String,
+    c: &BconvConstants,
+    corr: &heaccel_verification::rns::CenteredCorrection,
+    w: usize,
+    steps: usize,
+) -> String {
+    let k = c.from_primes().len();
+    let f = corr.shift() as usize;
+    let ub = correction_bits(k);
+    let delay = CORRECTION_DELAY + steps;
+    let _ = writeln!(
+        v,
+        "// Centered: correction u = (sum y_i c_i + 2^{fm1}) >> {f}, then out = sum - u Q mod b_j.\n         reg [63:0] s_c = 64'd0;\nreg [127:0] cp = 128'd0;\nreg [127:0] cacc = 128'd0;\n         wire [127:0] cround = cacc + (128'd1 << {fm1});\nreg fin_v = 1'b0;",
+        fm1 = f - 1
+    );
+    for d in 0..delay {
+        let _ = writeln!(v, "reg [{}:0] ud{d} = {ub}'d0;", ub - 1);
+    }
+    let _ = writeln!(v, "reg [63:0] rom_c [0:{}];\ninitial begin", k - 1);
+    for (i, ci) in corr.constants().iter().enumerate() {
+        let _ = writeln!(v, "  rom_c[{i}] = 64'h{ci:016x};");
+    }
+    let _ = writeln!(v, "end");
+    let hw = w.div_ceil(4);
+    let aw = w + 2;
+    let last = if steps == 0 {
+        "acc".to_string()
+    } else {
+        format!("lad{steps}")
+    };
+    let last_u = format!("ud{}", delay - 1);
+    for (j, b) in c.to_primes().iter().enumerate() {
+        let _ = writeln!(
+            v,
+            "reg [{w1}:0] fin_{j} = {w}'d0;\nreg [{w1}:0] rom_t_{j} [0:{k}];\ninitial begin",
+            w1 = w - 1
+        );
+        for u in 0..=k {
+            let t = c.u_q(j, u).expect("centered constants");
+            let _ = writeln!(v, "  rom_t_{j}[{u}] = {w}'h{t:0hw$x};");
+        }
+        let _ = writeln!(
+            v,
+            "end\nwire [{a1}:0] ft_{j} = {{2'b00, rom_t_{j}[{last_u}]}};\n\
+             wire [{a1}:0] fsub_{j} = {last}_{j} - ft_{j};\n\
+             wire [{a1}:0] fadd_{j} = {last}_{j} + {aw}'d{b} - ft_{j};",
+            a1 = aw - 1,
+            b = b.value()
+        );
+    }
+    last_u
+}
+
+/// The centered variant's registers (inside the clocked block).
+fn centered_registers(v: &mut String, c: &BconvConstants, w: usize, steps: usize) {
+    let f = c.correction().expect("centered").shift() as usize;
+    let ub = correction_bits(c.from_primes().len());
+    let delay = CORRECTION_DELAY + steps;
+    let _ = writeln!(
+        v,
+        "  s_c <= rom_c[d5_i];\n  cp <= {{{{{pad}{{1'b0}}}}, s_y}} * {{64'd0, s_c}};\n  if (m1_v)          cacc <= (m1_f ? 128'd0 : cacc) + cp;\n  ud0 <= cround[{top}:{f}];",
+        pad = 128 - w,
+        top = f + ub - 1
+    );
+    for d in 1..delay {
+        let _ = writeln!(v, "  ud{d} <= ud{};", d - 1);
+    }
+    let (pv, last) = if steps == 0 {
+        ("done".to_string(), "acc".to_string())
+    } else {
+        (format!("lad{steps}_v"), format!("lad{steps}"))
+    };
+    let _ = writeln!(v, "  fin_v <= {pv};");
+    for j in 0..c.to_primes().len() {
+        let _ = writeln!(
+            v,
+            "  fin_{j} <= ({last}_{j} >= ft_{j}) ? fsub_{j}[{w1}:0] : fadd_{j}[{w1}:0];",
+            w1 = w - 1
+        );
+    }
 }
 
 /// The streaming testbench: residues in limb order with the idle cycles of `gap_after`,

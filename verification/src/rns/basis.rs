@@ -8,6 +8,8 @@ use crate::arith::modulus::reduce_once;
 use crate::arith::Modulus;
 use crate::error::{Error, Result};
 
+use super::centered::CenteredCorrection;
+
 /// A set of pairwise coprime word moduli `q_0 .. q_{k-1}` and the CRT constants of their
 /// product `Q`.
 #[derive(Clone, Debug)]
@@ -105,6 +107,8 @@ pub struct BasisConverter {
     q_hat_mod_b: Vec<Vec<u64>>,
     /// `Q mod b_j`.
     q_mod_b: Vec<u64>,
+    /// Fixed-point constants of the centered correction.
+    correction: CenteredCorrection,
 }
 
 impl BasisConverter {
@@ -143,12 +147,15 @@ impl BasisConverter {
                     .fold(1u64 % mj.value(), |acc, mk| mj.mul(acc, mk.value()))
             })
             .collect();
+        let correction =
+            CenteredCorrection::new(&from.iter().map(|m| m.value()).collect::<Vec<_>>());
         Ok(BasisConverter {
             from: from.to_vec(),
             to: to.to_vec(),
             q_hat_inv,
             q_hat_mod_b,
             q_mod_b,
+            correction,
         })
     }
 
@@ -170,9 +177,10 @@ impl BasisConverter {
     }
 
     /// Exact conversion of the centered representative: `output[j] = x' mod to[j]` where `x'`
-    /// is the representative of `x` in `[-Q/2, Q/2)` (up to floating-point ties within
-    /// `~2^-50 Q` of `Q/2`, where `x' = x - Q` or `x` may be chosen; both are correct mod `Q`).
-    /// The correction `u = round(sum_i y_i / q_i)` is estimated in `f64`, as in HPS.
+    /// is the representative of `x` in `[-Q/2, Q/2)` (up to ties within `K q_max 2^-(F+1) Q`
+    /// of `Q/2`, at most `K 2^-62 Q`, where `x' = x - Q` or `x` may be chosen; both are
+    /// correct mod `Q`). The correction `u = round(sum_i y_i / q_i)` (HPS) is computed in
+    /// fixed point ([`CenteredCorrection`]), the definition the RTL unit shares.
     pub fn convert_centered(&self, input: &[&[u64]], output: &mut [&mut [u64]]) {
         self.convert_impl(input, output, true);
     }
@@ -211,17 +219,9 @@ impl BasisConverter {
         // sum_i y_i (Q/q_i) = x + u Q with u = floor(sum_i y_i / q_i); rounding instead of
         // flooring subtracts one more Q exactly when x >= Q/2.
         let corrections: Vec<u64> = if centered {
-            let inv_q: Vec<f64> = self.from.iter().map(|m| 1.0 / m.value() as f64).collect();
             (0..n)
                 .into_par_iter()
-                .map(|c| {
-                    let v: f64 = scaled
-                        .iter()
-                        .zip(&inv_q)
-                        .map(|(s, iq)| s[c] as f64 * iq)
-                        .sum();
-                    v.round() as u64
-                })
+                .map(|c| self.correction.correction(scaled.iter().map(|s| s[c])))
                 .collect()
         } else {
             Vec::new()
@@ -388,7 +388,7 @@ mod tests {
                         let want = if x >= &half { minus_q } else { plain };
                         prop_assert_eq!(out[j][c], want, "coefficient {} target {}", c, j);
                     } else {
-                        // within the documented floating-point tie band around Q/2
+                        // within the documented fixed-point tie band around Q/2
                         prop_assert!(out[j][c] == plain || out[j][c] == minus_q, "tie coefficient {} target {}", c, j);
                     }
                 }

@@ -3,6 +3,7 @@
 
 pub mod addsub;
 pub mod basis;
+pub mod centered;
 pub mod dot;
 pub mod mulmod;
 pub mod poly;
@@ -11,5 +12,6 @@ mod split_reduce;
 pub mod wide;
 
 pub use basis::{BasisConverter, RnsBasis};
+pub use centered::CenteredCorrection;
 pub use dot::DotPath;
 pub use poly::RnsPoly;
