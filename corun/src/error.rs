@@ -25,10 +25,10 @@ pub enum CoRunError {
         /// Primes must be below `2^max_bits`.
         max_bits: u32,
     },
-    /// More instructions than the core's queue holds.
+    /// More queue entries than the core's queue holds.
     #[error(
-        "{file}: {count} instructions; the core's instruction queue holds at most {max} \
-         (verify core runs programs of up to that many instructions)"
+        "{file}: {count} queue entries (a bconv takes one per seven slots more); the core's \
+         instruction queue holds at most {max} (verify core runs programs of up to that many)"
     )]
     TooManyInstructions {
         /// The program.
@@ -76,21 +76,6 @@ pub enum CoRunError {
         /// What the core lacks.
         what: NotOnChip,
     },
-    /// A `load` of a limb the program stored before (loads stream from the initial memory).
-    #[error(
-        "{file}: instructions[{index}] (load): loads limb {limb} of buffer `{buffer}` after a \
-         store to it; the co-run streams loads from the initial memory"
-    )]
-    LoadAfterStore {
-        /// The program.
-        file: String,
-        /// Index into `instructions`.
-        index: usize,
-        /// The buffer's name.
-        buffer: String,
-        /// The limb.
-        limb: u32,
-    },
     /// An instruction's operands are out of the core's range.
     #[error("{file}: instructions[{index}] ({name}): {error}")]
     Instruction {
@@ -112,6 +97,28 @@ pub enum CoRunError {
         /// The program.
         file: String,
     },
+    /// `verify core --op` at a size the operation co-run does not build.
+    #[error(
+        "--log-n {log_n}: operation co-runs build cores for N = 2^{min} to 2^{max} (a core \
+         holds every limb of the operation; larger N takes minutes per operation here)"
+    )]
+    OperationSize {
+        /// The size asked for.
+        log_n: u32,
+        /// Smallest `log2(N)`.
+        min: u32,
+        /// Largest `log2(N)`.
+        max: u32,
+    },
+    /// The operation's CKKS parameters could not be built.
+    #[error("the operation's CKKS parameters: {0}")]
+    Parameters(heaccel_verification::Error),
+    /// The reference model refused a key generation, encryption or evaluation.
+    #[error("the reference CKKS model: {0}")]
+    Ckks(heaccel_verification::Error),
+    /// The host lowering refused the operation.
+    #[error("lowering the operation: {0}")]
+    Lowering(Box<heaccel_host::lowering::LowerError>),
     /// The Verilator co-run's files could not be written.
     #[error("writing {}: {error}", path.display())]
     Write {
@@ -128,8 +135,6 @@ pub enum CoRunError {
 pub enum NotOnChip {
     /// `automorph` in coefficient form (the automorphism unit permutes NTT-domain vectors).
     CoefficientAutomorphism,
-    /// `bconv` (the core has no basis-conversion unit).
-    BasisConversion,
 }
 
 impl std::fmt::Display for NotOnChip {
@@ -138,10 +143,6 @@ impl std::fmt::Display for NotOnChip {
             NotOnChip::CoefficientAutomorphism => {
                 "coefficient-form automorphisms are not on-chip instructions of the core (its \
                  automorphism unit permutes NTT-domain vectors); use form \"ntt\""
-            }
-            NotOnChip::BasisConversion => {
-                "basis conversion is not implemented by the core (no bconv unit); programs \
-                 with bconv run on the simulator only"
             }
         })
     }

@@ -8,6 +8,7 @@ use heaccel_hdl::verilog::{run_verilator, ToolOutcome};
 use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::functional::FunctionalExecutor;
 use heaccel_sim::isa::{Instruction, Program};
+use heaccel_sim::Memory;
 use serde::Serialize;
 
 use crate::error::CoRunError;
@@ -52,11 +53,27 @@ pub struct VerifyCoreReport {
     /// Simulator on [`core_hw_config`]: plain and derived with in-order blocking issue (as
     /// the core runs), then derived with overlapped issue (what overlapping would give).
     pub simulator: Vec<CycleComparison>,
+    /// Whole operations (`heaccel verify core --op`): whether the core's stored output
+    /// ciphertext equals the reference evaluator's word for word, and what was compared
+    /// (`None` for a program file, whose inputs are random words).
+    pub reference_bit_exact: Option<bool>,
+    /// What the reference comparison covered.
+    pub reference_detail: String,
     /// `true` when nothing failed (a skipped Verilator run does not fail).
     pub pass: bool,
 }
 
-/// Runs `program` on the core and the functional executor (see the module documentation).
+/// A co-run's report and the core's stored limbs, `((buffer, limb), words)` in store order.
+#[derive(Debug)]
+pub struct CoreRunOutcome {
+    /// The report.
+    pub report: VerifyCoreReport,
+    /// What the rust-hdl core stored.
+    pub stores: Vec<((usize, usize), Vec<u64>)>,
+}
+
+/// Runs `program` on the core and the functional executor with random inputs and keys from
+/// `seed` (see the module documentation).
 pub fn verify_core_program(
     program: &Program,
     source: &str,
@@ -64,25 +81,50 @@ pub fn verify_core_program(
     seed: u64,
     verilator_dir: Option<&Path>,
 ) -> Result<VerifyCoreReport, CoRunError> {
-    let cp = translate(program, lanes, source)?;
     let memory = random_memory(program, seed)?;
-    let loads: Vec<Vec<u64>> = cp
-        .loads
-        .iter()
-        .map(|&(b, l)| Ok(memory.read(&program.buffers[b].name, l)?.to_vec()))
-        .collect::<Result<_, heaccel_sim::SimError>>()?;
+    let command = format!("heaccel verify core --program {source} --lanes {lanes}");
+    verify_core_with_memory(program, source, lanes, &memory, verilator_dir, &command)
+        .map(|o| o.report)
+}
+
+/// Runs `program` on the core and the functional executor from the initial `memory` (inputs
+/// and keys); `command` is written into the Verilator bundle as the command that made it.
+pub fn verify_core_with_memory(
+    program: &Program,
+    source: &str,
+    lanes: usize,
+    memory: &Memory,
+    verilator_dir: Option<&Path>,
+    command: &str,
+) -> Result<CoreRunOutcome, CoRunError> {
+    let cp = translate(program, lanes, source)?;
     // The functional executor's value of each store: the limb after the program prefix that
-    // ends with that store.
+    // ends with that store. A load of a limb stored before streams back that value (the host
+    // keeps what the core sent; each store is compared, so a wrong one is caught there).
     FunctionalExecutor::new(program)?.run(&mut memory.clone())?;
     let mut want_stores = Vec::new();
+    let mut loads = Vec::new();
+    let mut latest: std::collections::HashMap<(u32, u32), usize> = Default::default();
     let mut prefix = program.clone();
     for (k, ins) in program.instructions.iter().enumerate() {
-        if let Instruction::Store { buffer, limb, .. } = ins {
-            prefix.instructions = program.instructions[..=k].to_vec();
-            let mut m = memory.clone();
-            FunctionalExecutor::new(&prefix)?.run(&mut m)?;
-            let name = &program.buffers[*buffer as usize].name;
-            want_stores.push(m.read(name, *limb as usize)?.to_vec());
+        match ins {
+            Instruction::Store { buffer, limb, .. } => {
+                prefix.instructions = program.instructions[..=k].to_vec();
+                let mut m = memory.clone();
+                FunctionalExecutor::new(&prefix)?.run(&mut m)?;
+                let name = &program.buffers[*buffer as usize].name;
+                latest.insert((*buffer, *limb), want_stores.len());
+                want_stores.push(m.read(name, *limb as usize)?.to_vec());
+            }
+            Instruction::Load { buffer, limb, .. } => {
+                loads.push(match latest.get(&(*buffer, *limb)) {
+                    Some(&s) => want_stores[s].clone(),
+                    None => memory
+                        .read(&program.buffers[*buffer as usize].name, *limb as usize)?
+                        .to_vec(),
+                })
+            }
+            _ => {}
         }
     }
     let mut sim = CoreSim::new(cp.geometry.clone())?;
@@ -102,7 +144,7 @@ pub fn verify_core_program(
                 &loads,
                 &want_stores,
                 run.cycles,
-                &format!("heaccel verify core --program {source} --lanes {lanes}"),
+                command,
             )?;
             let files = bundle.write(dir).map_err(|error| CoRunError::Write {
                 path: dir.to_path_buf(),
@@ -137,7 +179,8 @@ pub fn verify_core_program(
                 * 100.0,
         });
     }
-    Ok(VerifyCoreReport {
+    let stores = cp.stores.iter().copied().zip(run.stores).collect();
+    let report = VerifyCoreReport {
         program: source.to_string(),
         log_n: program.log_n,
         lanes,
@@ -150,5 +193,8 @@ pub fn verify_core_program(
         verilator,
         verilator_detail: detail,
         simulator,
-    })
+        reference_bit_exact: None,
+        reference_detail: String::new(),
+    };
+    Ok(CoreRunOutcome { report, stores })
 }

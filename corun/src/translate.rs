@@ -1,30 +1,40 @@
 //! ISA programs as the core's instructions.
 
-use heaccel_hdl::core::{opcode, CoreGeometry, CoreInstr};
+use heaccel_hdl::core::{bconv_entries, opcode, CoreConversion, CoreGeometry, CoreInstr};
 use heaccel_hdl::MAX_Q_BITS;
 use heaccel_sim::isa::{Instruction, PolyForm, Program};
 
 use crate::error::{CoRunError, NotOnChip};
 use crate::memory::check_memory;
 
+/// The conversion table of a `bconv` from primes `from` to `to`.
+fn table_of(from: &[u16], to: &[u16], centered: bool) -> CoreConversion {
+    CoreConversion {
+        from: from.iter().map(|&m| m as u32).collect(),
+        to: to.iter().map(|&m| m as u32).collect(),
+        centered,
+    }
+}
+
 /// A program translated for the core.
 #[derive(Clone, Debug)]
 pub struct CoreProgram {
     /// The core it runs on.
     pub geometry: CoreGeometry,
-    /// Its instructions.
+    /// Its queue entries (a `bconv` is a head and its extension entries).
     pub instructions: Vec<CoreInstr>,
-    /// `(buffer, limb)` of each `load`, in program order.
-    pub loads: Vec<(usize, usize)>,
+    /// `(buffer, limb)` of each `load`, in program order, and whether the program stored
+    /// that limb before (the host then streams back what was stored).
+    pub loads: Vec<((usize, usize), bool)>,
     /// `(buffer, limb)` of each `store`, in program order.
     pub stores: Vec<(usize, usize)>,
 }
 
-/// Translates `program` (validated) for a core with `lanes` NTT lanes. Refuses, naming the
-/// file and the field: primes of 30 bits or more (the core's word), more than 16 primes or
-/// 256 slots, `bconv` (basis conversion is not an on-chip instruction of the core),
-/// coefficient-form `automorph` (the automorphism unit works in the NTT domain), and a `load`
-/// of a limb the program stored before (the co-run streams inputs from the initial memory).
+/// Translates `program` (validated) for a core with `lanes` NTT lanes and one conversion
+/// table per distinct `bconv` (sources, targets, centering), in order of first use. Refuses,
+/// naming the file and the field: primes of 30 bits or more (the core's word), more than 16
+/// primes, 256 slots or 16 distinct conversions, a conversion of more than 16 sources or
+/// targets and coefficient-form `automorph` (the automorphism unit works in the NTT domain).
 pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CoreProgram, CoRunError> {
     program.validate(source)?;
     for (i, &q) in program.moduli.iter().enumerate() {
@@ -37,7 +47,27 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
             });
         }
     }
-    let count = program.instructions.len();
+    let mut conversions: Vec<CoreConversion> = Vec::new();
+    let mut count = 0;
+    for ins in &program.instructions {
+        count += match ins {
+            Instruction::Free { .. } => 0,
+            Instruction::Bconv {
+                src,
+                from,
+                dst,
+                to,
+                centered,
+            } => {
+                let c = table_of(from, to, *centered);
+                if !conversions.contains(&c) {
+                    conversions.push(c.clone());
+                }
+                1 + (src.len() + dst.len()).div_ceil(heaccel_hdl::core::SLOTS_PER_EXTENSION)
+            }
+            _ => 1,
+        };
+    }
     if count > CoreGeometry::MAX_QUEUE {
         return Err(CoRunError::TooManyInstructions {
             file: source.into(),
@@ -54,6 +84,7 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
         program.slots as usize,
         queue,
     )
+    .and_then(|g| g.with_conversions(conversions.clone()))
     .map_err(|error| CoRunError::Geometry {
         file: source.into(),
         error,
@@ -72,15 +103,7 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
         let (op, m, dst, a, b, imm) = match ins {
             Load { dst, buffer, limb } => {
                 let key = (*buffer as usize, *limb as usize);
-                if stored.contains(&key) {
-                    return Err(CoRunError::LoadAfterStore {
-                        file: source.into(),
-                        index: k,
-                        buffer: program.buffers[*buffer as usize].name.clone(),
-                        limb: *limb,
-                    });
-                }
-                loads.push(key);
+                loads.push((key, stored.contains(&key)));
                 (opcode::LOAD, 0, *dst, 0, 0, 0)
             }
             Store { src, buffer, limb } => {
@@ -121,7 +144,30 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
             Copy { dst, src } => (opcode::COPY, 0, *dst, *src, 0, 0),
             // An allocation hint without effect on results: nothing for the core to run.
             Free { .. } => continue,
-            Bconv { .. } => return Err(not_on_chip(NotOnChip::BasisConversion)),
+            Bconv {
+                src,
+                from,
+                dst,
+                to,
+                centered,
+            } => {
+                let wanted = table_of(from, to, *centered);
+                let table = conversions
+                    .iter()
+                    .position(|c| *c == wanted)
+                    .expect("collected above");
+                let entries =
+                    bconv_entries(&geometry, table as u32, src, dst).map_err(|error| {
+                        CoRunError::Instruction {
+                            file: source.into(),
+                            index: k,
+                            name: ins.name(),
+                            error,
+                        }
+                    })?;
+                instructions.extend(entries);
+                continue;
+            }
         };
         instructions.push(
             CoreInstr::from_parts(&geometry, op, m as u32, dst, a, b, imm).map_err(|error| {

@@ -185,6 +185,7 @@ pub fn build_design(kind: DesignKind, params: &DesignParams) -> Result<Design, F
                     label: match kind {
                         "ntt" => "ntt units",
                         "ew_lane" => "ew lanes",
+                        "bconv" => "bconv units",
                         other => other,
                     }
                     .into(),

@@ -44,10 +44,12 @@
 //! ([`CoreInstr::from_parts`] callers refuse them).
 
 mod bench;
+mod conversion;
 mod lane;
 mod unit;
 
 pub use bench::{build_verilator_core, core_bundle, first_store_word};
+pub use conversion::{bconv_entries, extension_slots, CoreConversion, SLOTS_PER_EXTENSION};
 pub use lane::{lane_op, EwLane};
 pub use unit::{Core, CoreRun, CoreSim};
 
@@ -85,6 +87,11 @@ pub mod opcode {
     pub const AUTOMORPH: u32 = 10;
     /// `dst = a`.
     pub const COPY: u32 = 11;
+    /// Basis conversion by the table in the modulus field, its slots in the extension
+    /// entries that follow ([`super::bconv_entries`]).
+    pub const BCONV: u32 = 12;
+    /// Extension entry of a `bconv` (seven slots); fetched as an instruction it is an error.
+    pub const EXT: u32 = 13;
 }
 
 /// Register map of the control/status register file (word addresses on `reg_addr`).
@@ -118,9 +125,13 @@ pub struct CoreGeometry {
     primes: Vec<Prime>,
     slots: usize,
     queue: usize,
+    conversions: Vec<CoreConversion>,
 }
 
 impl CoreGeometry {
+    /// Most conversion tables (the `bconv` head's 4-bit table field).
+    pub const MAX_CONVERSIONS: usize = 16;
+
     /// Most primes (limbs) a core holds.
     pub const MAX_PRIMES: usize = 16;
     /// Most instructions the core's instruction queue holds.
@@ -190,7 +201,40 @@ impl CoreGeometry {
             primes: checked,
             slots,
             queue,
+            conversions: Vec::new(),
         })
+    }
+
+    /// The same core with the basis-conversion tables `conversions` (at most
+    /// [`CoreGeometry::MAX_CONVERSIONS`], each valid for these primes,
+    /// [`CoreConversion::constants`]); table `t` is the `bconv` head's table field.
+    pub fn with_conversions(mut self, conversions: Vec<CoreConversion>) -> Result<Self, HdlError> {
+        if conversions.len() > Self::MAX_CONVERSIONS {
+            return Err(HdlError::InvalidParameter {
+                field: "conversions".into(),
+                value: conversions.len() as u64,
+                reason: format!("a core holds at most {}", Self::MAX_CONVERSIONS),
+            });
+        }
+        for c in &conversions {
+            c.constants(&self)?;
+        }
+        self.conversions = conversions;
+        Ok(self)
+    }
+
+    /// The basis-conversion tables, in table order.
+    pub fn conversions(&self) -> &[CoreConversion] {
+        &self.conversions
+    }
+
+    /// Most slots a `bconv` names (`K + L` over the tables; 0 without tables).
+    pub fn max_bconv_slots(&self) -> usize {
+        self.conversions
+            .iter()
+            .map(|c| c.from.len() + c.to.len())
+            .max()
+            .unwrap_or(0)
     }
     /// `log2(N)`.
     pub fn log_n(&self) -> u32 {
@@ -272,7 +316,11 @@ impl CoreInstr {
             reason,
         };
         if op > opcode::COPY {
-            return Err(bad("op", op as u64, "is not an opcode of the core".into()));
+            return Err(bad(
+                "op",
+                op as u64,
+                "is not a one-entry opcode of the core (bconv: bconv_entries)".into(),
+            ));
         }
         if modulus as usize >= geo.primes.len() {
             return Err(bad(
@@ -347,6 +395,7 @@ impl CoreInstr {
 pub fn cycles_of(geo: &CoreGeometry, op: u32) -> usize {
     let d = geo.depth();
     match op {
+        opcode::EXT | opcode::BCONV => 0,
         opcode::LOAD => 1 + d,
         opcode::STORE => 2 + d,
         opcode::NTT | opcode::INTT => 1 + (d + 1) + 1 + geo.ntt.cycles() + d + 1,
@@ -405,13 +454,15 @@ pub fn module_names(verilog: &str) -> Vec<String> {
 
 /// The sub-blocks instantiated by the core's top module, with the block kind of each:
 /// `("top$ntt$m", "ntt")` per prime, `("top$ew$i", "ew_lane")` per element-wise lane,
-/// `("top$aut", "automorph")`. A module belongs to the block whose name prefixes it.
+/// `("top$aut", "automorph")`, and per conversion table and row lane `("top$bconv$i",
+/// "bconv")` (`i = t 2P + j`). A module belongs to the block whose name prefixes it.
 pub fn block_instances(geo: &CoreGeometry) -> Vec<(String, &'static str)> {
     let mut v: Vec<(String, &'static str)> = (0..geo.primes.len())
         .map(|m| (format!("top$ntt${m}"), "ntt"))
         .collect();
     v.extend((0..geo.primes.len() * geo.width()).map(|i| (format!("top$ew${i}"), "ew_lane")));
     v.push(("top$aut".into(), "automorph"));
+    v.extend((0..geo.conversions.len() * geo.width()).map(|i| (format!("top$bconv${i}"), "bconv")));
     v
 }
 
@@ -419,7 +470,34 @@ pub fn block_instances(geo: &CoreGeometry) -> Vec<(String, &'static str)> {
 // their constants keep resolving when the blocks take a defaulted word-width parameter.
 const _: usize = <NttUnit>::LATENCY;
 
-/// Cycles of a whole run of `ops` (opcodes) without stream stalls: `2 + sum cycles_of`.
+/// Cycles of a whole run of `ops` (opcodes) without stream stalls: `2 + sum cycles_of`
+/// (a program without `bconv`; see [`program_cycles`]).
 pub fn run_cycles(geo: &CoreGeometry, ops: impl IntoIterator<Item = u32>) -> usize {
     2 + ops.into_iter().map(|op| cycles_of(geo, op)).sum::<usize>()
+}
+
+/// Cycles of one queue entry: [`cycles_of`] its opcode, a `bconv` head
+/// [`bconv_cycles`] its table (its extension entries count 0, as they are part of it).
+pub fn entry_cycles(geo: &CoreGeometry, ins: &CoreInstr) -> usize {
+    match ins.op {
+        opcode::BCONV => geo
+            .conversions()
+            .get(ins.modulus as usize)
+            .map_or(0, |c| bconv_cycles(geo, c)),
+        op => cycles_of(geo, op),
+    }
+}
+
+/// Cycles of a `bconv` by `c` without stream stalls: fetch 1, one cycle per extension entry,
+/// then `D K` cycles feeding the residues (one per cycle and row lane, the read of the first
+/// row one more), the unit's latency, and one to write the last row's `L` slots:
+/// `1 + E + 1 + D K + latency + 1`.
+pub fn bconv_cycles(geo: &CoreGeometry, c: &CoreConversion) -> usize {
+    1 + c.extension_entries() + geo.depth() * c.from.len() + c.latency() + 1
+}
+
+/// Cycles of a whole run of queue entries `entries` without stream stalls:
+/// `2 + sum entry_cycles`.
+pub fn program_cycles(geo: &CoreGeometry, entries: &[CoreInstr]) -> usize {
+    2 + entries.iter().map(|i| entry_cycles(geo, i)).sum::<usize>()
 }

@@ -8,8 +8,9 @@
 use rust_hdl::prelude::*;
 
 use super::lane::{lane_op, EwLane};
-use super::{opcode, reg, CoreGeometry, CoreInstr};
+use super::{extension_slots, opcode, reg, CoreGeometry, CoreInstr, SLOTS_PER_EXTENSION};
 use crate::automorph::{AutomorphGeometry, AutomorphUnit};
+use crate::bconv::BconvUnit;
 use crate::ntt::NttUnit;
 use crate::params::HdlError;
 
@@ -27,6 +28,8 @@ mod phase {
     pub const AUT_IN: u32 = 9;
     pub const AUT_START: u32 = 10;
     pub const AUT_RUN: u32 = 11;
+    pub const BC_EXT: u32 = 12;
+    pub const BC: u32 = 13;
 }
 
 /// Register state of the Rust model (mirrors the Verilog `q_*` and `rd_*` registers).
@@ -46,6 +49,16 @@ struct CoreState {
     ins: CoreInstr,
     /// Registered read data, `[slot][lane]`.
     rd: Vec<Vec<u32>>,
+    /// `bconv`: its slots (sources then destinations), the row and limb being read, whether
+    /// residues are still being read, the registered limb of the row in `rd` and its valid
+    /// bit, and the next row to write.
+    sl: Vec<u32>,
+    row: usize,
+    limb: usize,
+    feeding: bool,
+    fv: bool,
+    fi: usize,
+    wr: usize,
 }
 
 impl Default for CoreInstr {
@@ -91,6 +104,9 @@ pub struct Core {
     pub ew: Vec<EwLane>,
     /// The automorphism unit (`2P` lanes).
     pub aut: AutomorphUnit,
+    /// Basis-conversion units, one per conversion table and row lane: lane `j` of table `t`
+    /// is `t 2P + j`.
+    pub bconv: Vec<BconvUnit>,
     _geo: CoreGeometry,
     _sp: Vec<Vec<Vec<u32>>>,
     _iq: Vec<(u32, u32)>,
@@ -120,6 +136,13 @@ impl Core {
             .flat_map(|&q| (0..w).map(move |_| EwLane::new(q)))
             .collect();
         let aut = <AutomorphUnit>::new(AutomorphGeometry::new(geo.log_n(), w)?);
+        let mut bconv = Vec::new();
+        for c in geo.conversions() {
+            let constants = c.constants(&geo)?;
+            for _ in 0..w {
+                bconv.push(BconvUnit::new(&constants)?);
+            }
+        }
         Ok(Core {
             clock: Signal::default(),
             reg_we: Signal::default(),
@@ -138,10 +161,15 @@ impl Core {
             ntt,
             ew,
             aut,
+            bconv,
             _sp: vec![vec![vec![0; geo.depth()]; w]; geo.slots()],
             _iq: vec![(0, 0); geo.queue()],
             _st: CoreState {
                 rd: vec![vec![0; w]; geo.slots()],
+                sl: vec![
+                    0;
+                    geo.max_bconv_slots().div_ceil(SLOTS_PER_EXTENSION) * SLOTS_PER_EXTENSION
+                ],
                 ..CoreState::default()
             },
             _geo: geo,
@@ -158,6 +186,7 @@ impl Core {
         let d = self._geo.depth();
         match st.phase {
             phase::EW | phase::NTT_IN | phase::AUT_IN => st.t & (d - 1),
+            phase::BC => st.row,
             phase::STORE => {
                 if st.ov && self.m_tready.val() {
                     (st.t + 1) & (d - 1)
@@ -171,8 +200,13 @@ impl Core {
 
     fn fetch_bad(&self, ins: &CoreInstr) -> bool {
         let s = self._geo.slots() as u32;
-        ins.op > opcode::COPY
-            || ins.modulus >= self._geo.primes().len() as u32
+        let (primes, tables) = (
+            self._geo.primes().len() as u32,
+            self._geo.conversions().len() as u32,
+        );
+        ins.op > opcode::BCONV
+            || (ins.op == opcode::BCONV && ins.modulus >= tables)
+            || (ins.op != opcode::BCONV && ins.modulus >= primes)
             || ins.dst >= s
             || ins.a >= s
             || ins.b >= s
@@ -226,6 +260,19 @@ impl Core {
                 self._sp[slot][j][row & (d - 1)] = data[j];
             }
         }
+        // bconv: the selected table's units show a row; every destination slot takes it.
+        let table = st.ins.modulus as usize;
+        let bc_out = st.phase == phase::BC && self.bconv[table * w].out_valid.val();
+        if bc_out {
+            let c = &geo.conversions()[table];
+            let k = c.from.len();
+            for pos in 0..c.to.len() {
+                let slot = st.sl[k + pos] as usize;
+                for j in 0..w {
+                    self._sp[slot][j][st.wr] = self.bconv[table * w + j].out[pos].val().to_u32();
+                }
+            }
+        }
         // Control.
         if st.busy {
             next.cycles = st.cycles.wrapping_add(1);
@@ -250,6 +297,7 @@ impl Core {
                         next.t = 0;
                         next.ov = false;
                         next.phase = match ins.op {
+                            opcode::BCONV => phase::BC_EXT,
                             opcode::LOAD => phase::LOAD,
                             opcode::STORE => phase::STORE,
                             opcode::NTT | opcode::INTT => phase::NTT_IN,
@@ -307,6 +355,58 @@ impl Core {
                     next.phase = phase::FETCH;
                 } else {
                     next.t = st.t + 1;
+                }
+            }
+            phase::BC_EXT => {
+                let (w0, w1) = self._iq[st.pc as usize & (geo.queue() - 1)];
+                let ext = CoreInstr::decode(w0, w1);
+                let slots = extension_slots(&ext);
+                let c = &geo.conversions()[table];
+                if ext.op != opcode::EXT
+                    || ext.modulus != 0
+                    || slots.iter().any(|&x| x as usize >= geo.slots())
+                {
+                    next.busy = false;
+                    next.done = true;
+                    next.err = true;
+                    next.phase = phase::IDLE;
+                } else {
+                    next.sl[st.t * SLOTS_PER_EXTENSION..(st.t + 1) * SLOTS_PER_EXTENSION]
+                        .copy_from_slice(&slots);
+                    next.pc = st.pc + 1;
+                    if st.t + 1 == c.extension_entries() {
+                        next.phase = phase::BC;
+                        next.row = 0;
+                        next.limb = 0;
+                        next.feeding = true;
+                        next.wr = 0;
+                    } else {
+                        next.t = st.t + 1;
+                    }
+                }
+            }
+            phase::BC => {
+                let k = geo.conversions()[table].from.len();
+                if st.feeding {
+                    if st.limb == k - 1 {
+                        next.limb = 0;
+                        if st.row == d - 1 {
+                            next.feeding = false;
+                        } else {
+                            next.row = st.row + 1;
+                        }
+                    } else {
+                        next.limb = st.limb + 1;
+                    }
+                }
+                next.fv = st.feeding;
+                next.fi = st.limb;
+                if bc_out {
+                    if st.wr == d - 1 {
+                        next.phase = phase::FETCH;
+                    } else {
+                        next.wr = st.wr + 1;
+                    }
                 }
             }
             phase::AUT_START => next.phase = phase::AUT_RUN,
@@ -382,6 +482,14 @@ impl Core {
         for j in 0..w {
             self.aut.din[j].next = st.rd[a][j].to_bits();
         }
+        let table = ins.modulus as usize;
+        let feed = st.phase == phase::BC && st.fv;
+        let src = st.sl.get(st.fi).map_or(0, |&s| s as usize);
+        for (i, unit) in self.bconv.iter_mut().enumerate() {
+            let j = i % w;
+            unit.in_valid.next = feed && i / w == table;
+            unit.x.next = st.rd[src][j].to_bits();
+        }
         let op = match ins.op {
             opcode::SUB => lane_op::SUB,
             opcode::MUL | opcode::MUL_SCALAR => lane_op::MUL,
@@ -412,6 +520,9 @@ impl Logic for Core {
             lane.clock.next = self.clock.val();
         }
         self.aut.clock.next = self.clock.val();
+        for unit in &mut self.bconv {
+            unit.clock.next = self.clock.val();
+        }
         // At the edge only the state moves; outputs follow in the next settle pass.
         if self.clock.pos_edge() {
             self.step();
@@ -447,6 +558,11 @@ impl Logic for Core {
             lane.a.connect();
             lane.b.connect();
             lane.c.connect();
+        }
+        for unit in &mut self.bconv {
+            unit.clock.connect();
+            unit.in_valid.connect();
+            unit.x.connect();
         }
         self.aut.clock.connect();
         self.aut.start.connect();
