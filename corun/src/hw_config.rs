@@ -1,6 +1,6 @@
 //! The simulator configuration of a core.
 
-use heaccel_hdl::core::{cycles_of, opcode, CoreGeometry, EwLane};
+use heaccel_hdl::core::{bconv_cycles, cycles_of, opcode, CoreGeometry, EwLane};
 use heaccel_hdl::{AutomorphUnit, NttUnit};
 use heaccel_sim::config::{
     AutomorphConfig, HwConfig, HwConfigLiteral, IssueConfig, IssuePolicy, LanesConfig,
@@ -17,6 +17,15 @@ use heaccel_sim::SimError;
 /// latency is the core's whole per-instruction cost beyond the simulator's occupancy
 /// (`heaccel_hdl::core::cycles_of` minus `work / throughput`): the NTT unit's stage drains,
 /// the copies into and out of the unit's banks, the fetch and the scratchpad read/write.
+///
+/// Basis conversion: the core has one unit per conversion table and row lane, each taking one
+/// residue per cycle and doing `1 + L` multiplications with it (the scaling and `L`
+/// multiply-accumulates), so a `bconv` occupies `D K` cycles; the simulator's occupancy is
+/// `N (K L + K) / lanes`, equal for `lanes = 2P (L + 1)`. The tables' largest `L` sets the
+/// lanes (exact for programs whose conversions share `L`, such as rescale; a table of
+/// smaller `L` is simulated faster than the core runs it); the latency is the plain unit's
+/// (`BconvUnit` latency) or the derived `bconv_cycles - D K` of that table. Without tables:
+/// one lane, latency 0 (the core runs no `bconv`).
 ///
 /// `policy`: the core runs one instruction at a time, so [`IssuePolicy::InOrderBlocking`]
 /// describes it; [`IssuePolicy::Overlapped`] gives what the same units would take if
@@ -48,6 +57,24 @@ pub fn core_hw_config(
             0.0,
         )
     };
+    let widest = geo
+        .conversions()
+        .iter()
+        .max_by_key(|c| (c.to.len(), c.from.len()));
+    let bconv = match widest {
+        None => LanesConfig {
+            lanes: 1,
+            pipeline_latency: 0,
+        },
+        Some(c) => LanesConfig {
+            lanes: (2 * p * (c.to.len() + 1)) as u32,
+            pipeline_latency: if derived {
+                (bconv_cycles(geo, c) - d * c.from.len()) as u32
+            } else {
+                c.latency() as u32
+            },
+        },
+    };
     let literal = HwConfigLiteral {
         name: format!(
             "core-n{}-p{}{}{}",
@@ -76,10 +103,7 @@ pub fn core_hw_config(
             lanes: 2 * p as u32,
             pipeline_latency: aut_lat,
         },
-        bconv: LanesConfig {
-            lanes: 1,
-            pipeline_latency: 0,
-        },
+        bconv,
         scratchpad: ScratchpadConfig {
             bytes: ((geo.slots() * n * 4) as u64).max(1024),
             banks: (geo.slots() * 2 * p) as u32,

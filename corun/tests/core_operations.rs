@@ -29,3 +29,20 @@ fn every_operation_is_bit_exact_on_the_rust_hdl_core() {
         assert!(r.pass);
     }
 }
+
+/// Rescale (intt, centered bconv, ntt, sub, mul_scalar per limb) on the Verilator-built core:
+/// the Verilog stores exactly what the reference computes, in the rust-hdl model's cycles.
+#[test]
+fn rescale_on_verilator_is_bit_exact() {
+    if !heaccel_hdl::verilog::tool_available("verilator") {
+        eprintln!("notice: verilator not installed; rescale co-run skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("heaccel-op-rescale-{}", std::process::id()));
+    let t = std::time::Instant::now();
+    let r = verify_core_operation(CoreOperation::Rescale, 10, 2, 2, Some(&dir)).unwrap();
+    eprintln!("rescale verilator: {} ({:.1} s)", r.verilator_detail, t.elapsed().as_secs_f64());
+    assert_eq!(r.verilator, "pass", "{}", r.verilator_detail);
+    assert_eq!(r.reference_bit_exact, Some(true));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -488,10 +488,11 @@ pub fn entry_cycles(geo: &CoreGeometry, ins: &CoreInstr) -> usize {
     }
 }
 
-/// Cycles of a `bconv` by `c` without stream stalls: fetch 1, one cycle per extension entry,
-/// then `D K` cycles feeding the residues (one per cycle and row lane, the read of the first
-/// row one more), the unit's latency, and one to write the last row's `L` slots:
-/// `1 + E + 1 + D K + latency + 1`.
+/// Cycles of a `bconv` by `c` without stream stalls: fetch 1, one per extension entry `E`,
+/// then `D K + latency + 1`: a residue per cycle and row lane read from the scratchpad (row by
+/// row, limb by limb; the unit samples each one edge after its read), the unit's latency
+/// ([`CoreConversion::latency`]), and the edge writing the last row's `L` slots:
+/// `1 + E + D K + latency + 1`.
 pub fn bconv_cycles(geo: &CoreGeometry, c: &CoreConversion) -> usize {
     1 + c.extension_entries() + geo.depth() * c.from.len() + c.latency() + 1
 }
