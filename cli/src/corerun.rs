@@ -1,20 +1,54 @@
-//! `heaccel verify core --program FILE`: the arguments and the table of
-//! [`heaccel_corun::verify_core_program`] (the program on the accelerator core, rust-hdl and
-//! Verilator, against the functional executor and the timing simulator).
+//! `heaccel verify core --program FILE | --op hmult|rotate|rescale|conjugate`: the arguments
+//! and the table of [`heaccel_corun::verify_core_program`] and
+//! [`heaccel_corun::verify_core_operation`] (a program or a whole CKKS operation on the
+//! accelerator core, rust-hdl and Verilator, against the functional executor, the reference
+//! evaluator and the timing simulator).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::Args;
-use heaccel_corun::{verify_core_program, VerifyCoreReport};
+use clap::{ArgGroup, Args, ValueEnum};
+use heaccel_corun::{verify_core_operation, verify_core_program, CoreOperation, VerifyCoreReport};
+
+/// A whole CKKS operation for `verify core --op`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OperationArg {
+    /// Ciphertext product with relinearization.
+    Hmult,
+    /// Rotation by one slot.
+    Rotate,
+    /// Rescale by the top prime.
+    Rescale,
+    /// Complex conjugation.
+    Conjugate,
+}
+
+impl From<OperationArg> for CoreOperation {
+    fn from(op: OperationArg) -> Self {
+        match op {
+            OperationArg::Hmult => CoreOperation::Hmult,
+            OperationArg::Rotate => CoreOperation::Rotate,
+            OperationArg::Rescale => CoreOperation::Rescale,
+            OperationArg::Conjugate => CoreOperation::Conjugate,
+        }
+    }
+}
 
 /// Arguments of `heaccel verify core`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["program", "op"])))]
 pub struct VerifyCoreArgs {
     /// The ISA program (JSON, or the binary `HEAX` form).
     #[arg(long, value_name = "FILE")]
-    pub program: PathBuf,
-    /// log2(N) of the core; must equal the program's `log_n` (default: the program's).
+    pub program: Option<PathBuf>,
+    /// A whole CKKS operation, lowered by the host from real ciphertexts and keys (three
+    /// 27-29-bit ciphertext primes, two special primes, dnum 2; insecure at these N, for
+    /// bit-exactness only) and checked against the reference evaluator; fails if the core's
+    /// cycles and the simulator's (derived, in-order) differ by more than 5%.
+    #[arg(long, value_enum, value_name = "OP")]
+    pub op: Option<OperationArg>,
+    /// log2(N) of the core: with --program it must equal the program's `log_n` (default:
+    /// the program's); with --op, 10 to 13 (default 10).
     #[arg(long = "log-n", value_name = "K")]
     pub log_n: Option<u32>,
     /// NTT butterfly lanes P of the core (power of two, N >= 4P); every other unit moves
@@ -24,6 +58,10 @@ pub struct VerifyCoreArgs {
     /// Seed of the random input and key buffers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Negative control (with --op): build the core with one wrong word in its first
+    /// basis-conversion ROM; the run must then FAIL.
+    #[arg(long, requires = "op")]
+    pub inject_rom_fault: bool,
     /// Skip the Verilator co-run (a C++ build of the whole core).
     #[arg(long)]
     pub no_verilator: bool,
@@ -37,8 +75,26 @@ pub struct VerifyCoreArgs {
 
 /// `heaccel verify core`.
 pub fn verify_core(args: &VerifyCoreArgs) -> Result<VerifyCoreReport> {
-    let source = args.program.display().to_string();
-    let program = crate::simulate::load_program(&args.program)?;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("heaccel-verify-core-{}", std::process::id()))
+    });
+    let verilator = (!args.no_verilator).then_some(dir.as_path());
+    let path = match (&args.program, args.op) {
+        (_, Some(op)) => {
+            return Ok(verify_core_operation(
+                op.into(),
+                args.log_n.unwrap_or(10),
+                args.lanes,
+                args.seed,
+                verilator,
+                args.inject_rom_fault,
+            )?)
+        }
+        (Some(path), None) => path,
+        (None, None) => bail!("give --program FILE or --op OP"),
+    };
+    let source = path.display().to_string();
+    let program = crate::simulate::load_program(path)?;
     if let Some(k) = args.log_n {
         if k != program.log_n {
             bail!(
@@ -47,15 +103,8 @@ pub fn verify_core(args: &VerifyCoreArgs) -> Result<VerifyCoreReport> {
             );
         }
     }
-    let dir = args.out.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("heaccel-verify-core-{}", std::process::id()))
-    });
     Ok(verify_core_program(
-        &program,
-        &source,
-        args.lanes,
-        args.seed,
-        (!args.no_verilator).then_some(dir.as_path()),
+        &program, &source, args.lanes, args.seed, verilator,
     )?)
 }
 
@@ -74,6 +123,20 @@ pub fn format_core_table(r: &VerifyCoreReport) -> String {
         "verilator       {:<5} {}\n",
         r.verilator, r.verilator_detail
     );
+    if let Some(exact) = r.reference_bit_exact {
+        s += &format!(
+            "reference       {:<5} {}\n",
+            if exact { "pass" } else { "FAIL" },
+            r.reference_detail
+        );
+    }
+    if let Some(within) = r.cycles_within_tolerance {
+        s += &format!(
+            "cycles          {:<5} core vs derived in-order simulator within {}%\n",
+            if within { "pass" } else { "FAIL" },
+            heaccel_corun::CYCLE_TOLERANCE_PERCENT
+        );
+    }
     for c in &r.simulator {
         s += &format!(
             "simulator       {:<33} {} cycles ({:+.1}% vs core)\n",

@@ -233,7 +233,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             anyhow::ensure!(
                 report.pass,
-                "the core disagrees with the functional executor"
+                "the core disagrees with the functional executor, the reference evaluator or \
+                 (for --op) the simulator's cycles"
             );
             Ok(())
         }

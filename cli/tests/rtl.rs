@@ -394,3 +394,69 @@ fn verify_rtl_vcd_needs_a_block_and_a_writable_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent-heaccel-dir/w.vcd"), "{err}");
 }
+
+/// `verify core --op rescale`: a whole CKKS operation on the rust-hdl core, bit-exact with the
+/// reference evaluator, cycles within 5% of the simulator; the ROM-fault negative control
+/// fails; bad sizes and missing or doubled choices are refused by name.
+#[test]
+fn verify_core_op_rescale_and_its_negative_control() {
+    let args = [
+        "verify",
+        "core",
+        "--op",
+        "rescale",
+        "--lanes",
+        "2",
+        "--no-verilator",
+        "--json",
+    ];
+    let out = heaccel(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["pass"], true);
+    assert_eq!(v["rust_hdl_bit_exact"], true);
+    assert_eq!(v["reference_bit_exact"], true);
+    assert_eq!(v["cycles_within_tolerance"], true);
+    assert_eq!(v["log_n"], 10);
+    let derived = v["simulator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["config"] == "core-n10-p2-derived")
+        .unwrap();
+    assert!(derived["difference_percent"].as_f64().unwrap().abs() <= 5.0);
+
+    let mut faulty = args.to_vec();
+    faulty.push("--inject-rom-fault");
+    let out = heaccel(&faulty);
+    assert!(!out.status.success(), "a wrong bconv constant passed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["reference_bit_exact"], false);
+    assert_eq!(v["rust_hdl_bit_exact"], false);
+
+    let err = |a: &[&str]| {
+        let out = heaccel(a);
+        assert!(!out.status.success(), "{a:?} passed");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = err(&[
+        "verify",
+        "core",
+        "--op",
+        "rescale",
+        "--log-n",
+        "9",
+        "--no-verilator",
+    ]);
+    assert!(e.contains("--log-n 9") && e.contains("2^10 to 2^13"), "{e}");
+    let e = err(&["verify", "core", "--no-verilator"]);
+    assert!(e.contains("--program") && e.contains("--op"), "{e}");
+    let e = err(&["verify", "core", "--op", "hmult", "--program", "x.json"]);
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = err(&["verify", "core", "--op", "square"]);
+    assert!(e.contains("square") && e.contains("hmult"), "{e}");
+}

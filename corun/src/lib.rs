@@ -21,7 +21,10 @@ pub mod translate;
 pub use error::{CoRunError, NotOnChip};
 pub use hw_config::core_hw_config;
 pub use memory::{check_memory, random_memory, MAX_MEMORY_WORDS};
-pub use operation::{operation_parameters, verify_core_operation, CoreOperation, OPERATION_LOG_N};
+pub use operation::{
+    operation_parameters, verify_core_operation, CoreOperation, CYCLE_TOLERANCE_PERCENT,
+    OPERATION_LOG_N,
+};
 pub use run::{
     verify_core_program, verify_core_with_memory, CoreRunOutcome, CycleComparison, VerifyCoreReport,
 };

@@ -20,6 +20,8 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 
+use heaccel_hdl::core::BconvRomFault;
+
 use crate::error::CoRunError;
 use crate::run::{verify_core_with_memory, VerifyCoreReport};
 
@@ -47,6 +49,10 @@ impl CoreOperation {
         }
     }
 }
+
+/// Largest difference, in percent, between the core's cycles and the simulator's on the
+/// derived in-order configuration that a whole-operation co-run passes with.
+pub const CYCLE_TOLERANCE_PERCENT: f64 = 5.0;
 
 /// Smallest and largest `log2(N)` of [`operation_parameters`].
 pub const OPERATION_LOG_N: std::ops::RangeInclusive<u32> = 10..=13;
@@ -157,29 +163,51 @@ fn operation_setup(
 /// Co-runs `op` at `N = 2^log_n` on a core of `lanes` NTT lanes (see the module
 /// documentation): the report of [`verify_core_with_memory`] with `reference_bit_exact` set
 /// (every limb of both output parts as the core stored it, against the evaluator's
-/// ciphertext) and counted in `pass`.
+/// ciphertext) and `cycles_within_tolerance` (the derived in-order simulator configuration
+/// within [`CYCLE_TOLERANCE_PERCENT`] of the core), both counted in `pass`.
+///
+/// `inject_rom_fault`: the negative control; the core is built with ROM word `(0, 0)` of its
+/// first conversion table wrong, and the run must fail (every operation converts).
 pub fn verify_core_operation(
     op: CoreOperation,
     log_n: u32,
     lanes: usize,
     seed: u64,
     verilator_dir: Option<&Path>,
+    inject_rom_fault: bool,
 ) -> Result<VerifyCoreReport, CoRunError> {
     let params = operation_parameters(log_n)?;
     let (program, memory, want, stem) = operation_setup(op, &params, seed)?;
-    let source = format!("{} (N = 2^{log_n})", op.name());
+    let source = op.name();
     let command = format!(
-        "heaccel verify core --op {} --log-n {log_n} --lanes {lanes} --seed {seed}",
-        op.name()
+        "heaccel verify core --op {} --log-n {log_n} --lanes {lanes} --seed {seed}{}",
+        op.name(),
+        if inject_rom_fault {
+            " --inject-rom-fault"
+        } else {
+            ""
+        }
     );
-    let outcome =
-        verify_core_with_memory(&program, &source, lanes, &memory, verilator_dir, &command)?;
+    let fault = inject_rom_fault.then_some(BconvRomFault {
+        table: 0,
+        source: 0,
+        target: 0,
+    });
+    let outcome = verify_core_with_memory(
+        &program,
+        source,
+        lanes,
+        &memory,
+        verilator_dir,
+        &command,
+        fault,
+    )?;
     let mut report = outcome.report;
     // The last store of each output limb is the core's result.
     let mut compared = 0;
     let mut exact = true;
     for (part, poly) in want.parts.iter().enumerate() {
-        let name = ciphertext_buffer(&stem, part);
+        let name = ciphertext_buffer(stem, part);
         let buffer = program
             .buffers
             .iter()
@@ -204,6 +232,13 @@ pub fn verify_core_operation(
         want.parts[0].limbs.len() - 1,
         op.name()
     );
-    report.pass &= exact;
+    // The core runs in order: the derived in-order configuration is the one that describes it.
+    let within = report
+        .simulator
+        .iter()
+        .find(|c| c.config.ends_with("-derived"))
+        .is_some_and(|c| c.difference_percent.abs() <= CYCLE_TOLERANCE_PERCENT);
+    report.cycles_within_tolerance = Some(within);
+    report.pass &= exact && within;
     Ok(report)
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use heaccel_hdl::core::{build_verilator_core, core_bundle, CoreSim};
+use heaccel_hdl::core::{build_verilator_core, core_bundle, BconvRomFault, CoreSim};
 use heaccel_hdl::verilog::{run_verilator, ToolOutcome};
 use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::functional::FunctionalExecutor;
@@ -59,6 +59,10 @@ pub struct VerifyCoreReport {
     pub reference_bit_exact: Option<bool>,
     /// What the reference comparison covered.
     pub reference_detail: String,
+    /// Whole operations: whether the core's cycles and the simulator's on the derived
+    /// in-order configuration differ by at most [`crate::CYCLE_TOLERANCE_PERCENT`]
+    /// (`None` for a program file).
+    pub cycles_within_tolerance: Option<bool>,
     /// `true` when nothing failed (a skipped Verilator run does not fail).
     pub pass: bool,
 }
@@ -83,12 +87,22 @@ pub fn verify_core_program(
 ) -> Result<VerifyCoreReport, CoRunError> {
     let memory = random_memory(program, seed)?;
     let command = format!("heaccel verify core --program {source} --lanes {lanes}");
-    verify_core_with_memory(program, source, lanes, &memory, verilator_dir, &command)
-        .map(|o| o.report)
+    verify_core_with_memory(
+        program,
+        source,
+        lanes,
+        &memory,
+        verilator_dir,
+        &command,
+        None,
+    )
+    .map(|o| o.report)
 }
 
 /// Runs `program` on the core and the functional executor from the initial `memory` (inputs
 /// and keys); `command` is written into the Verilator bundle as the command that made it.
+/// `rom_fault`: the negative control, a core built with one wrong conversion constant (its
+/// stores must then differ).
 pub fn verify_core_with_memory(
     program: &Program,
     source: &str,
@@ -96,8 +110,12 @@ pub fn verify_core_with_memory(
     memory: &Memory,
     verilator_dir: Option<&Path>,
     command: &str,
+    rom_fault: Option<BconvRomFault>,
 ) -> Result<CoreRunOutcome, CoRunError> {
-    let cp = translate(program, lanes, source)?;
+    let mut cp = translate(program, lanes, source)?;
+    if let Some(fault) = rom_fault {
+        cp.geometry = cp.geometry.with_rom_fault(fault)?;
+    }
     // The functional executor's value of each store: the limb after the program prefix that
     // ends with that store. A load of a limb stored before streams back that value (the host
     // keeps what the core sent; each store is compared, so a wrong one is caught there).
@@ -195,6 +213,7 @@ pub fn verify_core_with_memory(
         simulator,
         reference_bit_exact: None,
         reference_detail: String::new(),
+        cycles_within_tolerance: None,
     };
     Ok(CoreRunOutcome { report, stores })
 }

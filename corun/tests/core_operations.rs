@@ -14,18 +14,30 @@ fn every_operation_is_bit_exact_on_the_rust_hdl_core() {
         CoreOperation::Hmult,
     ] {
         let t = std::time::Instant::now();
-        let r = verify_core_operation(op, 10, 2, 1, None).unwrap();
+        let r = verify_core_operation(op, 10, 2, 1, None, false).unwrap();
         eprintln!(
             "{}: {} instructions, {} cycles, {:?}, {} ({:.1} s)",
             op.name(),
             r.instructions,
             r.core_cycles,
-            r.simulator.iter().map(|c| (c.config.clone(), c.simulator)).collect::<Vec<_>>(),
+            r.simulator
+                .iter()
+                .map(|c| (c.config.clone(), c.simulator))
+                .collect::<Vec<_>>(),
             r.reference_detail,
             t.elapsed().as_secs_f64()
         );
-        assert!(r.rust_hdl_bit_exact, "{}: core vs functional executor", op.name());
-        assert_eq!(r.reference_bit_exact, Some(true), "{}: core vs evaluator", op.name());
+        assert!(
+            r.rust_hdl_bit_exact,
+            "{}: core vs functional executor",
+            op.name()
+        );
+        assert_eq!(
+            r.reference_bit_exact,
+            Some(true),
+            "{}: core vs evaluator",
+            op.name()
+        );
         assert!(r.pass);
     }
 }
@@ -40,8 +52,12 @@ fn rescale_on_verilator_is_bit_exact() {
     }
     let dir = std::env::temp_dir().join(format!("heaccel-op-rescale-{}", std::process::id()));
     let t = std::time::Instant::now();
-    let r = verify_core_operation(CoreOperation::Rescale, 10, 2, 2, Some(&dir)).unwrap();
-    eprintln!("rescale verilator: {} ({:.1} s)", r.verilator_detail, t.elapsed().as_secs_f64());
+    let r = verify_core_operation(CoreOperation::Rescale, 10, 2, 2, Some(&dir), false).unwrap();
+    eprintln!(
+        "rescale verilator: {} ({:.1} s)",
+        r.verilator_detail,
+        t.elapsed().as_secs_f64()
+    );
     assert_eq!(r.verilator, "pass", "{}", r.verilator_detail);
     assert_eq!(r.reference_bit_exact, Some(true));
     let _ = std::fs::remove_dir_all(&dir);

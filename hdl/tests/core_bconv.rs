@@ -7,7 +7,8 @@
 //! error bit and `bconv_entries` refuses bad slot lists.
 
 use heaccel_hdl::core::{
-    bconv_entries, opcode, program_cycles, CoreConversion, CoreGeometry, CoreInstr, CoreSim,
+    bconv_entries, opcode, program_cycles, BconvRomFault, CoreConversion, CoreGeometry, CoreInstr,
+    CoreSim,
 };
 use heaccel_verification::arith::{ntt_primes, Modulus};
 use heaccel_verification::rns::BasisConverter;
@@ -251,5 +252,39 @@ fn verilator_runs_bconv_bit_exact() {
         outcome.is_fail(),
         "corrupted vectors must fail: {outcome:?}"
     );
+    // Negative control: the core built with one wrong word in table 0's ROM, on the same
+    // expected stores, must fail (rust-hdl and Verilator).
+    let faulty = geo
+        .clone()
+        .with_rom_fault(BconvRomFault {
+            table: 0,
+            source: 1,
+            target: 0,
+        })
+        .unwrap();
+    let run = CoreSim::new(faulty.clone())
+        .unwrap()
+        .run(&prog, &loads)
+        .unwrap();
+    assert!(
+        run.stores != stores,
+        "the faulty rust-hdl core matched the reference"
+    );
+    let bundle = core_bundle(
+        &faulty,
+        &prog,
+        &loads,
+        &stores,
+        run.cycles,
+        "cargo test -p heaccel-hdl --test core_bconv",
+    )
+    .unwrap();
+    let files = bundle.write(&dir.join("rom-fault")).unwrap();
+    let exe = match build_verilator_core(&files) {
+        Ok(exe) => exe,
+        Err(o) => panic!("verilator build (ROM fault): {o:?}"),
+    };
+    let outcome = run_verilator(&exe, &files.vectors, 1);
+    assert!(outcome.is_fail(), "the faulty core must fail: {outcome:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

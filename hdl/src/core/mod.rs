@@ -50,6 +50,7 @@ mod unit;
 
 pub use bench::{build_verilator_core, core_bundle, first_store_word};
 pub use conversion::{bconv_entries, extension_slots, CoreConversion, SLOTS_PER_EXTENSION};
+
 pub use lane::{lane_op, EwLane};
 pub use unit::{Core, CoreRun, CoreSim};
 
@@ -126,6 +127,20 @@ pub struct CoreGeometry {
     slots: usize,
     queue: usize,
     conversions: Vec<CoreConversion>,
+    rom_fault: Option<BconvRomFault>,
+}
+
+/// A deliberately wrong word in a conversion table's constant ROM (the negative control of
+/// the co-runs): ROM word `(source, target)` of table `table` is one more than it should be
+/// ([`crate::bconv::BconvConstants::with_rom_word`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BconvRomFault {
+    /// Conversion table.
+    pub table: usize,
+    /// Source position `i` in `[0, K)`.
+    pub source: usize,
+    /// Target position `j` in `[0, L)`.
+    pub target: usize,
 }
 
 impl CoreGeometry {
@@ -202,6 +217,7 @@ impl CoreGeometry {
             slots,
             queue,
             conversions: Vec::new(),
+            rom_fault: None,
         })
     }
 
@@ -221,6 +237,30 @@ impl CoreGeometry {
         }
         self.conversions = conversions;
         Ok(self)
+    }
+
+    /// The same core with `fault` in a conversion ROM (a negative control: the core then
+    /// computes that table's conversions wrongly). Errors unless the table, source and target
+    /// exist.
+    pub fn with_rom_fault(mut self, fault: BconvRomFault) -> Result<Self, HdlError> {
+        let ok = self
+            .conversions
+            .get(fault.table)
+            .is_some_and(|c| fault.source < c.from.len() && fault.target < c.to.len());
+        if !ok {
+            return Err(HdlError::InvalidParameter {
+                field: "rom_fault".into(),
+                value: fault.table as u64,
+                reason: "no such table, source or target on this core".into(),
+            });
+        }
+        self.rom_fault = Some(fault);
+        Ok(self)
+    }
+
+    /// The injected ROM fault, if any.
+    pub fn rom_fault(&self) -> Option<BconvRomFault> {
+        self.rom_fault
     }
 
     /// The basis-conversion tables, in table order.

@@ -137,8 +137,12 @@ impl Core {
             .collect();
         let aut = <AutomorphUnit>::new(AutomorphGeometry::new(geo.log_n(), w)?);
         let mut bconv = Vec::new();
-        for c in geo.conversions() {
-            let constants = c.constants(&geo)?;
+        for (t, c) in geo.conversions().iter().enumerate() {
+            let mut constants = c.constants(&geo)?;
+            if let Some(f) = geo.rom_fault().filter(|f| f.table == t) {
+                let word = constants.rom(f.source, f.target).0 + 1;
+                constants = constants.with_rom_word(f.source, f.target, word);
+            }
             for _ in 0..w {
                 bconv.push(BconvUnit::new(&constants)?);
             }
