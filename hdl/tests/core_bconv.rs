@@ -288,3 +288,43 @@ fn verilator_runs_bconv_bit_exact() {
     assert!(outcome.is_fail(), "the faulty core must fail: {outcome:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Yosys `synth_xilinx` + `check -assert` + no latches on the core with its three conversion
+/// tables (N = 2^5, P = 2, four primes): the bconv units' DSPs on top of the core's.
+#[test]
+fn yosys_synthesizes_the_core_with_conversions() {
+    use heaccel_hdl::core::core_bundle;
+    use heaccel_hdl::verilog::{synth, tool_available};
+    if !tool_available("yosys") {
+        eprintln!("notice: yosys not installed; core synthesis skipped");
+        return;
+    }
+    let geo = geometry(5, 2);
+    let bundle = core_bundle(
+        &geo,
+        &[],
+        &[],
+        &[],
+        2,
+        "cargo test -p heaccel-hdl --test core_bconv",
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("heaccel-core-bconv-yosys-{}", std::process::id()));
+    let files = bundle.write(&dir).unwrap();
+    let stat = synth(&files).unwrap();
+    let r = stat.total().unwrap();
+    eprintln!("core with 3 conversion tables: {r:?}");
+    // Every table's 2P units are kept: at least 9 DSPs per Shoup multiplier less one per
+    // prime = 1 mod 2^15, (K + L) multipliers per unit, plus the centered correction's 8.
+    let units: u64 = geo
+        .conversions()
+        .iter()
+        .map(|c| (c.from.len() + c.to.len()) as u64 * 8 + if c.centered { 8 } else { 0 })
+        .sum::<u64>()
+        * geo.width() as u64;
+    assert!(
+        r.dsp >= units,
+        "{r:?}: fewer DSPs than the bconv units' {units}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,7 +13,12 @@
 //! - **Scratchpad**: per slot `s` and lane `j`, a memory of `D = N / 2P` words (one read
 //!   port, one write port, read registered); word `2P r + j` of slot `s` sits in row `r` of
 //!   memory `(s, j)`. Every cycle all slots read the same row, so element-wise operations
-//!   read any two or three slots at once.
+//!   read any two or three slots at once, and a `bconv` writes its `L` destination slots at
+//!   once.
+//! - **Basis conversion**: per conversion table and row lane one [`crate::bconv::BconvUnit`]
+//!   with the table's constants in ROM, fed one residue per cycle (row by row, limb by limb).
+//!   A core's tables are fixed when it is generated, as its primes are
+//!   ([`CoreGeometry::with_conversions`]).
 //! - **Execution**: strictly in order, one instruction at a time (no overlap): fetch (1
 //!   cycle), then the instruction's phases; see [`cycles_of`] for the exact count.
 //!
@@ -39,9 +44,10 @@
 //! [`opcode`]; `ntt`/`intt` name their slot in both `dst` and `a`, `store` its source in
 //! `a`, `mac` its accumulator in `dst`; `imm` is the scalar (`add_scalar`, `mul_scalar`) or
 //! the Galois element (`automorph`). An unknown opcode, a modulus index `>= L` or a slot
-//! `>= S` stops the run with the `error` status bit. Basis conversion (`bconv`) and
-//! coefficient-form automorphisms are not on-chip instructions of this core
-//! ([`CoreInstr::from_parts`] callers refuse them).
+//! `>= S` stops the run with the `error` status bit. Basis conversion is a multi-entry
+//! instruction by one of the core's conversion tables ([`CoreConversion`],
+//! [`bconv_entries`]); coefficient-form automorphisms are not on-chip instructions of this
+//! core (callers refuse them).
 
 mod bench;
 mod conversion;

@@ -67,10 +67,16 @@ pub(super) fn core_verilog_body(geo: &CoreGeometry) -> String {
         "wire [31:0] f_w0 = iq0[q_pc[{qb1}:0]];\nwire [31:0] f_w1 = iq1[q_pc[{qb1}:0]];\nwire \
          [31:0] f_op = f_w0 & 32'd15;\nwire [31:0] f_sel = (f_w0 >> 4) & 32'd15;\nwire [31:0] \
          f_dst = (f_w0 >> 8) & 32'd255;\nwire [31:0] f_a = (f_w0 >> 16) & 32'd255;\nwire [31:0] \
-         f_b = f_w0 >> 24;\nwire f_bad = (f_op > 32'd{bc}) || ((f_op == 32'd{bc}) ? (f_sel >= \
-         32'd{t_count}) : (f_sel >= 32'd{l})) || (f_dst >= 32'd{s_count}) || (f_a >= \
+         f_b = f_w0 >> 24;\nwire f_bad = (f_op > 32'd{bc}) || ((f_op == 32'd{bc}) ? {bad_table} : \
+         (f_sel >= 32'd{l})) || (f_dst >= 32'd{s_count}) || (f_a >= \
          32'd{s_count}) || (f_b >= 32'd{s_count});",
         bc = opcode::BCONV,
+        // Without tables every bconv is malformed (and `f_sel >= 0` would be constant).
+        bad_table = if t_count == 0 {
+            "1'b1".to_string()
+        } else {
+            format!("(f_sel >= 32'd{t_count})")
+        },
         qb1 = qb - 1
     );
     // Sub-block outputs of the selected prime.
