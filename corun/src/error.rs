@@ -64,18 +64,6 @@ pub enum CoRunError {
         /// What the core's geometry refused.
         error: HdlError,
     },
-    /// An instruction the core does not run.
-    #[error("{file}: instructions[{index}] ({name}): {what}")]
-    NotOnChip {
-        /// The program.
-        file: String,
-        /// Index into `instructions`.
-        index: usize,
-        /// The instruction's name.
-        name: &'static str,
-        /// What the core lacks.
-        what: NotOnChip,
-    },
     /// An instruction's operands are out of the core's range.
     #[error("{file}: instructions[{index}] ({name}): {error}")]
     Instruction {
@@ -92,10 +80,19 @@ pub enum CoRunError {
     #[error(transparent)]
     Hdl(#[from] HdlError),
     /// The core raised its error bit.
-    #[error("{file}: the core stopped with its error bit set")]
+    #[error(
+        "{file}: the core stopped with its error bit set at instructions[{index}] ({name}, \
+         queue entry {entry})"
+    )]
     CoreError {
         /// The program.
         file: String,
+        /// Index into the program's `instructions` of the instruction the core stopped at.
+        index: usize,
+        /// Its name.
+        name: &'static str,
+        /// The queue entry (a `bconv` takes several).
+        entry: usize,
     },
     /// `verify core --op` at a size the operation co-run does not build.
     #[error(
@@ -127,23 +124,4 @@ pub enum CoRunError {
         /// The I/O error.
         error: std::io::Error,
     },
-}
-
-/// An ISA instruction kind the core does not run on chip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NotOnChip {
-    /// `automorph` in coefficient form (the automorphism unit permutes NTT-domain vectors).
-    CoefficientAutomorphism,
-}
-
-impl std::fmt::Display for NotOnChip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NotOnChip::CoefficientAutomorphism => {
-                "coefficient-form automorphisms are not on-chip instructions of the core (its \
-                 automorphism unit permutes NTT-domain vectors); use form \"ntt\""
-            }
-        })
-    }
 }

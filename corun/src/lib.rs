@@ -18,7 +18,7 @@ pub mod operation;
 pub mod run;
 pub mod translate;
 
-pub use error::{CoRunError, NotOnChip};
+pub use error::CoRunError;
 pub use hw_config::core_hw_config;
 pub use memory::{check_memory, random_memory, MAX_MEMORY_WORDS};
 pub use operation::{

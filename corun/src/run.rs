@@ -85,6 +85,8 @@ pub fn verify_core_program(
     seed: u64,
     verilator_dir: Option<&Path>,
 ) -> Result<VerifyCoreReport, CoRunError> {
+    // Refuse what the core cannot run before allocating its memory.
+    translate(program, lanes, source)?;
     let memory = random_memory(program, seed)?;
     let command = format!("heaccel verify core --program {source} --lanes {lanes}");
     verify_core_with_memory(
@@ -148,8 +150,13 @@ pub fn verify_core_with_memory(
     let mut sim = CoreSim::new(cp.geometry.clone())?;
     let run = sim.run(&cp.instructions, &loads)?;
     if run.error {
+        let entry = run.error_entry.unwrap_or(0);
+        let index = cp.origin.get(entry).copied().unwrap_or(0);
         return Err(CoRunError::CoreError {
             file: source.into(),
+            index,
+            name: program.instructions.get(index).map_or("?", |i| i.name()),
+            entry,
         });
     }
     let bit_exact = run.stores == want_stores;

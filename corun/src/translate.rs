@@ -1,10 +1,12 @@
 //! ISA programs as the core's instructions.
 
-use heaccel_hdl::core::{bconv_entries, opcode, CoreConversion, CoreGeometry, CoreInstr};
+use heaccel_hdl::core::{
+    bconv_entries, opcode, CoreConversion, CoreGeometry, CoreInstr, COEFF_FORM,
+};
 use heaccel_hdl::MAX_Q_BITS;
 use heaccel_sim::isa::{Instruction, PolyForm, Program};
 
-use crate::error::{CoRunError, NotOnChip};
+use crate::error::CoRunError;
 use crate::memory::check_memory;
 
 /// The conversion table of a `bconv` from primes `from` to `to`.
@@ -23,6 +25,8 @@ pub struct CoreProgram {
     pub geometry: CoreGeometry,
     /// Its queue entries (a `bconv` is a head and its extension entries).
     pub instructions: Vec<CoreInstr>,
+    /// For each queue entry, the index of the program instruction it comes from.
+    pub origin: Vec<usize>,
     /// `(buffer, limb)` of each `load`, in program order, and whether the program stored
     /// that limb before (the host then streams back what was stored).
     pub loads: Vec<((usize, usize), bool)>,
@@ -34,7 +38,7 @@ pub struct CoreProgram {
 /// table per distinct `bconv` (sources, targets, centering), in order of first use. Refuses,
 /// naming the file and the field: primes of 30 bits or more (the core's word), more than 16
 /// primes, 256 slots or 16 distinct conversions, a conversion of more than 16 sources or
-/// targets and coefficient-form `automorph` (the automorphism unit works in the NTT domain).
+/// targets (coefficient-form `automorph` sets bit 31 of the Galois element, [`COEFF_FORM`]).
 pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CoreProgram, CoRunError> {
     program.validate(source)?;
     for (i, &q) in program.moduli.iter().enumerate() {
@@ -90,16 +94,11 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
         error,
     })?;
     let mut instructions = Vec::new();
+    let mut origin = Vec::new();
     let (mut loads, mut stores) = (Vec::new(), Vec::new());
     let mut stored = std::collections::HashSet::new();
     for (k, ins) in program.instructions.iter().enumerate() {
         use Instruction::*;
-        let not_on_chip = |what| CoRunError::NotOnChip {
-            file: source.into(),
-            index: k,
-            name: ins.name(),
-            what,
-        };
         let (op, m, dst, a, b, imm) = match ins {
             Load { dst, buffer, limb } => {
                 let key = (*buffer as usize, *limb as usize);
@@ -136,10 +135,12 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
                 form,
                 modulus,
             } => {
-                if *form == PolyForm::Coeff {
-                    return Err(not_on_chip(NotOnChip::CoefficientAutomorphism));
-                }
-                (opcode::AUTOMORPH, *modulus, *dst, *src, 0, *galois)
+                let coeff = if *form == PolyForm::Coeff {
+                    COEFF_FORM as u64
+                } else {
+                    0
+                };
+                (opcode::AUTOMORPH, *modulus, *dst, *src, 0, *galois | coeff)
             }
             Copy { dst, src } => (opcode::COPY, 0, *dst, *src, 0, 0),
             // An allocation hint without effect on results: nothing for the core to run.
@@ -165,6 +166,7 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
                             error,
                         }
                     })?;
+                origin.extend(std::iter::repeat_n(k, entries.len()));
                 instructions.extend(entries);
                 continue;
             }
@@ -179,10 +181,12 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
                 }
             })?,
         );
+        origin.push(k);
     }
     Ok(CoreProgram {
         geometry,
         instructions,
+        origin,
         loads,
         stores,
     })

@@ -287,7 +287,12 @@ fn random_program(rng: &mut ChaCha8Rng, len: usize) -> Program {
                 dst,
                 src: a,
                 galois: 2 * rng.gen_range(0..32) + 1,
-                form: PolyForm::Ntt,
+                // Both forms: coefficient form negates mod the prime as it writes back.
+                form: if rng.gen() {
+                    PolyForm::Coeff
+                } else {
+                    PolyForm::Ntt
+                },
                 modulus: m,
             },
         });
@@ -310,7 +315,7 @@ fn random_mixed_programs_are_bit_exact() {
 }
 
 #[test]
-fn off_chip_and_unsupported_instructions_are_refused_by_name() {
+fn unsupported_instructions_are_refused_by_name() {
     let mut p = base(2);
     // A conversion the core cannot hold: the same target prime twice.
     p.instructions = vec![
@@ -328,18 +333,17 @@ fn off_chip_and_unsupported_instructions_are_refused_by_name() {
         e.contains("prog.json") && e.contains("to = 1") && e.contains("twice"),
         "{e}"
     );
+    // Coefficient-form automorphisms run on the core (negations mod the prime), bit-exact.
     p.instructions[1] = Instruction::Automorph {
         dst: 1,
         src: 0,
         galois: 5,
         form: PolyForm::Coeff,
-        modulus: 0,
+        modulus: 1,
     };
-    let e = translate(&p, LANES, "prog.json").unwrap_err().to_string();
-    assert!(
-        e.contains("instructions[1]") && e.contains("coefficient-form"),
-        "{e}"
-    );
+    p.instructions.push(store(1, 0));
+    let r = verify_core_program(&p, "coeff.json", LANES, 9, None).unwrap();
+    assert!(r.rust_hdl_bit_exact && r.pass, "coefficient-form automorph");
     let mut wide = base(1);
     wide.moduli = ntt_primes(40, LOG_N, 1, &[]).unwrap();
     let e = translate(&wide, LANES, "wide.json")
@@ -374,7 +378,8 @@ fn derived_config_is_a_valid_simulator_config() {
     }
 }
 
-/// One Verilator co-run (a mixed program at N = 2^5, P = 2, two primes): the emitted Verilog
+/// One Verilator co-run (a mixed program at N = 2^5, P = 2, two primes, with automorphisms in
+/// both forms): the emitted Verilog
 /// stores exactly what the functional executor computes, in the rust-hdl model's cycles.
 /// Skips with a notice when Verilator is absent.
 #[test]
@@ -384,7 +389,20 @@ fn verilator_corun_is_bit_exact_with_the_functional_executor() {
         return;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(0x7e5);
-    let p = random_program(&mut rng, 10);
+    let mut p = random_program(&mut rng, 10);
+    // At least one automorphism of each form, after the four loads.
+    for (k, form) in [PolyForm::Coeff, PolyForm::Ntt].into_iter().enumerate() {
+        p.instructions.insert(
+            4 + k,
+            Instruction::Automorph {
+                dst: 1 + k as u32,
+                src: k as u32,
+                galois: 2 * 7 + 1,
+                form,
+                modulus: 1,
+            },
+        );
+    }
     let dir = std::env::temp_dir().join(format!("heaccel-cli-core-corun-{}", std::process::id()));
     let r = verify_core_program(&p, "corun", LANES, 3, Some(&dir)).unwrap();
     assert!(r.rust_hdl_bit_exact);

@@ -20,6 +20,18 @@
 //! computes each lane's source with the reference formula (one `log_n`-bit product per lane)
 //! and routes bank addresses and data through a `P x P` crossbar set per row.
 //!
+//! # Coefficient form
+//!
+//! With `coeff` high at `start` the unit applies `X -> X^g` to a polynomial in coefficient
+//! form (natural order): output position `i` takes input position `k = g^-1 i mod 2N`, negated
+//! when `k >= N` (then from `k - N`), as `heaccel_verification::automorphism::automorphism_coeff`.
+//! The unit stays prime-independent: it shows the sign on `dneg$j` and its user negates mod
+//! its prime. `g^-1 mod 2N` is computed at `start` by four Newton steps `x <- x (2 - g x)`
+//! mod `2^32` from `x = g` (correct to 3 bits for odd `g`, doubling each step). The sources
+//! of a row still lie in `P` distinct banks (`k mod P = g^-1 j mod P` for lane `j`, `g^-1`
+//! odd), each at its own row, which the per-bank address crossbar already routes: no stalls,
+//! the same [`AutomorphGeometry::cycles`].
+//!
 //! The unit is a custom rust-hdl `Logic` (hand-written `update` and Verilog body, as
 //! rust-hdl's RAM/ROM widgets) because its structure depends on `N` and `P` at generation
 //! time; the Verilog co-simulation checks that the two agree.
@@ -96,6 +108,13 @@ impl AutomorphGeometry {
         let kp = (g.wrapping_mul(k).wrapping_add(g >> 1)) & (n - 1);
         bit_reverse(kp as usize, self.log_n)
     }
+    /// Coefficient form: the source position of output position `i` under `g` (odd) and
+    /// whether it is negated: `k = g^-1 i mod 2N`, `(k mod N, k >= N)`.
+    pub fn coeff_source(&self, g: u64, i: usize) -> (usize, bool) {
+        let two_n = 2 * self.n() as u64;
+        let k = (galois_inverse(g as u32) as u64).wrapping_mul(i as u64) & (two_n - 1);
+        ((k & (self.n() as u64 - 1)) as usize, k >= self.n() as u64)
+    }
     /// Bank of position `i`: `i mod P`.
     pub fn bank(&self, i: usize) -> usize {
         i % self.lanes
@@ -110,6 +129,16 @@ impl AutomorphGeometry {
     pub fn cycles(&self) -> usize {
         1 + self.rows() + <AutomorphUnit>::LATENCY - 1
     }
+}
+
+/// `g^-1 mod 2^32` for odd `g`: four Newton steps `x <- x (2 - g x)` from `x = g` (the
+/// unit's formula, in its Verilog too); reduced mod `2N` it is the inverse mod `2N`.
+pub fn galois_inverse(g: u32) -> u32 {
+    let mut x = g;
+    for _ in 0..4 {
+        x = x.wrapping_mul(2u32.wrapping_sub(g.wrapping_mul(x)));
+    }
+    x
 }
 
 /// Validates a Galois element: odd, in `[1, 2N)`.
@@ -129,6 +158,7 @@ pub fn check_galois(g: u64, log_n: u32) -> Result<(), HdlError> {
 struct AutState {
     busy: bool,
     issuing: bool,
+    coeff: bool,
     g: u64,
     r: usize,
     cycles: u32,
@@ -137,10 +167,12 @@ struct AutState {
     row1: usize,
     sb1: Vec<usize>,
     sa1: Vec<usize>,
+    ng1: Vec<bool>,
     // Stage 2: read data.
     v2: bool,
     row2: usize,
     sb2: Vec<usize>,
+    ng2: Vec<bool>,
     rdata: Vec<u64>,
 }
 
@@ -148,11 +180,14 @@ struct AutState {
 ///
 /// - `wr_en`, `wr_row`, `din$j`: while idle, a high `wr_en` writes position
 ///   `P wr_row + j` (`wr_row` in `[0, N/P)`) at the clock edge.
-/// - `start`, `galois`: while idle, a high `start` begins `X -> X^g` with `g = galois` (odd,
-///   in `[1, 2N)`; bits above `log_n` are ignored) on the stored polynomial (bit-reversed NTT
-///   domain, kept unchanged: several elements can be applied to one input).
+/// - `start`, `galois`, `coeff`: while idle, a high `start` begins `X -> X^g` with
+///   `g = galois` (odd, in `[1, 2N)`; bits above `log_n` are ignored) on the stored
+///   polynomial, kept unchanged (several elements can be applied to one input): in the
+///   bit-reversed NTT domain, or in coefficient form when `coeff` is high (see the module
+///   documentation).
 /// - `out_valid`, `out_row`, `dout$j`: one row per cycle, rows `0, 1, ..., N/P - 1` in order:
-///   `dout$j` is output position `P out_row + j`.
+///   `dout$j` is output position `P out_row + j`; in coefficient form `dneg$j` is high when
+///   that word is to be negated (always low in the NTT domain).
 /// - `busy` is high from the edge that samples `start` until the last row is shown;
 ///   `cycles` then holds [`AutomorphGeometry::cycles`].
 #[derive(LogicBlock)]
@@ -163,6 +198,8 @@ pub struct AutomorphUnit<const W: usize = 32> {
     pub start: Signal<In, bool>,
     /// The Galois element `g` (odd).
     pub galois: Signal<In, Bits<32>>,
+    /// Coefficient form (else bit-reversed NTT domain), sampled with `start`.
+    pub coeff: Signal<In, bool>,
     /// Write a row (while idle).
     pub wr_en: Signal<In, bool>,
     /// Row written, in `[0, N/P)`.
@@ -171,6 +208,8 @@ pub struct AutomorphUnit<const W: usize = 32> {
     pub din: Vec<Signal<In, Bits<W>>>,
     /// Output positions `P out_row + j`.
     pub dout: Vec<Signal<Out, Bits<W>>>,
+    /// Coefficient form: `dout$j` is to be negated.
+    pub dneg: Vec<Signal<Out, bool>>,
     /// `dout` holds a row.
     pub out_valid: Signal<Out, bool>,
     /// The row on `dout`.
@@ -207,10 +246,12 @@ impl<const W: usize> AutomorphUnit<W> {
             clock: Signal::default(),
             start: Signal::default(),
             galois: Signal::default(),
+            coeff: Signal::default(),
             wr_en: Signal::default(),
             wr_row: Signal::default(),
             din: (0..p).map(|_| Signal::default()).collect(),
             dout: (0..p).map(|_| Signal::default()).collect(),
+            dneg: (0..p).map(|_| Signal::default()).collect(),
             out_valid: Signal::default(),
             out_row: Signal::default(),
             busy: Signal::default(),
@@ -221,6 +262,8 @@ impl<const W: usize> AutomorphUnit<W> {
                 sb1: vec![0; p],
                 sa1: vec![0; p],
                 sb2: vec![0; p],
+                ng1: vec![false; p],
+                ng2: vec![false; p],
                 rdata: vec![0; p],
                 ..AutState::default()
             },
@@ -250,13 +293,22 @@ impl<const W: usize> AutomorphUnit<W> {
         next.v2 = st.v1;
         next.row2 = st.row1;
         next.sb2 = st.sb1.clone();
-        // Stage 1: source positions of row r.
+        next.ng2 = st.ng1.clone();
+        // Stage 1: source positions of row r (q_g holds g^-1 mod 2N in coefficient form).
         next.v1 = st.issuing;
         next.row1 = st.r;
+        let two_n = 2 * geo.n() as u64;
         for j in 0..geo.lanes() {
-            let s = geo.source(st.g, geo.position(j, st.r));
+            let i = geo.position(j, st.r);
+            let (s, neg) = if st.coeff {
+                let k = st.g.wrapping_mul(i as u64) & (two_n - 1);
+                ((k & (geo.n() as u64 - 1)) as usize, k >= geo.n() as u64)
+            } else {
+                (geo.source(st.g, i), false)
+            };
             next.sb1[j] = geo.bank(s);
             next.sa1[j] = geo.row(s);
+            next.ng1[j] = neg;
         }
         // Loads.
         if !st.busy && self.wr_en.val() {
@@ -271,7 +323,10 @@ impl<const W: usize> AutomorphUnit<W> {
                 next.busy = true;
                 next.issuing = true;
                 next.r = 0;
-                next.g = self.galois.val().to_u64() & ((2 << geo.log_n()) - 1);
+                let g = self.galois.val().to_u32();
+                next.coeff = self.coeff.val();
+                next.g = if next.coeff { galois_inverse(g) } else { g } as u64
+                    & ((2 << geo.log_n()) - 1);
                 next.cycles = 1;
             }
         } else {
@@ -298,6 +353,7 @@ impl<const W: usize> AutomorphUnit<W> {
         self.out_row.next = (st.row2 as u32).to_bits();
         for j in 0..self._geo.lanes() {
             self.dout[j].next = st.rdata[st.sb2[j]].to_bits();
+            self.dneg[j].next = st.ng2[j];
         }
     }
 }
@@ -317,6 +373,9 @@ impl<const W: usize> Logic for AutomorphUnit<W> {
         self.out_valid.connect();
         self.out_row.connect();
         for d in &mut self.dout {
+            d.connect();
+        }
+        for d in &mut self.dneg {
             d.connect();
         }
     }
@@ -345,18 +404,29 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
     );
     let _ = writeln!(
         v,
-        "reg q_busy = 1'b0;\nreg q_issuing = 1'b0;\nreg [31:0] q_g = 32'd0;\nreg [31:0] q_r = \
-         32'd0;\nreg [31:0] q_cycles = 32'd0;\nreg v1 = 1'b0;\nreg [31:0] row1 = 32'd0;\nreg v2 = \
-         1'b0;\nreg [31:0] row2 = 32'd0;"
+        "reg q_busy = 1'b0;\nreg q_issuing = 1'b0;\nreg q_coeff = 1'b0;\nreg [31:0] q_g = \
+         32'd0;\nreg [31:0] q_r = 32'd0;\nreg [31:0] q_cycles = 32'd0;\nreg v1 = 1'b0;\nreg \
+         [31:0] row1 = 32'd0;\nreg v2 = 1'b0;\nreg [31:0] row2 = 32'd0;"
+    );
+    // g^-1 mod 2^32 by four Newton steps (coefficient form).
+    let _ = writeln!(
+        v,
+        "wire [31:0] ginv0 = galois;\nwire [31:0] ginv1 = ginv0 * (32'd2 - galois * ginv0);\n\
+         wire [31:0] ginv2 = ginv1 * (32'd2 - galois * ginv1);\nwire [31:0] ginv3 = ginv2 * \
+         (32'd2 - galois * ginv2);\nwire [31:0] ginv4 = ginv3 * (32'd2 - galois * ginv3);"
     );
     for j in 0..p {
         let _ = writeln!(
             v,
-            "wire [31:0] src_{j} = brev(((q_g * brev((q_r << {l}) + 32'd{j})) + (q_g >> 1)) & \
-             32'd{mask});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg [31:0] \
-             sb2_{j} = 32'd0;",
+            "wire [31:0] cpos_{j} = (q_g * ((q_r << {l}) + 32'd{j})) & 32'd{mask2};\nwire [31:0] \
+             src_{j} = q_coeff ? (cpos_{j} & 32'd{mask}) : brev(((q_g * brev((q_r << {l}) + \
+             32'd{j})) + (q_g >> 1)) & 32'd{mask});\nwire neg_{j} = q_coeff && (cpos_{j} >= \
+             32'd{n_words});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg \
+             [31:0] sb2_{j} = 32'd0;\nreg ng1_{j} = 1'b0;\nreg ng2_{j} = 1'b0;",
             l = p.trailing_zeros(),
-            mask = geo.n() - 1
+            mask = geo.n() - 1,
+            mask2 = 2 * geo.n() - 1,
+            n_words = geo.n()
         );
     }
     for m in 0..p {
@@ -383,7 +453,8 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
     for j in 0..p {
         let _ = writeln!(
             v,
-            "  sb1_{j} <= src_{j} & 32'd{};\n  sa1_{j} <= src_{j} >> {};\n  sb2_{j} <= sb1_{j};",
+            "  sb1_{j} <= src_{j} & 32'd{};\n  sa1_{j} <= src_{j} >> {};\n  sb2_{j} <= sb1_{j};\n  \
+             ng1_{j} <= neg_{j};\n  ng2_{j} <= ng1_{j};",
             p - 1,
             p.trailing_zeros()
         );
@@ -392,7 +463,8 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
         v,
         "  v2 <= v1;\n  row2 <= row1;\n  v1 <= q_issuing;\n  row1 <= q_r;\n  if (!q_busy) begin\n  \
          if (start) begin\n      q_busy <= 1'b1;\n      q_issuing <= 1'b1;\n      q_r <= 32'd0;\n \
-         q_g <= galois & 32'd{gmask};\n      q_cycles <= 32'd1;\n    end\n  end else begin\n    \
+         q_coeff <= coeff;\n      q_g <= (coeff ? ginv4 : galois) & 32'd{gmask};\n      \
+         q_cycles <= 32'd1;\n    end\n  end else begin\n    \
          q_cycles <= q_cycles + 32'd1;\n    if (q_issuing) begin\n      if (q_r == 32'd{last}) \
          q_issuing <= 1'b0;\n      else q_r <= q_r + 32'd1;\n    end else if (v1) q_busy <= \
          1'b0;\n  end\nend",
@@ -405,7 +477,7 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
          = row2[15:0];"
     );
     for (j, out) in outs.iter().enumerate() {
-        let _ = writeln!(v, "  dout${j} = {out};");
+        let _ = writeln!(v, "  dout${j} = {out};\n  dneg${j} = ng2_{j};");
     }
     let _ = writeln!(v, "end");
     v
@@ -436,6 +508,26 @@ impl<const W: usize> AutomorphSim<W> {
     /// `start` to the one after which the last row was shown (checked against the `cycles`
     /// port). Errors on an invalid `g`; panics on a unit that misses or repeats rows.
     pub fn apply(&mut self, input: &[u64], g: u64) -> Result<(Vec<u64>, usize), HdlError> {
+        self.run(input, g, None)
+    }
+
+    /// [`AutomorphSim::apply`] in coefficient form (natural order) with the negations of
+    /// `dneg` done mod `q` (as the core does): `X -> X^g` of `input` (values in `[0, q)`).
+    pub fn apply_coeff(
+        &mut self,
+        input: &[u64],
+        g: u64,
+        q: u64,
+    ) -> Result<(Vec<u64>, usize), HdlError> {
+        self.run(input, g, Some(q))
+    }
+
+    fn run(
+        &mut self,
+        input: &[u64],
+        g: u64,
+        coeff_q: Option<u64>,
+    ) -> Result<(Vec<u64>, usize), HdlError> {
         let geo = self.unit.geometry();
         check_galois(g, geo.log_n())?;
         assert_eq!(input.len(), geo.n(), "input of the wrong length");
@@ -451,6 +543,7 @@ impl<const W: usize> AutomorphSim<W> {
         self.unit.wr_en.next = false;
         self.unit.start.next = true;
         self.unit.galois.next = (g as u32).to_bits();
+        self.unit.coeff.next = coeff_q.is_some();
         self.cycle();
         self.unit.start.next = false;
         let mut out = vec![None; geo.n()];
@@ -462,7 +555,15 @@ impl<const W: usize> AutomorphSim<W> {
                 for j in 0..p {
                     let slot = &mut out[geo.position(j, r)];
                     assert!(slot.is_none(), "row {r} shown twice");
-                    *slot = Some(self.unit.dout[j].val().to_u64());
+                    let x = self.unit.dout[j].val().to_u64();
+                    let neg = self.unit.dneg[j].val();
+                    *slot = Some(match coeff_q {
+                        Some(q) if neg && x != 0 => q - x,
+                        _ => {
+                            assert!(!neg || coeff_q.is_some(), "dneg in the NTT domain");
+                            x
+                        }
+                    });
                 }
             }
             if !running {

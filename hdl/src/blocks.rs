@@ -346,11 +346,14 @@ pub fn automorph_bundle<const W: usize>(
     let mut inputs: Vec<(String, usize)> = vec![
         ("start".into(), 1),
         ("galois".into(), 32),
+        // NTT form here (coefficient form is co-run through the core, corun/tests).
+        ("coeff".into(), 1),
         ("wr_en".into(), 1),
         ("wr_row".into(), 16),
     ];
     inputs.extend((0..p).map(|j| (format!("din${j}"), W)));
     let mut outputs: Vec<(String, usize)> = (0..p).map(|j| (format!("dout${j}"), W)).collect();
+    outputs.extend((0..p).map(|j| (format!("dneg${j}"), 1)));
     outputs.push(("out_valid".into(), 1));
     outputs.push(("out_row".into(), 16));
     outputs.push(("busy".into(), 1));

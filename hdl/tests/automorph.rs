@@ -105,3 +105,57 @@ fn invalid_elements_and_sizes_are_rejected() {
     assert!(AutomorphGeometry::new(8, 3).is_err());
     assert!(AutomorphGeometry::new(3, 8).is_err());
 }
+
+/// Coefficient form: `galois_inverse` against a brute-force inverse for every odd `g` below
+/// `2^17`, the sources of every row in distinct banks for every odd `g` (small sizes), and the
+/// unit (rust-hdl) against `automorphism_coeff` for the required elements and random odd
+/// ones, with its negations done mod `q`, in the same cycles as the NTT form.
+#[test]
+fn coefficient_form_matches_automorphism_coeff() {
+    use heaccel_hdl::automorph::galois_inverse;
+    use heaccel_verification::arith::Modulus;
+    use heaccel_verification::automorphism::automorphism_coeff;
+    for g in (1u32..1 << 17).step_by(2) {
+        assert_eq!(g.wrapping_mul(galois_inverse(g)), 1, "g = {g}");
+    }
+    for (log_n, lanes) in [(4, 4), (8, 8), (10, 64)] {
+        let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
+        for g in (1..2u64 << log_n).step_by(2) {
+            for r in 0..geo.rows() {
+                let mut hit = vec![false; lanes];
+                for j in 0..lanes {
+                    let (s, _) = geo.coeff_source(g, geo.position(j, r));
+                    assert!(!hit[geo.bank(s)], "conflict: N=2^{log_n} P={lanes} g={g}");
+                    hit[geo.bank(s)] = true;
+                }
+            }
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for (log_n, lanes) in [(6, 2), (8, 8), (10, 4)] {
+        let q = ntt_primes(30, log_n, 1, &[]).unwrap()[0];
+        let m = Modulus::new(q).unwrap();
+        let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
+        let mut sim = AutomorphSim::<32>::new(geo);
+        let n = geo.n();
+        let inputs = [
+            (1..=n as u64).collect::<Vec<_>>(),
+            (0..n).map(|_| rng.gen_range(0..q)).collect(),
+            vec![0; n],
+        ];
+        let mut elements = required_elements(log_n);
+        elements
+            .extend((0..4).map(|k| (format!("random {k}"), 2 * rng.gen_range(0..n as u64) + 1)));
+        for a in &inputs {
+            for (name, g) in &elements {
+                let (got, cycles) = sim.apply_coeff(a, *g, q).unwrap();
+                let want = automorphism_coeff(a, *g, &m).unwrap();
+                assert_eq!(got, want, "N=2^{log_n} P={lanes} {name} (g = {g})");
+                assert_eq!(cycles, geo.cycles(), "no stalls for {name}");
+                // The NTT form still works after a coefficient-form run.
+                let (ntt, _) = sim.apply(a, *g).unwrap();
+                assert_eq!(ntt, automorphism_ntt(a, &ntt_index_map(*g, log_n).unwrap()));
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use heaccel_hdl::core::{opcode, run_cycles, CoreGeometry, CoreInstr, CoreSim};
 use heaccel_verification::arith::ntt_primes;
-use heaccel_verification::automorphism::{automorphism_ntt, ntt_index_map};
+use heaccel_verification::automorphism::{automorphism_coeff, automorphism_ntt, ntt_index_map};
 use heaccel_verification::ntt::NttTable;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,6 +38,12 @@ fn every_instruction_kind_is_bit_exact() {
         table.inverse(&mut inv);
         let g = 2 * rng.gen_range(0..n as u64) + 1;
         let aut = automorphism_ntt(&a, &ntt_index_map(g, geo.log_n()).unwrap());
+        let aut_coeff = automorphism_coeff(
+            &a,
+            g,
+            &heaccel_verification::arith::Modulus::new(q).unwrap(),
+        )
+        .unwrap();
         let qq = q as u128;
         let cases: Vec<(u32, u64, Vec<u64>)> = vec![
             (opcode::ADD, 0, ew(&|i| a1[i] as u128 + b1[i] as u128)),
@@ -54,6 +60,11 @@ fn every_instruction_kind_is_bit_exact() {
             (opcode::NTT, 0, fwd),
             (opcode::INTT, 0, inv),
             (opcode::AUTOMORPH, g, aut),
+            (
+                opcode::AUTOMORPH,
+                g | heaccel_hdl::core::COEFF_FORM as u64,
+                aut_coeff,
+            ),
         ];
         for (op, imm, want) in cases {
             let mut sim = CoreSim::new(geo.clone()).unwrap();
@@ -92,6 +103,7 @@ fn malformed_instruction_sets_the_error_bit() {
     bad.dst = 9; // beyond the 4 slots
     let run = sim.run(&[bad], &[]).unwrap();
     assert!(run.error);
+    assert_eq!(run.error_entry, Some(0));
     assert!(CoreInstr::from_parts(&geo, opcode::COPY, 0, 9, 0, 0, 0).is_err());
     assert!(CoreInstr::from_parts(&geo, opcode::AUTOMORPH, 0, 1, 0, 0, 4).is_err());
     assert!(CoreInstr::from_parts(&geo, opcode::COPY, 2, 1, 0, 0, 0).is_err());

@@ -127,15 +127,17 @@ fn malformed_bconv_sets_the_error_bit() {
     let missing = vec![entries[0], store];
     // An extension entry fetched as an instruction.
     let lone = vec![entries[1]];
-    for (name, prog) in [
-        ("table", bad_table),
-        ("slot", bad_slot),
-        ("missing", missing),
-        ("lone", lone),
+    // The PC names the entry the core stopped at: the head, or the bad extension entry.
+    for (name, prog, entry) in [
+        ("table", bad_table, 0),
+        ("slot", bad_slot, 1),
+        ("missing", missing, 1),
+        ("lone", lone, 0),
     ] {
         let mut sim = CoreSim::new(geo.clone()).unwrap();
         let run = sim.run(&prog, &[]).unwrap();
         assert!(run.error, "{name}: the core ran a malformed bconv");
+        assert_eq!(run.error_entry, Some(entry), "{name}");
     }
     let err = |r: Result<Vec<CoreInstr>, heaccel_hdl::HdlError>| r.unwrap_err().to_string();
     assert!(err(bconv_entries(&geo, 3, &[0, 1], &[2])).contains("3 conversions"));

@@ -65,6 +65,10 @@ use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::{HdlError, Prime};
 use crate::AutomorphUnit;
 
+/// Bit of an `automorph`'s `imm` selecting coefficient form (the Galois element is in the
+/// bits below).
+pub const COEFF_FORM: u32 = 1 << 31;
+
 /// Name of the core's top module in [`core_verilog`]'s output.
 pub const TOP_MODULE: &str = "top";
 
@@ -90,7 +94,8 @@ pub mod opcode {
     pub const MUL_SCALAR: u32 = 8;
     /// `dst = dst + a * b`.
     pub const MAC: u32 = 9;
-    /// `dst = a(X^imm)`, NTT (bit-reversed) domain.
+    /// `dst = a(X^g)`, `g = imm & 0x7fff_ffff`: in the NTT (bit-reversed) domain, or in
+    /// coefficient form when bit 31 of `imm` is set ([`super::COEFF_FORM`]).
     pub const AUTOMORPH: u32 = 10;
     /// `dst = a`.
     pub const COPY: u32 = 11;
@@ -389,7 +394,7 @@ impl CoreInstr {
             opcode::ADD_SCALAR | opcode::MUL_SCALAR if imm >= q => {
                 return Err(bad("scalar", imm, format!("must be below q = {q}")))
             }
-            opcode::AUTOMORPH => check_galois(imm, geo.log_n())?,
+            opcode::AUTOMORPH => check_galois(imm & !(COEFF_FORM as u64), geo.log_n())?,
             opcode::ADD_SCALAR | opcode::MUL_SCALAR => {}
             _ if imm != 0 => return Err(bad("imm", imm, "must be 0 for this opcode".into())),
             _ => {}

@@ -252,10 +252,26 @@ impl Core {
                     .map(|x| x.val().to_u32())
                     .collect(),
             )),
-            phase::AUT_RUN if self.aut.out_valid.val() => Some((
-                self.aut.out_row.val().index(),
-                self.aut.dout.iter().map(|x| x.val().to_u32()).collect(),
-            )),
+            phase::AUT_RUN if self.aut.out_valid.val() => {
+                // Coefficient form: the unit flags the words to negate mod the prime.
+                let q = geo.primes()[sel].value() as u32;
+                Some((
+                    self.aut.out_row.val().index(),
+                    self.aut
+                        .dout
+                        .iter()
+                        .zip(&self.aut.dneg)
+                        .map(|(x, neg)| {
+                            let x = x.val().to_u32();
+                            if neg.val() && x != 0 {
+                                q - x
+                            } else {
+                                x
+                            }
+                        })
+                        .collect(),
+                ))
+            }
             _ => None,
         };
         if let Some((row, data)) = write {
@@ -481,6 +497,7 @@ impl Core {
         }
         self.aut.start.next = st.phase == phase::AUT_START;
         self.aut.galois.next = ins.imm.to_bits();
+        self.aut.coeff.next = ins.imm & super::COEFF_FORM != 0;
         self.aut.wr_en.next = st.phase == phase::AUT_IN && st.t >= 1;
         self.aut.wr_row.next = wr_row.to_bits();
         for j in 0..w {
@@ -571,6 +588,7 @@ impl Logic for Core {
         self.aut.clock.connect();
         self.aut.start.connect();
         self.aut.galois.connect();
+        self.aut.coeff.connect();
         self.aut.wr_en.connect();
         self.aut.wr_row.connect();
         for x in &mut self.aut.din {

@@ -16,6 +16,9 @@ pub struct CoreRun {
     pub cycles: usize,
     /// The `error` status bit.
     pub error: bool,
+    /// With `error`: the queue entry the core stopped at (its `PC` register: the malformed
+    /// instruction, or the malformed extension entry of a `bconv`).
+    pub error_entry: Option<usize>,
 }
 
 /// A started [`Core`] under hand-stepped rust-hdl simulation.
@@ -119,11 +122,13 @@ impl CoreSim {
         let cycles = self.read_reg(reg::CYCLES) as usize;
         assert_eq!(cycles, edges, "CYCLES register vs edges counted");
         let status = self.read_reg(reg::STATUS);
+        let pc = self.read_reg(reg::PC) as usize;
         assert_eq!(out_words.len() % (w * d), 0, "partial store");
         Ok(CoreRun {
             stores: out_words.chunks(geo.n()).map(|c| c.to_vec()).collect(),
             cycles,
             error: status & 4 != 0,
+            error_entry: (status & 4 != 0).then_some(pc),
         })
     }
 }

@@ -105,11 +105,19 @@ pub(super) fn core_verilog_body(geo: &CoreGeometry) -> String {
          32'd{NTT_OUT}) ? (q_t - 32'd1) : {{16'd0, aut$out_row}}) & MASKR;",
         lp1 = lat + 1
     );
+    // The automorphism unit's words, negated mod the selected prime where it flags them.
+    let _ = writeln!(
+        v,
+        "wire [31:0] qsel_val = {};",
+        by_prime(l, |m| format!("32'd{}", geo.primes()[m].value()), "32'd0")
+    );
     for j in 0..w {
         let _ = writeln!(
             v,
-            "wire [31:0] wd_{j} = (q_phase == 32'd{LOAD}) ? s_tdata${j} : (q_phase == 32'd{EW}) ? \
-             ewy_{j} : (q_phase == 32'd{NTT_OUT}) ? nttd_{j} : aut$dout${j};"
+            "wire [31:0] autd_{j} = (aut$dneg${j} && (aut$dout${j} != 32'd0)) ? (qsel_val - \
+             aut$dout${j}) : aut$dout${j};\nwire [31:0] wd_{j} = (q_phase == 32'd{LOAD}) ? \
+             s_tdata${j} : (q_phase == 32'd{EW}) ? ewy_{j} : (q_phase == 32'd{NTT_OUT}) ? nttd_{j} \
+             : autd_{j};"
         );
     }
     bconv_declarations(&mut v, geo, sl_count);
@@ -251,7 +259,7 @@ pub(super) fn core_verilog_body(geo: &CoreGeometry) -> String {
     let _ = writeln!(
         v,
         "  aut$clock = clock;\n  aut$start = (q_phase == 32'd{AUT_START});\n  aut$galois = \
-         q_imm;\n  aut$wr_en = (q_phase == 32'd{AUT_IN}) && (q_t >= 32'd1);\n  aut$wr_row = \
+         q_imm;\n  aut$coeff = q_imm[31];\n  aut$wr_en = (q_phase == 32'd{AUT_IN}) && (q_t >= 32'd1);\n  aut$wr_row = \
          wr_row_in[15:0];"
     );
     for j in 0..w {
