@@ -143,6 +143,7 @@ fn malformed_bconv_sets_the_error_bit() {
     assert!(err(bconv_entries(&geo, 3, &[0, 1], &[2])).contains("3 conversions"));
     assert!(err(bconv_entries(&geo, 0, &[0], &[2])).contains("takes 2 source"));
     assert!(err(bconv_entries(&geo, 0, &[0, 9], &[2])).contains("6 slots"));
+    assert!(err(bconv_entries(&geo, 1, &[0], &[3, 3])).contains("appears twice"));
     // Geometry validation: an index beyond the primes, a repeated target.
     let base = CoreGeometry::new(
         5,

@@ -92,7 +92,7 @@ impl CoreConversion {
 /// The queue entries of a `bconv` by table `table` of `geo` from slots `src` (one per source
 /// prime, in the table's order) to slots `dst` (one per target): the head, then the
 /// extension entries. Errors: an unknown table, list lengths other than the table's, a slot
-/// `>= S`.
+/// `>= S`, a destination slot named twice.
 pub fn bconv_entries(
     geo: &CoreGeometry,
     table: u32,
@@ -120,6 +120,13 @@ pub fn bconv_entries(
                 conv.from.len(),
                 conv.to.len()
             ),
+        ));
+    }
+    if let Some((k, &s)) = dst.iter().enumerate().find(|&(k, s)| dst[..k].contains(s)) {
+        return Err(bad(
+            "dst",
+            s as u64,
+            format!("destination slot {s} appears twice (positions {k} and before)"),
         ));
     }
     let slots: Vec<u32> = src.iter().chain(dst).copied().collect();

@@ -286,7 +286,8 @@ impl Core {
         if bc_out {
             let c = &geo.conversions()[table];
             let k = c.from.len();
-            for pos in 0..c.to.len() {
+            // Lowest position last: it wins a repeated slot, as in the Verilog's priority mux.
+            for pos in (0..c.to.len()).rev() {
                 let slot = st.sl[k + pos] as usize;
                 for j in 0..w {
                     self._sp[slot][j][st.wr] = self.bconv[table * w + j].out[pos].val().to_u32();
