@@ -93,8 +93,9 @@ fn powmod(x: u64, mut e: u64, q: u64) -> u64 {
 /// The [`EwLane`] bundle for prime `q < 2^30` (inputs `op, a, b, c`, output `y`; `op` is a
 /// 2-bit port driven from a 32-bit testbench register): every operation on every pair of the
 /// corners 0, 1, q - 1, q / 2 (with `c` = q - 1, then 0), products `a b = t mod q` for
-/// `t` in {0, 1, 2, q - 2, q - 1} (just above and below multiples of q) with random `a`, then
-/// `random` random records of each operation. Expected outputs by u128 arithmetic.
+/// `t` in {0, 1, 2, q - 2, q - 1} (just above and below multiples of q) with random `a`, eight
+/// products of the largest Barrett remainders ([`EwLane::barrett_remainder`]) as MUL and MAC,
+/// then `random` random records of each operation. Expected outputs by u128 arithmetic.
 pub fn ew_lane_bundle(q: Prime, random: usize, command: &str) -> Bundle {
     let qv = q.value();
     let mut rng = ChaCha8Rng::seed_from_u64(0x6577);
@@ -117,6 +118,22 @@ pub fn ew_lane_bundle(q: Prime, random: usize, command: &str) -> Bundle {
             inputs.push((lane_op::MUL, a, b, c));
             inputs.push((lane_op::MAC, a, b, c));
         }
+    }
+    // The products of the largest Barrett remainders `r = a b - q3 q` (both conditional
+    // subtractions taken, `r >= 3q` where it occurs): every pair for q < 2^10, else 20,000
+    // random pairs; eight of them, as MUL and MAC.
+    let mut pairs: Vec<(u64, u64)> = if qv < 1 << 10 {
+        (0..qv).flat_map(|a| (0..qv).map(move |b| (a, b))).collect()
+    } else {
+        (0..20_000)
+            .map(|_| (rng.gen_range(0..qv), rng.gen_range(0..qv)))
+            .collect()
+    };
+    pairs.sort_by_cached_key(|&(a, b)| std::cmp::Reverse(EwLane::barrett_remainder(q, a * b)));
+    for &(a, b) in pairs.iter().take(8) {
+        let c = rng.gen_range(0..qv);
+        inputs.push((lane_op::MUL, a, b, c));
+        inputs.push((lane_op::MAC, a, b, c));
     }
     for _ in 0..random {
         for &op in &ops {

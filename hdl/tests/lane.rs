@@ -7,9 +7,11 @@
 
 mod common;
 
+use std::collections::HashMap;
+
 use heaccel_hdl::blocks::{ew_lane_bundle, ew_lane_reference};
 use heaccel_hdl::core::{lane_op, EwLane};
-use heaccel_hdl::rtlsim::{cycle, start, stream};
+use heaccel_hdl::rtlsim::{cycle, record_vcd, start, stream, VCD_CLOCK_PERIOD_PS};
 use heaccel_hdl::verilog::{
     build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle, ToolOutcome,
 };
@@ -42,7 +44,8 @@ fn smallest_30_bit_prime() -> u64 {
 
 /// Primes of 2 to 30 bits: the largest below 2^30 that is 1 mod 2^11, the largest 30-bit
 /// NTT prime of N = 2^14 (1 mod 2^15), the smallest 30-bit prime, NTT primes of 27 and 20
-/// bits, 12289 (N = 2^12's 14-bit prime), 17 and 3.
+/// bits, 12289 (N = 2^12's 14-bit prime), 521 and 263 (whose Barrett remainders reach `3q`),
+/// 17 and 3.
 fn primes() -> Vec<u64> {
     let mut v = vec![
         largest_1_mod_2_11(),
@@ -51,7 +54,7 @@ fn primes() -> Vec<u64> {
     ];
     v.extend(ntt_primes(27, 12, 1, &[]).unwrap());
     v.extend(ntt_primes(20, 8, 1, &[]).unwrap());
-    v.extend([12289, 17, 3]);
+    v.extend([12289, 521, 263, 17, 3]);
     v
 }
 
@@ -78,19 +81,52 @@ fn simulate(q: Prime, b: &Bundle) -> Vec<u64> {
 
 #[test]
 fn every_operation_matches_u128_arithmetic() {
+    // Products by floor(r / q) of their Barrett remainder r, over every prime.
+    let mut seen = [0; 4];
     for q in primes() {
         let prime = Prime::new(q).unwrap();
         let b = ew_lane_bundle(prime, 100, CMD);
         let got = simulate(prime, &b);
-        let mut muls = 0;
+        assert_eq!(got.len(), b.records.len());
+        let (mut muls, mut top) = (0, [0; 4]);
         for (r, y) in b.records.iter().zip(&got) {
             let (op, a, bb, c) = (r[0] as u32, r[1], r[2], r[3]);
-            assert_eq!(r[4], ew_lane_reference(op, a, bb, c, q));
-            assert_eq!(*y, r[4], "q = {q}: op {op} on a = {a}, b = {bb}, c = {c}");
-            muls += (op == lane_op::MUL || op == lane_op::MAC) as usize;
+            let (a, bw, c, qw) = (a as u128, bb as u128, c as u128, q as u128);
+            let want = match op {
+                lane_op::ADD => (a + bw) % qw,
+                lane_op::SUB => (a + qw - bw) % qw,
+                lane_op::MUL => a * bw % qw,
+                _ => (c + a * bw) % qw,
+            };
+            assert_eq!(r[4] as u128, want, "q = {q}: the bundle's expected word");
+            assert_eq!(
+                *y as u128, want,
+                "q = {q}: op {op} on a = {a}, b = {bb}, c = {c}"
+            );
+            if op == lane_op::MUL || op == lane_op::MAC {
+                muls += 1;
+                top[(EwLane::barrett_remainder(prime, r[1] * r[2]) / q) as usize] += 1;
+            }
         }
-        assert!(muls >= 200 + 32 + 40, "q = {q}: {muls} products");
+        // 100 random MUL and MAC each, 2 x 32 corner records, 2 x 20 near multiples of q,
+        // 2 x 8 of the largest Barrett remainders.
+        assert_eq!(muls, 2 * 100 + 2 * 32 + 2 * 20 + 2 * 8, "q = {q}: products");
+        // Below 2^10 the vectors hold the largest remainder of any product `a b` (an
+        // exhaustive search): both conditional subtractions taken where they can be, `r >= 3q` for 263
+        // and 521.
+        if q < 1 << 10 {
+            let worst = (0..q * q)
+                .map(|x| EwLane::barrett_remainder(prime, (x / q) * (x % q)) / q)
+                .max()
+                .unwrap();
+            assert!(top[worst as usize] > 0, "q = {q}: remainders {top:?}");
+            assert!(![263, 521].contains(&q) || worst == 3, "q = {q}");
+        }
+        for (k, n) in top.iter().enumerate() {
+            seen[k] += n;
+        }
     }
+    assert!(seen.iter().all(|&n| n > 0), "remainders {seen:?}");
 }
 
 /// Each result shows exactly `LATENCY` edges after the edge that sampled its operands, and
@@ -124,6 +160,98 @@ fn results_appear_exactly_latency_edges_later_one_per_cycle() {
     }
 }
 
+/// Value changes `(time, value)` of the top-scope signals of a VCD text, by signal name.
+fn vcd_changes(text: &str) -> HashMap<String, Vec<(u64, u64)>> {
+    let (header, body) = text.split_once("$enddefinitions $end").unwrap();
+    let (mut depth, mut names) = (0, HashMap::new());
+    for w in header
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+    {
+        match w.first().copied() {
+            Some("$scope") => depth += 1,
+            Some("$upscope") => depth -= 1,
+            Some("$var") if depth == 1 => {
+                names.insert(w[3].to_string(), w[4].to_string());
+            }
+            _ => {}
+        }
+    }
+    let (mut now, mut out) = (0, HashMap::<String, Vec<(u64, u64)>>::new());
+    for line in body.lines() {
+        let (bits, id) = if let Some(t) = line.strip_prefix('#') {
+            now = t.parse().unwrap();
+            continue;
+        } else if let Some(v) = line.strip_prefix('b') {
+            v.split_once(' ').unwrap()
+        } else if line.starts_with('0') || line.starts_with('1') {
+            line.split_at(1)
+        } else {
+            continue;
+        };
+        if let Some(name) = names.get(id) {
+            let v = u64::from_str_radix(bits, 2).unwrap();
+            out.entry(name.clone()).or_default().push((now, v));
+        }
+    }
+    out
+}
+
+/// The value of `name` at time `t` (its last change at or before `t`).
+fn value_at(changes: &HashMap<String, Vec<(u64, u64)>>, name: &str, t: u64) -> u64 {
+    changes[name]
+        .iter()
+        .take_while(|c| c.0 <= t)
+        .last()
+        .unwrap()
+        .1
+}
+
+/// The VCD waveform of the lane streaming the bundle's records: at every rising edge the
+/// sampled `op, a, b, c` give, by u128 arithmetic, the `y` shown `LATENCY - 1` periods later
+/// (after `LATENCY` edges), for one record per cycle.
+#[test]
+fn waveform_shows_each_result_latency_edges_later() {
+    let q = largest_1_mod_2_11();
+    let prime = Prime::new(q).unwrap();
+    let b = ew_lane_bundle(prime, 25, CMD);
+    let (_, vcd) = record_vcd(|| simulate(prime, &b));
+    let wave = vcd_changes(std::str::from_utf8(&vcd).unwrap());
+    let p = VCD_CLOCK_PERIOD_PS;
+    let rising: Vec<u64> = wave["clock"]
+        .iter()
+        .filter(|c| c.1 == 1)
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(rising.len(), b.records.len() + EwLane::LATENCY - 1);
+    let want = |k: usize| {
+        let r = &b.records[k];
+        ew_lane_reference(r[0] as u32, r[1], r[2], r[3], q)
+    };
+    let mut products = 0;
+    for (k, &t) in rising.iter().take(b.records.len()).enumerate() {
+        assert_eq!(t, k as u64 * p + p / 2, "edge {k}");
+        let at = |name| value_at(&wave, name, t);
+        let (op, a, bb, c) = (at("op") as u32, at("a"), at("b"), at("c"));
+        assert_eq!(
+            vec![op as u64, a, bb, c],
+            b.records[k][..4],
+            "inputs at edge {k}"
+        );
+        let later = t + (EwLane::LATENCY as u64 - 1) * p;
+        assert_eq!(value_at(&wave, "y", later), want(k), "record {k}");
+        // One period earlier y still shows the previous record's result (0 before the first).
+        let before = k.checked_sub(1).map_or(0, want);
+        assert_eq!(
+            value_at(&wave, "y", later - p),
+            before,
+            "record {k}, a period early"
+        );
+        products += usize::from(op >= lane_op::MUL);
+    }
+    assert_eq!(products, 2 * 25 + 2 * 32 + 2 * 20 + 2 * 8);
+}
+
 fn expect_fail(what: &str, o: ToolOutcome) {
     match o {
         ToolOutcome::Fail(s) => eprintln!(
@@ -136,11 +264,11 @@ fn expect_fail(what: &str, o: ToolOutcome) {
 }
 
 /// The lane's Verilog on the vectors the rust-hdl model was checked on (and equals): Icarus
-/// for three primes, Verilator for one, each with a corrupted expected word and a missing
+/// for four primes, Verilator for one, each with a corrupted expected word and a missing
 /// vector file rejected; `verilator --lint-only -Wall` with the standard waivers.
 #[test]
 fn verilog_matches_the_model() {
-    let qs = [largest_1_mod_2_11(), 12289, 17];
+    let qs = [largest_1_mod_2_11(), 12289, 263, 17];
     for (k, q) in qs.into_iter().enumerate() {
         let prime = Prime::new(q).unwrap();
         let b = ew_lane_bundle(prime, 100, CMD);

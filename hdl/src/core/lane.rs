@@ -170,6 +170,19 @@ impl EwLane {
             .count()
     }
 
+    /// The integer model of stages 2-6 for `x = a b < q^2`: Barrett's `r = x - q3 q`, in
+    /// `[0, 4q)`, before the two conditional subtractions (for choosing test vectors that
+    /// take both).
+    pub fn barrett_remainder(q: Prime, x: u64) -> u64 {
+        let qv = q.value();
+        assert!(x < qv * qv, "x = {x} is not below q^2");
+        let (b, mu) = barrett_constants(qv);
+        let q1 = x >> b;
+        let q3 = q1 + ((q1 * mu) >> b);
+        x.checked_sub(q3 * qv)
+            .unwrap_or_else(|| panic!("q = {qv}, x = {x}: quotient {q3} overestimated"))
+    }
+
     /// The lane for prime `q`.
     pub fn new(q: Prime) -> Self {
         let qv = q.value();
@@ -400,30 +413,26 @@ impl Logic for EwLane {
 
 #[cfg(test)]
 mod tests {
-    use super::barrett_constants;
+    use super::EwLane;
+    use crate::params::Prime;
 
-    /// The lane's reduction on integers: `r = x - q3 q` (before the two subtractions).
-    fn barrett_r(x: u64, q: u64) -> u64 {
-        let (b, mu) = barrett_constants(q);
-        let q1 = x >> b;
-        let q3 = q1 + ((q1 * mu) >> b);
-        x.checked_sub(q3 * q)
-            .unwrap_or_else(|| panic!("q = {q}, x = {x}: quotient {q3} overestimated"))
-    }
-
-    /// `r = x - q3 q` lies in `[0, 4q)` and is `x mod q` plus a multiple of `q`: every
-    /// product of every prime below 2^8, and 100,000 products spread over `[0, q^2)` plus the
-    /// largest, `(q - 1)^2`, of 30-bit primes (the largest 1 mod 2^15 and 1 mod 2^11, the
-    /// smallest, one near 2^29) and 12289.
+    /// `r = x - q3 q` lies in `[0, 4q)` and is `x mod q` plus a multiple of `q` (an
+    /// overestimated quotient panics): every product of every prime below 2^10 (`r >= 3q`
+    /// occurs, e.g. for 263, 521), and 100,000 products spread over `[0, q^2)` plus the largest,
+    /// `(q - 1)^2`, of 30-bit primes (the largest 1 mod 2^15 and 1 mod 2^11, the smallest, one
+    /// near 2^29) and 12289.
     #[test]
     fn barrett_remainder_is_below_4q() {
-        let small = (3u64..256).filter(|&q| (2..q).take_while(|d| d * d <= q).all(|d| q % d != 0));
-        for q in small {
+        let mut above_3q = 0;
+        for q in (3u64..1 << 10).filter(|&q| heaccel_verification::arith::is_prime(q)) {
+            let p = Prime::new(q).unwrap();
             for x in 0..q * q {
-                let r = barrett_r(x, q);
+                let r = EwLane::barrett_remainder(p, x);
                 assert!(r < 4 * q && r % q == x % q, "q = {q}, x = {x}: r = {r}");
+                above_3q += usize::from(r >= 3 * q);
             }
         }
+        assert!(above_3q > 0, "no remainder of the last quarter");
         for q in [
             1_073_643_521u64,
             1_073_707_009,
@@ -431,11 +440,12 @@ mod tests {
             536_903_681,
             12_289,
         ] {
+            let p = Prime::new(q).unwrap();
             for x in (0..q * q)
                 .step_by((q * q / 100_003) as usize + 1)
                 .chain([(q - 1) * (q - 1)])
             {
-                let r = barrett_r(x, q);
+                let r = EwLane::barrett_remainder(p, x);
                 assert!(r < 4 * q && r % q == x % q, "q = {q}, x = {x}: r = {r}");
             }
         }
