@@ -51,8 +51,8 @@ pub fn preset_toml(
                 lf = p.lanes_fit
             ),
             "# heaccel-hdl EwLane::LATENCY (the core's element-wise lane: a product of two \
-             variables, split and\n# reduced by two Shoup steps); cli/tests/latency.rs fails \
-             when they disagree.\n"
+             variables reduced\n# by Barrett's method); cli/tests/latency.rs fails when \
+             they disagree.\n"
                 .to_string(),
             EwLane::LATENCY,
         ),

@@ -10,6 +10,7 @@ use heaccel_verification::automorphism::{
 use heaccel_verification::ntt::NttTable;
 
 use crate::automorph::{AutomorphGeometry, AutomorphUnit};
+use crate::core::{lane_op, EwLane};
 use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::Prime;
 use crate::verilog::{vector_bits, Bench, Bundle};
@@ -74,6 +75,107 @@ pub fn modmul_bundle<const W: usize>(q: Prime, log_n: u32, random: usize, comman
         record_words: 4,
         geometry: None,
     }
+}
+
+/// `x^e mod q` (square and multiply on u128).
+fn powmod(x: u64, mut e: u64, q: u64) -> u64 {
+    let (mut r, mut b, q) = (1u128, x as u128 % q as u128, q as u128);
+    while e > 0 {
+        if e & 1 == 1 {
+            r = r * b % q;
+        }
+        b = b * b % q;
+        e >>= 1;
+    }
+    r as u64
+}
+
+/// The [`EwLane`] bundle for prime `q < 2^30` (inputs `op, a, b, c`, output `y`; `op` is a
+/// 2-bit port driven from a 32-bit testbench register): every operation on every pair of the
+/// corners 0, 1, q - 1, q / 2 (with `c` = q - 1, then 0), products `a b = t mod q` for
+/// `t` in {0, 1, 2, q - 2, q - 1} (just above and below multiples of q) with random `a`, eight
+/// products of the largest Barrett remainders ([`EwLane::barrett_remainder`]) as MUL and MAC,
+/// then `random` random records of each operation. Expected outputs by u128 arithmetic.
+pub fn ew_lane_bundle(q: Prime, random: usize, command: &str) -> Bundle {
+    let qv = q.value();
+    let mut rng = ChaCha8Rng::seed_from_u64(0x6577);
+    let ops = [lane_op::ADD, lane_op::SUB, lane_op::MUL, lane_op::MAC];
+    let corners = [0, 1, qv - 1, qv / 2];
+    let mut inputs: Vec<(u32, u64, u64, u64)> = Vec::new();
+    for &op in &ops {
+        for &a in &corners {
+            for &b in &corners {
+                inputs.push((op, a, b, qv - 1));
+                inputs.push((op, a, b, 0));
+            }
+        }
+    }
+    for t in [0, 1, 2, qv - 2, qv - 1] {
+        for _ in 0..4 {
+            let a = rng.gen_range(1..qv);
+            let b = mulmod(t, powmod(a, qv - 2, qv), qv);
+            let c = rng.gen_range(0..qv);
+            inputs.push((lane_op::MUL, a, b, c));
+            inputs.push((lane_op::MAC, a, b, c));
+        }
+    }
+    // The products of the largest Barrett remainders `r = a b - q3 q` (both conditional
+    // subtractions taken, `r >= 3q` where it occurs): every pair for q < 2^10, else 20,000
+    // random pairs; eight of them, as MUL and MAC.
+    let mut pairs: Vec<(u64, u64)> = if qv < 1 << 10 {
+        (0..qv).flat_map(|a| (0..qv).map(move |b| (a, b))).collect()
+    } else {
+        (0..20_000)
+            .map(|_| (rng.gen_range(0..qv), rng.gen_range(0..qv)))
+            .collect()
+    };
+    pairs.sort_by_cached_key(|&(a, b)| std::cmp::Reverse(EwLane::barrett_remainder(q, a * b)));
+    for &(a, b) in pairs.iter().take(8) {
+        let c = rng.gen_range(0..qv);
+        inputs.push((lane_op::MUL, a, b, c));
+        inputs.push((lane_op::MAC, a, b, c));
+    }
+    for _ in 0..random {
+        for &op in &ops {
+            let mut r = || rng.gen_range(0..qv);
+            inputs.push((op, r(), r(), r()));
+        }
+    }
+    let records = inputs
+        .iter()
+        .map(|&(op, a, b, c)| {
+            let y = ew_lane_reference(op, a, b, c, qv);
+            vec![op as u64, a, b, c, y]
+        })
+        .collect();
+    Bundle {
+        name: "ew_lane".into(),
+        command: command.into(),
+        verilog: emit(EwLane::new(q)),
+        word: 32,
+        bench: Bench::Pipeline {
+            inputs: pipeline(&["op", "a", "b", "c"]),
+            outputs: pipeline(&["y"]),
+            latency: EwLane::LATENCY,
+        },
+        records,
+        record_words: 5,
+        geometry: None,
+    }
+}
+
+/// The [`EwLane`] result of operation `op` ([`lane_op`]) on `a, b, c` in `[0, q)`, by u128
+/// arithmetic.
+pub fn ew_lane_reference(op: u32, a: u64, b: u64, c: u64, q: u64) -> u64 {
+    let (a, b, c, q) = (a as u128, b as u128, c as u128, q as u128);
+    let y = match op {
+        lane_op::ADD => a + b,
+        lane_op::SUB => a + q - b,
+        lane_op::MUL => a * b,
+        lane_op::MAC => c + a * b,
+        _ => panic!("lane operation {op} does not exist"),
+    };
+    (y % q) as u64
 }
 
 /// `W`-bit butterfly bundles: `inverse = false` for [`CtButterfly`], `true` for

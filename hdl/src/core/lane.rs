@@ -1,15 +1,21 @@
 //! One element-wise lane of the core: `a + b`, `a - b`, `a * b` or `c + a * b` modulo a
 //! baked-in prime `q < 2^30`, one result per cycle, [`EwLane::LATENCY`] cycles.
 //!
-//! The product of two variable operands cannot use the Shoup multiplier directly (it needs
-//! a precomputed constant of one operand), so the lane splits the exact 60-bit product
-//! `x = a b = hi 2^30 + lo` (`hi, lo < 2^30`, from three 16x16 Karatsuba limb products) and
-//! reduces `x = hi (2^30 mod q) + lo (mod q)` with two Shoup multipliers by constants
-//! (`2^30 mod q` and `1`) and a modular adder: 3 + 9 + 9 = 21 16x16 partial products.
+//! The product of two variable operands cannot use the Shoup multiplier (it needs a
+//! precomputed constant of one operand), so the lane reduces the exact product `x = a b`
+//! (`x < q^2 < 2^60`) by Barrett's method with shifts fixed by `b = bits(q)` (generation-time
+//! constants, as `q`): `q1 = floor(x / 2^b) < q`, `mu = floor(2^(2b) / q) = 2^b + mu'` with
+//! `mu' < 2^b`, `q3 = q1 + floor(q1 mu' / 2^b)` (that is `floor(q1 mu / 2^b)`, at most
+//! `floor(x / q)` and more than `x / q - 4`), `r = x - q3 q` in `[0, 4q)`, computed modulo
+//! `2^32`, then two conditional subtractions (`2q`, `q`). Each of `a b`, `q1 mu'` and the low
+//! 32 bits of `q3 q` is a one-level Karatsuba product of two 15-bit limbs, three 16x16
+//! multipliers: 9 16x16 partial products ([`EwLane::PARTIAL_PRODUCTS`]; fewer DSP slices when a
+//! limb of `mu'` or `q`, or a limb sum, is a power of two or zero, as the low limb of `q` is 1
+//! when `q = 1 mod 2^15`).
 
 use rust_hdl::prelude::*;
 
-use crate::modarith::{ModAdd, ModMul, ModSub};
+use crate::modarith::{ModAdd, ModSub};
 use crate::params::Prime;
 
 /// Lane operation codes (the `op` port).
@@ -22,6 +28,14 @@ pub mod lane_op {
     pub const MUL: u32 = 2;
     /// `y = c + a * b`.
     pub const MAC: u32 = 3;
+}
+
+/// Barrett constants of prime `q < 2^30` for the lane: `(b, mu')` with `b = bits(q)` in
+/// `[2, 30]` and `mu' = floor(2^(2b) / q) - 2^b` in `[0, 2^b)`.
+fn barrett_constants(q: u64) -> (u32, u64) {
+    assert!((3..1 << 30).contains(&q), "q = {q} outside [3, 2^30)");
+    let b = 64 - q.leading_zeros();
+    (b, ((1u128 << (2 * b)) / q as u128) as u64 - (1 << b))
 }
 
 /// Element-wise lane for prime `q` (see the module documentation). Inputs `a, b, c` in
@@ -41,15 +55,18 @@ pub struct EwLane {
     pub c: Signal<In, Bits<32>>,
     /// The result.
     pub y: Signal<Out, Bits<32>>,
-    mul_hi: ModMul,
-    mul_lo: ModMul,
-    padd: ModAdd,
     fadd: ModAdd,
     fsub: ModSub,
-    fold: Constant<Bits<32>>,
-    fold_shoup: Constant<Bits<32>>,
-    one: Constant<Bits<32>>,
-    one_shoup: Constant<Bits<32>>,
+    q: Constant<Bits<32>>,
+    q2: Constant<Bits<32>>,
+    q_lo: Constant<Bits<16>>,
+    q_hi: Constant<Bits<16>>,
+    q_sum: Constant<Bits<16>>,
+    mu_lo: Constant<Bits<16>>,
+    mu_hi: Constant<Bits<16>>,
+    mu_sum: Constant<Bits<16>>,
+    shift_b: Constant<Bits<32>>,
+    shift_hi: Constant<Bits<32>>,
     zero: Constant<Bits<32>>,
     op_sub: Constant<Bits<2>>,
     op_mul: Constant<Bits<2>>,
@@ -63,14 +80,42 @@ pub struct EwLane {
     b_lo: Signal<Local, Bits<16>>,
     b_hi: Signal<Local, Bits<16>>,
     b_sum: Signal<Local, Bits<16>>,
-    mid: Signal<Local, Bits<32>>,
-    low: Signal<Local, Bits<32>>,
+    x_mid: Signal<Local, Bits<32>>,
+    x_low: Signal<Local, Bits<32>>,
+    x_lo: Signal<Local, Bits<32>>,
+    x_hi: Signal<Local, Bits<32>>,
+    q1_lo: Signal<Local, Bits<16>>,
+    q1_hi: Signal<Local, Bits<16>>,
+    q1_sum: Signal<Local, Bits<16>>,
+    m_mid: Signal<Local, Bits<32>>,
+    m_low: Signal<Local, Bits<32>>,
+    m_lo: Signal<Local, Bits<32>>,
+    m_hi: Signal<Local, Bits<32>>,
+    q3_lo: Signal<Local, Bits<16>>,
+    q3_hi: Signal<Local, Bits<16>>,
+    q3_sum: Signal<Local, Bits<16>>,
+    n_mid: Signal<Local, Bits<32>>,
+    n_low: Signal<Local, Bits<32>>,
     u_in: Signal<Local, Bits<32>>,
     p_lo: DFF<Bits<32>>,
     p_hi: DFF<Bits<32>>,
     p_sum: DFF<Bits<32>>,
-    x_hi: DFF<Bits<32>>,
-    x_lo: DFF<Bits<32>>,
+    q1: DFF<Bits<32>>,
+    x2: DFF<Bits<32>>,
+    pm_lo: DFF<Bits<32>>,
+    pm_hi: DFF<Bits<32>>,
+    pm_sum: DFF<Bits<32>>,
+    q1_3: DFF<Bits<32>>,
+    x3: DFF<Bits<32>>,
+    q3: DFF<Bits<32>>,
+    x4: DFF<Bits<32>>,
+    pn_lo: DFF<Bits<32>>,
+    pn_hi: DFF<Bits<32>>,
+    pn_sum: DFF<Bits<32>>,
+    x5: DFF<Bits<32>>,
+    r6: DFF<Bits<32>>,
+    r7: DFF<Bits<32>>,
+    prod: DFF<Bits<32>>,
     u1: DFF<Bits<32>>,
     u2: DFF<Bits<32>>,
     u3: DFF<Bits<32>>,
@@ -99,19 +144,53 @@ pub struct EwLane {
 }
 
 // The delay lines below assume these latencies.
-const _: () = assert!(<ModMul>::LATENCY == 5 && <ModAdd>::LATENCY == 1 && <ModSub>::LATENCY == 1);
+const _: () = assert!(<ModAdd>::LATENCY == 1 && <ModSub>::LATENCY == 1);
 
 impl EwLane {
-    /// Pipeline latency in cycles: limb products (1), `hi`/`lo` split (1), Shoup
-    /// multipliers (5), their sum (1), the final add/subtract (1).
-    pub const LATENCY: usize = 2 + <ModMul>::LATENCY + 2 * <ModAdd>::LATENCY;
-    /// 16x16 partial products (DSP slices) per lane.
-    pub const PARTIAL_PRODUCTS: usize = 3 + 2 * <ModMul>::PARTIAL_PRODUCTS;
+    /// Pipeline latency in cycles: limb products of `a b` (1), `q1` (1), limb products of
+    /// `q1 mu'` (1), `q3` (1), limb products of `q3 q` (1), `r` (1), the two conditional
+    /// subtractions (2), the final add/subtract (1).
+    pub const LATENCY: usize = 8 + <ModAdd>::LATENCY;
+    /// 16x16 partial products per lane (`a b`, `q1 mu'`, `q3 q`: three each); the DSP slices
+    /// are fewer by the products whose constant factor is a power of two or zero.
+    pub const PARTIAL_PRODUCTS: usize = 9;
+
+    /// Partial products whose constant factor (a limb of `mu'` or `q`, or the sum of the
+    /// two limbs) has at most one bit set, which synthesis turns into a shift or a zero: the
+    /// lane's DSP slices are [`EwLane::PARTIAL_PRODUCTS`] less these (in `[0, 6]`).
+    pub fn folded_products(q: Prime) -> usize {
+        let (_, mu) = barrett_constants(q.value());
+        [mu, q.value()]
+            .iter()
+            .flat_map(|&v| {
+                let (lo, hi) = (v & 0x7fff, v >> 15);
+                [lo, hi, lo + hi]
+            })
+            .filter(|c| c.count_ones() <= 1)
+            .count()
+    }
+
+    /// The integer model of stages 2-6 for `x = a b < q^2`: Barrett's `r = x - q3 q`, in
+    /// `[0, 4q)`, before the two conditional subtractions (for choosing test vectors that
+    /// take both).
+    pub fn barrett_remainder(q: Prime, x: u64) -> u64 {
+        let qv = q.value();
+        assert!(x < qv * qv, "x = {x} is not below q^2");
+        let (b, mu) = barrett_constants(qv);
+        let q1 = x >> b;
+        let q3 = q1 + ((q1 * mu) >> b);
+        x.checked_sub(q3 * qv)
+            .unwrap_or_else(|| panic!("q = {qv}, x = {x}: quotient {q3} overestimated"))
+    }
 
     /// The lane for prime `q`.
     pub fn new(q: Prime) -> Self {
         let qv = q.value();
-        let fold = (1u64 << 30) % qv;
+        let (bits, mu) = barrett_constants(qv);
+        let limbs = |v: u64| (v & 0x7fff, v >> 15);
+        let (q_lo, q_hi) = limbs(qv);
+        let (mu_lo, mu_hi) = limbs(mu);
+        let c16 = |v: u64| Constant::new(v.to_bits());
         EwLane {
             clock: Signal::default(),
             op: Signal::default(),
@@ -119,15 +198,18 @@ impl EwLane {
             b: Signal::default(),
             c: Signal::default(),
             y: Signal::default(),
-            mul_hi: <ModMul>::new(q),
-            mul_lo: <ModMul>::new(q),
-            padd: <ModAdd>::new(q),
             fadd: <ModAdd>::new(q),
             fsub: <ModSub>::new(q),
-            fold: Constant::new((fold as u32).to_bits()),
-            fold_shoup: Constant::new((q.shoup30(fold) as u32).to_bits()),
-            one: Constant::new(1u32.to_bits()),
-            one_shoup: Constant::new((q.shoup30(1) as u32).to_bits()),
+            q: Constant::new(qv.to_bits()),
+            q2: Constant::new((2 * qv).to_bits()),
+            q_lo: c16(q_lo),
+            q_hi: c16(q_hi),
+            q_sum: c16(q_lo + q_hi),
+            mu_lo: c16(mu_lo),
+            mu_hi: c16(mu_hi),
+            mu_sum: c16(mu_lo + mu_hi),
+            shift_b: Constant::new(bits.to_bits()),
+            shift_hi: Constant::new((30 - bits).to_bits()),
             zero: Constant::new(0u32.to_bits()),
             op_sub: Constant::new(lane_op::SUB.to_bits()),
             op_mul: Constant::new(lane_op::MUL.to_bits()),
@@ -141,14 +223,42 @@ impl EwLane {
             b_lo: Signal::default(),
             b_hi: Signal::default(),
             b_sum: Signal::default(),
-            mid: Signal::default(),
-            low: Signal::default(),
+            x_mid: Signal::default(),
+            x_low: Signal::default(),
+            x_lo: Signal::default(),
+            x_hi: Signal::default(),
+            q1_lo: Signal::default(),
+            q1_hi: Signal::default(),
+            q1_sum: Signal::default(),
+            m_mid: Signal::default(),
+            m_low: Signal::default(),
+            m_lo: Signal::default(),
+            m_hi: Signal::default(),
+            q3_lo: Signal::default(),
+            q3_hi: Signal::default(),
+            q3_sum: Signal::default(),
+            n_mid: Signal::default(),
+            n_low: Signal::default(),
             u_in: Signal::default(),
             p_lo: DFF::default(),
             p_hi: DFF::default(),
             p_sum: DFF::default(),
-            x_hi: DFF::default(),
-            x_lo: DFF::default(),
+            q1: DFF::default(),
+            x2: DFF::default(),
+            pm_lo: DFF::default(),
+            pm_hi: DFF::default(),
+            pm_sum: DFF::default(),
+            q1_3: DFF::default(),
+            x3: DFF::default(),
+            q3: DFF::default(),
+            x4: DFF::default(),
+            pn_lo: DFF::default(),
+            pn_hi: DFF::default(),
+            pn_sum: DFF::default(),
+            x5: DFF::default(),
+            r6: DFF::default(),
+            r7: DFF::default(),
+            prod: DFF::default(),
             u1: DFF::default(),
             u2: DFF::default(),
             u3: DFF::default(),
@@ -182,12 +292,10 @@ impl Logic for EwLane {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, p_lo, p_hi, p_sum, x_hi, x_lo, u1, u2, u3, u4, u5, u6, u7, u8, v1, v2, v3,
-            v4, v5, v6, v7, v8, o1, o2, o3, o4, o5, o6, o7, o8, o9
+            self, clock, p_lo, p_hi, p_sum, q1, x2, pm_lo, pm_hi, pm_sum, q1_3, x3, q3, x4, pn_lo,
+            pn_hi, pn_sum, x5, r6, r7, prod, u1, u2, u3, u4, u5, u6, u7, u8, v1, v2, v3, v4, v5,
+            v6, v7, v8, o1, o2, o3, o4, o5, o6, o7, o8, o9
         );
-        self.mul_hi.clock.next = self.clock.val();
-        self.mul_lo.clock.next = self.clock.val();
-        self.padd.clock.next = self.clock.val();
         self.fadd.clock.next = self.clock.val();
         self.fsub.clock.next = self.clock.val();
         // Stage 1: 15-bit limbs, Karatsuba limb products of a b.
@@ -231,30 +339,66 @@ impl Logic for EwLane {
         self.o7.d.next = self.o6.q.val();
         self.o8.d.next = self.o7.q.val();
         self.o9.d.next = self.o8.q.val();
-        // Stage 2: a b = hi 2^30 + lo. mid = a0 b1 + a1 b0 < 2^31; low < 2^31.
-        self.mid.next = (self.p_sum.q.val() - self.p_lo.q.val()) - self.p_hi.q.val();
-        self.low.next = self.p_lo.q.val() + ((self.mid.val() & self.mask15w.val()) << 15);
-        self.x_lo.d.next = self.low.val() & self.mask30.val();
-        self.x_hi.d.next = (self.p_hi.q.val() + (self.mid.val() >> 15)) + (self.low.val() >> 30);
-        // Stages 3-7: hi (2^30 mod q) and lo mod q.
-        self.mul_hi.a.next = self.x_hi.q.val();
-        self.mul_hi.w.next = self.fold.val();
-        self.mul_hi.w_shoup.next = self.fold_shoup.val();
-        self.mul_lo.a.next = self.x_lo.q.val();
-        self.mul_lo.w.next = self.one.val();
-        self.mul_lo.w_shoup.next = self.one_shoup.val();
-        // Stage 8: the product mod q.
-        self.padd.a.next = self.mul_hi.y.val();
-        self.padd.b.next = self.mul_lo.y.val();
+        // Stage 2: x = a b = x_hi 2^30 + x_lo (x_mid = a0 b1 + a1 b0 < 2^31, x_low < 2^31,
+        // x_hi < 2^30); q1 = floor(x / 2^b) < q (x_hi < 2^(2b-30) when b > 15, else 0) and
+        // x mod 2^32.
+        self.x_mid.next = (self.p_sum.q.val() - self.p_lo.q.val()) - self.p_hi.q.val();
+        self.x_low.next = self.p_lo.q.val() + ((self.x_mid.val() & self.mask15w.val()) << 15);
+        self.x_lo.next = self.x_low.val() & self.mask30.val();
+        self.x_hi.next = (self.p_hi.q.val() + (self.x_mid.val() >> 15)) + (self.x_low.val() >> 30);
+        self.q1.d.next =
+            (self.x_hi.val() << self.shift_hi.val()) + (self.x_lo.val() >> self.shift_b.val());
+        self.x2.d.next = self.x_lo.val() + (self.x_hi.val() << 30);
+        // Stage 3: limb products of q1 mu' (constant limbs).
+        self.q1_lo.next = self.q1.q.val().get_bits::<16>(0) & self.mask15.val();
+        self.q1_hi.next = self.q1.q.val().get_bits::<16>(15) & self.mask15.val();
+        self.q1_sum.next = self.q1_lo.val() + self.q1_hi.val();
+        self.pm_lo.d.next = self.q1_lo.val() * self.mu_lo.val();
+        self.pm_hi.d.next = self.q1_hi.val() * self.mu_hi.val();
+        self.pm_sum.d.next = self.q1_sum.val() * self.mu_sum.val();
+        self.q1_3.d.next = self.q1.q.val();
+        self.x3.d.next = self.x2.q.val();
+        // Stage 4: q1 mu' = m_hi 2^30 + m_lo; q3 = q1 + floor(q1 mu' / 2^b) < q.
+        self.m_mid.next = (self.pm_sum.q.val() - self.pm_lo.q.val()) - self.pm_hi.q.val();
+        self.m_low.next = self.pm_lo.q.val() + ((self.m_mid.val() & self.mask15w.val()) << 15);
+        self.m_lo.next = self.m_low.val() & self.mask30.val();
+        self.m_hi.next = (self.pm_hi.q.val() + (self.m_mid.val() >> 15)) + (self.m_low.val() >> 30);
+        self.q3.d.next = (self.q1_3.q.val() + (self.m_hi.val() << self.shift_hi.val()))
+            + (self.m_lo.val() >> self.shift_b.val());
+        self.x4.d.next = self.x3.q.val();
+        // Stage 5: limb products of q3 q (constant limbs).
+        self.q3_lo.next = self.q3.q.val().get_bits::<16>(0) & self.mask15.val();
+        self.q3_hi.next = self.q3.q.val().get_bits::<16>(15) & self.mask15.val();
+        self.q3_sum.next = self.q3_lo.val() + self.q3_hi.val();
+        self.pn_lo.d.next = self.q3_lo.val() * self.q_lo.val();
+        self.pn_hi.d.next = self.q3_hi.val() * self.q_hi.val();
+        self.pn_sum.d.next = self.q3_sum.val() * self.q_sum.val();
+        self.x5.d.next = self.x4.q.val();
+        // Stage 6: r = x - q3 q in [0, 4q), from both modulo 2^32 (4q < 2^32).
+        self.n_mid.next = (self.pn_sum.q.val() - self.pn_lo.q.val()) - self.pn_hi.q.val();
+        self.n_low.next =
+            (self.pn_lo.q.val() + (self.n_mid.val() << 15)) + (self.pn_hi.q.val() << 30);
+        self.r6.d.next = self.x5.q.val() - self.n_low.val();
+        // Stages 7-8: r mod q.
+        if self.r6.q.val() >= self.q2.val() {
+            self.r7.d.next = self.r6.q.val() - self.q2.val();
+        } else {
+            self.r7.d.next = self.r6.q.val();
+        }
+        if self.r7.q.val() >= self.q.val() {
+            self.prod.d.next = self.r7.q.val() - self.q.val();
+        } else {
+            self.prod.d.next = self.r7.q.val();
+        }
         // Stage 9: add (a + b, p + 0, c + p) or subtract (a - b).
         self.fsub.a.next = self.u8.q.val();
         self.fsub.b.next = self.v8.q.val();
         if self.o8.q.val() == self.op_mul.val() {
-            self.fadd.a.next = self.padd.y.val();
+            self.fadd.a.next = self.prod.q.val();
             self.fadd.b.next = self.zero.val();
         } else if self.o8.q.val() == self.op_mac.val() {
             self.fadd.a.next = self.u8.q.val();
-            self.fadd.b.next = self.padd.y.val();
+            self.fadd.b.next = self.prod.q.val();
         } else {
             self.fadd.a.next = self.u8.q.val();
             self.fadd.b.next = self.v8.q.val();
@@ -263,6 +407,47 @@ impl Logic for EwLane {
             self.y.next = self.fsub.y.val();
         } else {
             self.y.next = self.fadd.y.val();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EwLane;
+    use crate::params::Prime;
+
+    /// `r = x - q3 q` lies in `[0, 4q)` and is `x mod q` plus a multiple of `q` (an
+    /// overestimated quotient panics): every product of every prime below 2^10 (`r >= 3q`
+    /// occurs, e.g. for 263, 521), and 100,000 products spread over `[0, q^2)` plus the largest,
+    /// `(q - 1)^2`, of 30-bit primes (the largest 1 mod 2^15 and 1 mod 2^11, the smallest, one
+    /// near 2^29) and 12289.
+    #[test]
+    fn barrett_remainder_is_below_4q() {
+        let mut above_3q = 0;
+        for q in (3u64..1 << 10).filter(|&q| heaccel_verification::arith::is_prime(q)) {
+            let p = Prime::new(q).unwrap();
+            for x in 0..q * q {
+                let r = EwLane::barrett_remainder(p, x);
+                assert!(r < 4 * q && r % q == x % q, "q = {q}, x = {x}: r = {r}");
+                above_3q += usize::from(r >= 3 * q);
+            }
+        }
+        assert!(above_3q > 0, "no remainder of the last quarter");
+        for q in [
+            1_073_643_521u64,
+            1_073_707_009,
+            (1 << 29) + 11,
+            536_903_681,
+            12_289,
+        ] {
+            let p = Prime::new(q).unwrap();
+            for x in (0..q * q)
+                .step_by((q * q / 100_003) as usize + 1)
+                .chain([(q - 1) * (q - 1)])
+            {
+                let r = EwLane::barrett_remainder(p, x);
+                assert!(r < 4 * q && r % q == x % q, "q = {q}, x = {x}: r = {r}");
+            }
         }
     }
 }
