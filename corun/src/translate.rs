@@ -1,5 +1,6 @@
 //! ISA programs as the core's instructions.
 
+use heaccel_hdl::automorph::galois_inverse;
 use heaccel_hdl::core::{
     bconv_entries, opcode, CoreConversion, CoreGeometry, CoreInstr, COEFF_FORM,
 };
@@ -38,7 +39,7 @@ pub struct CoreProgram {
 /// table per distinct `bconv` (sources, targets, centering), in order of first use. Refuses,
 /// naming the file and the field: primes of 30 bits or more (the core's word), more than 16
 /// primes, 256 slots or 16 distinct conversions, a conversion of more than 16 sources or
-/// targets (coefficient-form `automorph` sets bit 31 of the Galois element, [`COEFF_FORM`]).
+/// targets (a coefficient-form `automorph` carries `g^-1 mod 2N` with bit 31 set, [`COEFF_FORM`]).
 pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CoreProgram, CoRunError> {
     program.validate(source)?;
     for (i, &q) in program.moduli.iter().enumerate() {
@@ -135,12 +136,14 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
                 form,
                 modulus,
             } => {
-                let coeff = if *form == PolyForm::Coeff {
-                    COEFF_FORM as u64
+                // Coefficient form: the unit gathers by g^-1 mod 2N, which the host supplies.
+                let element = if *form == PolyForm::Coeff {
+                    let two_n = 2u32 << program.log_n;
+                    (galois_inverse(*galois as u32) & (two_n - 1)) as u64 | COEFF_FORM as u64
                 } else {
-                    0
+                    *galois
                 };
-                (opcode::AUTOMORPH, *modulus, *dst, *src, 0, *galois | coeff)
+                (opcode::AUTOMORPH, *modulus, *dst, *src, 0, element)
             }
             Copy { dst, src } => (opcode::COPY, 0, *dst, *src, 0, 0),
             // An allocation hint without effect on results: nothing for the core to run.

@@ -48,6 +48,8 @@ pub struct Datapath {
     pub aut_start: Signal<In, bool>,
     /// Automorphism unit `galois` (odd, below `2N`).
     pub aut_galois: Signal<In, Bits<32>>,
+    /// Automorphism unit `coeff` (coefficient form).
+    pub aut_coeff: Signal<In, bool>,
     /// Automorphism unit `wr_en`.
     pub aut_wr_en: Signal<In, bool>,
     /// Automorphism unit `wr_row`, in `[0, N/P)`.
@@ -56,6 +58,8 @@ pub struct Datapath {
     pub aut_din: Vec<Signal<In, Bits<32>>>,
     /// Automorphism unit `dout$j`, `j` in `[0, P)`.
     pub aut_dout: Vec<Signal<Out, Bits<32>>>,
+    /// Automorphism unit `dneg$j` (coefficient form: negate `dout$j`).
+    pub aut_dneg: Vec<Signal<Out, bool>>,
     /// Automorphism unit `out_valid`.
     pub aut_out_valid: Signal<Out, bool>,
     /// Automorphism unit `out_row`.
@@ -108,10 +112,12 @@ impl Datapath {
             mm_y: sig(lanes),
             aut_start: Signal::default(),
             aut_galois: Signal::default(),
+            aut_coeff: Signal::default(),
             aut_wr_en: Signal::default(),
             aut_wr_row: Signal::default(),
             aut_din: sig(lanes),
             aut_dout: sig(lanes),
+            aut_dneg: (0..lanes).map(|_| Signal::default()).collect(),
             aut_out_valid: Signal::default(),
             aut_out_row: Signal::default(),
             aut_busy: Signal::default(),
@@ -152,11 +158,13 @@ impl Logic for Datapath {
         self.aut.clock.next = self.clock.val();
         self.aut.start.next = self.aut_start.val();
         self.aut.galois.next = self.aut_galois.val();
+        self.aut.coeff.next = self.aut_coeff.val();
         self.aut.wr_en.next = self.aut_wr_en.val();
         self.aut.wr_row.next = self.aut_wr_row.val();
         for j in 0..self.aut_din.len() {
             self.aut.din[j].next = self.aut_din[j].val();
             self.aut_dout[j].next = self.aut.dout[j].val();
+            self.aut_dneg[j].next = self.aut.dneg[j].val();
         }
         self.aut_out_valid.next = self.aut.out_valid.val();
         self.aut_out_row.next = self.aut.out_row.val();
@@ -187,11 +195,15 @@ impl Logic for Datapath {
         self.aut.clock.connect();
         self.aut.start.connect();
         self.aut.galois.connect();
+        self.aut.coeff.connect();
         self.aut.wr_en.connect();
         self.aut.wr_row.connect();
         for (d, o) in self.aut.din.iter_mut().zip(&mut self.aut_dout) {
             d.connect();
             o.connect();
+        }
+        for n in &mut self.aut_dneg {
+            n.connect();
         }
         self.aut_out_valid.connect();
         self.aut_out_row.connect();
@@ -214,6 +226,7 @@ impl Logic for Datapath {
             ("aut$clock", "clock"),
             ("aut$start", "aut_start"),
             ("aut$galois", "aut_galois"),
+            ("aut$coeff", "aut_coeff"),
             ("aut$wr_en", "aut_wr_en"),
             ("aut$wr_row", "aut_wr_row"),
             ("aut_out_valid", "aut$out_valid"),
@@ -237,6 +250,7 @@ impl Logic for Datapath {
         for j in 0..self.aut_din.len() {
             wire(format!("aut$din${j}"), format!("aut_din${j}"));
             wire(format!("aut_dout${j}"), format!("aut$dout${j}"));
+            wire(format!("aut_dneg${j}"), format!("aut$dneg${j}"));
         }
         v += "end\n";
         Verilog::Custom(v)

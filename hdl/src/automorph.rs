@@ -26,8 +26,9 @@
 //! form (natural order): output position `i` takes input position `k = g^-1 i mod 2N`, negated
 //! when `k >= N` (then from `k - N`), as `heaccel_verification::automorphism::automorphism_coeff`.
 //! The unit stays prime-independent: it shows the sign on `dneg$j` and its user negates mod
-//! its prime. `g^-1 mod 2N` is computed at `start` by four Newton steps `x <- x (2 - g x)`
-//! mod `2^32` from `x = g` (correct to 3 bits for odd `g`, doubling each step). The sources
+//! its prime. In coefficient form the `galois` port carries `g^-1 mod 2N`, precomputed by
+//! the host ([`galois_inverse`]) as the other constants are: no inversion circuit, and each
+//! lane's one multiplier serves both forms (its operand muxed). The sources
 //! of a row still lie in `P` distinct banks (`k mod P = g^-1 j mod P` for lane `j`, `g^-1`
 //! odd), each at its own row, which the per-bank address crossbar already routes: no stalls,
 //! the same [`AutomorphGeometry::cycles`].
@@ -131,8 +132,9 @@ impl AutomorphGeometry {
     }
 }
 
-/// `g^-1 mod 2^32` for odd `g`: four Newton steps `x <- x (2 - g x)` from `x = g` (the
-/// unit's formula, in its Verilog too); reduced mod `2N` it is the inverse mod `2N`.
+/// `g^-1 mod 2^32` for odd `g`: four Newton steps `x <- x (2 - g x)` from `x = g` (correct
+/// to 3 bits, doubling each step); reduced mod `2N` it is the inverse mod `2N`, what the
+/// unit's `galois` port takes in coefficient form.
 pub fn galois_inverse(g: u32) -> u32 {
     let mut x = g;
     for _ in 0..4 {
@@ -180,11 +182,11 @@ struct AutState {
 ///
 /// - `wr_en`, `wr_row`, `din$j`: while idle, a high `wr_en` writes position
 ///   `P wr_row + j` (`wr_row` in `[0, N/P)`) at the clock edge.
-/// - `start`, `galois`, `coeff`: while idle, a high `start` begins `X -> X^g` with
-///   `g = galois` (odd, in `[1, 2N)`; bits above `log_n` are ignored) on the stored
+/// - `start`, `galois`, `coeff`: while idle, a high `start` begins `X -> X^g` on the stored
 ///   polynomial, kept unchanged (several elements can be applied to one input): in the
-///   bit-reversed NTT domain, or in coefficient form when `coeff` is high (see the module
-///   documentation).
+///   bit-reversed NTT domain with `galois = g`, or in coefficient form when `coeff` is high
+///   with `galois = g^-1 mod 2N` ([`galois_inverse`]); odd, in `[1, 2N)`, bits above
+///   `log_n` ignored (see the module documentation).
 /// - `out_valid`, `out_row`, `dout$j`: one row per cycle, rows `0, 1, ..., N/P - 1` in order:
 ///   `dout$j` is output position `P out_row + j`; in coefficient form `dneg$j` is high when
 ///   that word is to be negated (always low in the NTT domain).
@@ -294,7 +296,7 @@ impl<const W: usize> AutomorphUnit<W> {
         next.row2 = st.row1;
         next.sb2 = st.sb1.clone();
         next.ng2 = st.ng1.clone();
-        // Stage 1: source positions of row r (q_g holds g^-1 mod 2N in coefficient form).
+        // Stage 1: source positions of row r (q_g is g^-1 mod 2N in coefficient form).
         next.v1 = st.issuing;
         next.row1 = st.r;
         let two_n = 2 * geo.n() as u64;
@@ -323,10 +325,8 @@ impl<const W: usize> AutomorphUnit<W> {
                 next.busy = true;
                 next.issuing = true;
                 next.r = 0;
-                let g = self.galois.val().to_u32();
                 next.coeff = self.coeff.val();
-                next.g = if next.coeff { galois_inverse(g) } else { g } as u64
-                    & ((2 << geo.log_n()) - 1);
+                next.g = self.galois.val().to_u64() & ((2 << geo.log_n()) - 1);
                 next.cycles = 1;
             }
         } else {
@@ -408,20 +408,14 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
          32'd0;\nreg [31:0] q_r = 32'd0;\nreg [31:0] q_cycles = 32'd0;\nreg v1 = 1'b0;\nreg \
          [31:0] row1 = 32'd0;\nreg v2 = 1'b0;\nreg [31:0] row2 = 32'd0;"
     );
-    // g^-1 mod 2^32 by four Newton steps (coefficient form).
-    let _ = writeln!(
-        v,
-        "wire [31:0] ginv0 = galois;\nwire [31:0] ginv1 = ginv0 * (32'd2 - galois * ginv0);\n\
-         wire [31:0] ginv2 = ginv1 * (32'd2 - galois * ginv1);\nwire [31:0] ginv3 = ginv2 * \
-         (32'd2 - galois * ginv2);\nwire [31:0] ginv4 = ginv3 * (32'd2 - galois * ginv3);"
-    );
+
     for j in 0..p {
         let _ = writeln!(
             v,
-            "wire [31:0] cpos_{j} = (q_g * ((q_r << {l}) + 32'd{j})) & 32'd{mask2};\nwire [31:0] \
-             src_{j} = q_coeff ? (cpos_{j} & 32'd{mask}) : brev(((q_g * brev((q_r << {l}) + \
-             32'd{j})) + (q_g >> 1)) & 32'd{mask});\nwire neg_{j} = q_coeff && (cpos_{j} >= \
-             32'd{n_words});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg \
+            "wire [31:0] pos_{j} = (q_r << {l}) + 32'd{j};\nwire [31:0] prod_{j} = q_g * (q_coeff ? \
+             pos_{j} : brev(pos_{j}));\nwire [31:0] cpos_{j} = prod_{j} & 32'd{mask2};\nwire \
+             [31:0] src_{j} = q_coeff ? (cpos_{j} & 32'd{mask}) : brev((prod_{j} + (q_g >> 1)) & \
+             32'd{mask});\nwire neg_{j} = q_coeff && (cpos_{j} >= 32'd{n_words});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg \
              [31:0] sb2_{j} = 32'd0;\nreg ng1_{j} = 1'b0;\nreg ng2_{j} = 1'b0;",
             l = p.trailing_zeros(),
             mask = geo.n() - 1,
@@ -463,8 +457,7 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
         v,
         "  v2 <= v1;\n  row2 <= row1;\n  v1 <= q_issuing;\n  row1 <= q_r;\n  if (!q_busy) begin\n  \
          if (start) begin\n      q_busy <= 1'b1;\n      q_issuing <= 1'b1;\n      q_r <= 32'd0;\n \
-         q_coeff <= coeff;\n      q_g <= (coeff ? ginv4 : galois) & 32'd{gmask};\n      \
-         q_cycles <= 32'd1;\n    end\n  end else begin\n    \
+         q_coeff <= coeff;\n      q_g <= galois & 32'd{gmask};\n      q_cycles <= 32'd1;\n    end\n  end else begin\n    \
          q_cycles <= q_cycles + 32'd1;\n    if (q_issuing) begin\n      if (q_r == 32'd{last}) \
          q_issuing <= 1'b0;\n      else q_r <= q_r + 32'd1;\n    end else if (v1) q_busy <= \
          1'b0;\n  end\nend",
@@ -542,7 +535,12 @@ impl<const W: usize> AutomorphSim<W> {
         }
         self.unit.wr_en.next = false;
         self.unit.start.next = true;
-        self.unit.galois.next = (g as u32).to_bits();
+        let two_n = 2u32 << geo.log_n();
+        let element = match coeff_q {
+            Some(_) => galois_inverse(g as u32) & (two_n - 1),
+            None => g as u32,
+        };
+        self.unit.galois.next = element.to_bits();
         self.unit.coeff.next = coeff_q.is_some();
         self.cycle();
         self.unit.start.next = false;

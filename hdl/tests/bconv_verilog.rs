@@ -164,32 +164,53 @@ fn golden_verilog_k2_l2() {
 /// `= 1 mod 2^15` (`ModMul` docs), `K + L` multipliers.
 #[test]
 fn w32_every_check_and_resources() {
+    every_check_and_resources(false);
+}
+
+/// The same for the exact-centered variant (`BconvConstants::centered`, the key switch's and
+/// rescale's conversion): the `K + L` Shoup multipliers plus the correction's `W x 64`-bit
+/// product `y_i c_i`.
+#[test]
+fn w32_centered_every_check_and_resources() {
+    every_check_and_resources(true);
+}
+
+fn every_check_and_resources(centered: bool) {
     let q30 = ntt_primes(30, 14, 3, &[]).unwrap();
     let q25 = ntt_primes(25, 4, 1, &[]).unwrap()[0];
     let q17 = ntt_primes(17, 4, 1, &[]).unwrap()[0];
-    let c = constants::<32>(&[q30[0], q25, q17], &[q30[1], q30[2]]);
+    let approximate = constants::<32>(&[q30[0], q25, q17], &[q30[1], q30[2]]);
+    let (c, latency, correction) = if centered {
+        (
+            approximate.centered(),
+            BconvUnit::<32>::centered_latency_for(3),
+            CORRECTION_DSPS_W32,
+        )
+    } else {
+        (approximate, BconvUnit::<32>::latency_for(3), 0)
+    };
     let files = cosim::<32>(&c, 60, true);
     match synth(&files) {
         Ok(stat) => {
             let r = stat.total().unwrap();
             let limbs = ModMul::<32>::LIMBS;
-            let want: u64 = c
+            let shoup: u64 = c
                 .from_primes()
                 .iter()
                 .chain(c.to_primes())
                 .map(|p| (ModMul::<32>::PARTIAL_PRODUCTS - limbs.folded_products(p.value())) as u64)
                 .sum();
             eprintln!(
-                "bconv W = 32, K = 3, L = 2 synth_xilinx: LUT {} FF {} DSP {} BRAM36 {} \
-                 LUTRAM {} (latency {})",
+                "bconv{} W = 32, K = 3, L = 2 synth_xilinx: LUT {} FF {} DSP {} ({shoup} in the \
+                 Shoup multipliers) BRAM36 {} LUTRAM {} (latency {latency})",
+                if centered { " centered" } else { "" },
                 stat.total_cells_with_prefix("LUT"),
                 r.ff,
                 r.dsp,
                 r.bram36(),
                 r.lutram,
-                BconvUnit::<32>::latency_for(3)
             );
-            assert_eq!(r.dsp, want, "{r:?}");
+            assert_eq!(r.dsp, shoup + correction, "{r:?}");
             assert!(r.lut > 0 && r.ff > 0, "{r:?}");
         }
         Err(o) => expect_pass("bconv yosys", o),
@@ -248,44 +269,6 @@ fn resources_w32() {
             }
             Err(o) => expect_pass("bconv yosys", o),
         }
-    }
-}
-
-/// The exact-centered variant (`BconvConstants::centered`, the key switch's and rescale's
-/// conversion): Icarus, Verilator and lint on `K = 3` (30, 25 and 17 bits), `L = 2`, with
-/// every negative control, and Yosys: the `K + L` Shoup multipliers plus the correction's
-/// `W x 64`-bit product `y_i c_i`.
-#[test]
-fn w32_centered_every_check_and_resources() {
-    let q30 = ntt_primes(30, 14, 3, &[]).unwrap();
-    let q25 = ntt_primes(25, 4, 1, &[]).unwrap()[0];
-    let q17 = ntt_primes(17, 4, 1, &[]).unwrap()[0];
-    let c = constants::<32>(&[q30[0], q25, q17], &[q30[1], q30[2]]).centered();
-    let files = cosim::<32>(&c, 60, true);
-    match synth(&files) {
-        Ok(stat) => {
-            let r = stat.total().unwrap();
-            let limbs = ModMul::<32>::LIMBS;
-            let shoup: u64 = c
-                .from_primes()
-                .iter()
-                .chain(c.to_primes())
-                .map(|p| (ModMul::<32>::PARTIAL_PRODUCTS - limbs.folded_products(p.value())) as u64)
-                .sum();
-            eprintln!(
-                "bconv centered W = 32, K = 3, L = 2 synth_xilinx: LUT {} FF {} DSP {} ({} in \
-                 the Shoup multipliers) BRAM36 {} LUTRAM {} (latency {})",
-                stat.total_cells_with_prefix("LUT"),
-                r.ff,
-                r.dsp,
-                shoup,
-                r.bram36(),
-                r.lutram,
-                BconvUnit::<32>::centered_latency_for(3)
-            );
-            assert_eq!(r.dsp, shoup + CORRECTION_DSPS_W32, "{r:?}");
-        }
-        Err(o) => expect_pass("bconv centered yosys", o),
     }
 }
 

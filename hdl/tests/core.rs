@@ -62,7 +62,8 @@ fn every_instruction_kind_is_bit_exact() {
             (opcode::AUTOMORPH, g, aut),
             (
                 opcode::AUTOMORPH,
-                g | heaccel_hdl::core::COEFF_FORM as u64,
+                (heaccel_hdl::automorph::galois_inverse(g as u32) as u64 & (2 * n as u64 - 1))
+                    | heaccel_hdl::core::COEFF_FORM as u64,
                 aut_coeff,
             ),
         ];

@@ -206,13 +206,43 @@ fn all_tables_program(
     (prog, loads, stores)
 }
 
+/// The co-run bundle of `prog` on the core `geo` written to `dir`, and its Verilator build.
+fn verilator_build(
+    geo: &CoreGeometry,
+    prog: &[CoreInstr],
+    loads: &[Vec<u64>],
+    stores: &[Vec<u64>],
+    cycles: usize,
+    dir: &std::path::Path,
+) -> (
+    heaccel_hdl::verilog::Bundle,
+    heaccel_hdl::verilog::BundleFiles,
+    std::path::PathBuf,
+) {
+    use heaccel_hdl::core::{build_verilator_core, core_bundle};
+    let bundle = core_bundle(
+        geo,
+        prog,
+        loads,
+        stores,
+        cycles,
+        "cargo test -p heaccel-hdl --test core_bconv",
+    )
+    .unwrap();
+    let files = bundle.write(dir).unwrap();
+    let exe = match build_verilator_core(&files) {
+        Ok(exe) => exe,
+        Err(o) => panic!("verilator build: {o:?}"),
+    };
+    (bundle, files, exe)
+}
+
 /// The core's Verilog with conversion tables: `verilator --lint-only -Wall` (standard waivers
 /// only) and a Verilator run of a program using every table, bit-exact with the reference and
 /// in the rust-hdl model's cycles; a corrupted expected word fails it. Skips with a notice
 /// when Verilator is absent.
 #[test]
 fn verilator_runs_bconv_bit_exact() {
-    use heaccel_hdl::core::{build_verilator_core, core_bundle};
     use heaccel_hdl::verilog::{corrupt_vectors, lint, run_verilator, tool_available, ToolOutcome};
     if !tool_available("verilator") {
         eprintln!("notice: verilator not installed; core bconv co-run skipped");
@@ -229,23 +259,10 @@ fn verilator_runs_bconv_bit_exact() {
         run.stores == stores,
         "rust-hdl core differs from the reference"
     );
-    let bundle = core_bundle(
-        &geo,
-        &prog,
-        &loads,
-        &stores,
-        run.cycles,
-        "cargo test -p heaccel-hdl --test core_bconv",
-    )
-    .unwrap();
     let dir = std::env::temp_dir().join(format!("heaccel-core-bconv-{}", std::process::id()));
-    let files = bundle.write(&dir).unwrap();
+    let (bundle, files, exe) = verilator_build(&geo, &prog, &loads, &stores, run.cycles, &dir);
     let outcome = lint(&files);
     assert!(matches!(outcome, ToolOutcome::Pass(_)), "{outcome:?}");
-    let exe = match build_verilator_core(&files) {
-        Ok(exe) => exe,
-        Err(o) => panic!("verilator build: {o:?}"),
-    };
     let outcome = run_verilator(&exe, &files.vectors, 1);
     assert!(matches!(outcome, ToolOutcome::Pass(_)), "{outcome:?}");
     let bad = dir.join("corrupt.hex");
@@ -273,20 +290,14 @@ fn verilator_runs_bconv_bit_exact() {
         run.stores != stores,
         "the faulty rust-hdl core matched the reference"
     );
-    let bundle = core_bundle(
+    let (_, files, exe) = verilator_build(
         &faulty,
         &prog,
         &loads,
         &stores,
         run.cycles,
-        "cargo test -p heaccel-hdl --test core_bconv",
-    )
-    .unwrap();
-    let files = bundle.write(&dir.join("rom-fault")).unwrap();
-    let exe = match build_verilator_core(&files) {
-        Ok(exe) => exe,
-        Err(o) => panic!("verilator build (ROM fault): {o:?}"),
-    };
+        &dir.join("rom-fault"),
+    );
     let outcome = run_verilator(&exe, &files.vectors, 1);
     assert!(outcome.is_fail(), "the faulty core must fail: {outcome:?}");
     let _ = std::fs::remove_dir_all(&dir);

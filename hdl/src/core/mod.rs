@@ -65,8 +65,8 @@ use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::{HdlError, Prime};
 use crate::AutomorphUnit;
 
-/// Bit of an `automorph`'s `imm` selecting coefficient form (the Galois element is in the
-/// bits below).
+/// Bit of an `automorph`'s `imm` selecting coefficient form (the bits below then hold
+/// `g^-1 mod 2N`, precomputed by the host).
 pub const COEFF_FORM: u32 = 1 << 31;
 
 /// Name of the core's top module in [`core_verilog`]'s output.
@@ -94,8 +94,9 @@ pub mod opcode {
     pub const MUL_SCALAR: u32 = 8;
     /// `dst = dst + a * b`.
     pub const MAC: u32 = 9;
-    /// `dst = a(X^g)`, `g = imm & 0x7fff_ffff`: in the NTT (bit-reversed) domain, or in
-    /// coefficient form when bit 31 of `imm` is set ([`super::COEFF_FORM`]).
+    /// `dst = a(X^g)` in the NTT (bit-reversed) domain with `imm = g`, or in coefficient form
+    /// with `imm = g^-1 mod 2N | COEFF_FORM` ([`super::COEFF_FORM`],
+    /// [`crate::automorph::galois_inverse`]).
     pub const AUTOMORPH: u32 = 10;
     /// `dst = a`.
     pub const COPY: u32 = 11;
