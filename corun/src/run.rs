@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::CoRunError;
 use crate::hw_config::core_hw_config;
 use crate::memory::random_memory;
-use crate::translate::translate;
+use crate::translate::{translate, CoreProgram};
 
 /// Cycles of the core and of the simulator on one configuration.
 #[derive(Debug, Serialize)]
@@ -86,19 +86,10 @@ pub fn verify_core_program(
     verilator_dir: Option<&Path>,
 ) -> Result<VerifyCoreReport, CoRunError> {
     // Refuse what the core cannot run before allocating its memory.
-    translate(program, lanes, source)?;
+    let cp = translate(program, lanes, source)?;
     let memory = random_memory(program, seed)?;
     let command = format!("heaccel verify core --program {source} --lanes {lanes}");
-    verify_core_with_memory(
-        program,
-        source,
-        lanes,
-        &memory,
-        verilator_dir,
-        &command,
-        None,
-    )
-    .map(|o| o.report)
+    co_run(program, cp, source, lanes, &memory, verilator_dir, &command).map(|o| o.report)
 }
 
 /// Runs `program` on the core and the functional executor from the initial `memory` (inputs
@@ -118,6 +109,19 @@ pub fn verify_core_with_memory(
     if let Some(fault) = rom_fault {
         cp.geometry = cp.geometry.with_rom_fault(fault)?;
     }
+    co_run(program, cp, source, lanes, memory, verilator_dir, command)
+}
+
+/// The co-run of `program` translated as `cp` (see [`verify_core_with_memory`]).
+fn co_run(
+    program: &Program,
+    cp: CoreProgram,
+    source: &str,
+    lanes: usize,
+    memory: &Memory,
+    verilator_dir: Option<&Path>,
+    command: &str,
+) -> Result<CoreRunOutcome, CoRunError> {
     // The functional executor's value of each store: the limb after the program prefix that
     // ends with that store. A load of a limb stored before streams back that value (the host
     // keeps what the core sent; each store is compared, so a wrong one is caught there).

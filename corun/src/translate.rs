@@ -58,17 +58,15 @@ pub fn translate(program: &Program, lanes: usize, source: &str) -> Result<CorePr
         count += match ins {
             Instruction::Free { .. } => 0,
             Instruction::Bconv {
-                src,
-                from,
-                dst,
-                to,
-                centered,
+                from, to, centered, ..
             } => {
                 let c = table_of(from, to, *centered);
+                // The head and its extension entries (`bconv_entries` checks the list lengths).
+                let entries = 1 + c.extension_entries();
                 if !conversions.contains(&c) {
-                    conversions.push(c.clone());
+                    conversions.push(c);
                 }
-                1 + (src.len() + dst.len()).div_ceil(heaccel_hdl::core::SLOTS_PER_EXTENSION)
+                entries
             }
             _ => 1,
         };

@@ -23,7 +23,7 @@ use heaccel_hdl::verilog::{
 use heaccel_hdl::{ModMul, Prime};
 use heaccel_verification::arith::ntt_primes;
 
-use common::expect_pass;
+use common::{expect_fail, expect_pass};
 
 const COMMAND: &str = "cargo test -p heaccel-hdl --test bconv_verilog";
 
@@ -40,17 +40,6 @@ fn expect_mismatch(what: &str, o: ToolOutcome) {
         );
     }
     expect_fail(what, o);
-}
-
-fn expect_fail(what: &str, o: ToolOutcome) {
-    match o {
-        ToolOutcome::Fail(s) => eprintln!(
-            "{what}: rejected as it must ({})",
-            s.lines().last().unwrap_or("")
-        ),
-        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
-        ToolOutcome::Pass(s) => panic!("{what}: a wrong unit or vector file passed ({s})"),
-    }
 }
 
 fn constants<const W: usize>(from: &[u64], to: &[u64]) -> BconvConstants {

@@ -13,26 +13,14 @@ use std::path::PathBuf;
 use heaccel_hdl::blocks::{butterfly_bundle, modmul_bundle};
 use heaccel_hdl::verilog::{
     build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bench, Bundle,
-    ToolOutcome,
 };
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::ntt_primes;
 
-use common::expect_pass;
+use common::{expect_fail, expect_pass};
 
 fn out_dir(name: &str) -> PathBuf {
     common::out_dir("cosim", name)
-}
-
-fn expect_fail(what: &str, o: ToolOutcome) {
-    match o {
-        ToolOutcome::Fail(s) => eprintln!(
-            "{what}: rejected as it must ({})",
-            s.lines().last().unwrap_or("")
-        ),
-        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
-        ToolOutcome::Pass(s) => panic!("{what}: a corrupted or missing vector file passed ({s})"),
-    }
 }
 
 /// Every check of the bundle; `verilator` adds the (slow to build) Verilator co-simulation.

@@ -13,13 +13,13 @@ use heaccel_hdl::blocks::{ew_lane_bundle, ew_lane_reference};
 use heaccel_hdl::core::{lane_op, EwLane};
 use heaccel_hdl::rtlsim::{cycle, record_vcd, start, stream, VCD_CLOCK_PERIOD_PS};
 use heaccel_hdl::verilog::{
-    build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle, ToolOutcome,
+    build_verilator, corrupt_vectors, lint, run_icarus, run_verilator, synth, Bundle,
 };
 use heaccel_hdl::Prime;
 use heaccel_verification::arith::{is_prime, ntt_primes};
 use rust_hdl::prelude::*;
 
-use common::expect_pass;
+use common::{expect_fail, expect_pass};
 
 const CMD: &str = "cargo test -p heaccel-hdl --test lane";
 
@@ -250,17 +250,6 @@ fn waveform_shows_each_result_latency_edges_later() {
         products += usize::from(op >= lane_op::MUL);
     }
     assert_eq!(products, 2 * 25 + 2 * 32 + 2 * 20 + 2 * 8);
-}
-
-fn expect_fail(what: &str, o: ToolOutcome) {
-    match o {
-        ToolOutcome::Fail(s) => eprintln!(
-            "{what}: rejected as it must ({})",
-            s.lines().last().unwrap_or("")
-        ),
-        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
-        ToolOutcome::Pass(s) => panic!("{what}: a corrupted or missing vector file passed ({s})"),
-    }
 }
 
 /// The lane's Verilog on the vectors the rust-hdl model was checked on (and equals): Icarus

@@ -24,3 +24,16 @@ pub fn expect_pass(what: &str, o: ToolOutcome) {
         ToolOutcome::Fail(s) => panic!("{what} failed:\n{s}"),
     }
 }
+
+/// Panics if `o` passed: a negative control (a corrupted or missing vector file, a unit built
+/// wrong on purpose) must be rejected, or skipped where the tool is absent.
+pub fn expect_fail(what: &str, o: ToolOutcome) {
+    match o {
+        ToolOutcome::Fail(s) => eprintln!(
+            "{what}: rejected as it must ({})",
+            s.lines().last().unwrap_or("")
+        ),
+        ToolOutcome::Skipped(s) => eprintln!("NOTICE: {what} skipped: {s}"),
+        ToolOutcome::Pass(s) => panic!("{what}: a negative control passed ({s})"),
+    }
+}
