@@ -206,6 +206,61 @@ fn rotations_conjugation_and_hoisting_are_bit_exact() {
     }
 }
 
+/// Key streaming: in every key switch (a rotation and a relinearization, hoisted rotations),
+/// consecutive key limbs load into two alternating slots, each after the product that read
+/// its slot two loads before, and each digit's first key limb loads before its converted
+/// limbs' NTTs (so the stream overlaps the transforms and the products on a core that
+/// overlaps its units).
+#[test]
+fn key_limbs_stream_through_a_double_buffered_pair_of_slots() {
+    use heaccel_sim::isa::{BufferRole, Instruction};
+    for s in setups() {
+        let level = s.params.max_level();
+        let g = galois_element_for_rotation(1, s.params.log_n());
+        for program in [
+            lower_automorphisms(&s.params, level, &[g]).unwrap(),
+            lower_automorphisms(&s.params, level, &[g, g + 2]).unwrap(),
+            lower_hmult_relin(&s.params, level).unwrap(),
+        ] {
+            let is_key = |i: &Instruction| {
+                matches!(i, Instruction::Load { buffer, .. }
+                    if program.buffers[*buffer as usize].role == BufferRole::Key)
+            };
+            let keys: Vec<(usize, u32)> = program
+                .instructions
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| is_key(i))
+                .map(|(k, i)| (k, i.writes()[0]))
+                .collect();
+            assert!(keys.len() >= 4);
+            let mut digits = 0;
+            for (n, &(k, slot)) in keys.iter().enumerate() {
+                let next = &program.instructions[k + 1];
+                if next.name() == "ntt" {
+                    // A digit's first key limb, loaded before its conversion's NTTs.
+                    digits += 1;
+                    continue;
+                }
+                assert!(
+                    matches!(next.name(), "mul" | "mac") && next.reads().contains(&slot),
+                    "key load {k} is not followed by its product: {next:?}"
+                );
+                // Within a digit: the product of the previous key limb, from the other slot,
+                // comes just before this load.
+                let prev = &program.instructions[k - 1];
+                let (_, prev_slot) = keys[n - 1];
+                assert_ne!(prev_slot, slot, "consecutive key limbs share a slot");
+                assert!(
+                    matches!(prev.name(), "mul" | "mac") && prev.reads().contains(&prev_slot),
+                    "key load {k} does not follow the previous limb's product: {prev:?}"
+                );
+            }
+            assert!(digits >= 1);
+        }
+    }
+}
+
 fn count_bconv(p: &Program) -> usize {
     p.instructions
         .iter()

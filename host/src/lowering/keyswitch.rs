@@ -6,6 +6,16 @@ use heaccel_verification::ckks::Parameters;
 
 use super::builder::{key_limb, p_idx, q_idx, Builder};
 
+/// One product of the inner product: key limb `limb` of `buffer` times the digit limb in
+/// slot `digit`, into (or onto) accumulator slot `acc`, mod prime-table entry `modulus`.
+struct KeyProduct {
+    buffer: u32,
+    limb: usize,
+    acc: Slot,
+    digit: Slot,
+    modulus: heaccel_sim::isa::ModulusIndex,
+}
+
 /// Key-switching accumulators: slots of `Q_level` then `P`, for both key halves.
 pub(super) struct Accumulators {
     pub(super) half: [Vec<Slot>; 2],
@@ -66,13 +76,8 @@ pub(super) fn decompose_and_accumulate(
             centered: true,
         });
         b.release(coeff_limbs);
-        for (t, &s) in targets.iter().zip(&converted) {
-            b.emit(Instruction::Ntt {
-                slot: s,
-                modulus: target_index(t),
-            });
-        }
-        // The digit polynomial over Q_level * P, limb by limb, times every key.
+        // The digit polynomial over Q_level * P, limb by limb, times every key: the products
+        // in order, each with its key limb.
         let digit_limb = |i: usize, is_p: bool| -> Slot {
             if !is_p && (start..end).contains(&i) {
                 ntt_limbs[i - start]
@@ -84,6 +89,7 @@ pub(super) fn decompose_and_accumulate(
                 converted[pos]
             }
         };
+        let mut products = Vec::new();
         for (r, key) in keys.iter().enumerate() {
             let (kb, ka) = key[j];
             for (acc_pos, (i, is_p)) in (0..=level)
@@ -91,30 +97,62 @@ pub(super) fn decompose_and_accumulate(
                 .chain((0..k_count).map(|k| (k, true)))
                 .enumerate()
             {
-                let d = digit_limb(i, is_p);
                 let m = if is_p { p_idx(params, i) } else { q_idx(i) };
                 for (h, buffer) in [kb, ka].into_iter().enumerate() {
-                    let key_slot = b.load(buffer, key_limb(params, i, is_p));
-                    let acc = accs[r].half[h][acc_pos];
-                    if j == 0 {
-                        b.emit(Instruction::Mul {
-                            dst: acc,
-                            a: d,
-                            b: key_slot,
-                            modulus: m,
-                        });
-                    } else {
-                        b.emit(Instruction::Mac {
-                            acc,
-                            a: d,
-                            b: key_slot,
-                            modulus: m,
-                        });
-                    }
-                    b.release([key_slot]);
+                    products.push(KeyProduct {
+                        buffer,
+                        limb: key_limb(params, i, is_p),
+                        acc: accs[r].half[h][acc_pos],
+                        digit: digit_limb(i, is_p),
+                        modulus: m,
+                    });
                 }
             }
         }
+        // Key streaming through a double-buffered pair of slots: the first key limb loads
+        // while the converted limbs are transformed, and each later one while the product
+        // before it is computed (its slot was read by the product before that, already done
+        // when this one issues), so key traffic overlaps the NTTs and the products.
+        let key_slots = [b.alloc(), b.alloc()];
+        let load_key = |b: &mut Builder, n: usize| {
+            let k = &products[n];
+            b.emit(Instruction::Load {
+                dst: key_slots[n % 2],
+                buffer: k.buffer,
+                limb: k.limb as u32,
+            });
+        };
+        if !products.is_empty() {
+            load_key(b, 0);
+        }
+        for (t, &s) in targets.iter().zip(&converted) {
+            b.emit(Instruction::Ntt {
+                slot: s,
+                modulus: target_index(t),
+            });
+        }
+        for (n, k) in products.iter().enumerate() {
+            let key_slot = key_slots[n % 2];
+            b.emit(if j == 0 {
+                Instruction::Mul {
+                    dst: k.acc,
+                    a: k.digit,
+                    b: key_slot,
+                    modulus: k.modulus,
+                }
+            } else {
+                Instruction::Mac {
+                    acc: k.acc,
+                    a: k.digit,
+                    b: key_slot,
+                    modulus: k.modulus,
+                }
+            });
+            if n + 1 < products.len() {
+                load_key(b, n + 1);
+            }
+        }
+        b.release(key_slots);
         b.release(ntt_limbs);
         b.release(converted);
         start = end;
