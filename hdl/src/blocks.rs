@@ -427,6 +427,18 @@ pub fn automorph_bundle<const W: usize>(
     random: usize,
     command: &str,
 ) -> Bundle {
+    automorph_bundle_of::<W>(q, AutomorphUnit::new(geo), random, command)
+}
+
+/// [`automorph_bundle`] of a given unit (a routing, or a negative control built wrong on
+/// purpose: its records still hold the reference outputs).
+pub fn automorph_bundle_of<const W: usize>(
+    q: Prime,
+    mut unit: AutomorphUnit<W>,
+    random: usize,
+    command: &str,
+) -> Bundle {
+    let geo = unit.geometry();
     let qv = q.value();
     let (n, log_n, p) = (geo.n(), geo.log_n(), geo.lanes());
     let mut rng = ChaCha8Rng::seed_from_u64(0x6175);
@@ -442,7 +454,6 @@ pub fn automorph_bundle<const W: usize>(
             records.push(r);
         }
     }
-    let mut unit = AutomorphUnit::<W>::new(geo);
     unit.connect_all();
     let rw = 2 + 2 * n;
     let mut inputs: Vec<(String, usize)> = vec![

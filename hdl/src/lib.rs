@@ -36,6 +36,7 @@ mod muxtree;
 pub mod netlist;
 pub mod ntt;
 pub mod params;
+pub mod permnet;
 pub mod rtlsim;
 pub mod verify;
 pub mod verilog;
