@@ -170,17 +170,13 @@ pub enum AutomorphRouting {
 }
 
 impl AutomorphRouting {
-    /// Smallest lane count at which [`AutomorphRouting::Omega`] is the default: below it the
-    /// crossbar is not larger (Yosys `synth_xilinx` LUTs, `tests/automorph_verilog.rs`).
-    pub const OMEGA_MIN_LANES: usize = 4;
-
-    /// The smaller routing for `lanes` lanes (the default of [`AutomorphUnit::new`]).
+    /// The smaller routing for `lanes` lanes (the default of [`AutomorphUnit::new`]): the
+    /// Omega networks at every lane count, measured smaller in Yosys `synth_xilinx` LUTs from
+    /// 1 to 32 lanes (`tests/automorph_verilog.rs`, the table in `docs/RTL.md`; at one lane
+    /// the network is a wire, the crossbar a multiplexer against zero).
     pub fn for_lanes(lanes: usize) -> Self {
-        if lanes >= Self::OMEGA_MIN_LANES {
-            AutomorphRouting::Omega
-        } else {
-            AutomorphRouting::Crossbar
-        }
+        let _ = lanes;
+        AutomorphRouting::Omega
     }
 }
 

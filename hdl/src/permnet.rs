@@ -213,8 +213,11 @@ impl OmegaNetwork {
 
     /// Emits the forward network carrying `inputs` (`width`-bit Verilog expressions, one per
     /// input line) to the outputs under the switch controls `cross` (one-bit expressions in
-    /// the order of [`OmegaRoute::cross`]); returns the output lines (`{name}_f{s}_{p}`, or
-    /// `inputs` itself for one line).
+    /// the order of [`OmegaRoute::cross`]); returns the output lines. Stages are emitted in
+    /// fused pairs: output line `o` of stages `(s, s+1)` is one of four input lines picked
+    /// by a two-bit select (`{name}_s{s}_{o}`, from three controls), a 4:1 word multiplexer
+    /// (one LUT6 per bit) instead of two 2:1 levels (`{name}_f{s}_{o}`); an odd last stage is
+    /// a 2:1 level. For one line the inputs are returned.
     pub fn emit_gather(
         &self,
         v: &mut String,
@@ -227,28 +230,43 @@ impl OmegaNetwork {
         assert_eq!(inputs.len(), p, "one expression per line");
         assert_eq!(cross.len(), l * half, "one control per switch");
         let mut cur = inputs.to_vec();
-        for s in 0..l {
-            let mut shuffled = cur.clone();
-            for (q, w) in cur.iter().enumerate() {
-                shuffled[self.shuffle(q)] = w.clone();
-            }
+        let mut s = 0;
+        while s < l {
             let mut next = vec![String::new(); p];
-            for k in 0..half {
-                let x = &cross[s * half + k];
-                for (line, (a, b)) in [(2 * k, (2 * k + 1, 2 * k)), (2 * k + 1, (2 * k, 2 * k + 1))]
-                {
-                    let w = format!("{name}_f{s}_{line}");
+            for (o, slot) in next.iter_mut().enumerate() {
+                let w = format!("{name}_f{s}_{o}");
+                if s + 1 < l {
+                    // out[o] = in[unshuffle(u ^ c0[u >> 1])], u = unshuffle(o ^ c1[o >> 1]).
+                    let c1 = &cross[(s + 1) * half + (o >> 1)];
+                    let (u0, u1) = (self.unshuffle(o), self.unshuffle(o ^ 1));
+                    let (c0a, c0b) = (&cross[s * half + (u0 >> 1)], &cross[s * half + (u1 >> 1)]);
+                    let sel = format!("{name}_s{s}_{o}");
+                    let _ = writeln!(v, "wire [1:0] {sel} = {{{c1}, {c1} ? {c0b} : {c0a}}};");
+                    let pick = |u: usize, c0: usize| cur[self.unshuffle(u ^ c0)].clone();
                     let _ = writeln!(
                         v,
-                        "wire [{}:0] {w} = {x} ? {} : {};",
+                        "wire [{}:0] {w} = {sel}[1] ? ({sel}[0] ? {} : {}) : ({sel}[0] ? {} : {});",
                         width - 1,
-                        shuffled[a],
-                        shuffled[b]
+                        pick(u1, 1),
+                        pick(u1, 0),
+                        pick(u0, 1),
+                        pick(u0, 0)
                     );
-                    next[line] = w;
+                } else {
+                    // out[o] = in[unshuffle(o ^ c[o >> 1])].
+                    let c = &cross[s * half + (o >> 1)];
+                    let _ = writeln!(
+                        v,
+                        "wire [{}:0] {w} = {c} ? {} : {};",
+                        width - 1,
+                        cur[self.unshuffle(o ^ 1)],
+                        cur[self.unshuffle(o)]
+                    );
                 }
+                *slot = w;
             }
             cur = next;
+            s += 2;
         }
         cur
     }
@@ -315,5 +333,12 @@ mod tests {
         let out = net.emit_gather(&mut v, "d", &["r0".into(), "r1".into()], &x, 8);
         assert_eq!(out, ["d_f0_0", "d_f0_1"]);
         assert!(v.contains("wire [7:0] d_f0_1 = a_x0_0 ? r0 : r1;"));
+        // Four lines: one fused pair of stages, a 4:1 multiplexer per output.
+        let mut v = String::new();
+        let words: Vec<String> = (0..4).map(|i| format!("r{i}")).collect();
+        let cross: Vec<String> = (0..4).map(|i| format!("c{i}")).collect();
+        let out = OmegaNetwork::new(4).emit_gather(&mut v, "d", &words, &cross, 8);
+        assert_eq!(out, ["d_f0_0", "d_f0_1", "d_f0_2", "d_f0_3"]);
+        assert_eq!(v.lines().count(), 8);
     }
 }

@@ -158,8 +158,8 @@ fn chosen_routing_is_smaller(lanes_list: &[usize]) {
 }
 
 #[test]
-fn chosen_routing_is_smaller_at_two_to_eight_lanes() {
-    chosen_routing_is_smaller(&[2, 4, 8]);
+fn chosen_routing_is_smaller_at_one_to_eight_lanes() {
+    chosen_routing_is_smaller(&[1, 2, 4, 8]);
 }
 
 #[test]
