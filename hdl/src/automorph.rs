@@ -18,7 +18,7 @@
 //! `tests/automorph.rs`), so the unit never stalls: one automorphism takes
 //! [`AutomorphGeometry::cycles`] `= 1 + N/P + LATENCY - 1` cycles whatever `g`. The RTL
 //! computes each lane's source with the reference formula (one `log_n`-bit product per lane)
-//! and routes bank addresses and data through a `P x P` crossbar set per row.
+//! and routes bank addresses and data as below.
 //!
 //! # Coefficient form
 //!
@@ -30,8 +30,29 @@
 //! the host ([`galois_inverse`]) as the other constants are: no inversion circuit, and each
 //! lane's one multiplier serves both forms (its operand muxed). The sources
 //! of a row still lie in `P` distinct banks (`k mod P = g^-1 j mod P` for lane `j`, `g^-1`
-//! odd), each at its own row, which the per-bank address crossbar already routes: no stalls,
+//! odd), each at its own row, which the address routing delivers to its bank: no stalls,
 //! the same [`AutomorphGeometry::cycles`].
+//!
+//! # Routing: two Omega networks
+//!
+//! Within an output row, lane `j` reads bank `b(j)`: `b(j) = g^-1 j mod P` in coefficient
+//! form (a linear map of `Z/P` with odd slope) and `b(j) = brev_l((g brev_l(j) + T) mod P)` in
+//! the NTT domain (an affine map of odd slope conjugated by `l`-bit reversal). An Omega
+//! network of `l = log2 P` shuffle-exchange stages passes every such map and its inverse
+//! ([`crate::permnet`]: Lawrie 1975's affine permutations, the conjugates by the same
+//! argument; checked exhaustively for `P = 2..256` and for the unit's maps for every odd `g`
+//! in `tests/automorph.rs`). With [`AutomorphRouting::Omega`] (the default) each lane's row
+//! address, tagged with its source bank `b(j)`, crosses the network *backwards* (lanes to
+//! banks) and self-routes: every switch follows the tag bit of the word on its even line.
+//! The switch settings so found are registered with the bank read, and the read words cross
+//! the same network *forwards* (banks to lanes) under them, with no tags: one self-routing
+//! pass serves both directions, and the settings need no inversion of `b`. No pipeline stage
+//! is added (the networks replace the crossbar's logic between the same registers), so
+//! [`AutomorphUnit::LATENCY`] and [`AutomorphGeometry::cycles`] are unchanged.
+//! `l P / 2` switches per network against the crossbar's `P (P - 1)` word multiplexers;
+//! Yosys `synth_xilinx` measures the unit smaller at every lane count from 1 to 32 (the
+//! table in `docs/RTL.md`). [`AutomorphRouting::Crossbar`] keeps the crossbar for the
+//! comparison.
 //!
 //! The unit is a custom rust-hdl `Logic` (hand-written `update` and Verilog body, as
 //! rust-hdl's RAM/ROM widgets) because its structure depends on `N` and `P` at generation
