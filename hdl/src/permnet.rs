@@ -16,7 +16,8 @@
 //! (want one switch output) exactly when, for some `s`, they agree on `x mod 2^(l-1-s)` and on
 //! `d >> (l-1-s)`. For `d = a x + b mod P` with `a` odd, words with `x' = x + 2^(l-1-s) t`
 //! have `d' = d + a t 2^(l-1-s)`, whose high `s + 1` bits differ from `d`'s by
-//! `a t mod 2^(s+1) != 0`: no conflict (Lawrie's affine permutations). For the conjugate
+//! `a t mod 2^(s+1) != 0`: no conflict (the affine class attributed to Lawrie; `docs/RTL.md`
+//! says what of the paper could be read). For the conjugate
 //! `d = brev_l(A(brev_l(x)))` with `A` affine of odd slope, `u = brev_l(x)`: agreeing on the
 //! low `l-1-s` bits of `x` and the high `s+1` bits of `d` is agreeing on the high `l-1-s`
 //! bits of `u` and on `A(u) mod 2^(s+1)`, i.e. on `u mod 2^(s+1)` (`A` is a bijection mod
