@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{ArgGroup, Args, ValueEnum};
-use heaccel_corun::{verify_core_operation, verify_core_program, CoreOperation, VerifyCoreReport};
+use heaccel_corun::{
+    verify_core_operation, verify_core_program, CoreIssue, CoreOperation, VerifyCoreReport,
+};
 
 /// A whole CKKS operation for `verify core --op`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -34,6 +36,25 @@ impl From<OperationArg> for CoreOperation {
     }
 }
 
+/// How the core issues instructions (`--issue`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum IssueArg {
+    /// One instruction at a time.
+    InOrder,
+    /// Independent instructions on different engines at once, under a scoreboard of slots.
+    #[default]
+    Overlapped,
+}
+
+impl From<IssueArg> for CoreIssue {
+    fn from(issue: IssueArg) -> Self {
+        match issue {
+            IssueArg::InOrder => CoreIssue::InOrder,
+            IssueArg::Overlapped => CoreIssue::Overlapped,
+        }
+    }
+}
+
 /// Arguments of `heaccel verify core`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").required(true).args(["program", "op"])))]
@@ -44,7 +65,7 @@ pub struct VerifyCoreArgs {
     /// A whole CKKS operation, lowered by the host from real ciphertexts and keys (three
     /// 27-29-bit ciphertext primes, two special primes, dnum 2; insecure at these N, for
     /// bit-exactness only) and checked against the reference evaluator; fails if the core's
-    /// cycles and the simulator's (derived, in-order) differ by more than 5%.
+    /// cycles and the simulator's (derived, the core's issue policy) differ by more than 5%.
     #[arg(long, value_enum, value_name = "OP")]
     pub op: Option<OperationArg>,
     /// log2(N) of the core: with --program it must equal the program's `log_n` (default:
@@ -62,6 +83,10 @@ pub struct VerifyCoreArgs {
     /// basis-conversion ROM; the run must then FAIL.
     #[arg(long, requires = "op")]
     pub inject_rom_fault: bool,
+    /// How the core issues instructions; the simulator configuration it is held to follows
+    /// (in-order: blocking; overlapped: scoreboard).
+    #[arg(long, value_enum, default_value_t = IssueArg::Overlapped, value_name = "POLICY")]
+    pub issue: IssueArg,
     /// Skip the Verilator co-run (a C++ build of the whole core).
     #[arg(long)]
     pub no_verilator: bool,
@@ -88,6 +113,7 @@ pub fn verify_core(args: &VerifyCoreArgs) -> Result<VerifyCoreReport> {
                 args.seed,
                 verilator,
                 args.inject_rom_fault,
+                args.issue.into(),
             )?)
         }
         (Some(path), None) => path,
@@ -104,15 +130,21 @@ pub fn verify_core(args: &VerifyCoreArgs) -> Result<VerifyCoreReport> {
         }
     }
     Ok(verify_core_program(
-        &program, &source, args.lanes, args.seed, verilator,
+        &program,
+        &source,
+        args.lanes,
+        args.seed,
+        verilator,
+        args.issue.into(),
     )?)
 }
 
 /// The table of a report.
 pub fn format_core_table(r: &VerifyCoreReport) -> String {
     let mut s = format!(
-        "core co-run: {} (N = 2^{}, P = {}, {} limbs, {} instructions, {} limbs stored)\n",
-        r.program, r.log_n, r.lanes, r.limbs, r.instructions, r.stores
+        "core co-run: {} (N = 2^{}, P = {}, {} limbs, {} instructions, {} limbs stored, {} \
+         issue)\n",
+        r.program, r.log_n, r.lanes, r.limbs, r.instructions, r.stores, r.issue
     );
     s += &format!(
         "rust-hdl core   {:<5} {} cycles\n",
@@ -132,8 +164,9 @@ pub fn format_core_table(r: &VerifyCoreReport) -> String {
     }
     if let Some(within) = r.cycles_within_tolerance {
         s += &format!(
-            "cycles          {:<5} core vs derived in-order simulator within {}%\n",
+            "cycles          {:<5} core vs simulator {} within {}%\n",
             if within { "pass" } else { "FAIL" },
+            r.simulator_match,
             heaccel_corun::CYCLE_TOLERANCE_PERCENT
         );
     }

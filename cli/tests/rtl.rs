@@ -396,7 +396,8 @@ fn verify_rtl_vcd_needs_a_block_and_a_writable_file() {
 }
 
 /// `verify core --op rescale`: a whole CKKS operation on the rust-hdl core, bit-exact with the
-/// reference evaluator, cycles within 5% of the simulator; the ROM-fault negative control
+/// reference evaluator, cycles within 5% of the simulator (overlapped: the scoreboard
+/// configuration; in order: the blocking one, and slower); the ROM-fault negative control
 /// fails; bad sizes and missing or doubled choices are refused by name.
 #[test]
 fn verify_core_op_rescale_and_its_negative_control() {
@@ -422,13 +423,26 @@ fn verify_core_op_rescale_and_its_negative_control() {
     assert_eq!(v["reference_bit_exact"], true);
     assert_eq!(v["cycles_within_tolerance"], true);
     assert_eq!(v["log_n"], 10);
-    let derived = v["simulator"]
+    assert_eq!(v["issue"], "overlapped");
+    assert_eq!(v["simulator_match"], "core-n10-p2-derived-scoreboard");
+    let matched = v["simulator"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["config"] == "core-n10-p2-derived")
+        .find(|c| c["config"] == "core-n10-p2-derived-scoreboard")
         .unwrap();
-    assert!(derived["difference_percent"].as_f64().unwrap().abs() <= 5.0);
+    assert!(matched["difference_percent"].as_f64().unwrap().abs() <= 5.0);
+    let overlapped_cycles = v["core_cycles"].as_u64().unwrap();
+    // One instruction at a time: the blocking configuration describes it, and it is slower.
+    let mut in_order = args.to_vec();
+    in_order.extend(["--issue", "in-order"]);
+    let out = heaccel(&in_order);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["pass"], true);
+    assert_eq!(v["issue"], "in-order");
+    assert_eq!(v["simulator_match"], "core-n10-p2-derived");
+    assert!(v["core_cycles"].as_u64().unwrap() > overlapped_cycles);
 
     let mut faulty = args.to_vec();
     faulty.push("--inject-rom-fault");

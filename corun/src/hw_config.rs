@@ -27,9 +27,10 @@ use heaccel_sim::SimError;
 /// (`BconvUnit` latency) or the derived `bconv_cycles - D K` of that table. Without tables:
 /// one lane, latency 0 (the core runs no `bconv`).
 ///
-/// `policy`: the core runs one instruction at a time, so [`IssuePolicy::InOrderBlocking`]
-/// describes it; [`IssuePolicy::Overlapped`] gives what the same units would take if
-/// independent instructions overlapped. The name ends in `-overlapped` for the latter.
+/// `policy`: [`IssuePolicy::InOrderBlocking`] describes a core built in order,
+/// [`IssuePolicy::Scoreboard`] an overlapped one (its scoreboard of slot owners);
+/// [`IssuePolicy::Overlapped`] gives what the same units would take with the simulator's
+/// dataflow issue. The name ends in `-scoreboard` or `-overlapped` for the latter two.
 ///
 /// Errors: a core too large for the simulator's ranges (e.g. more than 4,096 butterflies),
 /// naming the field.
@@ -81,10 +82,10 @@ pub fn core_hw_config(
             geo.log_n(),
             p,
             if derived { "-derived" } else { "" },
-            if policy == IssuePolicy::Overlapped {
-                "-overlapped"
-            } else {
-                ""
+            match policy {
+                IssuePolicy::InOrderBlocking => "",
+                IssuePolicy::Scoreboard => "-scoreboard",
+                IssuePolicy::Overlapped => "-overlapped",
             }
         ),
         clock_mhz,

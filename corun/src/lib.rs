@@ -19,6 +19,7 @@ pub mod run;
 pub mod translate;
 
 pub use error::CoRunError;
+pub use heaccel_hdl::core::CoreIssue;
 pub use hw_config::core_hw_config;
 pub use memory::{check_memory, random_memory, MAX_MEMORY_WORDS};
 pub use operation::{
@@ -26,6 +27,7 @@ pub use operation::{
     OPERATION_LOG_N,
 };
 pub use run::{
-    verify_core_program, verify_core_with_memory, CoreRunOutcome, CycleComparison, VerifyCoreReport,
+    issue_policy, verify_core_program, verify_core_with_memory, CoreBuild, CoreRunOutcome,
+    CycleComparison, VerifyCoreReport,
 };
 pub use translate::{translate, CoreProgram};

@@ -20,10 +20,10 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::{ChaCha20Rng, ChaCha8Rng};
 
-use heaccel_hdl::core::BconvRomFault;
+use heaccel_hdl::core::{BconvRomFault, CoreIssue};
 
 use crate::error::CoRunError;
-use crate::run::{verify_core_with_memory, VerifyCoreReport};
+use crate::run::{verify_core_with_memory, CoreBuild, VerifyCoreReport};
 
 /// A whole CKKS operation the core co-runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,8 +163,8 @@ fn operation_setup(
 /// Co-runs `op` at `N = 2^log_n` on a core of `lanes` NTT lanes (see the module
 /// documentation): the report of [`verify_core_with_memory`] with `reference_bit_exact` set
 /// (every limb of both output parts as the core stored it, against the evaluator's
-/// ciphertext) and `cycles_within_tolerance` (the derived in-order simulator configuration
-/// within [`CYCLE_TOLERANCE_PERCENT`] of the core), both counted in `pass`.
+/// ciphertext) and `cycles_within_tolerance` (the derived simulator configuration of the
+/// core's issue policy within [`CYCLE_TOLERANCE_PERCENT`] of the core), both counted in `pass`.
 ///
 /// `inject_rom_fault`: the negative control; the core is built with ROM word `(0, 0)` of its
 /// first conversion table wrong, and the run must fail (every operation converts).
@@ -175,13 +175,15 @@ pub fn verify_core_operation(
     seed: u64,
     verilator_dir: Option<&Path>,
     inject_rom_fault: bool,
+    issue: CoreIssue,
 ) -> Result<VerifyCoreReport, CoRunError> {
     let params = operation_parameters(log_n)?;
     let (program, memory, want, stem) = operation_setup(op, &params, seed)?;
     let source = op.name();
     let command = format!(
-        "heaccel verify core --op {} --log-n {log_n} --lanes {lanes} --seed {seed}{}",
+        "heaccel verify core --op {} --log-n {log_n} --lanes {lanes} --seed {seed} --issue {}{}",
         op.name(),
+        issue.name(),
         if inject_rom_fault {
             " --inject-rom-fault"
         } else {
@@ -200,7 +202,10 @@ pub fn verify_core_operation(
         &memory,
         verilator_dir,
         &command,
-        fault,
+        CoreBuild {
+            issue,
+            rom_fault: fault,
+        },
     )?;
     let mut report = outcome.report;
     // The last store of each output limb is the core's result.
@@ -232,11 +237,10 @@ pub fn verify_core_operation(
         want.parts[0].limbs.len() - 1,
         op.name()
     );
-    // The core runs in order: the derived in-order configuration is the one that describes it.
     let within = report
         .simulator
         .iter()
-        .find(|c| c.config.ends_with("-derived"))
+        .find(|c| c.config == report.simulator_match)
         .is_some_and(|c| c.difference_percent.abs() <= CYCLE_TOLERANCE_PERCENT);
     report.cycles_within_tolerance = Some(within);
     report.pass &= exact && within;

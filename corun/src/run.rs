@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use heaccel_hdl::core::{build_verilator_core, core_bundle, BconvRomFault, CoreSim};
+use heaccel_hdl::core::{build_verilator_core, core_bundle, BconvRomFault, CoreIssue, CoreSim};
 use heaccel_hdl::verilog::{run_verilator, ToolOutcome};
 use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::functional::FunctionalExecutor;
@@ -27,6 +27,25 @@ pub struct CycleComparison {
     pub difference_percent: f64,
 }
 
+/// How a co-run builds its core.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoreBuild {
+    /// Issue policy (default overlapped).
+    pub issue: CoreIssue,
+    /// The negative control: a core built with one wrong conversion constant (its stores
+    /// must then differ).
+    pub rom_fault: Option<BconvRomFault>,
+}
+
+/// The simulator's issue policy describing a core built with `issue`:
+/// [`IssuePolicy::InOrderBlocking`] or [`IssuePolicy::Scoreboard`].
+pub fn issue_policy(issue: CoreIssue) -> IssuePolicy {
+    match issue {
+        CoreIssue::InOrder => IssuePolicy::InOrderBlocking,
+        CoreIssue::Overlapped => IssuePolicy::Scoreboard,
+    }
+}
+
 /// Report of `heaccel verify core`.
 #[derive(Debug, Serialize)]
 pub struct VerifyCoreReport {
@@ -42,6 +61,8 @@ pub struct VerifyCoreReport {
     pub instructions: usize,
     /// Limbs stored.
     pub stores: usize,
+    /// The core's issue policy: `in-order` or `overlapped`.
+    pub issue: String,
     /// The rust-hdl core's stores equal the functional executor's.
     pub rust_hdl_bit_exact: bool,
     /// Cycles of the rust-hdl core.
@@ -50,18 +71,21 @@ pub struct VerifyCoreReport {
     pub verilator: String,
     /// Detail of the Verilator step.
     pub verilator_detail: String,
-    /// Simulator on [`core_hw_config`]: plain and derived with in-order blocking issue (as
-    /// the core runs), then derived with overlapped issue (what overlapping would give).
+    /// Simulator on [`core_hw_config`]: plain and derived with in-order blocking issue (an
+    /// in-order core), derived with the scoreboard policy (an overlapped core), and derived
+    /// with the simulator's overlapped policy (dataflow across units, shared reads).
     pub simulator: Vec<CycleComparison>,
+    /// The configuration of `simulator` describing this core (derived, with
+    /// [`issue_policy`] of its issue), the one `cycles_within_tolerance` holds it to.
+    pub simulator_match: String,
     /// Whole operations (`heaccel verify core --op`): whether the core's stored output
     /// ciphertext equals the reference evaluator's word for word, and what was compared
     /// (`None` for a program file, whose inputs are random words).
     pub reference_bit_exact: Option<bool>,
     /// What the reference comparison covered.
     pub reference_detail: String,
-    /// Whole operations: whether the core's cycles and the simulator's on the derived
-    /// in-order configuration differ by at most [`crate::CYCLE_TOLERANCE_PERCENT`]
-    /// (`None` for a program file).
+    /// Whole operations: whether the core's cycles and the simulator's on `simulator_match`
+    /// differ by at most [`crate::CYCLE_TOLERANCE_PERCENT`] (`None` for a program file).
     pub cycles_within_tolerance: Option<bool>,
     /// `true` when nothing failed (a skipped Verilator run does not fail).
     pub pass: bool,
@@ -84,18 +108,22 @@ pub fn verify_core_program(
     lanes: usize,
     seed: u64,
     verilator_dir: Option<&Path>,
+    issue: CoreIssue,
 ) -> Result<VerifyCoreReport, CoRunError> {
     // Refuse what the core cannot run before allocating its memory.
-    let cp = translate(program, lanes, source)?;
+    let mut cp = translate(program, lanes, source)?;
+    cp.geometry = cp.geometry.with_issue(issue);
     let memory = random_memory(program, seed)?;
-    let command = format!("heaccel verify core --program {source} --lanes {lanes}");
+    let command = format!(
+        "heaccel verify core --program {source} --lanes {lanes} --issue {}",
+        issue.name()
+    );
     co_run(program, cp, source, lanes, &memory, verilator_dir, &command).map(|o| o.report)
 }
 
 /// Runs `program` on the core and the functional executor from the initial `memory` (inputs
-/// and keys); `command` is written into the Verilator bundle as the command that made it.
-/// `rom_fault`: the negative control, a core built with one wrong conversion constant (its
-/// stores must then differ).
+/// and keys); `command` is written into the Verilator bundle as the command that made it;
+/// the core is built as `build` says.
 pub fn verify_core_with_memory(
     program: &Program,
     source: &str,
@@ -103,10 +131,11 @@ pub fn verify_core_with_memory(
     memory: &Memory,
     verilator_dir: Option<&Path>,
     command: &str,
-    rom_fault: Option<BconvRomFault>,
+    build: CoreBuild,
 ) -> Result<CoreRunOutcome, CoRunError> {
     let mut cp = translate(program, lanes, source)?;
-    if let Some(fault) = rom_fault {
+    cp.geometry = cp.geometry.with_issue(build.issue);
+    if let Some(fault) = build.rom_fault {
         cp.geometry = cp.geometry.with_rom_fault(fault)?;
     }
     co_run(program, cp, source, lanes, memory, verilator_dir, command)
@@ -197,6 +226,7 @@ fn co_run(
     for (derived, policy) in [
         (false, IssuePolicy::InOrderBlocking),
         (true, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::Scoreboard),
         (true, IssuePolicy::Overlapped),
     ] {
         let config = core_hw_config(&cp.geometry, derived, policy)?;
@@ -208,6 +238,9 @@ fn co_run(
                 * 100.0,
         });
     }
+    let simulator_match = core_hw_config(&cp.geometry, true, issue_policy(cp.geometry.issue()))?
+        .name
+        .clone();
     let stores = cp.stores.iter().copied().zip(run.stores).collect();
     let report = VerifyCoreReport {
         program: source.to_string(),
@@ -216,12 +249,14 @@ fn co_run(
         limbs: program.moduli.len(),
         instructions: program.instructions.len(),
         stores: want_stores.len(),
+        issue: cp.geometry.issue().name().to_string(),
         rust_hdl_bit_exact: bit_exact,
         core_cycles: run.cycles as u64,
         pass: bit_exact && verilator != "fail",
         verilator,
         verilator_detail: detail,
         simulator,
+        simulator_match,
         reference_bit_exact: None,
         reference_detail: String::new(),
         cycles_within_tolerance: None,

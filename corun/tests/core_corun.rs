@@ -3,7 +3,7 @@
 //! instruction kind alone and random mixed sequences with dependencies; cycles of the core
 //! against `heaccel_sim::simulate` on the derived core configuration; refusals.
 
-use heaccel_corun::{core_hw_config, translate, verify_core_program};
+use heaccel_corun::{core_hw_config, translate, verify_core_program, CoreIssue};
 use heaccel_sim::config::IssuePolicy;
 use heaccel_sim::isa::{Buffer, BufferRole, Instruction, PolyForm, Program};
 use heaccel_verification::arith::ntt_primes;
@@ -121,7 +121,15 @@ fn each_instruction_kind_alone_is_bit_exact() {
                 ins.clone(),
                 store(out, m as u32),
             ];
-            let r = verify_core_program(&p, "single", LANES, kind as u64, None).unwrap();
+            let r = verify_core_program(
+                &p,
+                "single",
+                LANES,
+                kind as u64,
+                None,
+                CoreIssue::Overlapped,
+            )
+            .unwrap();
             assert!(
                 r.rust_hdl_bit_exact,
                 "{ins:?}: core differs from the functional executor"
@@ -146,7 +154,8 @@ fn cycles_agree_with_the_simulator_on_dependent_chains() {
         p.instructions.dedup();
         let out = ins.writes()[0];
         p.instructions.extend([ins.clone(), store(out, 0)]);
-        let r = verify_core_program(&p, "chain", LANES, kind as u64, None).unwrap();
+        let r =
+            verify_core_program(&p, "chain", LANES, kind as u64, None, CoreIssue::InOrder).unwrap();
         assert!(r.rust_hdl_bit_exact, "{ins:?}");
         let derived = &r.simulator[1];
         eprintln!(
@@ -200,10 +209,18 @@ fn issue_program_cycles_agree_with_the_blocking_simulator() {
     );
     let program = Program::from_json(&std::fs::read_to_string(path).unwrap(), path).unwrap();
     assert_eq!((program.log_n, program.moduli.len()), (10, 2));
-    let r = verify_core_program(&program, "mul_rotate_n1024.json", 4, 1, None).unwrap();
+    let r = verify_core_program(
+        &program,
+        "mul_rotate_n1024.json",
+        4,
+        1,
+        None,
+        CoreIssue::InOrder,
+    )
+    .unwrap();
     assert!(r.rust_hdl_bit_exact && r.pass);
     assert_eq!(r.stores, 2);
-    let (plain, derived, overlapped) = (&r.simulator[0], &r.simulator[1], &r.simulator[2]);
+    let (plain, derived, overlapped) = (&r.simulator[0], &r.simulator[1], &r.simulator[3]);
     for c in &r.simulator {
         eprintln!(
             "{:<32} core {} cycles, simulator {} ({:+.1}%)",
@@ -306,11 +323,25 @@ fn random_mixed_programs_are_bit_exact() {
     let mut rng = ChaCha8Rng::seed_from_u64(0xc0e);
     for k in 0..6 {
         let p = random_program(&mut rng, 12);
-        let r = verify_core_program(&p, "random", LANES, k, None).unwrap();
+        let r = verify_core_program(&p, "random", LANES, k, None, CoreIssue::InOrder).unwrap();
         assert!(r.rust_hdl_bit_exact, "random program {k}:\n{}", p.to_json());
         assert_eq!(r.stores, 4);
         assert_derived_blocking_is_exact_but_stores(&r);
-        assert!(r.simulator[2].simulator <= r.simulator[1].simulator);
+        assert!(r.simulator[3].simulator <= r.simulator[1].simulator);
+        // The overlapped core: the same stores, never slower, and within the tolerance of
+        // the scoreboard configuration that describes it.
+        let o = verify_core_program(&p, "random", LANES, k, None, CoreIssue::Overlapped).unwrap();
+        assert!(o.rust_hdl_bit_exact, "random program {k} overlapped");
+        assert!(o.core_cycles <= r.core_cycles);
+        let matched = &o.simulator[2];
+        assert_eq!(matched.config, o.simulator_match);
+        assert!(matched.config.ends_with("-derived-scoreboard"));
+        assert!(
+            matched.difference_percent.abs() <= heaccel_corun::CYCLE_TOLERANCE_PERCENT,
+            "random program {k}: core {} cycles, scoreboard simulator {}",
+            o.core_cycles,
+            matched.simulator
+        );
     }
 }
 
@@ -342,7 +373,7 @@ fn unsupported_instructions_are_refused_by_name() {
         modulus: 1,
     };
     p.instructions.push(store(1, 0));
-    let r = verify_core_program(&p, "coeff.json", LANES, 9, None).unwrap();
+    let r = verify_core_program(&p, "coeff.json", LANES, 9, None, CoreIssue::Overlapped).unwrap();
     assert!(r.rust_hdl_bit_exact && r.pass, "coefficient-form automorph");
     let mut wide = base(1);
     wide.moduli = ntt_primes(40, LOG_N, 1, &[]).unwrap();
@@ -356,7 +387,8 @@ fn unsupported_instructions_are_refused_by_name() {
     let cp = translate(&spill, LANES, "spill.json").unwrap();
     assert_eq!(cp.loads.len(), 2);
     assert!(!cp.loads[0].1 && cp.loads[1].1);
-    let r = verify_core_program(&spill, "spill.json", LANES, 5, None).unwrap();
+    let r =
+        verify_core_program(&spill, "spill.json", LANES, 5, None, CoreIssue::Overlapped).unwrap();
     assert!(r.rust_hdl_bit_exact && r.pass);
     let e = translate(&base(1), 3, "p.json").unwrap_err().to_string();
     assert!(e.contains("lanes"), "{e}");
@@ -369,6 +401,7 @@ fn derived_config_is_a_valid_simulator_config() {
     for (derived, policy) in [
         (false, IssuePolicy::InOrderBlocking),
         (true, IssuePolicy::InOrderBlocking),
+        (true, IssuePolicy::Scoreboard),
         (true, IssuePolicy::Overlapped),
     ] {
         let c = core_hw_config(&cp.geometry, derived, policy).unwrap();
@@ -404,7 +437,7 @@ fn verilator_corun_is_bit_exact_with_the_functional_executor() {
         );
     }
     let dir = std::env::temp_dir().join(format!("heaccel-cli-core-corun-{}", std::process::id()));
-    let r = verify_core_program(&p, "corun", LANES, 3, Some(&dir)).unwrap();
+    let r = verify_core_program(&p, "corun", LANES, 3, Some(&dir), CoreIssue::Overlapped).unwrap();
     assert!(r.rust_hdl_bit_exact);
     assert_eq!(r.verilator, "pass", "{}", r.verilator_detail);
     // Negative control: one expected store word flipped must fail the same executable.

@@ -1,8 +1,11 @@
 //! The core (rust-hdl simulation) against the reference model: each instruction kind on
 //! random data (u128 arithmetic, `NttTable`, `ntt_index_map`), cycle counts equal to
-//! `cycles_of`, malformed instructions stop the run with the error bit.
+//! `cycles_of` one at a time and to the `program_cycles` schedule overlapped, malformed
+//! instructions stop the run with the error bit.
 
-use heaccel_hdl::core::{opcode, run_cycles, CoreGeometry, CoreInstr, CoreSim};
+use heaccel_hdl::core::{
+    opcode, program_cycles, run_cycles, CoreGeometry, CoreInstr, CoreIssue, CoreSim,
+};
 use heaccel_verification::arith::ntt_primes;
 use heaccel_verification::automorphism::{automorphism_coeff, automorphism_ntt, ntt_index_map};
 use heaccel_verification::ntt::NttTable;
@@ -67,7 +70,11 @@ fn every_instruction_kind_is_bit_exact() {
                 aut_coeff,
             ),
         ];
-        for (op, imm, want) in cases {
+        for ((op, imm, want), issue) in cases
+            .into_iter()
+            .flat_map(|c| [(c.clone(), CoreIssue::InOrder), (c, CoreIssue::Overlapped)])
+        {
+            let geo = geo.clone().with_issue(issue);
             let mut sim = CoreSim::new(geo.clone()).unwrap();
             let m = m as u32;
             let load = |dst| CoreInstr::from_parts(&geo, opcode::LOAD, m, dst, 0, 0, 0).unwrap();
@@ -90,8 +97,17 @@ fn every_instruction_kind_is_bit_exact() {
                 run.stores[0] == want,
                 "op {op} prime {m}: core differs from the reference"
             );
-            let expect = run_cycles(&geo, prog.iter().map(|i| i.op));
-            assert_eq!(run.cycles, expect, "op {op}: cycles");
+            let serial = run_cycles(&geo, prog.iter().map(|i| i.op));
+            let expect = match issue {
+                CoreIssue::InOrder => serial,
+                CoreIssue::Overlapped => program_cycles(&geo, &prog),
+            };
+            assert_eq!(run.cycles, expect, "op {op} {issue:?}: cycles");
+            assert_eq!(
+                program_cycles(&geo.clone().with_issue(CoreIssue::InOrder), &prog),
+                serial
+            );
+            assert!(expect <= serial);
         }
     }
 }

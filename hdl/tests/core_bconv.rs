@@ -15,6 +15,11 @@ use heaccel_verification::rns::BasisConverter;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+
+/// The command the co-run bundles name.
+const COMMAND: &str = "cargo test -p heaccel-hdl --test core_bconv";
+
 fn conversions() -> Vec<CoreConversion> {
     vec![
         CoreConversion {
@@ -206,37 +211,6 @@ fn all_tables_program(
     (prog, loads, stores)
 }
 
-/// The co-run bundle of `prog` on the core `geo` written to `dir`, and its Verilator build.
-fn verilator_build(
-    geo: &CoreGeometry,
-    prog: &[CoreInstr],
-    loads: &[Vec<u64>],
-    stores: &[Vec<u64>],
-    cycles: usize,
-    dir: &std::path::Path,
-) -> (
-    heaccel_hdl::verilog::Bundle,
-    heaccel_hdl::verilog::BundleFiles,
-    std::path::PathBuf,
-) {
-    use heaccel_hdl::core::{build_verilator_core, core_bundle};
-    let bundle = core_bundle(
-        geo,
-        prog,
-        loads,
-        stores,
-        cycles,
-        "cargo test -p heaccel-hdl --test core_bconv",
-    )
-    .unwrap();
-    let files = bundle.write(dir).unwrap();
-    let exe = match build_verilator_core(&files) {
-        Ok(exe) => exe,
-        Err(o) => panic!("verilator build: {o:?}"),
-    };
-    (bundle, files, exe)
-}
-
 /// The core's Verilog with conversion tables: `verilator --lint-only -Wall` (standard waivers
 /// only) and a Verilator run of a program using every table, bit-exact with the reference and
 /// in the rust-hdl model's cycles; a corrupted expected word fails it. Skips with a notice
@@ -260,7 +234,8 @@ fn verilator_runs_bconv_bit_exact() {
         "rust-hdl core differs from the reference"
     );
     let dir = std::env::temp_dir().join(format!("heaccel-core-bconv-{}", std::process::id()));
-    let (bundle, files, exe) = verilator_build(&geo, &prog, &loads, &stores, run.cycles, &dir);
+    let (bundle, files, exe) =
+        common::verilator_build(&geo, &prog, &loads, &stores, run.cycles, &dir, COMMAND);
     let outcome = lint(&files);
     assert!(matches!(outcome, ToolOutcome::Pass(_)), "{outcome:?}");
     let outcome = run_verilator(&exe, &files.vectors, 1);
@@ -290,13 +265,14 @@ fn verilator_runs_bconv_bit_exact() {
         run.stores != stores,
         "the faulty rust-hdl core matched the reference"
     );
-    let (_, files, exe) = verilator_build(
+    let (_, files, exe) = common::verilator_build(
         &faulty,
         &prog,
         &loads,
         &stores,
         run.cycles,
         &dir.join("rom-fault"),
+        COMMAND,
     );
     let outcome = run_verilator(&exe, &files.vectors, 1);
     assert!(outcome.is_fail(), "the faulty core must fail: {outcome:?}");

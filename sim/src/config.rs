@@ -85,8 +85,14 @@ pub enum IssuePolicy {
     /// `"in_order_blocking"`: each instruction starts when the previous one has completed
     /// (its result is ready; every unit and the memory channel are idle), so a program takes
     /// the sum of its instructions' isolated times. This is how a core that runs one
-    /// instruction at a time behaves (heaccel-hdl's `core`).
+    /// instruction at a time behaves (heaccel-hdl's `core` built in order).
     InOrderBlocking,
+    /// `"scoreboard"`: instructions issue in program order, at most one a cycle, each when an
+    /// instance of its unit is free and no instruction still running uses any slot it names;
+    /// an instruction holds its unit instance and its slots (one access port each, so reads
+    /// too) until its result is ready. A stalled instruction stalls those behind it. This is
+    /// heaccel-hdl's overlapped `core` (its scoreboard of slot owners).
+    Scoreboard,
 }
 
 /// The `[issue]` table.

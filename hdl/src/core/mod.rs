@@ -12,15 +12,18 @@
 //!   ports.
 //! - **Scratchpad**: per slot `s` and lane `j`, a memory of `D = N / 2P` words (one read
 //!   port, one write port, read registered); word `2P r + j` of slot `s` sits in row `r` of
-//!   memory `(s, j)`. Every cycle all slots read the same row, so element-wise operations
-//!   read any two or three slots at once, and a `bconv` writes its `L` destination slots at
-//!   once.
+//!   memory `(s, j)`. Each slot reads the row its owning engine asks for, so element-wise
+//!   operations read any two or three slots at once, a `bconv` writes its `L` destination
+//!   slots at once, and engines work on disjoint slots at the same time.
 //! - **Basis conversion**: per conversion table and row lane one [`crate::bconv::BconvUnit`]
 //!   with the table's constants in ROM, fed one residue per cycle (row by row, limb by limb).
 //!   A core's tables are fixed when it is generated, as its primes are
 //!   ([`CoreGeometry::with_conversions`]).
-//! - **Execution**: strictly in order, one instruction at a time (no overlap): fetch (1
-//!   cycle), then the instruction's phases; see [`cycles_of`] for the exact count.
+//! - **Execution**: five engines (stream, element-wise, NTT, automorphism, basis
+//!   conversion), each running one instruction at a time; a dispatcher issues the queue's
+//!   entries in program order to them, overlapped under a scoreboard of slot owners or one at
+//!   a time ([`CoreIssue`], module `issue`); each instruction costs one dispatch cycle
+//!   then its engine's phases ([`cycles_of`]); [`program_cycles`] is the exact schedule.
 //!
 //! # Interfaces
 //!
@@ -51,12 +54,14 @@
 
 mod bench;
 mod conversion;
+mod issue;
 mod lane;
 mod unit;
 
 pub use bench::{build_verilator_core, core_bundle, first_store_word};
 pub use conversion::{bconv_entries, extension_slots, CoreConversion, SLOTS_PER_EXTENSION};
 
+pub use issue::{locked_slots, program_cycles, uses_fields, CoreIssue, Engine};
 pub use lane::{lane_op, EwLane};
 pub use unit::{Core, CoreRun, CoreSim};
 
@@ -140,6 +145,8 @@ pub struct CoreGeometry {
     queue: usize,
     conversions: Vec<CoreConversion>,
     rom_fault: Option<BconvRomFault>,
+    issue: CoreIssue,
+    scoreboard_fault: bool,
 }
 
 /// A deliberately wrong word in a conversion table's constant ROM (the negative control of
@@ -230,6 +237,8 @@ impl CoreGeometry {
             queue,
             conversions: Vec::new(),
             rom_fault: None,
+            issue: CoreIssue::default(),
+            scoreboard_fault: false,
         })
     }
 
@@ -268,6 +277,30 @@ impl CoreGeometry {
         }
         self.rom_fault = Some(fault);
         Ok(self)
+    }
+
+    /// The same core issuing instructions by `issue` (default [`CoreIssue::Overlapped`]).
+    pub fn with_issue(mut self, issue: CoreIssue) -> Self {
+        self.issue = issue;
+        self
+    }
+
+    /// How the core issues instructions.
+    pub fn issue(&self) -> CoreIssue {
+        self.issue
+    }
+
+    /// The same core with a broken scoreboard (a negative control: the dispatcher neither
+    /// checks nor locks an instruction's second source `b`, so an overlapped core may
+    /// overwrite it while it is read, or read it before it is written).
+    pub fn with_scoreboard_fault(mut self) -> Self {
+        self.scoreboard_fault = true;
+        self
+    }
+
+    /// Whether the scoreboard fault is injected.
+    pub fn scoreboard_fault(&self) -> bool {
+        self.scoreboard_fault
     }
 
     /// The injected ROM fault, if any.
@@ -549,8 +582,9 @@ pub fn bconv_cycles(geo: &CoreGeometry, c: &CoreConversion) -> usize {
     1 + c.extension_entries() + geo.depth() * c.from.len() + c.latency() + 1
 }
 
-/// Cycles of a whole run of queue entries `entries` without stream stalls:
-/// `2 + sum entry_cycles`.
-pub fn program_cycles(geo: &CoreGeometry, entries: &[CoreInstr]) -> usize {
+/// Cycles of a whole run of queue entries `entries` one instruction at a time, without
+/// stream stalls: `2 + sum entry_cycles` ([`program_cycles`] of an in-order core; an upper
+/// bound for an overlapped one).
+pub fn serial_cycles(geo: &CoreGeometry, entries: &[CoreInstr]) -> usize {
     2 + entries.iter().map(|i| entry_cycles(geo, i)).sum::<usize>()
 }

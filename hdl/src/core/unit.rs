@@ -8,13 +8,16 @@
 use rust_hdl::prelude::*;
 
 use super::lane::{lane_op, EwLane};
-use super::{extension_slots, opcode, reg, CoreGeometry, CoreInstr, SLOTS_PER_EXTENSION};
+use super::{
+    extension_slots, locked_slots, opcode, reg, uses_fields, CoreGeometry, CoreInstr, CoreIssue,
+    Engine, SLOTS_PER_EXTENSION,
+};
 use crate::automorph::{AutomorphGeometry, AutomorphUnit};
 use crate::bconv::BconvUnit;
 use crate::ntt::NttUnit;
 use crate::params::HdlError;
 
-/// Control phases of the core.
+/// Phases: the dispatcher's (`IDLE`, `FETCH`, `BC_EXT`) and the engines' (the rest).
 mod phase {
     pub const IDLE: u32 = 0;
     pub const FETCH: u32 = 1;
@@ -32,21 +35,34 @@ mod phase {
     pub const BC: u32 = 13;
 }
 
-/// Register state of the Rust model (mirrors the Verilog `q_*` and `rd_*` registers).
+/// One engine's registers: its phase (`IDLE` when free), instruction, row counter and (the
+/// stream engine's `store`) output-valid bit.
+#[derive(Clone, Copy, Debug, Default)]
+struct EngineState {
+    ph: u32,
+    ins: CoreInstr,
+    t: usize,
+    ov: bool,
+}
+
+/// Register state of the Rust model (mirrors the Verilog registers).
 #[derive(Clone, Debug, Default)]
 struct CoreState {
+    /// The dispatcher's phase, PC and extension-entry counter.
     phase: u32,
     busy: bool,
     done: bool,
     err: bool,
-    ov: bool,
     pc: u32,
     t: usize,
     cycles: u32,
     count: u32,
     iq_addr: u32,
     w0: u32,
-    ins: CoreInstr,
+    /// The scoreboard: the engine ([`Engine::id`]) holding each slot, 0 for none.
+    own: Vec<usize>,
+    /// Engines by [`Engine::id`] (index 0 unused).
+    eng: [EngineState; 6],
     /// Registered read data, `[slot][lane]`.
     rd: Vec<Vec<u32>>,
     /// `bconv`: its slots (sources then destinations), the row and limb being read, whether
@@ -169,6 +185,7 @@ impl Core {
             _sp: vec![vec![vec![0; geo.depth()]; w]; geo.slots()],
             _iq: vec![(0, 0); geo.queue()],
             _st: CoreState {
+                own: vec![0; geo.slots()],
                 rd: vec![vec![0; w]; geo.slots()],
                 sl: vec![
                     0;
@@ -185,19 +202,19 @@ impl Core {
         &self._geo
     }
 
-    fn read_row(&self) -> usize {
+    fn engine(&self, e: Engine) -> &EngineState {
+        &self._st.eng[e.id()]
+    }
+
+    /// Row engine `e` (by id) reads this cycle; 0 for no engine.
+    fn engine_row(&self, e: usize) -> usize {
         let st = &self._st;
         let d = self._geo.depth();
-        match st.phase {
-            phase::EW | phase::NTT_IN | phase::AUT_IN => st.t & (d - 1),
-            phase::BC => st.row,
-            phase::STORE => {
-                if st.ov && self.m_tready.val() {
-                    (st.t + 1) & (d - 1)
-                } else {
-                    st.t & (d - 1)
-                }
-            }
+        let en = &st.eng[e];
+        match e {
+            1 if en.ov && self.m_tready.val() => (en.t + 1) & (d - 1),
+            1..=4 => en.t & (d - 1),
+            5 => st.row,
             _ => 0,
         }
     }
@@ -216,6 +233,29 @@ impl Core {
             || ins.b >= s
     }
 
+    /// Whether each engine (by id) finishes its instruction at this edge.
+    fn finishing(&self) -> [bool; 6] {
+        let st = &self._st;
+        let d = self._geo.depth();
+        let w = self._geo.width();
+        let ls = self.engine(Engine::Stream);
+        let ew = self.engine(Engine::ElementWise);
+        let nt = self.engine(Engine::Ntt);
+        let au = self.engine(Engine::Automorph);
+        let table = self.engine(Engine::Bconv).ins.modulus as usize;
+        let bc_out =
+            self.engine(Engine::Bconv).ph == phase::BC && self.bconv[table * w].out_valid.val();
+        [
+            false,
+            (ls.ph == phase::LOAD && self.s_tvalid.val() && ls.t == d - 1)
+                || (ls.ph == phase::STORE && ls.ov && self.m_tready.val() && ls.t == d - 1),
+            ew.ph == phase::EW && ew.t == d + EwLane::LATENCY,
+            nt.ph == phase::NTT_OUT && nt.t == d,
+            au.ph == phase::AUT_RUN && !self.aut.busy.val(),
+            bc_out && st.wr == d - 1,
+        ]
+    }
+
     /// Clock edge: every register and memory takes its next value (reads see the state
     /// before the edge, as Verilog nonblocking assignments).
     fn step(&mut self) {
@@ -224,65 +264,68 @@ impl Core {
         let lat = EwLane::LATENCY;
         let st = self._st.clone();
         let mut next = st.clone();
-        let sel = st.ins.modulus as usize;
-        // Scratchpad reads (before writes).
-        let ra = self.read_row();
+        let eng = st.eng;
+        let ls = eng[Engine::Stream.id()];
+        let ew = eng[Engine::ElementWise.id()];
+        let nt = eng[Engine::Ntt.id()];
+        let au = eng[Engine::Automorph.id()];
+        let bc = eng[Engine::Bconv.id()];
+        // Scratchpad reads (before writes): each slot at its owner's row.
         for s in 0..geo.slots() {
+            let ra = self.engine_row(st.own[s]);
             for j in 0..w {
                 next.rd[s][j] = self._sp[s][j][ra];
             }
         }
-        // Scratchpad write.
-        let write: Option<(usize, Vec<u32>)> = match st.phase {
-            phase::LOAD if self.s_tvalid.val() => Some((
-                st.t,
-                self.s_tdata.iter().map(|x| x.val().to_u32()).collect(),
-            )),
-            phase::EW if st.t > lat => Some((
-                st.t - lat - 1,
-                (0..w)
-                    .map(|j| self.ew[sel * w + j].y.val().to_u32())
-                    .collect(),
-            )),
-            phase::NTT_OUT if st.t >= 1 => Some((
-                st.t - 1,
-                self.ntt[sel]
-                    .dout
-                    .iter()
-                    .map(|x| x.val().to_u32())
-                    .collect(),
-            )),
-            phase::AUT_RUN if self.aut.out_valid.val() => {
-                // Coefficient form: the unit flags the words to negate mod the prime.
-                let q = geo.primes()[sel].value() as u32;
-                Some((
-                    self.aut.out_row.val().index(),
-                    self.aut
-                        .dout
-                        .iter()
-                        .zip(&self.aut.dneg)
-                        .map(|(x, neg)| {
-                            let x = x.val().to_u32();
-                            if neg.val() && x != 0 {
-                                q - x
-                            } else {
-                                x
-                            }
-                        })
-                        .collect(),
-                ))
-            }
-            _ => None,
-        };
-        if let Some((row, data)) = write {
-            let slot = st.ins.dst as usize;
+        // Scratchpad writes: each engine into its destination (slots are never shared).
+        let mut writes: Vec<(usize, usize, Vec<u32>)> = Vec::new();
+        if ls.ph == phase::LOAD && self.s_tvalid.val() {
+            let data = self.s_tdata.iter().map(|x| x.val().to_u32()).collect();
+            writes.push((ls.ins.dst as usize, ls.t, data));
+        }
+        if ew.ph == phase::EW && ew.t > lat {
+            let sel = ew.ins.modulus as usize;
+            let data = (0..w)
+                .map(|j| self.ew[sel * w + j].y.val().to_u32())
+                .collect();
+            writes.push((ew.ins.dst as usize, ew.t - lat - 1, data));
+        }
+        if nt.ph == phase::NTT_OUT && nt.t >= 1 {
+            let sel = nt.ins.modulus as usize;
+            let data = self.ntt[sel]
+                .dout
+                .iter()
+                .map(|x| x.val().to_u32())
+                .collect();
+            writes.push((nt.ins.dst as usize, nt.t - 1, data));
+        }
+        if au.ph == phase::AUT_RUN && self.aut.out_valid.val() {
+            // Coefficient form: the unit flags the words to negate mod the prime.
+            let q = geo.primes()[au.ins.modulus as usize].value() as u32;
+            let data = self
+                .aut
+                .dout
+                .iter()
+                .zip(&self.aut.dneg)
+                .map(|(x, neg)| {
+                    let x = x.val().to_u32();
+                    if neg.val() && x != 0 {
+                        q - x
+                    } else {
+                        x
+                    }
+                })
+                .collect();
+            writes.push((au.ins.dst as usize, self.aut.out_row.val().index(), data));
+        }
+        for (slot, row, data) in writes {
             for j in 0..w {
                 self._sp[slot][j][row & (d - 1)] = data[j];
             }
         }
         // bconv: the selected table's units show a row; every destination slot takes it.
-        let table = st.ins.modulus as usize;
-        let bc_out = st.phase == phase::BC && self.bconv[table * w].out_valid.val();
+        let table = bc.ins.modulus as usize;
+        let bc_out = bc.ph == phase::BC && self.bconv[table * w].out_valid.val();
         if bc_out {
             let c = &geo.conversions()[table];
             let k = c.from.len();
@@ -294,109 +337,180 @@ impl Core {
                 }
             }
         }
-        // Control.
         if st.busy {
             next.cycles = st.cycles.wrapping_add(1);
         }
+        // Engines finishing at this edge go idle and free their slots.
+        let fin = self.finishing();
+        for e in Engine::ALL {
+            if fin[e.id()] {
+                next.eng[e.id()].ph = phase::IDLE;
+                next.eng[e.id()].ov = false;
+            }
+        }
+        for s in 0..geo.slots() {
+            if fin[st.own[s]] {
+                next.own[s] = 0;
+            }
+        }
+        self.step_engines(&mut next, bc_out);
+        self.step_dispatcher(&mut next);
+        self.step_registers(&mut next);
+        self._st = next;
+    }
+
+    /// The engines' phase counters (an engine finishing at this edge is already idle in
+    /// `next`).
+    fn step_engines(&self, next: &mut CoreState, bc_out: bool) {
+        let geo = &self._geo;
+        let d = geo.depth();
+        let st = &self._st;
+        let (ls, ew, nt, au) = (
+            st.eng[Engine::Stream.id()],
+            st.eng[Engine::ElementWise.id()],
+            st.eng[Engine::Ntt.id()],
+            st.eng[Engine::Automorph.id()],
+        );
+        let n = &mut next.eng;
+        match ls.ph {
+            phase::LOAD if self.s_tvalid.val() && ls.t != d - 1 => {
+                n[Engine::Stream.id()].t = ls.t + 1
+            }
+            phase::STORE if !ls.ov => n[Engine::Stream.id()].ov = true,
+            phase::STORE if self.m_tready.val() && ls.t != d - 1 => {
+                n[Engine::Stream.id()].t = ls.t + 1
+            }
+            _ => {}
+        }
+        if ew.ph == phase::EW && ew.t != d + EwLane::LATENCY {
+            n[Engine::ElementWise.id()].t = ew.t + 1;
+        }
+        let e = &mut n[Engine::Ntt.id()];
+        match nt.ph {
+            phase::NTT_IN if nt.t == d => {
+                e.t = 0;
+                e.ph = phase::NTT_START;
+            }
+            phase::NTT_IN | phase::NTT_OUT if nt.t != d => e.t = nt.t + 1,
+            phase::NTT_START => e.ph = phase::NTT_WAIT,
+            phase::NTT_WAIT if !self.ntt[nt.ins.modulus as usize].busy.val() => {
+                e.ph = phase::NTT_OUT;
+                e.t = 0;
+            }
+            _ => {}
+        }
+        let e = &mut n[Engine::Automorph.id()];
+        match au.ph {
+            phase::AUT_IN if au.t == d => {
+                e.t = 0;
+                e.ph = phase::AUT_START;
+            }
+            phase::AUT_IN => e.t = au.t + 1,
+            phase::AUT_START => e.ph = phase::AUT_RUN,
+            _ => {}
+        }
+        if st.eng[Engine::Bconv.id()].ph == phase::BC {
+            let table = st.eng[Engine::Bconv.id()].ins.modulus as usize;
+            let k = geo.conversions()[table].from.len();
+            if st.feeding {
+                if st.limb == k - 1 {
+                    next.limb = 0;
+                    if st.row == d - 1 {
+                        next.feeding = false;
+                    } else {
+                        next.row = st.row + 1;
+                    }
+                } else {
+                    next.limb = st.limb + 1;
+                }
+            }
+            next.fv = st.feeding;
+            next.fi = st.limb;
+            if bc_out && st.wr != d - 1 {
+                next.wr = st.wr + 1;
+            }
+        }
+    }
+
+    /// The dispatcher: the queue's next entry to its engine when the scoreboard allows.
+    fn step_dispatcher(&self, next: &mut CoreState) {
+        let geo = &self._geo;
+        let st = &self._st;
+        let all_idle = st.eng.iter().all(|e| e.ph == phase::IDLE);
+        let stop = |next: &mut CoreState, err: bool| {
+            if all_idle {
+                next.busy = false;
+                next.done = true;
+                next.err = err;
+                next.phase = phase::IDLE;
+                next.own.iter_mut().for_each(|o| *o = 0);
+            }
+        };
+        let (w0, w1) = self._iq[st.pc as usize & (geo.queue() - 1)];
+        let ins = CoreInstr::decode(w0, w1);
         match st.phase {
+            phase::FETCH if st.pc >= st.count => stop(next, false),
+            phase::FETCH if self.fetch_bad(&ins) => stop(next, true),
             phase::FETCH => {
-                if st.pc >= st.count {
-                    next.busy = false;
-                    next.done = true;
-                    next.phase = phase::IDLE;
-                } else {
-                    let (w0, w1) = self._iq[st.pc as usize & (geo.queue() - 1)];
-                    let ins = CoreInstr::decode(w0, w1);
-                    if self.fetch_bad(&ins) {
-                        next.busy = false;
-                        next.done = true;
-                        next.err = true;
-                        next.phase = phase::IDLE;
-                    } else {
-                        next.ins = ins;
-                        next.pc = st.pc + 1;
+                let e = Engine::of(ins.op).id();
+                let mut slots = locked_slots(&ins);
+                if geo.scoreboard_fault() && uses_fields(ins.op)[2] {
+                    slots.pop();
+                }
+                let free =
+                    ins.op == opcode::BCONV || slots.iter().all(|&s| st.own[s as usize] == 0);
+                let ready = st.eng[e].ph == phase::IDLE
+                    && (geo.issue() == CoreIssue::Overlapped || all_idle)
+                    && free;
+                if ready {
+                    next.pc = st.pc + 1;
+                    if ins.op == opcode::BCONV {
+                        next.eng[e].ins = ins;
+                        next.phase = phase::BC_EXT;
                         next.t = 0;
-                        next.ov = false;
-                        next.phase = match ins.op {
-                            opcode::BCONV => phase::BC_EXT,
-                            opcode::LOAD => phase::LOAD,
-                            opcode::STORE => phase::STORE,
-                            opcode::NTT | opcode::INTT => phase::NTT_IN,
-                            opcode::AUTOMORPH => phase::AUT_IN,
-                            _ => phase::EW,
+                    } else {
+                        next.eng[e] = EngineState {
+                            ph: match ins.op {
+                                opcode::LOAD => phase::LOAD,
+                                opcode::STORE => phase::STORE,
+                                opcode::NTT | opcode::INTT => phase::NTT_IN,
+                                opcode::AUTOMORPH => phase::AUT_IN,
+                                _ => phase::EW,
+                            },
+                            ins,
+                            t: 0,
+                            ov: false,
                         };
+                        for s in slots {
+                            next.own[s as usize] = e;
+                        }
                     }
-                }
-            }
-            phase::LOAD if self.s_tvalid.val() => {
-                if st.t == d - 1 {
-                    next.phase = phase::FETCH;
-                } else {
-                    next.t = st.t + 1;
-                }
-            }
-            phase::STORE => {
-                if !st.ov {
-                    next.ov = true;
-                } else if self.m_tready.val() {
-                    if st.t == d - 1 {
-                        next.ov = false;
-                        next.phase = phase::FETCH;
-                    } else {
-                        next.t = st.t + 1;
-                    }
-                }
-            }
-            phase::EW => {
-                if st.t == d + lat {
-                    next.phase = phase::FETCH;
-                } else {
-                    next.t = st.t + 1;
-                }
-            }
-            phase::NTT_IN | phase::AUT_IN => {
-                if st.t == d {
-                    next.t = 0;
-                    next.phase = if st.phase == phase::NTT_IN {
-                        phase::NTT_START
-                    } else {
-                        phase::AUT_START
-                    };
-                } else {
-                    next.t = st.t + 1;
-                }
-            }
-            phase::NTT_START => next.phase = phase::NTT_WAIT,
-            phase::NTT_WAIT if !self.ntt[sel].busy.val() => {
-                next.phase = phase::NTT_OUT;
-                next.t = 0;
-            }
-            phase::NTT_OUT => {
-                if st.t == d {
-                    next.phase = phase::FETCH;
-                } else {
-                    next.t = st.t + 1;
                 }
             }
             phase::BC_EXT => {
-                let (w0, w1) = self._iq[st.pc as usize & (geo.queue() - 1)];
-                let ext = CoreInstr::decode(w0, w1);
-                let slots = extension_slots(&ext);
-                let c = &geo.conversions()[table];
-                if ext.op != opcode::EXT
-                    || ext.modulus != 0
+                let bc = Engine::Bconv.id();
+                let c = &geo.conversions()[st.eng[bc].ins.modulus as usize];
+                let slots = extension_slots(&ins);
+                let count = c.from.len() + c.to.len();
+                let named = &slots[..(count - st.t * SLOTS_PER_EXTENSION).min(SLOTS_PER_EXTENSION)];
+                if ins.op != opcode::EXT
+                    || ins.modulus != 0
                     || slots.iter().any(|&x| x as usize >= geo.slots())
                 {
-                    next.busy = false;
-                    next.done = true;
-                    next.err = true;
-                    next.phase = phase::IDLE;
-                } else {
+                    stop(next, true);
+                } else if named
+                    .iter()
+                    .all(|&s| st.own[s as usize] == 0 || st.own[s as usize] == bc)
+                {
                     next.sl[st.t * SLOTS_PER_EXTENSION..(st.t + 1) * SLOTS_PER_EXTENSION]
                         .copy_from_slice(&slots);
+                    for &s in named {
+                        next.own[s as usize] = bc;
+                    }
                     next.pc = st.pc + 1;
                     if st.t + 1 == c.extension_entries() {
-                        next.phase = phase::BC;
+                        next.eng[bc].ph = phase::BC;
+                        next.phase = phase::FETCH;
                         next.row = 0;
                         next.limb = 0;
                         next.feeding = true;
@@ -406,57 +520,36 @@ impl Core {
                     }
                 }
             }
-            phase::BC => {
-                let k = geo.conversions()[table].from.len();
-                if st.feeding {
-                    if st.limb == k - 1 {
-                        next.limb = 0;
-                        if st.row == d - 1 {
-                            next.feeding = false;
-                        } else {
-                            next.row = st.row + 1;
-                        }
-                    } else {
-                        next.limb = st.limb + 1;
-                    }
-                }
-                next.fv = st.feeding;
-                next.fi = st.limb;
-                if bc_out {
-                    if st.wr == d - 1 {
-                        next.phase = phase::FETCH;
-                    } else {
-                        next.wr = st.wr + 1;
-                    }
-                }
-            }
-            phase::AUT_START => next.phase = phase::AUT_RUN,
-            phase::AUT_RUN if !self.aut.busy.val() => next.phase = phase::FETCH,
             _ => {}
         }
-        // Register file writes.
-        if self.reg_we.val() {
-            let data = self.reg_wdata.val().to_u32();
-            match self.reg_addr.val().to_u32() {
-                reg::CTRL if data & 1 == 1 && !st.busy => {
-                    next.busy = true;
-                    next.done = false;
-                    next.err = false;
-                    next.pc = 0;
-                    next.phase = phase::FETCH;
-                    next.cycles = 1;
-                }
-                reg::COUNT => next.count = data,
-                reg::IQ_ADDR => next.iq_addr = data,
-                reg::IQ_WORD0 => next.w0 = data,
-                reg::IQ_WORD1 => {
-                    self._iq[st.iq_addr as usize & (geo.queue() - 1)] = (st.w0, data);
-                    next.iq_addr = st.iq_addr.wrapping_add(1);
-                }
-                _ => {}
-            }
+    }
+
+    /// Register-file writes (start, count, queue).
+    fn step_registers(&mut self, next: &mut CoreState) {
+        let st = &self._st;
+        if !self.reg_we.val() {
+            return;
         }
-        self._st = next;
+        let data = self.reg_wdata.val().to_u32();
+        match self.reg_addr.val().to_u32() {
+            reg::CTRL if data & 1 == 1 && !st.busy => {
+                next.busy = true;
+                next.done = false;
+                next.err = false;
+                next.pc = 0;
+                next.phase = phase::FETCH;
+                next.cycles = 1;
+            }
+            reg::COUNT => next.count = data,
+            reg::IQ_ADDR => next.iq_addr = data,
+            reg::IQ_WORD0 => next.w0 = data,
+            reg::IQ_WORD1 => {
+                let q = self._geo.queue();
+                self._iq[st.iq_addr as usize & (q - 1)] = (st.w0, data);
+                next.iq_addr = st.iq_addr.wrapping_add(1);
+            }
+            _ => {}
+        }
     }
 
     /// Combinational outputs and sub-block inputs from the registers.
@@ -464,8 +557,11 @@ impl Core {
         let geo = &self._geo;
         let st = &self._st;
         let (d, w) = (geo.depth(), geo.width());
-        let ins = st.ins;
-        let sel = ins.modulus as usize;
+        let ls = st.eng[Engine::Stream.id()];
+        let ew = st.eng[Engine::ElementWise.id()];
+        let nt = st.eng[Engine::Ntt.id()];
+        let au = st.eng[Engine::Automorph.id()];
+        let bc = st.eng[Engine::Bconv.id()];
         self.busy.next = st.busy;
         self.done.next = st.done;
         let rdata = match self.reg_addr.val().to_u32() {
@@ -478,41 +574,40 @@ impl Core {
             _ => 0,
         };
         self.reg_rdata.next = rdata.to_bits();
-        self.s_tready.next = st.phase == phase::LOAD;
-        self.m_tvalid.next = st.phase == phase::STORE && st.ov;
-        self.m_tlast.next = st.phase == phase::STORE && st.ov && st.t == d - 1;
-        let a = ins.a as usize;
+        self.s_tready.next = ls.ph == phase::LOAD;
+        self.m_tvalid.next = ls.ph == phase::STORE && ls.ov;
+        self.m_tlast.next = ls.ph == phase::STORE && ls.ov && ls.t == d - 1;
         for j in 0..w {
-            self.m_tdata[j].next = st.rd[a][j].to_bits();
+            self.m_tdata[j].next = st.rd[ls.ins.a as usize][j].to_bits();
         }
-        let wr_row = (st.t.wrapping_sub(1) & (d - 1)) as u32;
+        let nt_sel = nt.ins.modulus as usize;
         for (m, unit) in self.ntt.iter_mut().enumerate() {
-            unit.start.next = st.phase == phase::NTT_START && m == sel;
-            unit.inverse.next = ins.op == opcode::INTT;
-            unit.wr_en.next = st.phase == phase::NTT_IN && st.t >= 1 && m == sel;
-            unit.wr_row.next = wr_row.to_bits();
-            unit.rd_row.next = ((st.t & (d - 1)) as u32).to_bits();
+            unit.start.next = nt.ph == phase::NTT_START && m == nt_sel;
+            unit.inverse.next = nt.ins.op == opcode::INTT;
+            unit.wr_en.next = nt.ph == phase::NTT_IN && nt.t >= 1 && m == nt_sel;
+            unit.wr_row.next = ((nt.t.wrapping_sub(1) & (d - 1)) as u32).to_bits();
+            unit.rd_row.next = ((nt.t & (d - 1)) as u32).to_bits();
             for j in 0..w {
-                unit.din[j].next = st.rd[a][j].to_bits();
+                unit.din[j].next = st.rd[nt.ins.a as usize][j].to_bits();
             }
         }
-        self.aut.start.next = st.phase == phase::AUT_START;
-        self.aut.galois.next = ins.imm.to_bits();
-        self.aut.coeff.next = ins.imm & super::COEFF_FORM != 0;
-        self.aut.wr_en.next = st.phase == phase::AUT_IN && st.t >= 1;
-        self.aut.wr_row.next = wr_row.to_bits();
+        self.aut.start.next = au.ph == phase::AUT_START;
+        self.aut.galois.next = au.ins.imm.to_bits();
+        self.aut.coeff.next = au.ins.imm & super::COEFF_FORM != 0;
+        self.aut.wr_en.next = au.ph == phase::AUT_IN && au.t >= 1;
+        self.aut.wr_row.next = ((au.t.wrapping_sub(1) & (d - 1)) as u32).to_bits();
         for j in 0..w {
-            self.aut.din[j].next = st.rd[a][j].to_bits();
+            self.aut.din[j].next = st.rd[au.ins.a as usize][j].to_bits();
         }
-        let table = ins.modulus as usize;
-        let feed = st.phase == phase::BC && st.fv;
+        let table = bc.ins.modulus as usize;
+        let feed = bc.ph == phase::BC && st.fv;
         let src = st.sl.get(st.fi).map_or(0, |&s| s as usize);
         for (i, unit) in self.bconv.iter_mut().enumerate() {
             let j = i % w;
             unit.in_valid.next = feed && i / w == table;
             unit.x.next = st.rd[src][j].to_bits();
         }
-        let op = match ins.op {
+        let op = match ew.ins.op {
             opcode::SUB => lane_op::SUB,
             opcode::MUL | opcode::MUL_SCALAR => lane_op::MUL,
             opcode::MAC => lane_op::MAC,
@@ -520,15 +615,15 @@ impl Core {
         };
         for (i, lane) in self.ew.iter_mut().enumerate() {
             let j = i % w;
-            let b = match ins.op {
-                opcode::ADD_SCALAR | opcode::MUL_SCALAR => ins.imm,
+            let b = match ew.ins.op {
+                opcode::ADD_SCALAR | opcode::MUL_SCALAR => ew.ins.imm,
                 opcode::COPY => 0,
-                _ => st.rd[ins.b as usize][j],
+                _ => st.rd[ew.ins.b as usize][j],
             };
             lane.op.next = op.to_bits();
-            lane.a.next = st.rd[a][j].to_bits();
+            lane.a.next = st.rd[ew.ins.a as usize][j].to_bits();
             lane.b.next = b.to_bits();
-            lane.c.next = st.rd[ins.dst as usize][j].to_bits();
+            lane.c.next = st.rd[ew.ins.dst as usize][j].to_bits();
         }
     }
 }

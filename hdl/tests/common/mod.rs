@@ -37,3 +37,28 @@ pub fn expect_fail(what: &str, o: ToolOutcome) {
         ToolOutcome::Pass(s) => panic!("{what}: a negative control passed ({s})"),
     }
 }
+
+/// The co-run bundle of `prog` on the core `geo` (naming `command`) written to `dir`, and
+/// its Verilator build.
+pub fn verilator_build(
+    geo: &heaccel_hdl::core::CoreGeometry,
+    prog: &[heaccel_hdl::core::CoreInstr],
+    loads: &[Vec<u64>],
+    stores: &[Vec<u64>],
+    cycles: usize,
+    dir: &std::path::Path,
+    command: &str,
+) -> (
+    heaccel_hdl::verilog::Bundle,
+    heaccel_hdl::verilog::BundleFiles,
+    std::path::PathBuf,
+) {
+    use heaccel_hdl::core::{build_verilator_core, core_bundle};
+    let bundle = core_bundle(geo, prog, loads, stores, cycles, command).unwrap();
+    let files = bundle.write(dir).unwrap();
+    let exe = match build_verilator_core(&files) {
+        Ok(exe) => exe,
+        Err(o) => panic!("verilator build: {o:?}"),
+    };
+    (bundle, files, exe)
+}

@@ -1,5 +1,7 @@
 //! The scoreboard: a stream of instructions dispatched in order to per-unit queues, each
-//! started when its operands, its unit instance and (blocking) every earlier result are ready.
+//! started when its operands, its unit instance and (blocking) every earlier result are ready;
+//! under the `scoreboard` policy also after the previous instruction's start, and after every
+//! instruction naming one of its slots has its result (unit instances held until then).
 
 use super::costs::{for_reads, for_writes, Costs};
 use super::{CriticalPath, TimingReport, TrafficClass, Unit, UnitReport, TRAFFIC_CLASSES, UNITS};
@@ -35,6 +37,11 @@ pub struct Scheduler {
     offchip: [u64; 5],
     vector_bytes: u64,
     blocking: bool,
+    /// Scoreboard policy: the earliest next issue, and each slot's release (the result of
+    /// the last instruction naming it).
+    scoreboard: bool,
+    next_issue: (u64, Chain),
+    held: Vec<(u64, Chain)>,
     pushed: u64,
 }
 
@@ -114,6 +121,9 @@ impl Scheduler {
             end: zero,
             offchip: [0; 5],
             blocking: config.issue.policy == IssuePolicy::InOrderBlocking,
+            scoreboard: config.issue.policy == IssuePolicy::Scoreboard,
+            next_issue: zero,
+            held: vec![zero; slots as usize],
             pushed: 0,
         }
     }
@@ -186,6 +196,11 @@ impl Scheduler {
             later(&mut start, &self.ready[s as usize]);
             later(&mut start, &self.last_read[s as usize]);
         });
+        if self.scoreboard {
+            later(&mut start, &self.next_issue);
+            for_reads(ins, |s| later(&mut start, &self.held[s as usize]));
+            for_writes(ins, |s| later(&mut start, &self.held[s as usize]));
+        }
         // Earliest-free instance of the unit.
         let instances = &mut self.free[unit];
         let idx = instances
@@ -207,7 +222,18 @@ impl Scheduler {
         done_chain[CHAIN_COUNT] += 1;
         let mut result_chain = done_chain;
         result_chain[CHAIN_LATENCY] += latency;
-        instances[idx] = (done, done_chain);
+        // Scoreboard: the unit instance is held until the result.
+        instances[idx] = if self.scoreboard {
+            (result, result_chain)
+        } else {
+            (done, done_chain)
+        };
+        if self.scoreboard {
+            self.next_issue = (start.0 + 1, start.1);
+            let held = &mut self.held;
+            for_reads(ins, |s| held[s as usize] = (result, result_chain));
+            for_writes(ins, |s| held[s as usize] = (result, result_chain));
+        }
         let last_read = &mut self.last_read;
         for_reads(ins, |s| {
             if done > last_read[s as usize].0 {

@@ -465,3 +465,78 @@ fn schedule(program: &Program, config: &HwConfig, costs: &Costs) -> Result<Timin
     }
     Ok(scheduler.finish())
 }
+
+/// The scoreboard policy against a hand-computed schedule: in-order issue one a cycle, unit
+/// instances and slots held until the result, so two readers of one slot do not overlap
+/// (they do under the overlapped policy) while instructions on disjoint slots do.
+#[test]
+fn scoreboard_issue_holds_slots_and_units_until_the_result() {
+    use crate::config::IssuePolicy;
+    use Instruction::*;
+    let overlapped = HwConfig::preset("fpga-u280").unwrap();
+    let mut literal = overlapped.clone().into_literal();
+    literal.issue.policy = IssuePolicy::Scoreboard;
+    let scoreboard = HwConfig::new(literal, "fpga-u280").unwrap();
+    let log_n = 12;
+    let c = Costs::new(&scoreboard, log_n);
+    let load = |dst, limb| Load {
+        dst,
+        buffer: 0,
+        limb,
+    };
+    let instructions = vec![
+        load(0, 0),
+        load(1, 1),
+        Ntt {
+            slot: 0,
+            modulus: 0,
+        },
+        Mul {
+            dst: 2,
+            a: 0,
+            b: 1,
+            modulus: 0,
+        },
+        Store {
+            src: 2,
+            buffer: 0,
+            limb: 0,
+        },
+    ];
+    let mem = c.memory + c.memory_latency;
+    let load1 = mem; // the memory channel is held until the first load's result
+    let ntt = (load1 + 1).max(mem); // after load 1's issue and slot 0's release
+    let mul = (ntt + c.ntt + c.latency[0]).max(load1 + mem);
+    let store = mul + c.elementwise + c.latency[1];
+    let want = store + c.memory;
+    let p = program(log_n, 3, instructions, 2);
+    assert_eq!(simulate(&p, &scoreboard).unwrap().cycles, want);
+    // Two readers of slot 0 (an automorphism and a copy) after its load: in turn on the
+    // scoreboard, at once overlapped.
+    let readers = program(
+        log_n,
+        3,
+        vec![
+            load(0, 0),
+            Automorph {
+                dst: 1,
+                src: 0,
+                galois: 5,
+                form: PolyForm::Ntt,
+                modulus: 0,
+            },
+            Copy { dst: 2, src: 0 },
+        ],
+        1,
+    );
+    let aut = c.automorph + c.latency[2];
+    let copy = c.elementwise + c.latency[1];
+    assert_eq!(
+        simulate(&readers, &scoreboard).unwrap().cycles,
+        mem + aut + copy
+    );
+    assert_eq!(
+        simulate(&readers, &overlapped).unwrap().cycles,
+        mem + aut.max(copy)
+    );
+}

@@ -4,7 +4,7 @@
 use rust_hdl::prelude::*;
 
 use super::Core;
-use crate::core::{opcode, program_cycles, reg, CoreGeometry, CoreInstr};
+use crate::core::{opcode, reg, serial_cycles, CoreGeometry, CoreInstr};
 use crate::params::HdlError;
 
 /// Result of a program run on the core.
@@ -61,7 +61,7 @@ impl CoreSim {
     /// AXI4-Stream input with `tvalid` always high, takes every output beat (`tready` always
     /// high), and returns the stored vectors and the cycle count. Errors when the program
     /// does not fit the queue or `loads` does not match its `load` instructions; panics if
-    /// the core does not finish within twice the cycles of [`program_cycles`] (a bug of the core).
+    /// the core does not finish within twice the cycles of [`serial_cycles`] (a bug of the core).
     pub fn run(&mut self, program: &[CoreInstr], loads: &[Vec<u64>]) -> Result<CoreRun, HdlError> {
         let geo = self.core.geometry().clone();
         let bad = |field: &str, value: usize, reason: String| HdlError::InvalidParameter {
@@ -94,7 +94,7 @@ impl CoreSim {
         }
         self.write_reg(reg::COUNT, program.len() as u32);
         self.write_reg(reg::CTRL, 1);
-        let limit = 2 * program_cycles(&geo, program) + 16;
+        let limit = 2 * serial_cycles(&geo, program) + 16;
         let mut edges = 1;
         let mut beat = 0;
         let mut out_words: Vec<u64> = Vec::new();
