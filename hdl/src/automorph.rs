@@ -18,7 +18,7 @@
 //! `tests/automorph.rs`), so the unit never stalls: one automorphism takes
 //! [`AutomorphGeometry::cycles`] `= 1 + N/P + LATENCY - 1` cycles whatever `g`. The RTL
 //! computes each lane's source with the reference formula (one `log_n`-bit product per lane)
-//! and routes bank addresses and data through a `P x P` crossbar set per row.
+//! and routes bank addresses and data as below.
 //!
 //! # Coefficient form
 //!
@@ -30,8 +30,29 @@
 //! the host ([`galois_inverse`]) as the other constants are: no inversion circuit, and each
 //! lane's one multiplier serves both forms (its operand muxed). The sources
 //! of a row still lie in `P` distinct banks (`k mod P = g^-1 j mod P` for lane `j`, `g^-1`
-//! odd), each at its own row, which the per-bank address crossbar already routes: no stalls,
+//! odd), each at its own row, which the address routing delivers to its bank: no stalls,
 //! the same [`AutomorphGeometry::cycles`].
+//!
+//! # Routing: two Omega networks
+//!
+//! Within an output row, lane `j` reads bank `b(j)`: `b(j) = g^-1 j mod P` in coefficient
+//! form (a linear map of `Z/P` with odd slope) and `b(j) = brev_l((g brev_l(j) + T) mod P)` in
+//! the NTT domain (an affine map of odd slope conjugated by `l`-bit reversal). An Omega
+//! network of `l = log2 P` shuffle-exchange stages passes every such map and its inverse
+//! ([`crate::permnet`]: Lawrie 1975's affine permutations, the conjugates by the same
+//! argument; checked exhaustively for `P = 2..256` and for the unit's maps for every odd `g`
+//! in `tests/automorph.rs`). With [`AutomorphRouting::Omega`] (the default) each lane's row
+//! address, tagged with its source bank `b(j)`, crosses the network *backwards* (lanes to
+//! banks) and self-routes: every switch follows the tag bit of the word on its even line.
+//! The switch settings so found are registered with the bank read, and the read words cross
+//! the same network *forwards* (banks to lanes) under them, with no tags: one self-routing
+//! pass serves both directions, and the settings need no inversion of `b`. No pipeline stage
+//! is added (the networks replace the crossbar's logic between the same registers), so
+//! [`AutomorphUnit::LATENCY`] and [`AutomorphGeometry::cycles`] are unchanged.
+//! `l P / 2` switches per network against the crossbar's `P (P - 1)` word multiplexers;
+//! Yosys `synth_xilinx` measures the unit smaller at every lane count from 1 to 32 (the
+//! table in `docs/RTL.md`). [`AutomorphRouting::Crossbar`] keeps the crossbar for the
+//! comparison.
 //!
 //! The unit is a custom rust-hdl `Logic` (hand-written `update` and Verilog body, as
 //! rust-hdl's RAM/ROM widgets) because its structure depends on `N` and `P` at generation
@@ -45,6 +66,7 @@ use heaccel_verification::arith::bit_reverse;
 
 use crate::muxtree::pick_tree;
 use crate::params::HdlError;
+use crate::permnet::{OmegaNetwork, OmegaRoute};
 
 /// Size of an automorphism unit: `N = 2^log_n` coefficients, `P = lanes` per cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +178,29 @@ pub fn check_galois(g: u64, log_n: u32) -> Result<(), HdlError> {
     Ok(())
 }
 
+/// How the unit routes bank row addresses to the banks and bank words to the lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutomorphRouting {
+    /// A `P x P` crossbar: per bank an OR of `P` masked lane addresses, per lane a
+    /// multiplexer tree over the `P` banks (`P (P - 1)` word multiplexers).
+    Crossbar,
+    /// Two Omega networks ([`crate::permnet`]) of `log2 P` stages of `P/2` switches: the
+    /// addresses cross one backwards, self-routed by each lane's source bank, and the bank
+    /// words cross one forwards under the same switch settings, registered with the read.
+    Omega,
+}
+
+impl AutomorphRouting {
+    /// The smaller routing for `lanes` lanes (the default of [`AutomorphUnit::new`]): the
+    /// Omega networks at every lane count, measured smaller in Yosys `synth_xilinx` LUTs from
+    /// 1 to 32 lanes (`tests/automorph_verilog.rs`, the table in `docs/RTL.md`; at one lane
+    /// the network is a wire, the crossbar a multiplexer against zero).
+    pub fn for_lanes(lanes: usize) -> Self {
+        let _ = lanes;
+        AutomorphRouting::Omega
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct AutState {
     busy: bool,
@@ -176,6 +221,10 @@ struct AutState {
     sb2: Vec<usize>,
     ng2: Vec<bool>,
     rdata: Vec<u64>,
+    // Omega routing: the switch settings of the read row, registered with it.
+    x2: OmegaRoute,
+    // The words on `dout`.
+    out: Vec<u64>,
 }
 
 /// The automorphism unit (see the module documentation). Ports:
@@ -221,6 +270,8 @@ pub struct AutomorphUnit<const W: usize = 32> {
     /// Cycles of the last automorphism (counting while running).
     pub cycles: Signal<Out, Bits<32>>,
     _geo: AutomorphGeometry,
+    _routing: AutomorphRouting,
+    _invert: Option<(usize, usize)>,
     _banks: Vec<Vec<u64>>,
     _st: AutState,
 }
@@ -229,6 +280,7 @@ impl<const W: usize> std::fmt::Debug for AutomorphUnit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AutomorphUnit")
             .field("geometry", &self._geo)
+            .field("routing", &self._routing)
             .finish_non_exhaustive()
     }
 }
@@ -241,8 +293,13 @@ impl<const W: usize> AutomorphUnit<W> {
     /// Coefficients per cycle per lane.
     pub const THROUGHPUT_PER_LANE: usize = 1;
 
-    /// The unit of the given size.
+    /// The unit of the given size, routed by [`AutomorphRouting::for_lanes`].
     pub fn new(geo: AutomorphGeometry) -> Self {
+        Self::with_routing(geo, AutomorphRouting::for_lanes(geo.lanes()))
+    }
+
+    /// The unit of the given size and routing (same ports, behaviour and cycles).
+    pub fn with_routing(geo: AutomorphGeometry, routing: AutomorphRouting) -> Self {
         let p = geo.lanes();
         AutomorphUnit {
             clock: Signal::default(),
@@ -259,6 +316,8 @@ impl<const W: usize> AutomorphUnit<W> {
             busy: Signal::default(),
             cycles: Signal::default(),
             _geo: geo,
+            _routing: routing,
+            _invert: None,
             _banks: vec![vec![0; geo.rows()]; p],
             _st: AutState {
                 sb1: vec![0; p],
@@ -267,6 +326,7 @@ impl<const W: usize> AutomorphUnit<W> {
                 ng1: vec![false; p],
                 ng2: vec![false; p],
                 rdata: vec![0; p],
+                out: vec![0; p],
                 ..AutState::default()
             },
         }
@@ -277,20 +337,58 @@ impl<const W: usize> AutomorphUnit<W> {
         self._geo
     }
 
+    /// The unit's routing.
+    pub fn routing(&self) -> AutomorphRouting {
+        self._routing
+    }
+
+    /// A negative control: the unit with the control of switch `switch` (in `[0, P/2)`) of
+    /// Omega stage `stage` (in `[0, log2 P)`) inverted where it is computed, in the model and
+    /// the Verilog alike. Panics unless the routing is [`AutomorphRouting::Omega`] and the
+    /// switch exists.
+    pub fn with_inverted_switch(mut self, stage: usize, switch: usize) -> Self {
+        let net = OmegaNetwork::new(self._geo.lanes());
+        assert!(
+            self._routing == AutomorphRouting::Omega
+                && stage < net.stages()
+                && switch < net.switches_per_stage(),
+            "no switch {switch} in stage {stage} of this unit"
+        );
+        self._invert = Some((stage, switch));
+        self
+    }
+
     fn step(&mut self) {
         let geo = self._geo;
         let st = &self._st;
         let rows = geo.rows();
         let mut next = st.clone();
-        // Stage 2: bank reads, each bank at the row of the lane whose source it holds.
-        for m in 0..geo.lanes() {
-            let mut row = 0;
-            for j in 0..geo.lanes() {
-                if st.sb1[j] == m {
-                    row |= st.sa1[j];
+        // Stage 2: bank reads, each bank at the row of the lane whose source it holds, and the
+        // words routed to the lanes (shown by `drive`).
+        match self._routing {
+            AutomorphRouting::Crossbar => {
+                for m in 0..geo.lanes() {
+                    let mut row = 0;
+                    for j in 0..geo.lanes() {
+                        if st.sb1[j] == m {
+                            row |= st.sa1[j];
+                        }
+                    }
+                    next.rdata[m] = self._banks[m][row];
+                }
+                for j in 0..geo.lanes() {
+                    next.out[j] = next.rdata[st.sb1[j]];
                 }
             }
-            next.rdata[m] = self._banks[m][row];
+            AutomorphRouting::Omega => {
+                let net = OmegaNetwork::new(geo.lanes());
+                next.x2 = net.route(&st.sb1, self._invert);
+                let rows_at_banks = net.scatter(&next.x2, &st.sa1);
+                for m in 0..geo.lanes() {
+                    next.rdata[m] = self._banks[m][rows_at_banks[m] & (rows - 1)];
+                }
+                next.out = net.gather(&next.x2, &next.rdata);
+            }
         }
         next.v2 = st.v1;
         next.row2 = st.row1;
@@ -352,7 +450,7 @@ impl<const W: usize> AutomorphUnit<W> {
         self.out_valid.next = st.v2;
         self.out_row.next = (st.row2 as u32).to_bits();
         for j in 0..self._geo.lanes() {
-            self.dout[j].next = st.rdata[st.sb2[j]].to_bits();
+            self.dout[j].next = st.out[j].to_bits();
             self.dneg[j].next = st.ng2[j];
         }
     }
@@ -381,20 +479,36 @@ impl<const W: usize> Logic for AutomorphUnit<W> {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(automorph_verilog(&self._geo, W))
+        Verilog::Custom(automorph_verilog(
+            &self._geo,
+            W,
+            self._routing,
+            self._invert,
+        ))
     }
 }
 
 /// Verilog body mirroring [`AutomorphUnit::step`] and [`AutomorphUnit::drive`].
-fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
+fn automorph_verilog(
+    geo: &AutomorphGeometry,
+    w: usize,
+    routing: AutomorphRouting,
+    invert: Option<(usize, usize)>,
+) -> String {
     let n = geo.log_n() as usize;
     let p = geo.lanes();
     let rows = geo.rows();
     let rb = (rows.trailing_zeros() as usize).max(1);
     let mut v = String::new();
+    let l = p.trailing_zeros() as usize;
+    let net = OmegaNetwork::new(p);
     let _ = writeln!(
         v,
-        "// Automorphism unit: N = 2^{n}, P = {p} lanes and banks of {rows} words."
+        "// Automorphism unit: N = 2^{n}, P = {p} lanes and banks of {rows} words, {} routing.",
+        match routing {
+            AutomorphRouting::Crossbar => "crossbar",
+            AutomorphRouting::Omega => "Omega-network",
+        }
     );
     let _ = writeln!(
         v,
@@ -416,38 +530,96 @@ fn automorph_verilog(geo: &AutomorphGeometry, w: usize) -> String {
              pos_{j} : brev(pos_{j}));\nwire [31:0] cpos_{j} = prod_{j} & 32'd{mask2};\nwire \
              [31:0] src_{j} = q_coeff ? (cpos_{j} & 32'd{mask}) : brev((prod_{j} + (q_g >> 1)) & \
              32'd{mask});\nwire neg_{j} = q_coeff && (cpos_{j} >= 32'd{n_words});\nreg [31:0] sb1_{j} = 32'd0;\nreg [31:0] sa1_{j} = 32'd0;\nreg \
-             [31:0] sb2_{j} = 32'd0;\nreg ng1_{j} = 1'b0;\nreg ng2_{j} = 1'b0;",
+             ng1_{j} = 1'b0;\nreg ng2_{j} = 1'b0;",
             l = p.trailing_zeros(),
             mask = geo.n() - 1,
             mask2 = 2 * geo.n() - 1,
             n_words = geo.n()
         );
     }
-    for m in 0..p {
-        let terms: Vec<String> = (0..p)
-            .map(|j| format!("((sb1_{j} == 32'd{m}) ? sa1_{j} : 32'd0)"))
-            .collect();
+    // Bank m's row address: the row of the lane whose source bank is m.
+    let row_addresses: Vec<String> = match routing {
+        AutomorphRouting::Crossbar => (0..p)
+            .map(|m| {
+                (0..p)
+                    .map(|j| {
+                        format!(
+                            "((sb1_{j} == 32'd{m}) ? sa1_{j}[{rb1}:0] : {rb}'d0)",
+                            rb1 = rb - 1
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect(),
+        AutomorphRouting::Omega => {
+            // Each lane's row (high bits) tagged with its source bank (low l bits), routed
+            // backwards from the lanes to the banks.
+            let lines: Vec<String> = (0..p)
+                .map(|j| {
+                    let tag = if l > 0 {
+                        format!(", sb1_{j}[{}:0]", l - 1)
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(
+                        v,
+                        "wire [{}:0] an_{j} = {{sa1_{j}[{}:0]{tag}}};",
+                        rb + l - 1,
+                        rb - 1
+                    );
+                    format!("an_{j}")
+                })
+                .collect();
+            let (controls, at_banks) = net.emit_route(&mut v, "ar", &lines, rb + l, invert);
+            for (k, x) in controls.iter().enumerate() {
+                let _ = writeln!(
+                    v,
+                    "reg xc2_{k} = 1'b0;\nalways @(posedge clock) xc2_{k} <= {x};"
+                );
+            }
+            at_banks
+                .iter()
+                .map(|a| format!("{a}[{}:{l}]", rb + l - 1))
+                .collect()
+        }
+    };
+    for (m, ra) in row_addresses.iter().enumerate() {
         let _ = writeln!(
             v,
-            "reg [{w1}:0] bank_{m} [0:{r1}];\nreg [{w1}:0] rd_{m} = {w}'d0;\nwire [31:0] ra_{m} = {};\n\
+            "reg [{w1}:0] bank_{m} [0:{r1}];\nreg [{w1}:0] rd_{m} = {w}'d0;\nwire [{rb1}:0] ra_{m} = {ra};\n\
              always @(posedge clock) begin\n  if (!q_busy && wr_en) bank_{m}[wr_row[{rb1}:0]] <= \
-             din${m};\n  rd_{m} <= bank_{m}[ra_{m}[{rb1}:0]];\nend",
-            terms.join(" | "),
+             din${m};\n  rd_{m} <= bank_{m}[ra_{m}];\nend",
             r1 = rows - 1,
             rb1 = rb - 1,
             w1 = w - 1
         );
     }
-    // Lane j's word: bank sb2_j's read register.
     let rd: Vec<String> = (0..p).map(|m| format!("rd_{m}")).collect();
-    let outs: Vec<String> = (0..p)
-        .map(|j| pick_tree(&mut v, &format!("ad{j}"), &rd, &format!("sb2_{j}"), w))
-        .collect();
+    let outs: Vec<String> = match routing {
+        // Lane j's word: bank sb2_j's read register.
+        AutomorphRouting::Crossbar => (0..p)
+            .map(|j| {
+                let _ = writeln!(
+                    v,
+                    "reg [31:0] sb2_{j} = 32'd0;\nalways @(posedge clock) sb2_{j} <= sb1_{j};"
+                );
+                pick_tree(&mut v, &format!("ad{j}"), &rd, &format!("sb2_{j}"), w)
+            })
+            .collect(),
+        // The read words forwards through the network, under the registered settings.
+        AutomorphRouting::Omega => {
+            let cross: Vec<String> = (0..net.stages() * net.switches_per_stage())
+                .map(|k| format!("xc2_{k}"))
+                .collect();
+            net.emit_gather(&mut v, "dn", &rd, &cross, w)
+        }
+    };
     let _ = writeln!(v, "always @(posedge clock) begin");
     for j in 0..p {
         let _ = writeln!(
             v,
-            "  sb1_{j} <= src_{j} & 32'd{};\n  sa1_{j} <= src_{j} >> {};\n  sb2_{j} <= sb1_{j};\n  \
+            "  sb1_{j} <= src_{j} & 32'd{};\n  sa1_{j} <= src_{j} >> {};\n  \
              ng1_{j} <= neg_{j};\n  ng2_{j} <= ng1_{j};",
             p - 1,
             p.trailing_zeros()
@@ -484,9 +656,13 @@ pub struct AutomorphSim<const W: usize = 32> {
 }
 
 impl<const W: usize> AutomorphSim<W> {
-    /// Builds and starts the unit.
+    /// Builds and starts the unit (routed by [`AutomorphRouting::for_lanes`]).
     pub fn new(geo: AutomorphGeometry) -> Self {
-        let mut unit = AutomorphUnit::new(geo);
+        Self::with_unit(AutomorphUnit::new(geo))
+    }
+
+    /// Starts the given unit (any routing, or a negative control).
+    pub fn with_unit(mut unit: AutomorphUnit<W>) -> Self {
         crate::rtlsim::start(&mut unit);
         AutomorphSim { unit }
     }

@@ -4,12 +4,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 
+use heaccel_verification::arith::Modulus;
 use heaccel_verification::automorphism::{
-    automorphism_ntt, galois_element_conjugate, galois_element_for_rotation, ntt_index_map,
+    automorphism_coeff, automorphism_ntt, galois_element_conjugate, galois_element_for_rotation,
+    ntt_index_map,
 };
 use heaccel_verification::ntt::NttTable;
 
-use crate::automorph::{AutomorphGeometry, AutomorphUnit};
+use crate::automorph::{galois_inverse, AutomorphGeometry, AutomorphUnit};
 use crate::core::{lane_op, EwLane};
 use crate::ntt::{NttGeometry, NttUnit};
 use crate::params::Prime;
@@ -427,6 +429,41 @@ pub fn automorph_bundle<const W: usize>(
     random: usize,
     command: &str,
 ) -> Bundle {
+    automorph_bundle_of::<W>(q, AutomorphUnit::new(geo), random, command)
+}
+
+/// [`automorph_bundle`] of a given unit (a routing, or a negative control built wrong on
+/// purpose: its records still hold the reference outputs).
+pub fn automorph_bundle_of<const W: usize>(
+    q: Prime,
+    unit: AutomorphUnit<W>,
+    random: usize,
+    command: &str,
+) -> Bundle {
+    automorph_form_bundle::<W>(q, unit, random, command, false)
+}
+
+/// The coefficient form of [`automorph_bundle_of`] (bundle `automorph-coeff`): records
+/// `[g^-1 mod 2N, cycles, input[N], output[N]]` with the output of `automorphism_coeff` mod
+/// `q`; the testbench starts with `coeff` high and negates the words flagged on `dneg$j`
+/// mod `q` before comparing.
+pub fn automorph_coeff_bundle_of<const W: usize>(
+    q: Prime,
+    unit: AutomorphUnit<W>,
+    random: usize,
+    command: &str,
+) -> Bundle {
+    automorph_form_bundle::<W>(q, unit, random, command, true)
+}
+
+fn automorph_form_bundle<const W: usize>(
+    q: Prime,
+    mut unit: AutomorphUnit<W>,
+    random: usize,
+    command: &str,
+    coeff: bool,
+) -> Bundle {
+    let geo = unit.geometry();
     let qv = q.value();
     let (n, log_n, p) = (geo.n(), geo.log_n(), geo.lanes());
     let mut rng = ChaCha8Rng::seed_from_u64(0x6175);
@@ -436,19 +473,27 @@ pub fn automorph_bundle<const W: usize>(
     let mut records = Vec::new();
     for a in &inputs_list {
         for (_, g) in required_galois_elements(log_n) {
-            let out = automorphism_ntt(a, &ntt_index_map(g, log_n).expect("odd g < 2N"));
-            let mut r = vec![g, cycles];
+            let (port, out) = if coeff {
+                let m = Modulus::new(qv).expect("an NTT prime");
+                (
+                    u64::from(galois_inverse(g as u32)) & ((2 << log_n) - 1),
+                    automorphism_coeff(a, g, &m).expect("odd g < 2N"),
+                )
+            } else {
+                let idx = ntt_index_map(g, log_n).expect("odd g < 2N");
+                (g, automorphism_ntt(a, &idx))
+            };
+            let mut r = vec![port, cycles];
             r.extend(a.iter().chain(&out));
             records.push(r);
         }
     }
-    let mut unit = AutomorphUnit::<W>::new(geo);
     unit.connect_all();
     let rw = 2 + 2 * n;
     let mut inputs: Vec<(String, usize)> = vec![
         ("start".into(), 1),
         ("galois".into(), 32),
-        // NTT form here (coefficient form is co-run through the core, corun/tests).
+        // Set once: the NTT form, or the coefficient form (automorph_coeff_bundle_of).
         ("coeff".into(), 1),
         ("wr_en".into(), 1),
         ("wr_row".into(), 16),
@@ -461,6 +506,9 @@ pub fn automorph_bundle<const W: usize>(
     outputs.push(("busy".into(), 1));
     outputs.push(("cycles".into(), 32));
     let mut tb = unit_ports(&inputs, &outputs) + &unit_guards(rw, vector_bits(W));
+    if coeff {
+        tb += "    coeff = 1'b1;\n";
+    }
     tb += &format!(
         "    for (t = 0; t < count; t = t + 1) begin\n      base = 2 + t * {rw};\n      bad = 0;\n      \
          for (r = 0; r < {rows}; r = r + 1) begin\n        wr_en = 1'b1;\n        wr_row = r;\n",
@@ -478,10 +526,16 @@ pub fn automorph_bundle<const W: usize>(
         limit = 2 * geo.cycles() + 8
     );
     for j in 0..p {
+        // The word shown, negated mod q where flagged in coefficient form.
+        let got = if coeff {
+            format!("((dneg${j} && dout${j} != {W}'d0) ? ({W}'d{qv} - dout${j}) : dout${j})")
+        } else {
+            format!("dout${j}")
+        };
         tb += &format!(
-            "          if (dout${j} !== mem[base + 2 + {n} + {p} * r + {j}]) begin\n            bad \
+            "          if ({got} !== mem[base + 2 + {n} + {p} * r + {j}]) begin\n            bad \
              = 1;\n            if (errors < 8) $display(\"MISMATCH record %0d position %0d: got \
-             %h want %h\", t, {p} * r + {j}, dout${j}, mem[base + 2 + {n} + {p} * r + {j}]);\n          \
+             %h want %h\", t, {p} * r + {j}, {got}, mem[base + 2 + {n} + {p} * r + {j}]);\n          \
              end\n"
         );
     }
@@ -497,7 +551,12 @@ pub fn automorph_bundle<const W: usize>(
     );
     tb += UNIT_VERDICT;
     Bundle {
-        name: "automorph".into(),
+        name: if coeff {
+            "automorph-coeff"
+        } else {
+            "automorph"
+        }
+        .into(),
         command: command.into(),
         verilog: generate_verilog(&unit),
         word: W,

@@ -3,7 +3,8 @@
 //! ([`butterfly`]), the NTT unit ([`ntt`]), the automorphism unit ([`automorph`]), the
 //! basis-conversion unit ([`bconv`]) and the accelerator core ([`core`]). Beside the blocks:
 //! their Verilog emission and the Icarus/Verilator/Yosys checks ([`verilog`], [`blocks`],
-//! [`verify`]), hand-stepped simulation and VCD recording ([`rtlsim`], named apart from the
+//! [`verify`]), the Omega permutation network of the automorphism unit ([`permnet`]),
+//! hand-stepped simulation and VCD recording ([`rtlsim`], named apart from the
 //! cycle-approximate `heaccel-sim` crate), module sharing of emitted netlists ([`netlist`])
 //! and the Yosys `stat` parser ([`yosys`]).
 //!
@@ -36,6 +37,7 @@ mod muxtree;
 pub mod netlist;
 pub mod ntt;
 pub mod params;
+pub mod permnet;
 pub mod rtlsim;
 pub mod verify;
 pub mod verilog;

@@ -159,3 +159,191 @@ fn coefficient_form_matches_automorphism_coeff() {
         }
     }
 }
+
+/// Lawrie's claim, checked: the Omega network passes every `x -> a x + b mod P` (`a` odd)
+/// and every `x -> brev(a brev(x) + b mod P)`, as a gather (output `d` reads input
+/// `source[d]`) routed from the output side, for `P = 2..256`: no conflict, and the settings
+/// carry every word forwards to its output and every tag backwards to its input.
+#[test]
+fn omega_network_passes_every_odd_affine_map_and_its_bit_reversed_conjugate() {
+    use heaccel_hdl::permnet::OmegaNetwork;
+    use heaccel_verification::arith::bit_reverse;
+    for l in 1..=8u32 {
+        let p = 1usize << l;
+        let net = OmegaNetwork::new(p);
+        let ids: Vec<usize> = (0..p).collect();
+        for a in (1..p).step_by(2) {
+            for b in 0..p {
+                let affine: Vec<usize> = (0..p).map(|x| (a * x + b) % p).collect();
+                let conjugate: Vec<usize> = (0..p)
+                    .map(|x| bit_reverse((a * bit_reverse(x, l) + b) % p, l))
+                    .collect();
+                for (kind, source) in [("affine", &affine), ("bit-reversed", &conjugate)] {
+                    let r = net.route(source, None);
+                    assert_eq!(r.conflicts, 0, "{kind} P={p} a={a} b={b}");
+                    let words: Vec<usize> = ids.iter().map(|x| x + 1000).collect();
+                    let out = net.gather(&r, &words);
+                    assert!(
+                        (0..p).all(|d| out[d] == words[source[d]]),
+                        "{kind} P={p} a={a} b={b} gather"
+                    );
+                    assert_eq!(net.scatter(&r, source), ids, "{kind} P={p} a={a} b={b}");
+                }
+            }
+        }
+    }
+}
+
+/// The network is blocking (so the test above is not vacuous): of the 40,320 permutations of
+/// 8 lines it passes 2^12 = 4,096 (one per setting of its 12 switches).
+#[test]
+fn omega_network_of_eight_lines_passes_4096_permutations() {
+    use heaccel_hdl::permnet::OmegaNetwork;
+    let net = OmegaNetwork::new(8);
+    let mut passed = 0;
+    let mut perm: Vec<usize> = (0..8).collect();
+    // Heap's algorithm over all permutations.
+    let mut c = [0usize; 8];
+    let mut check = |s: &[usize]| passed += usize::from(net.route(s, None).conflicts == 0);
+    check(&perm);
+    let mut i = 0;
+    while i < 8 {
+        if c[i] < i {
+            if i % 2 == 0 {
+                perm.swap(0, i);
+            } else {
+                perm.swap(c[i], i);
+            }
+            check(&perm);
+            c[i] += 1;
+            i = 0;
+        } else {
+            c[i] = 0;
+            i += 1;
+        }
+    }
+    assert_eq!(passed, 4096);
+}
+
+/// The exact lane-to-bank maps of the unit (source bank of each lane, per output row) in both
+/// forms route through the Omega network without conflict for every odd `g`, and the
+/// backward network delivers each lane's row to its bank.
+#[test]
+fn unit_bank_maps_route_without_conflict_for_every_odd_element() {
+    use heaccel_hdl::permnet::OmegaNetwork;
+    for (log_n, lanes) in [
+        (2, 2),
+        (4, 4),
+        (6, 8),
+        (8, 16),
+        (8, 32),
+        (9, 64),
+        (9, 128),
+        (9, 256),
+    ] {
+        let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
+        let net = OmegaNetwork::new(lanes);
+        for g in (1..2u64 << log_n).step_by(2) {
+            for r in 0..geo.rows() {
+                for coeff in [false, true] {
+                    let src: Vec<usize> = (0..lanes)
+                        .map(|j| {
+                            let i = geo.position(j, r);
+                            if coeff {
+                                geo.coeff_source(g, i).0
+                            } else {
+                                geo.source(g, i)
+                            }
+                        })
+                        .collect();
+                    let banks: Vec<usize> = src.iter().map(|&s| geo.bank(s)).collect();
+                    let route = net.route(&banks, None);
+                    assert_eq!(
+                        route.conflicts, 0,
+                        "N=2^{log_n} P={lanes} g={g} row {r} coeff={coeff}"
+                    );
+                    let rows: Vec<usize> = src.iter().map(|&s| geo.row(s)).collect();
+                    let at_banks = net.scatter(&route, &rows);
+                    for j in 0..lanes {
+                        assert_eq!(at_banks[banks[j]], rows[j]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Both routings (rust-hdl model) against `automorphism_ntt` and `automorphism_coeff`: every
+/// odd `g` at N = 2^5 and 2^6 for every lane count, sampled `g` at N = 2^8 and 2^10 up to
+/// 256 lanes; each result in `AutomorphGeometry::cycles`.
+#[test]
+fn both_routings_match_the_reference_in_both_forms() {
+    use heaccel_hdl::automorph::{AutomorphRouting, AutomorphSim, AutomorphUnit};
+    use heaccel_verification::arith::Modulus;
+    use heaccel_verification::automorphism::automorphism_coeff;
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let mut cases: Vec<(u32, usize, Vec<u64>)> = Vec::new();
+    for log_n in [5u32, 6] {
+        for l in 0..log_n {
+            cases.push((log_n, 1 << l, (1..2u64 << log_n).step_by(2).collect()));
+        }
+    }
+    for (log_n, max_l) in [(8u32, 7), (10, 8)] {
+        for l in 0..=max_l {
+            let mut gs: Vec<u64> = required_elements(log_n).iter().map(|e| e.1).collect();
+            gs.extend((0..4).map(|_| 2 * rng.gen_range(0..1u64 << log_n) + 1));
+            cases.push((log_n, 1 << l, gs));
+        }
+    }
+    for (log_n, lanes, gs) in cases {
+        let q = ntt_primes(30, log_n, 1, &[]).unwrap()[0];
+        let m = Modulus::new(q).unwrap();
+        let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
+        let a: Vec<u64> = (0..geo.n()).map(|_| rng.gen_range(0..q)).collect();
+        for routing in [AutomorphRouting::Crossbar, AutomorphRouting::Omega] {
+            if routing == AutomorphRouting::Crossbar && lanes > 64 {
+                continue; // P^2 model steps: the crossbar is checked up to 64 lanes
+            }
+            let mut sim = AutomorphSim::<32>::with_unit(AutomorphUnit::with_routing(geo, routing));
+            for &g in &gs {
+                let what = format!("N=2^{log_n} P={lanes} {routing:?} g={g}");
+                let (got, cycles) = sim.apply(&a, g).unwrap();
+                assert_eq!(
+                    got,
+                    automorphism_ntt(&a, &ntt_index_map(g, log_n).unwrap()),
+                    "{what}"
+                );
+                assert_eq!(cycles, geo.cycles(), "{what}");
+                let (got, cycles) = sim.apply_coeff(&a, g, q).unwrap();
+                assert_eq!(got, automorphism_coeff(&a, g, &m).unwrap(), "{what} coeff");
+                assert_eq!(cycles, geo.cycles(), "{what} coeff");
+            }
+        }
+    }
+}
+
+/// Negative control of the model: one switch's control inverted (each stage, first and last
+/// switch) breaks the result of a rotation in both forms.
+#[test]
+fn an_inverted_switch_breaks_the_result() {
+    use heaccel_hdl::automorph::{AutomorphRouting, AutomorphSim, AutomorphUnit};
+    use heaccel_verification::arith::Modulus;
+    use heaccel_verification::automorphism::automorphism_coeff;
+    let (log_n, lanes) = (8, 16);
+    let q = ntt_primes(30, log_n, 1, &[]).unwrap()[0];
+    let m = Modulus::new(q).unwrap();
+    let geo = AutomorphGeometry::new(log_n, lanes).unwrap();
+    let a: Vec<u64> = (1..=geo.n() as u64).collect();
+    let g = galois_element_for_rotation(1, log_n);
+    for stage in 0..4 {
+        for switch in [0, lanes / 2 - 1] {
+            let unit = AutomorphUnit::with_routing(geo, AutomorphRouting::Omega)
+                .with_inverted_switch(stage, switch);
+            let mut sim = AutomorphSim::<32>::with_unit(unit);
+            let (got, _) = sim.apply(&a, g).unwrap();
+            assert_ne!(got, automorphism_ntt(&a, &ntt_index_map(g, log_n).unwrap()));
+            let (got, _) = sim.apply_coeff(&a, g, q).unwrap();
+            assert_ne!(got, automorphism_coeff(&a, g, &m).unwrap());
+        }
+    }
+}

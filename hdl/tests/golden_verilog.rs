@@ -17,8 +17,10 @@
 //! geometries) so every snapshot stays readable; the bundles' Verilog is exactly what
 //! `heaccel verilog` writes into `top.v` after its header.
 
-use heaccel_hdl::automorph::AutomorphGeometry;
-use heaccel_hdl::blocks::{automorph_bundle, butterfly_bundle, modmul_bundle, ntt_bundle};
+use heaccel_hdl::automorph::{AutomorphGeometry, AutomorphRouting, AutomorphUnit};
+use heaccel_hdl::blocks::{
+    automorph_bundle, automorph_bundle_of, butterfly_bundle, modmul_bundle, ntt_bundle,
+};
 use heaccel_hdl::core::EwLane;
 use heaccel_hdl::{ModAdd, ModSub, NttGeometry, NttLane, Prime};
 use rust_hdl::prelude::*;
@@ -104,10 +106,22 @@ fn ntt_unit() {
 
 #[test]
 fn automorph_unit() {
-    // N = 8 with 2 lanes (banks of 4 rows).
+    // N = 8 with 2 lanes (banks of 4 rows): the default Omega routing (one stage) and the
+    // crossbar it replaces; N = 16 with 4 lanes: two stages, fused into 4:1 multiplexers on
+    // the data side.
     let geo = AutomorphGeometry::new(3, 2).unwrap();
     insta::assert_snapshot!(
         "automorph_w32_n8_p2",
+        automorph_bundle::<32>(q30(), geo, 0, COMMAND).verilog
+    );
+    let crossbar = AutomorphUnit::with_routing(geo, AutomorphRouting::Crossbar);
+    insta::assert_snapshot!(
+        "automorph_w32_n8_p2_crossbar",
+        automorph_bundle_of::<32>(q30(), crossbar, 0, COMMAND).verilog
+    );
+    let geo = AutomorphGeometry::new(4, 4).unwrap();
+    insta::assert_snapshot!(
+        "automorph_w32_n16_p4",
         automorph_bundle::<32>(q30(), geo, 0, COMMAND).verilog
     );
 }
