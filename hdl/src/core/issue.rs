@@ -1,25 +1,27 @@
 //! How the core issues instructions: its engines, the scratchpad slots each instruction
 //! locks, and the exact cycle schedule of a program ([`program_cycles`]).
 //!
-//! The core has five **engines**, each running one instruction at a time: the stream engine
-//! (`load`, `store`), the element-wise engine, the NTT engine, the automorphism engine and
-//! the basis-conversion engine ([`Engine`]). A dispatcher takes the queue's entries in
-//! program order, at most one a cycle. With [`CoreIssue::Overlapped`] it hands an
-//! instruction to its engine as soon as the engine is idle and none of the slots the
-//! instruction names ([`locked_slots`]) is held by a running instruction (a **scoreboard**
-//! of one owner per slot: every slot has one read and one write port, so a slot serves one
-//! engine at a time); the instruction holds its engine and its slots until its last result is
-//! written. A stalled entry stalls the ones behind it (in-order issue, out-of-order
-//! completion). With [`CoreIssue::InOrder`] it also waits for every engine to be idle: one
-//! instruction at a time, `2 + sum entry_cycles` for a program.
-//!
-//! A `bconv`'s head waits for the conversion engine; its extension entries are read one a
-//! cycle, each waiting until the slots it names are free (or already held by this `bconv`),
-//! and the engine starts the cycle after the last one.
+//! See [`CoreIssue`] for the rules.
 
 use super::{bconv_cycles, cycles_of, extension_slots, opcode, CoreGeometry, CoreInstr};
 
-/// How a core issues instructions (see the [module documentation](self)).
+/// How a core issues instructions.
+///
+/// The core has five **engines**, each running one instruction at a time: the stream engine
+/// (`load`, `store`), the element-wise engine, the NTT engine, the automorphism engine and
+/// the basis-conversion engine ([`Engine`]). A dispatcher takes the queue's entries in
+/// program order, at most one a cycle. With [`CoreIssue::Overlapped`] it hands an
+/// instruction to its engine as soon as the engine is idle and none of the slots the
+/// instruction names ([`locked_slots`]) is held by a running instruction (a **scoreboard**
+/// of one owner per slot: every slot has one read and one write port, so a slot serves one
+/// engine at a time); the instruction holds its engine and its slots until its last result is
+/// written. A stalled entry stalls the ones behind it (in-order issue, out-of-order
+/// completion). With [`CoreIssue::InOrder`] it also waits for every engine to be idle: one
+/// instruction at a time, `2 + sum entry_cycles` for a program.
+///
+/// A `bconv`'s head waits for the conversion engine; its extension entries are read one a
+/// cycle, each waiting until the slots it names are free (or already held by this `bconv`),
+/// and the engine starts the cycle after the last one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum CoreIssue {
     /// One instruction at a time: each waits until every engine is idle.
@@ -120,8 +122,8 @@ fn engine_cycles(geo: &CoreGeometry, ins: &CoreInstr) -> usize {
 
 /// Cycles of a whole run of queue entries `entries` on `geo` without stream stalls, under
 /// `geo`'s issue policy ([`CoreGeometry::issue`]): for [`CoreIssue::InOrder`]
-/// `2 + sum entry_cycles`; for [`CoreIssue::Overlapped`] the scoreboard schedule of the
-/// [module documentation](self). Meaningful for well-formed programs (every `bconv` head
+/// `2 + sum entry_cycles`; for [`CoreIssue::Overlapped`] the scoreboard schedule of
+/// [`CoreIssue`]. Meaningful for well-formed programs (every `bconv` head
 /// followed by its extension entries); a malformed tail counts as far as it goes.
 pub fn program_cycles(geo: &CoreGeometry, entries: &[CoreInstr]) -> usize {
     let in_order = geo.issue() == CoreIssue::InOrder;
